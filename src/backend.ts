@@ -1,0 +1,94 @@
+// The narrow interface every backend implements (WebGPU, the CPU reference, gpu.js): tensors in,
+// tensors out, NCHW float32. Gradients are separate ops so a training loop can record a whole step.
+import type { Conv2dOptions, PoolOptions, Shape } from './geometry.js';
+
+export interface Tensor {
+  readonly shape: Shape;
+  readonly size: number;
+}
+
+export type Activation = 'relu' | 'relu6';
+
+export interface ConvInputs { bias?: Tensor; mask?: Tensor }
+export interface LinearOptions { bias?: Tensor; mask?: Tensor; relu?: boolean }
+
+export interface BatchNormParams {
+  gamma: Tensor; beta: Tensor; runningMean: Tensor; runningVar: Tensor;
+  epsilon: number;
+  /** Weight of the new batch statistic in the running averages (PyTorch's momentum, 0.1 by default). */
+  momentum: number;
+}
+
+export interface DistillationOptions {
+  /** Teacher logits for distillation; without them the loss is plain cross-entropy. */
+  teacher?: Tensor;
+  temperature?: number;
+  /** Weight of the distillation term (the hard-label term gets 1 - alpha). */
+  alpha?: number;
+}
+
+export interface SgdOptions { learningRate: number; momentum?: number; weightDecay?: number; mask?: Tensor }
+export interface AdamOptions {
+  learningRate: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number;
+  /** 1-based step count, for the bias correction. */
+  step: number;
+  mask?: Tensor;
+}
+
+export interface MemoryStats {
+  liveTensors: number;
+  liveBuffers: number;
+  liveBytes: number;
+  peakBytes: number;
+  bytesUploaded: number;
+  bytesRead: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  upload(data: ArrayLike<number>, shape: Shape): Tensor;
+  zeros(shape: Shape): Tensor;
+  read(t: Tensor): Promise<Float32Array>;
+  /** A view of the same storage with another shape (flatten); dispose it like any tensor. */
+  reshape(t: Tensor, shape: Shape): Tensor;
+  dispose(...ts: (Tensor | undefined)[]): void;
+  /** Sends recorded work to the device; reads flush implicitly. */
+  flush(): void;
+  memory(): MemoryStats;
+
+  conv2d(x: Tensor, w: Tensor, o?: Conv2dOptions & ConvInputs): Tensor;
+  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o?: Conv2dOptions & { mask?: Tensor }): Tensor;
+  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o?: Conv2dOptions & { mask?: Tensor }): Tensor;
+  /** y = x W^T + b with W of shape [out, in]. */
+  linear(x: Tensor, w: Tensor, o?: LinearOptions): Tensor;
+  linearBackwardInput(dy: Tensor, w: Tensor, o?: { mask?: Tensor }): Tensor;
+  linearBackwardWeight(dy: Tensor, x: Tensor, o?: { mask?: Tensor }): Tensor;
+  /** Sum over batch and space per channel: the gradient of a bias. */
+  channelSum(x: Tensor): Tensor;
+
+  batchNormTraining(x: Tensor, p: BatchNormParams): { y: Tensor; mean: Tensor; invStd: Tensor };
+  batchNormInference(x: Tensor, p: BatchNormParams): Tensor;
+  batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor): { dx: Tensor; dGamma: Tensor; dBeta: Tensor };
+
+  activation(x: Tensor, kind: Activation): Tensor;
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor;
+
+  maxPool(x: Tensor, o: PoolOptions): { y: Tensor; argmax: Tensor };
+  maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor;
+  avgPool(x: Tensor, o: PoolOptions): Tensor;
+  avgPoolBackward(dy: Tensor, inputShape: Shape, o: PoolOptions): Tensor;
+  globalAvgPool(x: Tensor): Tensor;
+  globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor;
+
+  add(a: Tensor, b: Tensor): Tensor;
+  concat(xs: Tensor[]): Tensor;
+  sliceChannels(x: Tensor, offset: number, count: number): Tensor;
+
+  softmaxCrossEntropy(logits: Tensor, labels: Tensor, o?: DistillationOptions): { loss: Tensor; dLogits: Tensor };
+
+  /** In place on w and velocity. */
+  sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void;
+  /** In place on w, m and v. */
+  adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void;
+}

@@ -1,0 +1,353 @@
+// The CPU reference: the plain, readable definition of every op, computed in float64.
+// Every other backend is tested against these functions, and their gradients against finite differences.
+import type { Activation } from '../backend.js';
+import {
+  type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
+  assertShape, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sizeOf,
+} from '../geometry.js';
+
+export interface NdArray { shape: number[]; data: Float64Array }
+
+export function ndarray(shape: Shape, data?: ArrayLike<number>): NdArray {
+  const size = sizeOf(shape);
+  if (data && data.length !== size) throw new Error(`ndarray: ${data.length} values for shape [${shape.join(', ')}]`);
+  return { shape: [...shape], data: data ? Float64Array.from(data) : new Float64Array(size) };
+}
+
+const isKept = (mask: NdArray | undefined, i: number) => !mask || mask.data[i] !== 0;
+
+function maskedWeight(w: NdArray, mask?: NdArray): NdArray {
+  return mask ? { shape: w.shape, data: w.data.map((v, i) => (isKept(mask, i) ? v : 0)) } : w;
+}
+
+/** Visits every (output pixel, kernel tap) pair of a convolution whose input pixel lies inside the input. */
+function forEachTap(
+  g: Conv2dGeometry,
+  visit: (n: number, group: number, m: number, oy: number, ox: number, ci: number, ky: number, kx: number, iy: number, ix: number) => void,
+): void {
+  const inPerGroup = g.inChannels / g.groups;
+  const outPerGroup = g.outChannels / g.groups;
+  for (let n = 0; n < g.batch; n++)
+    for (let m = 0; m < g.outChannels; m++) {
+      const group = Math.floor(m / outPerGroup);
+      for (let oy = 0; oy < g.outH; oy++)
+        for (let ox = 0; ox < g.outW; ox++)
+          for (let c = 0; c < inPerGroup; c++)
+            for (let ky = 0; ky < g.kernelH; ky++) {
+              const iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+              if (iy < 0 || iy >= g.inH) continue;
+              for (let kx = 0; kx < g.kernelW; kx++) {
+                const ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+                if (ix < 0 || ix >= g.inW) continue;
+                visit(n, group, m, oy, ox, group * inPerGroup + c, ky, kx, iy, ix);
+              }
+            }
+    }
+}
+
+const inIndex = (g: Conv2dGeometry, n: number, c: number, y: number, x: number) => ((n * g.inChannels + c) * g.inH + y) * g.inW + x;
+const outIndex = (g: Conv2dGeometry, n: number, m: number, y: number, x: number) => ((n * g.outChannels + m) * g.outH + y) * g.outW + x;
+const wIndex = (g: Conv2dGeometry, m: number, c: number, ky: number, kx: number) =>
+  ((m * (g.inChannels / g.groups) + (c % (g.inChannels / g.groups))) * g.kernelH + ky) * g.kernelW + kx;
+
+export interface ConvInputs { bias?: NdArray; mask?: NdArray }
+
+export function conv2d(x: NdArray, w: NdArray, o: Conv2dOptions & ConvInputs = {}): NdArray {
+  const g = conv2dGeometry(x.shape, w.shape, o);
+  const wm = maskedWeight(w, o.mask);
+  const y = ndarray([g.batch, g.outChannels, g.outH, g.outW]);
+  forEachTap(g, (n, _group, m, oy, ox, c, ky, kx, iy, ix) => {
+    y.data[outIndex(g, n, m, oy, ox)] += wm.data[wIndex(g, m, c, ky, kx)] * x.data[inIndex(g, n, c, iy, ix)];
+  });
+  const plane = g.outH * g.outW;
+  for (let i = 0; i < y.data.length; i++) {
+    const m = Math.floor(i / plane) % g.outChannels;
+    if (o.bias) y.data[i] += o.bias.data[m];
+    if (o.relu) y.data[i] = Math.max(0, y.data[i]);
+  }
+  return y;
+}
+
+export function conv2dBackwardInput(dy: NdArray, w: NdArray, inputShape: Shape, o: Conv2dOptions & { mask?: NdArray } = {}): NdArray {
+  const g = conv2dGeometry(inputShape, w.shape, o);
+  assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
+  const wm = maskedWeight(w, o.mask);
+  const dx = ndarray(inputShape);
+  forEachTap(g, (n, _group, m, oy, ox, c, ky, kx, iy, ix) => {
+    dx.data[inIndex(g, n, c, iy, ix)] += wm.data[wIndex(g, m, c, ky, kx)] * dy.data[outIndex(g, n, m, oy, ox)];
+  });
+  return dx;
+}
+
+export function conv2dBackwardFilter(dy: NdArray, x: NdArray, filterShape: Shape, o: Conv2dOptions & { mask?: NdArray } = {}): NdArray {
+  const g = conv2dGeometry(x.shape, filterShape, o);
+  assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
+  const dw = ndarray(filterShape);
+  forEachTap(g, (n, _group, m, oy, ox, c, ky, kx, iy, ix) => {
+    dw.data[wIndex(g, m, c, ky, kx)] += dy.data[outIndex(g, n, m, oy, ox)] * x.data[inIndex(g, n, c, iy, ix)];
+  });
+  if (o.mask) dw.data.forEach((v, i) => { dw.data[i] = isKept(o.mask, i) ? v : 0; });
+  return dw;
+}
+
+/** y = x W^T + b, W of shape [out, in]. */
+export function linear(x: NdArray, w: NdArray, o: { bias?: NdArray; mask?: NdArray; relu?: boolean } = {}): NdArray {
+  const g = linearGeometry(x.shape, w.shape);
+  const y = conv2d(as4d(x), as4d(w), o);
+  return { shape: [g.batch, g.outChannels], data: y.data };
+}
+
+export function linearBackwardInput(dy: NdArray, w: NdArray, o: { mask?: NdArray } = {}): NdArray {
+  const dx = conv2dBackwardInput(as4d(dy), as4d(w), [dy.shape[0], w.shape[1], 1, 1], o);
+  return { shape: [dy.shape[0], w.shape[1]], data: dx.data };
+}
+
+export function linearBackwardWeight(dy: NdArray, x: NdArray, o: { mask?: NdArray } = {}): NdArray {
+  const dw = conv2dBackwardFilter(as4d(dy), as4d(x), [dy.shape[1], x.shape[1], 1, 1], o);
+  return { shape: [dy.shape[1], x.shape[1]], data: dw.data };
+}
+
+const as4d = (a: NdArray): NdArray => ({ shape: [a.shape[0], a.shape[1], 1, 1], data: a.data });
+
+/** Per-channel sum over batch and space (a bias gradient). Rank 2 [N, C] or rank 4 [N, C, H, W]. */
+export function channelSum(x: NdArray): NdArray {
+  const [n, c] = x.shape;
+  const spatial = x.data.length / (n * c);
+  const out = ndarray([c]);
+  x.data.forEach((v, i) => { out.data[Math.floor(i / spatial) % c] += v; });
+  return out;
+}
+
+export interface BatchNormStatistics { mean: NdArray; invStd: NdArray }
+
+function channelStatistics(x: NdArray, epsilon: number): BatchNormStatistics & { unbiasedVar: NdArray } {
+  const c = x.shape[1];
+  const spatial = x.data.length / (x.shape[0] * c);
+  const count = x.data.length / c;
+  const channel = (i: number) => Math.floor(i / spatial) % c;
+  const mean = channelSum(x);
+  mean.data.forEach((v, k) => { mean.data[k] = v / count; });
+  const squares = ndarray([c]);
+  x.data.forEach((v, i) => { squares.data[channel(i)] += (v - mean.data[channel(i)]) ** 2; });
+  return {
+    mean,
+    invStd: ndarray([c], squares.data.map((s) => 1 / Math.sqrt(s / count + epsilon))),
+    unbiasedVar: ndarray([c], squares.data.map((s) => s / Math.max(count - 1, 1))),
+  };
+}
+
+function normalize(x: NdArray, mean: NdArray, invStd: NdArray, gamma: NdArray, beta: NdArray): NdArray {
+  const c = x.shape[1];
+  const spatial = x.data.length / (x.shape[0] * c);
+  return ndarray(x.shape, x.data.map((v, i) => {
+    const k = Math.floor(i / spatial) % c;
+    return (v - mean.data[k]) * invStd.data[k] * gamma.data[k] + beta.data[k];
+  }));
+}
+
+/** Training-mode batch norm: normalises with batch statistics and updates the running ones in place. */
+export function batchNormTraining(
+  x: NdArray, gamma: NdArray, beta: NdArray, runningMean: NdArray, runningVar: NdArray,
+  o: { epsilon: number; momentum: number },
+): BatchNormStatistics & { y: NdArray } {
+  const s = channelStatistics(x, o.epsilon);
+  runningMean.data.forEach((v, k) => { runningMean.data[k] = (1 - o.momentum) * v + o.momentum * s.mean.data[k]; });
+  runningVar.data.forEach((v, k) => { runningVar.data[k] = (1 - o.momentum) * v + o.momentum * s.unbiasedVar.data[k]; });
+  return { y: normalize(x, s.mean, s.invStd, gamma, beta), mean: s.mean, invStd: s.invStd };
+}
+
+export function batchNormInference(
+  x: NdArray, gamma: NdArray, beta: NdArray, runningMean: NdArray, runningVar: NdArray, o: { epsilon: number },
+): NdArray {
+  return normalize(x, runningMean, ndarray(runningVar.shape, runningVar.data.map((v) => 1 / Math.sqrt(v + o.epsilon))), gamma, beta);
+}
+
+export function batchNormBackward(dy: NdArray, x: NdArray, gamma: NdArray, mean: NdArray, invStd: NdArray): { dx: NdArray; dGamma: NdArray; dBeta: NdArray } {
+  const c = x.shape[1];
+  const spatial = x.data.length / (x.shape[0] * c);
+  const count = x.data.length / c;
+  const channel = (i: number) => Math.floor(i / spatial) % c;
+  const xHat = (i: number) => (x.data[i] - mean.data[channel(i)]) * invStd.data[channel(i)];
+  const dBeta = channelSum(dy);
+  const dGamma = ndarray([c]);
+  dy.data.forEach((v, i) => { dGamma.data[channel(i)] += v * xHat(i); });
+  const dx = ndarray(x.shape, dy.data.map((v, i) => {
+    const k = channel(i);
+    return gamma.data[k] * invStd.data[k] * (v - dBeta.data[k] / count - xHat(i) * dGamma.data[k] / count);
+  }));
+  return { dx, dGamma, dBeta };
+}
+
+
+export function activation(x: NdArray, kind: Activation): NdArray {
+  return ndarray(x.shape, x.data.map((v) => (kind === 'relu' ? Math.max(0, v) : Math.min(6, Math.max(0, v)))));
+}
+
+/** The gradient is passed where the activation is not flat (x > 0, and x < 6 for relu6). */
+export function activationBackward(dy: NdArray, x: NdArray, kind: Activation): NdArray {
+  return ndarray(x.shape, dy.data.map((d, i) => (x.data[i] > 0 && (kind === 'relu' || x.data[i] < 6) ? d : 0)));
+}
+
+/** Visits each output position of a pooling window and the input positions inside it. */
+function forEachWindow(g: PoolGeometry, visit: (plane: number, o: number, inside: number[], divisor: number) => void): void {
+  for (let plane = 0; plane < g.batch * g.channels; plane++)
+    for (let oy = 0; oy < g.outH; oy++)
+      for (let ox = 0; ox < g.outW; ox++) {
+        const inside: number[] = [];
+        let padded = 0;
+        for (let ky = 0; ky < g.kernelH; ky++)
+          for (let kx = 0; kx < g.kernelW; kx++) {
+            const iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+            const ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+            if (iy < g.inH + g.padBottom && ix < g.inW + g.padRight) padded++;
+            if (iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW) inside.push(iy * g.inW + ix);
+          }
+        visit(plane, (plane * g.outH + oy) * g.outW + ox, inside, g.countIncludePad ? padded : Math.max(inside.length, 1));
+      }
+}
+
+/** Max pooling; argmax holds the winner's flat index in its input plane (the first maximum), -1 if none. */
+export function maxPool(x: NdArray, o: PoolOptions): { y: NdArray; argmax: NdArray } {
+  const g = poolGeometry('maxPool', x.shape, o);
+  const y = ndarray([g.batch, g.channels, g.outH, g.outW]);
+  const argmax = ndarray(y.shape);
+  const plane = g.inH * g.inW;
+  forEachWindow(g, (p, out, inside) => {
+    let best = -1;
+    for (const at of inside) if (best < 0 || x.data[p * plane + at] > x.data[p * plane + best]) best = at;
+    y.data[out] = best < 0 ? 0 : x.data[p * plane + best];
+    argmax.data[out] = best;
+  });
+  return { y, argmax };
+}
+
+export function maxPoolBackward(dy: NdArray, argmax: NdArray, inputShape: Shape, o: PoolOptions): NdArray {
+  const g = poolGeometry('maxPoolBackward', inputShape, o);
+  const dx = ndarray(inputShape);
+  forEachWindow(g, (p, out) => {
+    if (argmax.data[out] >= 0) dx.data[p * g.inH * g.inW + argmax.data[out]] += dy.data[out];
+  });
+  return dx;
+}
+
+export function avgPool(x: NdArray, o: PoolOptions): NdArray {
+  const g = poolGeometry('avgPool', x.shape, o);
+  const y = ndarray([g.batch, g.channels, g.outH, g.outW]);
+  forEachWindow(g, (p, out, inside, divisor) => {
+    y.data[out] = inside.reduce((s, at) => s + x.data[p * g.inH * g.inW + at], 0) / divisor;
+  });
+  return y;
+}
+
+export function avgPoolBackward(dy: NdArray, inputShape: Shape, o: PoolOptions): NdArray {
+  const g = poolGeometry('avgPoolBackward', inputShape, o);
+  const dx = ndarray(inputShape);
+  forEachWindow(g, (p, out, inside, divisor) => {
+    for (const at of inside) dx.data[p * g.inH * g.inW + at] += dy.data[out] / divisor;
+  });
+  return dx;
+}
+
+export const globalAvgPool = (x: NdArray): NdArray => avgPool(x, globalPoolOptions(x.shape));
+export const globalAvgPoolBackward = (dy: NdArray, inputShape: Shape): NdArray => avgPoolBackward(dy, inputShape, globalPoolOptions(inputShape));
+
+export function add(a: NdArray, b: NdArray): NdArray {
+  assertShape('add', 'b', b.shape, a.shape);
+  return ndarray(a.shape, a.data.map((v, i) => v + b.data[i]));
+}
+
+/** Channel concatenation of NCHW (or NC) tensors. */
+export function concat(xs: NdArray[]): NdArray {
+  const [n, , ...rest] = xs[0].shape;
+  xs.forEach((x, i) => assertShape('concat', `input ${i}`, [x.shape[0], ...x.shape.slice(2)], [n, ...rest]));
+  const spatial = sizeOf(rest);
+  const channels = xs.reduce((s, x) => s + x.shape[1], 0);
+  const y = ndarray([n, channels, ...rest]);
+  let offset = 0;
+  for (const x of xs) {
+    const c = x.shape[1];
+    for (let b = 0; b < n; b++) y.data.set(x.data.subarray(b * c * spatial, (b + 1) * c * spatial), (b * channels + offset) * spatial);
+    offset += c;
+  }
+  return y;
+}
+
+/** Channels [offset, offset + count) of an NCHW tensor: the backward of concat. */
+export function sliceChannels(x: NdArray, offset: number, count: number): NdArray {
+  const [n, channels, ...rest] = x.shape;
+  if (offset < 0 || count < 1 || offset + count > channels) throw new Error(`sliceChannels: [${offset}, ${offset + count}) outside ${channels} channels`);
+  const spatial = sizeOf(rest);
+  const y = ndarray([n, count, ...rest]);
+  for (let b = 0; b < n; b++) y.data.set(x.data.subarray((b * channels + offset) * spatial, (b * channels + offset + count) * spatial), b * count * spatial);
+  return y;
+}
+
+export interface DistillationOptions { teacher?: NdArray; temperature?: number; alpha?: number }
+
+function logSoftmax(row: Float64Array, t: number): Float64Array {
+  const z = row.map((v) => v / t);
+  const m = Math.max(...z);
+  const lse = m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
+  return z.map((v) => v - lse);
+}
+
+/**
+ * Per-sample loss (1 - alpha) * CE(label, softmax(z)) + alpha * T^2 * KL(softmax(t/T) || softmax(z/T)),
+ * plain cross-entropy without a teacher; dLogits is the gradient of the mean loss over the batch.
+ */
+export function softmaxCrossEntropy(logits: NdArray, labels: NdArray, o: DistillationOptions = {}): { loss: NdArray; dLogits: NdArray } {
+  const [n, k] = logits.shape;
+  assertShape('softmaxCrossEntropy', 'labels', labels.shape, [n]);
+  if (o.teacher) assertShape('softmaxCrossEntropy', 'teacher logits', o.teacher.shape, [n, k]);
+  const t = o.temperature ?? 1;
+  const alpha = o.teacher ? o.alpha ?? 0.5 : 0;
+  const loss = ndarray([n]);
+  const dLogits = ndarray([n, k]);
+  for (let b = 0; b < n; b++) {
+    const label = labels.data[b];
+    if (!Number.isInteger(label) || label < 0 || label >= k) throw new Error(`softmaxCrossEntropy: label ${label} of sample ${b} is not a class in [0, ${k})`);
+    const row = logits.data.subarray(b * k, (b + 1) * k);
+    const logP = logSoftmax(row, 1);
+    loss.data[b] = -(1 - alpha) * logP[label];
+    for (let j = 0; j < k; j++) dLogits.data[b * k + j] = (1 - alpha) * (Math.exp(logP[j]) - (j === label ? 1 : 0));
+    if (o.teacher) {
+      const logPt = logSoftmax(row, t);
+      const logQt = logSoftmax(o.teacher.data.subarray(b * k, (b + 1) * k), t);
+      for (let j = 0; j < k; j++) {
+        loss.data[b] += alpha * t * t * Math.exp(logQt[j]) * (logQt[j] - logPt[j]);
+        dLogits.data[b * k + j] += alpha * t * (Math.exp(logPt[j]) - Math.exp(logQt[j]));
+      }
+    }
+    for (let j = 0; j < k; j++) dLogits.data[b * k + j] /= n;
+  }
+  return { loss, dLogits };
+}
+
+export interface SgdOptions { learningRate: number; momentum?: number; weightDecay?: number; mask?: NdArray }
+
+/** PyTorch's SGD (dampening 0), in place; pruned entries of weight and velocity are set to exactly 0. */
+export function sgdStep(w: NdArray, grad: NdArray, velocity: NdArray, o: SgdOptions): void {
+  for (let i = 0; i < w.data.length; i++) {
+    const keep = isKept(o.mask, i);
+    const v = (o.momentum ?? 0) * velocity.data[i] + ((keep ? grad.data[i] : 0) + (o.weightDecay ?? 0) * w.data[i]);
+    velocity.data[i] = keep ? v : 0;
+    w.data[i] = keep ? w.data[i] - o.learningRate * v : 0;
+  }
+}
+
+export interface AdamOptions { learningRate: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number; step: number; mask?: NdArray }
+
+/** PyTorch's Adam with L2 weight decay, in place; `step` counts from 1. */
+export function adamStep(w: NdArray, grad: NdArray, m: NdArray, v: NdArray, o: AdamOptions): void {
+  const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.999, eps = o.epsilon ?? 1e-8;
+  for (let i = 0; i < w.data.length; i++) {
+    const keep = isKept(o.mask, i);
+    const g = (keep ? grad.data[i] : 0) + (o.weightDecay ?? 0) * w.data[i];
+    const mi = b1 * m.data[i] + (1 - b1) * g;
+    const vi = b2 * v.data[i] + (1 - b2) * g * g;
+    m.data[i] = keep ? mi : 0;
+    v.data[i] = keep ? vi : 0;
+    const update = (mi / (1 - b1 ** o.step)) / (Math.sqrt(vi / (1 - b2 ** o.step)) + eps);
+    w.data[i] = keep ? w.data[i] - o.learningRate * update : 0;
+  }
+}

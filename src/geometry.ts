@@ -1,0 +1,145 @@
+// Shapes and validation shared by every backend: an op's geometry is computed once, here, and a bad
+// shape or option is reported with the op and the value that is wrong.
+
+export type Shape = readonly number[];
+
+export type Pair = number | readonly [number, number];
+/** A single number, [vertical, horizontal], or [top, left, bottom, right] (ONNX order is top, left, bottom, right too). */
+export type Padding = number | readonly [number, number] | readonly [number, number, number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Padding;
+  dilation?: Pair;
+  groups?: number;
+  /** Fuse a ReLU into the forward output. */
+  relu?: boolean;
+}
+
+export interface Conv2dGeometry {
+  batch: number; inChannels: number; inH: number; inW: number;
+  outChannels: number; outH: number; outW: number; groups: number;
+  kernelH: number; kernelW: number; strideH: number; strideW: number;
+  padTop: number; padLeft: number; padBottom: number; padRight: number;
+  dilationH: number; dilationW: number;
+}
+
+export interface PoolOptions {
+  kernel: Pair;
+  stride?: Pair;
+  padding?: Padding;
+  dilation?: Pair;
+  /** Average pooling: divide by the whole window including padding (PyTorch's default) or only by the inside. */
+  countIncludePad?: boolean;
+}
+
+export interface PoolGeometry {
+  batch: number; channels: number; inH: number; inW: number; outH: number; outW: number;
+  kernelH: number; kernelW: number; strideH: number; strideW: number;
+  padTop: number; padLeft: number; padBottom: number; padRight: number;
+  dilationH: number; dilationW: number; countIncludePad: boolean;
+}
+
+export function sizeOf(shape: Shape): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function assertShape(op: string, name: string, shape: Shape, expected: Shape): void {
+  if (!sameShape(shape, expected)) {
+    throw new Error(`${op}: ${name} has shape [${shape.join(', ')}], expected [${expected.join(', ')}]`);
+  }
+}
+
+export function assertRank(op: string, name: string, shape: Shape, rank: number): void {
+  if (shape.length !== rank || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new Error(`${op}: ${name} must be a rank-${rank} shape of positive integers, got [${shape.join(', ')}]`);
+  }
+}
+
+function pair(op: string, name: string, v: Pair | undefined, fallback: number, min: number): [number, number] {
+  const p: [number, number] = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (p.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new Error(`${op}: ${name} must be integers >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+function padding(op: string, v: Padding | undefined): [number, number, number, number] {
+  let p: [number, number, number, number];
+  if (v === undefined) p = [0, 0, 0, 0];
+  else if (typeof v === 'number') p = [v, v, v, v];
+  else if (v.length === 2) p = [v[0], v[1], v[0], v[1]];
+  else if (v.length === 4) p = [v[0], v[1], v[2], v[3]];
+  else throw new Error(`${op}: padding must be a number, [vertical, horizontal] or [top, left, bottom, right], got ${JSON.stringify(v)}`);
+  if (p.some((x) => !Number.isInteger(x) || x < 0)) throw new Error(`${op}: padding must be integers >= 0, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+function outputExtent(op: string, input: number, kernel: number, stride: number, padBefore: number, padAfter: number, dilation: number): number {
+  const span = (kernel - 1) * dilation + 1;
+  const out = Math.floor((input + padBefore + padAfter - span) / stride) + 1;
+  if (out < 1) throw new Error(`${op}: a window of ${span} does not fit an input of ${input} padded by ${padBefore}+${padAfter}`);
+  return out;
+}
+
+export function conv2dGeometry(xShape: Shape, wShape: Shape, o: Conv2dOptions = {}): Conv2dGeometry {
+  const op = 'conv2d';
+  assertRank(op, 'input', xShape, 4);
+  assertRank(op, 'weight', wShape, 4);
+  const [batch, inChannels, inH, inW] = xShape;
+  const [outChannels, inPerGroup, kernelH, kernelW] = wShape;
+  const groups = o.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  if (inChannels % groups || outChannels % groups) {
+    throw new Error(`${op}: groups=${groups} must divide input channels ${inChannels} and output channels ${outChannels}`);
+  }
+  if (inPerGroup * groups !== inChannels) {
+    throw new Error(`${op}: weight has ${inPerGroup} input channels per group, input has ${inChannels} channels in ${groups} groups`);
+  }
+  const [strideH, strideW] = pair(op, 'stride', o.stride, 1, 1);
+  const [dilationH, dilationW] = pair(op, 'dilation', o.dilation, 1, 1);
+  const [padTop, padLeft, padBottom, padRight] = padding(op, o.padding);
+  return {
+    batch, inChannels, inH, inW, outChannels, groups, kernelH, kernelW, strideH, strideW,
+    padTop, padLeft, padBottom, padRight, dilationH, dilationW,
+    outH: outputExtent(op, inH, kernelH, strideH, padTop, padBottom, dilationH),
+    outW: outputExtent(op, inW, kernelW, strideW, padLeft, padRight, dilationW),
+  };
+}
+
+export function poolGeometry(op: string, xShape: Shape, o: PoolOptions): PoolGeometry {
+  assertRank(op, 'input', xShape, 4);
+  const [batch, channels, inH, inW] = xShape;
+  const [kernelH, kernelW] = pair(op, 'kernel', o.kernel, 1, 1);
+  const [strideH, strideW] = pair(op, 'stride', o.stride ?? o.kernel, 1, 1);
+  const [dilationH, dilationW] = pair(op, 'dilation', o.dilation, 1, 1);
+  const [padTop, padLeft, padBottom, padRight] = padding(op, o.padding);
+  if (padTop >= kernelH || padBottom >= kernelH || padLeft >= kernelW || padRight >= kernelW) {
+    throw new Error(`${op}: padding ${JSON.stringify(o.padding)} must be smaller than the kernel ${kernelH}x${kernelW}`);
+  }
+  return {
+    batch, channels, inH, inW, kernelH, kernelW, strideH, strideW, padTop, padLeft, padBottom, padRight,
+    dilationH, dilationW, countIncludePad: o.countIncludePad ?? true,
+    outH: outputExtent(op, inH, kernelH, strideH, padTop, padBottom, dilationH),
+    outW: outputExtent(op, inW, kernelW, strideW, padLeft, padRight, dilationW),
+  };
+}
+
+/** Linear layer y = x W^T + b as a 1x1 convolution over [batch, features, 1, 1]. */
+export function linearGeometry(xShape: Shape, wShape: Shape): Conv2dGeometry {
+  assertRank('linear', 'input', xShape, 2);
+  assertRank('linear', 'weight', wShape, 2);
+  if (xShape[1] !== wShape[1]) {
+    throw new Error(`linear: input has ${xShape[1]} features, weight expects ${wShape[1]}`);
+  }
+  return conv2dGeometry([xShape[0], xShape[1], 1, 1], [wShape[0], wShape[1], 1, 1]);
+}
+
+export function globalPoolOptions(xShape: Shape): PoolOptions {
+  assertRank('globalAvgPool', 'input', xShape, 4);
+  return { kernel: [xShape[2], xShape[3]], stride: 1 };
+}

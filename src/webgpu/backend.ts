@@ -1,0 +1,383 @@
+// The WebGPU backend: each op validates its inputs (geometry.ts), allocates outputs and records
+// dispatches of the kernels in shaders/. Nothing is submitted until a read or flush().
+import type {
+  Activation, AdamOptions, Backend, BatchNormParams, ConvInputs, DistillationOptions, LinearOptions, MemoryStats, SgdOptions, Tensor,
+} from '../backend.js';
+import {
+  type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
+  assertShape, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sameShape,
+} from '../geometry.js';
+import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
+import { GpuContext, type GpuTensor } from './context.js';
+
+/** `registers`: barrier-free register tiles (best on SwiftShader); `shared`: workgroup-memory tiles (best on GPUs). */
+export type ConvVariant = 'registers' | 'shared';
+
+export interface WebGpuBackendOptions extends DeviceOptions {
+  /** Force a conv kernel variant; by default chosen from the adapter and the layer. */
+  convVariant?: ConvVariant;
+}
+
+const CONV_MODE = { forward: 0, backwardInput: 1, backwardFilter: 2 } as const;
+const ELEMENTWISE = { relu: 0, relu6: 1, reluBackward: 2, relu6Backward: 3, add: 4, mul: 5, fill: 6, scale: 7 } as const;
+const WORKGROUP = 256;
+const CONV_WORKGROUP = 64;
+/** The shared-memory tile is 64x64; below this many GEMM rows most of it would idle. */
+const SHARED_TILE_MIN_ROWS = 32;
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly ctx: GpuContext;
+
+  constructor(readonly acquired: AcquiredDevice, private options: WebGpuBackendOptions = {}) {
+    this.ctx = new GpuContext(acquired.device);
+  }
+
+  static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+    return new WebGpuBackend(await acquireDevice(options), options);
+  }
+
+  get report() { return this.acquired.report; }
+
+  upload(data: ArrayLike<number>, shape: Shape): Tensor { return this.ctx.upload(data, shape); }
+  zeros(shape: Shape): Tensor {
+    const t = this.ctx.empty(shape);
+    this.fill(t, 0);
+    return t;
+  }
+  read(t: Tensor): Promise<Float32Array> { return this.ctx.read(t); }
+  reshape(t: Tensor, shape: Shape): Tensor { return this.ctx.view(t, shape); }
+  dispose(...ts: (Tensor | undefined)[]): void { for (const t of ts) if (t) this.ctx.dispose(t); }
+  flush(): void { this.ctx.flush(); }
+  memory(): MemoryStats { return this.ctx.memory(); }
+  destroy(): void {
+    this.ctx.destroy();
+    this.acquired.device.destroy();
+  }
+
+  // ---- convolution and linear layers ----
+
+  convVariant(rows: number): ConvVariant {
+    if (this.options.convVariant) return this.options.convVariant;
+    return this.report.software || rows < SHARED_TILE_MIN_ROWS ? 'registers' : 'shared';
+  }
+
+  private convGemm(mode: number, g: Conv2dGeometry, a: Tensor, b: Tensor, out: GpuTensor, o: { bias?: Tensor; mask?: Tensor; relu?: boolean }) {
+    const inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups;
+    const kernel = g.kernelH * g.kernelW;
+    const [rows, cols] = mode === CONV_MODE.forward ? [outPerGroup, g.batch * g.outH * g.outW]
+      : mode === CONV_MODE.backwardInput ? [inPerGroup, g.batch * g.inH * g.inW] : [outPerGroup, inPerGroup * kernel];
+    const variant = this.convVariant(rows);
+    const tileRows = Math.min(4, rows);
+    const workgroups: [number, number, number] = variant === 'shared'
+      ? [Math.ceil(cols / 64), Math.ceil(rows / 64), g.groups]
+      : [Math.ceil(cols / 4 / CONV_WORKGROUP), Math.ceil(rows / tileRows), g.groups];
+    const limit = this.acquired.device.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((w) => w > limit)) throw new Error(`conv2d: a GEMM of ${rows}x${cols} in ${g.groups} groups exceeds the dispatch limit ${limit}; split the batch`);
+    this.ctx.run({
+      shader: 'conv2d',
+      entry: variant === 'shared' ? 'main_shared' : 'main_registers',
+      overrides: {
+        MODE: mode, HAS_BIAS: !!o.bias, HAS_MASK: !!o.mask, FUSED_RELU: !!o.relu,
+        ...(variant === 'registers' ? { TILE_ROWS: tileRows, WORKGROUP_SIZE: CONV_WORKGROUP } : {}),
+      },
+      params: [g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.groups,
+        g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW],
+      bindings: { 1: a, 2: b, 3: o.mask ?? this.ctx.dummy, 4: o.bias ?? this.ctx.dummy, 5: out },
+      workgroups,
+    });
+  }
+
+  private checkConvExtras(op: string, g: Conv2dGeometry, wShape: Shape, o: { bias?: Tensor; mask?: Tensor }) {
+    if (o.mask) assertShape(op, 'mask', o.mask.shape, wShape);
+    if (o.bias) assertShape(op, 'bias', o.bias.shape, [g.outChannels]);
+  }
+
+  conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
+    const g = conv2dGeometry(x.shape, w.shape, o);
+    this.checkConvExtras('conv2d', g, w.shape, o);
+    const y = this.ctx.empty([g.batch, g.outChannels, g.outH, g.outW]);
+    this.convGemm(CONV_MODE.forward, g, w, x, y, o);
+    return y;
+  }
+
+  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+    const g = conv2dGeometry(inputShape, w.shape, o);
+    assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
+    this.checkConvExtras('conv2dBackwardInput', g, w.shape, o);
+    const dx = this.ctx.empty(inputShape);
+    this.convGemm(CONV_MODE.backwardInput, g, w, dy, dx, { mask: o.mask });
+    return dx;
+  }
+
+  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+    const g = conv2dGeometry(x.shape, filterShape, o);
+    assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
+    this.checkConvExtras('conv2dBackwardFilter', g, filterShape, o);
+    const dw = this.ctx.empty(filterShape);
+    this.convGemm(CONV_MODE.backwardFilter, g, dy, x, dw, { mask: o.mask });
+    return dw;
+  }
+
+  linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
+    const g = linearGeometry(x.shape, w.shape);
+    this.checkConvExtras('linear', g, w.shape, o);
+    const y = this.ctx.empty([g.batch, g.outChannels]);
+    this.convGemm(CONV_MODE.forward, g, w, x, y, o);
+    return y;
+  }
+
+  linearBackwardInput(dy: Tensor, w: Tensor, o: { mask?: Tensor } = {}): Tensor {
+    const g = linearGeometry([dy.shape[0], w.shape[1]], w.shape);
+    assertShape('linearBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels]);
+    this.checkConvExtras('linearBackwardInput', g, w.shape, o);
+    const dx = this.ctx.empty([g.batch, g.inChannels]);
+    this.convGemm(CONV_MODE.backwardInput, g, w, dy, dx, o);
+    return dx;
+  }
+
+  linearBackwardWeight(dy: Tensor, x: Tensor, o: { mask?: Tensor } = {}): Tensor {
+    const g = linearGeometry(x.shape, [dy.shape[1], x.shape[1]]);
+    assertShape('linearBackwardWeight', 'dy', dy.shape, [g.batch, g.outChannels]);
+    this.checkConvExtras('linearBackwardWeight', g, [g.outChannels, g.inChannels], o);
+    const dw = this.ctx.empty([g.outChannels, g.inChannels]);
+    this.convGemm(CONV_MODE.backwardFilter, g, dy, x, dw, o);
+    return dw;
+  }
+
+  // ---- per-channel reductions and batch norm ----
+
+  private channelReduce(mode: 0 | 1 | 2, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
+    const [batch, channels] = a.shape;
+    const spatial = a.size / (batch * channels);
+    this.ctx.run({
+      shader: 'channel-reduce', entry: 'main', overrides: { MODE: mode },
+      params: [batch, channels, spatial, o.scale ?? 1], floats: [3],
+      bindings: { 1: a, 2: o.b ?? this.ctx.dummy, 3: o.center ?? this.ctx.dummy, 4: o.out0, 5: o.out1 ?? this.ctx.dummyOut },
+      workgroups: [channels],
+    });
+  }
+
+  channelSum(x: Tensor): Tensor {
+    if (x.shape.length < 2) throw new Error(`channelSum: input must be [N, C, ...], got [${x.shape.join(', ')}]`);
+    const out = this.ctx.empty([x.shape[1]]);
+    this.channelReduce(0, x, { out0: out });
+    return out;
+  }
+
+  private checkBatchNorm(op: string, x: Tensor, p: BatchNormParams) {
+    if (x.shape.length !== 4 && x.shape.length !== 2) throw new Error(`${op}: input must be [N, C, H, W] or [N, C], got [${x.shape.join(', ')}]`);
+    for (const name of ['gamma', 'beta', 'runningMean', 'runningVar'] as const) assertShape(op, name, p[name].shape, [x.shape[1]]);
+  }
+
+  private batchNormRun(entry: string, x: Tensor, epsilon: number, momentum: number, bindings: Record<number, Tensor | GPUBuffer>, perChannel: boolean) {
+    const [batch, channels] = x.shape;
+    const spatial = x.size / (batch * channels);
+    this.ctx.run({
+      shader: 'batch-norm', entry, overrides: { WORKGROUP_SIZE: WORKGROUP },
+      params: [batch, channels, spatial, epsilon, momentum], floats: [3, 4],
+      bindings,
+      workgroups: perChannel ? [Math.ceil(channels / WORKGROUP)] : this.ctx.grid(x.size, WORKGROUP),
+    });
+  }
+
+  batchNormTraining(x: Tensor, p: BatchNormParams) {
+    this.checkBatchNorm('batchNormTraining', x, p);
+    const channels = x.shape[1];
+    const count = x.size / channels;
+    const mean = this.ctx.empty([channels]);
+    const invStd = this.ctx.empty([channels]);
+    this.channelReduce(0, x, { scale: 1 / count, out0: mean });
+    this.channelReduce(1, x, { center: mean, out0: invStd });
+    this.batchNormRun('finalize_statistics', x, p.epsilon, p.momentum, { 5: mean, 6: invStd, 7: p.runningMean, 8: p.runningVar }, true);
+    const y = this.ctx.empty(x.shape);
+    this.batchNormRun('normalize', x, p.epsilon, p.momentum, { 1: x, 3: p.gamma, 4: p.beta, 5: mean, 6: invStd, 11: y }, false);
+    return { y, mean, invStd };
+  }
+
+  batchNormInference(x: Tensor, p: BatchNormParams): Tensor {
+    this.checkBatchNorm('batchNormInference', x, p);
+    const invStd = this.ctx.empty([x.shape[1]]);
+    this.batchNormRun('inverse_std', x, p.epsilon, p.momentum, { 6: invStd, 8: p.runningVar }, true);
+    const y = this.ctx.empty(x.shape);
+    this.batchNormRun('normalize', x, p.epsilon, p.momentum, { 1: x, 3: p.gamma, 4: p.beta, 5: p.runningMean, 6: invStd, 11: y }, false);
+    this.dispose(invStd);
+    return y;
+  }
+
+  batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor) {
+    assertShape('batchNormBackward', 'dy', dy.shape, x.shape);
+    const channels = x.shape[1];
+    for (const [name, t] of [['gamma', gamma], ['mean', mean], ['invStd', invStd]] as const) assertShape('batchNormBackward', name, t.shape, [channels]);
+    const dBeta = this.ctx.empty([channels]);
+    const centered = this.ctx.empty([channels]);
+    this.channelReduce(2, dy, { b: x, center: mean, out0: dBeta, out1: centered });
+    const dx = this.ctx.empty(x.shape);
+    this.batchNormRun('backward', x, 0, 0, { 1: x, 2: dy, 3: gamma, 5: mean, 6: invStd, 9: dBeta, 10: centered, 11: dx }, false);
+    const dGamma = this.elementwise('mul', centered, invStd);
+    this.dispose(centered);
+    return { dx, dGamma, dBeta };
+  }
+
+  // ---- elementwise ----
+
+  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, value = 0, out?: Tensor): Tensor {
+    if (b) assertShape(op, 'second input', b.shape, a.shape);
+    const y = out ?? this.ctx.empty(a.shape);
+    this.ctx.run({
+      shader: 'elementwise', entry: 'main', overrides: { OP: ELEMENTWISE[op], WORKGROUP_SIZE: WORKGROUP },
+      params: [a.size, value], floats: [1],
+      bindings: { 1: op === 'fill' ? this.ctx.dummy : a, 2: b ?? this.ctx.dummy, 3: y },
+      workgroups: this.ctx.grid(a.size, WORKGROUP),
+    });
+    return y;
+  }
+
+  /** Sets every element of t to value, in place. */
+  fill(t: Tensor, value: number): void { this.elementwise('fill', t, undefined, value, t); }
+  scale(t: Tensor, factor: number): Tensor { return this.elementwise('scale', t, undefined, factor); }
+  mul(a: Tensor, b: Tensor): Tensor { return this.elementwise('mul', a, b); }
+  add(a: Tensor, b: Tensor): Tensor { return this.elementwise('add', a, b); }
+  activation(x: Tensor, kind: Activation): Tensor { return this.elementwise(kind, x); }
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor {
+    return this.elementwise(kind === 'relu' ? 'reluBackward' : 'relu6Backward', dy, x);
+  }
+
+  // ---- pooling ----
+
+  private pool(entry: string, g: PoolGeometry, bindings: Record<number, Tensor | GPUBuffer>, elements: number) {
+    this.ctx.run({
+      shader: 'pooling', entry, overrides: { WORKGROUP_SIZE: WORKGROUP },
+      params: [g.batch * g.channels, g.inH, g.inW, g.outH, g.outW, g.kernelH, g.kernelW, g.strideH, g.strideW,
+        g.padTop, g.padLeft, g.padBottom, g.padRight, g.dilationH, g.dilationW, g.countIncludePad ? 1 : 0],
+      bindings,
+      workgroups: this.ctx.grid(elements, WORKGROUP),
+    });
+  }
+
+  maxPool(x: Tensor, o: PoolOptions) {
+    const g = poolGeometry('maxPool', x.shape, o);
+    const y = this.ctx.empty([g.batch, g.channels, g.outH, g.outW]);
+    const argmax = this.ctx.empty(y.shape);
+    this.pool('max_forward', g, { 1: x, 3: y, 4: argmax }, y.size);
+    return { y, argmax };
+  }
+
+  maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
+    const g = poolGeometry('maxPoolBackward', inputShape, o);
+    assertShape('maxPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
+    assertShape('maxPoolBackward', 'argmax', argmax.shape, dy.shape);
+    const dx = this.ctx.empty(inputShape);
+    this.pool('max_backward', g, { 1: dy, 2: argmax, 3: dx }, dx.size);
+    return dx;
+  }
+
+  avgPool(x: Tensor, o: PoolOptions): Tensor {
+    const g = poolGeometry('avgPool', x.shape, o);
+    const y = this.ctx.empty([g.batch, g.channels, g.outH, g.outW]);
+    this.pool('avg_forward', g, { 1: x, 3: y }, y.size);
+    return y;
+  }
+
+  avgPoolBackward(dy: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
+    const g = poolGeometry('avgPoolBackward', inputShape, o);
+    assertShape('avgPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
+    const dx = this.ctx.empty(inputShape);
+    this.pool('avg_backward', g, { 1: dy, 2: this.ctx.dummy, 3: dx }, dx.size); // argmax slot unread
+    return dx;
+  }
+
+  globalAvgPool(x: Tensor): Tensor { return this.avgPool(x, globalPoolOptions(x.shape)); }
+  globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor { return this.avgPoolBackward(dy, inputShape, globalPoolOptions(inputShape)); }
+
+  // ---- channel concat and slice ----
+
+  private copyChannels(src: Tensor, srcOffset: number, dst: Tensor, dstOffset: number, count: number) {
+    const [batch, srcChannels] = src.shape;
+    const spatial = src.size / (batch * srcChannels);
+    this.ctx.run({
+      shader: 'channel-copy', entry: 'main', overrides: { WORKGROUP_SIZE: WORKGROUP },
+      params: [batch, spatial, count, srcChannels, srcOffset, dst.shape[1], dstOffset],
+      bindings: { 1: src, 2: dst },
+      workgroups: this.ctx.grid(batch * count * spatial, WORKGROUP),
+    });
+  }
+
+  concat(xs: Tensor[]): Tensor {
+    if (xs.length === 0) throw new Error('concat: no inputs');
+    const [n, , ...rest] = xs[0].shape;
+    xs.forEach((x, i) => {
+      if (!sameShape([x.shape[0], ...x.shape.slice(2)], [n, ...rest])) {
+        throw new Error(`concat: input ${i} has shape [${x.shape.join(', ')}], which differs from input 0 [${xs[0].shape.join(', ')}] outside the channel axis`);
+      }
+    });
+    const y = this.ctx.empty([n, xs.reduce((s, x) => s + x.shape[1], 0), ...rest]);
+    let offset = 0;
+    for (const x of xs) {
+      this.copyChannels(x, 0, y, offset, x.shape[1]);
+      offset += x.shape[1];
+    }
+    return y;
+  }
+
+  sliceChannels(x: Tensor, offset: number, count: number): Tensor {
+    const [n, channels, ...rest] = x.shape;
+    if (!Number.isInteger(offset) || !Number.isInteger(count) || offset < 0 || count < 1 || offset + count > channels) {
+      throw new Error(`sliceChannels: channels [${offset}, ${offset + count}) lie outside the ${channels} channels of the input`);
+    }
+    const y = this.ctx.empty([n, count, ...rest]);
+    this.copyChannels(x, offset, y, 0, count);
+    return y;
+  }
+
+  // ---- loss ----
+
+  softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: DistillationOptions = {}) {
+    if (logits.shape.length !== 2) throw new Error(`softmaxCrossEntropy: logits must be [batch, classes], got [${logits.shape.join(', ')}]`);
+    const [batch, classes] = logits.shape;
+    assertShape('softmaxCrossEntropy', 'labels', labels.shape, [batch]);
+    if (o.teacher) assertShape('softmaxCrossEntropy', 'teacher logits', o.teacher.shape, logits.shape);
+    const temperature = o.temperature ?? 1;
+    const alpha = o.alpha ?? 0.5;
+    if (!(temperature > 0)) throw new Error(`softmaxCrossEntropy: temperature must be > 0, got ${temperature}`);
+    if (!(alpha >= 0 && alpha <= 1)) throw new Error(`softmaxCrossEntropy: alpha must be in [0, 1], got ${alpha}`);
+    const loss = this.ctx.empty([batch]);
+    const dLogits = this.ctx.empty(logits.shape);
+    this.ctx.run({
+      shader: 'softmax-cross-entropy', entry: 'main', overrides: { HAS_TEACHER: !!o.teacher },
+      params: [batch, classes, temperature, alpha, 1 / batch], floats: [2, 3, 4],
+      bindings: { 1: logits, 2: labels, 3: o.teacher ?? this.ctx.dummy, 4: loss, 5: dLogits },
+      workgroups: [Math.ceil(batch / 64)],
+    });
+    return { loss, dLogits };
+  }
+
+  // ---- optimizers ----
+
+  private optimizerStep(entry: 'sgd' | 'adam', w: Tensor, grad: Tensor, s1: Tensor, s2: Tensor | undefined, mask: Tensor | undefined, hyper: number[]) {
+    const tensors = { grad, [entry === 'sgd' ? 'velocity' : 'm']: s1, ...(s2 ? { v: s2 } : {}), ...(mask ? { mask } : {}) };
+    for (const [name, t] of Object.entries(tensors)) {
+      assertShape(`${entry}Step`, name, t.shape, w.shape);
+      if (t === w) throw new Error(`${entry}Step: ${name} is the weight tensor itself`);
+    }
+    if (s1 === s2 || s1 === grad || s2 === grad) throw new Error(`${entry}Step: gradient and optimizer state must be distinct tensors`);
+    const bindings: Record<number, Tensor | GPUBuffer> = { 1: w, 2: grad, 3: s1, 5: mask ?? this.ctx.dummy };
+    if (s2) bindings[4] = s2;
+    this.ctx.run({
+      shader: 'optimizer', entry, overrides: { HAS_MASK: !!mask, WORKGROUP_SIZE: WORKGROUP },
+      params: [w.size, ...hyper], floats: [1, 2, 3, 4, 5, 6, 7],
+      bindings,
+      workgroups: this.ctx.grid(w.size, WORKGROUP),
+    });
+  }
+
+  sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void {
+    this.optimizerStep('sgd', w, grad, velocity, undefined, o.mask, [o.learningRate, o.momentum ?? 0, o.weightDecay ?? 0, 0, 0, 0, 0]);
+  }
+
+  adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
+    if (!(Number.isInteger(o.step) && o.step >= 1)) throw new Error(`adamStep: step must be an integer >= 1, got ${o.step}`);
+    this.optimizerStep('adam', w, grad, m, v, o.mask,
+      [o.learningRate, 0, o.weightDecay ?? 0, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8, o.step]);
+  }
+}

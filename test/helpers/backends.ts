@@ -1,0 +1,39 @@
+// One WebGPU backend per test file (real device: SwiftShader in CI, never skipped) and the CPU reference.
+import { afterAll } from 'vitest';
+import type { Backend, Tensor } from '../../src/backend.js';
+import { CpuBackend } from '../../src/cpu/backend.js';
+import { WebGpuBackend, type WebGpuBackendOptions } from '../../src/webgpu/backend.js';
+
+const created: WebGpuBackend[] = [];
+afterAll(() => { for (const b of created) b.destroy(); });
+
+/** Fails (never skips) when no WebGPU adapter exists: CI has SwiftShader, so GPU tests must run. */
+export async function webgpu(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  const b = await WebGpuBackend.create(options);
+  created.push(b);
+  return b;
+}
+
+export const cpu = (): CpuBackend => new CpuBackend();
+
+/** Largest |a - b| / (atol + rtol * |b|); at most 1 means within tolerance. */
+export function toleranceRatio(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-4, atol = 1e-5): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs ${expected.length}`);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const r = Math.abs(actual[i] - expected[i]) / (atol + rtol * Math.abs(expected[i]));
+    if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
+  }
+  return worst;
+}
+
+/** Reads named outputs of two backends and reports each one's tolerance ratio. */
+export async function compareOutputs(
+  a: Backend, outA: Record<string, Tensor>, b: Backend, outB: Record<string, Tensor>, rtol = 1e-4, atol = 1e-5,
+): Promise<Record<string, number>> {
+  const ratios: Record<string, number> = {};
+  for (const key of Object.keys(outB)) {
+    ratios[key] = toleranceRatio(await a.read(outA[key]), await b.read(outB[key]), rtol, atol);
+  }
+  return ratios;
+}
