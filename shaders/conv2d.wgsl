@@ -11,13 +11,16 @@ struct Params {
   out_channels: u32, out_h: u32, out_w: u32, groups: u32,
   kernel_h: u32, kernel_w: u32, stride_h: u32, stride_w: u32,
   pad_top: u32, pad_left: u32, dilation_h: u32, dilation_w: u32,
+  in_group: u32, out_group: u32, // channels per group, precomputed: an integer division per tap is costly
 }
 
 override MODE: u32 = 0u;
 override HAS_BIAS: bool = false;   // MODE 0 only
 override HAS_MASK: bool = false;   // weight mask, multiplied into A (modes 0, 1) or the result (mode 2)
 override FUSED_RELU: bool = false; // MODE 0 only
-override TILE_ROWS: u32 = 4u;      // main_registers: rows per invocation, 1..4
+override UNIT_STRIDE: bool = false; // stride 1: mode 1 needs no divisibility test
+override POINTWISE: bool = false;   // 1x1 kernel, stride 1, no padding: every tap is inside the input
+override TILE_ROWS: u32 = 8u;      // main_registers: rows per invocation: 1, 4 or 8
 override WORKGROUP_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,8 +32,8 @@ override WORKGROUP_SIZE: u32 = 64u;
 
 struct Gemm { rows: u32, cols: u32, depth: u32 }
 
-fn in_group() -> u32 { return p.in_channels / p.groups; }
-fn out_group() -> u32 { return p.out_channels / p.groups; }
+fn in_group() -> u32 { return p.in_group; }
+fn out_group() -> u32 { return p.out_group; }
 fn kernel_size() -> u32 { return p.kernel_h * p.kernel_w; }
 
 fn gemm_shape() -> Gemm {
@@ -65,21 +68,33 @@ fn decode_column(g: u32, col: u32, cols: u32) -> Column {
                 i32((kk % p.kernel_w) * p.dilation_w) - i32(p.pad_left), col < cols);
 }
 
-fn decode_depth(g: u32, k: u32, depth: u32) -> Depth {
+// The reduction index k runs over three nested extents: mode 0 (ci, ky, kx), mode 1 (m, ky, kx),
+// mode 2 (n, oy, ox); k = (d0 * extent.y + d1) * extent.z + d2.
+fn depth_extents() -> vec3<u32> {
+  if (MODE == 0u) { return vec3<u32>(in_group(), p.kernel_h, p.kernel_w); }
+  if (MODE == 1u) { return vec3<u32>(out_group(), p.kernel_h, p.kernel_w); }
+  return vec3<u32>(p.batch, p.out_h, p.out_w);
+}
+
+fn depth_at(g: u32, d0: u32, d1: u32, d2: u32) -> Depth {
   if (MODE == 0u) {
-    let ci = k / kernel_size(); let kk = k % kernel_size();
-    return Depth(ci * p.in_h * p.in_w, i32((kk / p.kernel_w) * p.dilation_h), i32((kk % p.kernel_w) * p.dilation_w),
-                 g * out_group() * in_group() * kernel_size() + k, k < depth);
+    return Depth(d0 * p.in_h * p.in_w, i32(d1 * p.dilation_h), i32(d2 * p.dilation_w),
+                 g * out_group() * in_group() * kernel_size() + (d0 * p.kernel_h + d1) * p.kernel_w + d2, true);
   }
   if (MODE == 1u) {
-    let m = k / kernel_size(); let kk = k % kernel_size();
-    return Depth(m * p.out_h * p.out_w, i32((kk / p.kernel_w) * p.dilation_h), i32((kk % p.kernel_w) * p.dilation_w),
-                 (g * out_group() + m) * in_group() * kernel_size() + kk, k < depth);
+    return Depth(d0 * p.out_h * p.out_w, i32(d1 * p.dilation_h), i32(d2 * p.dilation_w),
+                 (g * out_group() + d0) * in_group() * kernel_size() + d1 * p.kernel_w + d2, true);
   }
   let out_plane = p.out_h * p.out_w;
-  let n = k / out_plane; let pix = k % out_plane;
-  return Depth(n * p.in_channels * p.in_h * p.in_w, i32((pix / p.out_w) * p.stride_h), i32((pix % p.out_w) * p.stride_w),
-               (n * p.out_channels + g * out_group()) * out_plane + pix, k < depth);
+  return Depth(d0 * p.in_channels * p.in_h * p.in_w, i32(d1 * p.stride_h), i32(d2 * p.stride_w),
+               (d0 * p.out_channels + g * out_group()) * out_plane + d1 * p.out_w + d2, true);
+}
+
+fn decode_depth(g: u32, k: u32, depth: u32) -> Depth {
+  let e = depth_extents();
+  var d = depth_at(g, k / (e.y * e.z), (k / e.z) % e.y, k % e.z);
+  d.valid = k < depth;
+  return d;
 }
 
 // Distance between consecutive rows of A.
@@ -91,16 +106,22 @@ fn a_row_stride() -> u32 {
 
 fn load_a(d: Depth, row: u32, rows: u32) -> f32 {
   if (!d.valid || row >= rows) { return 0.0; }
-  let i = d.a_offset + row * a_row_stride();
-  if (HAS_MASK && MODE != 2u) { return a_src[i] * mask[i]; }
-  return a_src[i];
+  return load_a_at(d.a_offset + row * a_row_stride());
 }
 
 fn load_b(c: Column, d: Depth) -> f32 {
   if (!c.valid || !d.valid) { return 0.0; }
+  if (POINTWISE) {
+    if (MODE == 1u) { return b_src[c.base + d.b_offset + u32(c.y0) * p.out_w + u32(c.x0)]; }
+    return b_src[c.base + d.b_offset + u32(c.y0 + d.dy) * p.in_w + u32(c.x0 + d.dx)];
+  }
   if (MODE == 1u) {
     // Input pixel (iy, ix) meets output pixel ((iy + pad - ky*dil) / stride) when that divides exactly.
     let ty = c.y0 - d.dy; let tx = c.x0 - d.dx;
+    if (UNIT_STRIDE) {
+      if (ty < 0 || tx < 0 || ty >= i32(p.out_h) || tx >= i32(p.out_w)) { return 0.0; }
+      return b_src[c.base + d.b_offset + u32(ty) * p.out_w + u32(tx)];
+    }
     if (ty < 0 || tx < 0 || ty % i32(p.stride_h) != 0 || tx % i32(p.stride_w) != 0) { return 0.0; }
     let oy = u32(ty) / p.stride_h; let ox = u32(tx) / p.stride_w;
     if (oy >= p.out_h || ox >= p.out_w) { return 0.0; }
@@ -128,7 +149,61 @@ fn store(g: u32, row: u32, col: u32, value: f32) {
   }
 }
 
-// One invocation: TILE_ROWS rows x 4 consecutive columns, accumulated in registers.
+fn load_a_at(i: u32) -> f32 {
+  if (HAS_MASK && MODE != 2u) { return a_src[i] * mask[i]; }
+  return a_src[i];
+}
+
+// A register tile: TILE_ROWS (1, 4 or 8) rows x 4 columns. Written out by hand rather than as loops
+// over arrays: SwiftShader's compiler does not unroll those, and the array form measured 3-4x slower.
+struct Acc { v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32> }
+struct Rows { r0: u32, r1: u32, r2: u32, r3: u32, r4: u32, r5: u32, r6: u32, r7: u32 }
+
+// Offsets of the tile's rows in A; rows past the end repeat the last row (valid memory, never stored).
+fn row_offsets(row0: u32, rows: u32) -> Rows {
+  let s = a_row_stride();
+  let last = rows - 1u;
+  return Rows(row0 * s, min(row0 + 1u, last) * s, min(row0 + 2u, last) * s, min(row0 + 3u, last) * s,
+              min(row0 + 4u, last) * s, min(row0 + 5u, last) * s, min(row0 + 6u, last) * s, min(row0 + 7u, last) * s);
+}
+
+fn accumulate(acc: ptr<function, Acc>, a: u32, r: Rows, b: vec4<f32>) {
+  (*acc).v0 += load_a_at(a + r.r0) * b;
+  if (TILE_ROWS > 1u) {
+    (*acc).v1 += load_a_at(a + r.r1) * b;
+    (*acc).v2 += load_a_at(a + r.r2) * b;
+    (*acc).v3 += load_a_at(a + r.r3) * b;
+  }
+  if (TILE_ROWS > 4u) {
+    (*acc).v4 += load_a_at(a + r.r4) * b;
+    (*acc).v5 += load_a_at(a + r.r5) * b;
+    (*acc).v6 += load_a_at(a + r.r6) * b;
+    (*acc).v7 += load_a_at(a + r.r7) * b;
+  }
+}
+
+// Stores row `row` of the tile; `count` of its 4 columns starting at `col0` exist.
+fn store_row(g: u32, row: u32, rows: u32, col0: u32, count: u32, v: vec4<f32>) {
+  if (row >= rows) { return; }
+  for (var j = 0u; j < min(count, 4u); j++) { store(g, row, col0 + j, v[j]); }
+}
+
+fn store_tile(g: u32, row0: u32, rows: u32, col0: u32, count: u32, acc: Acc) {
+  store_row(g, row0, rows, col0, count, acc.v0);
+  if (TILE_ROWS > 1u) {
+    store_row(g, row0 + 1u, rows, col0, count, acc.v1);
+    store_row(g, row0 + 2u, rows, col0, count, acc.v2);
+    store_row(g, row0 + 3u, rows, col0, count, acc.v3);
+  }
+  if (TILE_ROWS > 4u) {
+    store_row(g, row0 + 4u, rows, col0, count, acc.v4);
+    store_row(g, row0 + 5u, rows, col0, count, acc.v5);
+    store_row(g, row0 + 6u, rows, col0, count, acc.v6);
+    store_row(g, row0 + 7u, rows, col0, count, acc.v7);
+  }
+}
+
+// Any mode: one invocation computes a register tile over 4 consecutive GEMM columns.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main_registers(@builtin(global_invocation_id) gid: vec3<u32>) {
   let shape = gemm_shape();
@@ -136,20 +211,81 @@ fn main_registers(@builtin(global_invocation_id) gid: vec3<u32>) {
   let col0 = gid.x * 4u;
   let row0 = gid.y * TILE_ROWS;
   if (col0 >= shape.cols || row0 >= shape.rows) { return; }
-  var columns: array<Column, 4>;
-  for (var j = 0u; j < 4u; j++) { columns[j] = decode_column(g, col0 + j, shape.cols); }
-  var acc: array<vec4<f32>, 4>;
-  for (var k = 0u; k < shape.depth; k++) {
-    let d = decode_depth(g, k, shape.depth);
-    let b = vec4<f32>(load_b(columns[0], d), load_b(columns[1], d), load_b(columns[2], d), load_b(columns[3], d));
-    for (var i = 0u; i < TILE_ROWS; i++) { acc[i] += load_a(d, row0 + i, shape.rows) * b; }
-  }
-  for (var i = 0u; i < TILE_ROWS; i++) {
-    if (row0 + i >= shape.rows) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      if (col0 + j < shape.cols) { store(g, row0 + i, col0 + j, acc[i][j]); }
+  let c0 = decode_column(g, col0, shape.cols);
+  let c1 = decode_column(g, col0 + 1u, shape.cols);
+  let c2 = decode_column(g, col0 + 2u, shape.cols);
+  let c3 = decode_column(g, col0 + 3u, shape.cols);
+  let r = row_offsets(row0, shape.rows);
+  var acc: Acc;
+  let e = depth_extents();
+  for (var d0 = 0u; d0 < e.x; d0++) {
+    for (var d1 = 0u; d1 < e.y; d1++) {
+      for (var d2 = 0u; d2 < e.z; d2++) {
+        let d = depth_at(g, d0, d1, d2);
+        accumulate(&acc, d.a_offset, r, vec4<f32>(load_b(c0, d), load_b(c1, d), load_b(c2, d), load_b(c3, d)));
+      }
     }
   }
+  store_tile(g, row0, shape.rows, col0, shape.cols - col0, acc);
+}
+
+fn load_x(i: i32, inside: bool) -> f32 {
+  if (inside) { return b_src[i]; }
+  return 0.0;
+}
+
+// MODE 0 only: the register tile's 4 columns are 4 neighbouring pixels of one output row, so the
+// row test is made once per kernel row and the input offsets advance without any division.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let tiles_x = (p.out_w + 3u) / 4u;
+  let per_image = p.out_h * tiles_x;
+  let g = gid.z;
+  let row0 = gid.y * TILE_ROWS;
+  if (gid.x >= p.batch * per_image || row0 >= p.out_group) { return; }
+  let n = gid.x / per_image;
+  let oy = (gid.x % per_image) / tiles_x;
+  let ox0 = (gid.x % tiles_x) * 4u;
+  let r = row_offsets(row0, p.out_group);
+  let a_group = g * p.out_group * p.in_group * kernel_size();
+  let in_plane = p.in_h * p.in_w;
+  let width = i32(p.in_w);
+  let sx = i32(p.stride_w);
+  var acc: Acc;
+  for (var ci = 0u; ci < p.in_group; ci++) {
+    let x_plane = (n * p.in_channels + g * p.in_group + ci) * in_plane;
+    for (var ky = 0u; ky < p.kernel_h; ky++) {
+      let iy = i32(oy * p.stride_h + ky * p.dilation_h) - i32(p.pad_top);
+      if (iy >= 0 && iy < i32(p.in_h)) {
+        let x_row = i32(x_plane + u32(iy) * p.in_w);
+        let a_row = a_group + (ci * p.kernel_h + ky) * p.kernel_w;
+        for (var kx = 0u; kx < p.kernel_w; kx++) {
+          let ix = i32(ox0 * p.stride_w + kx * p.dilation_w) - i32(p.pad_left);
+          let b = vec4<f32>(load_x(x_row + ix, ix >= 0 && ix < width),
+                            load_x(x_row + ix + sx, ix + sx >= 0 && ix + sx < width),
+                            load_x(x_row + ix + 2 * sx, ix + 2 * sx >= 0 && ix + 2 * sx < width),
+                            load_x(x_row + ix + 3 * sx, ix + 3 * sx >= 0 && ix + 3 * sx < width));
+          accumulate(&acc, a_row + kx, r, b);
+        }
+      }
+    }
+  }
+  store_tile(g, row0, p.out_group, (n * p.out_h + oy) * p.out_w + ox0, p.out_w - ox0, acc);
+}
+
+// Backward input as a forward convolution: w_flipped[g, ci, m, KH-1-ky, KW-1-kx] = w[g, m, ci, ky, kx]
+// (masked), one invocation per weight. Valid for stride 1 with padding <= (kernel - 1) * dilation.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn flip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+  let ks = kernel_size();
+  if (i >= p.out_channels * p.in_group * ks) { return; }
+  let m = i / (p.in_group * ks);          // output channel of the original conv
+  let ci = (i / ks) % p.in_group;
+  let k = i % ks;
+  let g = m / p.out_group;
+  let flipped = ks - 1u - k;
+  out[((g * p.in_group + ci) * p.out_group + m % p.out_group) * ks + flipped] = load_a_at(i);
 }
 
 const TILE: u32 = 64u;       // rows and columns per workgroup tile

@@ -25,6 +25,12 @@ const CONV_WORKGROUP = 64;
 /** The shared-memory tile is 64x64; below this many GEMM rows most of it would idle. */
 const SHARED_TILE_MIN_ROWS = 32;
 
+function convParams(g: Conv2dGeometry): number[] {
+  return [g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.groups,
+    g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW,
+    g.inChannels / g.groups, g.outChannels / g.groups];
+}
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly ctx: GpuContext;
@@ -68,24 +74,57 @@ export class WebGpuBackend implements Backend {
     const [rows, cols] = mode === CONV_MODE.forward ? [outPerGroup, g.batch * g.outH * g.outW]
       : mode === CONV_MODE.backwardInput ? [inPerGroup, g.batch * g.inH * g.inW] : [outPerGroup, inPerGroup * kernel];
     const variant = this.convVariant(rows);
-    const tileRows = Math.min(4, rows);
-    const workgroups: [number, number, number] = variant === 'shared'
-      ? [Math.ceil(cols / 64), Math.ceil(rows / 64), g.groups]
-      : [Math.ceil(cols / 4 / CONV_WORKGROUP), Math.ceil(rows / tileRows), g.groups];
+    const unitStride = g.strideH === 1 && g.strideW === 1;
+    const tileRows = rows >= 8 ? 8 : rows >= 4 ? 4 : 1;
+    let entry = 'main_shared';
+    let workgroups: [number, number, number] = [Math.ceil(cols / 64), Math.ceil(rows / 64), g.groups];
+    // forward_rows tiles 4 pixels of one output row; narrower outputs (linear layers) use main_registers.
+    if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4) {
+      entry = 'forward_rows';
+      workgroups = [Math.ceil(g.batch * g.outH * Math.ceil(g.outW / 4) / CONV_WORKGROUP), Math.ceil(rows / tileRows), g.groups];
+    } else if (variant === 'registers') {
+      entry = 'main_registers';
+      workgroups = [Math.ceil(cols / 4 / CONV_WORKGROUP), Math.ceil(rows / tileRows), g.groups];
+    }
     const limit = this.acquired.device.limits.maxComputeWorkgroupsPerDimension;
     if (workgroups.some((w) => w > limit)) throw new Error(`conv2d: a GEMM of ${rows}x${cols} in ${g.groups} groups exceeds the dispatch limit ${limit}; split the batch`);
     this.ctx.run({
       shader: 'conv2d',
-      entry: variant === 'shared' ? 'main_shared' : 'main_registers',
+      entry,
       overrides: {
-        MODE: mode, HAS_BIAS: !!o.bias, HAS_MASK: !!o.mask, FUSED_RELU: !!o.relu,
+        MODE: mode, HAS_BIAS: !!o.bias, HAS_MASK: !!o.mask, FUSED_RELU: !!o.relu, UNIT_STRIDE: unitStride,
+        POINTWISE: unitStride && kernel === 1 && g.padTop + g.padLeft + g.padBottom + g.padRight === 0,
         ...(variant === 'registers' ? { TILE_ROWS: tileRows, WORKGROUP_SIZE: CONV_WORKGROUP } : {}),
       },
-      params: [g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.groups,
-        g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW],
+      params: convParams(g),
       bindings: { 1: a, 2: b, 3: o.mask ?? this.ctx.dummy, 4: o.bias ?? this.ctx.dummy, 5: out },
       workgroups,
     });
+  }
+
+  /**
+   * With stride 1, the input gradient is a forward convolution of dy with the weights flipped
+   * spatially and transposed per group; it then runs on the forward kernels (3x faster on SwiftShader
+   * than the gather form). Returns undefined where padding exceeds (kernel - 1) * dilation.
+   */
+  private backwardInputAsForward(dy: Tensor, w: Tensor, g: Conv2dGeometry, mask?: Tensor): GpuTensor | undefined {
+    const spanH = (g.kernelH - 1) * g.dilationH, spanW = (g.kernelW - 1) * g.dilationW;
+    if (g.strideH !== 1 || g.strideW !== 1 || Math.max(g.padTop, g.padBottom) > spanH || Math.max(g.padLeft, g.padRight) > spanW) return undefined;
+    const inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups;
+    const flipped = this.ctx.empty([g.inChannels, outPerGroup, g.kernelH, g.kernelW]);
+    this.ctx.run({
+      shader: 'conv2d', entry: 'flip_weights', overrides: { MODE: 0, HAS_MASK: !!mask, WORKGROUP_SIZE: CONV_WORKGROUP },
+      params: convParams(g), bindings: { 1: w, 3: mask ?? this.ctx.dummy, 5: flipped },
+      workgroups: this.ctx.grid(g.outChannels * inPerGroup * g.kernelH * g.kernelW, CONV_WORKGROUP),
+    });
+    const transposed: Conv2dGeometry = {
+      ...g, inChannels: g.outChannels, inH: g.outH, inW: g.outW, outChannels: g.inChannels, outH: g.inH, outW: g.inW,
+      padTop: spanH - g.padTop, padBottom: spanH - g.padBottom, padLeft: spanW - g.padLeft, padRight: spanW - g.padRight,
+    };
+    const dx = this.ctx.empty([g.batch, g.inChannels, g.inH, g.inW]);
+    this.convGemm(CONV_MODE.forward, transposed, flipped, dy, dx, {});
+    this.dispose(flipped);
+    return dx;
   }
 
   private checkConvExtras(op: string, g: Conv2dGeometry, wShape: Shape, o: { bias?: Tensor; mask?: Tensor }) {
@@ -105,6 +144,8 @@ export class WebGpuBackend implements Backend {
     const g = conv2dGeometry(inputShape, w.shape, o);
     assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
     this.checkConvExtras('conv2dBackwardInput', g, w.shape, o);
+    const viaForward = this.backwardInputAsForward(dy, w, g, o.mask);
+    if (viaForward) return viaForward;
     const dx = this.ctx.empty(inputShape);
     this.convGemm(CONV_MODE.backwardInput, g, w, dy, dx, { mask: o.mask });
     return dx;

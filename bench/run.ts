@@ -1,0 +1,15 @@
+// `npm run bench [-- name...]`: runs the named benchmarks (all by default) and prints their tables.
+import { benchKernels } from './kernels.js';
+
+const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels() };
+const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const name of chosen.length ? chosen : Object.keys(benches)) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`unknown benchmark '${name}'; choose from: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`## ${name}`);
+  await bench();
+}
+process.exit(0);

@@ -1,0 +1,142 @@
+// The CPU reference's backward ops against central finite differences of its forward ops, in float64.
+// Together with ops.test.ts (WebGPU backward == CPU backward) this checks the GPU gradients.
+import { describe, expect, it } from 'vitest';
+import * as ref from '../src/cpu/reference.js';
+import type { NdArray } from '../src/cpu/reference.js';
+import type { Conv2dOptions, PoolOptions } from '../src/geometry.js';
+import { Rng } from '../src/random.js';
+
+const EPS = 1e-6;
+
+function random(rng: Rng, shape: number[], lo = -1, hi = 1): NdArray {
+  return ref.ndarray(shape, Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(lo, hi)));
+}
+
+/** d/dx of sum(f(x) * r), by central differences. */
+function numericGradient(f: (x: NdArray) => NdArray, x: NdArray, r: NdArray): Float64Array {
+  const g = new Float64Array(x.data.length);
+  const loss = () => f(x).data.reduce((s, v, i) => s + v * r.data[i], 0);
+  for (let i = 0; i < x.data.length; i++) {
+    const saved = x.data[i];
+    x.data[i] = saved + EPS;
+    const up = loss();
+    x.data[i] = saved - EPS;
+    const down = loss();
+    x.data[i] = saved;
+    g[i] = (up - down) / (2 * EPS);
+  }
+  return g;
+}
+
+function expectClose(analytic: Float64Array, numeric: Float64Array, label: string) {
+  const scale = Math.max(1, ...numeric.map(Math.abs));
+  let worst = 0;
+  analytic.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - numeric[i]) / scale); });
+  expect(worst, label).toBeLessThan(1e-6);
+}
+
+const convCases: [string, number[], number[], Conv2dOptions][] = [
+  ['plain 3x3 pad 1', [2, 3, 5, 6], [4, 3, 3, 3], { padding: 1 }],
+  ['strided, asymmetric padding', [1, 2, 7, 6], [3, 2, 3, 2], { stride: [2, 3], padding: [1, 0, 2, 1] }],
+  ['dilated', [1, 2, 8, 8], [2, 2, 3, 3], { dilation: 2, padding: 2 }],
+  ['grouped', [2, 4, 5, 5], [6, 2, 3, 3], { groups: 2, padding: 1 }],
+  ['depthwise', [1, 3, 6, 5], [3, 1, 3, 3], { groups: 3, stride: 2, padding: 1 }],
+  ['1x1', [2, 5, 4, 3], [3, 5, 1, 1], {}],
+];
+
+describe('gradients of the CPU reference equal finite differences (float64)', () => {
+  const rng = new Rng(7);
+  for (const [label, xs, ws, o] of convCases) {
+    it(`conv2d ${label}: input, filter (masked) and bias`, () => {
+      const x = random(rng, xs), w = random(rng, ws), b = random(rng, [ws[0]]);
+      const mask = ref.ndarray(ws, Array.from({ length: w.data.length }, (_, i) => (i % 3 === 0 ? 0 : 1)));
+      const y = ref.conv2d(x, w, { ...o, bias: b, mask });
+      const r = random(rng, y.shape);
+      expectClose(ref.conv2dBackwardInput(r, w, xs, { ...o, mask }).data, numericGradient((v) => ref.conv2d(v, w, { ...o, bias: b, mask }), x, r), 'dx');
+      const dw = ref.conv2dBackwardFilter(r, x, ws, { ...o, mask });
+      expectClose(dw.data, numericGradient((v) => ref.conv2d(x, v, { ...o, bias: b, mask }), w, r), 'dw');
+      expect(dw.data.filter((_, i) => i % 3 === 0).every((v) => v === 0)).toBe(true);
+      expectClose(ref.channelSum(r).data, numericGradient((v) => ref.conv2d(x, w, { ...o, bias: v, mask }), b, r), 'db');
+    });
+  }
+
+  it('linear: input, weight and bias', () => {
+    const x = random(rng, [4, 7]), w = random(rng, [5, 7]), b = random(rng, [5]);
+    const r = random(rng, [4, 5]);
+    expectClose(ref.linearBackwardInput(r, w).data, numericGradient((v) => ref.linear(v, w, { bias: b }), x, r), 'dx');
+    expectClose(ref.linearBackwardWeight(r, x).data, numericGradient((v) => ref.linear(x, v, { bias: b }), w, r), 'dw');
+    expectClose(ref.channelSum(r).data, numericGradient((v) => ref.linear(x, w, { bias: v }), b, r), 'db');
+  });
+
+  it('batch norm (training statistics): input, gamma and beta', () => {
+    const x = random(rng, [3, 4, 3, 2], -2, 2), gamma = random(rng, [4], 0.5, 1.5), beta = random(rng, [4]);
+    const forward = (xv: NdArray, g: NdArray, bv: NdArray) =>
+      ref.batchNormTraining(xv, g, bv, ref.ndarray([4]), ref.ndarray([4]), { epsilon: 1e-5, momentum: 0.1 });
+    const { y, mean, invStd } = forward(x, gamma, beta);
+    const r = random(rng, y.shape);
+    const back = ref.batchNormBackward(r, x, gamma, mean, invStd);
+    expectClose(back.dx.data, numericGradient((v) => forward(v, gamma, beta).y, x, r), 'dx');
+    expectClose(back.dGamma.data, numericGradient((v) => forward(x, v, beta).y, gamma, r), 'dGamma');
+    expectClose(back.dBeta.data, numericGradient((v) => forward(x, gamma, v).y, beta, r), 'dBeta');
+  });
+
+  for (const kind of ['relu', 'relu6'] as const) {
+    it(`${kind}`, () => {
+      const x = random(rng, [2, 3, 4, 4], -3, 9);
+      const r = random(rng, x.shape);
+      expectClose(ref.activationBackward(r, x, kind).data, numericGradient((v) => ref.activation(v, kind), x, r), 'dx');
+    });
+  }
+
+  const poolCases: [string, PoolOptions][] = [
+    ['2x2 stride 2', { kernel: 2 }],
+    ['3x3 stride 2 pad 1, overlapping', { kernel: 3, stride: 2, padding: 1 }],
+    ['asymmetric, dilated, excluding padding', { kernel: [2, 3], stride: [1, 2], padding: [1, 1, 0, 2], dilation: 2, countIncludePad: false }],
+  ];
+  for (const [label, o] of poolCases) {
+    it(`max and average pooling ${label}`, () => {
+      const x = random(rng, [2, 2, 7, 8]);
+      const { y, argmax } = ref.maxPool(x, o);
+      const r = random(rng, y.shape);
+      expectClose(ref.maxPoolBackward(r, argmax, x.shape, o).data, numericGradient((v) => ref.maxPool(v, o).y, x, r), 'max dx');
+      expectClose(ref.avgPoolBackward(r, x.shape, o).data, numericGradient((v) => ref.avgPool(v, o), x, r), 'avg dx');
+    });
+  }
+
+  it('global average pooling', () => {
+    const x = random(rng, [2, 3, 4, 5]);
+    const r = random(rng, [2, 3, 1, 1]);
+    expectClose(ref.globalAvgPoolBackward(r, x.shape).data, numericGradient((v) => ref.globalAvgPool(v), x, r), 'dx');
+  });
+
+  it('elementwise add and channel concat (backward: identity and slices)', () => {
+    const a = random(rng, [2, 3, 2, 2]), b = random(rng, [2, 2, 2, 2]);
+    const r = random(rng, [2, 5, 2, 2]);
+    expectClose(ref.sliceChannels(r, 0, 3).data, numericGradient((v) => ref.concat([v, b]), a, r), 'd first');
+    expectClose(ref.sliceChannels(r, 3, 2).data, numericGradient((v) => ref.concat([a, v]), b, r), 'd second');
+    const r2 = random(rng, a.shape);
+    const c = random(rng, a.shape);
+    expectClose(r2.data, numericGradient((v) => ref.add(v, c), a, r2), 'd add');
+  });
+
+  for (const teacher of [false, true]) {
+    it(`softmax cross-entropy${teacher ? ' with distillation (T=3, alpha=0.7)' : ''}`, () => {
+      const logits = random(rng, [5, 6], -3, 3), t = random(rng, [5, 6], -3, 3);
+      const labels = ref.ndarray([5], [0, 5, 2, 2, 4]);
+      const o = teacher ? { teacher: t, temperature: 3, alpha: 0.7 } : {};
+      const meanLoss = (v: NdArray) => ref.ndarray([1], [ref.softmaxCrossEntropy(v, labels, o).loss.data.reduce((s, x) => s + x, 0) / 5]);
+      const { dLogits } = ref.softmaxCrossEntropy(logits, labels, o);
+      expectClose(dLogits.data, numericGradient(meanLoss, logits, ref.ndarray([1], [1])), 'dLogits');
+    });
+  }
+
+  it('distillation loss: alpha = 0 is plain cross-entropy, and the KL term vanishes when student equals teacher', () => {
+    const logits = random(rng, [3, 4], -2, 2);
+    const labels = ref.ndarray([3], [1, 0, 3]);
+    const plain = ref.softmaxCrossEntropy(logits, labels);
+    const alpha0 = ref.softmaxCrossEntropy(logits, labels, { teacher: random(rng, [3, 4]), temperature: 4, alpha: 0 });
+    expect(Array.from(alpha0.loss.data)).toEqual(Array.from(plain.loss.data));
+    const self = ref.softmaxCrossEntropy(logits, labels, { teacher: logits, temperature: 4, alpha: 1 });
+    for (const v of self.loss.data) expect(Math.abs(v)).toBeLessThan(1e-12);
+  });
+});
