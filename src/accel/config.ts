@@ -1,0 +1,95 @@
+// Accelerator configuration: a systolic PE array, its dataflow, on-chip buffers, DRAM and energy.
+// Validated field by field; every error names the field and the value.
+
+export type Dataflow = 'os' | 'ws' | 'is';
+
+export interface EnergyTable {
+  /** pJ per multiply-accumulate. */
+  mac: number;
+  /** pJ per register-file access inside a PE. */
+  registerFile: number;
+  /** pJ per SRAM (global buffer) word access. */
+  sram: number;
+  /** pJ per DRAM word access. */
+  dram: number;
+}
+
+export interface SparsitySupport {
+  /** N:M structured sparsity the array can skip (for example 2:4): N kept of every M along input channels. */
+  n: number;
+  m: number;
+}
+
+export interface AcceleratorConfig {
+  name: string;
+  rows: number;
+  cols: number;
+  dataflow: Dataflow;
+  /** SRAM per operand, KiB (SCALE-Sim's IfmapSramSzkB, FilterSramSzkB, OfmapSramSzkB). */
+  ifmapSramKB: number;
+  filterSramKB: number;
+  ofmapSramKB: number;
+  /** Bytes per word. */
+  wordBytes: number;
+  /** DRAM bandwidth in words per cycle. */
+  dramBandwidth: number;
+  clockMHz: number;
+  energy: EnergyTable;
+  sparsity?: SparsitySupport;
+  /** Where the numbers come from. */
+  source?: string;
+}
+
+const positive = (path: string, v: unknown, integer = false): number => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new Error(`accelerator config: ${path} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+};
+
+/** Checks an untrusted object (parsed JSON) and returns it as a config; `origin` names the file in errors. */
+export function validateConfig(raw: unknown, origin = 'accelerator config'): AcceleratorConfig {
+  try {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('accelerator config: must be a JSON object');
+    const c = raw as Record<string, unknown>;
+    const known = new Set(['name', 'rows', 'cols', 'dataflow', 'ifmapSramKB', 'filterSramKB', 'ofmapSramKB', 'wordBytes', 'dramBandwidth', 'clockMHz', 'energy', 'sparsity', 'source']);
+    for (const key of Object.keys(c)) if (!known.has(key)) throw new Error(`accelerator config: unknown field '${key}' (known: ${[...known].join(', ')})`);
+    if (c.dataflow !== 'os' && c.dataflow !== 'ws' && c.dataflow !== 'is') {
+      throw new Error(`accelerator config: dataflow must be 'os', 'ws' or 'is', got ${JSON.stringify(c.dataflow)}`);
+    }
+    const e = c.energy as Record<string, unknown> | undefined;
+    if (typeof e !== 'object' || e === null) throw new Error('accelerator config: energy must be an object {mac, registerFile, sram, dram} in pJ');
+    let sparsity: SparsitySupport | undefined;
+    if (c.sparsity !== undefined) {
+      const s = c.sparsity as Record<string, unknown>;
+      sparsity = { n: positive('sparsity.n', s?.n, true), m: positive('sparsity.m', s?.m, true) };
+      if (sparsity.n >= sparsity.m) throw new Error(`accelerator config: sparsity.n (${sparsity.n}) must be below sparsity.m (${sparsity.m})`);
+    }
+    return {
+      name: typeof c.name === 'string' && c.name ? c.name : 'custom',
+      rows: positive('rows', c.rows, true),
+      cols: positive('cols', c.cols, true),
+      dataflow: c.dataflow,
+      ifmapSramKB: positive('ifmapSramKB', c.ifmapSramKB),
+      filterSramKB: positive('filterSramKB', c.filterSramKB),
+      ofmapSramKB: positive('ofmapSramKB', c.ofmapSramKB),
+      wordBytes: positive('wordBytes', c.wordBytes, true),
+      dramBandwidth: positive('dramBandwidth', c.dramBandwidth),
+      clockMHz: positive('clockMHz', c.clockMHz),
+      energy: {
+        mac: positive('energy.mac', e.mac), registerFile: positive('energy.registerFile', e.registerFile),
+        sram: positive('energy.sram', e.sram), dram: positive('energy.dram', e.dram),
+      },
+      sparsity,
+      source: typeof c.source === 'string' ? c.source : undefined,
+    };
+  } catch (err) {
+    throw new Error(`${origin}: ${(err as Error).message.replace(/^accelerator config: /, '')}`);
+  }
+}
+
+/** Words each SRAM holds. */
+export function sramWords(c: AcceleratorConfig): { ifmap: number; filter: number; ofmap: number } {
+  const words = (kb: number) => Math.floor((kb * 1024) / c.wordBytes);
+  return { ifmap: words(c.ifmapSramKB), filter: words(c.filterSramKB), ofmap: words(c.ofmapSramKB) };
+}
