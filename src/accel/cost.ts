@@ -1,0 +1,120 @@
+// evaluate(config, workload, mapping options): the one entry to the accelerator model. Per layer and in
+// total: cycles, stalls, utilization, SRAM and DRAM traffic per operand, and energy per level.
+import type { AcceleratorConfig } from './config.js';
+import { scaleSimLayer } from './scalesim.js';
+import {
+  type Objective, type Scheduled, type TileCounts, type Tiling, compulsoryIfmapWords, scheduleOnCpu, tileProblem,
+} from './tiled.js';
+import { type Gemm, type LayerWorkload, gemmOf } from './workload.js';
+
+export type Mode = 'tiled' | 'scalesim';
+
+export interface Traffic { ifmapReads: number; filterReads: number; ofmapReads: number; ofmapWrites: number }
+export interface Energy { mac: number; registerFile: number; sram: number; dram: number; total: number }
+
+export interface LayerCost {
+  name: string;
+  gemm: Gemm;
+  macs: number;
+  cycles: number;
+  computeCycles: number;
+  stallCycles: number;
+  /** MACs / (cycles x PEs). */
+  utilization: number;
+  /** Mean over folds of the fraction of PEs mapped. */
+  mappingEfficiency: number;
+  sram: Traffic & { ifmapWrites: number; filterWrites: number };
+  dram: Traffic;
+  /** picojoules */
+  energy: Energy;
+  tiling?: Tiling;
+}
+
+export interface ModelCost {
+  accelerator: string;
+  mode: Mode;
+  objective: Objective;
+  layers: LayerCost[];
+  total: Omit<LayerCost, 'name' | 'gemm' | 'tiling'>;
+  /** Latency at the configured clock. */
+  latencyMs: number;
+}
+
+export interface EvaluateOptions {
+  mode?: Mode;
+  /** What the tile scheduler minimises in tiled mode. */
+  objective?: Objective;
+  /** A scheduler (the GPU one); the CPU reference by default. */
+  schedule?: (c: AcceleratorConfig, layers: LayerWorkload[], objective: Objective) => Promise<Scheduled[]> | Scheduled[];
+}
+
+function energyOf(c: AcceleratorConfig, macs: number, registerFile: number, sram: number, dram: number): Energy {
+  const e = { mac: macs * c.energy.mac, registerFile: registerFile * c.energy.registerFile, sram: sram * c.energy.sram, dram: dram * c.energy.dram };
+  return { ...e, total: e.mac + e.registerFile + e.sram + e.dram };
+}
+
+function fromTiled(c: AcceleratorConfig, l: LayerWorkload, s: Scheduled): LayerCost {
+  const t: TileCounts = s.counts;
+  const gemm = gemmOf(l);
+  const r = gemm.repeats;
+  const sram = {
+    ifmapReads: t.sramIfmapReads * r, filterReads: t.sramFilterReads * r, ofmapReads: t.sramOfmapReads * r,
+    ofmapWrites: t.sramOfmapWrites * r, ifmapWrites: t.sramIfmapWrites * r, filterWrites: t.sramFilterWrites * r,
+  };
+  const dram = { ifmapReads: t.dramIfmapReads * r, filterReads: t.dramFilterReads * r, ofmapReads: t.dramOfmapReads * r, ofmapWrites: t.dramOfmapWrites * r };
+  const sramTotal = Object.values(sram).reduce((a, b) => a + b, 0);
+  const dramTotal = Object.values(dram).reduce((a, b) => a + b, 0);
+  const cycles = t.cycles * r;
+  return {
+    name: l.name, gemm, macs: t.macs * r, cycles, computeCycles: (t.computeCycles + t.prologueCycles) * r, stallCycles: t.stallCycles * r,
+    utilization: (t.macs * r) / (cycles * c.rows * c.cols),
+    mappingEfficiency: t.usedPeFolds / (t.folds * c.rows * c.cols),
+    sram, dram, energy: energyOf(c, t.macs * r, t.registerFile * r, sramTotal, dramTotal), tiling: s.tiling,
+  };
+}
+
+function fromScaleSim(c: AcceleratorConfig, l: LayerWorkload): LayerCost {
+  const s = scaleSimLayer(c, l);
+  const gemm = gemmOf(l);
+  const q = tileProblem(c, l);
+  // SCALE-Sim's CALC mode models no DRAM limit; traffic here is compulsory: each operand once.
+  const dram = { ifmapReads: compulsoryIfmapWords(q) * gemm.repeats, filterReads: gemm.K * gemm.M * gemm.repeats, ofmapReads: 0, ofmapWrites: gemm.P * gemm.M * gemm.repeats };
+  const sram = { ifmapReads: s.sramIfmapReads, filterReads: s.sramFilterReads, ofmapReads: 0, ofmapWrites: s.sramOfmapWrites, ifmapWrites: dram.ifmapReads, filterWrites: dram.filterReads };
+  const sramTotal = Object.values(sram).reduce((a, b) => a + b, 0);
+  const dramTotal = Object.values(dram).reduce((a, b) => a + b, 0);
+  return {
+    name: l.name, gemm, macs: s.macs, cycles: s.totalCycles, computeCycles: s.totalCycles, stallCycles: 0,
+    utilization: s.overallUtilPct / 100, mappingEfficiency: s.mappingEffPct / 100,
+    sram, dram, energy: energyOf(c, s.macs, 3 * s.macs, sramTotal, dramTotal),
+  };
+}
+
+export async function evaluate(c: AcceleratorConfig, layers: LayerWorkload[], o: EvaluateOptions = {}): Promise<ModelCost> {
+  const mode = o.mode ?? 'tiled';
+  const objective = o.objective ?? 'latency';
+  let costs: LayerCost[];
+  if (mode === 'scalesim') {
+    costs = layers.map((l) => fromScaleSim(c, l));
+  } else {
+    const scheduled = o.schedule ? await o.schedule(c, layers, objective) : layers.map((l) => scheduleOnCpu(c, tileProblem(c, l), objective));
+    costs = layers.map((l, i) => fromTiled(c, l, scheduled[i]));
+  }
+  const sum = (f: (l: LayerCost) => number) => costs.reduce((s, l) => s + f(l), 0);
+  const sumRecord = <T extends object>(f: (l: LayerCost) => T): T => {
+    const out: Record<string, number> = {};
+    for (const l of costs) for (const [k, v] of Object.entries(f(l))) out[k] = (out[k] ?? 0) + (v as number);
+    return out as T;
+  };
+  const cycles = sum((l) => l.cycles);
+  const macs = sum((l) => l.macs);
+  return {
+    accelerator: c.name, mode, objective, layers: costs,
+    total: {
+      macs, cycles, computeCycles: sum((l) => l.computeCycles), stallCycles: sum((l) => l.stallCycles),
+      utilization: cycles ? macs / (cycles * c.rows * c.cols) : 0,
+      mappingEfficiency: cycles ? sum((l) => l.mappingEfficiency * l.cycles) / cycles : 0,
+      sram: sumRecord((l) => l.sram), dram: sumRecord((l) => l.dram), energy: sumRecord((l) => l.energy),
+    },
+    latencyMs: cycles / (c.clockMHz * 1000),
+  };
+}

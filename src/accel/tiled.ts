@@ -1,0 +1,259 @@
+// Mode `tiled` (the default): the GEMM is cut into SRAM-sized tiles (tp x tk x tm) visited in one of six
+// loop orders. Folds inside a tile are pipelined (one fill and drain per tile), partial sums stay in the
+// output SRAM, DRAM traffic follows the reuse the loop order allows under the SRAM capacities, and
+// double-buffered prefetch stalls only when DRAM time exceeds compute time.
+//
+// Every count is an unsigned 32-bit integer that saturates at 2^32 - 1, computed with the helpers below,
+// so that shaders/tile-scheduler.wgsl evaluates the same candidates with identical results.
+import { type AcceleratorConfig, sramWords } from './config.js';
+import { type LayerWorkload, gemmOf } from './workload.js';
+
+export const U32_MAX = 0xffffffff;
+export const mul = (a: number, b: number) => Math.min(a * b, U32_MAX);
+export const add = (a: number, b: number) => Math.min(a + b, U32_MAX);
+export const ceilDiv = (a: number, b: number) => Math.floor((a + b - 1) / b);
+
+/** Loop orders, outermost first. */
+export const LOOP_ORDERS = ['pkm', 'pmk', 'kpm', 'kmp', 'mpk', 'mkp'] as const;
+export type LoopOrder = (typeof LOOP_ORDERS)[number];
+
+export interface Tiling { tp: number; tk: number; tm: number; order: LoopOrder }
+
+/** Integer counts of one candidate (per group GEMM; multiply by repeats for the layer). */
+export interface TileCounts {
+  fits: boolean;
+  computeCycles: number;
+  dramCycles: number;
+  prologueCycles: number;
+  stallCycles: number;
+  cycles: number;
+  /** Sum over folds of PEs used (for mapping efficiency) and the number of folds. */
+  usedPeFolds: number;
+  folds: number;
+  macs: number;
+  registerFile: number;
+  sramIfmapReads: number; sramFilterReads: number; sramOfmapReads: number; sramOfmapWrites: number;
+  sramIfmapWrites: number; sramFilterWrites: number;
+  dramIfmapReads: number; dramFilterReads: number; dramOfmapReads: number; dramOfmapWrites: number;
+}
+
+/** Layer and array numbers the evaluation needs, flattened (the GPU kernel receives the same). */
+export interface TileProblem {
+  P: number; K: number; M: number;
+  ofmapW: number; ifmapH: number; ifmapW: number; filterH: number; filterW: number; strideH: number; strideW: number; channels: number;
+  rows: number; cols: number; dataflow: 0 | 1 | 2; // os, ws, is
+  ifmapWords: number; filterWords: number; ofmapWords: number;
+  /** DRAM bandwidth in words per 16 cycles (an integer, so DRAM time is exact). */
+  bandwidthPer16: number;
+  /** N:M sparsity skipped on the weight side: kept n of every m (n = m = 1 for dense). */
+  sparseN: number; sparseM: number;
+}
+
+const DATAFLOWS = { os: 0, ws: 1, is: 2 } as const;
+
+export function tileProblem(c: AcceleratorConfig, l: LayerWorkload): TileProblem {
+  const { P, K, M } = gemmOf(l);
+  const sram = sramWords(c);
+  // N:M hardware skips pruned weights only for layers whose weights conform (assumption: like NVIDIA's
+  // sparse tensor cores, the array compresses K by n/m and stores only kept weights; metadata is free).
+  const sparse = c.sparsity && l.sparsity && l.sparsity.n * c.sparsity.m <= c.sparsity.n * l.sparsity.m ? c.sparsity : undefined;
+  return {
+    P, K, M, ofmapW: l.ofmapW, ifmapH: l.ifmapH, ifmapW: l.ifmapW, filterH: l.filterH, filterW: l.filterW,
+    strideH: l.strideH, strideW: l.strideW, channels: l.channels,
+    rows: c.rows, cols: c.cols, dataflow: DATAFLOWS[c.dataflow],
+    ifmapWords: sram.ifmap, filterWords: sram.filter, ofmapWords: sram.ofmap,
+    bandwidthPer16: Math.max(1, Math.round(c.dramBandwidth * 16)),
+    sparseN: sparse?.n ?? 1, sparseM: sparse?.m ?? 1,
+  };
+}
+
+/** Words of the input feature map that a tile of tp output pixels and tk window taps reads. */
+export function ifmapTileWords(q: TileProblem, tp: number, tk: number): number {
+  const taps = q.filterH * q.filterW;
+  const channels = Math.min(q.channels, ceilDiv(tk, taps));
+  const wo = q.ofmapW;
+  let rows = q.filterH;
+  let cols = Math.min(q.ifmapW, (Math.min(tp, wo) - 1) * q.strideW + q.filterW);
+  if (tp >= wo) {
+    rows = Math.min(q.ifmapH, (ceilDiv(tp, wo) - 1) * q.strideH + q.filterH);
+    cols = Math.min(q.ifmapW, (wo - 1) * q.strideW + q.filterW);
+  }
+  return Math.min(mul(tp, tk), mul(mul(rows, cols), channels));
+}
+
+/** Input words the layer touches at all: no tiling can read less from DRAM. */
+export function compulsoryIfmapWords(q: TileProblem): number {
+  const ofmapH = ceilDiv(q.P, q.ofmapW);
+  const rows = Math.min(q.ifmapH, (ofmapH - 1) * q.strideH + q.filterH);
+  const cols = Math.min(q.ifmapW, (q.ofmapW - 1) * q.strideW + q.filterW);
+  return Math.min(mul(q.P, q.K), mul(mul(rows, cols), q.channels));
+}
+
+/** Fetch multiplier of an operand: product of the trip counts of loops it does not depend on that sit outside its innermost loop it does depend on. */
+function refetch(order: string, trips: Record<string, number>, uses: string): number {
+  let innermost = -1;
+  for (let i = 0; i < 3; i++) if (uses.includes(order[i])) innermost = i;
+  let f = 1;
+  for (let i = 0; i < innermost; i++) if (!uses.includes(order[i])) f = mul(f, trips[order[i]]);
+  return f;
+}
+
+/** Cycles and array-edge SRAM reads of one tile (tp, tk, tm); tk already shrunk by sparsity. */
+function tileCompute(q: TileProblem, tp: number, tk: number, tm: number) {
+  const [R, C] = [q.rows, q.cols];
+  const [sr, sc, t] = q.dataflow === 0 ? [tp, tm, tk] : q.dataflow === 1 ? [tk, tm, tp] : [tk, tp, tm];
+  const rowFolds = ceilDiv(sr, R), colFolds = ceilDiv(sc, C);
+  const folds = mul(rowFolds, colFolds);
+  // Pipelined folds: one fill and drain per tile. ws and is load the stationary operand, R cycles per
+  // fold, hidden behind the previous fold's streaming when it lasts at least R cycles.
+  const perFold = q.dataflow === 0 ? t : Math.max(t, R);
+  const cycles = add(mul(folds, perFold), R + C - 2);
+  const ifmap = q.dataflow === 2 ? mul(tk, tp) : mul(mul(tp, tk), ceilDiv(tm, C));
+  const filter = q.dataflow === 0 ? mul(mul(tk, tm), ceilDiv(tp, R)) : q.dataflow === 1 ? mul(tk, tm) : mul(mul(tm, tk), ceilDiv(tp, C));
+  // Partial-sum updates in the output SRAM: one per output per row fold of K (os accumulates in the PEs).
+  const psumUpdates = mul(mul(tp, tm), q.dataflow === 0 ? 1 : rowFolds);
+  return { cycles, folds, usedPeFolds: mul(sr, sc), ifmap, filter, psumUpdates };
+}
+
+/** Integer counts of one candidate tiling of one group's GEMM. */
+export function evaluateCandidate(q: TileProblem, tp: number, tk: number, tm: number, orderIndex: number): TileCounts {
+  const order = LOOP_ORDERS[orderIndex];
+  const kEff = ceilDiv(mul(q.K, q.sparseN), q.sparseM);
+  const tkEff = ceilDiv(mul(tk, q.sparseN), q.sparseM);
+  const ifTile = ifmapTileWords(q, tp, tk);
+  const fits = mul(2, ifTile) <= q.ifmapWords && mul(2, mul(tkEff, tm)) <= q.filterWords && mul(2, mul(tp, tm)) <= q.ofmapWords;
+  const trips = { p: ceilDiv(q.P, tp), k: ceilDiv(q.K, tk), m: ceilDiv(q.M, tm) };
+
+  // Full tiles and the ragged remainder along each dimension, 2 x 2 x 2 combinations.
+  let computeCycles = 0, usedPeFolds = 0, folds = 0, ifmap = 0, filter = 0, psum = 0;
+  for (const [p, np] of [[tp, Math.floor(q.P / tp)], [q.P % tp, q.P % tp ? 1 : 0]])
+    for (const [k, nk] of [[tk, Math.floor(q.K / tk)], [q.K % tk, q.K % tk ? 1 : 0]])
+      for (const [m, nm] of [[tm, Math.floor(q.M / tm)], [q.M % tm, q.M % tm ? 1 : 0]]) {
+        const n = mul(mul(np, nk), nm);
+        if (n === 0) continue;
+        const t = tileCompute(q, p, ceilDiv(mul(k, q.sparseN), q.sparseM), m);
+        computeCycles = add(computeCycles, mul(n, t.cycles));
+        usedPeFolds = add(usedPeFolds, mul(n, t.usedPeFolds));
+        folds = add(folds, mul(n, t.folds));
+        ifmap = add(ifmap, mul(n, t.ifmap));
+        filter = add(filter, mul(n, t.filter));
+        psum = add(psum, mul(n, t.psumUpdates));
+      }
+
+  const outputs = mul(q.P, q.M);
+  const dramIfmapReads = mul(mul(mul(trips.p, trips.k), ifTile), refetch(order, trips, 'pk'));
+  const dramFilterReads = mul(mul(kEff, q.M), refetch(order, trips, 'km'));
+  const spills = refetch(order, trips, 'pm'); // partial sums leave the chip when K is split outside them
+  const dramOfmapWrites = mul(outputs, spills);
+  const dramOfmapReads = mul(outputs, spills - 1);
+  const dramWords = add(add(dramIfmapReads, dramFilterReads), add(dramOfmapReads, dramOfmapWrites));
+  const dramCycles = ceilDiv(mul(dramWords, 16), q.bandwidthPer16);
+  const prologueCycles = ceilDiv(mul(add(ifTile, mul(tkEff, tm)), 16), q.bandwidthPer16);
+  const stallCycles = dramCycles > computeCycles ? dramCycles - computeCycles : 0;
+  const macs = mul(mul(q.P, kEff), q.M);
+  return {
+    fits, computeCycles, dramCycles, prologueCycles, stallCycles,
+    cycles: add(add(prologueCycles, computeCycles), stallCycles),
+    usedPeFolds, folds, macs,
+    // Each MAC reads two operands from PE registers and updates one partial sum.
+    registerFile: mul(3, macs),
+    sramIfmapReads: ifmap, sramFilterReads: filter,
+    sramOfmapWrites: add(psum, dramOfmapReads),
+    sramOfmapReads: add(psum - outputs > 0 ? psum - outputs : 0, dramOfmapWrites),
+    sramIfmapWrites: dramIfmapReads, sramFilterWrites: dramFilterReads,
+    dramIfmapReads, dramFilterReads, dramOfmapReads, dramOfmapWrites,
+  };
+}
+
+/**
+ * Candidate tile sizes along a dimension of extent D: 2^i (i = 0..), then arrayDim * 2^j (j = 0..),
+ * each capped at D. Duplicates are kept so that the GPU kernel can decode an index the same way.
+ */
+export function tileSizeCount(extent: number, arrayDim: number): [number, number] {
+  const log = (x: number) => Math.ceil(Math.log2(Math.max(1, x)));
+  return [log(extent) + 1, log(ceilDiv(extent, arrayDim)) + 1];
+}
+
+export function tileSizeAt(extent: number, arrayDim: number, index: number): number {
+  const [powers] = tileSizeCount(extent, arrayDim);
+  return Math.min(extent, index < powers ? 2 ** index : arrayDim * 2 ** (index - powers));
+}
+
+/** The array extent each GEMM dimension maps onto (1 where it is temporal). */
+export function arrayDims(q: TileProblem): { p: number; k: number; m: number } {
+  if (q.dataflow === 0) return { p: q.rows, k: 1, m: q.cols };
+  if (q.dataflow === 1) return { p: 1, k: q.rows, m: q.cols };
+  return { p: q.cols, k: q.rows, m: 1 };
+}
+
+/** Number of candidates, and candidate `index` decoded: order fastest, then m, k, p sizes. */
+export function candidateCount(q: TileProblem): number {
+  const d = arrayDims(q);
+  const n = (e: number, a: number) => tileSizeCount(e, a).reduce((x, y) => x + y, 0);
+  return n(q.P, d.p) * n(q.K, d.k) * n(q.M, d.m) * LOOP_ORDERS.length;
+}
+
+export function candidateAt(q: TileProblem, index: number): Tiling & { orderIndex: number } {
+  const d = arrayDims(q);
+  const n = (e: number, a: number) => tileSizeCount(e, a).reduce((x, y) => x + y, 0);
+  const [nk, nm] = [n(q.K, d.k), n(q.M, d.m)];
+  const orderIndex = index % 6;
+  let rest = Math.floor(index / 6);
+  const im = rest % nm; rest = Math.floor(rest / nm);
+  const ik = rest % nk; const ip = Math.floor(rest / nk);
+  return {
+    tp: tileSizeAt(q.P, d.p, ip), tk: tileSizeAt(q.K, d.k, ik), tm: tileSizeAt(q.M, d.m, im),
+    order: LOOP_ORDERS[orderIndex], orderIndex,
+  };
+}
+
+export type Objective = 'latency' | 'energy' | 'edp' | 'dram';
+
+/** Integer energy weights (femtojoules per access) for exact comparisons on CPU and GPU alike. */
+export function energyWeights(c: AcceleratorConfig): [number, number, number, number] {
+  const fj = (pj: number) => Math.max(1, Math.round(pj * 1000));
+  return [fj(c.energy.mac), fj(c.energy.registerFile), fj(c.energy.sram), fj(c.energy.dram)];
+}
+
+export function sramAccesses(t: TileCounts): number {
+  return [t.sramIfmapReads, t.sramFilterReads, t.sramOfmapReads, t.sramOfmapWrites, t.sramIfmapWrites, t.sramFilterWrites].reduce((a, b) => a + b, 0);
+}
+
+export function dramAccesses(t: TileCounts): number {
+  return t.dramIfmapReads + t.dramFilterReads + t.dramOfmapReads + t.dramOfmapWrites;
+}
+
+/**
+ * The scheduler's score, exact: cycles; DRAM words; energy in femtojoules (64-bit); or energy x cycles (96-bit).
+ * Non-fitting candidates score 2^96 - 1. The sums saturate per operand class like the GPU's.
+ */
+export function score(t: TileCounts, objective: Objective, weights: readonly number[]): bigint {
+  const MAX96 = (1n << 96n) - 1n;
+  if (!t.fits) return MAX96;
+  if (objective === 'latency') return BigInt(t.cycles);
+  const dram = [t.dramIfmapReads, t.dramFilterReads, t.dramOfmapReads, t.dramOfmapWrites].reduce(add, 0);
+  if (objective === 'dram') return BigInt(dram);
+  const sram = [t.sramIfmapReads, t.sramFilterReads, t.sramOfmapReads, t.sramOfmapWrites, t.sramIfmapWrites, t.sramFilterWrites].reduce(add, 0);
+  const energy = [t.macs, t.registerFile, sram, dram].reduce((e, count, i) => e + BigInt(count) * BigInt(weights[i]), 0n);
+  return objective === 'energy' ? energy : energy * BigInt(t.cycles);
+}
+
+export interface Scheduled { index: number; tiling: Tiling; counts: TileCounts; candidates: number }
+
+/** CPU reference scheduler: evaluates every candidate and keeps the best score (lowest index on ties). */
+export function scheduleOnCpu(c: AcceleratorConfig, q: TileProblem, objective: Objective): Scheduled {
+  const weights = energyWeights(c);
+  const count = candidateCount(q);
+  let best = -1;
+  let bestScore = 0n;
+  let bestCounts: TileCounts | undefined;
+  for (let i = 0; i < count; i++) {
+    const t = candidateAt(q, i);
+    const counts = evaluateCandidate(q, t.tp, t.tk, t.tm, t.orderIndex);
+    const s = score(counts, objective, weights);
+    if (best < 0 || s < bestScore) [best, bestScore, bestCounts] = [i, s, counts];
+  }
+  if (!bestCounts?.fits) throw new Error(`tiled mode: no tiling of a ${q.P}x${q.K}x${q.M} GEMM fits the SRAMs of this accelerator (even 1x1x1 tiles)`);
+  const t = candidateAt(q, best);
+  return { index: best, tiling: { tp: t.tp, tk: t.tk, tm: t.tm, order: t.order }, counts: bestCounts, candidates: count };
+}

@@ -1,0 +1,101 @@
+// Mode `tiled` sanity: compulsory traffic, SRAM size, bandwidth, energy bookkeeping, the staircase.
+import { describe, expect, it } from 'vitest';
+import { type AcceleratorConfig, validateConfig } from '../src/accel/config.js';
+import { evaluate } from '../src/accel/cost.js';
+import { presets } from '../src/accel/presets.js';
+import { compulsoryIfmapWords, tileProblem } from '../src/accel/tiled.js';
+import { type LayerWorkload, convWorkload, linearWorkload } from '../src/accel/workload.js';
+import { conv2dGeometry } from '../src/geometry.js';
+import { Rng } from '../src/random.js';
+
+const conv = (name: string, x: number[], w: number[], o = {}) => convWorkload(name, conv2dGeometry(x, w, o));
+
+export function randomLayer(rng: Rng): LayerWorkload {
+  const kind = rng.pick(['conv', 'strided', 'pointwise', 'depthwise', 'fc']);
+  const c = rng.int(1, 48), m = rng.int(1, 64), h = rng.int(4, 30);
+  if (kind === 'fc') return linearWorkload('fc', rng.int(8, 500), rng.int(2, 120));
+  if (kind === 'depthwise') return conv('dw', [1, c, h, h], [c, 1, 3, 3], { groups: c, padding: 1, stride: rng.int(1, 2) });
+  if (kind === 'pointwise') return conv('pw', [1, c, h, h], [m, c, 1, 1]);
+  return conv(kind, [1, c, h, h], [m, c, 3, 3], { padding: 1, stride: kind === 'strided' ? 2 : 1 });
+}
+
+export function randomConfig(rng: Rng): AcceleratorConfig {
+  const base = rng.pick(Object.values(presets).filter((p) => p.rows <= 32));
+  return validateConfig({ ...base, dataflow: rng.pick(['os', 'ws', 'is']), ifmapSramKB: rng.pick([1, 4, 16, 64]), filterSramKB: rng.pick([1, 4, 16, 64]), ofmapSramKB: rng.pick([1, 4, 16]) });
+}
+
+describe('tiled mode', () => {
+  const rng = new Rng(21);
+  const cases = Array.from({ length: 40 }, () => ({ c: randomConfig(rng), l: randomLayer(rng) }));
+
+  it('DRAM traffic is never below the compulsory traffic (each operand read once, output written once)', async () => {
+    for (const { c, l } of cases) {
+      const cost = (await evaluate(c, [l])).layers[0];
+      const q = tileProblem(c, l);
+      const r = cost.gemm.repeats;
+      expect(cost.dram.ifmapReads, `${l.name} on ${c.name}`).toBeGreaterThanOrEqual(compulsoryIfmapWords(q) * r);
+      expect(cost.dram.filterReads).toBeGreaterThanOrEqual(q.K * q.M * r);
+      expect(cost.dram.ofmapWrites).toBeGreaterThanOrEqual(q.P * q.M * r);
+    }
+  });
+
+  it('DRAM traffic falls (never rises) as the SRAMs grow, and reaches the compulsory traffic', async () => {
+    for (const { c, l } of cases.slice(0, 15)) {
+      let previous = Infinity;
+      for (const kb of [1, 2, 4, 8, 16, 64, 256, 4096]) {
+        const big = validateConfig({ ...c, ifmapSramKB: kb, filterSramKB: kb, ofmapSramKB: kb });
+        const cost = (await evaluate(big, [l], { objective: 'dram' })).layers[0];
+        const dram = Object.values(cost.dram).reduce((a, b) => a + b, 0);
+        expect(dram, `${l.name} ${kb} KB`).toBeLessThanOrEqual(previous);
+        previous = dram;
+      }
+      const q = tileProblem(c, l);
+      expect(previous).toBe((compulsoryIfmapWords(q) + q.K * q.M + q.P * q.M) * l.groups);
+    }
+  });
+
+  it('stalls appear only when DRAM bandwidth is short', async () => {
+    for (const { c, l } of cases) {
+      const fast = (await evaluate(validateConfig({ ...c, dramBandwidth: 1e6 }), [l])).layers[0];
+      expect(fast.stallCycles).toBe(0);
+      const slow = (await evaluate(validateConfig({ ...c, dramBandwidth: 1 / 16 }), [l])).layers[0];
+      expect(slow.stallCycles).toBeGreaterThan(0);
+      expect(slow.cycles).toBeGreaterThan(fast.cycles);
+    }
+  });
+
+  it('energy is the sum of its parts, each an access count times the energy table', async () => {
+    for (const { c, l } of cases) {
+      const cost = (await evaluate(c, [l])).layers[0];
+      const e = cost.energy;
+      expect(e.total).toBeCloseTo(e.mac + e.registerFile + e.sram + e.dram, 6);
+      expect(e.mac).toBeCloseTo(cost.macs * c.energy.mac, 6);
+      const dram = Object.values(cost.dram).reduce((a, b) => a + b, 0);
+      expect(e.dram).toBeCloseTo(dram * c.energy.dram, 6);
+    }
+  });
+
+  it('reports utilization within (0, 1] and the latency staircase of a 32-wide os array', async () => {
+    const c = validateConfig({ ...presets['systolic-32x32'], dataflow: 'os' });
+    const layer = (m: number) => conv('l', [1, 64, 28, 28], [m, 64, 3, 3], { padding: 1 });
+    const cycles = async (m: number) => (await evaluate(c, [layer(m)])).total.cycles;
+    const [c64, c40, c33, c32] = [await cycles(64), await cycles(40), await cycles(33), await cycles(32)];
+    // Compute is flat along a step (ceil(M / 32) folds); only DRAM time differs, by a few percent.
+    expect(Math.abs(c40 - c64) / c64).toBeLessThan(0.03);
+    expect(Math.abs(c33 - c64) / c64).toBeLessThan(0.03);
+    expect(c32).toBeLessThan(c64 * 0.6);
+    const u = (await evaluate(c, [layer(64)])).total.utilization;
+    expect(u).toBeGreaterThan(0);
+    expect(u).toBeLessThanOrEqual(1);
+  });
+
+  it('N:M hardware halves the weight-side compute of conforming layers only', async () => {
+    const dense = presets['systolic-16x16'];
+    const sparseHw = validateConfig({ ...dense, sparsity: { n: 2, m: 4 } });
+    const l = conv('l', [1, 64, 14, 14], [64, 64, 3, 3], { padding: 1 });
+    const [a, b, d] = [await evaluate(dense, [l]), await evaluate(sparseHw, [l]), await evaluate(sparseHw, [{ ...l, sparsity: { n: 2, m: 4 } }])];
+    expect(b.total.cycles).toBe(a.total.cycles);
+    expect(d.total.macs).toBe(a.total.macs / 2);
+    expect(d.total.cycles).toBeLessThan(a.total.cycles * 0.6);
+  });
+});
