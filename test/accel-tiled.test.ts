@@ -1,28 +1,15 @@
 // Mode `tiled` sanity: compulsory traffic, SRAM size, bandwidth, energy bookkeeping, the staircase.
 import { describe, expect, it } from 'vitest';
-import { type AcceleratorConfig, validateConfig } from '../src/accel/config.js';
+import { validateConfig } from '../src/accel/config.js';
 import { evaluate } from '../src/accel/cost.js';
 import { presets } from '../src/accel/presets.js';
 import { compulsoryIfmapWords, tileProblem } from '../src/accel/tiled.js';
-import { type LayerWorkload, convWorkload, linearWorkload } from '../src/accel/workload.js';
+import { convWorkload } from '../src/accel/workload.js';
 import { conv2dGeometry } from '../src/geometry.js';
 import { Rng } from '../src/random.js';
+import { randomConfig, randomLayer } from './helpers/accel-cases.js';
 
 const conv = (name: string, x: number[], w: number[], o = {}) => convWorkload(name, conv2dGeometry(x, w, o));
-
-export function randomLayer(rng: Rng): LayerWorkload {
-  const kind = rng.pick(['conv', 'strided', 'pointwise', 'depthwise', 'fc']);
-  const c = rng.int(1, 48), m = rng.int(1, 64), h = rng.int(4, 30);
-  if (kind === 'fc') return linearWorkload('fc', rng.int(8, 500), rng.int(2, 120));
-  if (kind === 'depthwise') return conv('dw', [1, c, h, h], [c, 1, 3, 3], { groups: c, padding: 1, stride: rng.int(1, 2) });
-  if (kind === 'pointwise') return conv('pw', [1, c, h, h], [m, c, 1, 1]);
-  return conv(kind, [1, c, h, h], [m, c, 3, 3], { padding: 1, stride: kind === 'strided' ? 2 : 1 });
-}
-
-export function randomConfig(rng: Rng): AcceleratorConfig {
-  const base = rng.pick(Object.values(presets).filter((p) => p.rows <= 32));
-  return validateConfig({ ...base, dataflow: rng.pick(['os', 'ws', 'is']), ifmapSramKB: rng.pick([1, 4, 16, 64]), filterSramKB: rng.pick([1, 4, 16, 64]), ofmapSramKB: rng.pick([1, 4, 16]) });
-}
 
 describe('tiled mode', () => {
   const rng = new Rng(21);

@@ -3,7 +3,7 @@
 import type { AcceleratorConfig } from './config.js';
 import { scaleSimLayer } from './scalesim.js';
 import {
-  type Objective, type Scheduled, type TileCounts, type Tiling, compulsoryIfmapWords, scheduleOnCpu, tileProblem,
+  type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, compulsoryIfmapWords, scheduleOnCpu, tileProblem,
 } from './tiled.js';
 import { type Gemm, type LayerWorkload, gemmOf } from './workload.js';
 
@@ -45,7 +45,7 @@ export interface EvaluateOptions {
   /** What the tile scheduler minimises in tiled mode. */
   objective?: Objective;
   /** A scheduler (the GPU one); the CPU reference by default. */
-  schedule?: (c: AcceleratorConfig, layers: LayerWorkload[], objective: Objective) => Promise<Scheduled[]> | Scheduled[];
+  schedule?: (c: AcceleratorConfig, problems: TileProblem[], objective: Objective) => Promise<Scheduled[]> | Scheduled[];
 }
 
 function energyOf(c: AcceleratorConfig, macs: number, registerFile: number, sram: number, dram: number): Energy {
@@ -96,7 +96,8 @@ export async function evaluate(c: AcceleratorConfig, layers: LayerWorkload[], o:
   if (mode === 'scalesim') {
     costs = layers.map((l) => fromScaleSim(c, l));
   } else {
-    const scheduled = o.schedule ? await o.schedule(c, layers, objective) : layers.map((l) => scheduleOnCpu(c, tileProblem(c, l), objective));
+    const problems = layers.map((l) => tileProblem(c, l));
+    const scheduled = o.schedule ? await o.schedule(c, problems, objective) : problems.map((q) => scheduleOnCpu(c, q, objective));
     costs = layers.map((l, i) => fromTiled(c, l, scheduled[i]));
   }
   const sum = (f: (l: LayerCost) => number) => costs.reduce((s, l) => s + f(l), 0);

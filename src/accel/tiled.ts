@@ -170,13 +170,13 @@ export function evaluateCandidate(q: TileProblem, tp: number, tk: number, tm: nu
  * each capped at D. Duplicates are kept so that the GPU kernel can decode an index the same way.
  */
 export function tileSizeCount(extent: number, arrayDim: number): [number, number] {
-  const log = (x: number) => Math.ceil(Math.log2(Math.max(1, x)));
+  const log = (x: number) => (x <= 1 ? 0 : 32 - Math.clz32(x - 1)); // ceil(log2 x), as the shader computes it
   return [log(extent) + 1, log(ceilDiv(extent, arrayDim)) + 1];
 }
 
 export function tileSizeAt(extent: number, arrayDim: number, index: number): number {
   const [powers] = tileSizeCount(extent, arrayDim);
-  return Math.min(extent, index < powers ? 2 ** index : arrayDim * 2 ** (index - powers));
+  return Math.min(extent, index < powers ? 2 ** index : mul(arrayDim, 2 ** (index - powers)));
 }
 
 /** The array extent each GEMM dimension maps onto (1 where it is temporal). */

@@ -209,16 +209,20 @@ export class GpuContext {
 
   async read(t: Tensor): Promise<Float32Array> {
     const source = this.check(t, 'read');
-    const bytes = source.size * 4;
+    return new Float32Array(await this.readBuffer(source.storage.buffer, source.size * 4));
+  }
+
+  /** Copies the first `bytes` of a buffer back, after all recorded work. */
+  async readBuffer(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: MAP_READ_USAGE });
     this.encoder ??= this.device.createCommandEncoder();
     this.pass?.end();
     this.pass = undefined;
-    this.encoder.copyBufferToBuffer(source.storage.buffer, 0, staging, 0, bytes);
+    this.encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
     this.flush();
     await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
     if (this.failure) throw this.failure;
-    const out = new Float32Array(staging.getMappedRange().slice(0));
+    const out = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
     this.counters.bytesRead += bytes;
