@@ -33,7 +33,11 @@ fn sub_floor(a: u32, b: u32) -> u32 { return select(0u, a - b, a > b); }
 fn cdiv(a: u32, b: u32) -> u32 { return a / b + select(0u, 1u, a % b != 0u); }
 fn ceil_log2(x: u32) -> u32 { if (x <= 1u) { return 0u; } return 32u - countLeadingZeros(x - 1u); }
 
-fn size_count(extent: u32, array_dim: u32) -> vec2<u32> { return vec2<u32>(ceil_log2(extent) + 1u, ceil_log2(cdiv(extent, array_dim)) + 1u); }
+// Tile sizes 2^i, then array_dim * 2^j when array_dim is not a power of two (else those repeat 2^i).
+fn size_count(extent: u32, array_dim: u32) -> vec2<u32> {
+  let power_of_two = (array_dim & (array_dim - 1u)) == 0u;
+  return vec2<u32>(ceil_log2(extent) + 1u, select(ceil_log2(cdiv(extent, array_dim)) + 1u, 0u, power_of_two));
+}
 fn size_at(extent: u32, array_dim: u32, index: u32) -> u32 {
   let powers = size_count(extent, array_dim).x;
   if (index < powers) { return min(extent, 1u << index); }

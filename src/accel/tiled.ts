@@ -166,12 +166,14 @@ export function evaluateCandidate(q: TileProblem, tp: number, tk: number, tm: nu
 }
 
 /**
- * Candidate tile sizes along a dimension of extent D: 2^i (i = 0..), then arrayDim * 2^j (j = 0..),
- * each capped at D. Duplicates are kept so that the GPU kernel can decode an index the same way.
+ * Candidate tile sizes along a dimension of extent D: 2^i (i = 0..), then, for an array extent that is
+ * not a power of two, arrayDim * 2^j (j = 0..); each capped at D. Sizes capped to D repeat; they are
+ * kept so that the GPU kernel decodes an index the same way.
  */
 export function tileSizeCount(extent: number, arrayDim: number): [number, number] {
   const log = (x: number) => (x <= 1 ? 0 : 32 - Math.clz32(x - 1)); // ceil(log2 x), as the shader computes it
-  return [log(extent) + 1, log(ceilDiv(extent, arrayDim)) + 1];
+  const powerOfTwo = (arrayDim & (arrayDim - 1)) === 0;
+  return [log(extent) + 1, powerOfTwo ? 0 : log(ceilDiv(extent, arrayDim)) + 1];
 }
 
 export function tileSizeAt(extent: number, arrayDim: number, index: number): number {
