@@ -1,7 +1,8 @@
 // Softmax cross-entropy per sample, fused with its gradient, and optional knowledge distillation
 // (Hinton et al. 2015): loss = (1 - alpha) * CE(label, softmax(z)) + alpha * T^2 * KL(softmax(t/T) || softmax(z/T)).
 // d loss / d z = (1 - alpha) * (softmax(z) - onehot) + alpha * T * (softmax(z/T) - softmax(t/T)).
-// The gradient is scaled by `grad_scale` (1/batch for a mean loss); the loss is written per sample.
+// The gradient is scaled by `grad_scale` (1/batch for a mean loss); the loss is written per sample,
+// and `correct` is 1 where the largest logit (the first, on ties) is the label's.
 
 struct Params { batch: u32, classes: u32, temperature: f32, alpha: f32, grad_scale: f32 }
 
@@ -14,6 +15,7 @@ override WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(3) var<storage, read> teacher_logits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(5) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(6) var<storage, read_write> correct: array<f32>;
 
 fn logit(i: u32, teacher: bool) -> f32 {
   if (teacher) { return teacher_logits[i]; } // a branch, not select(): no teacher read without one
@@ -54,6 +56,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     total += p.alpha * t * t * kl;
   }
   loss[n] = total;
+  var arg = 0u;
+  for (var k = 1u; k < p.classes; k++) { if (logits[base + k] > logits[base + arg]) { arg = k; } }
+  correct[n] = select(0.0, 1.0, arg == label);
   for (var k = 0u; k < p.classes; k++) {
     var g = hard_weight * (exp(logits[base + k] - hard) - select(0.0, 1.0, k == label));
     if (HAS_TEACHER) {

@@ -85,7 +85,8 @@ export interface Backend {
   concat(xs: Tensor[]): Tensor;
   sliceChannels(x: Tensor, offset: number, count: number): Tensor;
 
-  softmaxCrossEntropy(logits: Tensor, labels: Tensor, o?: DistillationOptions): { loss: Tensor; dLogits: Tensor };
+  /** Per-sample loss, the gradient of the mean loss, and 1 where the top logit is the label (else 0). */
+  softmaxCrossEntropy(logits: Tensor, labels: Tensor, o?: DistillationOptions): { loss: Tensor; dLogits: Tensor; correct: Tensor };
 
   /** In place on w and velocity. */
   sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void;

@@ -66,7 +66,7 @@ async function trainingStep(be: Backend, p: Record<string, Tensor>, x: Tensor, l
   const pool = be.maxPool(a, { kernel: 2 });
   const flat = be.reshape(pool.y, [x.shape[0], pool.y.size / x.shape[0]]);
   const logits = be.linear(flat, p.w2, { bias: p.b2 });
-  const { loss, dLogits } = be.softmaxCrossEntropy(logits, labels);
+  const { loss, dLogits, correct } = be.softmaxCrossEntropy(logits, labels);
   const dFlat = be.linearBackwardInput(dLogits, p.w2);
   const dW2 = be.linearBackwardWeight(dLogits, flat);
   const dB2 = be.channelSum(dLogits);
@@ -78,7 +78,7 @@ async function trainingStep(be: Backend, p: Record<string, Tensor>, x: Tensor, l
   const dB1 = be.channelSum(bnBack.dx);
   const updates: [string, Tensor][] = [['w1', dW1], ['b1', dB1], ['w2', dW2], ['b2', dB2], ['gamma', bnBack.dGamma], ['beta', bnBack.dBeta]];
   for (const [name, grad] of updates) be.sgdStep(p[name], grad, p[`v_${name}`], { learningRate: 0.05, momentum: 0.9, mask: name === 'w1' ? p.m1 : undefined });
-  be.dispose(c, n.y, n.mean, n.invStd, a, pool.y, pool.argmax, flat, logits, dLogits, dFlat, dPool, dA, dN, bnBack.dx, ...updates.map((u) => u[1]));
+  be.dispose(correct, c, n.y, n.mean, n.invStd, a, pool.y, pool.argmax, flat, logits, dLogits, dFlat, dPool, dA, dN, bnBack.dx, ...updates.map((u) => u[1]));
   const values = await be.read(loss);
   be.dispose(loss);
   return values.reduce((s, v) => s + v, 0) / values.length;

@@ -159,7 +159,7 @@ function lossCase(rng: Rng, i: number): OpCase {
     },
     run: (be, t) => {
       const r = be.softmaxCrossEntropy(t.logits, t.labels, teacher ? { teacher: t.teacher, temperature, alpha } : {});
-      return { loss: r.loss, dLogits: r.dLogits };
+      return { loss: r.loss, dLogits: r.dLogits, correct: r.correct };
     },
   };
 }

@@ -97,7 +97,7 @@ export class CpuBackend implements Backend {
 
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: DistillationOptions = {}) {
     const r = ref.softmaxCrossEntropy(nd(logits), nd(labels), { ...o, teacher: opt(o.teacher) });
-    return { loss: this.wrap(r.loss), dLogits: this.wrap(r.dLogits) };
+    return { loss: this.wrap(r.loss), dLogits: this.wrap(r.dLogits), correct: this.wrap(r.correct) };
   }
   sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void {
     ref.sgdStep(nd(w), nd(grad), nd(velocity), { ...o, mask: opt(o.mask) });

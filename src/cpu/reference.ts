@@ -295,7 +295,7 @@ function logSoftmax(row: Float64Array, t: number): Float64Array {
  * Per-sample loss (1 - alpha) * CE(label, softmax(z)) + alpha * T^2 * KL(softmax(t/T) || softmax(z/T)),
  * plain cross-entropy without a teacher; dLogits is the gradient of the mean loss over the batch.
  */
-export function softmaxCrossEntropy(logits: NdArray, labels: NdArray, o: DistillationOptions = {}): { loss: NdArray; dLogits: NdArray } {
+export function softmaxCrossEntropy(logits: NdArray, labels: NdArray, o: DistillationOptions = {}): { loss: NdArray; dLogits: NdArray; correct: NdArray } {
   const [n, k] = logits.shape;
   assertShape('softmaxCrossEntropy', 'labels', labels.shape, [n]);
   if (o.teacher) assertShape('softmaxCrossEntropy', 'teacher logits', o.teacher.shape, [n, k]);
@@ -303,10 +303,12 @@ export function softmaxCrossEntropy(logits: NdArray, labels: NdArray, o: Distill
   const alpha = o.teacher ? o.alpha ?? 0.5 : 0;
   const loss = ndarray([n]);
   const dLogits = ndarray([n, k]);
+  const correct = ndarray([n]);
   for (let b = 0; b < n; b++) {
     const label = labels.data[b];
     if (!Number.isInteger(label) || label < 0 || label >= k) throw new Error(`softmaxCrossEntropy: label ${label} of sample ${b} is not a class in [0, ${k})`);
     const row = logits.data.subarray(b * k, (b + 1) * k);
+    correct.data[b] = row.indexOf(Math.max(...row)) === label ? 1 : 0;
     const logP = logSoftmax(row, 1);
     loss.data[b] = -(1 - alpha) * logP[label];
     for (let j = 0; j < k; j++) dLogits.data[b * k + j] = (1 - alpha) * (Math.exp(logP[j]) - (j === label ? 1 : 0));
@@ -320,7 +322,7 @@ export function softmaxCrossEntropy(logits: NdArray, labels: NdArray, o: Distill
     }
     for (let j = 0; j < k; j++) dLogits.data[b * k + j] /= n;
   }
-  return { loss, dLogits };
+  return { loss, dLogits, correct };
 }
 
 export interface SgdOptions { learningRate: number; momentum?: number; weightDecay?: number; mask?: NdArray }

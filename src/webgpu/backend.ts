@@ -384,13 +384,14 @@ export class WebGpuBackend implements Backend {
     if (!(alpha >= 0 && alpha <= 1)) throw new Error(`softmaxCrossEntropy: alpha must be in [0, 1], got ${alpha}`);
     const loss = this.ctx.empty([batch]);
     const dLogits = this.ctx.empty(logits.shape);
+    const correct = this.ctx.empty([batch]);
     this.ctx.run({
       shader: 'softmax-cross-entropy', entry: 'main', overrides: { HAS_TEACHER: !!o.teacher },
       params: [batch, classes, temperature, alpha, 1 / batch], floats: [2, 3, 4],
-      bindings: { 1: logits, 2: labels, 3: o.teacher ?? this.ctx.dummy, 4: loss, 5: dLogits },
+      bindings: { 1: logits, 2: labels, 3: o.teacher ?? this.ctx.dummy, 4: loss, 5: dLogits, 6: correct },
       workgroups: [Math.ceil(batch / 64)],
     });
-    return { loss, dLogits };
+    return { loss, dLogits, correct };
   }
 
   // ---- optimizers ----

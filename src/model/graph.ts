@@ -1,0 +1,139 @@
+// The model definition: a graph of layers in topological order, each naming its inputs. Plain data
+// (JSON-serialisable), so a checkpoint carries its architecture and any tool can walk it.
+import { type Padding, type Pair, conv2dGeometry, poolGeometry } from '../geometry.js';
+
+export type Node =
+  | { op: 'input'; name: string }
+  | { op: 'conv2d'; name: string; input: string; outChannels: number; kernel: Pair; stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number; bias?: boolean }
+  | { op: 'batchnorm'; name: string; input: string; epsilon?: number; momentum?: number }
+  | { op: 'relu' | 'relu6'; name: string; input: string }
+  | { op: 'maxpool' | 'avgpool'; name: string; input: string; kernel: Pair; stride?: Pair; padding?: Padding }
+  | { op: 'gap'; name: string; input: string }
+  | { op: 'add'; name: string; inputs: string[] }
+  | { op: 'concat'; name: string; inputs: string[] }
+  | { op: 'flatten'; name: string; input: string }
+  | { op: 'linear'; name: string; input: string; outFeatures: number; bias?: boolean };
+
+export type Op = Node['op'];
+
+export interface ModelSpec {
+  name: string;
+  /** [channels, height, width] of one sample. */
+  inputShape: [number, number, number];
+  classes: number;
+  nodes: Node[];
+  /** The node whose output is the logits. */
+  output: string;
+}
+
+/** Per-sample output shape of each node: [C, H, W] or [features]. */
+export type Shapes = Map<string, number[]>;
+
+export const inputsOf = (n: Node): string[] => ('inputs' in n ? n.inputs : 'input' in n ? [n.input] : []);
+
+/** Parameters a node owns: name suffix and per-sample shape. */
+export function paramShapes(n: Node, shapes: Shapes): Record<string, number[]> {
+  const inShape = inputsOf(n).map((i) => shapes.get(i)!)[0];
+  switch (n.op) {
+    case 'conv2d': {
+      const k = typeof n.kernel === 'number' ? [n.kernel, n.kernel] : n.kernel;
+      const w = [n.outChannels, inShape[0] / (n.groups ?? 1), k[0], k[1]];
+      return n.bias === false ? { weight: w } : { weight: w, bias: [n.outChannels] };
+    }
+    case 'linear': return n.bias === false ? { weight: [n.outFeatures, inShape[0]] } : { weight: [n.outFeatures, inShape[0]], bias: [n.outFeatures] };
+    case 'batchnorm': return { gamma: [inShape[0]], beta: [inShape[0]], runningMean: [inShape[0]], runningVar: [inShape[0]] };
+    default: return {};
+  }
+}
+
+/** Checks the graph and infers every node's output shape; errors name the node. */
+export function inferShapes(spec: ModelSpec): Shapes {
+  const shapes: Shapes = new Map();
+  const fail = (n: Node, msg: string): never => { throw new Error(`model '${spec.name}', node '${n.name}' (${n.op}): ${msg}`); };
+  for (const n of spec.nodes) {
+    if (shapes.has(n.name)) fail(n, 'duplicate node name');
+    const ins = inputsOf(n).map((i) => shapes.get(i) ?? fail(n, `input '${i}' is not defined before it`));
+    const x = ins[0];
+    const spatial = (what: string) => { if (x.length !== 3) fail(n, `${what} needs a [C, H, W] input, got [${x.join(', ')}]`); };
+    try {
+      switch (n.op) {
+        case 'input': shapes.set(n.name, [...spec.inputShape]); break;
+        case 'conv2d': {
+          spatial('conv2d');
+          const w = paramShapes(n, shapes).weight;
+          const g = conv2dGeometry([1, ...x], w, n);
+          shapes.set(n.name, [g.outChannels, g.outH, g.outW]);
+          break;
+        }
+        case 'batchnorm': case 'relu': case 'relu6': shapes.set(n.name, [...x]); break;
+        case 'maxpool': case 'avgpool': {
+          spatial(n.op);
+          const g = poolGeometry(n.op, [1, ...x], n);
+          shapes.set(n.name, [x[0], g.outH, g.outW]);
+          break;
+        }
+        case 'gap': spatial('gap'); shapes.set(n.name, [x[0], 1, 1]); break;
+        case 'add':
+          if (ins.length < 2) fail(n, 'needs at least two inputs');
+          ins.forEach((s, i) => { if (s.join() !== x.join()) fail(n, `input ${i} has shape [${s}], input 0 [${x}]`); });
+          shapes.set(n.name, [...x]);
+          break;
+        case 'concat':
+          ins.forEach((s, i) => { if (s.length !== 3 || s.slice(1).join() !== x.slice(1).join()) fail(n, `input ${i} has shape [${s}], which differs from [${x}] outside the channels`); });
+          shapes.set(n.name, [ins.reduce((c, s) => c + s[0], 0), x[1], x[2]]);
+          break;
+        case 'flatten': shapes.set(n.name, [x.reduce((a, b) => a * b, 1)]); break;
+        case 'linear':
+          if (x.length !== 1) fail(n, `linear needs a flat input (add a flatten), got [${x.join(', ')}]`);
+          shapes.set(n.name, [n.outFeatures]);
+          break;
+        default: fail(n, `unknown op '${(n as { op: string }).op}'`);
+      }
+    } catch (e) {
+      const message = (e as Error).message;
+      throw message.startsWith(`model '${spec.name}'`) ? e : new Error(`model '${spec.name}', node '${n.name}' (${n.op}): ${message}`);
+    }
+  }
+  const out = shapes.get(spec.output);
+  if (!out) throw new Error(`model '${spec.name}': output node '${spec.output}' does not exist`);
+  if (out.length !== 1 || out[0] !== spec.classes) throw new Error(`model '${spec.name}': output '${spec.output}' has shape [${out}], expected [${spec.classes}] logits`);
+  return shapes;
+}
+
+/** A small builder so zoo definitions read like the papers' tables. */
+export class GraphBuilder {
+  readonly nodes: Node[] = [{ op: 'input', name: 'input' }];
+  private counts = new Map<string, number>();
+  constructor(readonly name: string, readonly inputShape: [number, number, number], readonly classes: number) {}
+
+  /** Appends a node, named `op1`, `op2`, ... unless named; undefined options are dropped. */
+  private add(node: { op: Op; name?: string; [option: string]: unknown }): string {
+    const base = node.name ?? node.op;
+    const k = (this.counts.get(base) ?? 0) + 1;
+    this.counts.set(base, k);
+    const name = node.name ?? `${base}${k}`;
+    const defined = Object.fromEntries(Object.entries(node).filter(([, v]) => v !== undefined));
+    this.nodes.push({ ...defined, name } as Node);
+    return name;
+  }
+
+  conv(input: string, o: { out: number; kernel: Pair; stride?: Pair; padding?: Padding; groups?: number; bias?: boolean; name?: string }): string {
+    return this.add({ op: 'conv2d', input, outChannels: o.out, kernel: o.kernel, stride: o.stride, padding: o.padding, groups: o.groups, bias: o.bias, name: o.name });
+  }
+  bn(input: string, name?: string): string { return this.add({ op: 'batchnorm', input, name }); }
+  relu(input: string, name?: string): string { return this.add({ op: 'relu', input, name }); }
+  relu6(input: string, name?: string): string { return this.add({ op: 'relu6', input, name }); }
+  maxpool(input: string, kernel: Pair, stride?: Pair, padding?: Padding): string { return this.add({ op: 'maxpool', input, kernel, stride, padding }); }
+  avgpool(input: string, kernel: Pair, stride?: Pair): string { return this.add({ op: 'avgpool', input, kernel, stride }); }
+  gap(input: string): string { return this.add({ op: 'gap', input }); }
+  sum(inputs: string[], name?: string): string { return this.add({ op: 'add', inputs, name }); }
+  concat(inputs: string[], name?: string): string { return this.add({ op: 'concat', inputs, name }); }
+  flatten(input: string): string { return this.add({ op: 'flatten', input }); }
+  linear(input: string, out: number, name?: string): string { return this.add({ op: 'linear', input, outFeatures: out, name }); }
+
+  build(output: string): ModelSpec {
+    const spec: ModelSpec = { name: this.name, inputShape: this.inputShape, classes: this.classes, nodes: this.nodes, output };
+    inferShapes(spec);
+    return spec;
+  }
+}

@@ -1,0 +1,61 @@
+// A model's host-side state: its spec, its parameters and its weight masks (float32, by name).
+import { Rng } from '../random.js';
+import { type ModelSpec, inferShapes, paramShapes } from './graph.js';
+
+export interface Model {
+  spec: ModelSpec;
+  /** `${node}.${weight|bias|gamma|beta|runningMean|runningVar}` */
+  params: Map<string, Float32Array>;
+  /** Weight masks by parameter name (1 keep, 0 pruned); absent means dense. */
+  masks: Map<string, Float32Array>;
+}
+
+export interface ParamInfo { name: string; node: string; kind: string; shape: number[]; trainable: boolean; maskable: boolean }
+
+/** Every parameter of the spec, in node order. */
+export function paramList(spec: ModelSpec): ParamInfo[] {
+  const shapes = inferShapes(spec);
+  return spec.nodes.flatMap((n) => Object.entries(paramShapes(n, shapes)).map(([kind, shape]) => ({
+    name: `${n.name}.${kind}`, node: n.name, kind, shape,
+    trainable: kind !== 'runningMean' && kind !== 'runningVar',
+    maskable: kind === 'weight',
+  })));
+}
+
+/**
+ * Fresh parameters: He-normal weights (std sqrt(2 / fan_in), He et al. 2015, for ReLU nets), zero
+ * biases, batch norm with gamma 1, beta 0, running mean 0 and variance 1. The same seed, the same model.
+ */
+export function initModel(spec: ModelSpec, seed = 0): Model {
+  const rng = new Rng(seed);
+  const params = new Map<string, Float32Array>();
+  for (const p of paramList(spec)) {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    if (p.kind === 'weight') {
+      const fanIn = p.shape.slice(1).reduce((a, b) => a * b, 1);
+      const std = Math.sqrt(2 / fanIn);
+      for (let i = 0; i < size; i++) data[i] = rng.normal() * std;
+    } else if (p.kind === 'gamma' || p.kind === 'runningVar') data.fill(1);
+    params.set(p.name, data);
+  }
+  return { spec, params, masks: new Map() };
+}
+
+export function cloneModel(m: Model): Model {
+  return {
+    spec: structuredClone(m.spec),
+    params: new Map([...m.params].map(([k, v]) => [k, v.slice()])),
+    masks: new Map([...m.masks].map(([k, v]) => [k, v.slice()])),
+  };
+}
+
+export function parameterCount(m: Model, onlyKept = false): number {
+  let n = 0;
+  for (const p of paramList(m.spec)) {
+    if (!p.trainable) continue;
+    const mask = onlyKept ? m.masks.get(p.name) : undefined;
+    n += mask ? mask.reduce((a, b) => a + (b !== 0 ? 1 : 0), 0) : m.params.get(p.name)!.length;
+  }
+  return n;
+}

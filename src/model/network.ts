@@ -1,0 +1,179 @@
+// A model on a backend: parameters and masks as device tensors, forward (training or inference) and
+// backward over the graph. Every intermediate a step creates is released by release().
+import type { Backend, Tensor } from '../backend.js';
+import type { Conv2dOptions, PoolOptions } from '../geometry.js';
+import { type Node, type Shapes, inferShapes, inputsOf } from './graph.js';
+import { type Model, paramList } from './model.js';
+
+/** What forward() keeps for backward(). */
+export interface ForwardState {
+  batch: number;
+  training: boolean;
+  outputs: Map<string, Tensor>;
+  /** max-pool argmax, batch-norm statistics. */
+  saved: Map<string, Tensor>;
+  logits: Tensor;
+}
+
+const BN_EPSILON = 1e-5;
+const BN_MOMENTUM = 0.1;
+
+export class Network {
+  readonly params = new Map<string, Tensor>();
+  readonly masks = new Map<string, Tensor>();
+  readonly shapes: Shapes;
+
+  constructor(readonly be: Backend, readonly model: Model) {
+    this.shapes = inferShapes(model.spec);
+    for (const p of paramList(model.spec)) {
+      const data = model.params.get(p.name);
+      if (!data) throw new Error(`model '${model.spec.name}': parameter '${p.name}' is missing`);
+      if (data.length !== p.shape.reduce((a, b) => a * b, 1)) throw new Error(`model '${model.spec.name}': parameter '${p.name}' has ${data.length} values, its shape [${p.shape}] needs ${p.shape.reduce((a, b) => a * b, 1)}`);
+      this.params.set(p.name, be.upload(data, p.shape));
+      const mask = model.masks.get(p.name);
+      if (mask) this.masks.set(p.name, be.upload(mask, p.shape));
+    }
+  }
+
+  private param(node: string, kind: string): Tensor | undefined { return this.params.get(`${node}.${kind}`); }
+
+  private convOptions(n: Extract<Node, { op: 'conv2d' }>): Conv2dOptions {
+    return { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups };
+  }
+
+  private poolOptions(n: Extract<Node, { op: 'maxpool' | 'avgpool' }>): PoolOptions {
+    return { kernel: n.kernel, stride: n.stride, padding: n.padding };
+  }
+
+  forward(x: Tensor, training: boolean): ForwardState {
+    const be = this.be;
+    const batch = x.shape[0];
+    const expected = [batch, ...this.model.spec.inputShape];
+    if (x.shape.join() !== expected.join()) throw new Error(`model '${this.model.spec.name}': input has shape [${x.shape}], expected [${expected}]`);
+    const outputs = new Map<string, Tensor>();
+    const saved = new Map<string, Tensor>();
+    for (const n of this.model.spec.nodes) {
+      const ins = inputsOf(n).map((i) => outputs.get(i)!);
+      let y: Tensor;
+      switch (n.op) {
+        case 'input': y = be.reshape(x, x.shape); break;
+        case 'conv2d':
+          y = be.conv2d(ins[0], this.param(n.name, 'weight')!, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`) });
+          break;
+        case 'linear':
+          y = be.linear(ins[0], this.param(n.name, 'weight')!, { bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`) });
+          break;
+        case 'batchnorm': {
+          const p = {
+            gamma: this.param(n.name, 'gamma')!, beta: this.param(n.name, 'beta')!, runningMean: this.param(n.name, 'runningMean')!,
+            runningVar: this.param(n.name, 'runningVar')!, epsilon: n.epsilon ?? BN_EPSILON, momentum: n.momentum ?? BN_MOMENTUM,
+          };
+          if (training) {
+            const r = be.batchNormTraining(ins[0], p);
+            saved.set(`${n.name}.mean`, r.mean);
+            saved.set(`${n.name}.invStd`, r.invStd);
+            y = r.y;
+          } else y = be.batchNormInference(ins[0], p);
+          break;
+        }
+        case 'relu': case 'relu6': y = be.activation(ins[0], n.op); break;
+        case 'maxpool': {
+          const r = be.maxPool(ins[0], this.poolOptions(n));
+          saved.set(`${n.name}.argmax`, r.argmax);
+          y = r.y;
+          break;
+        }
+        case 'avgpool': y = be.avgPool(ins[0], this.poolOptions(n)); break;
+        case 'gap': y = be.globalAvgPool(ins[0]); break;
+        case 'add': y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]); break;
+        case 'concat': y = be.concat(ins); break;
+        case 'flatten': y = be.reshape(ins[0], [batch, ins[0].size / batch]); break;
+      }
+      outputs.set(n.name, y);
+    }
+    return { batch, training, outputs, saved, logits: outputs.get(this.model.spec.output)! };
+  }
+
+  /** Gradients of every trainable parameter, given the gradient of the logits. */
+  backward(state: ForwardState, dLogits: Tensor): Map<string, Tensor> {
+    if (!state.training) throw new Error('backward() needs a forward pass in training mode');
+    const be = this.be;
+    const grads = new Map<string, Tensor>();
+    const flowing = new Map<string, Tensor>();
+    const accumulate = (name: string, g: Tensor) => {
+      if (name === 'input' || this.model.spec.nodes.find((n) => n.name === name)?.op === 'input') { be.dispose(g); return; }
+      const prior = flowing.get(name);
+      if (!prior) { flowing.set(name, g); return; }
+      flowing.set(name, be.add(prior, g));
+      be.dispose(prior, g);
+    };
+    flowing.set(this.model.spec.output, be.reshape(dLogits, dLogits.shape));
+    const nodes = this.model.spec.nodes;
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const n = nodes[i];
+      const g = flowing.get(n.name);
+      if (!g) continue;
+      flowing.delete(n.name);
+      const ins = inputsOf(n);
+      const x = (k = 0) => state.outputs.get(ins[k])!;
+      const mask = this.masks.get(`${n.name}.weight`);
+      switch (n.op) {
+        case 'input': break;
+        case 'conv2d': {
+          const w = this.param(n.name, 'weight')!;
+          grads.set(`${n.name}.weight`, be.conv2dBackwardFilter(g, x(), w.shape, { ...this.convOptions(n), mask }));
+          if (this.param(n.name, 'bias')) grads.set(`${n.name}.bias`, be.channelSum(g));
+          if (ins[0] !== 'input') accumulate(ins[0], be.conv2dBackwardInput(g, w, x().shape, { ...this.convOptions(n), mask }));
+          break;
+        }
+        case 'linear': {
+          const w = this.param(n.name, 'weight')!;
+          grads.set(`${n.name}.weight`, be.linearBackwardWeight(g, x(), { mask }));
+          if (this.param(n.name, 'bias')) grads.set(`${n.name}.bias`, be.channelSum(g));
+          accumulate(ins[0], be.linearBackwardInput(g, w, { mask }));
+          break;
+        }
+        case 'batchnorm': {
+          const r = be.batchNormBackward(g, x(), this.param(n.name, 'gamma')!, state.saved.get(`${n.name}.mean`)!, state.saved.get(`${n.name}.invStd`)!);
+          grads.set(`${n.name}.gamma`, r.dGamma);
+          grads.set(`${n.name}.beta`, r.dBeta);
+          accumulate(ins[0], r.dx);
+          break;
+        }
+        case 'relu': case 'relu6': accumulate(ins[0], be.activationBackward(g, x(), n.op)); break;
+        case 'maxpool': accumulate(ins[0], be.maxPoolBackward(g, state.saved.get(`${n.name}.argmax`)!, x().shape, this.poolOptions(n))); break;
+        case 'avgpool': accumulate(ins[0], be.avgPoolBackward(g, x().shape, this.poolOptions(n))); break;
+        case 'gap': accumulate(ins[0], be.globalAvgPoolBackward(g, x().shape)); break;
+        case 'add': for (const name of ins) accumulate(name, be.reshape(g, g.shape)); break;
+        case 'concat': {
+          let offset = 0;
+          ins.forEach((name, k) => { accumulate(name, be.sliceChannels(g, offset, x(k).shape[1])); offset += x(k).shape[1]; });
+          break;
+        }
+        case 'flatten': accumulate(ins[0], be.reshape(g, x().shape)); break;
+      }
+      be.dispose(g);
+    }
+    for (const t of flowing.values()) be.dispose(t);
+    return grads;
+  }
+
+  release(state: ForwardState): void {
+    this.be.dispose(...state.outputs.values(), ...state.saved.values());
+  }
+
+  /** Reads parameters back into a host-side model (masks included). */
+  async download(): Promise<Model> {
+    const params = new Map<string, Float32Array>();
+    for (const [k, t] of this.params) params.set(k, await this.be.read(t));
+    const masks = new Map<string, Float32Array>();
+    for (const [k, t] of this.masks) masks.set(k, await this.be.read(t));
+    return { spec: this.model.spec, params, masks };
+  }
+
+  dispose(): void {
+    this.be.dispose(...this.params.values(), ...this.masks.values());
+    this.params.clear();
+    this.masks.clear();
+  }
+}

@@ -1,0 +1,203 @@
+// The training loop on any backend: a whole step (forward, loss, backward, optimizer) is recorded and
+// submitted without reading anything back; loss and accuracy accumulate on the device and are read
+// every `logEvery` steps. Optional knowledge distillation runs the teacher in the same step.
+import type { Backend, Tensor } from '../backend.js';
+import { type Batch, type Dataset, epochOrder, gatherBatch } from '../data/dataset.js';
+import { type Model, paramList } from '../model/model.js';
+import { Network } from '../model/network.js';
+import type { Checkpoint, TrainingPosition } from './checkpoint.js';
+import { type LrSchedule, learningRateAt } from './schedule.js';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'adam';
+  learningRate: number;
+  /** SGD momentum (0.9 by default). */
+  momentum?: number;
+  weightDecay?: number;
+  schedule?: LrSchedule;
+  seed: number;
+  /** Read loss and accuracy back every this many steps (and at the end). */
+  logEvery?: number;
+  /** Distillation from a teacher model (passed to train()). */
+  distill?: { temperature: number; alpha: number };
+  /** Stop after this many steps in all (a resumed run counts the steps before it). */
+  maxSteps?: number;
+}
+
+export interface Progress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** Mean loss and accuracy over the steps since the previous report. */
+  loss: number;
+  accuracy: number;
+  learningRate: number;
+  samplesPerSecond: number;
+  elapsedMs: number;
+}
+
+export interface TrainHooks {
+  teacher?: Model;
+  onProgress?: (p: Progress) => void;
+  /** Continue from this checkpoint (model, optimizer state, position). */
+  resume?: Checkpoint;
+  /** Polled after every step; true stops the run cleanly (the result holds a resumable checkpoint). */
+  shouldStop?: () => boolean;
+  /** Called with a resumable checkpoint every `checkpointEvery` steps and when the run stops. */
+  onCheckpoint?: (c: Checkpoint) => Promise<void> | void;
+  checkpointEvery?: number;
+}
+
+export interface TrainResult {
+  model: Model;
+  history: Progress[];
+  /** A checkpoint of the final state (resumable if the run stopped early). */
+  checkpoint: Checkpoint;
+  stopped: boolean;
+}
+
+/** acc + sum(perSample), on the device; disposes acc. */
+function accumulateSum(be: Backend, acc: Tensor, perSample: Tensor): Tensor {
+  const column = be.reshape(perSample, [perSample.size, 1]);
+  const total = be.channelSum(column);
+  const next = be.add(acc, total);
+  be.dispose(column, total, acc);
+  return next;
+}
+
+const stateNames = (o: TrainOptions) => (o.optimizer === 'adam' ? ['m', 'v'] : ['velocity']);
+
+export async function train(be: Backend, model: Model, data: Dataset, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const o = (hooks.resume?.position?.options as TrainOptions | undefined) ?? options;
+  if (!(o.batchSize >= 1 && o.batchSize <= data.count)) throw new Error(`train: batch size ${o.batchSize} must be between 1 and the ${data.count} samples`);
+  if (!(o.learningRate > 0)) throw new Error(`train: learning rate must be > 0, got ${o.learningRate}`);
+  if (data.shape.join() !== model.spec.inputShape.join()) throw new Error(`train: data set '${data.name}' has samples of [${data.shape}], model '${model.spec.name}' takes [${model.spec.inputShape}]`);
+  if (data.classes > model.spec.classes) throw new Error(`train: data set '${data.name}' has ${data.classes} classes, model '${model.spec.name}' outputs ${model.spec.classes}`);
+  const start = hooks.resume?.model ?? model;
+  const net = new Network(be, start);
+  const teacher = hooks.teacher ? new Network(be, hooks.teacher) : undefined;
+  if (o.distill && !teacher) throw new Error('train: distillation options given without a teacher model');
+
+  const trainable = paramList(start.spec).filter((p) => p.trainable);
+  const state = new Map<string, Tensor>();
+  for (const p of trainable) {
+    for (const s of stateNames(o)) {
+      const saved = hooks.resume?.optimizer.get(`${p.name}.${s}`);
+      state.set(`${p.name}.${s}`, saved ? be.upload(saved, p.shape) : be.zeros(p.shape));
+    }
+  }
+
+  const stepsPerEpoch = Math.floor(data.count / o.batchSize);
+  const totalSteps = Math.min(o.epochs * stepsPerEpoch, o.maxSteps ?? Infinity);
+  let position: TrainingPosition = hooks.resume?.position ?? { step: 0, epoch: 0, batchInEpoch: 0, options: o };
+  const logEvery = o.logEvery ?? 50;
+  const history: Progress[] = [];
+  const [c, h, w] = data.shape;
+  let lossSum: Tensor = be.zeros([1]);
+  let correctSum: Tensor = be.zeros([1]);
+  let sinceReport = 0;
+  let reportStart = performance.now();
+  const t0 = performance.now();
+  let stopped = false;
+
+  const report = async () => {
+    const [loss, correct] = [(await be.read(lossSum))[0], (await be.read(correctSum))[0]];
+    const now = performance.now();
+    const p: Progress = {
+      step: position.step, totalSteps, epoch: position.epoch,
+      loss: loss / (sinceReport * o.batchSize), accuracy: correct / (sinceReport * o.batchSize),
+      learningRate: learningRateAt(o.schedule ?? { kind: 'constant' }, o.learningRate, position.step - 1, stepsPerEpoch, totalSteps),
+      samplesPerSecond: (sinceReport * o.batchSize * 1000) / (now - reportStart), elapsedMs: now - t0,
+    };
+    history.push(p);
+    hooks.onProgress?.(p);
+    be.dispose(lossSum, correctSum);
+    [lossSum, correctSum] = [be.zeros([1]), be.zeros([1])];
+    sinceReport = 0;
+    reportStart = now;
+  };
+
+  const checkpoint = async (): Promise<Checkpoint> => {
+    const optimizer = new Map<string, Float32Array>();
+    for (const [k, t] of state) optimizer.set(k, await be.read(t));
+    return { model: await net.download(), optimizer, position: { ...position, options: o } };
+  };
+
+  let order = epochOrder(data.count, o.seed, position.epoch);
+  while (position.step < totalSteps) {
+    if (position.batchInEpoch >= stepsPerEpoch) {
+      position = { ...position, epoch: position.epoch + 1, batchInEpoch: 0 };
+      order = epochOrder(data.count, o.seed, position.epoch);
+    }
+    const b = position.batchInEpoch * o.batchSize;
+    const batch: Batch = gatherBatch(data, order.subarray(b, b + o.batchSize));
+    const lr = learningRateAt(o.schedule ?? { kind: 'constant' }, o.learningRate, position.step, stepsPerEpoch, totalSteps);
+
+    const x = be.upload(batch.images, [batch.size, c, h, w]);
+    const labels = be.upload(batch.labels, [batch.size]);
+    const forward = net.forward(x, true);
+    const teacherPass = teacher?.forward(x, false);
+    const { loss, dLogits, correct } = be.softmaxCrossEntropy(forward.logits, labels,
+      teacherPass ? { teacher: teacherPass.logits, temperature: o.distill!.temperature, alpha: o.distill!.alpha } : {});
+    const grads = net.backward(forward, dLogits);
+    for (const p of trainable) {
+      const g = grads.get(p.name);
+      if (!g) continue;
+      const weight = net.params.get(p.name)!;
+      const mask = net.masks.get(p.name);
+      if (o.optimizer === 'adam') {
+        be.adamStep(weight, g, state.get(`${p.name}.m`)!, state.get(`${p.name}.v`)!, { learningRate: lr, weightDecay: o.weightDecay, step: position.step + 1, mask });
+      } else {
+        be.sgdStep(weight, g, state.get(`${p.name}.velocity`)!, { learningRate: lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay, mask });
+      }
+    }
+    lossSum = accumulateSum(be, lossSum, loss);
+    correctSum = accumulateSum(be, correctSum, correct);
+    be.dispose(x, labels, loss, dLogits, correct, ...grads.values());
+    net.release(forward);
+    if (teacherPass) teacher!.release(teacherPass);
+    be.flush();
+    position = { ...position, step: position.step + 1, batchInEpoch: position.batchInEpoch + 1 };
+    sinceReport++;
+
+    if (sinceReport >= logEvery || position.step === totalSteps) await report();
+    if (hooks.onCheckpoint && hooks.checkpointEvery && position.step % hooks.checkpointEvery === 0) await hooks.onCheckpoint(await checkpoint());
+    if (hooks.shouldStop?.()) { stopped = position.step < totalSteps; break; }
+  }
+  if (sinceReport > 0) await report();
+  const final = await checkpoint();
+  if (stopped) await hooks.onCheckpoint?.(final);
+  be.dispose(lossSum, correctSum, ...state.values());
+  net.dispose();
+  teacher?.dispose();
+  return { model: final.model, history, checkpoint: final, stopped };
+}
+
+export interface EvalResult { loss: number; accuracy: number; count: number }
+
+/** Loss and accuracy of a model on a data set, in inference mode (batch norm uses running statistics). */
+export async function evaluateModel(be: Backend, model: Model, data: Dataset, batchSize = 256): Promise<EvalResult> {
+  const net = new Network(be, model);
+  const [c, h, w] = data.shape;
+  let lossSum: Tensor = be.zeros([1]);
+  let correctSum: Tensor = be.zeros([1]);
+  for (let start = 0; start < data.count; start += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
+    const batch = gatherBatch(data, indices);
+    const x = be.upload(batch.images, [batch.size, c, h, w]);
+    const labels = be.upload(batch.labels, [batch.size]);
+    const f = net.forward(x, false);
+    const { loss, dLogits, correct } = be.softmaxCrossEntropy(f.logits, labels);
+    lossSum = accumulateSum(be, lossSum, loss);
+    correctSum = accumulateSum(be, correctSum, correct);
+    be.dispose(x, labels, loss, dLogits, correct);
+    net.release(f);
+    be.flush();
+  }
+  const [loss, correct] = [(await be.read(lossSum))[0], (await be.read(correctSum))[0]];
+  be.dispose(lossSum, correctSum);
+  net.dispose();
+  return { loss: loss / data.count, accuracy: correct / data.count, count: data.count };
+}

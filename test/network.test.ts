@@ -1,0 +1,47 @@
+// Whole models on the WebGPU backend against the same models on the CPU reference: logits, every
+// parameter gradient and the batch-norm running statistics.
+import { describe, expect, it } from 'vitest';
+import type { Backend, Tensor } from '../src/backend.js';
+import type { ModelSpec } from '../src/model/graph.js';
+import { initModel, paramList } from '../src/model/model.js';
+import { Network } from '../src/model/network.js';
+import { lenet5, mobilenet, resnet20, vggSmall } from '../src/model/zoo.js';
+import { Rng } from '../src/random.js';
+import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
+
+async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
+  const model = initModel(spec, seed);
+  // Prune a few weights so masks take part.
+  const conv = paramList(spec).find((p) => p.kind === 'weight')!;
+  model.masks.set(conv.name, Float32Array.from(model.params.get(conv.name)!, (_, i) => (i % 5 === 0 ? 0 : 1)));
+  const net = new Network(be, model);
+  const rng = new Rng(seed + 1);
+  const batch = 3;
+  const x = be.upload(rng.uniformArray(batch * spec.inputShape.reduce((a, b) => a * b)), [batch, ...spec.inputShape]);
+  const labels = be.upload([1, 0, 2], [batch]);
+  const f = net.forward(x, true);
+  const { loss, dLogits, correct } = be.softmaxCrossEntropy(f.logits, labels);
+  const grads = net.backward(f, dLogits);
+  const out: Record<string, Float32Array> = { logits: await be.read(f.logits) };
+  for (const [k, g] of grads) out[`grad ${k}`] = await be.read(g);
+  for (const p of paramList(spec)) if (p.kind.startsWith('running')) out[p.name] = await be.read(net.params.get(p.name)!);
+  be.dispose(x, labels, loss, dLogits, correct, ...(grads.values() as Iterable<Tensor>));
+  net.release(f);
+  net.dispose();
+  return out;
+}
+
+describe('models on WebGPU equal the CPU reference (forward, gradients, running statistics)', async () => {
+  const gpu = await webgpu();
+  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16])];
+  for (const spec of models) {
+    it(spec.name, async () => {
+      const baseline = gpu.memory().liveBuffers;
+      const [a, b] = [await forwardBackward(gpu, spec, 4), await forwardBackward(cpu(), spec, 4)];
+      expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+      expect(Object.keys(a).filter((k) => k.startsWith('grad')).length).toBe(paramList(spec).filter((p) => p.trainable).length);
+      for (const k of Object.keys(b)) expect(toleranceRatio(a[k], b[k], 2e-3, 2e-4), k).toBeLessThanOrEqual(1);
+      expect(gpu.memory().liveBuffers).toBe(baseline);
+    });
+  }
+});
