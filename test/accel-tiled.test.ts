@@ -86,3 +86,16 @@ describe('tiled mode', () => {
     expect(d.total.cycles).toBeLessThan(a.total.cycles * 0.6);
   });
 });
+
+describe('model workloads', () => {
+  it('maps every conv and linear layer of a zoo model to its GEMM', async () => {
+    const { modelWorkloads } = await import('../src/accel/model-workload.js');
+    const { lenet5, mobilenet } = await import('../src/model/zoo.js');
+    const { gemmOf } = await import('../src/accel/workload.js');
+    expect(modelWorkloads(lenet5()).map((l) => [l.name, ...Object.values(gemmOf(l))])).toEqual([
+      ['conv1', 28 * 28, 25, 6, 1], ['conv2', 10 * 10, 150, 16, 1], ['fc1', 1, 400, 120, 1], ['fc2', 1, 120, 84, 1], ['fc3', 1, 84, 10, 1],
+    ]);
+    const dw = modelWorkloads(mobilenet()).find((l) => l.name === 'block2.dw')!;
+    expect(gemmOf(dw)).toEqual({ P: 16 * 16, K: 9, M: 1, repeats: 32 });
+  });
+});
