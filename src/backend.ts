@@ -86,6 +86,9 @@ export interface Backend {
   sliceChannels(x: Tensor, offset: number, count: number): Tensor;
 
   /** Per-sample loss, the gradient of the mean loss, and 1 where the top logit is the label (else 0). */
+  /** Keeps channels `indices` (a tensor of integer values) along `axis`: gather-compaction. */
+  gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor;
+
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o?: DistillationOptions): { loss: Tensor; dLogits: Tensor; correct: Tensor };
 
   /** In place on w and velocity. */

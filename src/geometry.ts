@@ -143,3 +143,9 @@ export function globalPoolOptions(xShape: Shape): PoolOptions {
   assertRank('globalAvgPool', 'input', xShape, 4);
   return { kernel: [xShape[2], xShape[3]], stride: 1 };
 }
+
+/** A tensor viewed as [outer, channels, inner] around `axis`, for gathers along it. */
+export function axisView(op: string, shape: Shape, axis: number): [number, number, number] {
+  if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) throw new Error(`${op}: axis ${axis} outside a rank-${shape.length} tensor`);
+  return [sizeOf(shape.slice(0, axis)), shape[axis], sizeOf(shape.slice(axis + 1))];
+}

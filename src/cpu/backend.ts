@@ -95,6 +95,10 @@ export class CpuBackend implements Backend {
   concat(xs: Tensor[]): Tensor { return this.wrap(ref.concat(xs.map(nd))); }
   sliceChannels(x: Tensor, offset: number, count: number): Tensor { return this.wrap(ref.sliceChannels(nd(x), offset, count)); }
 
+  gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {
+    return this.wrap(ref.gatherChannels(nd(x), axis, (indices as CpuTensor).data));
+  }
+
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: DistillationOptions = {}) {
     const r = ref.softmaxCrossEntropy(nd(logits), nd(labels), { ...o, teacher: opt(o.teacher) });
     return { loss: this.wrap(r.loss), dLogits: this.wrap(r.dLogits), correct: this.wrap(r.correct) };

@@ -3,7 +3,7 @@
 import type { Activation } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sizeOf,
+  assertShape, axisView, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sizeOf,
 } from '../geometry.js';
 
 export interface NdArray { shape: number[]; data: Float64Array }
@@ -352,4 +352,17 @@ export function adamStep(w: NdArray, grad: NdArray, m: NdArray, v: NdArray, o: A
     const update = (mi / (1 - b1 ** o.step)) / (Math.sqrt(vi / (1 - b2 ** o.step)) + eps);
     w.data[i] = keep ? w.data[i] - o.learningRate * update : 0;
   }
+}
+
+/** Keeps channels `indices` along `axis` (gather-compaction). */
+export function gatherChannels(x: NdArray, axis: number, indices: ArrayLike<number>): NdArray {
+  const [outer, channels, inner] = axisView('gatherChannels', x.shape, axis);
+  Array.from(indices).forEach((c) => { if (!Number.isInteger(c) || c < 0 || c >= channels) throw new Error(`gatherChannels: index ${c} outside ${channels} channels`); });
+  const shape = [...x.shape];
+  shape[axis] = indices.length;
+  const y = ndarray(shape);
+  for (let o = 0; o < outer; o++)
+    for (let k = 0; k < indices.length; k++)
+      y.data.set(x.data.subarray((o * channels + indices[k]) * inner, (o * channels + indices[k] + 1) * inner), (o * indices.length + k) * inner);
+  return y;
 }

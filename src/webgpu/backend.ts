@@ -5,7 +5,7 @@ import type {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sameShape,
+  assertShape, axisView, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sameShape,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
 import { GpuContext, type GpuTensor } from './context.js';
@@ -368,6 +368,20 @@ export class WebGpuBackend implements Backend {
     }
     const y = this.ctx.empty([n, count, ...rest]);
     this.copyChannels(x, offset, y, 0, count);
+    return y;
+  }
+
+  gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {
+    const [outer, channels, inner] = axisView('gatherChannels', x.shape, axis);
+    if (indices.shape.length !== 1) throw new Error(`gatherChannels: indices must be a vector, got [${indices.shape.join(', ')}]`);
+    const shape = [...x.shape];
+    shape[axis] = indices.size;
+    const y = this.ctx.empty(shape);
+    this.ctx.run({
+      shader: 'gather-channels', entry: 'main', overrides: { WORKGROUP_SIZE: WORKGROUP },
+      params: [outer, channels, inner, indices.size], bindings: { 1: x, 2: indices, 3: y },
+      workgroups: this.ctx.grid(y.size, WORKGROUP),
+    });
     return y;
   }
 

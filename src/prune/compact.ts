@@ -1,0 +1,101 @@
+// From kept channels per group: weight masks (the masked model), and gather-compaction into the
+// physically smaller dense model, on any backend (WGSL gather kernel on WebGPU).
+import type { Backend } from '../backend.js';
+import type { ModelSpec } from '../model/graph.js';
+import { type Model, paramList } from '../model/model.js';
+import type { Group } from './dependency.js';
+
+/** Kept channel indices (ascending) per group id; groups not listed keep everything. */
+export type KeptChannels = Map<number, number[]>;
+
+function checkKept(groups: Group[], kept: KeptChannels): void {
+  for (const [id, channels] of kept) {
+    const g = groups[id];
+    if (!g) throw new Error(`prune: no channel group ${id}`);
+    if (channels.length === 0) throw new Error(`prune: group ${id} (${g.producers.join('+')}) would keep no channel`);
+    if (!g.prunable && channels.length !== g.channels) throw new Error(`prune: group ${id} (${g.producers.join('+')}) is ${g.reason}`);
+    channels.forEach((c, i) => {
+      if (!Number.isInteger(c) || c < 0 || c >= g.channels || (i > 0 && c <= channels[i - 1])) {
+        throw new Error(`prune: kept channels of group ${id} must be ascending indices below ${g.channels}, got ${c}`);
+      }
+    });
+  }
+}
+
+/** Kept indices along each (param, axis) the kept channels touch. */
+function keptIndices(groups: Group[], kept: KeptChannels): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [id, channels] of kept) {
+    for (const s of groups[id].slices) out.set(`${s.param}:${s.axis}`, channels.flatMap((c) => s.indices[c]).sort((a, b) => a - b));
+  }
+  return out;
+}
+
+/** The masked model: weight rows and columns of pruned channels zeroed by masks (existing masks kept). */
+export function applyChannelMasks(model: Model, groups: Group[], kept: KeptChannels): Model {
+  checkKept(groups, kept);
+  const masks = new Map(model.masks);
+  const shapes = new Map(paramList(model.spec).map((p) => [p.name, p.shape]));
+  for (const [key, keep] of keptIndices(groups, kept)) {
+    const [param, axisText] = key.split(':');
+    if (!param.endsWith('.weight')) continue;
+    const shape = shapes.get(param)!;
+    const axis = Number(axisText);
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const extent = shape[axis];
+    const keepSet = new Set(keep);
+    const mask = (masks.get(param) ?? new Float32Array(model.params.get(param)!.length).fill(1)).slice();
+    for (let i = 0; i < mask.length; i++) if (!keepSet.has(Math.floor(i / inner) % extent)) mask[i] = 0;
+    masks.set(param, mask);
+  }
+  return { spec: model.spec, params: model.params, masks };
+}
+
+/** The spec with pruned channel counts. */
+export function compactSpec(spec: ModelSpec, groups: Group[], kept: KeptChannels): ModelSpec {
+  const counts = new Map<string, number>(); // node -> kept output channels
+  for (const [id, channels] of kept) {
+    for (const s of groups[id].slices) if (s.axis === 0 && s.param.endsWith('.weight')) counts.set(s.param.slice(0, -'.weight'.length), channels.length);
+  }
+  return {
+    ...spec,
+    nodes: spec.nodes.map((n) => {
+      const k = counts.get(n.name);
+      if (k === undefined) return n;
+      if (n.op === 'conv2d') return (n.groups ?? 1) > 1 ? { ...n, outChannels: k, groups: k } : { ...n, outChannels: k };
+      if (n.op === 'linear') return { ...n, outFeatures: k };
+      return n;
+    }),
+  };
+}
+
+/** The physically smaller dense model: every parameter gathered along its pruned axes on the backend. */
+export async function compactModel(be: Backend, model: Model, groups: Group[], kept: KeptChannels): Promise<Model> {
+  checkKept(groups, kept);
+  const spec = compactSpec(model.spec, groups, kept);
+  const keep = keptIndices(groups, kept);
+  const params = new Map<string, Float32Array>();
+  const masks = new Map<string, Float32Array>();
+  for (const p of paramList(model.spec)) {
+    for (const [store, source] of [[params, model.params], [masks, model.masks]] as const) {
+      const data = source.get(p.name);
+      if (!data) continue;
+      let t = be.upload(data, p.shape);
+      for (const axis of [0, 1]) {
+        const indices = keep.get(`${p.name}:${axis}`);
+        if (!indices) continue;
+        const idx = be.upload(indices, [indices.length]);
+        const next = be.gatherChannels(t, axis, idx);
+        be.dispose(t, idx);
+        t = next;
+      }
+      store.set(p.name, await be.read(t));
+      be.dispose(t);
+    }
+  }
+  const compacted: Model = { spec, params, masks };
+  for (const p of paramList(spec)) {
+    if (params.get(p.name)!.length !== p.shape.reduce((a, b) => a * b, 1)) throw new Error(`internal: compacted '${p.name}' does not match [${p.shape}]`);
+  }
+  return compacted;
+}

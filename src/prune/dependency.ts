@@ -1,0 +1,166 @@
+// Channel dependency analysis on the model graph (backend-independent). Channels that must be pruned
+// together form a group: a conv's output channels with the batch norms, activations and pools they pass
+// through, every consumer that reads them (conv input channels, linear input features through a
+// flatten), depthwise convs they feed (whose outputs are the same channels), and all inputs of a
+// residual add (which share channels). Concat places its inputs' channels at offsets.
+import { type ModelSpec, type Node, inferShapes, paramShapes } from '../model/graph.js';
+
+/** Where a group channel lives in one parameter: `axis` of the tensor, at `index`. */
+export interface ParamSlice {
+  param: string;
+  /** 0: output channels (rows); 1: input channels / features. */
+  axis: 0 | 1;
+  /** Per group channel, the indices along `axis` (a flatten maps one channel to H*W features). */
+  indices: number[][];
+}
+
+export interface Group {
+  id: number;
+  /** Layers whose output channels the group prunes (conv, linear). */
+  producers: string[];
+  channels: number;
+  /** Every parameter slice a group channel owns, producers first. */
+  slices: ParamSlice[];
+  /** False where a channel of the group is a model input or output, or enters a grouped conv. */
+  prunable: boolean;
+  reason?: string;
+}
+
+/** Union-find over producer channels. */
+class Channels {
+  private parent: number[] = [];
+  private blocked = new Map<number, string>();
+  add(count: number, blockedReason?: string): number[] {
+    return Array.from({ length: count }, () => {
+      const id = this.parent.length;
+      this.parent.push(id);
+      if (blockedReason) this.blocked.set(id, blockedReason);
+      return id;
+    });
+  }
+  find(a: number): number {
+    while (this.parent[a] !== a) a = this.parent[a] = this.parent[this.parent[a]];
+    return a;
+  }
+  union(a: number, b: number): void {
+    const [ra, rb] = [this.find(a), this.find(b)];
+    if (ra === rb) return;
+    this.parent[rb] = ra;
+    const reason = this.blocked.get(ra) ?? this.blocked.get(rb);
+    if (reason) this.blocked.set(ra, reason);
+  }
+  block(a: number, reason: string): void {
+    const r = this.find(a);
+    if (!this.blocked.has(r)) this.blocked.set(r, reason);
+  }
+  blockedReason(a: number): string | undefined { return this.blocked.get(this.find(a)); }
+}
+
+export function channelGroups(spec: ModelSpec): Group[] {
+  const shapes = inferShapes(spec);
+  const uf = new Channels();
+  /** Per node output: the channel id of each channel (or each feature, after a flatten). */
+  const sources = new Map<string, number[]>();
+  /** Producer of each channel id, and its index there. */
+  const producedBy = new Map<number, { node: string; index: number }>();
+  const uses: { node: string; param: string; axis: 0 | 1; ids: number[]; perChannel: number }[] = [];
+
+  const produce = (n: Node, count: number, reason?: string) => {
+    const ids = uf.add(count, reason);
+    ids.forEach((id, index) => producedBy.set(id, { node: n.name, index }));
+    return ids;
+  };
+
+  for (const n of spec.nodes) {
+    const x = 'input' in n ? sources.get(n.input)! : undefined;
+    switch (n.op) {
+      case 'input': sources.set(n.name, produce(n, spec.inputShape[0], 'it is the model input')); break;
+      case 'conv2d': {
+        const groups = n.groups ?? 1;
+        const params = paramShapes(n, shapes);
+        const inChannels = shapes.get(n.input)![0];
+        if (groups === inChannels && n.outChannels === inChannels) {
+          // Depthwise: output channel c is input channel c.
+          sources.set(n.name, x!);
+          uses.push({ node: n.name, param: `${n.name}.weight`, axis: 0, ids: x!, perChannel: 1 });
+          if (params.bias) uses.push({ node: n.name, param: `${n.name}.bias`, axis: 0, ids: x!, perChannel: 1 });
+          break;
+        }
+        const out = produce(n, n.outChannels, groups > 1 ? `it feeds or leaves grouped conv '${n.name}'` : undefined);
+        if (groups > 1) x!.forEach((id) => uf.block(id, `it feeds grouped conv '${n.name}'`));
+        else uses.push({ node: n.name, param: `${n.name}.weight`, axis: 1, ids: x!, perChannel: 1 });
+        uses.push({ node: n.name, param: `${n.name}.weight`, axis: 0, ids: out, perChannel: 1 });
+        if (params.bias) uses.push({ node: n.name, param: `${n.name}.bias`, axis: 0, ids: out, perChannel: 1 });
+        sources.set(n.name, out);
+        break;
+      }
+      case 'linear': {
+        const out = produce(n, n.outFeatures, n.name === spec.output ? 'it is the model output' : undefined);
+        uses.push({ node: n.name, param: `${n.name}.weight`, axis: 1, ids: x!, perChannel: 1 });
+        uses.push({ node: n.name, param: `${n.name}.weight`, axis: 0, ids: out, perChannel: 1 });
+        if (n.bias !== false) uses.push({ node: n.name, param: `${n.name}.bias`, axis: 0, ids: out, perChannel: 1 });
+        sources.set(n.name, out);
+        break;
+      }
+      case 'batchnorm':
+        for (const kind of ['gamma', 'beta', 'runningMean', 'runningVar']) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
+        sources.set(n.name, x!);
+        break;
+      case 'relu': case 'relu6': case 'maxpool': case 'avgpool': case 'gap': sources.set(n.name, x!); break;
+      case 'flatten': {
+        const [c, h = 1, w = 1] = shapes.get(n.input)!;
+        sources.set(n.name, Array.from({ length: c * h * w }, (_, f) => x![Math.floor(f / (h * w))]));
+        break;
+      }
+      case 'add': {
+        const ins = n.inputs.map((i) => sources.get(i)!);
+        ins[0].forEach((id, c) => ins.slice(1).forEach((other) => uf.union(id, other[c])));
+        sources.set(n.name, ins[0]);
+        break;
+      }
+      case 'concat': sources.set(n.name, n.inputs.flatMap((i) => sources.get(i)!)); break;
+    }
+  }
+  for (const id of sources.get(spec.output)!) uf.block(id, 'it is the model output');
+
+  // Group channel ids by root, then roots by the set of producers they hold.
+  const roots = new Map<number, { node: string; index: number }[]>();
+  for (const [id, p] of producedBy) {
+    const r = uf.find(id);
+    roots.set(r, [...(roots.get(r) ?? []), p]);
+  }
+  const byProducers = new Map<string, number[]>();
+  for (const [root, members] of roots) {
+    const key = [...new Set(members.map((m) => m.node))].sort().join('+');
+    byProducers.set(key, [...(byProducers.get(key) ?? []), root]);
+  }
+  const groups: Group[] = [];
+  for (const [key, rootList] of byProducers) {
+    const producers = key.split('+');
+    if (producers.length === 1 && spec.nodes.find((n) => n.name === producers[0])?.op === 'input') continue;
+    // Order channels by the first producer's channel index.
+    const firstIndex = (r: number) => Math.min(...roots.get(r)!.filter((m) => m.node === producers[0]).map((m) => m.index));
+    rootList.sort((a, b) => firstIndex(a) - firstIndex(b));
+    const position = new Map(rootList.map((r, i) => [r, i]));
+    const slices = new Map<string, ParamSlice>();
+    for (const u of uses) {
+      const per: number[][] = rootList.map(() => []);
+      u.ids.forEach((id, at) => {
+        const i = position.get(uf.find(id));
+        if (i !== undefined) per[i].push(at);
+      });
+      if (per.every((p) => p.length === 0)) continue;
+      const k = `${u.param}:${u.axis}`;
+      const prior = slices.get(k);
+      if (prior) per.forEach((p, i) => prior.indices[i].push(...p));
+      else slices.set(k, { param: u.param, axis: u.axis, indices: per });
+    }
+    const reason = uf.blockedReason(rootList[0]);
+    groups.push({
+      id: groups.length, producers, channels: rootList.length,
+      slices: [...slices.values()].sort((a, b) => a.axis - b.axis),
+      prunable: !reason, reason: reason ? `not prunable: ${reason}` : undefined,
+    });
+  }
+  return groups;
+}
