@@ -147,6 +147,18 @@ function concatCase(rng: Rng): OpCase {
   };
 }
 
+function gatherCase(rng: Rng): OpCase {
+  const shape = Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 7));
+  const axis = rng.int(0, shape.length - 1);
+  const indices = Array.from({ length: shape[axis] }, (_, i) => i).filter(() => rng.bool(0.6));
+  if (indices.length === 0) indices.push(shape[axis] - 1);
+  return {
+    label: `[${shape}] axis ${axis} keep ${indices}`,
+    inputs: { x: randomInput(rng, shape), indices: { shape: [indices.length], data: Float32Array.from(indices) } },
+    run: (be, t) => ({ y: be.gatherChannels(t.x, axis, t.indices) }),
+  };
+}
+
 function lossCase(rng: Rng, i: number): OpCase {
   const [n, k] = [rng.int(1, 70), rng.int(2, 12)];
   const teacher = i % 2 === 1;
@@ -200,6 +212,7 @@ describe('WebGPU kernels match the CPU reference', async () => {
   it('relu, relu6 and their gradients; elementwise add', () => expectBackendsAgree(gpu, reference, activationCase));
   it('max, average and global average pooling, forward and backward', () => expectBackendsAgree(gpu, reference, poolCase));
   it('channel concat, slice and flatten', () => expectBackendsAgree(gpu, reference, concatCase));
+  it('gather-compaction along any axis', () => expectBackendsAgree(gpu, reference, gatherCase));
   it('softmax cross-entropy with and without distillation', () => expectBackendsAgree(gpu, reference, lossCase));
   it('SGD with momentum and Adam, with and without masks', () => expectBackendsAgree(gpu, reference, optimizerCase));
 });

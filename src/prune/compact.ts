@@ -22,12 +22,23 @@ function checkKept(groups: Group[], kept: KeptChannels): void {
   }
 }
 
-/** Kept indices along each (param, axis) the kept channels touch. */
+/**
+ * Kept indices along each (param, axis) that some pruned group touches. A concat's consumer reads
+ * several groups along one axis: its kept indices are the union of each group's (all of a group's
+ * indices where that group is not pruned).
+ */
 function keptIndices(groups: Group[], kept: KeptChannels): Map<string, number[]> {
+  const touched = new Set<string>();
+  for (const id of kept.keys()) for (const s of groups[id].slices) touched.add(`${s.param}:${s.axis}`);
   const out = new Map<string, number[]>();
-  for (const [id, channels] of kept) {
-    for (const s of groups[id].slices) out.set(`${s.param}:${s.axis}`, channels.flatMap((c) => s.indices[c]).sort((a, b) => a - b));
+  for (const g of groups) {
+    const channels = kept.get(g.id) ?? Array.from({ length: g.channels }, (_, i) => i);
+    for (const s of g.slices) {
+      const key = `${s.param}:${s.axis}`;
+      if (touched.has(key)) out.set(key, [...(out.get(key) ?? []), ...channels.flatMap((c) => s.indices[c])]);
+    }
   }
+  for (const list of out.values()) list.sort((a, b) => a - b);
   return out;
 }
 
@@ -54,8 +65,8 @@ export function applyChannelMasks(model: Model, groups: Group[], kept: KeptChann
 /** The spec with pruned channel counts. */
 export function compactSpec(spec: ModelSpec, groups: Group[], kept: KeptChannels): ModelSpec {
   const counts = new Map<string, number>(); // node -> kept output channels
-  for (const [id, channels] of kept) {
-    for (const s of groups[id].slices) if (s.axis === 0 && s.param.endsWith('.weight')) counts.set(s.param.slice(0, -'.weight'.length), channels.length);
+  for (const [key, indices] of keptIndices(groups, kept)) {
+    if (key.endsWith('.weight:0')) counts.set(key.slice(0, -'.weight:0'.length), indices.length);
   }
   return {
     ...spec,

@@ -1,0 +1,67 @@
+// Property-based (fast-check): on random graphs with residual adds, concats and depthwise convs,
+// compaction never breaks shapes and preserves the masked model's outputs.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder, type ModelSpec } from '../src/model/graph.js';
+import { initModel, type Model } from '../src/model/model.js';
+import { Network } from '../src/model/network.js';
+import { applyChannelMasks, compactModel, type KeptChannels } from '../src/prune/compact.js';
+import { channelGroups } from '../src/prune/dependency.js';
+import { Rng } from '../src/random.js';
+import type { WebGpuBackend } from '../src/webgpu/backend.js';
+import { toleranceRatio, webgpu, cpu } from './helpers/backends.js';
+
+type Block = { kind: 'conv' | 'residual' | 'concat' | 'depthwise' | 'pool'; width: number; bn: boolean };
+
+function build(blocks: Block[], seed: number): ModelSpec {
+  const g = new GraphBuilder(`random-${seed}`, [3, 8, 8], 5);
+  let x = g.relu(g.conv('input', { out: 4, kernel: 3, padding: 1 }));
+  let channels = 4;
+  for (const b of blocks) {
+    const post = (y: string) => g.relu(b.bn ? g.bn(y) : y);
+    if (b.kind === 'conv') { x = post(g.conv(x, { out: b.width, kernel: 3, padding: 1 })); channels = b.width; }
+    if (b.kind === 'residual') x = g.sum([x, post(g.conv(x, { out: channels, kernel: 1 }))]);
+    if (b.kind === 'concat') { x = g.concat([post(g.conv(x, { out: b.width, kernel: 1 })), post(g.conv(x, { out: 2, kernel: 3, padding: 1 }))]); channels = b.width + 2; }
+    if (b.kind === 'depthwise') x = post(g.conv(x, { out: channels, kernel: 3, padding: 1, groups: channels }));
+    if (b.kind === 'pool') x = g.maxpool(x, 2, 1);
+  }
+  return g.build(g.linear(g.flatten(x), 5, 'classifier'));
+}
+
+async function logits(be: WebGpuBackend, m: Model, x: Float32Array): Promise<Float32Array> {
+  const net = new Network(be, m);
+  const input = be.upload(x, [2, ...m.spec.inputShape]);
+  const f = net.forward(input, false);
+  const out = await be.read(f.logits);
+  net.release(f);
+  net.dispose();
+  be.dispose(input);
+  return out;
+}
+
+describe('compaction on random graphs', async () => {
+  const gpu = await webgpu();
+  it('never breaks shapes and preserves outputs', async () => {
+    const block = fc.record({
+      kind: fc.constantFrom<Block['kind']>('conv', 'residual', 'concat', 'depthwise', 'pool'),
+      width: fc.integer({ min: 2, max: 6 }), bn: fc.boolean(),
+    });
+    await fc.assert(fc.asyncProperty(fc.array(block, { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 1000 }), async (blocks, seed) => {
+      const spec = build(blocks, seed);
+      const rng = new Rng(seed);
+      const model = initModel(spec, seed);
+      const groups = channelGroups(spec);
+      const kept: KeptChannels = new Map();
+      for (const grp of groups) {
+        if (!grp.prunable) continue;
+        const keep = rng.int(1, grp.channels);
+        kept.set(grp.id, rng.shuffle(Array.from({ length: grp.channels }, (_, i) => i)).slice(0, keep).sort((a, b) => a - b));
+      }
+      const masked = applyChannelMasks(model, groups, kept);
+      const compact = await compactModel(cpu(), masked, groups, kept);
+      const x = rng.uniformArray(2 * 3 * 64);
+      const [a, b] = [await logits(gpu, masked, x), await logits(gpu, compact, x)];
+      expect(toleranceRatio(b, a, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
+    }), { numRuns: 40, seed: 42 });
+  });
+});
