@@ -3,6 +3,7 @@
 // MODE 0: out0 = scale * sum(a)   (scale 1/count gives the mean)
 // MODE 1: out0 = sum((a - center)^2)
 // MODE 2: out0 = sum(a), out1 = sum(a * (b - center))   (batch-norm backward: a = dy, b = x)
+// MODE 3: out0 = sum(|a|); MODE 4: out0 = sum(a^2); MODE 5: out0 = sum(|a * b|)   (pruning importance)
 
 struct Params { batch: u32, channels: u32, spatial: u32, scale: f32 }
 
@@ -25,13 +26,16 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
   var s0 = 0.0;
   var s1 = 0.0;
   var m = 0.0;
-  if (MODE != 0u) { m = center[c]; }
+  if (MODE == 1u || MODE == 2u) { m = center[c]; }
   let count = p.batch * p.spatial;
   for (var e = t; e < count; e += WORKGROUP_SIZE) {
     let i = ((e / p.spatial) * p.channels + c) * p.spatial + e % p.spatial;
     if (MODE == 0u) { s0 += a[i]; }
     else if (MODE == 1u) { let d = a[i] - m; s0 += d * d; }
-    else { s0 += a[i]; s1 += a[i] * (b[i] - m); }
+    else if (MODE == 2u) { s0 += a[i]; s1 += a[i] * (b[i] - m); }
+    else if (MODE == 3u) { s0 += abs(a[i]); }
+    else if (MODE == 4u) { s0 += a[i] * a[i]; }
+    else { s0 += abs(a[i] * b[i]); }
   }
   partial0[t] = s0;
   partial1[t] = s1;

@@ -86,6 +86,8 @@ export interface Backend {
   sliceChannels(x: Tensor, offset: number, count: number): Tensor;
 
   /** Per-sample loss, the gradient of the mean loss, and 1 where the top logit is the label (else 0). */
+  /** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq) or sum |x * other| (taylor). */
+  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor;
   /** Keeps channels `indices` (a tensor of integer values) along `axis`: gather-compaction. */
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor;
 

@@ -154,8 +154,11 @@ function gatherCase(rng: Rng): OpCase {
   if (indices.length === 0) indices.push(shape[axis] - 1);
   return {
     label: `[${shape}] axis ${axis} keep ${indices}`,
-    inputs: { x: randomInput(rng, shape), indices: { shape: [indices.length], data: Float32Array.from(indices) } },
-    run: (be, t) => ({ y: be.gatherChannels(t.x, axis, t.indices) }),
+    inputs: { x: randomInput(rng, shape), g: randomInput(rng, shape), indices: { shape: [indices.length], data: Float32Array.from(indices) } },
+    run: (be, t) => ({
+      y: be.gatherChannels(t.x, axis, t.indices),
+      l1: be.channelStats(t.x, axis, 'l1'), l2sq: be.channelStats(t.x, axis, 'l2sq'), taylor: be.channelStats(t.x, axis, 'taylor', t.g),
+    }),
   };
 }
 
@@ -212,7 +215,7 @@ describe('WebGPU kernels match the CPU reference', async () => {
   it('relu, relu6 and their gradients; elementwise add', () => expectBackendsAgree(gpu, reference, activationCase));
   it('max, average and global average pooling, forward and backward', () => expectBackendsAgree(gpu, reference, poolCase));
   it('channel concat, slice and flatten', () => expectBackendsAgree(gpu, reference, concatCase));
-  it('gather-compaction along any axis', () => expectBackendsAgree(gpu, reference, gatherCase));
+  it('gather-compaction and channel statistics (pruning criteria) along any axis', () => expectBackendsAgree(gpu, reference, gatherCase));
   it('softmax cross-entropy with and without distillation', () => expectBackendsAgree(gpu, reference, lossCase));
   it('SGD with momentum and Adam, with and without masks', () => expectBackendsAgree(gpu, reference, optimizerCase));
 });

@@ -95,6 +95,9 @@ export class CpuBackend implements Backend {
   concat(xs: Tensor[]): Tensor { return this.wrap(ref.concat(xs.map(nd))); }
   sliceChannels(x: Tensor, offset: number, count: number): Tensor { return this.wrap(ref.sliceChannels(nd(x), offset, count)); }
 
+  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor {
+    return this.wrap(ref.channelStats(nd(x), axis, kind, opt(other)));
+  }
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {
     return this.wrap(ref.gatherChannels(nd(x), axis, (indices as CpuTensor).data));
   }

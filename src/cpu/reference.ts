@@ -366,3 +366,15 @@ export function gatherChannels(x: NdArray, axis: number, indices: ArrayLike<numb
       y.data.set(x.data.subarray((o * channels + indices[k]) * inner, (o * channels + indices[k] + 1) * inner), (o * indices.length + k) * inner);
   return y;
 }
+
+/** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq) or sum |x * other| (taylor: weight x gradient). */
+export function channelStats(x: NdArray, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: NdArray): NdArray {
+  const [, channels, inner] = axisView('channelStats', x.shape, axis);
+  if (kind === 'taylor') assertShape('channelStats', 'other', other?.shape ?? [], x.shape);
+  const out = ndarray([channels]);
+  x.data.forEach((v, i) => {
+    const c = Math.floor(i / inner) % channels;
+    out.data[c] += kind === 'l1' ? Math.abs(v) : kind === 'l2sq' ? v * v : Math.abs(v * other!.data[i]);
+  });
+  return out;
+}

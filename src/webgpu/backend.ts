@@ -188,7 +188,7 @@ export class WebGpuBackend implements Backend {
 
   // ---- per-channel reductions and batch norm ----
 
-  private channelReduce(mode: 0 | 1 | 2, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
+  private channelReduce(mode: 0 | 1 | 2 | 3 | 4 | 5, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
     const [batch, channels] = a.shape;
     const spatial = a.size / (batch * channels);
     this.ctx.run({
@@ -369,6 +369,19 @@ export class WebGpuBackend implements Backend {
     const y = this.ctx.empty([n, count, ...rest]);
     this.copyChannels(x, offset, y, 0, count);
     return y;
+  }
+
+  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor {
+    const [outer, channels, inner] = axisView('channelStats', x.shape, axis);
+    if (kind === 'taylor') {
+      if (!other) throw new Error('channelStats: taylor needs the gradient tensor');
+      assertShape('channelStats', 'other', other.shape, x.shape);
+    }
+    const view = this.ctx.view(x, [outer, channels, inner]);
+    const out = this.ctx.empty([channels]);
+    this.channelReduce(kind === 'l1' ? 3 : kind === 'l2sq' ? 4 : 5, view, { b: other, out0: out });
+    this.dispose(view);
+    return out;
   }
 
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {

@@ -1,0 +1,100 @@
+// Importance criteria against direct CPU computations, and channel allocation rules.
+import { describe, expect, it } from 'vitest';
+import { subset } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/sources.js';
+import { initModel } from '../src/model/model.js';
+import { lenet5, vggSmall } from '../src/model/zoo.js';
+import { allocate } from '../src/prune/allocate.js';
+import { criteria, criterion } from '../src/prune/criteria/index.js';
+import { channelGroups } from '../src/prune/dependency.js';
+import { accumulateTaylor } from '../src/prune/taylor.js';
+import { Rng } from '../src/random.js';
+import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
+
+describe('importance criteria', async () => {
+  const gpu = await webgpu();
+  const spec = lenet5();
+  const model = initModel(spec, 11);
+  const groups = channelGroups(spec);
+  const conv1 = groups[0]; // conv1's 6 channels: conv1 filters and conv2's input slices
+  const w1 = model.params.get('conv1.weight')!, w2 = model.params.get('conv2.weight')!;
+  const ownWeights = (c: number) => [...w1.subarray(c * 25, c * 25 + 25), ...Array.from({ length: 16 }, (_, m) => [...w2.subarray((m * 6 + c) * 25, (m * 6 + c) * 25 + 25)]).flat()];
+
+  it('l1 and l2 on the GPU equal the norms of every weight a channel owns across the group', async () => {
+    const ctx = { be: gpu, model };
+    const [l1, l2] = [await criteria.l1(conv1, ctx), await criteria.l2(conv1, ctx)];
+    const want1 = Array.from({ length: 6 }, (_, c) => ownWeights(c).reduce((s, v) => s + Math.abs(v), 0));
+    const want2 = Array.from({ length: 6 }, (_, c) => Math.sqrt(ownWeights(c).reduce((s, v) => s + v * v, 0)));
+    expect(toleranceRatio(l1, want1, 1e-5)).toBeLessThanOrEqual(1);
+    expect(toleranceRatio(l2, want2, 1e-5)).toBeLessThanOrEqual(1);
+  });
+
+  it('fpgm sums distances between filters of the layer', async () => {
+    const s = await criteria.fpgm(conv1, { be: gpu, model });
+    const filter = (c: number) => Array.from(w1.subarray(c * 25, c * 25 + 25));
+    const want = Array.from({ length: 6 }, (_, a) => Array.from({ length: 6 }, (_, b) => Math.hypot(...filter(a).map((v, k) => v - filter(b)[k]))).reduce((x, y) => x + y, 0));
+    expect(toleranceRatio(s, want, 1e-6)).toBeLessThanOrEqual(1);
+  });
+
+  it('bn-scale is |gamma|, and names the group that has no batch norm', async () => {
+    const vgg = vggSmall([3, 8, 8]);
+    const m = initModel(vgg, 1);
+    m.params.get('bn1.gamma')!.set([0.5, -2, 1]);
+    const s = await criteria['bn-scale'](channelGroups(vgg)[0], { be: gpu, model: m });
+    expect(Array.from(s.subarray(0, 3))).toEqual([0.5, 2, 1]);
+    await expect(criteria['bn-scale'](conv1, { be: gpu, model })).rejects.toThrow(/group 0 \(conv1\) has no batch norm/);
+  });
+
+  it('taylor accumulates |w * dL/dw| on the GPU equal to the CPU reference', async () => {
+    const data = subset(loadMnist('test'), 64);
+    const [a, b] = [await accumulateTaylor(gpu, model, groups, data, { batches: 2, batchSize: 32 }), await accumulateTaylor(cpu(), model, groups, data, { batches: 2, batchSize: 32 })];
+    const [sa, sb] = [await criteria.taylor(conv1, { be: gpu, model, taylor: a }), await criteria.taylor(conv1, { be: gpu, model, taylor: b })];
+    expect(toleranceRatio(sa, sb, 1e-3, 1e-6)).toBeLessThanOrEqual(1);
+    expect(sa.every((v) => v > 0)).toBe(true);
+  });
+
+  it('random is seeded; unknown criteria are named', async () => {
+    const [a, b] = [await criteria.random(conv1, { be: gpu, model, seed: 3 }), await criteria.random(conv1, { be: gpu, model, seed: 3 })];
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(() => criterion('l3')).toThrow(/unknown importance criterion 'l3'; choose from: l1, l2, bn-scale, taylor, fpgm, random/);
+  });
+});
+
+describe('allocation', () => {
+  const groups = channelGroups(lenet5());
+  const rng = new Rng(1);
+  const scores = new Map(groups.map((g) => [g.id, Float64Array.from({ length: g.channels }, () => rng.uniform())]));
+
+  it('uniform ratio keeps the highest-scoring channels of each group', () => {
+    const { kept } = allocate(groups, scores, { ratio: 0.5 });
+    expect(kept.get(0)!.length).toBe(3);
+    expect(kept.get(2)!.length).toBe(60);
+    expect(kept.has(4)).toBe(false); // the output layer is never pruned
+    const s = scores.get(0)!;
+    const best = [...s.keys()].sort((a, b) => s[b] - s[a]).slice(0, 3).sort((a, b) => a - b);
+    expect(kept.get(0)).toEqual(best);
+  });
+
+  it('per-layer ratios, ignored layers, roundTo and never an empty group', () => {
+    const a = allocate(groups, scores, { ratio: 0.5, ratios: { conv2: 0.99 }, ignore: ['fc1'], roundTo: 4 });
+    expect(a.kept.get(1)!.length).toBe(4); // 16 * 0.01 -> 0 -> kept 1 -> rounded to 4
+    expect(a.kept.has(2)).toBe(false);
+    expect(a.kept.get(0)!.length).toBe(4); // 3 rounded up to 4
+    const b = allocate(groups, scores, { ratio: 0.5, ratios: { conv1: 0.99 } });
+    expect(b.kept.get(0)!.length).toBe(1);
+    expect(b.notes.join()).toMatch(/group 0 \(conv1\): would lose every channel; keeps 1/);
+  });
+
+  it('global ranking removes the requested fraction of all prunable channels', () => {
+    const { kept } = allocate(groups, scores, { ratio: 0.3, global: true });
+    const total = groups.filter((g) => g.prunable).reduce((s, g) => s + g.channels, 0);
+    const left = [...kept.values()].reduce((s, k) => s + k.length, 0);
+    expect(left).toBe(total - Math.round(total * 0.3));
+  });
+
+  it('rejects bad ratios and unknown layers by name', () => {
+    expect(() => allocate(groups, scores, { ratio: 1 })).toThrow(/ratio must be in \[0, 1\), got 1/);
+    expect(() => allocate(groups, scores, { ratio: 0.5, ratios: { conv9: 0.5 } })).toThrow(/unknown layer 'conv9' in ratios/);
+    expect(() => allocate(groups, scores, { ratio: 0.5, ignore: ['nope'] })).toThrow(/unknown layer 'nope' in ignored layers/);
+  });
+});
