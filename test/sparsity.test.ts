@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { initModel } from '../src/model/model.js';
+import { lenet5, vggSmall } from '../src/model/zoo.js';
+import { agpSparsity, iterativeRatios, nmMasks, unstructuredMasks } from '../src/prune/sparsity.js';
+
+describe('unstructured and N:M masks, schedules', () => {
+  const model = initModel(lenet5(), 4);
+
+  it('layer-wise unstructured pruning removes exactly that fraction of each layer, smallest first', () => {
+    const m = unstructuredMasks(model, 0.6);
+    for (const l of ['conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight']) {
+      const mask = m.masks.get(l)!;
+      const w = model.params.get(l)!;
+      expect(mask.reduce((a, b) => a + (b ? 0 : 1), 0)).toBe(Math.floor(w.length * 0.6));
+      const maxPruned = Math.max(...Array.from(w).filter((_, i) => !mask[i]).map(Math.abs));
+      const minKept = Math.min(...Array.from(w).filter((_, i) => mask[i]).map(Math.abs));
+      expect(maxPruned).toBeLessThanOrEqual(minKept);
+    }
+    expect(m.masks.has('fc3.weight')).toBe(false);
+  });
+
+  it('a global threshold prunes the fraction of all weights together and keeps earlier pruning', () => {
+    const first = unstructuredMasks(model, 0.3, { global: true });
+    const all = ['conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight'];
+    const total = all.reduce((s, l) => s + model.params.get(l)!.length, 0);
+    const pruned = (m: typeof first) => all.reduce((s, l) => s + m.masks.get(l)!.reduce((a, b) => a + (b ? 0 : 1), 0), 0);
+    expect(pruned(first)).toBe(Math.floor(total * 0.3));
+    const second = unstructuredMasks({ ...first, params: new Map([...first.params].map(([k, v]) => [k, v.map((x) => -x)])) }, 0.5, { global: true });
+    for (const l of all) first.masks.get(l)!.forEach((v, i) => { if (!v) expect(second.masks.get(l)![i]).toBe(0); });
+  });
+
+  for (const [n, m] of [[2, 4], [1, 4], [4, 8]]) {
+    it(`${n}:${m} masks keep exactly ${n} of every ${m} along input channels`, () => {
+      const vgg = initModel(vggSmall([3, 8, 8]), 2);
+      const masked = nmMasks(vgg, n, m, { layers: ['conv2.weight', 'conv3.weight'] });
+      const mask = masked.masks.get('conv3.weight')!; // [64, 32, 3, 3]
+      for (let o = 0; o < 64; o++) for (let t = 0; t < 9; t++) for (let c0 = 0; c0 < 32; c0 += m) {
+        let kept = 0;
+        for (let j = 0; j < m; j++) kept += mask[(o * 32 + c0 + j) * 9 + t];
+        expect(kept).toBe(n);
+      }
+    });
+  }
+
+  it('N:M rejects layers whose input channels are not a multiple of M, by name', () => {
+    expect(() => nmMasks(model, 2, 4, { layers: ['conv2.weight'] })).toThrow(/input channels of 'conv2\.weight' \(6\) to be a multiple of 4/);
+  });
+
+  it('AGP follows the cubic formula of Zhu & Gupta (2017); iterative steps are even', () => {
+    const o = { initial: 0, final: 0.8, start: 100, steps: 10, every: 50 };
+    expect(agpSparsity(0, o)).toBe(0);
+    expect(agpSparsity(100 + 250, o)).toBeCloseTo(0.8 + (0 - 0.8) * 0.5 ** 3, 12);
+    expect(agpSparsity(2000, o)).toBeCloseTo(0.8, 12);
+    iterativeRatios(0.6, 3).forEach((r, i) => expect(r).toBeCloseTo([0.2, 0.4, 0.6][i], 12));
+  });
+});
