@@ -1,0 +1,70 @@
+// Structured (channel) pruning, the whole pass: importance -> allocation -> masks -> (fine-tune) ->
+// compaction, one-shot or over a schedule (iterative, AGP) with fine-tuning between steps.
+import type { Backend } from '../backend.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Model } from '../model/model.js';
+import { type TrainOptions, train } from '../train/trainer.js';
+import { type AllocationOptions, allocate } from './allocate.js';
+import { applyChannelMasks, compactModel, type KeptChannels } from './compact.js';
+import { criterion } from './criteria/index.js';
+import { channelGroups, type Group } from './dependency.js';
+import { type PruneReport, pruneReport } from './report.js';
+import { agpSparsity, iterativeRatios } from './sparsity.js';
+import { accumulateTaylor } from './taylor.js';
+
+export type PruneSchedule = { kind: 'one-shot' } | { kind: 'iterative'; steps: number } | { kind: 'agp'; steps: number };
+
+export interface ChannelPruneOptions extends AllocationOptions {
+  criterion: string;
+  schedule?: PruneSchedule;
+  /** Fine-tuning after every pruning step (masked weights stay exactly zero). */
+  fineTune?: { data: Dataset; options: TrainOptions; teacher?: Model };
+  /** Batches for the taylor criterion's gradients. */
+  taylorData?: Dataset;
+  seed?: number;
+  onStep?: (step: number, ratio: number) => void;
+}
+
+export interface ChannelPruneResult { groups: Group[]; kept: KeptChannels; masked: Model; compact: Model; report: PruneReport }
+
+/** Ratios to prune to, step by step. */
+export function scheduleRatios(s: PruneSchedule, final: number): number[] {
+  if (s.kind === 'one-shot') return [final];
+  if (s.kind === 'iterative') return iterativeRatios(final, s.steps);
+  return Array.from({ length: s.steps }, (_, i) => agpSparsity(i + 1, { initial: 0, final, start: 0, steps: s.steps, every: 1 }));
+}
+
+export async function pruneChannels(be: Backend, dense: Model, o: ChannelPruneOptions): Promise<ChannelPruneResult> {
+  const score = criterion(o.criterion);
+  const groups = channelGroups(dense.spec);
+  let model = dense;
+  let kept: KeptChannels = new Map();
+  const notes: string[] = [];
+  const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, o.ratio);
+  for (const [step, ratio] of ratios.entries()) {
+    o.onStep?.(step, ratio);
+    const taylor = o.criterion === 'taylor'
+      ? await accumulateTaylor(be, model, groups, o.taylorData ?? o.fineTune?.data ?? (() => { throw new Error('prune: the taylor criterion needs data'); })(), { batches: 4, batchSize: 32 })
+      : undefined;
+    const scores = new Map<number, Float64Array>();
+    for (const g of groups.filter((x) => x.prunable)) {
+      const s = await score(g, { be, model, taylor, seed: o.seed });
+      // Channels pruned at an earlier step stay pruned.
+      const before = kept.get(g.id);
+      if (before) s.forEach((_, c) => { if (!before.includes(c)) s[c] = -Infinity; });
+      scores.set(g.id, s);
+    }
+    const allocation = allocate(groups, scores, { ...o, ratio, ratios: o.ratios && scaleRatios(o.ratios, ratio / o.ratio) });
+    notes.push(...allocation.notes);
+    kept = allocation.kept;
+    // Channel masks for this step's kept set, on top of the dense model's own masks.
+    model = applyChannelMasks({ ...model, masks: dense.masks }, groups, kept);
+    if (o.fineTune) {
+      model = (await train(be, model, o.fineTune.data, o.fineTune.options, { teacher: o.fineTune.teacher })).model;
+    }
+  }
+  const compact = await compactModel(be, model, groups, kept);
+  return { groups, kept, masked: model, compact, report: pruneReport(dense, compact, [...new Set(notes)]) };
+}
+
+const scaleRatios = (r: Record<string, number>, f: number) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v * f]));
