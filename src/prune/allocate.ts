@@ -29,6 +29,8 @@ export function allocate(groups: Group[], scores: Map<number, Float64Array>, o: 
   for (const [name, r] of Object.entries(o.ratios ?? {})) {
     if (!producers.has(name)) throw new Error(`prune: unknown layer '${name}' in ratios; prunable layers: ${groups.filter((g) => g.prunable).flatMap((g) => g.producers).join(', ')}`);
     checkRatio(`ratio of layer '${name}'`, r);
+    const g = groups.find((x) => x.producers.includes(name))!;
+    if (!g.prunable && r > 0) throw new Error(`prune: layer '${name}' cannot be pruned: ${g.reason!.replace(/^not prunable: /, '')}`);
   }
   for (const name of o.ignore ?? []) if (!producers.has(name)) throw new Error(`prune: unknown layer '${name}' in ignored layers`);
   const roundTo = o.roundTo ?? 1;
