@@ -105,3 +105,15 @@ describe('learning-rate schedules', () => {
     expect(learningRateAt({ kind: 'cosine', minLr: 0.01 }, 0.1, 1000, 100, 1000)).toBeCloseTo(0.01, 12);
   });
 });
+
+describe('the shipped default checkpoint', async () => {
+  const gpu = await webgpu();
+  it('is LeNet-5 trained on MNIST by scripts/train-default.ts, with its test accuracy recorded and reproduced', async () => {
+    const c = await loadCheckpoint(new URL('../models/lenet5-mnist.safetensors', import.meta.url).pathname);
+    expect(c.model.spec.name).toBe('lenet5');
+    expect(c.info?.testAccuracy).toBeGreaterThanOrEqual(0.985);
+    expect(c.info?.command).toBe('npx tsx scripts/train-default.ts');
+    const r = await evaluateModel(gpu, c.model, subset(loadMnist('test'), 2000));
+    expect(r.accuracy).toBeGreaterThanOrEqual(0.98);
+  });
+});
