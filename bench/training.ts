@@ -12,7 +12,7 @@ import { table } from './util.js';
 
 const require = createRequire(import.meta.url);
 const BATCH = 64;
-const STEPS = 8;
+const STEPS = 3; // vgg-small steps take seconds each on SwiftShader
 
 function tfModel(tf: typeof TF, name: string): TF.LayersModel {
   const m = tf.sequential();
