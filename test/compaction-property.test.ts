@@ -4,12 +4,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type ModelSpec } from '../src/model/graph.js';
 import { initModel, type Model } from '../src/model/model.js';
-import { Network } from '../src/model/network.js';
 import { applyChannelMasks, compactModel, type KeptChannels } from '../src/prune/compact.js';
 import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
-import type { WebGpuBackend } from '../src/webgpu/backend.js';
-import { toleranceRatio, webgpu, cpu } from './helpers/backends.js';
+import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
 type Block = { kind: 'conv' | 'residual' | 'concat' | 'depthwise' | 'pool'; width: number; bn: boolean };
 
@@ -28,16 +26,6 @@ function build(blocks: Block[], seed: number): ModelSpec {
   return g.build(g.linear(g.flatten(x), 5, 'classifier'));
 }
 
-async function logits(be: WebGpuBackend, m: Model, x: Float32Array): Promise<Float32Array> {
-  const net = new Network(be, m);
-  const input = be.upload(x, [2, ...m.spec.inputShape]);
-  const f = net.forward(input, false);
-  const out = await be.read(f.logits);
-  net.release(f);
-  net.dispose();
-  be.dispose(input);
-  return out;
-}
 
 describe('compaction on random graphs', async () => {
   const gpu = await webgpu();
@@ -60,7 +48,7 @@ describe('compaction on random graphs', async () => {
       const masked = applyChannelMasks(model, groups, kept);
       const compact = await compactModel(cpu(), masked, groups, kept);
       const x = rng.uniformArray(2 * 3 * 64);
-      const [a, b] = [await logits(gpu, masked, x), await logits(gpu, compact, x)];
+      const [a, b] = [await inferenceLogits(gpu, masked, x, 2), await inferenceLogits(gpu, compact, x, 2)];
       expect(toleranceRatio(b, a, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
     }), { numRuns: 40, seed: 42 });
   });

@@ -3,13 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../src/model/graph.js';
 import { type Model, initModel, paramList, parameterCount } from '../src/model/model.js';
-import { Network } from '../src/model/network.js';
 import { lenet5, mobilenet, resnet20, vggSmall } from '../src/model/zoo.js';
 import { applyChannelMasks, compactModel, type KeptChannels } from '../src/prune/compact.js';
 import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
-import { toleranceRatio, webgpu } from './helpers/backends.js';
-import type { WebGpuBackend } from '../src/webgpu/backend.js';
+import { inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
 function randomModel(spec: ModelSpec, seed: number): Model {
   const m = initModel(spec, seed);
@@ -32,16 +30,6 @@ function randomKept(spec: ModelSpec, ratio: number, rng: Rng): KeptChannels {
   return kept;
 }
 
-async function inference(be: WebGpuBackend, m: Model, x: Float32Array, batch: number): Promise<Float32Array> {
-  const net = new Network(be, m);
-  const input = be.upload(x, [batch, ...m.spec.inputShape]);
-  const f = net.forward(input, false);
-  const out = await be.read(f.logits);
-  net.release(f);
-  net.dispose();
-  be.dispose(input);
-  return out;
-}
 
 describe('compaction preserves outputs and removes the pruned parameters', async () => {
   const gpu = await webgpu();
@@ -56,7 +44,7 @@ describe('compaction preserves outputs and removes the pruned parameters', async
         const masked = applyChannelMasks(model, groups, kept);
         const compact = await compactModel(gpu, masked, groups, kept);
         const x = rng.uniformArray(2 * spec.inputShape.reduce((a, b) => a * b));
-        const [a, b] = [await inference(gpu, masked, x, 2), await inference(gpu, compact, x, 2)];
+        const [a, b] = [await inferenceLogits(gpu, masked, x, 2), await inferenceLogits(gpu, compact, x, 2)];
         expect(toleranceRatio(b, a, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
         // Every kept weight survives and nothing else: the compacted count equals the masked model's kept
         // weights plus the biases and batch-norm entries of kept channels.
