@@ -11,7 +11,7 @@ struct Problem {
   candidates: u32, first: u32, _pad0: u32, _pad1: u32,
 }
 
-struct Params { problems: u32, objective: u32, w_mac: u32, w_rf: u32, w_sram: u32, w_dram: u32, max_candidates: u32 }
+struct Params { problems: u32, objective: u32, w_mac: u32, w_rf: u32, w_sram: u32, w_dram: u32 }
 
 override WRITE_COUNTS: bool = false; // also write every candidate's counts (tests compare them with the CPU)
 const COUNT_FIELDS: u32 = 24u;

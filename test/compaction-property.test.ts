@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type ModelSpec } from '../src/model/graph.js';
-import { initModel, type Model } from '../src/model/model.js';
+import { initModel } from '../src/model/model.js';
 import { applyChannelMasks, compactModel, type KeptChannels } from '../src/prune/compact.js';
 import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';

@@ -3,7 +3,7 @@
 // accelerator-aware pruning consumes; the latency staircase of the array shows in it.
 import type { GpuContext } from '../webgpu/context.js';
 import type { AcceleratorConfig } from './config.js';
-import { type Objective, type TileProblem, candidateAt, evaluateCandidate, scheduleOnCpu, tileProblem } from './tiled.js';
+import { type Objective, type TileProblem, candidateAt, dramAccesses, sramAccesses, evaluateCandidate, scheduleOnCpu, tileProblem } from './tiled.js';
 import { scheduleProblemsOnGpu } from './tile-scheduler-gpu.js';
 import type { LayerWorkload } from './workload.js';
 
@@ -60,8 +60,7 @@ export async function buildLookupTable(c: AcceleratorConfig, l: LayerWorkload, o
     const k = evaluateCandidate(q, t.tp, t.tk, t.tm, t.orderIndex);
     if (!k.fits) throw new Error(`lookup table: layer '${l.name}' with ${pairs[i][0]} -> ${pairs[i][1]} channels fits no tiling of ${c.name}`);
     const repeats = workloads[i].groups;
-    const sram = k.sramIfmapReads + k.sramFilterReads + k.sramOfmapReads + k.sramOfmapWrites + k.sramIfmapWrites + k.sramFilterWrites;
-    const dram = k.dramIfmapReads + k.dramFilterReads + k.dramOfmapReads + k.dramOfmapWrites;
+    const [sram, dram] = [sramAccesses(k), dramAccesses(k)];
     table.cycles[i] = k.cycles * repeats;
     table.dramWords[i] = dram * repeats;
     table.energyPJ[i] = (k.macs * e.mac + k.registerFile * e.registerFile + sram * e.sram + dram * e.dram) * repeats;

@@ -53,7 +53,7 @@ export async function scheduleProblemsOnGpu(
     const counts = o.writeCounts ? buffer(total * COUNT_FIELDS) : buffer(4);
     const bestBuffer = buffer(batch.length * 4);
     const maxCandidates = Math.max(...batch.map((b) => b.n));
-    const params = [batch.length, OBJECTIVES[objective], ...weights, maxCandidates];
+    const params = [batch.length, OBJECTIVES[objective], ...weights];
     const overrides = { WRITE_COUNTS: !!o.writeCounts };
     ctx.run({ shader: 'tile-scheduler', entry: 'evaluate', overrides, params, bindings: { 1: problemBuffer, 2: scores, 3: counts }, workgroups: [Math.ceil(maxCandidates / 64), batch.length] });
     ctx.run({ shader: 'tile-scheduler', entry: 'reduce', overrides, params, bindings: { 1: problemBuffer, 2: scores, 4: bestBuffer }, workgroups: [Math.min(batch.length, 65535), Math.ceil(batch.length / 65535)] });
