@@ -171,10 +171,16 @@ export function evaluateCandidate(q: TileProblem, tp: number, tk: number, tm: nu
  * kept so that the GPU kernel decodes an index the same way.
  */
 export function tileSizeCount(extent: number, arrayDim: number): [number, number] {
-  const log = (x: number) => (x <= 1 ? 0 : 32 - Math.clz32(x - 1)); // ceil(log2 x), as the shader computes it
   const powerOfTwo = (arrayDim & (arrayDim - 1)) === 0;
-  return [log(extent) + 1, powerOfTwo ? 0 : log(ceilDiv(extent, arrayDim)) + 1];
+  return [ceilLog2(extent) + 1, powerOfTwo ? 0 : ceilLog2(ceilDiv(extent, arrayDim)) + 1];
 }
+
+/** ceil(log2 x), as the shader computes it. */
+const ceilLog2 = (x: number) => (x <= 1 ? 0 : 32 - Math.clz32(x - 1));
+const sizeChoices = (extent: number, arrayDim: number) => {
+  const [a, b] = tileSizeCount(extent, arrayDim);
+  return a + b;
+};
 
 export function tileSizeAt(extent: number, arrayDim: number, index: number): number {
   const [powers] = tileSizeCount(extent, arrayDim);
@@ -191,14 +197,12 @@ export function arrayDims(q: TileProblem): { p: number; k: number; m: number } {
 /** Number of candidates, and candidate `index` decoded: order fastest, then m, k, p sizes. */
 export function candidateCount(q: TileProblem): number {
   const d = arrayDims(q);
-  const n = (e: number, a: number) => tileSizeCount(e, a).reduce((x, y) => x + y, 0);
-  return n(q.P, d.p) * n(q.K, d.k) * n(q.M, d.m) * LOOP_ORDERS.length;
+  return sizeChoices(q.P, d.p) * sizeChoices(q.K, d.k) * sizeChoices(q.M, d.m) * LOOP_ORDERS.length;
 }
 
 export function candidateAt(q: TileProblem, index: number): Tiling & { orderIndex: number } {
   const d = arrayDims(q);
-  const n = (e: number, a: number) => tileSizeCount(e, a).reduce((x, y) => x + y, 0);
-  const [nk, nm] = [n(q.K, d.k), n(q.M, d.m)];
+  const [nk, nm] = [sizeChoices(q.K, d.k), sizeChoices(q.M, d.m)];
   const orderIndex = index % 6;
   let rest = Math.floor(index / 6);
   const im = rest % nm; rest = Math.floor(rest / nm);

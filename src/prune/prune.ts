@@ -3,8 +3,9 @@
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
-import { type TrainOptions, train } from '../train/trainer.js';
-import { type AllocationOptions, allocate } from './allocate.js';
+import type { Checkpoint } from '../train/checkpoint.js';
+import { type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
+import { type Allocation, type AllocationOptions, allocate } from './allocate.js';
 import { applyChannelMasks, compactModel, type KeptChannels } from './compact.js';
 import { criterion } from './criteria/index.js';
 import { channelGroups, type Group } from './dependency.js';
@@ -18,14 +19,21 @@ export interface ChannelPruneOptions extends AllocationOptions {
   criterion: string;
   schedule?: PruneSchedule;
   /** Fine-tuning after every pruning step (masked weights stay exactly zero). */
-  fineTune?: { data: Dataset; options: TrainOptions; teacher?: Model };
+  fineTune?: { data: Dataset; options: TrainOptions; teacher?: Model; hooks?: Pick<TrainHooks, 'onProgress' | 'shouldStop' | 'onCheckpoint' | 'checkpointEvery'> };
   /** Batches for the taylor criterion's gradients. */
   taylorData?: Dataset;
   seed?: number;
   onStep?: (step: number, ratio: number) => void;
 }
 
-export interface ChannelPruneResult { groups: Group[]; kept: KeptChannels; masked: Model; compact: Model; report: PruneReport }
+export interface ChannelPruneResult {
+  groups: Group[]; kept: KeptChannels; masked: Model; compact: Model; report: PruneReport;
+  /** Set when fine-tuning was stopped (shouldStop): pass it back as `resume` to continue. */
+  interrupted?: PruneResume;
+}
+
+/** Where a stopped run was: the step, its kept channels, and the fine-tuning checkpoint. */
+export interface PruneResume { step: number; kept: KeptChannels; training: Checkpoint }
 
 /** Ratios to prune to, step by step. */
 export function scheduleRatios(s: PruneSchedule, final: number): number[] {
@@ -35,36 +43,63 @@ export function scheduleRatios(s: PruneSchedule, final: number): number[] {
 }
 
 export async function pruneChannels(be: Backend, dense: Model, o: ChannelPruneOptions): Promise<ChannelPruneResult> {
+  const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, o.ratio);
+  return pruneInSteps(be, dense, o, ratios.length, async ({ step, groups, scores }) => {
+    const ratio = ratios[step];
+    o.onStep?.(step, ratio);
+    return allocate(groups, scores, { ...o, ratio, ratios: o.ratios && scaleRatios(o.ratios, ratio / o.ratio) });
+  });
+}
+
+export interface StepContext { step: number; groups: Group[]; scores: Map<number, Float64Array>; model: Model; kept: KeptChannels }
+
+export type PruneStepOptions = Pick<ChannelPruneOptions, 'criterion' | 'fineTune' | 'taylorData' | 'seed'> & { resume?: PruneResume };
+
+/**
+ * The shared loop: per step, importance of the current (masked, fine-tuned) model -> allocation ->
+ * channel masks -> fine-tuning; then compaction. Channels pruned at an earlier step stay pruned.
+ */
+export async function pruneInSteps(
+  be: Backend, dense: Model, o: PruneStepOptions, steps: number, allocateStep: (c: StepContext) => Promise<Allocation>,
+): Promise<ChannelPruneResult> {
   const score = criterion(o.criterion);
   const groups = channelGroups(dense.spec);
   let model = dense;
   let kept: KeptChannels = new Map();
   const notes: string[] = [];
-  const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, o.ratio);
-  for (const [step, ratio] of ratios.entries()) {
-    o.onStep?.(step, ratio);
+  for (let step = o.resume?.step ?? 0; step < steps; step++) {
+    const resume = step === o.resume?.step ? o.resume : undefined;
+    if (resume) {
+      kept = resume.kept;
+      model = applyChannelMasks({ ...model, masks: dense.masks }, groups, kept);
+    } else {
+      ({ model, kept } = await pruneStep(step, model, kept));
+    }
+    if (o.fineTune) {
+      const run = await train(be, model, o.fineTune.data, o.fineTune.options, { ...o.fineTune.hooks, teacher: o.fineTune.teacher, resume: resume?.training });
+      model = run.model;
+      if (run.stopped) return { groups, kept, masked: model, compact: model, report: pruneReport(dense, model, notes), interrupted: { step, kept, training: run.checkpoint } };
+    }
+  }
+  const compact = await compactModel(be, model, groups, kept);
+  return { groups, kept, masked: model, compact, report: pruneReport(dense, compact, [...new Set(notes)]) };
+
+  async function pruneStep(step: number, model: Model, kept: KeptChannels) {
     const taylor = o.criterion === 'taylor'
       ? await accumulateTaylor(be, model, groups, o.taylorData ?? o.fineTune?.data ?? (() => { throw new Error('prune: the taylor criterion needs data'); })(), { batches: 4, batchSize: 32 })
       : undefined;
     const scores = new Map<number, Float64Array>();
     for (const g of groups.filter((x) => x.prunable)) {
       const s = await score(g, { be, model, taylor, seed: o.seed });
-      // Channels pruned at an earlier step stay pruned.
       const before = kept.get(g.id);
       if (before) s.forEach((_, c) => { if (!before.includes(c)) s[c] = -Infinity; });
       scores.set(g.id, s);
     }
-    const allocation = allocate(groups, scores, { ...o, ratio, ratios: o.ratios && scaleRatios(o.ratios, ratio / o.ratio) });
+    const allocation = await allocateStep({ step, groups, scores, model, kept });
     notes.push(...allocation.notes);
-    kept = allocation.kept;
     // Channel masks for this step's kept set, on top of the dense model's own masks.
-    model = applyChannelMasks({ ...model, masks: dense.masks }, groups, kept);
-    if (o.fineTune) {
-      model = (await train(be, model, o.fineTune.data, o.fineTune.options, { teacher: o.fineTune.teacher })).model;
-    }
+    return { kept: allocation.kept, model: applyChannelMasks({ ...model, masks: dense.masks }, groups, allocation.kept) };
   }
-  const compact = await compactModel(be, model, groups, kept);
-  return { groups, kept, masked: model, compact, report: pruneReport(dense, compact, [...new Set(notes)]) };
 }
 
 const scaleRatios = (r: Record<string, number>, f: number) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v * f]));

@@ -1,0 +1,111 @@
+// Allocation to a budget: a greedy knapsack over channel groups (in the spirit of HALP, Shen et al.,
+// NeurIPS 2022) whose costs come from the accelerator model. Channel importance is normalised per group
+// (by the group's mean score) so that groups compete fairly.
+//   Descent: while the model costs more than the budget, every cut of every group (keep its k most
+//   important channels, others as they are) is priced: importance lost per unit of cost saved. The
+//   cheapest cut wins. Channels inside a flat step of the latency staircase save nothing, so the
+//   winning cuts drop whole steps and land on step edges.
+//   Refill: the descent overshoots; groups then take back their most important channels, most
+//   important first, as long as the model stays within the budget.
+// The result keeps, in every pruned group, a count whose next channel would break the budget: no
+// channel that costs nothing is ever pruned, and each cut ends at a step edge.
+import type { ModelSpec } from '../model/graph.js';
+import type { Allocation } from './allocate.js';
+import { type CostModel, type KeptCounts, specWithCounts } from './budget.js';
+import type { KeptChannels } from './compact.js';
+import type { Group } from './dependency.js';
+
+export interface BudgetAllocationOptions {
+  /** Producer names whose groups are left whole. */
+  ignore?: string[];
+  /** Keep channel counts at multiples of this (or whole). */
+  roundTo?: number;
+  /** Upper bounds per group id (an earlier step's counts: pruned channels stay pruned). */
+  maxKept?: KeptCounts;
+}
+
+export interface BudgetAllocation extends Allocation { counts: KeptCounts; cost: number }
+
+export async function allocateToBudget(
+  spec: ModelSpec, groups: Group[], scores: Map<number, Float64Array>, costs: CostModel, budget: number, o: BudgetAllocationOptions = {},
+): Promise<BudgetAllocation> {
+  const roundTo = o.roundTo ?? 1;
+  if (!Number.isInteger(roundTo) || roundTo < 1) throw new Error(`prune: roundTo must be a positive integer, got ${roundTo}`);
+  const producers = new Set(groups.flatMap((g) => g.producers));
+  for (const name of o.ignore ?? []) if (!producers.has(name)) throw new Error(`prune: unknown layer '${name}' in ignored layers`);
+  const active = groups.filter((g) => g.prunable && !g.producers.some((p) => o.ignore?.includes(p)));
+
+  // Channels by importance, and the importance lost when a group keeps only its first k.
+  const order = new Map<number, number[]>();
+  const lostIfKept = new Map<number, Float64Array>();
+  for (const g of active) {
+    const s = scores.get(g.id);
+    if (!s || s.length !== g.channels) throw new Error(`prune: no scores for group ${g.id} (${g.producers.join('+')})`);
+    const finite = [...s].filter(Number.isFinite);
+    const mean = finite.reduce((a, b) => a + Math.abs(b), 0) / (finite.length || 1) || 1;
+    const ranked = Array.from({ length: g.channels }, (_, c) => c).sort((a, b) => s[b] - s[a] || a - b);
+    order.set(g.id, ranked);
+    const lost = new Float64Array(g.channels + 1);
+    for (let k = g.channels - 1; k >= 0; k--) lost[k] = lost[k + 1] + (Number.isFinite(s[ranked[k]]) ? s[ranked[k]] / mean : 0);
+    lostIfKept.set(g.id, lost);
+  }
+  const allowed = (g: Group, k: number) => k >= 1 && k <= (o.maxKept?.get(g.id) ?? g.channels) && (k % roundTo === 0 || k === g.channels);
+  const counts: KeptCounts = new Map(active.map((g) => [g.id, o.maxKept?.get(g.id) ?? g.channels]));
+  const withCount = (g: Group, k: number) => new Map(counts).set(g.id, k);
+
+  /** Model cost for each allowed count of each group (others as they are), in one scheduling pass. */
+  const probe = async (range: (g: Group) => number[]) => {
+    const asks = active.flatMap((g) => range(g).filter((k) => allowed(g, k)).map((k) => ({ g, k, spec: specWithCounts(spec, groups, withCount(g, k)) })));
+    await costs.prefetch(asks.map((a) => a.spec));
+    return asks.map((a) => ({ g: a.g, k: a.k, cost: costs.costOf(a.spec) }));
+  };
+  const below = (g: Group) => Array.from({ length: counts.get(g.id)! - 1 }, (_, i) => i + 1);
+  const above = (g: Group) => Array.from({ length: (o.maxKept?.get(g.id) ?? g.channels) - counts.get(g.id)! }, (_, i) => counts.get(g.id)! + 1 + i);
+
+  let current = await costs.cost(specWithCounts(spec, groups, counts));
+  while (current > budget) {
+    const options = await probe(below);
+    let best: { g: Group; k: number; cost: number; price: number } | undefined;
+    for (const x of options) {
+      if (x.cost >= current) continue;
+      const lost = lostIfKept.get(x.g.id)!;
+      const price = (lost[x.k] - lost[counts.get(x.g.id)!]) / (current - x.cost);
+      if (!best || price < best.price || (price === best.price && x.k > best.k)) best = { ...x, price };
+    }
+    if (!best) {
+      const floor = new Map(active.map((g) => [g.id, Math.min(...Array.from({ length: g.channels }, (_, i) => i + 1).filter((k) => allowed(g, k)))]));
+      const smallest = await costs.cost(specWithCounts(spec, groups, floor));
+      throw new Error(`prune: the budget ${fmt(budget)} ${costs.o.metric} cannot be met; the smallest achievable cost is ${fmt(Math.min(smallest, current))} (every prunable group at its minimum)`);
+    }
+    counts.set(best.g.id, best.k);
+    current = best.cost;
+  }
+
+  // Refill: give channels back while the budget holds, the group whose next channel matters most first.
+  for (;;) {
+    const options = await probe(above);
+    const next = active
+      .map((g) => {
+        const fits = options.filter((x) => x.g === g && x.cost <= budget).sort((a, b) => b.k - a.k)[0];
+        if (!fits) return undefined;
+        const lost = lostIfKept.get(g.id)!;
+        return { ...fits, gain: (lost[counts.get(g.id)!] - lost[fits.k]) / (fits.k - counts.get(g.id)!) };
+      })
+      .filter((x) => x !== undefined)
+      .sort((a, b) => b.gain - a.gain)[0];
+    if (!next) break;
+    counts.set(next.g.id, next.k);
+    current = next.cost;
+  }
+
+  const kept: KeptChannels = new Map();
+  const notes: string[] = [];
+  for (const g of active) {
+    const k = counts.get(g.id)!;
+    kept.set(g.id, order.get(g.id)!.slice(0, k).sort((a, b) => a - b));
+    if (k === 1 && g.channels > 1) notes.push(`group ${g.id} (${g.producers.join('+')}): keeps a single channel`);
+  }
+  return { kept, counts, cost: current, notes };
+}
+
+const fmt = (x: number) => (Math.abs(x) >= 1e6 ? x.toExponential(3) : String(Math.round(x)));

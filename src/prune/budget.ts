@@ -1,0 +1,158 @@
+// Budgets on one accelerator: what a pruned model may cost, and the cost of a model with some channels
+// kept. Costs come from the accelerator model (evaluate, tiled mode); every distinct layer shape is
+// scheduled once and cached, so the allocation can probe thousands of channel counts cheaply. The
+// cost of a candidate is the cost of the model compactSpec would build, so the compacted model's
+// simulated cost is exactly what the allocation saw.
+import type { AcceleratorConfig } from '../accel/config.js';
+import { type EvaluateOptions, type LayerCost, type Mode, evaluate } from '../accel/cost.js';
+import { modelWorkloads } from '../accel/model-workload.js';
+import type { Objective } from '../accel/tiled.js';
+import type { LayerWorkload } from '../accel/workload.js';
+import type { ModelSpec } from '../model/graph.js';
+import type { Group } from './dependency.js';
+
+export const BUDGET_METRICS = ['latency', 'energy', 'dram', 'macs', 'params'] as const;
+export type BudgetMetric = (typeof BUDGET_METRICS)[number];
+
+/** `fraction` of the dense model's cost, or an absolute `value` in the metric's base unit. */
+export type Budget = { metric: BudgetMetric; fraction: number } | { metric: BudgetMetric; value: number };
+
+/** Base units: cycles, picojoules, DRAM words, MACs, weights. */
+export const METRIC_UNITS: Record<BudgetMetric, string> = { latency: 'cycles', energy: 'pJ', dram: 'words', macs: 'MACs', params: 'weights' };
+
+const UNIT_SCALE: Record<string, [BudgetMetric, number]> = {
+  cycles: ['latency', 1], pj: ['energy', 1], nj: ['energy', 1e3], uj: ['energy', 1e6], mj: ['energy', 1e9],
+  words: ['dram', 1], macs: ['macs', 1], weights: ['params', 1],
+};
+
+/**
+ * `latency=0.5` (half the dense latency), `latency=20000cycles`, `latency=0.1ms` (at the clock of
+ * `config`), `energy=3uJ`, `dram=1e5words`, `macs=0.4`, `params=2e4weights`.
+ */
+export function parseBudget(text: string, config?: AcceleratorConfig): Budget {
+  const m = /^\s*([a-z]+)\s*=\s*([0-9.eE+-]+)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const usage = `expected METRIC=FRACTION or METRIC=VALUEUNIT with METRIC one of ${BUDGET_METRICS.join(', ')} (e.g. latency=0.5, energy=3uJ)`;
+  if (!m) throw new Error(`budget '${text}': ${usage}`);
+  const metric = m[1] as BudgetMetric;
+  if (!BUDGET_METRICS.includes(metric)) throw new Error(`budget '${text}': unknown metric '${m[1]}'; ${usage}`);
+  const x = Number(m[2]);
+  if (!Number.isFinite(x) || x <= 0) throw new Error(`budget '${text}': the value must be a positive number`);
+  const unit = m[3].toLowerCase();
+  if (!unit) {
+    if (x > 1) throw new Error(`budget '${text}': a bare number is a fraction of the dense cost and must be in (0, 1]; give a unit for an absolute budget (${METRIC_UNITS[metric]})`);
+    return { metric, fraction: x };
+  }
+  if (metric === 'latency' && (unit === 'ms' || unit === 'us')) {
+    if (!config) throw new Error(`budget '${text}': a latency in ${unit} needs an accelerator clock`);
+    return { metric, value: x * (unit === 'ms' ? 1e3 : 1) * config.clockMHz };
+  }
+  const scale = UNIT_SCALE[unit];
+  if (!scale || scale[0] !== metric) throw new Error(`budget '${text}': unit '${m[3]}' does not fit ${metric}`);
+  return { metric, value: x * scale[1] };
+}
+
+export const budgetText = (b: Budget) => ('fraction' in b ? `${b.metric}=${b.fraction}` : `${b.metric}=${b.value}${METRIC_UNITS[b.metric]}`);
+
+/** The scheduler objective that minimises a metric (MACs and weights do not depend on the schedule). */
+export const objectiveFor = (m: BudgetMetric): Objective => (m === 'energy' ? 'energy' : m === 'dram' ? 'dram' : 'latency');
+
+export function metricOf(l: LayerCost, m: BudgetMetric): number {
+  switch (m) {
+    case 'latency': return l.cycles;
+    case 'energy': return l.energy.total;
+    case 'dram': return l.dram.ifmapReads + l.dram.filterReads + l.dram.ofmapReads + l.dram.ofmapWrites;
+    case 'macs': return l.macs;
+    case 'params': return l.gemm.K * l.gemm.M * l.gemm.repeats; // conv and linear weights
+  }
+}
+
+export interface CostModelOptions {
+  metric: BudgetMetric;
+  mode?: Mode;
+  schedule?: EvaluateOptions['schedule'];
+}
+
+/** The cost of a model spec under a metric, layer shapes cached. */
+export class CostModel {
+  private cache = new Map<string, LayerCost>();
+  readonly objective: Objective;
+  constructor(readonly config: AcceleratorConfig, readonly o: CostModelOptions) {
+    this.objective = objectiveFor(o.metric);
+  }
+
+  private key = (l: LayerWorkload) => JSON.stringify({ ...l, name: '' });
+
+  /** Schedules every layer shape of these specs not yet cached, in one pass. */
+  async prefetch(specs: ModelSpec[]): Promise<void> {
+    const missing = new Map<string, LayerWorkload>();
+    for (const s of specs) for (const l of modelWorkloads(s)) if (!this.cache.has(this.key(l))) missing.set(this.key(l), l);
+    if (missing.size === 0) return;
+    const cost = await evaluate(this.config, [...missing.values()], { mode: this.o.mode, objective: this.objective, schedule: this.o.schedule });
+    [...missing.keys()].forEach((k, i) => this.cache.set(k, cost.layers[i]));
+  }
+
+  /** Cost of a spec whose layer shapes are cached (prefetch first). */
+  costOf(spec: ModelSpec): number {
+    let total = 0;
+    for (const l of modelWorkloads(spec)) {
+      const c = this.cache.get(this.key(l));
+      if (!c) throw new Error(`internal: layer '${l.name}' was not prefetched`);
+      total += metricOf(c, this.o.metric);
+    }
+    return total;
+  }
+
+  async cost(spec: ModelSpec): Promise<number> {
+    await this.prefetch([spec]);
+    return this.costOf(spec);
+  }
+
+  get cachedShapes(): number {
+    return this.cache.size;
+  }
+}
+
+/** Kept channel counts per group id; groups not listed keep everything. */
+export type KeptCounts = Map<number, number>;
+
+/** Per group: the producer nodes whose output channels it holds, with prefix counts of its channels there. */
+const producerPrefixes = new WeakMap<Group[], { node: string; group: number; prefix: number[] }[]>();
+
+function prefixesOf(groups: Group[]) {
+  let p = producerPrefixes.get(groups);
+  if (!p) {
+    p = groups.flatMap((g) => g.slices.filter((sl) => sl.axis === 0 && sl.param.endsWith('.weight')).map((sl) => {
+      const prefix = [0];
+      for (const idx of sl.indices) prefix.push(prefix.at(-1)! + idx.length);
+      return { node: sl.param.slice(0, -'.weight'.length), group: g.id, prefix };
+    }));
+    producerPrefixes.set(groups, p);
+  }
+  return p;
+}
+
+/**
+ * The spec of the model that keeps `counts` channels per group (which channels does not matter):
+ * what compactSpec builds, computed from per-group prefix counts so that probing is cheap.
+ */
+export function specWithCounts(spec: ModelSpec, groups: Group[], counts: KeptCounts): ModelSpec {
+  const out = new Map<string, number>();
+  for (const { node, group, prefix } of prefixesOf(groups)) {
+    const k = Math.min(counts.get(group) ?? groups[group].channels, groups[group].channels);
+    out.set(node, (out.get(node) ?? 0) + prefix[k]);
+  }
+  return {
+    ...spec,
+    nodes: spec.nodes.map((n) => {
+      const k = out.get(n.name);
+      if (n.op === 'conv2d' && k !== undefined && k !== n.outChannels) return (n.groups ?? 1) > 1 ? { ...n, outChannels: k, groups: k } : { ...n, outChannels: k };
+      if (n.op === 'linear' && k !== undefined && k !== n.outFeatures) return { ...n, outFeatures: k };
+      return n;
+    }),
+  };
+}
+
+/** The absolute budget in the metric's base unit. */
+export async function absoluteBudget(b: Budget, dense: ModelSpec, costs: CostModel): Promise<number> {
+  return 'fraction' in b ? b.fraction * (await costs.cost(dense)) : b.value;
+}

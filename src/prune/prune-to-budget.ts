@@ -1,0 +1,101 @@
+// Accelerator-aware pruning to a budget: importance -> knapsack allocation on the accelerator model ->
+// masks -> fine-tuning (optionally distilled) -> compaction -> the compacted model's simulated cost,
+// which is checked against the budget. One-shot, or NetAdapt-style iterative (Yang et al., ECCV 2018):
+// the budget shrinks in equal steps with fine-tuning between them. The uniform baseline (one ratio for
+// every layer, the smallest that meets the budget) runs through the same loop.
+import type { AcceleratorConfig } from '../accel/config.js';
+import { type EvaluateOptions, type Mode, type ModelCost, evaluate } from '../accel/cost.js';
+import { modelWorkloads } from '../accel/model-workload.js';
+import type { Backend } from '../backend.js';
+import type { Model } from '../model/model.js';
+import type { ModelSpec } from '../model/graph.js';
+import { allocate } from './allocate.js';
+import { allocateToBudget } from './allocate-budget.js';
+import { type Budget, CostModel, type KeptCounts, absoluteBudget, metricOf, objectiveFor, specWithCounts } from './budget.js';
+import { channelGroups, type Group } from './dependency.js';
+import { type ChannelPruneResult, type PruneStepOptions, pruneInSteps } from './prune.js';
+
+export interface BudgetPruneOptions extends PruneStepOptions {
+  budget: Budget;
+  accelerator: AcceleratorConfig;
+  mode?: Mode;
+  /** The tile scheduler (gpuScheduler(ctx) for the GPU); the CPU reference by default. */
+  schedule?: EvaluateOptions['schedule'];
+  /** Iterative (NetAdapt-style) with this many budget steps; one-shot by default. */
+  steps?: number;
+  ignore?: string[];
+  roundTo?: number;
+  onStep?: (step: number, budget: number) => void;
+}
+
+export interface BudgetPruneResult extends ChannelPruneResult {
+  /** The absolute budget, in the metric's base unit. */
+  budget: number;
+  denseCost: ModelCost;
+  prunedCost: ModelCost;
+  /** The pruned model's cost under the budget's metric. */
+  cost: number;
+  denseValue: number;
+  /** Set for the uniform baseline: the ratio that meets the budget. */
+  uniformRatio?: number;
+}
+
+const costModelFor = (o: BudgetPruneOptions) => new CostModel(o.accelerator, { metric: o.budget.metric, mode: o.mode, schedule: o.schedule });
+
+async function simulate(o: BudgetPruneOptions, spec: ModelSpec): Promise<{ cost: ModelCost; value: number }> {
+  const cost = await evaluate(o.accelerator, modelWorkloads(spec), { mode: o.mode, objective: objectiveFor(o.budget.metric), schedule: o.schedule });
+  return { cost, value: cost.layers.reduce((s, l) => s + metricOf(l, o.budget.metric), 0) };
+}
+
+async function finish(o: BudgetPruneOptions, dense: Model, r: ChannelPruneResult, budget: number, uniformRatio?: number): Promise<BudgetPruneResult> {
+  const [d, p] = [await simulate(o, dense.spec), await simulate(o, r.compact.spec)];
+  if (!r.interrupted && p.value > budget * (1 + 1e-9)) throw new Error(`internal: the pruned model costs ${p.value} ${o.budget.metric}, over the budget ${budget}`);
+  return { ...r, budget, denseCost: d.cost, prunedCost: p.cost, cost: p.value, denseValue: d.value, uniformRatio };
+}
+
+/** Budgets of each step: equal shrinking from the dense cost to the final budget. */
+export const budgetSteps = (dense: number, final: number, steps: number): number[] =>
+  Array.from({ length: steps }, (_, i) => (i + 1 === steps ? final : dense - ((dense - final) * (i + 1)) / steps));
+
+export async function pruneToBudget(be: Backend, dense: Model, o: BudgetPruneOptions): Promise<BudgetPruneResult> {
+  const costs = costModelFor(o);
+  const budget = await absoluteBudget(o.budget, dense.spec, costs);
+  const steps = budgetSteps(await costs.cost(dense.spec), budget, o.steps ?? 1);
+  const r = await pruneInSteps(be, dense, o, steps.length, async ({ step, groups, scores, model, kept }) => {
+    o.onStep?.(step, steps[step]);
+    const maxKept = new Map([...kept].map(([id, k]) => [id, k.length]));
+    return allocateToBudget(model.spec, groups, scores, costs, steps[step], { ignore: o.ignore, roundTo: o.roundTo, maxKept });
+  });
+  return finish(o, dense, r, budget);
+}
+
+/** Uniform channel counts for a ratio, as allocate() would keep them. */
+function uniformCounts(groups: Group[], ratio: number, o: Pick<BudgetPruneOptions, 'ignore' | 'roundTo'>): KeptCounts {
+  const zeros = new Map(groups.filter((g) => g.prunable).map((g) => [g.id, new Float64Array(g.channels)]));
+  const a = allocate(groups, zeros, { ratio, ignore: o.ignore, roundTo: o.roundTo });
+  return new Map([...a.kept].map(([id, k]) => [id, k.length]));
+}
+
+/** The smallest uniform ratio (in steps of 1/100) whose model meets the budget. */
+export async function uniformRatioForBudget(spec: ModelSpec, costs: CostModel, budget: number, o: Pick<BudgetPruneOptions, 'ignore' | 'roundTo'> = {}): Promise<number> {
+  const groups = channelGroups(spec);
+  const ratios = Array.from({ length: 100 }, (_, i) => i / 100);
+  const specs = ratios.map((r) => specWithCounts(spec, groups, uniformCounts(groups, r, o)));
+  await costs.prefetch(specs);
+  const i = specs.findIndex((s) => costs.costOf(s) <= budget);
+  if (i < 0) throw new Error(`prune: no uniform ratio below 1 meets the budget ${budget} ${costs.o.metric}; the smallest uniform cost is ${costs.costOf(specs[99])}`);
+  return ratios[i];
+}
+
+/** The baseline: uniform channel pruning at the ratio that just meets the same budget. */
+export async function pruneUniformToBudget(be: Backend, dense: Model, o: BudgetPruneOptions): Promise<BudgetPruneResult> {
+  const costs = costModelFor(o);
+  const budget = await absoluteBudget(o.budget, dense.spec, costs);
+  const ratio = await uniformRatioForBudget(dense.spec, costs, budget, o);
+  const n = o.steps ?? 1;
+  const r = await pruneInSteps(be, dense, o, n, async ({ step, groups, scores }) => {
+    o.onStep?.(step, budget);
+    return allocate(groups, scores, { ratio: (ratio * (step + 1)) / n, ignore: o.ignore, roundTo: o.roundTo });
+  });
+  return finish(o, dense, r, budget, ratio);
+}
