@@ -7,7 +7,8 @@ export interface Tensor {
   readonly size: number;
 }
 
-export type Activation = 'relu' | 'relu6';
+/** leakyrelu takes its negative slope `alpha` (0.01 by default, as ONNX). */
+export type Activation = 'relu' | 'relu6' | 'leakyrelu';
 
 export interface ConvInputs { bias?: Tensor; mask?: Tensor }
 export interface LinearOptions { bias?: Tensor; mask?: Tensor; relu?: boolean }
@@ -71,8 +72,8 @@ export interface Backend {
   batchNormInference(x: Tensor, p: BatchNormParams): Tensor;
   batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor): { dx: Tensor; dGamma: Tensor; dBeta: Tensor };
 
-  activation(x: Tensor, kind: Activation): Tensor;
-  activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor;
+  activation(x: Tensor, kind: Activation, alpha?: number): Tensor;
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor;
 
   maxPool(x: Tensor, o: PoolOptions): { y: Tensor; argmax: Tensor };
   maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor;

@@ -80,11 +80,11 @@ describe('gradients of the CPU reference equal finite differences (float64)', ()
     expectClose(back.dBeta.data, numericGradient((v) => forward(x, gamma, v).y, beta, r), 'dBeta');
   });
 
-  for (const kind of ['relu', 'relu6'] as const) {
+  for (const kind of ['relu', 'relu6', 'leakyrelu'] as const) {
     it(`${kind}`, () => {
       const x = random(rng, [2, 3, 4, 4], -3, 9);
       const r = random(rng, x.shape);
-      expectClose(ref.activationBackward(r, x, kind).data, numericGradient((v) => ref.activation(v, kind), x, r), 'dx');
+      expectClose(ref.activationBackward(r, x, kind, 0.2).data, numericGradient((v) => ref.activation(v, kind, 0.2), x, r), 'dx');
     });
   }
 

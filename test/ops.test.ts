@@ -92,12 +92,13 @@ function batchNormCase(rng: Rng): OpCase {
 }
 
 function activationCase(rng: Rng, i: number): OpCase {
-  const kind = i % 2 ? 'relu6' : 'relu';
+  const kind = (['relu', 'relu6', 'leakyrelu'] as const)[i % 3];
+  const alpha = rng.uniform(0.01, 0.3);
   const shape = [rng.int(1, 3), rng.int(1, 7), rng.int(1, 40), rng.int(1, 40)];
   return {
     label: `${kind} [${shape}]`,
     inputs: { x: randomInput(rng, shape, -3, 9), dy: randomInput(rng, shape), b: randomInput(rng, shape) },
-    run: (be, t) => ({ y: be.activation(t.x, kind), dx: be.activationBackward(t.dy, t.x, kind), sum: be.add(t.x, t.b) }),
+    run: (be, t) => ({ y: be.activation(t.x, kind, alpha), dx: be.activationBackward(t.dy, t.x, kind, alpha), sum: be.add(t.x, t.b) }),
   };
 }
 
@@ -212,7 +213,7 @@ describe('WebGPU kernels match the CPU reference', async () => {
   });
   it('linear forward and backward', () => expectBackendsAgree(gpu, reference, linearCase));
   it('batch norm: training, inference, backward, running statistics', () => expectBackendsAgree(gpu, reference, batchNormCase));
-  it('relu, relu6 and their gradients; elementwise add', () => expectBackendsAgree(gpu, reference, activationCase));
+  it('relu, relu6, leaky relu and their gradients; elementwise add', () => expectBackendsAgree(gpu, reference, activationCase));
   it('max, average and global average pooling, forward and backward', () => expectBackendsAgree(gpu, reference, poolCase));
   it('channel concat, slice and flatten', () => expectBackendsAgree(gpu, reference, concatCase));
   it('gather-compaction and channel statistics (pruning criteria) along any axis', () => expectBackendsAgree(gpu, reference, gatherCase));

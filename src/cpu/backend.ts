@@ -76,8 +76,8 @@ export class CpuBackend implements Backend {
     return { dx: this.wrap(r.dx), dGamma: this.wrap(r.dGamma), dBeta: this.wrap(r.dBeta) };
   }
 
-  activation(x: Tensor, kind: Activation): Tensor { return this.wrap(ref.activation(nd(x), kind)); }
-  activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor { return this.wrap(ref.activationBackward(nd(dy), nd(x), kind)); }
+  activation(x: Tensor, kind: Activation, alpha?: number): Tensor { return this.wrap(ref.activation(nd(x), kind, alpha)); }
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor { return this.wrap(ref.activationBackward(nd(dy), nd(x), kind, alpha)); }
 
   maxPool(x: Tensor, o: PoolOptions) {
     const r = ref.maxPool(nd(x), o);

@@ -179,12 +179,14 @@ export function batchNormBackward(dy: NdArray, x: NdArray, gamma: NdArray, mean:
 }
 
 
-export function activation(x: NdArray, kind: Activation): NdArray {
+export function activation(x: NdArray, kind: Activation, alpha = 0.01): NdArray {
+  if (kind === 'leakyrelu') return ndarray(x.shape, x.data.map((v) => (v > 0 ? v : alpha * v)));
   return ndarray(x.shape, x.data.map((v) => (kind === 'relu' ? Math.max(0, v) : Math.min(6, Math.max(0, v)))));
 }
 
 /** The gradient is passed where the activation is not flat (x > 0, and x < 6 for relu6). */
-export function activationBackward(dy: NdArray, x: NdArray, kind: Activation): NdArray {
+export function activationBackward(dy: NdArray, x: NdArray, kind: Activation, alpha = 0.01): NdArray {
+  if (kind === 'leakyrelu') return ndarray(x.shape, dy.data.map((d, i) => (x.data[i] > 0 ? d : alpha * d)));
   return ndarray(x.shape, dy.data.map((d, i) => (x.data[i] > 0 && (kind === 'relu' || x.data[i] < 6) ? d : 0)));
 }
 

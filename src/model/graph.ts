@@ -7,7 +7,8 @@ export type Node =
   | { op: 'conv2d'; name: string; input: string; outChannels: number; kernel: Pair; stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number; bias?: boolean }
   | { op: 'batchnorm'; name: string; input: string; epsilon?: number; momentum?: number }
   | { op: 'relu' | 'relu6'; name: string; input: string }
-  | { op: 'maxpool' | 'avgpool'; name: string; input: string; kernel: Pair; stride?: Pair; padding?: Padding }
+  | { op: 'leakyrelu'; name: string; input: string; alpha: number }
+  | { op: 'maxpool' | 'avgpool'; name: string; input: string; kernel: Pair; stride?: Pair; padding?: Padding; countIncludePad?: boolean }
   | { op: 'gap'; name: string; input: string }
   | { op: 'add'; name: string; inputs: string[] }
   | { op: 'concat'; name: string; inputs: string[] }
@@ -24,6 +25,8 @@ export interface ModelSpec {
   nodes: Node[];
   /** The node whose output is the logits. */
   output: string;
+  /** Applied to the logits at inference only (an imported model's trailing Softmax); training uses the logits. */
+  outputActivation?: 'softmax';
 }
 
 /** Per-sample output shape of each node: [C, H, W] or [features]. */
@@ -46,8 +49,8 @@ export function paramShapes(n: Node, shapes: Shapes): Record<string, number[]> {
   }
 }
 
-/** Checks the graph and infers every node's output shape; errors name the node. */
-export function inferShapes(spec: ModelSpec): Shapes {
+/** Checks the graph and infers every node's output shape; errors name the node. `partial`: a graph under construction (no output check). */
+export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Shapes {
   const shapes: Shapes = new Map();
   const fail = (n: Node, msg: string): never => { throw new Error(`model '${spec.name}', node '${n.name}' (${n.op}): ${msg}`); };
   for (const n of spec.nodes) {
@@ -65,7 +68,7 @@ export function inferShapes(spec: ModelSpec): Shapes {
           shapes.set(n.name, [g.outChannels, g.outH, g.outW]);
           break;
         }
-        case 'batchnorm': case 'relu': case 'relu6': shapes.set(n.name, [...x]); break;
+        case 'batchnorm': case 'relu': case 'relu6': case 'leakyrelu': shapes.set(n.name, [...x]); break;
         case 'maxpool': case 'avgpool': {
           spatial(n.op);
           const g = poolGeometry(n.op, [1, ...x], n);
@@ -94,6 +97,7 @@ export function inferShapes(spec: ModelSpec): Shapes {
       throw message.startsWith(`model '${spec.name}'`) ? e : new Error(`model '${spec.name}', node '${n.name}' (${n.op}): ${message}`);
     }
   }
+  if (o.partial) return shapes;
   const out = shapes.get(spec.output);
   if (!out) throw new Error(`model '${spec.name}': output node '${spec.output}' does not exist`);
   if (out.length !== 1 || out[0] !== spec.classes) throw new Error(`model '${spec.name}': output '${spec.output}' has shape [${out}], expected [${spec.classes}] logits`);

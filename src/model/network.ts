@@ -42,7 +42,7 @@ export class Network {
   }
 
   private poolOptions(n: Extract<Node, { op: 'maxpool' | 'avgpool' }>): PoolOptions {
-    return { kernel: n.kernel, stride: n.stride, padding: n.padding };
+    return { kernel: n.kernel, stride: n.stride, padding: n.padding, countIncludePad: n.countIncludePad };
   }
 
   forward(x: Tensor, training: boolean): ForwardState {
@@ -77,6 +77,7 @@ export class Network {
           break;
         }
         case 'relu': case 'relu6': y = be.activation(ins[0], n.op); break;
+        case 'leakyrelu': y = be.activation(ins[0], n.op, n.alpha); break;
         case 'maxpool': {
           const r = be.maxPool(ins[0], this.poolOptions(n));
           saved.set(`${n.name}.argmax`, r.argmax);
@@ -141,6 +142,7 @@ export class Network {
           break;
         }
         case 'relu': case 'relu6': accumulate(ins[0], be.activationBackward(g, x(), n.op)); break;
+        case 'leakyrelu': accumulate(ins[0], be.activationBackward(g, x(), n.op, n.alpha)); break;
         case 'maxpool': accumulate(ins[0], be.maxPoolBackward(g, state.saved.get(`${n.name}.argmax`)!, x().shape, this.poolOptions(n))); break;
         case 'avgpool': accumulate(ins[0], be.avgPoolBackward(g, x().shape, this.poolOptions(n))); break;
         case 'gap': accumulate(ins[0], be.globalAvgPoolBackward(g, x().shape)); break;

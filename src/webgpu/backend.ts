@@ -19,7 +19,7 @@ export interface WebGpuBackendOptions extends DeviceOptions {
 }
 
 const CONV_MODE = { forward: 0, backwardInput: 1, backwardFilter: 2 } as const;
-const ELEMENTWISE = { relu: 0, relu6: 1, reluBackward: 2, relu6Backward: 3, add: 4, mul: 5, fill: 6, scale: 7 } as const;
+const ELEMENTWISE = { relu: 0, relu6: 1, reluBackward: 2, relu6Backward: 3, add: 4, mul: 5, fill: 6, scale: 7, leaky: 8, leakyBackward: 9 } as const;
 const WORKGROUP = 256;
 const CONV_WORKGROUP = 64;
 /** The shared-memory tile is 64x64; below this many GEMM rows most of it would idle. */
@@ -279,8 +279,11 @@ export class WebGpuBackend implements Backend {
   scale(t: Tensor, factor: number): Tensor { return this.elementwise('scale', t, undefined, factor); }
   mul(a: Tensor, b: Tensor): Tensor { return this.elementwise('mul', a, b); }
   add(a: Tensor, b: Tensor): Tensor { return this.elementwise('add', a, b); }
-  activation(x: Tensor, kind: Activation): Tensor { return this.elementwise(kind, x); }
-  activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor {
+  activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor {
+    return kind === 'leakyrelu' ? this.elementwise('leaky', x, undefined, alpha) : this.elementwise(kind, x);
+  }
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha = 0.01): Tensor {
+    if (kind === 'leakyrelu') return this.elementwise('leakyBackward', dy, x, alpha);
     return this.elementwise(kind === 'relu' ? 'reluBackward' : 'relu6Backward', dy, x);
   }
 

@@ -3,7 +3,7 @@ import { afterAll } from 'vitest';
 import type { Backend, Tensor } from '../../src/backend.js';
 import { CpuBackend } from '../../src/cpu/backend.js';
 import type { Model } from '../../src/model/model.js';
-import { Network } from '../../src/model/network.js';
+import { predict } from '../../src/model/predict.js';
 import { WebGpuBackend, type WebGpuBackendOptions } from '../../src/webgpu/backend.js';
 
 const created: WebGpuBackend[] = [];
@@ -41,13 +41,5 @@ export async function compareOutputs(
 }
 
 /** Logits of a model in inference mode on a batch of inputs; everything it allocates is released. */
-export async function inferenceLogits(be: Backend, m: Model, x: Float32Array, batch: number): Promise<Float32Array> {
-  const net = new Network(be, m);
-  const input = be.upload(x, [batch, ...m.spec.inputShape]);
-  const f = net.forward(input, false);
-  const out = await be.read(f.logits);
-  net.release(f);
-  net.dispose();
-  be.dispose(input);
-  return out;
-}
+export const inferenceLogits = (be: Backend, m: Model, x: Float32Array, batch: number): Promise<Float32Array> =>
+  predict(be, m.spec.outputActivation ? { ...m, spec: { ...m.spec, outputActivation: undefined } } : m, x, batch);

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Writes the ONNX test fixtures in test/fixtures/onnx/ with PyTorch's exporter (Debian python3-torch
+1.13, python3-onnx 1.12). Run: /usr/bin/python3 scripts/make-onnx-fixtures.py. The tests never need Python.
+
+Four small CNNs, each exercising what PyTorch emits: LeNet-5 (view -> Shape/Gather/Unsqueeze/Concat/
+Reshape, Gemm, LeakyRelu, Dropout and Identity inserted by hand, Softmax; opset 11), a ResNet-style net
+(BatchNormalization, residual Add, strided 1x1 shortcut, GlobalAveragePool, Flatten; opset 13), a
+MobileNet-style net (depthwise Conv, Clip as ReLU6, AveragePool, MatMul + Add; opset 17) and a
+SqueezeNet-style net (fire modules with Concat, MaxPool, a Conv with auto_pad SAME_UPPER set by hand,
+a final conv classifier, initializers in float_data; opset 12). Weights and batch-norm statistics are random (seeded) so that no
+op is an identity.
+"""
+import os
+
+import onnx
+import onnx.numpy_helper
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from onnx import helper
+
+OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'onnx')
+
+
+class LeNet5(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(400, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.view(x.size(0), -1)
+        x = F.relu(self.fc1(x))
+        x = F.leaky_relu(self.fc2(x), 0.1)
+        return F.softmax(self.fc3(x), dim=1)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.short = None if stride == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + (x if self.short is None else self.short(x)))
+
+
+class ResNetMini(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.blocks = nn.Sequential(Block(8, 8, 1), Block(8, 16, 2))
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+class MobileNetMini(nn.Module):
+    def __init__(self):
+        super().__init__()
+        def dw(cin, cout, stride):
+            return [nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU6(),
+                    nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU6()]
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU6(), *dw(8, 16, 1), *dw(16, 24, 2), nn.AvgPool2d(2))
+        self.w = nn.Parameter(torch.randn(24 * 2 * 2, 10) * 0.1)
+        self.b = nn.Parameter(torch.randn(10) * 0.1)
+
+    def forward(self, x):
+        return torch.flatten(self.features(x), 1) @ self.w + self.b
+
+
+class Fire(nn.Module):
+    def __init__(self, cin, squeeze, expand):
+        super().__init__()
+        self.squeeze = nn.Conv2d(cin, squeeze, 1)
+        self.e1 = nn.Conv2d(squeeze, expand, 1)
+        self.e3 = nn.Conv2d(squeeze, expand, 3, padding=1)
+
+    def forward(self, x):
+        s = F.relu(self.squeeze(x))
+        return torch.cat([F.relu(self.e1(s)), F.relu(self.e3(s))], 1)
+
+
+class SqueezeNetMini(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, 2)
+        self.fire1 = Fire(16, 8, 16)
+        self.fire2 = Fire(32, 8, 16)
+        self.classifier = nn.Conv2d(32, 10, 1)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.stem(x)), 3, 2)
+        x = self.fire2(self.fire1(x))
+        x = F.relu(self.classifier(x))
+        return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+
+def randomise(model):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def insert_dropout_and_identity(model):
+    """PyTorch drops Dropout in eval exports; real files often keep Dropout and Identity nodes."""
+    g = model.graph
+    gemm_inputs = {i for m in g.node if m.op_type == 'Gemm' for i in m.input}
+    relu = next(n for n in g.node if n.op_type == 'Relu' and n.output[0] in gemm_inputs)
+    old = relu.output[0]
+    relu.output[0] = old + '_pre_dropout'
+    dropout = helper.make_node('Dropout', [old + '_pre_dropout'], [old + '_pre_identity'], name='dropout1', ratio=0.5)
+    identity = helper.make_node('Identity', [old + '_pre_identity'], [old], name='identity1')
+    at = list(g.node).index(relu) + 1
+    g.node.insert(at, identity)
+    g.node.insert(at, dropout)
+
+
+def set_auto_pad(model):
+    conv = next(n for n in model.graph.node if n.op_type == 'Conv' and any(a.name == 'kernel_shape' and list(a.ints) == [3, 3] for a in n.attribute) and any(a.name == 'pads' and list(a.ints) == [1, 1, 1, 1] for a in n.attribute))
+    kept = [a for a in conv.attribute if a.name != 'pads']
+    del conv.attribute[:]
+    conv.attribute.extend(kept + [helper.make_attribute('auto_pad', 'SAME_UPPER')])
+
+
+def to_float_data(model):
+    """Initializers as float_data instead of raw_data (both occur in the wild)."""
+    for t in model.graph.initializer:
+        if t.data_type == onnx.TensorProto.FLOAT and t.raw_data:
+            values = onnx.numpy_helper.to_array(t).flatten().tolist()
+            t.ClearField('raw_data')
+            t.float_data.extend(values)
+
+
+def export(name, model, shape, opset, edit=None):
+    torch.manual_seed(2026)
+    path = os.path.join(OUT, f'{name}.onnx')
+    # PRESERVE keeps BatchNormalization nodes (an eval export otherwise folds them into the convs).
+    torch.onnx.export(randomise(model), torch.randn(1, *shape), path, opset_version=opset, input_names=['input'], output_names=['output'],
+                      dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}, training=torch.onnx.TrainingMode.PRESERVE)
+    m = onnx.load(path)
+    if edit:
+        edit(m)
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+    print(name, f'opset {opset}', sorted({n.op_type for n in m.graph.node}), os.path.getsize(path), 'bytes')
+
+
+if __name__ == '__main__':
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(2026)
+    export('lenet5', LeNet5(), (1, 28, 28), 11, insert_dropout_and_identity)
+    torch.manual_seed(2027)
+    export('resnet-mini', ResNetMini(), (3, 16, 16), 13)
+    torch.manual_seed(2028)
+    export('mobilenet-mini', MobileNetMini(), (3, 16, 16), 17)
+    torch.manual_seed(2029)
+    export('squeezenet-mini', SqueezeNetMini(), (3, 32, 32), 12, lambda m: (set_auto_pad(m), to_float_data(m)))

@@ -1,0 +1,100 @@
+// ONNX export (opset 13): dense, masked (weights multiplied by their masks) or compacted models, with
+// float32 initializers in raw_data. The input and output have a symbolic batch dimension.
+import { inferShapes, type Node } from '../model/graph.js';
+import { type Model, paramList } from '../model/model.js';
+import { type AttributeProto, DataType, type NodeProto, type TensorProto, onnx } from './proto.js';
+
+export const EXPORT_OPSET = 13;
+
+function floatTensor(name: string, dims: number[], data: Float32Array): TensorProto {
+  const bytes = new Uint8Array(data.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i], true);
+  return { name, dims, dataType: DataType.FLOAT, rawData: bytes };
+}
+
+const ints = (name: string, v: number[]): AttributeProto => ({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS });
+const int = (name: string, v: number): AttributeProto => ({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
+const float = (name: string, v: number): AttributeProto => ({ name, f: v, type: onnx.AttributeProto.AttributeType.FLOAT });
+const pairOf = (v: number | readonly number[] | undefined, fallback: number): number[] => (v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [...v]);
+/** Our padding (number, [v, h] or [top, left, bottom, right]) as ONNX pads [top, left, bottom, right]. */
+function padsOf(p: number | readonly number[] | undefined): number[] {
+  if (p === undefined) return [0, 0, 0, 0];
+  if (typeof p === 'number') return [p, p, p, p];
+  return p.length === 2 ? [p[0], p[1], p[0], p[1]] : [...p];
+}
+
+export interface ExportOptions {
+  /** The graph's name (default: the model's). */
+  name?: string;
+}
+
+/** The model as ONNX bytes; masked weights are exported as zeros. */
+export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
+  const spec = model.spec;
+  const shapes = inferShapes(spec);
+  const params = new Map(paramList(spec).map((p) => [p.name, p]));
+  const initializers: TensorProto[] = [];
+  const nodes: NodeProto[] = [];
+  const param = (name: string): string => {
+    const p = params.get(name)!;
+    const data = model.params.get(name);
+    if (!data) throw new Error(`export: parameter '${name}' is missing`);
+    const mask = model.masks.get(name);
+    initializers.push(floatTensor(name, p.shape, mask ? data.map((v, i) => (mask[i] ? v : 0)) : data));
+    return name;
+  };
+  const constant = (name: string, value: number) => {
+    initializers.push(floatTensor(name, [], Float32Array.of(value)));
+    return name;
+  };
+  const out = (n: Node) => (n.name === spec.output && !spec.outputActivation ? 'output' : n.name);
+  const emit = (n: Node, opType: string, inputs: string[], attribute: AttributeProto[] = []) => nodes.push({ name: n.name, opType, input: inputs, output: [out(n)], attribute });
+  const ref = (name: string) => (name === 'input' ? 'input' : name);
+
+  for (const n of spec.nodes) {
+    switch (n.op) {
+      case 'input': break;
+      case 'conv2d': {
+        const k = pairOf(n.kernel, 1);
+        emit(n, 'Conv', [ref(n.input), param(`${n.name}.weight`), ...(n.bias === false ? [] : [param(`${n.name}.bias`)])], [
+          ints('kernel_shape', k), ints('strides', pairOf(n.stride, 1)), ints('pads', padsOf(n.padding)), ints('dilations', pairOf(n.dilation, 1)), int('group', n.groups ?? 1),
+        ]);
+        break;
+      }
+      case 'batchnorm':
+        emit(n, 'BatchNormalization', [ref(n.input), ...['gamma', 'beta', 'runningMean', 'runningVar'].map((k) => param(`${n.name}.${k}`))], [float('epsilon', n.epsilon ?? 1e-5)]);
+        break;
+      case 'relu': emit(n, 'Relu', [ref(n.input)]); break;
+      case 'relu6': emit(n, 'Clip', [ref(n.input), constant(`${n.name}.min`, 0), constant(`${n.name}.max`, 6)]); break;
+      case 'leakyrelu': emit(n, 'LeakyRelu', [ref(n.input)], [float('alpha', n.alpha)]); break;
+      case 'maxpool': case 'avgpool': {
+        const attrs = [ints('kernel_shape', pairOf(n.kernel, 1)), ints('strides', pairOf(n.stride ?? n.kernel, 1)), ints('pads', padsOf(n.padding))];
+        if (n.op === 'avgpool') attrs.push(int('count_include_pad', n.countIncludePad === false ? 0 : 1));
+        emit(n, n.op === 'maxpool' ? 'MaxPool' : 'AveragePool', [ref(n.input)], attrs);
+        break;
+      }
+      case 'gap': emit(n, 'GlobalAveragePool', [ref(n.input)]); break;
+      case 'add': emit(n, 'Sum', n.inputs.map(ref)); break;
+      case 'concat': emit(n, 'Concat', n.inputs.map(ref), [int('axis', 1)]); break;
+      case 'flatten': emit(n, 'Flatten', [ref(n.input)], [int('axis', 1)]); break;
+      case 'linear':
+        emit(n, 'Gemm', [ref(n.input), param(`${n.name}.weight`), ...(n.bias === false ? [] : [param(`${n.name}.bias`)])], [int('transB', 1)]);
+        break;
+    }
+  }
+  if (spec.outputActivation === 'softmax') nodes.push({ name: 'softmax', opType: 'Softmax', input: [spec.output], output: ['output'], attribute: [int('axis', 1)] });
+
+  const dim = (v: number | string) => (typeof v === 'number' ? { dimValue: v } : { dimParam: v });
+  const valueInfo = (name: string, d: (number | string)[]) => ({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: d.map(dim) } } } });
+  const proto = onnx.ModelProto.create({
+    irVersion: 7, producerName: 'wgprune', producerVersion: '0.1.0',
+    opsetImport: [{ domain: '', version: EXPORT_OPSET }],
+    graph: {
+      name: o.name ?? spec.name, node: nodes, initializer: initializers,
+      input: [valueInfo('input', ['batch', ...spec.inputShape])],
+      output: [valueInfo('output', ['batch', ...shapes.get(spec.output)!])],
+    },
+  });
+  return onnx.ModelProto.encode(proto).finish();
+}

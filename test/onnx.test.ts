@@ -1,0 +1,156 @@
+// ONNX import and export against onnxruntime-node (an independent implementation): PyTorch-exported
+// fixtures (scripts/make-onnx-fixtures.py) import and compute what onnxruntime computes; dense, masked
+// and pruned-compacted exports run in onnxruntime and match our inference; import(export(m)) is m;
+// damaged files (truncated, bit-flipped) end in a clear error or a valid model.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { inferShapes } from '../src/model/graph.js';
+import { type Model, initModel, paramList, parameterCount } from '../src/model/model.js';
+import { predict } from '../src/model/predict.js';
+import { lenet5, mobilenet, resnet20 } from '../src/model/zoo.js';
+import { exportOnnx } from '../src/onnx/export.js';
+import { SUPPORTED_OPS, importOnnx } from '../src/onnx/import.js';
+import { type ModelProto, onnx } from '../src/onnx/proto.js';
+import { channelGroups } from '../src/prune/dependency.js';
+import { pruneChannels } from '../src/prune/prune.js';
+import { Rng } from '../src/random.js';
+import { toleranceRatio, webgpu } from './helpers/backends.js';
+
+const ort = createRequire(import.meta.url)('onnxruntime-node');
+const FIXTURES = ['lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini'];
+const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/onnx/${name}.onnx`, import.meta.url)));
+
+function randomBatch(m: Model, batch: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: batch * m.spec.inputShape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1));
+}
+
+async function runOrt(bytes: Uint8Array, x: Float32Array, shape: number[]): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes);
+  const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) });
+  return out[session.outputNames[0]].data as Float32Array;
+}
+
+describe('ONNX', async () => {
+  const gpu = await webgpu();
+
+  /** Our inference equals onnxruntime's on the same bytes (relative tolerance 1e-4). */
+  async function expectMatchesOrt(m: Model, bytes: Uint8Array, label: string) {
+    const batch = 3;
+    const x = randomBatch(m, batch, 11);
+    const [ours, theirs] = [await predict(gpu, m, x, batch), await runOrt(bytes, x, [batch, ...m.spec.inputShape])];
+    expect(toleranceRatio(ours, theirs, 1e-4, 1e-5), label).toBeLessThanOrEqual(1);
+  }
+
+  it.each(FIXTURES)('imports the PyTorch fixture %s and computes what onnxruntime computes', async (name) => {
+    const bytes = fixture(name);
+    const m = importOnnx(bytes, { file: `${name}.onnx` });
+    expect(m.spec.classes).toBe(10);
+    await expectMatchesOrt(m, bytes, name);
+    // Imported graphs go through the same dependency analysis as zoo models.
+    expect(channelGroups(m.spec).filter((g) => g.prunable).length).toBeGreaterThan(1);
+  });
+
+  it('what each fixture exercises: folded shape subgraphs, BN, depthwise, concat, softmax, auto_pad, float_data', () => {
+    const ops = (name: string) => new Set(importOnnx(fixture(name)).spec.nodes.map((n) => n.op));
+    expect(importOnnx(fixture('lenet5')).spec.outputActivation).toBe('softmax');
+    expect(ops('lenet5')).toContain('leakyrelu');
+    expect(ops('resnet-mini')).toEqual(new Set(['input', 'conv2d', 'batchnorm', 'relu', 'add', 'gap', 'flatten', 'linear']));
+    expect(importOnnx(fixture('mobilenet-mini')).spec.nodes.some((n) => n.op === 'conv2d' && n.groups === n.outChannels && n.groups! > 1)).toBe(true);
+    expect(ops('squeezenet-mini')).toContain('concat');
+  });
+
+  const zooModels: [string, Model][] = [
+    ['lenet5', initModel(lenet5(), 1)],
+    ['resnet20', initModel(resnet20([3, 16, 16]), 2)],
+    ['mobilenet', initModel(mobilenet([3, 16, 16]), 3)],
+  ];
+
+  it.each(zooModels)('exports %s dense and pruned-compacted; onnxruntime matches our inference; import(export(m)) is m', async (name, dense) => {
+    const bytes = exportOnnx(dense);
+    await expectMatchesOrt(dense, bytes, `${name} dense`);
+    const back = importOnnx(bytes, { name: dense.spec.name });
+    expect(back.spec.nodes.map((n) => [n.name, n.op])).toEqual(dense.spec.nodes.map((n) => [n.name, n.op]));
+    expect([...inferShapes(back.spec)]).toEqual([...inferShapes(dense.spec)]);
+    for (const [k, v] of dense.params) expect(back.params.get(k), k).toEqual(v);
+    expect(back.params.size).toBe(dense.params.size);
+
+    const pruned = await pruneChannels(gpu, dense, { criterion: 'l1', ratio: 0.5 });
+    const small = exportOnnx(pruned.compact);
+    await expectMatchesOrt(pruned.compact, small, `${name} compacted`);
+    expect(small.length).toBeLessThan(bytes.length * 0.6);
+    expect(parameterCount(importOnnx(small))).toBe(parameterCount(pruned.compact));
+    // The masked model exports with its zeros and computes the same as the compacted one.
+    const masked = exportOnnx(pruned.masked);
+    const x = randomBatch(dense, 2, 5);
+    const shape = [2, ...dense.spec.inputShape];
+    expect(toleranceRatio(await runOrt(masked, x, shape), await runOrt(small, x, shape), 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+  });
+
+  it('imported fixtures prune, compact and export again (onnxruntime agrees)', async () => {
+    for (const name of ['resnet-mini', 'squeezenet-mini']) {
+      const m = importOnnx(fixture(name));
+      const pruned = await pruneChannels(gpu, m, { criterion: 'l2', ratio: 0.5 });
+      await expectMatchesOrt(pruned.compact, exportOnnx(pruned.compact), `${name} pruned`);
+    }
+  });
+
+  it('clear errors: unsupported op, bad attribute, opset, external data, not ONNX', () => {
+    const edit = (name: string, f: (m: ModelProto) => void) => {
+      const m = onnx.ModelProto.decode(fixture(name));
+      f(m);
+      return onnx.ModelProto.encode(m).finish();
+    };
+    const elu = edit('resnet-mini', (m) => { m.graph!.node![2].opType = 'Elu'; });
+    expect(() => importOnnx(elu, { file: 'elu.onnx' })).toThrow(`elu.onnx: node '/stem/stem.2/Relu' (Elu): op not supported; supported ops: ${SUPPORTED_OPS.join(', ')}`);
+    const dilatedPool = edit('squeezenet-mini', (m) => {
+      m.graph!.node!.find((n: { opType?: string | null }) => n.opType === 'MaxPool')!.attribute!.push({ name: 'dilations', ints: [2, 2], type: onnx.AttributeProto.AttributeType.INTS });
+    });
+    expect(() => importOnnx(dilatedPool, { file: 'p.onnx' })).toThrow(/p\.onnx: node '\/MaxPool' \(MaxPool\): dilated pooling is not supported/);
+    const opset9 = edit('resnet-mini', (m) => { m.opsetImport![0].version = 9; });
+    expect(() => importOnnx(opset9, { file: 'old.onnx' })).toThrow('old.onnx: opset 9 is not supported (opsets 11 to 18)');
+    const external = edit('resnet-mini', (m) => {
+      const t = m.graph!.initializer![0];
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = 1;
+      t.externalData = [{ key: 'location', value: 'weights.bin' }];
+    });
+    expect(() => importOnnx(external, { file: 'ext.onnx' })).toThrow(/ext\.onnx: tensor '.*' keeps its data in the external file 'weights\.bin'; external-data models are not supported/);
+    expect(() => importOnnx(new TextEncoder().encode('hello, this is not a model'), { file: 'x.onnx' })).toThrow(/x\.onnx: not (a valid|an) ONNX model/);
+    expect(() => importOnnx(new Uint8Array(0), { file: 'e.onnx' })).toThrow('e.onnx: empty file');
+  });
+
+  it('fuzzing: 1200 truncated or bit-flipped fixtures end in a clear error or a valid model', () => {
+    const rng = new Rng(2026);
+    let valid = 0;
+    let errors = 0;
+    for (let i = 0; i < 1200; i++) {
+      const name = FIXTURES[i % FIXTURES.length];
+      const original = fixture(name);
+      let bytes: Uint8Array;
+      if (i % 3 === 0) {
+        bytes = original.slice(0, rng.int(0, original.length - 1));
+      } else {
+        bytes = original.slice();
+        // Flips land in the graph structure more often when aimed outside the big weight blobs too.
+        for (let f = rng.int(1, 4); f > 0; f--) bytes[rng.int(0, bytes.length - 1)] ^= 1 << rng.int(0, 7);
+      }
+      const file = `fuzz-${i}.onnx`;
+      const t0 = performance.now();
+      try {
+        const m = importOnnx(bytes, { file });
+        inferShapes(m.spec);
+        for (const p of paramList(m.spec)) expect(m.params.get(p.name)?.length, `variant ${i}: ${p.name}`).toBe(p.shape.reduce((a, b) => a * b, 1));
+        valid++;
+      } catch (e) {
+        expect(e, `variant ${i}`).toBeInstanceOf(Error);
+        expect((e as Error).message.startsWith(`${file}: `), `variant ${i}: ${(e as Error).message}`).toBe(true);
+        errors++;
+      }
+      expect(performance.now() - t0, `variant ${i} took too long`).toBeLessThan(2000);
+    }
+    expect(valid + errors).toBe(1200);
+    expect(errors).toBeGreaterThan(400); // every truncation and many flips must be caught
+  });
+});
