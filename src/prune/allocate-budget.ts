@@ -22,6 +22,8 @@ export interface BudgetAllocationOptions {
   roundTo?: number;
   /** Upper bounds per group id (an earlier step's counts: pruned channels stay pruned). */
   maxKept?: KeptCounts;
+  /** How scores compare across groups: divided by the group's total (default), its mean, or as they are. */
+  normalize?: 'sum' | 'mean' | 'none';
 }
 
 export interface BudgetAllocation extends Allocation { counts: KeptCounts; cost: number }
@@ -42,7 +44,9 @@ export async function allocateToBudget(
     const s = scores.get(g.id);
     if (!s || s.length !== g.channels) throw new Error(`prune: no scores for group ${g.id} (${g.producers.join('+')})`);
     const finite = [...s].filter(Number.isFinite);
-    const mean = finite.reduce((a, b) => a + Math.abs(b), 0) / (finite.length || 1) || 1;
+    const total = finite.reduce((a, b) => a + Math.abs(b), 0);
+    const norm = o.normalize ?? 'sum';
+    const mean = (norm === 'sum' ? total : norm === 'mean' ? total / (finite.length || 1) : 1) || 1;
     const ranked = Array.from({ length: g.channels }, (_, c) => c).sort((a, b) => s[b] - s[a] || a - b);
     order.set(g.id, ranked);
     const lost = new Float64Array(g.channels + 1);

@@ -102,6 +102,14 @@ export class CostModel {
     return total;
   }
 
+  /** One layer's cost in a spec whose shapes are cached. */
+  layerCost(spec: ModelSpec, layer: string): number {
+    const l = modelWorkloads(spec).find((x) => x.name === layer);
+    const c = l && this.cache.get(this.key(l));
+    if (!c) throw new Error(`internal: layer '${layer}' was not prefetched`);
+    return metricOf(c, this.o.metric);
+  }
+
   async cost(spec: ModelSpec): Promise<number> {
     await this.prefetch([spec]);
     return this.costOf(spec);

@@ -24,6 +24,7 @@ export interface ChannelPruneOptions extends AllocationOptions {
   taylorData?: Dataset;
   seed?: number;
   onStep?: (step: number, ratio: number) => void;
+  resume?: PruneResume;
 }
 
 export interface ChannelPruneResult {
@@ -53,7 +54,7 @@ export async function pruneChannels(be: Backend, dense: Model, o: ChannelPruneOp
 
 export interface StepContext { step: number; groups: Group[]; scores: Map<number, Float64Array>; model: Model; kept: KeptChannels }
 
-export type PruneStepOptions = Pick<ChannelPruneOptions, 'criterion' | 'fineTune' | 'taylorData' | 'seed'> & { resume?: PruneResume };
+export type PruneStepOptions = Pick<ChannelPruneOptions, 'criterion' | 'fineTune' | 'taylorData' | 'seed' | 'resume'>;
 
 /**
  * The shared loop: per step, importance of the current (masked, fine-tuned) model -> allocation ->

@@ -24,6 +24,8 @@ export interface TrainOptions {
   distill?: { temperature: number; alpha: number };
   /** Stop after this many steps in all (a resumed run counts the steps before it). */
   maxSteps?: number;
+  /** End the run (normally, not as an interruption) once it has trained this long. */
+  maxSeconds?: number;
 }
 
 export interface Progress {
@@ -165,6 +167,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     if (sinceReport >= logEvery || position.step === totalSteps) await report();
     if (hooks.onCheckpoint && hooks.checkpointEvery && position.step % hooks.checkpointEvery === 0) await hooks.onCheckpoint(await checkpoint());
     if (hooks.shouldStop?.()) { stopped = position.step < totalSteps; break; }
+    if (o.maxSeconds !== undefined && performance.now() - t0 > o.maxSeconds * 1000) break;
   }
   if (sinceReport > 0) await report();
   const final = await checkpoint();

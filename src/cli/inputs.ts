@@ -1,0 +1,91 @@
+// What CLI options name: models (zoo name, checkpoint, ONNX file, or the shipped default), data sets
+// (mnist, fashion-mnist, IDX/NPY files) and accelerators (preset, JSON config, SCALE-Sim .cfg).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { AcceleratorConfig } from '../accel/config.js';
+import { validateConfig } from '../accel/config.js';
+import { presets } from '../accel/presets.js';
+import { parseScaleSimConfig } from '../accel/scalesim-io.js';
+import { type Dataset, subset } from '../data/dataset.js';
+import { loadDataset, loadFiles } from '../data/sources.js';
+import { type Model, initModel } from '../model/model.js';
+import { type InputShape, zoo } from '../model/zoo.js';
+import { importOnnx } from '../onnx/import.js';
+import { type Checkpoint, loadCheckpoint } from '../train/checkpoint.js';
+
+export const DEFAULT_CHECKPOINT = fileURLToPath(new URL('../../models/lenet5-mnist.safetensors', import.meta.url));
+
+/** A mistake in the command line: exit code 2. */
+export class UsageError extends Error {}
+
+export interface LoadedModel { model: Model; source: string; checkpoint?: Checkpoint }
+
+export async function loadModel(name: string | undefined, inputShape: InputShape, classes: number, seed: number): Promise<LoadedModel> {
+  const what = name ?? 'default';
+  if (what === 'default') {
+    const c = await loadCheckpoint(DEFAULT_CHECKPOINT);
+    return { model: c.model, source: 'the shipped LeNet-5 MNIST checkpoint (models/lenet5-mnist.safetensors)', checkpoint: c };
+  }
+  if (zoo[what]) return { model: initModel(zoo[what](inputShape, classes), seed), source: `zoo '${what}', initialised with seed ${seed}` };
+  if (what.endsWith('.onnx')) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(what));
+    } catch (e) {
+      throw new Error(`${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    return { model: importOnnx(bytes, { file: what }), source: what };
+  }
+  if (what.endsWith('.safetensors')) {
+    const c = await loadCheckpoint(what);
+    return { model: c.model, source: what, checkpoint: c };
+  }
+  throw new UsageError(`--model '${what}': not a zoo model (${Object.keys(zoo).join(', ')}), a .safetensors checkpoint or an .onnx file`);
+}
+
+export interface DataOptions { data?: string; images?: string; labels?: string; testImages?: string; testLabels?: string; trainLimit?: string; testLimit?: string }
+
+const limit = (d: Dataset, text: string | undefined, flag: string) => {
+  if (text === undefined) return d;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
+  return subset(d, Math.min(n, d.count));
+};
+
+export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
+  let train: Dataset;
+  let test: Dataset;
+  if (o.images || o.labels) {
+    if (!o.images || !o.labels) throw new UsageError('--images and --labels go together');
+    train = loadFiles(o.images, o.labels);
+    test = o.testImages && o.testLabels ? loadFiles(o.testImages, o.testLabels) : train;
+  } else {
+    const name = o.data ?? 'mnist';
+    if (name !== 'mnist' && name !== 'fashion-mnist') throw new UsageError(`--data '${name}': use mnist, fashion-mnist, or --images/--labels files (IDX or NPY)`);
+    train = loadDataset(name, 'train');
+    test = loadDataset(name, 'test');
+  }
+  return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
+}
+
+export function loadAccelerator(name: string | undefined, fallback: string): AcceleratorConfig {
+  const what = name ?? fallback;
+  if (presets[what]) return presets[what];
+  if (what.endsWith('.json') || what.endsWith('.cfg')) {
+    let text: string;
+    try {
+      text = readFileSync(what, 'utf8');
+    } catch (e) {
+      throw new Error(`${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    if (what.endsWith('.cfg')) return parseScaleSimConfig(text, what);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${what}: not valid JSON (${(e as Error).message})`);
+    }
+    return validateConfig(raw, what);
+  }
+  throw new UsageError(`--accel '${what}': not a preset (${Object.keys(presets).join(', ')}), a .json config or a SCALE-Sim .cfg file`);
+}

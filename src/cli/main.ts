@@ -1,0 +1,419 @@
+// The wgprune command line. Each command is an entry in COMMANDS: its options (parsed by node:util
+// parseArgs), help text and run function. Every command takes --json, --config FILE (the same options
+// as JSON), --verbose and --help. Exit codes: 0 success, 2 usage error, 1 failure; errors are one line
+// on stderr (with the stack only under --verbose).
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type Mode, evaluate } from '../accel/cost.js';
+import { modelWorkloads } from '../accel/model-workload.js';
+import { DEFAULT_PRESET, presets } from '../accel/presets.js';
+import { parseScaleSimTopology } from '../accel/scalesim-io.js';
+import type { Objective } from '../accel/tiled.js';
+import { gpuScheduler } from '../accel/tile-scheduler-gpu.js';
+import type { Backend } from '../backend.js';
+import { exportOnnx } from '../onnx/export.js';
+import { criteria } from '../prune/criteria/index.js';
+import { parseBudget } from '../prune/budget.js';
+import type { PruneResume, PruneSchedule } from '../prune/prune.js';
+import { renderHtml } from '../report/report.js';
+import { type Granularity, runPrune } from '../run/prune-run.js';
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { writeFileAtomic } from '../train/safetensors.js';
+import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+import { WebGpuBackend } from '../webgpu/backend.js';
+import { NoWebGpuError } from '../webgpu/device.js';
+import { UsageError, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { ProgressView } from './progress.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Context { values: Values; json: boolean; progress: ProgressView; stop: { requested: boolean } }
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  help: Record<string, string>;
+  run(c: Context): Promise<unknown>;
+}
+
+const COMMON: Options = {
+  json: { type: 'boolean' }, config: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+};
+const COMMON_HELP = { '--json': 'machine-readable output on stdout', '--config FILE': 'a JSON file holding these options (command-line flags win)', '--verbose': 'stack traces on errors', '-h, --help': 'this help' };
+
+const MODEL: Options = { model: { type: 'string' }, seed: { type: 'string' } };
+const MODEL_HELP = { '--model M': "'default' (the shipped LeNet-5 MNIST checkpoint), a zoo name (lenet5, vgg-small, resnet20, mobilenet), a .safetensors checkpoint or an .onnx file", '--seed N': 'seed for initialisation and data order (default 1)' };
+const DATA: Options = { data: { type: 'string' }, images: { type: 'string' }, labels: { type: 'string' }, 'test-images': { type: 'string' }, 'test-labels': { type: 'string' }, 'train-limit': { type: 'string' }, 'test-limit': { type: 'string' } };
+const DATA_HELP = { '--data NAME': 'mnist (default) or fashion-mnist', '--images F --labels F': 'training images and labels (IDX or NPY); --test-images/--test-labels for evaluation', '--train-limit N, --test-limit N': 'use the first N samples' };
+const ACCEL: Options = { accel: { type: 'string' }, mode: { type: 'string' } };
+const ACCEL_HELP = { '--accel A': `a preset (${Object.keys(presets).join(', ')}; default ${DEFAULT_PRESET}), a .json config or a SCALE-Sim .cfg`, '--mode M': 'tiled (default: tile-scheduled, DRAM bandwidth, energy) or scalesim (SCALE-Sim CALC)' };
+const TRAINING: Options = { epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, optimizer: { type: 'string' }, 'max-steps': { type: 'string' }, 'max-seconds': { type: 'string' } };
+const TRAINING_HELP = { '--epochs N': 'epochs', '--batch-size N': 'batch size (default 64)', '--lr X': 'learning rate (default 1e-3 adam, 0.05 sgd)', '--optimizer O': 'adam (default) or sgd', '--max-steps N, --max-seconds S': 'stop after N steps or S seconds' };
+
+const num = (v: Values, key: string, fallback?: number): number | undefined => {
+  const text = v[key];
+  if (text === undefined) return fallback;
+  const x = Number(text);
+  if (typeof text !== 'string' || text.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${key} must be a number, got '${text}'`);
+  return x;
+};
+const int = (v: Values, key: string, fallback?: number): number | undefined => {
+  const x = num(v, key, fallback);
+  if (x !== undefined && (!Number.isInteger(x) || x < 0)) throw new UsageError(`--${key} must be a non-negative integer, got '${v[key]}'`);
+  return x;
+};
+const str = (v: Values, key: string): string | undefined => v[key] as string | undefined;
+const oneOf = <T extends string>(v: Values, key: string, allowed: readonly T[], fallback: T): T => {
+  const x = (v[key] as string | undefined) ?? fallback;
+  if (!allowed.includes(x as T)) throw new UsageError(`--${key} must be one of ${allowed.join(', ')}, got '${x}'`);
+  return x as T;
+};
+
+function trainOptions(v: Values, epochs: number): TrainOptions {
+  const optimizer = oneOf(v, 'optimizer', ['adam', 'sgd'] as const, 'adam');
+  return {
+    epochs: int(v, 'epochs', epochs)!, batchSize: int(v, 'batch-size', 64)!, optimizer, learningRate: num(v, 'lr', optimizer === 'adam' ? 1e-3 : 0.05)!,
+    seed: int(v, 'seed', 1)!, schedule: { kind: 'cosine' }, logEvery: 10, maxSteps: int(v, 'max-steps'), maxSeconds: num(v, 'max-seconds'),
+  };
+}
+
+async function backend(): Promise<WebGpuBackend> {
+  return WebGpuBackend.create();
+}
+
+const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+
+/** --input CxHxW for zoo models outside a data set's shape (default 1x28x28). */
+function modelInput(v: Values): [number, number, number] {
+  const text = str(v, 'input') ?? '1x28x28';
+  const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--input must be CxHxW, e.g. 3x32x32, got '${text}'`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+const COMMANDS: Record<string, Command> = {
+  doctor: {
+    summary: 'which compute backend and adapter would be used, and why',
+    usage: 'wgprune doctor [--json]',
+    options: {}, help: {},
+    async run(c) {
+      try {
+        const be = await backend();
+        const r = be.report;
+        const info = { backend: 'webgpu', software: r.software, adapter: { vendor: r.vendor, architecture: r.architecture, device: r.device, description: r.description }, tried: r.tried, features: r.features, limits: r.limits, gpujs: 'not built yet: without WebGPU, wgprune stops with the list of what it tried' };
+        be.destroy();
+        output(c, info, [
+          `backend: WebGPU (${r.software ? 'software adapter: SwiftShader on the CPU, a correctness device, slow' : 'hardware GPU'})`,
+          `adapter: ${[r.vendor, r.architecture, r.device, r.description].filter(Boolean).join(' / ') || 'unnamed'}`,
+          `how: ${r.tried.join('; ')}`,
+          `limits: maxStorageBufferBindingSize ${r.limits.maxStorageBufferBindingSize}, maxComputeWorkgroupSizeX ${r.limits.maxComputeWorkgroupSizeX}, maxComputeInvocationsPerWorkgroup ${r.limits.maxComputeInvocationsPerWorkgroup}`,
+          `features: ${r.features.join(', ') || 'none'}`,
+        ].join('\n'));
+      } catch (e) {
+        if (!(e instanceof NoWebGpuError)) throw e;
+        output(c, { backend: null, tried: e.tried }, `no WebGPU adapter. Tried: ${e.tried.join('; ')}\nOn Linux without a GPU, install chromium (its SwiftShader Vulkan driver) and libvulkan1.`);
+        return 1;
+      }
+    },
+  },
+
+  train: {
+    summary: 'train a model (zoo, checkpoint or ONNX) on a data set; Ctrl-C saves a resumable checkpoint',
+    usage: 'wgprune train --model lenet5 --data mnist --epochs 2 --out model.safetensors [--resume model.safetensors]',
+    options: { ...MODEL, ...DATA, ...TRAINING, out: { type: 'string' }, resume: { type: 'string' } },
+    help: { ...MODEL_HELP, ...DATA_HELP, ...TRAINING_HELP, '--out F': 'checkpoint to write (default out/model.safetensors)', '--resume F': 'continue a stopped run from its checkpoint' },
+    async run(c) {
+      const v = c.values;
+      const out = str(v, 'out') ?? 'out/model.safetensors';
+      const { train: data, test } = loadData(dataValues(v));
+      const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
+      const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', data.shape as [number, number, number], data.classes, int(v, 'seed', 1)!);
+      const be = await backend();
+      ensureDir(out);
+      const r = await train(be, model, data, trainOptions(v, 1), {
+        resume, onProgress: (p) => c.progress.update(p, 'train'), shouldStop: () => c.stop.requested,
+        onCheckpoint: (k) => saveCheckpoint(out, k), checkpointEvery: 200,
+      });
+      c.progress.clear();
+      await saveCheckpoint(out, r.checkpoint);
+      if (r.stopped) {
+        output(c, { stopped: true, checkpoint: out, step: r.checkpoint.position?.step }, `stopped at step ${r.checkpoint.position?.step}; resume with: wgprune train --resume ${out}`);
+        return 130;
+      }
+      const e = await evaluateModel(be, r.model, test);
+      be.destroy();
+      output(c, { model: model.spec.name, source, checkpoint: out, accuracy: e.accuracy, loss: e.loss, testCount: e.count }, `${model.spec.name}: test accuracy ${(100 * e.accuracy).toFixed(2)}% (${e.count} images); saved ${out}`);
+    },
+  },
+
+  eval: {
+    summary: 'accuracy and loss of a model on a data set',
+    usage: 'wgprune eval --model default --data mnist',
+    options: { ...MODEL, ...DATA },
+    help: { ...MODEL_HELP, ...DATA_HELP },
+    async run(c) {
+      const { test } = loadData(dataValues(c.values));
+      const { model, source } = await loadModel(str(c.values, 'model'), test.shape as [number, number, number], test.classes, int(c.values, 'seed', 1)!);
+      const be = await backend();
+      const e = await evaluateModel(be, model, test);
+      be.destroy();
+      output(c, { model: model.spec.name, source, data: test.name, ...e }, `${model.spec.name} (${source}) on ${test.name}: accuracy ${(100 * e.accuracy).toFixed(2)}%, loss ${e.loss.toFixed(4)} (${e.count} images)`);
+    },
+  },
+
+  prune: {
+    summary: 'prune to a ratio or an accelerator budget, fine-tune (optionally distilled), write ONNX, checkpoint and report',
+    usage: 'wgprune prune --model default --budget latency=0.5 --accel systolic-16x16 --kd --out out/',
+    options: {
+      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' },
+      nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
+      'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    },
+    help: {
+      ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
+      '--criterion C': `channel importance: ${Object.keys(criteria).join(', ')} (default l1)`,
+      '--granularity G': 'channel (default), unstructured or nm',
+      '--ratio R': 'fraction of channels (or weights) to remove, in [0, 1)',
+      '--budget B': 'latency=0.5 (fraction of dense), latency=0.1ms, energy=3uJ, dram=..., macs=..., params=...',
+      '--nm N:M': 'N:M sparsity pattern (granularity nm), e.g. 2:4',
+      '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',
+      '--kd': 'distil from the dense model while fine-tuning (--temperature 4, --alpha 0.7)',
+      '--compare-uniform': 'also prune uniformly to the same budget, fine-tuned the same way',
+      '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',
+      '--out DIR': 'where pruned.onnx, pruned.safetensors, report.json and report.html go (default out/)',
+      '--resume': 'continue the run stopped with Ctrl-C in --out',
+    },
+    async run(c) { return pruneCommand(c); },
+  },
+
+  simulate: {
+    summary: 'per-layer accelerator cost of a model or a SCALE-Sim topology CSV',
+    usage: 'wgprune simulate --model default --accel systolic-16x16 [--topology net.csv] [--mode tiled|scalesim] [--objective latency|energy|edp|dram] [--json]',
+    options: { ...MODEL, ...ACCEL, topology: { type: 'string' }, objective: { type: 'string' }, input: { type: 'string' } },
+    help: { ...MODEL_HELP, ...ACCEL_HELP, '--input CxHxW': 'input shape of a zoo model (default 1x28x28)', '--topology F': 'a SCALE-Sim topology CSV instead of a model', '--objective O': 'what the tile scheduler minimises: latency (default), energy, edp, dram' },
+    async run(c) {
+      const v = c.values;
+      const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
+      const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
+      const objective = oneOf(v, 'objective', ['latency', 'energy', 'edp', 'dram'] as const, 'latency') as Objective;
+      let layers;
+      let source: string;
+      if (str(v, 'topology')) {
+        const file = str(v, 'topology')!;
+        layers = parseScaleSimTopology(readText(file), file);
+        source = file;
+      } else {
+        const m = await loadModel(str(v, 'model'), modelInput(v), 10, int(v, 'seed', 1)!);
+        layers = modelWorkloads(m.model.spec);
+        source = m.source;
+      }
+      let be: WebGpuBackend | undefined;
+      if (mode === 'tiled') be = await backend().catch(() => undefined); // the CPU scheduler without a GPU
+      const cost = await evaluate(accel, layers, { mode, objective, schedule: be ? gpuScheduler(be.ctx) : undefined });
+      be?.destroy();
+      const table = ['layer        GEMM (P x K x M)        cycles    stalls   util  map-eff   SRAM reads   DRAM words   energy nJ',
+        ...cost.layers.map((l) => [
+          l.name.padEnd(12), `${l.gemm.P} x ${l.gemm.K} x ${l.gemm.M}${l.gemm.repeats > 1 ? ` x${l.gemm.repeats}` : ''}`.padEnd(22), String(l.cycles).padStart(9), String(l.stallCycles).padStart(9),
+          `${(100 * l.utilization).toFixed(1)}%`.padStart(6), `${(100 * l.mappingEfficiency).toFixed(1)}%`.padStart(8),
+          String(l.sram.ifmapReads + l.sram.filterReads + l.sram.ofmapReads).padStart(12), String(l.dram.ifmapReads + l.dram.filterReads + l.dram.ofmapReads + l.dram.ofmapWrites).padStart(12),
+          (l.energy.total / 1000).toFixed(1).padStart(11),
+        ].join(' ')),
+        `total: ${cost.total.cycles} cycles = ${cost.latencyMs.toFixed(4)} ms at ${accel.clockMHz} MHz, ${(cost.total.energy.total / 1e6).toFixed(3)} uJ, utilization ${(100 * cost.total.utilization).toFixed(1)}% (${accel.name}, ${mode} mode, ${source})`];
+      output(c, { source, ...cost }, table.join('\n'));
+    },
+  },
+
+  export: {
+    summary: 'write a model (checkpoint, zoo or ONNX) as ONNX (opset 13)',
+    usage: 'wgprune export --model out/pruned.safetensors --out model.onnx',
+    options: { ...MODEL, out: { type: 'string' }, input: { type: 'string' } },
+    help: { ...MODEL_HELP, '--input CxHxW': 'input shape of a zoo model (default 1x28x28)', '--out F': 'the .onnx file to write (default out/model.onnx)' },
+    async run(c) {
+      const out = str(c.values, 'out') ?? 'out/model.onnx';
+      const { model, source } = await loadModel(str(c.values, 'model'), modelInput(c.values), 10, int(c.values, 'seed', 1)!);
+      ensureDir(out);
+      const bytes = exportOnnx(model);
+      await writeFileAtomic(out, bytes);
+      output(c, { source, out, bytes: bytes.length }, `wrote ${out} (${bytes.length} bytes) from ${source}`);
+    },
+  },
+
+  bench: {
+    summary: 'benchmarks against peers measured in the same run (kernels, training, accelerator, pruning)',
+    usage: 'wgprune bench [kernels|training|accelerator|pruning]',
+    options: {}, help: {},
+    async run() {
+      const { spawnSync } = await import('node:child_process');
+      const root = new URL('../../', import.meta.url);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...process.argv.slice(3).filter((a) => !a.startsWith('--'))], { cwd: root, stdio: 'inherit' });
+      return r.status ?? 1;
+    },
+  },
+};
+
+const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit') });
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+function ensureDir(file: string) {
+  const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';
+  mkdirSync(dir, { recursive: true });
+}
+
+function parseSchedule(text: string | undefined): PruneSchedule | undefined {
+  if (!text || text === 'one-shot') return text ? { kind: 'one-shot' } : undefined;
+  const m = /^(iterative|agp):(\d+)$/.exec(text);
+  if (!m || Number(m[2]) < 1) throw new UsageError(`--schedule must be one-shot, iterative:N or agp:N, got '${text}'`);
+  return { kind: m[1] as 'iterative' | 'agp', steps: Number(m[2]) };
+}
+
+async function pruneCommand(c: Context): Promise<number | void> {
+  const outDir = str(c.values, 'out') ?? 'out';
+  const resumeFile = join(outDir, 'resume.safetensors');
+  let resume: PruneResume | undefined;
+  let v = c.values;
+  if (v.resume) {
+    const saved: Checkpoint = await loadCheckpoint(resumeFile);
+    const info = saved.info as { options: Values; step: number; kept: [number, number[]][] } | undefined;
+    if (!info?.options) throw new Error(`${resumeFile}: not a stopped prune run`);
+    v = { ...info.options, out: outDir };
+    resume = { step: info.step, kept: new Map(info.kept), training: saved };
+  }
+  const granularity = oneOf(v, 'granularity', ['channel', 'unstructured', 'nm'] as const, 'channel') as Granularity;
+  const criterion = str(v, 'criterion') ?? 'l1';
+  if (!criteria[criterion]) throw new UsageError(`--criterion '${criterion}': use one of ${Object.keys(criteria).join(', ')}`);
+  const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
+  const ratio = num(v, 'ratio');
+  if (ratio !== undefined && !(ratio >= 0 && ratio < 1)) throw new UsageError(`--ratio must be in [0, 1), got ${ratio}`);
+  let budget;
+  try {
+    budget = str(v, 'budget') ? parseBudget(str(v, 'budget')!, accel) : undefined;
+  } catch (e) {
+    throw new UsageError(`--budget: ${(e as Error).message}`);
+  }
+  if (granularity === 'channel' && ratio === undefined && budget === undefined) throw new UsageError('prune needs --ratio R or --budget METRIC=VALUE');
+  if (granularity === 'channel' && ratio !== undefined && budget !== undefined) throw new UsageError('give --ratio or --budget, not both');
+  let nm;
+  if (granularity === 'nm') {
+    const m = /^(\d+):(\d+)$/.exec(str(v, 'nm') ?? '2:4');
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new UsageError(`--nm must be N:M with 1 <= N <= M, got '${str(v, 'nm')}'`);
+    nm = { n: Number(m[1]), m: Number(m[2]) };
+  }
+  if (granularity === 'unstructured' && ratio === undefined) throw new UsageError('unstructured pruning needs --ratio');
+  const sweep = str(v, 'sweep')?.split(',').map((x) => {
+    const f = Number(x);
+    if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);
+    return f;
+  });
+  const { train: trainData, test } = loadData(dataValues(v));
+  const { model, source } = await loadModel(str(v, 'model'), trainData.shape as [number, number, number], trainData.classes, int(v, 'seed', 1)!);
+  const be = await backend();
+  const fineTune = trainOptions(v, 1);
+  const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;
+
+  const run = await runPrune(be as Backend, {
+    model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
+    scheduler: gpuScheduler(be.ctx), criterion, granularity, ratio, budget, nm, schedule: parseSchedule(str(v, 'schedule')),
+    fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
+    onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), shouldStop: () => c.stop.requested, resume,
+  });
+  c.progress.clear();
+  mkdirSync(outDir, { recursive: true });
+  if (run.result.interrupted) {
+    const i = run.result.interrupted;
+    const options = Object.fromEntries(Object.entries(v).filter(([k]) => !['resume', 'help', 'config', 'json', 'verbose'].includes(k)));
+    await saveCheckpoint(resumeFile, { ...i.training, info: { options, step: i.step, kept: [...i.kept] } });
+    output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune prune --resume --out ${outDir}`);
+    be.destroy();
+    return 130;
+  }
+  const files = { onnx: join(outDir, 'pruned.onnx'), checkpoint: join(outDir, 'pruned.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
+  await writeFileAtomic(files.onnx, exportOnnx(run.pruned));
+  await saveCheckpoint(files.checkpoint, { model: run.pruned, optimizer: new Map(), info: { report: files.json } });
+  await writeFileAtomic(files.json, new TextEncoder().encode(`${JSON.stringify(run.report, null, 2)}\n`));
+  await writeFileAtomic(files.html, new TextEncoder().encode(renderHtml(run.report)));
+  be.destroy();
+  const r = run.report;
+  const line = (name: string, s: typeof r.dense) => `${name.padEnd(8)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;
+  output(c, { files, report: r }, [
+    line('dense', r.dense), line('pruned', r.pruned), ...(r.uniform ? [line(`uniform`, r.uniform)] : []),
+    ...(r.budget ? [`budget ${r.budget.text} = ${Math.round(r.budget.value)} ${r.budget.unit}: ${r.budget.met ? 'met' : 'NOT met'}; latency ${(r.pruned.cycles / r.dense.cycles).toFixed(3)}x dense, energy ${(r.pruned.energyUJ / r.dense.energyUJ).toFixed(3)}x`] : []),
+    ...r.notes.map((n) => `note: ${n}`),
+    `wrote ${files.onnx}, ${files.checkpoint}, ${files.json}, ${files.html} (${r.seconds.total.toFixed(0)} s)`,
+  ].join('\n'));
+}
+
+function help(name?: string): string {
+  if (!name) {
+    return ['wgprune: accelerator-aware CNN pruning on WebGPU', '', 'usage: wgprune <command> [options]', '', 'commands:',
+      ...Object.entries(COMMANDS).map(([n, cmd]) => `  ${n.padEnd(10)} ${cmd.summary}`), '', "'wgprune <command> --help' for a command's options."].join('\n');
+  }
+  const cmd = COMMANDS[name];
+  const rows = Object.entries({ ...cmd.help, ...COMMON_HELP });
+  return [`wgprune ${name}: ${cmd.summary}`, '', `usage: ${cmd.usage}`, '', 'options:', ...rows.map(([k, d]) => `  ${k.padEnd(34)} ${d}`)].join('\n');
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const verbose = argv.includes('--verbose');
+  try {
+    if (!name || name === '--help' || name === '-h' || name === 'help') {
+      process.stdout.write(`${help(rest[0] && COMMANDS[rest[0]] ? rest[0] : undefined)}\n`);
+      return name ? 0 : 2;
+    }
+    const cmd = COMMANDS[name];
+    if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    const options = { ...COMMON, ...cmd.options };
+    let values: Values;
+    try {
+      values = parseArgs({ args: rest, options, strict: true, allowPositionals: name === 'bench' }).values as Values;
+    } catch (e) {
+      throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, '').replace(/^Unknown option/, 'unknown option'));
+    }
+    if (values.help) {
+      process.stdout.write(`${help(name)}\n`);
+      return 0;
+    }
+    if (values.config) {
+      const file = values.config as string;
+      let config: Record<string, unknown>;
+      try {
+        config = JSON.parse(readText(file));
+      } catch (e) {
+        throw new UsageError(`--config ${file}: ${(e as Error).message}`);
+      }
+      for (const [k, x] of Object.entries(config)) {
+        if (!(k in options)) throw new UsageError(`--config ${file}: unknown option '${k}' for ${name}`);
+        if (values[k] === undefined) values[k] = typeof x === 'boolean' ? x : String(x);
+      }
+    }
+    const stop = { requested: false };
+    const onSigint = () => {
+      if (stop.requested) process.exit(130);
+      stop.requested = true;
+      process.stderr.write('\nstopping after this step (Ctrl-C again to quit at once)\n');
+    };
+    process.on('SIGINT', onSigint);
+    const json = values.json === true;
+    const code = await cmd.run({ values, json, progress: new ProgressView(undefined, false), stop });
+    process.off('SIGINT', onSigint);
+    return typeof code === 'number' ? code : 0;
+  } catch (e) {
+    const usage = e instanceof UsageError;
+    process.stderr.write(`wgprune: ${usage ? 'usage: ' : ''}${(e as Error).message}\n`);
+    if (verbose && !usage) process.stderr.write(`${(e as Error).stack}\n`);
+    if (usage) process.stderr.write(`see 'wgprune ${COMMANDS[name] ? `${name} ` : ''}--help'\n`);
+    return usage ? 2 : 1;
+  }
+}
+

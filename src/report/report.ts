@@ -1,0 +1,98 @@
+// The run report: report.json (everything measured) and a self-contained report.html (no network)
+// with SVG charts: channels kept per layer, cycles and energy per layer before and after, the latency
+// staircase of the most expensive layers with the cut marked, and the Pareto front of a budget sweep.
+import type { ModelCost } from '../accel/cost.js';
+import { barChart, formatNumber, lineChart } from './svg.js';
+
+export interface ModelSummary {
+  accuracy?: number;
+  loss?: number;
+  params: number;
+  macs: number;
+  cycles: number;
+  latencyMs: number;
+  energyUJ: number;
+  dramWords: number;
+}
+
+export interface LayerRow {
+  name: string;
+  channelsBefore: number; channelsAfter: number;
+  paramsBefore: number; paramsAfter: number;
+  cyclesBefore: number; cyclesAfter: number;
+  energyBeforePJ: number; energyAfterPJ: number;
+}
+
+export interface Staircase { layer: string; keptOut: number[]; cycles: number[]; cut: number; full: number }
+
+export interface SweepPoint {
+  fraction: number;
+  aware: ModelSummary;
+  uniform?: ModelSummary & { ratio: number };
+}
+
+export interface RunReport {
+  tool: 'wgprune';
+  createdAt: string;
+  model: { name: string; source: string };
+  data: { train: string; test: string; testCount: number };
+  accelerator: { name: string; rows: number; cols: number; dataflow: string; clockMHz: number; source?: string };
+  method: Record<string, unknown>;
+  budget?: { text: string; metric: string; value: number; unit: string; met: boolean };
+  dense: ModelSummary;
+  pruned: ModelSummary;
+  uniform?: ModelSummary & { ratio: number };
+  layers: LayerRow[];
+  staircases: Staircase[];
+  sweep?: SweepPoint[];
+  notes: string[];
+  seconds: Record<string, number>;
+}
+
+export function summarize(cost: ModelCost, params: number, accuracy?: { accuracy: number; loss: number }): ModelSummary {
+  const d = cost.total.dram;
+  return {
+    ...(accuracy ? { accuracy: accuracy.accuracy, loss: accuracy.loss } : {}),
+    params, macs: cost.total.macs, cycles: cost.total.cycles, latencyMs: cost.latencyMs,
+    energyUJ: cost.total.energy.total / 1e6, dramWords: d.ifmapReads + d.filterReads + d.ofmapReads + d.ofmapWrites,
+  };
+}
+
+const pct = (v?: number) => (v === undefined ? 'n/a' : `${(100 * v).toFixed(2)}%`);
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function renderHtml(r: RunReport): string {
+  const rows: [string, (s: ModelSummary) => string][] = [
+    ['test accuracy', (s) => pct(s.accuracy)], ['parameters', (s) => formatNumber(s.params)], ['MACs', (s) => formatNumber(s.macs)],
+    ['cycles', (s) => formatNumber(s.cycles)], ['latency (ms)', (s) => s.latencyMs.toFixed(4)], ['energy (uJ)', (s) => s.energyUJ.toFixed(3)],
+    ['DRAM words', (s) => formatNumber(s.dramWords)],
+  ];
+  const columns: [string, ModelSummary][] = [['dense', r.dense], ['pruned', r.pruned], ...(r.uniform ? [[`uniform (ratio ${r.uniform.ratio})`, r.uniform] as [string, ModelSummary]] : [])];
+  const summary = `<table><tr><th></th>${columns.map(([n]) => `<th>${esc(n)}</th>`).join('')}</tr>${rows.map(([label, f]) => `<tr><td>${label}</td>${columns.map(([, s]) => `<td>${f(s)}</td>`).join('')}</tr>`).join('')}</table>`;
+  const names = r.layers.map((l) => l.name);
+  const charts = [
+    barChart({ title: 'Channels kept per layer', categories: names, yLabel: 'output channels', series: [{ name: 'dense', values: r.layers.map((l) => l.channelsBefore) }, { name: 'pruned', values: r.layers.map((l) => l.channelsAfter) }] }),
+    barChart({ title: `Cycles per layer on ${r.accelerator.name}`, categories: names, yLabel: 'cycles', series: [{ name: 'dense', values: r.layers.map((l) => l.cyclesBefore) }, { name: 'pruned', values: r.layers.map((l) => l.cyclesAfter) }] }),
+    barChart({ title: 'Energy per layer', categories: names, yLabel: 'energy (pJ)', series: [{ name: 'dense', values: r.layers.map((l) => l.energyBeforePJ) }, { name: 'pruned', values: r.layers.map((l) => l.energyAfterPJ) }] }),
+    ...r.staircases.map((s) => lineChart({
+      title: `Latency staircase of ${s.layer}`, xLabel: 'output channels kept', yLabel: 'layer cycles',
+      series: [{ name: s.layer, points: s.keptOut.map((k, i) => [k, s.cycles[i]]), step: true }], marks: [{ x: s.cut, label: `cut: ${s.cut} of ${s.full}` }],
+    })),
+  ];
+  if (r.sweep?.length) {
+    const x = (s: ModelSummary) => s.cycles;
+    const series = [{ name: 'accelerator-aware', points: r.sweep.map((p) => [x(p.aware), 100 * (p.aware.accuracy ?? 0)] as [number, number]), marker: true }];
+    if (r.sweep.every((p) => p.uniform)) series.push({ name: 'uniform', points: r.sweep.map((p) => [x(p.uniform!), 100 * (p.uniform!.accuracy ?? 0)] as [number, number]), marker: true });
+    charts.push(lineChart({ title: 'Accuracy versus simulated latency (budget sweep)', xLabel: 'cycles', yLabel: 'test accuracy (%)', series }));
+  }
+  const budget = r.budget ? `<p>Budget <b>${esc(r.budget.text)}</b> = ${formatNumber(r.budget.value)} ${esc(r.budget.unit)}: ${r.budget.met ? 'met' : '<b>not met</b>'}.</p>` : '';
+  const method = Object.entries(r.method).map(([k, v]) => `<li>${esc(k)}: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`).join('');
+  const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>wgprune report: ${esc(r.model.name)}</title>
+<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}
+td:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}.charts svg{border:1px solid #eee;background:#fff}</style></head><body>
+<h1>wgprune: ${esc(r.model.name)} on ${esc(r.accelerator.name)}</h1>
+<p>${esc(r.accelerator.name)}: ${r.accelerator.rows}x${r.accelerator.cols} ${esc(r.accelerator.dataflow)} array at ${r.accelerator.clockMHz} MHz. Model from ${esc(r.model.source)}; evaluated on ${r.data.testCount} images of ${esc(r.data.test)}. ${esc(r.createdAt)}.</p>
+${budget}${summary}<ul>${method}</ul><div class="charts">${charts.join('\n')}</div>${notes}</body></html>
+`;
+}

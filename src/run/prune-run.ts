@@ -1,0 +1,203 @@
+// One pruning run as a user asks for it (CLI `prune`, `npm start`, the demo): prune (channels to a
+// ratio or an accelerator budget, unstructured, or N:M), fine-tune (optionally distilled from the
+// dense model), evaluate, simulate both models on the accelerator, and build the report. Optionally
+// the uniform baseline at the same budget and a budget sweep (the Pareto front).
+import type { AcceleratorConfig } from '../accel/config.js';
+import { type EvaluateOptions, type Mode, type ModelCost, evaluate } from '../accel/cost.js';
+import { modelWorkloads } from '../accel/model-workload.js';
+import type { Backend } from '../backend.js';
+import type { Dataset } from '../data/dataset.js';
+import { type Model, parameterCount } from '../model/model.js';
+import { CostModel, type Budget, METRIC_UNITS, budgetText, objectiveFor, specWithCounts } from '../prune/budget.js';
+import { channelGroups } from '../prune/dependency.js';
+import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
+import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '../prune/prune-to-budget.js';
+import { nmMasks, unstructuredMasks } from '../prune/sparsity.js';
+import { type LayerRow, type ModelSummary, type RunReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
+import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+
+export type Granularity = 'channel' | 'unstructured' | 'nm';
+
+export interface PruneRunOptions {
+  model: Model;
+  modelSource: string;
+  train: Dataset;
+  test: Dataset;
+  accelerator: AcceleratorConfig;
+  mode?: Mode;
+  scheduler?: EvaluateOptions['schedule'];
+  criterion: string;
+  granularity: Granularity;
+  /** Channel or unstructured ratio (fraction removed). */
+  ratio?: number;
+  /** Channel pruning to an accelerator budget. */
+  budget?: Budget;
+  nm?: { n: number; m: number };
+  /** Ratio schedules; for budgets, iterative:N shrinks the budget in N steps. */
+  schedule?: PruneSchedule;
+  fineTune: TrainOptions;
+  /** Distillation from the dense model while fine-tuning. */
+  kd?: { temperature: number; alpha: number };
+  compareUniform?: boolean;
+  /** Budget fractions to sweep (accelerator-aware and uniform at each). */
+  sweep?: number[];
+  seed: number;
+  onPhase?: (text: string) => void;
+  onProgress?: (p: Progress, phase: string) => void;
+  shouldStop?: () => boolean;
+  resume?: PruneResume;
+}
+
+export interface PruneRunResult {
+  result: ChannelPruneResult;
+  report: RunReport;
+  /** The model to export: compacted for channel pruning, masked otherwise. */
+  pruned: Model;
+}
+
+const now = () => performance.now();
+
+async function simulate(o: PruneRunOptions, m: Model, sparsity?: { n: number; m: number }): Promise<ModelCost> {
+  const layers = modelWorkloads(m.spec).map((l) => (sparsity ? { ...l, sparsity } : l));
+  return evaluate(o.accelerator, layers, { mode: o.mode, objective: objectiveFor(o.budget?.metric ?? 'latency'), schedule: o.scheduler });
+}
+
+function budgetOptions(o: PruneRunOptions, budget: Budget, phase: string): BudgetPruneOptions {
+  return {
+    criterion: o.criterion, budget, accelerator: o.accelerator, mode: o.mode, schedule: o.scheduler, seed: o.seed,
+    steps: o.schedule?.kind === 'iterative' ? o.schedule.steps : 1,
+    fineTune: fineTuneOf(o, phase), resume: o.resume,
+  };
+}
+
+function fineTuneOf(o: PruneRunOptions, phase: string) {
+  if (o.fineTune.epochs === 0 || o.fineTune.maxSteps === 0) return undefined;
+  return {
+    data: o.train, options: { ...o.fineTune, distill: o.kd }, teacher: o.kd ? o.model : undefined,
+    hooks: { onProgress: (p: Progress) => o.onProgress?.(p, phase), shouldStop: o.shouldStop },
+  };
+}
+
+/** The cycles of one layer as its output channels vary, the others as in the pruned model. */
+async function staircases(o: PruneRunOptions, r: ChannelPruneResult, dense: ModelCost, count = 3): Promise<Staircase[]> {
+  const costs = new CostModel(o.accelerator, { metric: 'latency', mode: o.mode, schedule: o.scheduler });
+  const counts = new Map([...r.kept].map(([id, k]) => [id, k.length]));
+  const out: Staircase[] = [];
+  const top = [...dense.layers].sort((a, b) => b.cycles - a.cycles);
+  for (const layer of top) {
+    if (out.length >= count) break;
+    const g = r.groups.find((x) => x.prunable && x.producers.includes(layer.name));
+    if (!g) continue;
+    const specs = Array.from({ length: g.channels }, (_, i) => specWithCounts(o.model.spec, r.groups, new Map(counts).set(g.id, i + 1)));
+    await costs.prefetch(specs);
+    const cycles = specs.map((s) => costs.layerCost(s, layer.name));
+    out.push({ layer: layer.name, keptOut: specs.map((_, i) => i + 1), cycles, cut: counts.get(g.id) ?? g.channels, full: g.channels });
+  }
+  return out;
+}
+
+function layerRows(dense: Model, pruned: Model, d: ModelCost, p: ModelCost): LayerRow[] {
+  const outChannels = (m: Model, name: string) => {
+    const n = m.spec.nodes.find((x) => x.name === name);
+    return n?.op === 'conv2d' ? n.outChannels : n?.op === 'linear' ? n.outFeatures : 0;
+  };
+  return d.layers.map((l, i) => {
+    const q = p.layers[i];
+    return {
+      name: l.name, channelsBefore: outChannels(dense, l.name), channelsAfter: outChannels(pruned, l.name),
+      paramsBefore: l.gemm.K * l.gemm.M * l.gemm.repeats, paramsAfter: q.gemm.K * q.gemm.M * q.gemm.repeats,
+      cyclesBefore: l.cycles, cyclesAfter: q.cycles, energyBeforePJ: l.energy.total, energyAfterPJ: q.energy.total,
+    };
+  });
+}
+
+export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRunResult> {
+  const seconds: Record<string, number> = {};
+  const t0 = now();
+  const dense = o.model;
+  const notes: string[] = [];
+  if (o.granularity !== 'channel' && o.budget) throw new Error(`prune: budgets apply to channel pruning; ${o.granularity} pruning takes --ratio${o.granularity === 'nm' ? ' or --nm' : ''}`);
+  if (o.granularity === 'channel' && (o.ratio === undefined) === (o.budget === undefined)) throw new Error('prune: channel pruning needs exactly one of a ratio or a budget');
+
+  o.onPhase?.('evaluating the dense model');
+  const denseAccuracy = await evaluateModel(be, dense, o.test);
+  const denseCost = await simulate(o, dense);
+  seconds.dense = (now() - t0) / 1000;
+
+  let result: ChannelPruneResult;
+  let pruned: Model;
+  let uniform: (ModelSummary & { ratio: number }) | undefined;
+  let budgetInfo: RunReport['budget'];
+  const t1 = now();
+  if (o.granularity === 'channel' && o.budget) {
+    o.onPhase?.(`pruning to ${budgetText(o.budget)} on ${o.accelerator.name}`);
+    const r = await pruneToBudget(be, dense, budgetOptions(o, o.budget, 'fine-tune'));
+    result = r;
+    pruned = r.compact;
+    budgetInfo = { text: budgetText(o.budget), metric: o.budget.metric, value: r.budget, unit: METRIC_UNITS[o.budget.metric], met: r.cost <= r.budget };
+    if (o.compareUniform && !r.interrupted) {
+      o.onPhase?.('uniform baseline at the same budget');
+      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, o.budget, 'fine-tune (uniform)'), resume: undefined });
+      uniform = { ...summarize(u.prunedCost, parameterCount(u.compact), await evaluateModel(be, u.compact, o.test)), ratio: u.uniformRatio! };
+    }
+  } else if (o.granularity === 'channel') {
+    o.onPhase?.(`pruning ${Math.round(100 * o.ratio!)}% of the channels`);
+    result = await pruneChannels(be, dense, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume });
+    pruned = result.compact;
+  } else {
+    const masked = o.granularity === 'nm'
+      ? nmMasks(dense, o.nm!.n, o.nm!.m)
+      : unstructuredMasks(dense, o.ratio!, { global: true });
+    o.onPhase?.(o.granularity === 'nm' ? `${o.nm!.n}:${o.nm!.m} sparsity` : `unstructured sparsity ${o.ratio}`);
+    const ft = fineTuneOf(o, 'fine-tune');
+    const tuned = ft ? (await train(be, masked, o.train, ft.options, { teacher: ft.teacher, ...ft.hooks })).model : masked;
+    pruned = tuned;
+    result = { groups: channelGroups(dense.spec), kept: new Map(), masked: tuned, compact: tuned, report: { layers: [], total: {} as never, notes: [] } };
+    if (o.granularity === 'unstructured') notes.push('unstructured sparsity removes no whole rows or columns of the GEMMs: a dense systolic array runs the model as fast as the dense one');
+  }
+  seconds.prune = (now() - t1) / 1000;
+
+  o.onPhase?.('evaluating the pruned model');
+  const prunedAccuracy = result.interrupted ? undefined : await evaluateModel(be, pruned, o.test);
+  const prunedCost = await simulate(o, pruned, o.granularity === 'nm' ? o.nm : undefined);
+  if (o.granularity === 'nm' && !o.accelerator.sparsity) notes.push(`${o.accelerator.name} has no N:M sparsity support: the ${o.nm!.n}:${o.nm!.m} model runs at dense speed there`);
+
+  let sweep: SweepPoint[] | undefined;
+  if (o.sweep?.length && o.granularity === 'channel' && !result.interrupted) {
+    sweep = [];
+    const metric = o.budget?.metric ?? 'latency';
+    for (const fraction of o.sweep) {
+      o.onPhase?.(`sweep: ${metric}=${fraction}`);
+      const b = { metric, fraction } as Budget;
+      const a = await pruneToBudget(be, dense, { ...budgetOptions(o, b, `sweep ${fraction}`), resume: undefined });
+      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, b, `sweep ${fraction} uniform`), resume: undefined });
+      sweep.push({
+        fraction,
+        aware: summarize(a.prunedCost, parameterCount(a.compact), await evaluateModel(be, a.compact, o.test)),
+        uniform: { ...summarize(u.prunedCost, parameterCount(u.compact), await evaluateModel(be, u.compact, o.test)), ratio: u.uniformRatio! },
+      });
+    }
+  }
+
+  const report: RunReport = {
+    tool: 'wgprune', createdAt: new Date().toISOString(),
+    model: { name: dense.spec.name, source: o.modelSource },
+    data: { train: o.train.name, test: o.test.name, testCount: o.test.count },
+    accelerator: { name: o.accelerator.name, rows: o.accelerator.rows, cols: o.accelerator.cols, dataflow: o.accelerator.dataflow, clockMHz: o.accelerator.clockMHz, source: o.accelerator.source },
+    method: {
+      granularity: o.granularity, criterion: o.criterion, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}), ...(o.nm ? { nm: `${o.nm.n}:${o.nm.m}` } : {}),
+      schedule: o.schedule ?? { kind: 'one-shot' }, fineTune: o.fineTune, distillation: o.kd ?? false, mode: o.mode ?? 'tiled',
+    },
+    budget: budgetInfo,
+    dense: summarize(denseCost, parameterCount(dense), denseAccuracy),
+    pruned: summarize(prunedCost, parameterCount(pruned, true), prunedAccuracy),
+    uniform,
+    layers: layerRows(dense, pruned, denseCost, prunedCost),
+    staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(o, result, denseCost) : [],
+    sweep,
+    notes: [...result.report.notes, ...notes],
+    seconds: { ...seconds, total: (now() - t0) / 1000 },
+  };
+  return { result, report, pruned };
+}
+

@@ -1,0 +1,143 @@
+// The wgprune CLI end to end, as a subprocess: simulate --json against the library, a small budget
+// prune whose ONNX file onnxruntime-node loads and whose HTML report renders its charts in headless
+// Chromium, usage errors (exit 2), and a run stopped with Ctrl-C (SIGINT) that resumes.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { evaluate } from '../src/accel/cost.js';
+import { modelWorkloads } from '../src/accel/model-workload.js';
+import { preset } from '../src/accel/presets.js';
+import { lenet5 } from '../src/model/zoo.js';
+import type { RunReport } from '../src/report/report.js';
+
+const ort = createRequire(import.meta.url)('onnxruntime-node');
+const ROOT = new URL('..', import.meta.url).pathname;
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function cli(args: string[], o: { onStderr?: (text: string, child: ChildProcess) => void } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['src/cli/bin.mjs', ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      o.onStderr?.(stderr, child);
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'wgprune-cli-'));
+const SMALL = ['--train-limit', '512', '--test-limit', '300', '--batch-size', '32'];
+
+describe('wgprune CLI', () => {
+  it('simulate --json gives the library numbers per layer and in total', async () => {
+    const r = await cli(['simulate', '--model', 'lenet5', '--accel', 'systolic-32x32', '--objective', 'energy', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const expected = await evaluate(preset('systolic-32x32'), modelWorkloads(lenet5()), { objective: 'energy' });
+    expect(out.layers.map((l: { name: string }) => l.name)).toEqual(expected.layers.map((l) => l.name));
+    out.layers.forEach((l: (typeof expected.layers)[0], i: number) => {
+      const e = expected.layers[i];
+      expect({ gemm: l.gemm, cycles: l.cycles, stallCycles: l.stallCycles, sram: l.sram, dram: l.dram, energy: l.energy, utilization: l.utilization, mappingEfficiency: l.mappingEfficiency })
+        .toEqual({ gemm: e.gemm, cycles: e.cycles, stallCycles: e.stallCycles, sram: e.sram, dram: e.dram, energy: e.energy, utilization: e.utilization, mappingEfficiency: e.mappingEfficiency });
+    });
+    expect(out.total.cycles).toBe(expected.total.cycles);
+    // SCALE-Sim topology input and mode.
+    const dir = tmp();
+    writeFileSync(join(dir, 'net.csv'), 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\nconv1, 30, 30, 3, 3, 8, 16, 1,\n');
+    const s = await cli(['simulate', '--topology', join(dir, 'net.csv'), '--mode', 'scalesim', '--json']);
+    expect(s.code, s.stderr).toBe(0);
+    expect(JSON.parse(s.stdout).layers[0].gemm).toEqual({ P: 784, K: 72, M: 16, repeats: 1 });
+  });
+
+  it('bad arguments exit 2 with a message naming the problem', async () => {
+    const cases: [string[], RegExp][] = [
+      [['prune', '--ratio', '1.5'], /--ratio must be in \[0, 1\), got 1.5/],
+      [['prune', '--budget', 'speed=0.5'], /unknown metric 'speed'/],
+      [['prune'], /prune needs --ratio R or --budget/],
+      [['simulate', '--accel', 'nope'], /--accel 'nope': not a preset/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['eval', '--bogus'], /unknown option '--bogus'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    const missing = await cli(['eval', '--model', 'missing.onnx', '--test-limit', '10']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/missing\.onnx: no such file/);
+    const help = await cli(['simulate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--topology F/);
+  });
+
+  it('prune to a budget: ONNX that onnxruntime loads, report.json within budget, report.html renders its charts', async () => {
+    const out = tmp();
+    const config = join(out, 'options.json');
+    writeFileSync(config, JSON.stringify({ budget: 'latency=0.6', accel: 'edge-8x8', 'max-steps': 6 }));
+    const r = await cli(['prune', '--model', 'default', '--config', config, '--kd', ...SMALL, '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.budget!.met).toBe(true);
+    expect(report.pruned.cycles).toBeLessThanOrEqual(0.6 * report.dense.cycles);
+    expect(report.accelerator.name).toBe('edge-8x8');
+    expect(report.pruned.accuracy).toBeGreaterThan(0.5);
+    const session = await ort.InferenceSession.create(readFileSync(join(out, 'pruned.onnx')));
+    const y = await session.run({ input: new ort.Tensor('float32', new Float32Array(2 * 784), [2, 1, 28, 28]) });
+    expect(y.output.dims).toEqual([2, 10]);
+
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      const requests: string[] = [];
+      page.on('request', (q) => { if (!q.url().startsWith('file:')) requests.push(q.url()); });
+      await page.goto(`file://${join(out, 'report.html')}`);
+      expect(await page.locator('svg').count()).toBeGreaterThanOrEqual(4); // channels, cycles, energy, staircases
+      expect(await page.locator('svg rect.bar').count()).toBeGreaterThan(10);
+      expect(await page.locator('svg path.series').count()).toBeGreaterThanOrEqual(1);
+      expect(await page.locator('svg line.mark').count()).toBeGreaterThanOrEqual(1);
+      expect(await page.title()).toContain('wgprune report');
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('Ctrl-C during fine-tuning saves the run; --resume continues it to the end', async () => {
+    const out = tmp();
+    let sent = false;
+    const first = await cli(['prune', '--model', 'default', '--ratio', '0.5', ...SMALL, '--epochs', '10', '--max-steps', '120', '--out', out], {
+      onStderr: (text, child) => {
+        if (!sent && /fine-tune: step 20\//.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(first.code, first.stderr).toBe(130);
+    expect(first.stdout).toMatch(/wgprune prune --resume/);
+    expect(existsSync(join(out, 'resume.safetensors'))).toBe(true);
+    expect(existsSync(join(out, 'report.json'))).toBe(false);
+    const second = await cli(['prune', '--resume', '--out', out]);
+    expect(second.code, second.stderr).toBe(0);
+    const steps = [...second.stderr.matchAll(/fine-tune: step (\d+)\/(\d+)/g)].map((m) => Number(m[1]));
+    expect(steps[0]).toBeGreaterThan(20); // continued, not restarted
+    expect(steps.at(-1)).toBe(120);
+    const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.method.ratio).toBe(0.5);
+  });
+});
