@@ -89,6 +89,14 @@ export interface Backend {
   /** Per-sample loss, the gradient of the mean loss, and 1 where the top logit is the label (else 0). */
   /** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq) or sum |x * other| (taylor). */
   channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor;
+  /**
+   * Radix selection of a magnitude threshold: a 256-bin histogram of the float32 bit patterns of |x|
+   * (masked entries count as 0) over all items, bin = (bits >> shift) & 255, counting only entries whose
+   * bits >> (shift + 8) equal `prefix` (every entry when shift is 24).
+   */
+  magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array>;
+  /** 1 where the float32 bits of |x| (0 where masked) exceed `thresholdBits`, else 0. */
+  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor;
   /** Keeps channels `indices` (a tensor of integer values) along `axis`: gather-compaction. */
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor;
 

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { initModel } from '../src/model/model.js';
 import { lenet5, vggSmall } from '../src/model/zoo.js';
 import { agpSparsity, iterativeRatios, nmMasks, unstructuredMasks } from '../src/prune/sparsity.js';
+import { selectMagnitude, unstructuredMasksOnDevice } from '../src/prune/threshold.js';
+import { Rng } from '../src/random.js';
+import { cpu, webgpu } from './helpers/backends.js';
 
 describe('unstructured and N:M masks, schedules', () => {
   const model = initModel(lenet5(), 4);
@@ -52,5 +55,30 @@ describe('unstructured and N:M masks, schedules', () => {
     expect(agpSparsity(100 + 250, o)).toBeCloseTo(0.8 + (0 - 0.8) * 0.5 ** 3, 12);
     expect(agpSparsity(2000, o)).toBeCloseTo(0.8, 12);
     iterativeRatios(0.6, 3).forEach((r, i) => expect(r).toBeCloseTo([0.2, 0.4, 0.6][i], 12));
+  });
+
+  it('threshold selection on the GPU gives exactly the reference masks (ties, prior masks, global and per layer)', async () => {
+    const gpu = await webgpu();
+    const rng = new Rng(9);
+    for (let trial = 0; trial < 8; trial++) {
+      const m = initModel(lenet5(), trial);
+      // Quantise some layers so that magnitudes tie, and give some a prior mask.
+      const params = new Map([...m.params].map(([k, v]) => [k, trial % 4 < 2 && k.startsWith('fc') ? v.map((x) => Math.round(x * 20) / 20) : v]));
+      const masks = new Map(trial % 3 === 0 ? [['conv2.weight', Float32Array.from({ length: m.params.get('conv2.weight')!.length }, () => (rng.uniform() < 0.2 ? 0 : 1))]] : []);
+      const model = { ...m, params, masks };
+      const sparsity = [0.1, 0.35, 0.5, 0.8, 0.95][trial % 5];
+      const global = trial % 2 === 0;
+      const expected = unstructuredMasks(model, sparsity, { global });
+      for (const be of [gpu, cpu()]) {
+        const actual = await unstructuredMasksOnDevice(be, model, sparsity, { global });
+        for (const [name, mask] of expected.masks) expect(Array.from(actual.masks.get(name)!), `${be.name} trial ${trial} ${name}`).toEqual(Array.from(mask));
+      }
+    }
+    // The selection itself: the k-th smallest magnitude, with counts below and equal.
+    const x = gpu.upload([3, -1, 2, 2, -2, 0.5, 7, 2], [8]);
+    const s = await selectMagnitude(gpu, [{ x }], 4);
+    expect(new Float32Array(new Uint32Array([s.bits]).buffer)[0]).toBe(2);
+    expect([s.below, s.equal]).toEqual([2, 4]);
+    gpu.dispose(x);
   });
 });

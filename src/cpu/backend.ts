@@ -98,6 +98,12 @@ export class CpuBackend implements Backend {
   channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor {
     return this.wrap(ref.channelStats(nd(x), axis, kind, opt(other)));
   }
+  async magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array> {
+    return ref.magnitudeHistogram(items.map((i) => ({ x: nd(i.x), mask: opt(i.mask) })), shift, prefix);
+  }
+  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor {
+    return this.wrap(ref.thresholdMask(nd(x), opt(mask), thresholdBits));
+  }
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {
     return this.wrap(ref.gatherChannels(nd(x), axis, (indices as CpuTensor).data));
   }

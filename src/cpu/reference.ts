@@ -380,3 +380,28 @@ export function channelStats(x: NdArray, axis: number, kind: 'l1' | 'l2sq' | 'ta
   });
   return out;
 }
+
+const bitsView = new Float32Array(1);
+const bitsOut = new Uint32Array(bitsView.buffer);
+
+/** The float32 bit pattern of |v| (of 0 where masked): ordered like the magnitude. */
+export function magnitudeBits(v: number, masked = false): number {
+  bitsView[0] = masked ? 0 : Math.abs(v);
+  return bitsOut[0];
+}
+
+/** Radix-selection histogram (see Backend.magnitudeHistogram). */
+export function magnitudeHistogram(items: { x: NdArray; mask?: NdArray }[], shift: number, prefix: number): Uint32Array {
+  const hist = new Uint32Array(256);
+  for (const { x, mask } of items) {
+    x.data.forEach((v, i) => {
+      const bits = magnitudeBits(v, mask !== undefined && mask.data[i] === 0);
+      if (shift === 24 || bits >>> (shift + 8) === prefix) hist[(bits >>> shift) & 255]++;
+    });
+  }
+  return hist;
+}
+
+export function thresholdMask(x: NdArray, mask: NdArray | undefined, thresholdBits: number): NdArray {
+  return ndarray(x.shape, x.data.map((v, i) => (magnitudeBits(v, mask !== undefined && mask.data[i] === 0) > thresholdBits ? 1 : 0)));
+}

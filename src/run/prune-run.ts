@@ -12,7 +12,8 @@ import { CostModel, type Budget, METRIC_UNITS, budgetText, objectiveFor, specWit
 import { channelGroups } from '../prune/dependency.js';
 import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
 import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '../prune/prune-to-budget.js';
-import { nmMasks, unstructuredMasks } from '../prune/sparsity.js';
+import { nmMasks } from '../prune/sparsity.js';
+import { unstructuredMasksOnDevice } from '../prune/threshold.js';
 import { type LayerRow, type ModelSummary, type RunReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 
@@ -147,7 +148,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   } else {
     const masked = o.granularity === 'nm'
       ? nmMasks(dense, o.nm!.n, o.nm!.m)
-      : unstructuredMasks(dense, o.ratio!, { global: true });
+      : await unstructuredMasksOnDevice(be, dense, o.ratio!, { global: true });
     o.onPhase?.(o.granularity === 'nm' ? `${o.nm!.n}:${o.nm!.m} sparsity` : `unstructured sparsity ${o.ratio}`);
     const ft = fineTuneOf(o, 'fine-tune');
     const tuned = ft ? (await train(be, masked, o.train, ft.options, { teacher: ft.teacher, ...ft.hooks })).model : masked;

@@ -387,6 +387,30 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
+  async magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array> {
+    const hist = this.zeros([256]);
+    for (const { x, mask } of items) {
+      if (mask) assertShape('magnitudeHistogram', 'mask', mask.shape, x.shape);
+      this.ctx.run({
+        shader: 'magnitude-select', entry: 'histogram', overrides: { HAS_MASK: mask ? 1 : 0, WORKGROUP_SIZE: WORKGROUP },
+        params: [x.size, shift, prefix, 0], bindings: { 1: x, 2: mask ?? this.ctx.dummy, 3: hist }, workgroups: this.ctx.grid(x.size, WORKGROUP),
+      });
+    }
+    const counts = new Uint32Array((await this.read(hist)).buffer);
+    this.dispose(hist);
+    return counts;
+  }
+
+  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor {
+    if (mask) assertShape('thresholdMask', 'mask', mask.shape, x.shape);
+    const y = this.ctx.empty(x.shape);
+    this.ctx.run({
+      shader: 'magnitude-select', entry: 'threshold_mask', overrides: { HAS_MASK: mask ? 1 : 0, WORKGROUP_SIZE: WORKGROUP },
+      params: [x.size, 0, 0, thresholdBits], bindings: { 1: x, 2: mask ?? this.ctx.dummy, 4: y }, workgroups: this.ctx.grid(x.size, WORKGROUP),
+    });
+    return y;
+  }
+
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {
     const [outer, channels, inner] = axisView('gatherChannels', x.shape, axis);
     if (indices.shape.length !== 1) throw new Error(`gatherChannels: indices must be a vector, got [${indices.shape.join(', ')}]`);
