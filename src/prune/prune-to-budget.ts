@@ -10,9 +10,9 @@ import type { Backend } from '../backend.js';
 import type { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/graph.js';
 import { allocate } from './allocate.js';
-import { allocateToBudget } from './allocate-budget.js';
-import { type Budget, CostModel, type KeptCounts, absoluteBudget, metricOf, objectiveFor, specWithCounts } from './budget.js';
-import { channelGroups, type Group } from './dependency.js';
+import { allocateToBudget, uniformCountsForBudget } from './allocate-budget.js';
+import { type Budget, CostModel, absoluteBudget, metricOf, objectiveFor } from './budget.js';
+import { channelGroups } from './dependency.js';
 import { type ChannelPruneResult, type PruneStepOptions, pruneInSteps } from './prune.js';
 
 export interface BudgetPruneOptions extends PruneStepOptions {
@@ -69,22 +69,11 @@ export async function pruneToBudget(be: Backend, dense: Model, o: BudgetPruneOpt
   return finish(o, dense, r, budget);
 }
 
-/** Uniform channel counts for a ratio, as allocate() would keep them. */
-function uniformCounts(groups: Group[], ratio: number, o: Pick<BudgetPruneOptions, 'ignore' | 'roundTo'>): KeptCounts {
-  const zeros = new Map(groups.filter((g) => g.prunable).map((g) => [g.id, new Float64Array(g.channels)]));
-  const a = allocate(groups, zeros, { ratio, ignore: o.ignore, roundTo: o.roundTo });
-  return new Map([...a.kept].map(([id, k]) => [id, k.length]));
-}
-
 /** The smallest uniform ratio (in steps of 1/100) whose model meets the budget. */
 export async function uniformRatioForBudget(spec: ModelSpec, costs: CostModel, budget: number, o: Pick<BudgetPruneOptions, 'ignore' | 'roundTo'> = {}): Promise<number> {
-  const groups = channelGroups(spec);
-  const ratios = Array.from({ length: 100 }, (_, i) => i / 100);
-  const specs = ratios.map((r) => specWithCounts(spec, groups, uniformCounts(groups, r, o)));
-  await costs.prefetch(specs);
-  const i = specs.findIndex((s) => costs.costOf(s) <= budget);
-  if (i < 0) throw new Error(`prune: no uniform ratio below 1 meets the budget ${budget} ${costs.o.metric}; the smallest uniform cost is ${costs.costOf(specs[99])}`);
-  return ratios[i];
+  const u = await uniformCountsForBudget(spec, channelGroups(spec), costs, budget, o);
+  if (!u) throw new Error(`prune: no uniform ratio below 1 meets the budget ${budget} ${costs.o.metric}`);
+  return u.ratio!;
 }
 
 /** The baseline: uniform channel pruning at the ratio that just meets the same budget. */

@@ -1,0 +1,85 @@
+// The browser demo in real Chromium (Debian's /usr/bin/chromium, headless, driven by playwright-core):
+// built with Vite and served by its preview server, it prunes the shipped LeNet-5 to a latency budget
+// on WebGPU (SwiftShader here), fine-tunes with distillation and shows numbers we check; without
+// WebGPU it says so in a banner.
+import { mkdirSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { type PreviewServer, build, preview } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunReport } from '../src/report/report.js';
+
+const CONFIG = new URL('../demo/vite.config.ts', import.meta.url).pathname;
+const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-swiftshader'];
+
+describe('browser demo', () => {
+  let server: PreviewServer;
+  let url: string;
+  const browsers: Browser[] = [];
+
+  beforeAll(async () => {
+    await build({ configFile: CONFIG, logLevel: 'error' });
+    server = await preview({ configFile: CONFIG, logLevel: 'error', preview: { port: 0, host: '127.0.0.1' } });
+    url = server.resolvedUrls!.local[0];
+  }, 120_000);
+  afterAll(async () => {
+    for (const b of browsers) await b.close();
+    await server?.close();
+  });
+
+  const launch = async (webgpu: boolean) => {
+    const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...BASE_FLAGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : [])] });
+    browsers.push(b);
+    const page = await b.newPage({ viewport: { width: 1400, height: 1200 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    return { page, errors };
+  };
+
+  it('prunes to the budget on WebGPU, fine-tunes with distillation, shows the numbers and predicts a drawn digit', async () => {
+    const { page, errors } = await launch(true);
+    await page.goto(url);
+    await page.waitForFunction(() => (window as unknown as { demo: { phase: string } }).demo.phase === 'ready', undefined, { timeout: 120_000 });
+    await page.fill('#steps', '60');
+    await page.locator('#budget').fill('0.5');
+    await page.selectOption('#preset', 'systolic-16x16');
+    await page.click('#run');
+    await page.waitForFunction(() => ['done', 'error'].some((p) => (window as unknown as { demo: { phase: string } }).demo.phase.startsWith(p)), undefined, { timeout: 600_000 });
+    const state = await page.evaluate(() => {
+      const d = (window as unknown as { demo: { phase: string; report?: RunReport; error?: string } }).demo;
+      return { phase: d.phase, report: d.report, error: d.error };
+    });
+    expect(state.error).toBeUndefined();
+    const r = state.report!;
+    expect(r.budget!.met).toBe(true);
+    expect(r.pruned.cycles).toBeLessThanOrEqual(0.5 * r.dense.cycles);
+    expect(r.pruned.accuracy).toBeGreaterThan(0.9); // 60 distilled steps on a 4000-image sample, 1000 test images
+    expect(Number(await page.textContent('#pruned-cycles'))).toBe(r.pruned.cycles);
+    expect(await page.locator('#chart-cycles svg rect.bar').count()).toBe(2 * r.layers.length);
+    expect(await page.locator('#chart-staircase svg line.mark').count()).toBe(1);
+    expect(await page.locator('#chart-training svg path.series').count()).toBe(2);
+    expect(await page.locator('#mask-view .cell.off').count()).toBeGreaterThan(0);
+    // Draw a stroke: both models predict a distribution over the ten digits.
+    const pad = page.locator('#pad');
+    await pad.scrollIntoViewIfNeeded();
+    const box = (await pad.boundingBox())!;
+    await page.mouse.move(box.x + 140, box.y + 40);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 140, box.y + 240, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForFunction(() => document.querySelectorAll('#pred-pruned .row').length === 10, undefined, { timeout: 30_000 });
+    expect(await page.locator('#pred-dense .row').count()).toBe(10);
+    mkdirSync('out', { recursive: true });
+    await page.screenshot({ path: 'out/demo-webgpu.png', fullPage: true });
+    expect(errors).toEqual([]);
+  }, 900_000);
+
+  it('without WebGPU the page says so in a banner', async () => {
+    const { page } = await launch(false);
+    await page.goto(url);
+    await page.waitForFunction(() => (window as unknown as { demo: { phase: string } }).demo.phase === 'no WebGPU', undefined, { timeout: 60_000 });
+    expect(await page.locator('#banner').isVisible()).toBe(true);
+    expect(await page.textContent('#banner')).toMatch(/WebGPU is not available/);
+    expect(await page.locator('#run').isDisabled()).toBe(true);
+    await page.screenshot({ path: 'out/demo-no-webgpu.png' });
+  }, 120_000);
+});
