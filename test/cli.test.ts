@@ -83,7 +83,7 @@ describe('wgprune CLI', () => {
   it('prune to a budget: ONNX that onnxruntime loads, report.json within budget, report.html renders its charts', async () => {
     const out = tmp();
     const config = join(out, 'options.json');
-    writeFileSync(config, JSON.stringify({ budget: 'latency=0.6', accel: 'edge-8x8', 'max-steps': 6 }));
+    writeFileSync(config, JSON.stringify({ budget: 'latency=0.6', accel: 'edge-8x8', 'max-steps': 6, sweep: '0.8,0.6' }));
     const r = await cli(['prune', '--model', 'default', '--config', config, '--kd', ...SMALL, '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
@@ -94,6 +94,14 @@ describe('wgprune CLI', () => {
     const session = await ort.InferenceSession.create(readFileSync(join(out, 'pruned.onnx')));
     const y = await session.run({ input: new ort.Tensor('float32', new Float32Array(2 * 784), [2, 1, 28, 28]) });
     expect(y.output.dims).toEqual([2, 10]);
+    // The sweep: a Pareto point per budget, aware and uniform, each within its budget.
+    const pareto = JSON.parse(readFileSync(join(out, 'pareto.json'), 'utf8'));
+    expect(pareto.map((p: { fraction: number }) => p.fraction)).toEqual([0.8, 0.6]);
+    for (const p of pareto) {
+      expect(p.aware.cycles).toBeLessThanOrEqual(p.fraction * report.dense.cycles);
+      expect(p.uniform.cycles).toBeLessThanOrEqual(p.fraction * report.dense.cycles);
+    }
+    expect(readFileSync(join(out, 'pareto.svg'), 'utf8')).toMatch(/^<svg[^>]*>.*<circle/s);
 
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
     try {
@@ -104,9 +112,10 @@ describe('wgprune CLI', () => {
       const requests: string[] = [];
       page.on('request', (q) => { if (!q.url().startsWith('file:')) requests.push(q.url()); });
       await page.goto(`file://${join(out, 'report.html')}`);
-      expect(await page.locator('svg').count()).toBeGreaterThanOrEqual(4); // channels, cycles, energy, staircases
+      expect(await page.locator('svg').count()).toBeGreaterThanOrEqual(5); // channels, cycles, energy, staircases, Pareto front
       expect(await page.locator('svg rect.bar').count()).toBeGreaterThan(10);
-      expect(await page.locator('svg path.series').count()).toBeGreaterThanOrEqual(1);
+      expect(await page.locator('svg path.series').count()).toBeGreaterThanOrEqual(3);
+      expect(await page.locator('svg circle').count()).toBe(4);
       expect(await page.locator('svg line.mark').count()).toBeGreaterThanOrEqual(1);
       expect(await page.title()).toContain('wgprune report');
       expect(errors).toEqual([]);

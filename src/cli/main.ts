@@ -16,7 +16,7 @@ import { exportOnnx } from '../onnx/export.js';
 import { criteria } from '../prune/criteria/index.js';
 import { parseBudget } from '../prune/budget.js';
 import type { PruneResume, PruneSchedule } from '../prune/prune.js';
-import { renderHtml } from '../report/report.js';
+import { paretoChart, renderHtml } from '../report/report.js';
 import { type Granularity, runPrune } from '../run/prune-run.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
@@ -341,6 +341,13 @@ async function pruneCommand(c: Context): Promise<number | void> {
   await saveCheckpoint(files.checkpoint, { model: run.pruned, optimizer: new Map(), info: { report: files.json } });
   await writeFileAtomic(files.json, new TextEncoder().encode(`${JSON.stringify(run.report, null, 2)}\n`));
   await writeFileAtomic(files.html, new TextEncoder().encode(renderHtml(run.report)));
+  if (run.report.sweep) {
+    // The Pareto front on its own too, for scripts and slides.
+    const pareto = { json: join(outDir, 'pareto.json'), svg: join(outDir, 'pareto.svg') };
+    await writeFileAtomic(pareto.json, new TextEncoder().encode(`${JSON.stringify(run.report.sweep, null, 2)}\n`));
+    await writeFileAtomic(pareto.svg, new TextEncoder().encode(paretoChart(run.report)!));
+    Object.assign(files, pareto);
+  }
   be.destroy();
   const r = run.report;
   const line = (name: string, s: typeof r.dense) => `${name.padEnd(8)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;

@@ -61,6 +61,15 @@ export function summarize(cost: ModelCost, params: number, accuracy?: { accuracy
 const pct = (v?: number) => (v === undefined ? 'n/a' : `${(100 * v).toFixed(2)}%`);
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** Accuracy against simulated latency over a budget sweep, accelerator-aware and uniform. */
+export function paretoChart(r: RunReport): string | undefined {
+  if (!r.sweep?.length) return undefined;
+  const x = (s: ModelSummary) => s.cycles;
+  const series = [{ name: 'accelerator-aware', points: r.sweep.map((p) => [x(p.aware), 100 * (p.aware.accuracy ?? 0)] as [number, number]), marker: true }];
+  if (r.sweep.every((p) => p.uniform)) series.push({ name: 'uniform', points: r.sweep.map((p) => [x(p.uniform!), 100 * (p.uniform!.accuracy ?? 0)] as [number, number]), marker: true });
+  return lineChart({ title: `Accuracy versus simulated latency on ${r.accelerator.name} (budget sweep)`, xLabel: 'cycles', yLabel: 'test accuracy (%)', series });
+}
+
 export function renderHtml(r: RunReport): string {
   const rows: [string, (s: ModelSummary) => string][] = [
     ['test accuracy', (s) => pct(s.accuracy)], ['parameters', (s) => formatNumber(s.params)], ['MACs', (s) => formatNumber(s.macs)],
@@ -79,12 +88,8 @@ export function renderHtml(r: RunReport): string {
       series: [{ name: s.layer, points: s.keptOut.map((k, i) => [k, s.cycles[i]]), step: true }], marks: [{ x: s.cut, label: `cut: ${s.cut} of ${s.full}` }],
     })),
   ];
-  if (r.sweep?.length) {
-    const x = (s: ModelSummary) => s.cycles;
-    const series = [{ name: 'accelerator-aware', points: r.sweep.map((p) => [x(p.aware), 100 * (p.aware.accuracy ?? 0)] as [number, number]), marker: true }];
-    if (r.sweep.every((p) => p.uniform)) series.push({ name: 'uniform', points: r.sweep.map((p) => [x(p.uniform!), 100 * (p.uniform!.accuracy ?? 0)] as [number, number]), marker: true });
-    charts.push(lineChart({ title: 'Accuracy versus simulated latency (budget sweep)', xLabel: 'cycles', yLabel: 'test accuracy (%)', series }));
-  }
+  const pareto = paretoChart(r);
+  if (pareto) charts.push(pareto);
   const budget = r.budget ? `<p>Budget <b>${esc(r.budget.text)}</b> = ${formatNumber(r.budget.value)} ${esc(r.budget.unit)}: ${r.budget.met ? 'met' : '<b>not met</b>'}.</p>` : '';
   const method = Object.entries(r.method).map(([k, v]) => `<li>${esc(k)}: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`).join('');
   const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
