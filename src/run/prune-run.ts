@@ -12,6 +12,7 @@ import { CostModel, type Budget, METRIC_UNITS, budgetText, objectiveFor, specWit
 import { channelGroups } from '../prune/dependency.js';
 import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
 import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '../prune/prune-to-budget.js';
+import { pruneReport } from '../prune/report.js';
 import { nmMasks } from '../prune/sparsity.js';
 import { unstructuredMasksOnDevice } from '../prune/threshold.js';
 import { type LayerRow, type ModelSummary, type RunReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
@@ -153,7 +154,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     const ft = fineTuneOf(o, 'fine-tune');
     const tuned = ft ? (await train(be, masked, o.train, ft.options, { teacher: ft.teacher, ...ft.hooks })).model : masked;
     pruned = tuned;
-    result = { groups: channelGroups(dense.spec), kept: new Map(), masked: tuned, compact: tuned, report: { layers: [], total: {} as never, notes: [] } };
+    result = { groups: channelGroups(dense.spec), kept: new Map(), masked: tuned, compact: tuned, report: pruneReport(dense, tuned) };
     if (o.granularity === 'unstructured') notes.push('unstructured sparsity removes no whole rows or columns of the GEMMs: a dense systolic array runs the model as fast as the dense one');
   }
   seconds.prune = (now() - t1) / 1000;
