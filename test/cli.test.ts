@@ -125,6 +125,21 @@ describe('wgprune CLI', () => {
     }
   });
 
+  it('N:M and unstructured granularities: masked exports, and the report says what the array makes of them', async () => {
+    const out = tmp();
+    const nm = await cli(['prune', '--model', 'default', '--granularity', 'nm', '--nm', '2:4', '--max-steps', '3', ...SMALL, '--out', out, '--json']);
+    expect(nm.code, nm.stderr).toBe(0);
+    const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.method.nm).toBe('2:4');
+    expect(report.notes.join(' ')).toMatch(/no N:M sparsity support/);
+    expect(report.pruned.params).toBeLessThan(0.6 * report.dense.params);
+    const un = await cli(['prune', '--model', 'default', '--granularity', 'unstructured', '--ratio', '0.8', '--max-steps', '3', ...SMALL, '--out', out, '--json']);
+    expect(un.code, un.stderr).toBe(0);
+    const r2: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(r2.pruned.cycles).toBe(r2.dense.cycles);
+    expect(r2.notes.join(' ')).toMatch(/unstructured sparsity removes no whole rows/);
+  });
+
   it('Ctrl-C during fine-tuning saves the run; --resume continues it to the end', async () => {
     const out = tmp();
     let sent = false;

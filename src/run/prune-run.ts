@@ -7,13 +7,13 @@ import { type EvaluateOptions, type Mode, type ModelCost, evaluate } from '../ac
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
-import { type Model, parameterCount } from '../model/model.js';
+import { type Model, paramList, parameterCount } from '../model/model.js';
 import { CostModel, type Budget, METRIC_UNITS, budgetText, objectiveFor, specWithCounts } from '../prune/budget.js';
 import { channelGroups } from '../prune/dependency.js';
 import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
 import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '../prune/prune-to-budget.js';
 import { pruneReport } from '../prune/report.js';
-import { nmMasks } from '../prune/sparsity.js';
+import { nmMasks, prunableWeights } from '../prune/sparsity.js';
 import { unstructuredMasksOnDevice } from '../prune/threshold.js';
 import { type LayerRow, type ModelSummary, type RunReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
@@ -147,9 +147,16 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     result = await pruneChannels(be, dense, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume });
     pruned = result.compact;
   } else {
-    const masked = o.granularity === 'nm'
-      ? nmMasks(dense, o.nm!.n, o.nm!.m)
-      : await unstructuredMasksOnDevice(be, dense, o.ratio!, { global: true });
+    let masked: Model;
+    if (o.granularity === 'nm') {
+      // N:M runs along input channels: layers whose input channels are not a multiple of M stay dense.
+      const shapes = new Map(paramList(dense.spec).map((p) => [p.name, p.shape]));
+      const [fits, skipped] = [prunableWeights(dense), prunableWeights(dense)].map((l, i) => l.filter((w) => (shapes.get(w)![1] % o.nm!.m === 0) === (i === 0)));
+      if (skipped.length) notes.push(`${o.nm!.n}:${o.nm!.m} sparsity skips ${skipped.join(', ')}: input channels not a multiple of ${o.nm!.m}`);
+      masked = nmMasks(dense, o.nm!.n, o.nm!.m, { layers: fits });
+    } else {
+      masked = await unstructuredMasksOnDevice(be, dense, o.ratio!, { global: true });
+    }
     o.onPhase?.(o.granularity === 'nm' ? `${o.nm!.n}:${o.nm!.m} sparsity` : `unstructured sparsity ${o.ratio}`);
     const ft = fineTuneOf(o, 'fine-tune');
     const tuned = ft ? (await train(be, masked, o.train, ft.options, { teacher: ft.teacher, ...ft.hooks })).model : masked;
