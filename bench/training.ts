@@ -76,7 +76,9 @@ export async function benchTraining(): Promise<void> {
   require('@tensorflow/tfjs-backend-webgpu');
   console.log(`adapter: ${ours.report.tried.at(-1)}`);
   const rows: string[][] = [];
-  for (const spec of [lenet5(), vggSmall()]) {
+  // TRAINING_MODELS=vgg-small runs one row only.
+  const only = process.env.TRAINING_MODELS?.split(',');
+  for (const spec of [lenet5(), vggSmall()].filter((s) => !only || only.includes(s.name))) {
     const mine = await oursThroughput(ours, spec);
     await tf.setBackend('webgpu');
     const tfGpu = await tfThroughput(tf, spec.name, spec.inputShape);
