@@ -35,10 +35,15 @@ describe('data sets', () => {
     expect(Math.abs(mean)).toBeLessThan(0.05);
   });
 
-  it('Fashion-MNIST from the fashion-mnist package: 1000 test images per class, interleaved', () => {
+  it('Fashion-MNIST from the fashion-mnist package: 6000 train and 1000 test images per class, interleaved', () => {
     const test = loadFashionMnist('test');
     expect(test.count).toBe(10000);
     expect(Array.from(test.labels.subarray(0, 12))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
+    // The package's class 0 file holds two empty rows; they are skipped, not loaded as blank images.
+    const train = loadFashionMnist('train');
+    expect(train.count).toBe(60000);
+    const blank = (n: number) => train.images.subarray(n * 784, (n + 1) * 784).every((v) => v === train.images[n * 784]);
+    expect(blank(10 * 1000)).toBe(false);
   });
 
   it('user files as IDX and NPY (uint8 and float32, NHWC or NCHW)', () => {

@@ -54,6 +54,7 @@ export function loadMnist(split: 'train' | 'test'): Dataset {
 /**
  * Fashion-MNIST from the `fashion-mnist` package: 7000 images per class as JSON. The package has no
  * official split; the first 6000 of each class train and the last 1000 test, like the original's sizes.
+ * Empty rows (class 0 holds two, at 1000 and 7001) are skipped; any other malformed row is an error.
  */
 export function loadFashionMnist(split: 'train' | 'test'): Dataset {
   const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
@@ -65,7 +66,7 @@ export function loadFashionMnist(split: 'train' | 'test'): Dataset {
     const file = join(dir, `${label}.json`);
     let rows: number[][];
     try {
-      rows = JSON.parse(new TextDecoder().decode(readFile(file))).data;
+      rows = (JSON.parse(new TextDecoder().decode(readFile(file))).data as number[][]).filter((r) => r.length > 0);
     } catch (e) {
       throw new Error(`${file}: not a fashion-mnist class file (${(e as Error).message})`);
     }
