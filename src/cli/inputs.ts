@@ -1,13 +1,12 @@
 // What CLI options name: models (zoo name, checkpoint, ONNX file, or the shipped default), data sets
 // (mnist, fashion-mnist, IDX/NPY files) and accelerators (preset, JSON config, SCALE-Sim .cfg).
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AcceleratorConfig } from '../accel/config.js';
 import { validateConfig } from '../accel/config.js';
 import { presets } from '../accel/presets.js';
 import { parseScaleSimConfig } from '../accel/scalesim-io.js';
 import { type Dataset, subset } from '../data/dataset.js';
-import { loadDataset, loadFiles } from '../data/sources.js';
+import { loadDataset, loadFiles, readFile } from '../data/sources.js';
 import { type Model, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
 import { importOnnx } from '../onnx/import.js';
@@ -28,13 +27,7 @@ export async function loadModel(name: string | undefined, inputShape: InputShape
   }
   if (zoo[what]) return { model: initModel(zoo[what](inputShape, classes), seed), source: `zoo '${what}', initialised with seed ${seed}` };
   if (what.endsWith('.onnx')) {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(readFileSync(what));
-    } catch (e) {
-      throw new Error(`${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
-    return { model: importOnnx(bytes, { file: what }), source: what };
+    return { model: importOnnx(readFile(what), { file: what }), source: what };
   }
   if (what.endsWith('.safetensors')) {
     const c = await loadCheckpoint(what);
@@ -72,12 +65,7 @@ export function loadAccelerator(name: string | undefined, fallback: string): Acc
   const what = name ?? fallback;
   if (presets[what]) return presets[what];
   if (what.endsWith('.json') || what.endsWith('.cfg')) {
-    let text: string;
-    try {
-      text = readFileSync(what, 'utf8');
-    } catch (e) {
-      throw new Error(`${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
+    const text = new TextDecoder().decode(readFile(what));
     if (what.endsWith('.cfg')) return parseScaleSimConfig(text, what);
     let raw: unknown;
     try {

@@ -2,7 +2,7 @@
 // parseArgs), help text and run function. Every command takes --json, --config FILE (the same options
 // as JSON), --verbose and --help. Exit codes: 0 success, 2 usage error, 1 failure; errors are one line
 // on stderr (with the stack only under --verbose).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type Mode, evaluate } from '../accel/cost.js';
@@ -12,6 +12,7 @@ import { parseScaleSimTopology } from '../accel/scalesim-io.js';
 import type { Objective } from '../accel/tiled.js';
 import { gpuScheduler } from '../accel/tile-scheduler-gpu.js';
 import type { Backend } from '../backend.js';
+import { readFile } from '../data/sources.js';
 import { exportOnnx } from '../onnx/export.js';
 import { criteria } from '../prune/criteria/index.js';
 import { parseBudget } from '../prune/budget.js';
@@ -256,13 +257,7 @@ const COMMANDS: Record<string, Command> = {
 
 const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit') });
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-}
+const readText = (file: string): string => new TextDecoder().decode(readFile(file));
 
 function ensureDir(file: string) {
   const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';

@@ -15,7 +15,8 @@ function packageDir(name: string): string {
   }
 }
 
-function readFile(file: string): Uint8Array {
+/** A file's bytes; a missing or unreadable file is an error that names it. */
+export function readFile(file: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(file));
   } catch (e) {

@@ -9,6 +9,7 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import type { Objective } from '../accel/tiled.js';
 import type { LayerWorkload } from '../accel/workload.js';
 import type { ModelSpec } from '../model/graph.js';
+import { withOutputCounts } from './compact.js';
 import type { Group } from './dependency.js';
 
 export const BUDGET_METRICS = ['latency', 'energy', 'dram', 'macs', 'params'] as const;
@@ -149,15 +150,7 @@ export function specWithCounts(spec: ModelSpec, groups: Group[], counts: KeptCou
     const k = Math.min(counts.get(group) ?? groups[group].channels, groups[group].channels);
     out.set(node, (out.get(node) ?? 0) + prefix[k]);
   }
-  return {
-    ...spec,
-    nodes: spec.nodes.map((n) => {
-      const k = out.get(n.name);
-      if (n.op === 'conv2d' && k !== undefined && k !== n.outChannels) return (n.groups ?? 1) > 1 ? { ...n, outChannels: k, groups: k } : { ...n, outChannels: k };
-      if (n.op === 'linear' && k !== undefined && k !== n.outFeatures) return { ...n, outFeatures: k };
-      return n;
-    }),
-  };
+  return withOutputCounts(spec, out);
 }
 
 /** The absolute budget in the metric's base unit. */

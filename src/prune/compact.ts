@@ -68,13 +68,18 @@ export function compactSpec(spec: ModelSpec, groups: Group[], kept: KeptChannels
   for (const [key, indices] of keptIndices(groups, kept)) {
     if (key.endsWith('.weight:0')) counts.set(key.slice(0, -'.weight:0'.length), indices.length);
   }
+  return withOutputCounts(spec, counts);
+}
+
+/** The spec with these output channel counts (by node name) for its conv and linear layers; depthwise convs keep one group per channel. */
+export function withOutputCounts(spec: ModelSpec, counts: Map<string, number>): ModelSpec {
   return {
     ...spec,
     nodes: spec.nodes.map((n) => {
       const k = counts.get(n.name);
       if (k === undefined) return n;
-      if (n.op === 'conv2d') return (n.groups ?? 1) > 1 ? { ...n, outChannels: k, groups: k } : { ...n, outChannels: k };
-      if (n.op === 'linear') return { ...n, outFeatures: k };
+      if (n.op === 'conv2d') return k === n.outChannels ? n : (n.groups ?? 1) > 1 ? { ...n, outChannels: k, groups: k } : { ...n, outChannels: k };
+      if (n.op === 'linear') return k === n.outFeatures ? n : { ...n, outFeatures: k };
       return n;
     }),
   };
