@@ -149,3 +149,72 @@ export function axisView(op: string, shape: Shape, axis: number): [number, numbe
   if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) throw new Error(`${op}: axis ${axis} outside a rank-${shape.length} tensor`);
   return [sizeOf(shape.slice(0, axis)), shape[axis], sizeOf(shape.slice(axis + 1))];
 }
+
+// ---- input checks shared by the device backends (the CPU reference checks as it computes) ----
+
+export function checkConvExtras(op: string, outChannels: number, wShape: Shape, o: { bias?: { shape: Shape }; mask?: { shape: Shape } }): void {
+  if (o.mask) assertShape(op, 'mask', o.mask.shape, wShape);
+  if (o.bias) assertShape(op, 'bias', o.bias.shape, [outChannels]);
+}
+
+export function checkBatchNorm(op: string, xShape: Shape, params: Record<string, { shape: Shape }>): void {
+  if (xShape.length !== 4 && xShape.length !== 2) throw new Error(`${op}: input must be [N, C, H, W] or [N, C], got [${xShape.join(', ')}]`);
+  for (const [name, t] of Object.entries(params)) assertShape(op, name, t.shape, [xShape[1]]);
+}
+
+/** Output shape of a channel concatenation. */
+export function concatShape(shapes: Shape[]): Shape {
+  if (shapes.length === 0) throw new Error('concat: no inputs');
+  const [n, , ...rest] = shapes[0];
+  shapes.forEach((s, i) => {
+    if (!sameShape([s[0], ...s.slice(2)], [n, ...rest])) {
+      throw new Error(`concat: input ${i} has shape [${s.join(', ')}], which differs from input 0 [${shapes[0].join(', ')}] outside the channel axis`);
+    }
+  });
+  return [n, shapes.reduce((sum, s) => sum + s[1], 0), ...rest];
+}
+
+export function checkSlice(shape: Shape, offset: number, count: number): void {
+  const channels = shape[1];
+  if (!Number.isInteger(offset) || !Number.isInteger(count) || offset < 0 || count < 1 || offset + count > channels) {
+    throw new Error(`sliceChannels: channels [${offset}, ${offset + count}) lie outside the ${channels} channels of the input`);
+  }
+}
+
+/** The output shape of a gather along `axis` and the [outer, channels, inner] view of the input. */
+export function gatherShape(shape: Shape, axis: number, indicesShape: Shape): { shape: Shape; view: [number, number, number] } {
+  const view = axisView('gatherChannels', shape, axis);
+  if (indicesShape.length !== 1) throw new Error(`gatherChannels: indices must be a vector, got [${indicesShape.join(', ')}]`);
+  const out = [...shape];
+  out[axis] = indicesShape[0];
+  return { shape: out, view };
+}
+
+export function softmaxSettings(
+  logitsShape: Shape, labelsShape: Shape, o: { teacher?: { shape: Shape }; temperature?: number; alpha?: number },
+): { batch: number; classes: number; temperature: number; alpha: number } {
+  if (logitsShape.length !== 2) throw new Error(`softmaxCrossEntropy: logits must be [batch, classes], got [${logitsShape.join(', ')}]`);
+  const [batch, classes] = logitsShape;
+  assertShape('softmaxCrossEntropy', 'labels', labelsShape, [batch]);
+  if (o.teacher) assertShape('softmaxCrossEntropy', 'teacher logits', o.teacher.shape, logitsShape);
+  const temperature = o.temperature ?? 1;
+  const alpha = o.alpha ?? 0.5;
+  if (!(temperature > 0)) throw new Error(`softmaxCrossEntropy: temperature must be > 0, got ${temperature}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`softmaxCrossEntropy: alpha must be in [0, 1], got ${alpha}`);
+  return { batch, classes, temperature, alpha };
+}
+
+/** Optimizer state and gradient must match the weight's shape and be distinct tensors. */
+export function checkOptimizer(op: string, w: { shape: Shape }, tensors: Record<string, { shape: Shape } | undefined>): void {
+  const given = Object.entries(tensors).filter((e): e is [string, { shape: Shape }] => e[1] !== undefined);
+  for (const [name, t] of given) {
+    assertShape(op, name, t.shape, w.shape);
+    if (t === w) throw new Error(`${op}: ${name} is the weight tensor itself`);
+  }
+  const state = given.filter(([name]) => name !== 'mask').map(([, t]) => t);
+  if (new Set(state).size !== state.length) throw new Error(`${op}: gradient and optimizer state must be distinct tensors`);
+}
+
+export function checkAdamStep(step: number): void {
+  if (!(Number.isInteger(step) && step >= 1)) throw new Error(`adamStep: step must be an integer >= 1, got ${step}`);
+}

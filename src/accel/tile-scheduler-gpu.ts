@@ -20,7 +20,7 @@ export interface GpuScheduleResult {
   counts?: Uint32Array;
 }
 
-function problemWords(q: TileProblem, candidates: number, first: number): number[] {
+export function problemWords(q: TileProblem, candidates: number, first: number): number[] {
   return [q.P, q.K, q.M, q.ofmapW, q.ifmapH, q.ifmapW, q.filterH, q.filterW, q.strideH, q.strideW, q.channels, q.rows,
     q.cols, q.dataflow, q.ifmapWords, q.filterWords, q.ofmapWords, q.bandwidthPer16, q.sparseN, q.sparseM, candidates, first, 0, 0];
 }
@@ -74,12 +74,14 @@ export async function scheduleProblemsOnGpu(
 export function gpuScheduler(ctx: GpuContext) {
   return async (c: AcceleratorConfig, problems: TileProblem[], objective: Objective): Promise<Scheduled[]> => {
     const { best } = await scheduleProblemsOnGpu(ctx, c, problems, objective);
-    return best.map(({ index }, i) => {
-      const q = problems[i];
-      const t = candidateAt(q, index);
-      const counts = evaluateCandidate(q, t.tp, t.tk, t.tm, t.orderIndex);
-      if (!counts.fits) throw new Error(`tiled mode: no tiling of a ${q.P}x${q.K}x${q.M} GEMM fits the SRAMs of ${c.name}`);
-      return { index, tiling: { tp: t.tp, tk: t.tk, tm: t.tm, order: t.order }, counts, candidates: candidateCount(q) };
-    });
+    return best.map(({ index }, i) => scheduledAt(c, problems[i], index));
   };
+}
+
+/** The schedule of candidate `index`, with its exact counts; throws when even that one does not fit. */
+export function scheduledAt(c: AcceleratorConfig, q: TileProblem, index: number): Scheduled {
+  const t = candidateAt(q, index);
+  const counts = evaluateCandidate(q, t.tp, t.tk, t.tm, t.orderIndex);
+  if (!counts.fits) throw new Error(`tiled mode: no tiling of a ${q.P}x${q.K}x${q.M} GEMM fits the SRAMs of ${c.name}`);
+  return { index, tiling: { tp: t.tp, tk: t.tk, tm: t.tm, order: t.order }, counts, candidates: candidateCount(q) };
 }

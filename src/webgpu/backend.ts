@@ -5,7 +5,8 @@ import type {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sameShape,
+  assertShape, axisView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  gatherShape, globalPoolOptions, linearGeometry, poolGeometry, softmaxSettings,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
 import { GpuContext, type GpuTensor } from './context.js';
@@ -127,14 +128,9 @@ export class WebGpuBackend implements Backend {
     return dx;
   }
 
-  private checkConvExtras(op: string, g: Conv2dGeometry, wShape: Shape, o: { bias?: Tensor; mask?: Tensor }) {
-    if (o.mask) assertShape(op, 'mask', o.mask.shape, wShape);
-    if (o.bias) assertShape(op, 'bias', o.bias.shape, [g.outChannels]);
-  }
-
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
     const g = conv2dGeometry(x.shape, w.shape, o);
-    this.checkConvExtras('conv2d', g, w.shape, o);
+    checkConvExtras('conv2d', g.outChannels, w.shape, o);
     const y = this.ctx.empty([g.batch, g.outChannels, g.outH, g.outW]);
     this.convGemm(CONV_MODE.forward, g, w, x, y, o);
     return y;
@@ -143,7 +139,7 @@ export class WebGpuBackend implements Backend {
   conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
     const g = conv2dGeometry(inputShape, w.shape, o);
     assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-    this.checkConvExtras('conv2dBackwardInput', g, w.shape, o);
+    checkConvExtras('conv2dBackwardInput', g.outChannels, w.shape, o);
     const viaForward = this.backwardInputAsForward(dy, w, g, o.mask);
     if (viaForward) return viaForward;
     const dx = this.ctx.empty(inputShape);
@@ -154,7 +150,7 @@ export class WebGpuBackend implements Backend {
   conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
     const g = conv2dGeometry(x.shape, filterShape, o);
     assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-    this.checkConvExtras('conv2dBackwardFilter', g, filterShape, o);
+    checkConvExtras('conv2dBackwardFilter', g.outChannels, filterShape, o);
     const dw = this.ctx.empty(filterShape);
     this.convGemm(CONV_MODE.backwardFilter, g, dy, x, dw, { mask: o.mask });
     return dw;
@@ -162,7 +158,7 @@ export class WebGpuBackend implements Backend {
 
   linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
     const g = linearGeometry(x.shape, w.shape);
-    this.checkConvExtras('linear', g, w.shape, o);
+    checkConvExtras('linear', g.outChannels, w.shape, o);
     const y = this.ctx.empty([g.batch, g.outChannels]);
     this.convGemm(CONV_MODE.forward, g, w, x, y, o);
     return y;
@@ -171,7 +167,7 @@ export class WebGpuBackend implements Backend {
   linearBackwardInput(dy: Tensor, w: Tensor, o: { mask?: Tensor } = {}): Tensor {
     const g = linearGeometry([dy.shape[0], w.shape[1]], w.shape);
     assertShape('linearBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels]);
-    this.checkConvExtras('linearBackwardInput', g, w.shape, o);
+    checkConvExtras('linearBackwardInput', g.outChannels, w.shape, o);
     const dx = this.ctx.empty([g.batch, g.inChannels]);
     this.convGemm(CONV_MODE.backwardInput, g, w, dy, dx, o);
     return dx;
@@ -180,7 +176,7 @@ export class WebGpuBackend implements Backend {
   linearBackwardWeight(dy: Tensor, x: Tensor, o: { mask?: Tensor } = {}): Tensor {
     const g = linearGeometry(x.shape, [dy.shape[1], x.shape[1]]);
     assertShape('linearBackwardWeight', 'dy', dy.shape, [g.batch, g.outChannels]);
-    this.checkConvExtras('linearBackwardWeight', g, [g.outChannels, g.inChannels], o);
+    checkConvExtras('linearBackwardWeight', g.outChannels, [g.outChannels, g.inChannels], o);
     const dw = this.ctx.empty([g.outChannels, g.inChannels]);
     this.convGemm(CONV_MODE.backwardFilter, g, dy, x, dw, o);
     return dw;
@@ -206,11 +202,6 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  private checkBatchNorm(op: string, x: Tensor, p: BatchNormParams) {
-    if (x.shape.length !== 4 && x.shape.length !== 2) throw new Error(`${op}: input must be [N, C, H, W] or [N, C], got [${x.shape.join(', ')}]`);
-    for (const name of ['gamma', 'beta', 'runningMean', 'runningVar'] as const) assertShape(op, name, p[name].shape, [x.shape[1]]);
-  }
-
   private batchNormRun(entry: string, x: Tensor, epsilon: number, momentum: number, bindings: Record<number, Tensor | GPUBuffer>, perChannel: boolean) {
     const [batch, channels] = x.shape;
     const spatial = x.size / (batch * channels);
@@ -223,7 +214,7 @@ export class WebGpuBackend implements Backend {
   }
 
   batchNormTraining(x: Tensor, p: BatchNormParams) {
-    this.checkBatchNorm('batchNormTraining', x, p);
+    checkBatchNorm('batchNormTraining', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
     const channels = x.shape[1];
     const count = x.size / channels;
     const mean = this.ctx.empty([channels]);
@@ -237,7 +228,7 @@ export class WebGpuBackend implements Backend {
   }
 
   batchNormInference(x: Tensor, p: BatchNormParams): Tensor {
-    this.checkBatchNorm('batchNormInference', x, p);
+    checkBatchNorm('batchNormInference', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
     const invStd = this.ctx.empty([x.shape[1]]);
     this.batchNormRun('inverse_std', x, p.epsilon, p.momentum, { 6: invStd, 8: p.runningVar }, true);
     const y = this.ctx.empty(x.shape);
@@ -248,8 +239,8 @@ export class WebGpuBackend implements Backend {
 
   batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor) {
     assertShape('batchNormBackward', 'dy', dy.shape, x.shape);
+    checkBatchNorm('batchNormBackward', x.shape, { gamma, mean, invStd });
     const channels = x.shape[1];
-    for (const [name, t] of [['gamma', gamma], ['mean', mean], ['invStd', invStd]] as const) assertShape('batchNormBackward', name, t.shape, [channels]);
     const dBeta = this.ctx.empty([channels]);
     const centered = this.ctx.empty([channels]);
     this.channelReduce(2, dy, { b: x, center: mean, out0: dBeta, out1: centered });
@@ -348,14 +339,7 @@ export class WebGpuBackend implements Backend {
   }
 
   concat(xs: Tensor[]): Tensor {
-    if (xs.length === 0) throw new Error('concat: no inputs');
-    const [n, , ...rest] = xs[0].shape;
-    xs.forEach((x, i) => {
-      if (!sameShape([x.shape[0], ...x.shape.slice(2)], [n, ...rest])) {
-        throw new Error(`concat: input ${i} has shape [${x.shape.join(', ')}], which differs from input 0 [${xs[0].shape.join(', ')}] outside the channel axis`);
-      }
-    });
-    const y = this.ctx.empty([n, xs.reduce((s, x) => s + x.shape[1], 0), ...rest]);
+    const y = this.ctx.empty(concatShape(xs.map((x) => x.shape)));
     let offset = 0;
     for (const x of xs) {
       this.copyChannels(x, 0, y, offset, x.shape[1]);
@@ -365,10 +349,8 @@ export class WebGpuBackend implements Backend {
   }
 
   sliceChannels(x: Tensor, offset: number, count: number): Tensor {
-    const [n, channels, ...rest] = x.shape;
-    if (!Number.isInteger(offset) || !Number.isInteger(count) || offset < 0 || count < 1 || offset + count > channels) {
-      throw new Error(`sliceChannels: channels [${offset}, ${offset + count}) lie outside the ${channels} channels of the input`);
-    }
+    checkSlice(x.shape, offset, count);
+    const [n, , ...rest] = x.shape;
     const y = this.ctx.empty([n, count, ...rest]);
     this.copyChannels(x, offset, y, 0, count);
     return y;
@@ -412,10 +394,7 @@ export class WebGpuBackend implements Backend {
   }
 
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {
-    const [outer, channels, inner] = axisView('gatherChannels', x.shape, axis);
-    if (indices.shape.length !== 1) throw new Error(`gatherChannels: indices must be a vector, got [${indices.shape.join(', ')}]`);
-    const shape = [...x.shape];
-    shape[axis] = indices.size;
+    const { shape, view: [outer, channels, inner] } = gatherShape(x.shape, axis, indices.shape);
     const y = this.ctx.empty(shape);
     this.ctx.run({
       shader: 'gather-channels', entry: 'main', overrides: { WORKGROUP_SIZE: WORKGROUP },
@@ -428,14 +407,7 @@ export class WebGpuBackend implements Backend {
   // ---- loss ----
 
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: DistillationOptions = {}) {
-    if (logits.shape.length !== 2) throw new Error(`softmaxCrossEntropy: logits must be [batch, classes], got [${logits.shape.join(', ')}]`);
-    const [batch, classes] = logits.shape;
-    assertShape('softmaxCrossEntropy', 'labels', labels.shape, [batch]);
-    if (o.teacher) assertShape('softmaxCrossEntropy', 'teacher logits', o.teacher.shape, logits.shape);
-    const temperature = o.temperature ?? 1;
-    const alpha = o.alpha ?? 0.5;
-    if (!(temperature > 0)) throw new Error(`softmaxCrossEntropy: temperature must be > 0, got ${temperature}`);
-    if (!(alpha >= 0 && alpha <= 1)) throw new Error(`softmaxCrossEntropy: alpha must be in [0, 1], got ${alpha}`);
+    const { batch, classes, temperature, alpha } = softmaxSettings(logits.shape, labels.shape, o);
     const loss = this.ctx.empty([batch]);
     const dLogits = this.ctx.empty(logits.shape);
     const correct = this.ctx.empty([batch]);
@@ -451,12 +423,7 @@ export class WebGpuBackend implements Backend {
   // ---- optimizers ----
 
   private optimizerStep(entry: 'sgd' | 'adam', w: Tensor, grad: Tensor, s1: Tensor, s2: Tensor | undefined, mask: Tensor | undefined, hyper: number[]) {
-    const tensors = { grad, [entry === 'sgd' ? 'velocity' : 'm']: s1, ...(s2 ? { v: s2 } : {}), ...(mask ? { mask } : {}) };
-    for (const [name, t] of Object.entries(tensors)) {
-      assertShape(`${entry}Step`, name, t.shape, w.shape);
-      if (t === w) throw new Error(`${entry}Step: ${name} is the weight tensor itself`);
-    }
-    if (s1 === s2 || s1 === grad || s2 === grad) throw new Error(`${entry}Step: gradient and optimizer state must be distinct tensors`);
+    checkOptimizer(`${entry}Step`, w, { grad, [entry === 'sgd' ? 'velocity' : 'm']: s1, v: s2, mask });
     const bindings: Record<number, Tensor | GPUBuffer> = { 1: w, 2: grad, 3: s1, 5: mask ?? this.ctx.dummy };
     if (s2) bindings[4] = s2;
     this.ctx.run({
@@ -472,7 +439,7 @@ export class WebGpuBackend implements Backend {
   }
 
   adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
-    if (!(Number.isInteger(o.step) && o.step >= 1)) throw new Error(`adamStep: step must be an integer >= 1, got ${o.step}`);
+    checkAdamStep(o.step);
     this.optimizerStep('adam', w, grad, m, v, o.mask,
       [o.learningRate, 0, o.weightDecay ?? 0, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8, o.step]);
   }

@@ -1,0 +1,451 @@
+// The gpu.js backend: the fallback when WebGPU is unavailable. Every op is a gpu.js kernel from
+// shaders/gpujs/*.js (WebGL2/WebGL in browsers, WebAssembly with SIMD or plain JS in Node); tensors are
+// float32 arrays between kernels, so a kernel call reads its inputs and returns a fresh output.
+// Results match the CPU reference within float32 tolerance, like the WebGPU backend's.
+import type {
+  Activation, AdamOptions, Backend, BatchNormParams, ConvInputs, DistillationOptions, LinearOptions, MemoryStats, SgdOptions, Tensor,
+} from '../backend.js';
+import {
+  type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
+  assertShape, axisView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  gatherShape, globalPoolOptions, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
+} from '../geometry.js';
+import { type GpujsKernelName, gpujsKernelSources } from './kernel-sources.js';
+
+/** gpu.js modes this backend runs on, fastest first where more than one works. */
+export type GpujsMode = 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
+export const GPUJS_MODES: GpujsMode[] = ['webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'];
+
+/** Index arithmetic in the kernels is float32: exact for integers below 2^24. */
+const MAX_ELEMENTS = 1 << 24;
+const ELEMENTWISE = {
+  add: 0, relu: 1, relu6: 2, leaky: 3, reluBackward: 4, relu6Backward: 5, leakyBackward: 6, masked: 7, threshold: 8,
+  running: 9, inverseStd: 10, mul: 11,
+} as const;
+const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5 } as const;
+
+// gpu.js's own types are loose; the few members used here.
+interface GpujsKernel {
+  (...args: unknown[]): Float32Array | Float32Array[];
+  setOutput(output: number[]): GpujsKernel;
+  kernel?: { constructor: { mode?: string }; fallbackReason?: string | null };
+  constructor: { mode?: string };
+  destroy?(): void;
+}
+interface GpujsInstance {
+  createKernel(source: string, settings: Record<string, unknown>): GpujsKernel;
+  destroy?(): void;
+  mode?: string;
+}
+export interface GpujsModule {
+  GPU: (new (settings: { mode?: string }) => GpujsInstance) & {
+    isWebGLSupported?: boolean; isWebGL2Supported?: boolean; isHeadlessGLSupported?: boolean; isWebAssemblySupported?: boolean;
+  };
+}
+
+class GpujsTensor implements Tensor {
+  readonly size: number;
+  /** Shared with reshaped views; in-place ops replace `data`. */
+  constructor(readonly shape: Shape, readonly storage: { data: Float32Array }) { this.size = sizeOf(shape); }
+}
+
+const data = (t: Tensor) => (t as GpujsTensor).storage.data;
+/** Stand-in for an optional input the kernel does not read. */
+const NONE = new Float32Array(1);
+
+/** A shaders/gpujs file's top-level functions: the kernel first, then its helpers. */
+function kernelFunctions(name: GpujsKernelName): { kernel: string; helpers: string[] } {
+  const source: string = gpujsKernelSources[name];
+  const [kernel, ...helpers] = source.split(/^(?=function )/m).slice(1).map((f) => f.replace(/\n(\/\/[^\n]*\n)+\s*$/, '\n').trim());
+  return { kernel, helpers };
+}
+
+function convArgs(g: Conv2dGeometry): number[] {
+  return [g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.kernelH, g.kernelW, g.strideH, g.strideW,
+    g.padTop, g.padLeft, g.dilationH, g.dilationW, g.inChannels / g.groups, g.outChannels / g.groups];
+}
+
+function poolArgs(g: PoolGeometry): number[] {
+  return [g.inH, g.inW, g.outH, g.outW, g.kernelH, g.kernelW, g.strideH, g.strideW,
+    g.padTop, g.padLeft, g.padBottom, g.padRight, g.dilationH, g.dilationW, g.countIncludePad ? 1 : 0];
+}
+
+const floatBits = new Uint32Array(1);
+const floatOfBits = new Float32Array(floatBits.buffer);
+
+export interface GpujsBackendOptions {
+  /** A gpu.js mode; by default the fastest one that works here (see bestGpujsMode). */
+  mode?: GpujsMode;
+  /** The gpu.js module, when the caller has loaded it (the browser demo does). */
+  module?: GpujsModule;
+}
+
+/** Loads gpu.js: in browsers its bundle, in Node its CommonJS entry. */
+export async function loadGpujs(): Promise<GpujsModule> {
+  const m = (await import('gpu.js')) as unknown as GpujsModule & { default?: GpujsModule };
+  return m.GPU ? m : m.default!;
+}
+
+/** The modes of `GPUJS_MODES` that gpu.js reports as supported here, fastest first. */
+export function supportedGpujsModes(m: GpujsModule): GpujsMode[] {
+  const flags: Record<GpujsMode, boolean | undefined> = {
+    webgl2: m.GPU.isWebGL2Supported, webgl: m.GPU.isWebGLSupported, headlessgl: m.GPU.isHeadlessGLSupported,
+    webasm: m.GPU.isWebAssemblySupported, cpu: true,
+  };
+  return GPUJS_MODES.filter((mode) => flags[mode]);
+}
+
+export class GpujsBackend implements Backend {
+  readonly name = 'gpujs';
+  private kernels = new Map<GpujsKernelName, GpujsKernel>();
+  private live = new Set<GpujsTensor>();
+  private stats = { peakBytes: 0, bytesUploaded: 0, bytesRead: 0 };
+
+  private constructor(private gpu: GpujsInstance, readonly mode: GpujsMode) {}
+
+  /**
+   * Creates the backend on `o.mode`, or on the first supported mode whose test kernel computes the
+   * right answer (a mode can be reported as supported and still fail to compile).
+   */
+  static async create(o: GpujsBackendOptions = {}): Promise<GpujsBackend> {
+    const m = o.module ?? (await loadGpujs());
+    const candidates = o.mode ? [o.mode] : supportedGpujsModes(m);
+    const failures: string[] = [];
+    for (const mode of candidates) {
+      let gpu: GpujsInstance | undefined;
+      try {
+        gpu = new m.GPU({ mode });
+        const be = new GpujsBackend(gpu, mode);
+        const probe = be.upload([1, -2, 3], [3]);
+        const got = await be.read(be.activation(probe, 'relu'));
+        if (got.join() !== '1,0,3') throw new Error(`test kernel returned [${got.join(', ')}]`);
+        be.dispose(...be.live);
+        const ran = be.kernels.get('elementwise')!;
+        const actual = ran.kernel?.constructor.mode ?? ran.constructor.mode;
+        if (actual && actual !== mode) throw new Error(`gpu.js ran the test kernel on ${actual}: ${ran.kernel?.fallbackReason ?? 'no reason given'}`);
+        return be;
+      } catch (e) {
+        gpu?.destroy?.();
+        failures.push(`${mode}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    throw new Error(`gpu.js: no mode works here (${failures.join('; ') || 'none supported'})`);
+  }
+
+  destroy(): void {
+    for (const k of this.kernels.values()) k.destroy?.();
+    this.kernels.clear();
+    this.gpu.destroy?.();
+  }
+
+  private kernel(name: GpujsKernelName): GpujsKernel {
+    let k = this.kernels.get(name);
+    if (!k) {
+      const { kernel, helpers } = kernelFunctions(name);
+      k = this.gpu.createKernel(kernel, {
+        dynamicOutput: true, dynamicArguments: true, precision: 'single', tactic: 'precision',
+        loopMaxIterations: MAX_ELEMENTS, output: [1], functions: helpers,
+      });
+      this.kernels.set(name, k);
+    }
+    return k;
+  }
+
+  private run(name: GpujsKernelName, size: number, ...args: (Float32Array | number)[]): Float32Array {
+    const out = this.kernel(name).setOutput([size])(...args) as Float32Array;
+    // gpu.js may hand back a buffer it reuses or a larger texture read-back: keep an exact copy.
+    return out.length === size && !(out.buffer instanceof SharedArrayBuffer) ? out : out.slice(0, size);
+  }
+
+  /** Runs a kernel over a width x height grid (thread.x, thread.y); returns its rows. */
+  runGrid(name: GpujsKernelName, width: number, height: number, ...args: (Float32Array | number)[]): Float32Array[] {
+    const out = this.kernel(name).setOutput([width, height])(...args) as Float32Array[];
+    return Array.from(out, (row) => row.slice(0, width));
+  }
+
+  private wrap(shape: Shape, values: Float32Array): GpujsTensor {
+    const t = new GpujsTensor(shape, { data: values });
+    this.live.add(t);
+    this.stats.peakBytes = Math.max(this.stats.peakBytes, this.memory().liveBytes);
+    return t;
+  }
+
+  private output(name: GpujsKernelName, shape: Shape, ...args: (Float32Array | number)[]): GpujsTensor {
+    return this.wrap(shape, this.run(name, sizeOf(shape), ...args));
+  }
+
+  upload(values: ArrayLike<number>, shape: Shape): Tensor {
+    const size = sizeOf(shape);
+    if (values.length !== size) throw new Error(`upload: ${values.length} values for shape [${shape.join(', ')}]`);
+    if (size > MAX_ELEMENTS) throw new Error(`gpujs: a tensor of ${size} elements exceeds this backend's limit of 2^24 (float32 index arithmetic)`);
+    this.stats.bytesUploaded += size * 4;
+    return this.wrap([...shape], Float32Array.from(values));
+  }
+  zeros(shape: Shape): Tensor { return this.upload(new Float32Array(sizeOf(shape)), shape); }
+  async read(t: Tensor): Promise<Float32Array> {
+    this.stats.bytesRead += t.size * 4;
+    return data(t).slice();
+  }
+  reshape(t: Tensor, shape: Shape): Tensor {
+    if (sizeOf(shape) !== t.size) throw new Error(`reshape: [${t.shape.join(', ')}] cannot become [${shape.join(', ')}]`);
+    const view = new GpujsTensor([...shape], (t as GpujsTensor).storage);
+    this.live.add(view);
+    return view;
+  }
+  dispose(...ts: (Tensor | undefined)[]): void { for (const t of ts) if (t) this.live.delete(t as GpujsTensor); }
+  flush(): void {}
+  memory(): MemoryStats {
+    const storages = new Set([...this.live].map((t) => t.storage));
+    const liveBytes = [...storages].reduce((s, st) => s + st.data.byteLength, 0);
+    return { liveTensors: this.live.size, liveBuffers: storages.size, liveBytes, ...this.stats };
+  }
+
+  // ---- convolution and linear layers ----
+
+  private maskedWeight(w: Tensor, mask?: Tensor): Float32Array {
+    return mask ? this.run('elementwise', w.size, data(w), data(mask), ELEMENTWISE.masked, 0, 0) : data(w);
+  }
+
+  private convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, shape: Shape, o: { bias?: Tensor; mask?: Tensor; relu?: boolean }): Tensor {
+    return this.output('conv2d-forward', shape, data(x), this.maskedWeight(w, o.mask), o.bias ? data(o.bias) : NONE,
+      o.bias ? 1 : 0, o.relu ? 1 : 0, ...convArgs(g));
+  }
+  private convBackwardInput(g: Conv2dGeometry, dy: Tensor, w: Tensor, shape: Shape, mask?: Tensor): Tensor {
+    return this.output('conv2d-backward-input', shape, data(dy), this.maskedWeight(w, mask), ...convArgs(g));
+  }
+  private convBackwardFilter(g: Conv2dGeometry, dy: Tensor, x: Tensor, shape: Shape, mask?: Tensor): Tensor {
+    return this.output('conv2d-backward-filter', shape, data(dy), data(x), mask ? data(mask) : NONE, mask ? 1 : 0, g.batch, ...convArgs(g));
+  }
+
+  conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
+    const g = conv2dGeometry(x.shape, w.shape, o);
+    checkConvExtras('conv2d', g.outChannels, w.shape, o);
+    return this.convForward(g, x, w, [g.batch, g.outChannels, g.outH, g.outW], o);
+  }
+  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+    const g = conv2dGeometry(inputShape, w.shape, o);
+    assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
+    checkConvExtras('conv2dBackwardInput', g.outChannels, w.shape, o);
+    return this.convBackwardInput(g, dy, w, [...inputShape], o.mask);
+  }
+  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+    const g = conv2dGeometry(x.shape, filterShape, o);
+    assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
+    checkConvExtras('conv2dBackwardFilter', g.outChannels, filterShape, o);
+    return this.convBackwardFilter(g, dy, x, [...filterShape], o.mask);
+  }
+  linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
+    const g = linearGeometry(x.shape, w.shape);
+    checkConvExtras('linear', g.outChannels, w.shape, o);
+    return this.convForward(g, x, w, [g.batch, g.outChannels], o);
+  }
+  linearBackwardInput(dy: Tensor, w: Tensor, o: { mask?: Tensor } = {}): Tensor {
+    const g = linearGeometry([dy.shape[0], w.shape[1]], w.shape);
+    assertShape('linearBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels]);
+    checkConvExtras('linearBackwardInput', g.outChannels, w.shape, o);
+    return this.convBackwardInput(g, dy, w, [g.batch, g.inChannels], o.mask);
+  }
+  linearBackwardWeight(dy: Tensor, x: Tensor, o: { mask?: Tensor } = {}): Tensor {
+    const g = linearGeometry(x.shape, [dy.shape[1], x.shape[1]]);
+    assertShape('linearBackwardWeight', 'dy', dy.shape, [g.batch, g.outChannels]);
+    checkConvExtras('linearBackwardWeight', g.outChannels, [g.outChannels, g.inChannels], o);
+    return this.convBackwardFilter(g, dy, x, [g.outChannels, g.inChannels], o.mask);
+  }
+
+  // ---- per-channel reductions and batch norm ----
+
+  /** Per-channel sums of `a` viewed as [outer, channels, inner]. */
+  private reduce(mode: number, a: Float32Array, view: [number, number, number], o: { b?: Float32Array; center?: Float32Array; scale?: number } = {}): Float32Array {
+    const [outer, channels, inner] = view;
+    return this.run('channel-reduce', channels, a, o.b ?? NONE, o.center ?? NONE, mode, outer, channels, inner, o.scale ?? 1);
+  }
+
+  private channelView(x: Tensor): [number, number, number] {
+    if (x.shape.length < 2) throw new Error(`channelSum: input must be [N, C, ...], got [${x.shape.join(', ')}]`);
+    return [x.shape[0], x.shape[1], x.size / (x.shape[0] * x.shape[1])];
+  }
+
+  channelSum(x: Tensor): Tensor {
+    return this.wrap([x.shape[1]], this.reduce(REDUCE.sum, data(x), this.channelView(x)));
+  }
+
+  private normalize(x: Tensor, mean: Float32Array, invStd: Float32Array, gamma: Tensor, beta: Tensor): Tensor {
+    const [, channels, spatial] = this.channelView(x);
+    return this.output('batch-norm', x.shape, data(x), NONE, mean, invStd, data(gamma), data(beta), NONE, NONE, 0, channels, spatial, 0);
+  }
+
+  batchNormTraining(x: Tensor, p: BatchNormParams) {
+    checkBatchNorm('batchNormTraining', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
+    const view = this.channelView(x);
+    const channels = view[1];
+    const count = x.size / channels;
+    const mean = this.reduce(REDUCE.sum, data(x), view, { scale: 1 / count });
+    const squares = this.reduce(REDUCE.squaredDeviation, data(x), view, { center: mean });
+    const m = p.momentum;
+    // Running statistics take the unbiased variance (PyTorch's convention).
+    (p.runningMean as GpujsTensor).storage.data = this.run('elementwise', channels, data(p.runningMean), mean, ELEMENTWISE.running, m, 1);
+    (p.runningVar as GpujsTensor).storage.data = this.run('elementwise', channels, data(p.runningVar), squares, ELEMENTWISE.running, m, 1 / Math.max(count - 1, 1));
+    const invStd = this.run('elementwise', channels, squares, NONE, ELEMENTWISE.inverseStd, 1 / count, p.epsilon);
+    return { y: this.normalize(x, mean, invStd, p.gamma, p.beta), mean: this.wrap([channels], mean), invStd: this.wrap([channels], invStd) };
+  }
+
+  batchNormInference(x: Tensor, p: BatchNormParams): Tensor {
+    checkBatchNorm('batchNormInference', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
+    const invStd = this.run('elementwise', x.shape[1], data(p.runningVar), NONE, ELEMENTWISE.inverseStd, 1, p.epsilon);
+    return this.normalize(x, data(p.runningMean), invStd, p.gamma, p.beta);
+  }
+
+  batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor) {
+    assertShape('batchNormBackward', 'dy', dy.shape, x.shape);
+    checkBatchNorm('batchNormBackward', x.shape, { gamma, mean, invStd });
+    const view = this.channelView(x);
+    const [, channels, spatial] = view;
+    const dBeta = this.reduce(REDUCE.sum, data(dy), view);
+    const centered = this.reduce(REDUCE.centeredProduct, data(dy), view, { b: data(x), center: data(mean) });
+    const dx = this.output('batch-norm', x.shape, data(x), data(dy), data(mean), data(invStd), data(gamma), NONE, dBeta, centered,
+      1, channels, spatial, x.size / channels);
+    const dGamma = this.run('elementwise', channels, centered, data(invStd), ELEMENTWISE.mul, 0, 0);
+    return { dx, dGamma: this.wrap([channels], dGamma), dBeta: this.wrap([channels], dBeta) };
+  }
+
+  // ---- elementwise ----
+
+  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, s0 = 0, s1 = 0): Tensor {
+    if (b) assertShape(op, 'second input', b.shape, a.shape);
+    return this.output('elementwise', a.shape, data(a), b ? data(b) : NONE, ELEMENTWISE[op], s0, s1);
+  }
+
+  add(a: Tensor, b: Tensor): Tensor { return this.elementwise('add', a, b); }
+  activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor {
+    return this.elementwise(kind === 'leakyrelu' ? 'leaky' : kind, x, undefined, alpha);
+  }
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha = 0.01): Tensor {
+    const op = kind === 'leakyrelu' ? 'leakyBackward' : kind === 'relu' ? 'reluBackward' : 'relu6Backward';
+    return this.elementwise(op, dy, x, alpha);
+  }
+
+  // ---- pooling ----
+
+  maxPool(x: Tensor, o: PoolOptions) {
+    const g = poolGeometry('maxPool', x.shape, o);
+    const shape = [g.batch, g.channels, g.outH, g.outW];
+    return { y: this.output('pool', shape, data(x), 0, ...poolArgs(g)), argmax: this.output('pool', shape, data(x), 1, ...poolArgs(g)) };
+  }
+  maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
+    const g = poolGeometry('maxPoolBackward', inputShape, o);
+    assertShape('maxPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
+    assertShape('maxPoolBackward', 'argmax', argmax.shape, dy.shape);
+    return this.output('pool-backward', [...inputShape], data(dy), data(argmax), 0, ...poolArgs(g));
+  }
+  avgPool(x: Tensor, o: PoolOptions): Tensor {
+    const g = poolGeometry('avgPool', x.shape, o);
+    return this.output('pool', [g.batch, g.channels, g.outH, g.outW], data(x), 2, ...poolArgs(g));
+  }
+  avgPoolBackward(dy: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
+    const g = poolGeometry('avgPoolBackward', inputShape, o);
+    assertShape('avgPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
+    return this.output('pool-backward', [...inputShape], data(dy), NONE, 1, ...poolArgs(g));
+  }
+  globalAvgPool(x: Tensor): Tensor { return this.avgPool(x, globalPoolOptions(x.shape)); }
+  globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor { return this.avgPoolBackward(dy, inputShape, globalPoolOptions(inputShape)); }
+
+  // ---- channel concat, slice and gather ----
+
+  concat(xs: Tensor[]): Tensor {
+    const shape = concatShape(xs.map((x) => x.shape));
+    const inner = sizeOf(shape.slice(2));
+    let values = data(xs[0]);
+    let channels = xs[0].shape[1];
+    for (const x of xs.slice(1)) {
+      const count = channels + x.shape[1];
+      values = this.run('channel-copy', shape[0] * count * inner, values, data(x), NONE, 2, channels, x.shape[1], 0, count, inner);
+      channels = count;
+    }
+    return this.wrap(shape, xs.length === 1 ? values.slice() : values);
+  }
+  sliceChannels(x: Tensor, offset: number, count: number): Tensor {
+    checkSlice(x.shape, offset, count);
+    const [n, channels, ...rest] = x.shape;
+    return this.output('channel-copy', [n, count, ...rest], data(x), NONE, NONE, 1, channels, 0, offset, count, sizeOf(rest));
+  }
+  gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {
+    const { shape, view: [, channels, inner] } = gatherShape(x.shape, axis, indices.shape);
+    for (const c of data(indices)) {
+      if (!Number.isInteger(c) || c < 0 || c >= channels) throw new Error(`gatherChannels: index ${c} outside ${channels} channels`);
+    }
+    return this.output('channel-copy', shape, data(x), NONE, data(indices), 0, channels, 0, 0, indices.size, inner);
+  }
+
+  // ---- pruning statistics ----
+
+  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor {
+    const view = axisView('channelStats', x.shape, axis);
+    if (kind === 'taylor') {
+      if (!other) throw new Error('channelStats: taylor needs the gradient tensor');
+      assertShape('channelStats', 'other', other.shape, x.shape);
+    }
+    return this.wrap([view[1]], this.reduce(REDUCE[kind], data(x), view, { b: other ? data(other) : undefined }));
+  }
+
+  /**
+   * The radix histogram is a scatter, which gpu.js kernels cannot express without one pass per bin
+   * (256 times the reads): with the values already in host memory, one pass here is the fast way.
+   */
+  async magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array> {
+    const hist = new Uint32Array(256);
+    for (const { x, mask } of items) {
+      if (mask) assertShape('magnitudeHistogram', 'mask', mask.shape, x.shape);
+      const bits = new Uint32Array(data(x).buffer, data(x).byteOffset, x.size);
+      const m = mask ? data(mask) : undefined;
+      for (let i = 0; i < bits.length; i++) {
+        const b = m && m[i] === 0 ? 0 : bits[i] & 0x7fffffff;
+        if (shift === 24 || b >>> (shift + 8) === prefix) hist[(b >>> shift) & 255]++;
+      }
+    }
+    return hist;
+  }
+
+  /** For non-negative floats, comparing values orders them exactly as comparing bit patterns. */
+  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor {
+    if (mask) assertShape('thresholdMask', 'mask', mask.shape, x.shape);
+    floatBits[0] = thresholdBits;
+    return this.elementwise('threshold', x, mask, floatOfBits[0], mask ? 1 : 0);
+  }
+
+  // ---- loss ----
+
+  softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: DistillationOptions = {}) {
+    const { batch, classes, temperature, alpha: distill } = softmaxSettings(logits.shape, labels.shape, o);
+    const alpha = o.teacher ? distill : 0;
+    const args = (mode: number) => [data(logits), data(labels), o.teacher ? data(o.teacher) : NONE, o.teacher ? 1 : 0, mode, batch, classes, temperature, alpha];
+    return {
+      loss: this.output('softmax-cross-entropy', [batch], ...args(0)),
+      dLogits: this.output('softmax-cross-entropy', logits.shape, ...args(1)),
+      correct: this.output('softmax-cross-entropy', [batch], ...args(2)),
+    };
+  }
+
+  // ---- optimizers: new state computed from the old, then swapped in ----
+
+  sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void {
+    checkOptimizer('sgdStep', w, { grad, velocity, mask: o.mask });
+    const args = (which: number) => [data(w), data(grad), data(velocity), NONE, o.mask ? data(o.mask) : NONE, o.mask ? 1 : 0, which,
+      o.learningRate, o.momentum ?? 0, o.weightDecay ?? 0, 0, 0, 0, 1, 1];
+    const nextVelocity = this.run('optimizer', w.size, ...args(0));
+    const nextW = this.run('optimizer', w.size, ...args(1));
+    (velocity as GpujsTensor).storage.data = nextVelocity;
+    (w as GpujsTensor).storage.data = nextW;
+  }
+
+  adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
+    checkAdamStep(o.step);
+    checkOptimizer('adamStep', w, { grad, m, v, mask: o.mask });
+    const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.999;
+    const args = (which: number) => [data(w), data(grad), data(m), data(v), o.mask ? data(o.mask) : NONE, o.mask ? 1 : 0, which,
+      o.learningRate, 0, o.weightDecay ?? 0, b1, b2, o.epsilon ?? 1e-8, 1 - b1 ** o.step, 1 - b2 ** o.step];
+    const [nextM, nextV, nextW] = [this.run('optimizer', w.size, ...args(2)), this.run('optimizer', w.size, ...args(3)), this.run('optimizer', w.size, ...args(4))];
+    (m as GpujsTensor).storage.data = nextM;
+    (v as GpujsTensor).storage.data = nextV;
+    (w as GpujsTensor).storage.data = nextW;
+  }
+}

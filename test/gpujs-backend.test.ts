@@ -1,0 +1,73 @@
+// The gpu.js fallback backend (WebAssembly in Node here) against the CPU reference: the same seeded
+// cases as the WebGPU kernels, the magnitude-selection ops of unstructured pruning, and the tile scheduler.
+import { afterAll, describe, expect, it } from 'vitest';
+import { evaluate } from '../src/accel/cost.js';
+import { gpujsScheduler } from '../src/accel/tile-scheduler-gpujs.js';
+import { type Objective, scheduleOnCpu, tileProblem } from '../src/accel/tiled.js';
+import { GpujsBackend } from '../src/gpujs/backend.js';
+import { magnitudeBits } from '../src/cpu/reference.js';
+import { Rng } from '../src/random.js';
+import { randomConfig, randomLayer } from './helpers/accel-cases.js';
+import { cpu } from './helpers/backends.js';
+import { binaryMask, expectBackendsAgree, randomInput } from './helpers/op-cases.js';
+import { OP_SUITES, convCase } from './helpers/op-suites.js';
+
+describe('gpu.js backend matches the CPU reference', async () => {
+  const be = await GpujsBackend.create();
+  const reference = cpu();
+  afterAll(() => be.destroy());
+
+  it('runs on WebAssembly in Node (the fastest gpu.js mode without a GL context)', () => {
+    expect(be.mode).toBe('webasm');
+  });
+  it('conv2d forward and backward (strided, dilated, 1x1, depthwise, grouped, masked)', () => expectBackendsAgree(be, reference, convCase, 24));
+  for (const suite of OP_SUITES) it(suite.title, () => expectBackendsAgree(be, reference, suite.make));
+
+  it('magnitude histogram (exact counts) and threshold masks', async () => {
+    for (let i = 0; i < 10; i++) {
+      const rng = new Rng(500 + i);
+      const shape = [rng.int(1, 40), rng.int(1, 30)];
+      const x = randomInput(rng, shape, -2, 2), mask = binaryMask(rng, shape);
+      const threshold = magnitudeBits(rng.uniform(0, 1.5));
+      const results = [];
+      for (const b of [be, reference]) {
+        const t = b.upload(x.data, shape), m = b.upload(mask.data, shape);
+        const items = [{ x: t, mask: i % 2 ? m : undefined }];
+        const top = await b.magnitudeHistogram(items, 24, 0);
+        const prefix = top.findIndex((c) => c > 0);
+        results.push({ top, next: await b.magnitudeHistogram(items, 16, prefix), mask: await b.read(b.thresholdMask(t, items[0].mask, threshold)) });
+      }
+      expect(results[0]).toEqual(results[1]);
+    }
+  });
+
+  it('rejects inputs with the op and shapes named', () => {
+    const x = be.upload(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]);
+    const w = be.upload(new Float32Array(5 * 2 * 3 * 3), [5, 2, 3, 3]);
+    expect(() => be.conv2d(x, w)).toThrow(/conv2d: weight has 2 input channels per group, input has 3/);
+    expect(() => be.add(x, w)).toThrow(/add: second input has shape \[5, 2, 3, 3\]/);
+  });
+});
+
+describe('gpu.js tile scheduler equals the CPU reference', async () => {
+  const be = await GpujsBackend.create();
+  afterAll(() => be.destroy());
+  const rng = new Rng(99);
+  const cases = Array.from({ length: 12 }, () => ({ c: randomConfig(rng), l: randomLayer(rng) }));
+
+  for (const objective of ['latency', 'energy', 'edp', 'dram'] as Objective[]) {
+    it(`best candidate and exact counts, objective ${objective}, many problems per kernel call`, () => {
+      for (const { c } of cases.slice(0, 4)) {
+        const qs = cases.map(({ l }) => tileProblem(c, l));
+        const got = gpujsScheduler(be)(c, qs, objective);
+        qs.forEach((q, i) => expect(got[i], `problem ${i} on ${c.name} ${c.dataflow}`).toEqual(scheduleOnCpu(c, q, objective)));
+      }
+    });
+  }
+
+  it('evaluate() gives the same model cost with the gpu.js scheduler', async () => {
+    const { c } = cases[1];
+    const layers = cases.map((x) => x.l);
+    expect(await evaluate(c, layers, { objective: 'edp', schedule: gpujsScheduler(be) })).toEqual(await evaluate(c, layers, { objective: 'edp' }));
+  });
+});

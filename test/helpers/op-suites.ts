@@ -1,0 +1,211 @@
+// Seeded random cases for every backend op, shared by the WebGPU and gpu.js kernel tests (each runs
+// them against the CPU reference). Shapes include sizes that are not multiples of any workgroup or tile.
+import type { Tensor } from '../../src/backend.js';
+import { type Conv2dOptions, type PoolOptions, conv2dGeometry } from '../../src/geometry.js';
+import type { Rng } from '../../src/random.js';
+import { type OpCase, binaryMask, randomInput } from './op-cases.js';
+
+/** A random convolution: strided, dilated, 1x1, depthwise and grouped cases all appear within 20 seeds. */
+function randomConv(rng: Rng, i: number): { x: number[]; w: number[]; o: Conv2dOptions; label: string } {
+  const kind = ['plain', 'strided', 'dilated', '1x1', 'depthwise', 'grouped'][i % 6];
+  const groups = kind === 'grouped' ? rng.pick([2, 3]) : 1;
+  const inChannels = kind === 'depthwise' ? rng.int(1, 9) : groups * rng.int(1, 5);
+  const outChannels = kind === 'depthwise' ? inChannels * rng.pick([1, 2]) : groups * rng.int(1, 9);
+  const k = kind === '1x1' ? 1 : rng.int(1, 5);
+  const kw = kind === '1x1' ? 1 : rng.pick([k, rng.int(1, 4)]);
+  const stride = kind === 'strided' ? rng.int(2, 3) : kind === '1x1' ? rng.int(1, 2) : 1;
+  const dilation = kind === 'dilated' ? rng.int(2, 3) : 1;
+  const pad = [rng.int(0, 2), rng.int(0, 2), rng.int(0, 2), rng.int(0, 2)] as const;
+  const h = rng.int((k - 1) * dilation + 1, 13), w = rng.int((kw - 1) * dilation + 1, 13);
+  return {
+    label: `${kind} ${inChannels}->${outChannels} ${k}x${kw} s${stride} d${dilation} p${pad} ${h}x${w}`,
+    x: [rng.int(1, 3), inChannels, h, w],
+    w: [outChannels, inChannels / (kind === 'depthwise' ? inChannels : groups), k, kw],
+    o: { stride, dilation, padding: pad, groups: kind === 'depthwise' ? inChannels : groups },
+  };
+}
+
+export function convCase(rng: Rng, i: number): OpCase {
+  const c = randomConv(rng, i);
+  const g = conv2dGeometry(c.x, c.w, c.o);
+  const yShape = [g.batch, g.outChannels, g.outH, g.outW];
+  const withMask = rng.bool(), withBias = rng.bool(), relu = rng.bool(0.3);
+  return {
+    label: `${c.label}${withMask ? ' masked' : ''}${withBias ? ' bias' : ''}${relu ? ' relu' : ''}`,
+    inputs: {
+      x: randomInput(rng, c.x), w: randomInput(rng, c.w), dy: randomInput(rng, yShape),
+      b: randomInput(rng, [g.outChannels]), mask: binaryMask(rng, c.w),
+    },
+    run: (be, t) => {
+      const mask = withMask ? t.mask : undefined;
+      return {
+        y: be.conv2d(t.x, t.w, { ...c.o, mask, bias: withBias ? t.b : undefined, relu }),
+        dx: be.conv2dBackwardInput(t.dy, t.w, c.x, { ...c.o, mask }),
+        dw: be.conv2dBackwardFilter(t.dy, t.x, c.w, { ...c.o, mask }),
+        db: be.channelSum(t.dy),
+      };
+    },
+    atol: 1e-4,
+  };
+}
+
+function linearCase(rng: Rng): OpCase {
+  const [n, fin, fout] = [rng.int(1, 37), rng.int(1, 70), rng.int(1, 35)];
+  const withMask = rng.bool(), relu = rng.bool(0.3);
+  return {
+    label: `${n}x${fin} -> ${fout}${withMask ? ' masked' : ''}${relu ? ' relu' : ''}`,
+    inputs: { x: randomInput(rng, [n, fin]), w: randomInput(rng, [fout, fin]), b: randomInput(rng, [fout]), dy: randomInput(rng, [n, fout]), mask: binaryMask(rng, [fout, fin]) },
+    run: (be, t) => {
+      const mask = withMask ? t.mask : undefined;
+      return {
+        y: be.linear(t.x, t.w, { bias: t.b, mask, relu }),
+        dx: be.linearBackwardInput(t.dy, t.w, { mask }),
+        dw: be.linearBackwardWeight(t.dy, t.x, { mask }),
+        db: be.channelSum(t.dy),
+      };
+    },
+    atol: 1e-4,
+  };
+}
+
+function batchNormCase(rng: Rng): OpCase {
+  const shape = rng.bool(0.8) ? [rng.int(1, 4), rng.int(1, 9), rng.int(1, 11), rng.int(1, 11)] : [rng.int(2, 20), rng.int(1, 30)];
+  if (shape[0] * (shape[2] ?? 1) * (shape[3] ?? 1) < 2) shape[0] = 2; // a variance needs two samples
+  const c = shape[1];
+  return {
+    label: `[${shape}]`,
+    inputs: {
+      x: randomInput(rng, shape, -2, 3), dy: randomInput(rng, shape), gamma: randomInput(rng, [c], 0.5, 1.5), beta: randomInput(rng, [c]),
+      runningMean: randomInput(rng, [c]), runningVar: randomInput(rng, [c], 0.5, 2), runningMean2: randomInput(rng, [c]), runningVar2: randomInput(rng, [c], 0.5, 2),
+    },
+    run: (be, t) => {
+      const p = { gamma: t.gamma, beta: t.beta, runningMean: t.runningMean, runningVar: t.runningVar, epsilon: 1e-5, momentum: 0.1 };
+      const train = be.batchNormTraining(t.x, p);
+      const back = be.batchNormBackward(t.dy, t.x, t.gamma, train.mean, train.invStd);
+      const inference = be.batchNormInference(t.x, { ...p, runningMean: t.runningMean2, runningVar: t.runningVar2 });
+      return { ...train, ...back, inference, runningMean: t.runningMean, runningVar: t.runningVar };
+    },
+    atol: 1e-4,
+  };
+}
+
+function activationCase(rng: Rng, i: number): OpCase {
+  const kind = (['relu', 'relu6', 'leakyrelu'] as const)[i % 3];
+  const alpha = rng.uniform(0.01, 0.3);
+  const shape = [rng.int(1, 3), rng.int(1, 7), rng.int(1, 40), rng.int(1, 40)];
+  return {
+    label: `${kind} [${shape}]`,
+    inputs: { x: randomInput(rng, shape, -3, 9), dy: randomInput(rng, shape), b: randomInput(rng, shape) },
+    run: (be, t) => ({ y: be.activation(t.x, kind, alpha), dx: be.activationBackward(t.dy, t.x, kind, alpha), sum: be.add(t.x, t.b) }),
+  };
+}
+
+function randomPool(rng: Rng): { x: number[]; o: PoolOptions } {
+  const k = [rng.int(1, 4), rng.int(1, 4)] as const;
+  const stride = [rng.int(1, 3), rng.int(1, 3)] as const;
+  const dilation = rng.bool(0.25) ? 2 : 1;
+  const padding = [rng.int(0, k[0] - 1), rng.int(0, k[1] - 1), rng.int(0, k[0] - 1), rng.int(0, k[1] - 1)] as const;
+  const x = [rng.int(1, 3), rng.int(1, 6), rng.int((k[0] - 1) * dilation + 1, 15), rng.int((k[1] - 1) * dilation + 1, 15)];
+  return { x, o: { kernel: k, stride, padding, dilation, countIncludePad: rng.bool() } };
+}
+
+function poolCase(rng: Rng): OpCase {
+  const { x, o } = randomPool(rng);
+  return {
+    label: JSON.stringify({ x, ...o }),
+    inputs: { x: randomInput(rng, x) },
+    run: (be, t) => {
+      const max = be.maxPool(t.x, o);
+      const avg = be.avgPool(t.x, o);
+      const gap = be.globalAvgPool(t.x);
+      return {
+        max: max.y, argmax: max.argmax, avg, gap,
+        dMax: be.maxPoolBackward(max.y, max.argmax, x, o),
+        dAvg: be.avgPoolBackward(avg, x, o),
+        dGap: be.globalAvgPoolBackward(gap, x),
+      };
+    },
+  };
+}
+
+function concatCase(rng: Rng): OpCase {
+  const [n, h, w] = [rng.int(1, 3), rng.int(1, 9), rng.int(1, 9)];
+  const parts = Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 6));
+  const inputs: OpCase['inputs'] = {};
+  parts.forEach((c, i) => { inputs[`x${i}`] = randomInput(rng, [n, c, h, w]); });
+  const total = parts.reduce((a, b) => a + b, 0);
+  const offset = rng.int(0, total - 1), count = rng.int(1, total - offset);
+  return {
+    label: `${parts} channels, slice ${offset}+${count}`,
+    inputs,
+    run: (be, t) => {
+      const y = be.concat(parts.map((_, i) => t[`x${i}`]));
+      const flat = be.reshape(y, [n, total * h * w]);
+      return { y, slice: be.sliceChannels(y, offset, count), flat };
+    },
+  };
+}
+
+function gatherCase(rng: Rng): OpCase {
+  const shape = Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 7));
+  const axis = rng.int(0, shape.length - 1);
+  const indices = Array.from({ length: shape[axis] }, (_, i) => i).filter(() => rng.bool(0.6));
+  if (indices.length === 0) indices.push(shape[axis] - 1);
+  return {
+    label: `[${shape}] axis ${axis} keep ${indices}`,
+    inputs: { x: randomInput(rng, shape), g: randomInput(rng, shape), indices: { shape: [indices.length], data: Float32Array.from(indices) } },
+    run: (be, t) => ({
+      y: be.gatherChannels(t.x, axis, t.indices),
+      l1: be.channelStats(t.x, axis, 'l1'), l2sq: be.channelStats(t.x, axis, 'l2sq'), taylor: be.channelStats(t.x, axis, 'taylor', t.g),
+    }),
+  };
+}
+
+function lossCase(rng: Rng, i: number): OpCase {
+  const [n, k] = [rng.int(1, 70), rng.int(2, 12)];
+  const teacher = i % 2 === 1;
+  const temperature = rng.pick([1, 2, 4]), alpha = rng.uniform(0, 1);
+  return {
+    label: `${n}x${k}${teacher ? ` teacher T=${temperature} alpha=${alpha.toFixed(2)}` : ''}`,
+    inputs: {
+      logits: randomInput(rng, [n, k], -4, 4), teacher: randomInput(rng, [n, k], -4, 4),
+      labels: { shape: [n], data: Float32Array.from({ length: n }, () => rng.int(0, k - 1)) },
+    },
+    run: (be, t) => {
+      const r = be.softmaxCrossEntropy(t.logits, t.labels, teacher ? { teacher: t.teacher, temperature, alpha } : {});
+      return { loss: r.loss, dLogits: r.dLogits, correct: r.correct };
+    },
+  };
+}
+
+function optimizerCase(rng: Rng, i: number): OpCase {
+  const shape = [rng.int(1, 700)];
+  const withMask = rng.bool();
+  const adam = i % 2 === 1;
+  const lr = rng.uniform(0.001, 0.1), wd = rng.pick([0, 1e-4, 5e-4]);
+  return {
+    label: `${adam ? 'adam' : 'sgd'} [${shape}]${withMask ? ' masked' : ''}`,
+    inputs: { w: randomInput(rng, shape), g: randomInput(rng, shape), s1: randomInput(rng, shape, -0.1, 0.1), s2: randomInput(rng, shape, 0, 0.1), mask: binaryMask(rng, shape) },
+    run: (be, t) => {
+      const mask = withMask ? t.mask : undefined;
+      for (let step = 1; step <= 3; step++) {
+        if (adam) be.adamStep(t.w, t.g, t.s1, t.s2, { learningRate: lr, weightDecay: wd, step, mask });
+        else be.sgdStep(t.w, t.g, t.s1, { learningRate: lr, momentum: 0.9, weightDecay: wd, mask });
+      }
+      return { w: t.w, s1: t.s1, s2: t.s2 };
+    },
+    atol: 1e-5,
+  };
+}
+
+/** Every op family with its case generator; conv has its own entries per WebGPU variant. */
+export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }[] = [
+  { title: 'linear forward and backward', make: linearCase },
+  { title: 'batch norm: training, inference, backward, running statistics', make: batchNormCase },
+  { title: 'relu, relu6, leaky relu and their gradients; elementwise add', make: activationCase },
+  { title: 'max, average and global average pooling, forward and backward', make: poolCase },
+  { title: 'channel concat, slice and flatten', make: concatCase },
+  { title: 'gather-compaction and channel statistics (pruning criteria) along any axis', make: gatherCase },
+  { title: 'softmax cross-entropy with and without distillation', make: lossCase },
+  { title: 'SGD with momentum and Adam, with and without masks', make: optimizerCase },
+];
