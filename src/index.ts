@@ -2,6 +2,8 @@
 export type { Backend, Tensor } from './backend.js';
 export { WebGpuBackend } from './webgpu/backend.js';
 export { NoWebGpuError } from './webgpu/device.js';
+export { GpujsBackend, type GpujsMode, probeGpujsModes } from './gpujs/backend.js';
+export { type BackendChoice, type ComputeBackend, openBackend, schedulerFor } from './open-backend.js';
 export { CpuBackend } from './cpu/backend.js';
 export { type ModelSpec, type Node, GraphBuilder, inferShapes } from './model/graph.js';
 export { type Model, initModel, parameterCount, paramList } from './model/model.js';
@@ -15,6 +17,7 @@ export { presets, DEFAULT_PRESET } from './accel/presets.js';
 export { type ModelCost, evaluate } from './accel/cost.js';
 export { modelWorkloads } from './accel/model-workload.js';
 export { gpuScheduler } from './accel/tile-scheduler-gpu.js';
+export { gpujsScheduler } from './accel/tile-scheduler-gpujs.js';
 export { channelGroups, type Group } from './prune/dependency.js';
 export { criteria } from './prune/criteria/index.js';
 export { pruneChannels } from './prune/prune.js';

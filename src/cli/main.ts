@@ -10,7 +10,6 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import { DEFAULT_PRESET, presets } from '../accel/presets.js';
 import { parseScaleSimTopology } from '../accel/scalesim-io.js';
 import type { Objective } from '../accel/tiled.js';
-import { gpuScheduler } from '../accel/tile-scheduler-gpu.js';
 import type { Backend } from '../backend.js';
 import { readFile } from '../data/sources.js';
 import { exportOnnx } from '../onnx/export.js';
@@ -22,8 +21,9 @@ import { type Granularity, runPrune } from '../run/prune-run.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+import { probeGpujsModes } from '../gpujs/backend.js';
+import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
 import { WebGpuBackend } from '../webgpu/backend.js';
-import { NoWebGpuError } from '../webgpu/device.js';
 import { UsageError, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { ProgressView } from './progress.js';
 
@@ -41,9 +41,9 @@ interface Command {
 }
 
 const COMMON: Options = {
-  json: { type: 'boolean' }, config: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' }, config: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, backend: { type: 'string' },
 };
-const COMMON_HELP = { '--json': 'machine-readable output on stdout', '--config FILE': 'a JSON file holding these options (command-line flags win)', '--verbose': 'stack traces on errors', '-h, --help': 'this help' };
+const COMMON_HELP = { '--backend B': 'auto (default: WebGPU when an adapter answers, else gpu.js), webgpu or gpujs', '--json': 'machine-readable output on stdout', '--config FILE': 'a JSON file holding these options (command-line flags win)', '--verbose': 'stack traces on errors', '-h, --help': 'this help' };
 
 const MODEL: Options = { model: { type: 'string' }, seed: { type: 'string' } };
 const MODEL_HELP = { '--model M': "'default' (the shipped LeNet-5 MNIST checkpoint), a zoo name (lenet5, vgg-small, resnet20, mobilenet), a .safetensors checkpoint or an .onnx file", '--seed N': 'seed for initialisation and data order (default 1)' };
@@ -81,8 +81,8 @@ function trainOptions(v: Values, epochs: number): TrainOptions {
   };
 }
 
-async function backend(): Promise<WebGpuBackend> {
-  return WebGpuBackend.create();
+function backend(c: Context): Promise<ComputeBackend> {
+  return openBackend({ backend: oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto'), onNotice: (line) => process.stderr.write(`wgprune: ${line}\n`) });
 }
 
 const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
@@ -98,26 +98,34 @@ function modelInput(v: Values): [number, number, number] {
 const COMMANDS: Record<string, Command> = {
   doctor: {
     summary: 'which compute backend and adapter would be used, and why',
-    usage: 'wgprune doctor [--json]',
+    usage: 'wgprune doctor [--backend auto|webgpu|gpujs] [--json]',
     options: {}, help: {},
     async run(c) {
+      const choice = oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto');
+      let webgpu: Record<string, unknown>;
+      const lines: string[] = [];
       try {
-        const be = await backend();
+        const be = await WebGpuBackend.create();
         const r = be.report;
-        const info = { backend: 'webgpu', software: r.software, adapter: { vendor: r.vendor, architecture: r.architecture, device: r.device, description: r.description }, tried: r.tried, features: r.features, limits: r.limits, gpujs: 'not built yet: without WebGPU, wgprune stops with the list of what it tried' };
         be.destroy();
-        output(c, info, [
-          `backend: WebGPU (${r.software ? 'software adapter: SwiftShader on the CPU, a correctness device, slow' : 'hardware GPU'})`,
-          `adapter: ${[r.vendor, r.architecture, r.device, r.description].filter(Boolean).join(' / ') || 'unnamed'}`,
-          `how: ${r.tried.join('; ')}`,
-          `limits: maxStorageBufferBindingSize ${r.limits.maxStorageBufferBindingSize}, maxComputeWorkgroupSizeX ${r.limits.maxComputeWorkgroupSizeX}, maxComputeInvocationsPerWorkgroup ${r.limits.maxComputeInvocationsPerWorkgroup}`,
-          `features: ${r.features.join(', ') || 'none'}`,
-        ].join('\n'));
+        webgpu = { available: true, software: r.software, adapter: { vendor: r.vendor, architecture: r.architecture, device: r.device, description: r.description }, tried: r.tried, features: r.features, limits: r.limits };
+        lines.push(
+          `WebGPU: ${r.software ? 'software adapter (SwiftShader on the CPU: a correctness device, slow)' : 'hardware GPU'}: ${[r.vendor, r.architecture, r.device, r.description].filter(Boolean).join(' / ') || 'unnamed'}`,
+          `  how: ${r.tried.join('; ')}`,
+          `  limits: maxStorageBufferBindingSize ${r.limits.maxStorageBufferBindingSize}, maxComputeInvocationsPerWorkgroup ${r.limits.maxComputeInvocationsPerWorkgroup}; features: ${r.features.join(', ') || 'none'}`,
+        );
       } catch (e) {
-        if (!(e instanceof NoWebGpuError)) throw e;
-        output(c, { backend: null, tried: e.tried }, `no WebGPU adapter. Tried: ${e.tried.join('; ')}\nOn Linux without a GPU, install chromium (its SwiftShader Vulkan driver) and libvulkan1.`);
-        return 1;
+        const tried = (e as { tried?: string[] }).tried ?? [(e as Error).message];
+        webgpu = { available: false, tried };
+        lines.push(`WebGPU: no adapter. Tried: ${tried.join('; ')}`, '  On Linux without a GPU: apt-get install chromium libvulkan1 (its SwiftShader Vulkan driver).');
       }
+      const modes = await probeGpujsModes();
+      const gpujsMode = modes.find((m) => m.works)?.mode;
+      lines.push(`gpu.js fallback: ${gpujsMode ? `mode ${gpujsMode}` : 'no working mode'}`, ...modes.map((m) => `  ${m.mode.padEnd(10)} ${m.detail}`));
+      const used = choice === 'gpujs' || (choice === 'auto' && !webgpu.available) ? (gpujsMode ? `gpujs (${gpujsMode})` : null) : webgpu.available ? 'webgpu' : null;
+      lines.unshift(`backend: ${used ?? `none (--backend ${choice} has nothing to run on)`}`);
+      output(c, { backend: used, choice, webgpu, gpujs: { mode: gpujsMode ?? null, modes } }, lines.join('\n'));
+      return used ? 0 : 1;
     },
   },
 
@@ -132,7 +140,7 @@ const COMMANDS: Record<string, Command> = {
       const { train: data, test } = loadData(dataValues(v));
       const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
       const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', data.shape as [number, number, number], data.classes, int(v, 'seed', 1)!);
-      const be = await backend();
+      const be = await backend(c);
       ensureDir(out);
       const r = await train(be, model, data, trainOptions(v, 1), {
         resume, onProgress: (p) => c.progress.update(p, 'train'), shouldStop: () => c.stop.requested,
@@ -158,7 +166,7 @@ const COMMANDS: Record<string, Command> = {
     async run(c) {
       const { test } = loadData(dataValues(c.values));
       const { model, source } = await loadModel(str(c.values, 'model'), test.shape as [number, number, number], test.classes, int(c.values, 'seed', 1)!);
-      const be = await backend();
+      const be = await backend(c);
       const e = await evaluateModel(be, model, test);
       be.destroy();
       output(c, { model: model.spec.name, source, data: test.name, ...e }, `${model.spec.name} (${source}) on ${test.name}: accuracy ${(100 * e.accuracy).toFixed(2)}%, loss ${e.loss.toFixed(4)} (${e.count} images)`);
@@ -211,9 +219,8 @@ const COMMANDS: Record<string, Command> = {
         layers = modelWorkloads(m.model.spec);
         source = m.source;
       }
-      let be: WebGpuBackend | undefined;
-      if (mode === 'tiled') be = await backend().catch(() => undefined); // the CPU scheduler without a GPU
-      const cost = await evaluate(accel, layers, { mode, objective, schedule: be ? gpuScheduler(be.ctx) : undefined });
+      const be = mode === 'tiled' ? await backend(c) : undefined;
+      const cost = await evaluate(accel, layers, { mode, objective, schedule: be ? schedulerFor(be) : undefined });
       be?.destroy();
       const table = ['layer        GEMM (P x K x M)        cycles    stalls   util  map-eff   SRAM reads   DRAM words   energy nJ',
         ...cost.layers.map((l) => [
@@ -311,13 +318,13 @@ async function pruneCommand(c: Context): Promise<number | void> {
   });
   const { train: trainData, test } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), trainData.shape as [number, number, number], trainData.classes, int(v, 'seed', 1)!);
-  const be = await backend();
+  const be = await backend(c);
   const fineTune = trainOptions(v, 1);
   const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;
 
   const run = await runPrune(be as Backend, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
-    scheduler: gpuScheduler(be.ctx), criterion, granularity, ratio, budget, nm, schedule: parseSchedule(str(v, 'schedule')),
+    scheduler: schedulerFor(be), criterion, granularity, ratio, budget, nm, schedule: parseSchedule(str(v, 'schedule')),
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), shouldStop: () => c.stop.requested, resume,
   });

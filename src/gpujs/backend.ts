@@ -95,6 +95,38 @@ export function supportedGpujsModes(m: GpujsModule): GpujsMode[] {
   return GPUJS_MODES.filter((mode) => flags[mode]);
 }
 
+export interface GpujsModeProbe { mode: GpujsMode; works: boolean; detail: string; convMs?: number }
+
+/**
+ * Every gpu.js mode on this machine: whether it runs our kernels, and how long a small convolution
+ * takes there (after compilation). `GpujsBackend.create()` picks the first that works, in GPUJS_MODES order.
+ */
+export async function probeGpujsModes(m?: GpujsModule): Promise<GpujsModeProbe[]> {
+  const module = m ?? (await loadGpujs());
+  const supported = supportedGpujsModes(module);
+  const probes: GpujsModeProbe[] = [];
+  for (const mode of GPUJS_MODES) {
+    if (!supported.includes(mode)) {
+      probes.push({ mode, works: false, detail: mode === 'headlessgl' ? "no headless GL (the optional 'gl' package is not built)" : 'not supported here' });
+      continue;
+    }
+    try {
+      const be = await GpujsBackend.create({ mode, module });
+      const x = be.upload(new Float32Array(8 * 16 * 16 * 16).fill(0.5), [8, 16, 16, 16]);
+      const w = be.upload(new Float32Array(16 * 16 * 9).fill(0.1), [16, 16, 3, 3]);
+      be.conv2d(x, w, { padding: 1 });
+      const t0 = performance.now();
+      be.conv2d(x, w, { padding: 1 });
+      const convMs = performance.now() - t0;
+      be.destroy();
+      probes.push({ mode, works: true, detail: `works; 3x3 conv 8x16x16x16 -> 16 in ${convMs.toFixed(1)} ms`, convMs });
+    } catch (e) {
+      probes.push({ mode, works: false, detail: (e as Error).message });
+    }
+  }
+  return probes;
+}
+
 export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
   private kernels = new Map<GpujsKernelName, GpujsKernel>();

@@ -48,8 +48,12 @@ export class NoWebGpuError extends Error {
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
+/** Set to `off` to act as a machine without WebGPU (what `--backend auto` falls back from). */
+export const DISABLE_ENV = 'WGPRUNE_WEBGPU';
+
 export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
   const tried: string[] = [];
+  if (isNode && process.env[DISABLE_ENV] === 'off') throw new NoWebGpuError([`WebGPU turned off (${DISABLE_ENV}=off)`]);
   const found = isNode ? await nodeAdapter(options, tried) : await browserAdapter(options, tried);
   if (!found) throw new NoWebGpuError(tried);
   const { adapter, gpu } = found;
