@@ -1,6 +1,6 @@
 // The gpu.js fallback end to end: a whole prune + distilled fine-tune of the shipped LeNet-5 gives the
 // same masks on gpu.js as on WebGPU and a comparable accuracy; `auto` falls back, with the notice, when
-// WebGPU has no adapter.
+// WebGPU has no adapter; a device lost mid-run moves the run to gpu.js from its last checkpoint.
 import { afterAll, describe, expect, it } from 'vitest';
 import { preset } from '../src/accel/presets.js';
 import { loadModel } from '../src/cli/inputs.js';
@@ -9,6 +9,7 @@ import { loadMnist } from '../src/data/sources.js';
 import { GpujsBackend } from '../src/gpujs/backend.js';
 import { type ComputeBackend, openBackend, schedulerFor } from '../src/open-backend.js';
 import { parseBudget } from '../src/prune/budget.js';
+import { runPruneWithFallback } from '../src/run/fallback.js';
 import { runPrune } from '../src/run/prune-run.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { DISABLE_ENV } from '../src/webgpu/device.js';
@@ -43,23 +44,25 @@ describe('backend selection', () => {
   });
 });
 
-describe('prune + fine-tune on gpu.js equals WebGPU', () => {
+describe('prune + fine-tune on gpu.js equals WebGPU', async () => {
+  const train = subset(loadMnist('train'), 256);
+  const test = subset(loadMnist('test'), 500);
+  const { model, source } = await loadModel('default', [1, 28, 28], 10, 1);
+  const options = {
+    model, modelSource: source, train, test, accelerator: preset('systolic-16x16'),
+    criterion: 'l1', granularity: 'channel' as const, budget: parseBudget('latency=0.5'), seed: 1,
+    fineTune: { epochs: 5, batchSize: 32, optimizer: 'adam' as const, learningRate: 1e-3, seed: 1, logEvery: 10, maxSteps: 40 },
+    kd: { temperature: 4, alpha: 0.7 },
+  };
+  const runOn = async (backend: 'webgpu' | 'gpujs') => {
+    const be = await openBackend({ backend });
+    opened.push(be);
+    return runPrune(be, { ...options, scheduler: schedulerFor(be) });
+  };
+  const onWebgpu = await runOn('webgpu');
+
   it('LeNet-5 to half the latency, distilled: same masks, comparable accuracy', async () => {
-    const train = subset(loadMnist('train'), 256);
-    const test = subset(loadMnist('test'), 500);
-    const runs = [];
-    for (const backend of ['webgpu', 'gpujs'] as const) {
-      const be = await openBackend({ backend });
-      opened.push(be);
-      const { model, source } = await loadModel('default', [1, 28, 28], 10, 1);
-      runs.push(await runPrune(be, {
-        model, modelSource: source, train, test, accelerator: preset('systolic-16x16'), scheduler: schedulerFor(be),
-        criterion: 'l1', granularity: 'channel', budget: parseBudget('latency=0.5'), seed: 1,
-        fineTune: { epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 1e-3, seed: 1, logEvery: 10, maxSteps: 40 },
-        kd: { temperature: 4, alpha: 0.7 },
-      }));
-    }
-    const [onWebgpu, onGpujs] = runs;
+    const onGpujs = await runOn('gpujs');
     expect([...onGpujs.result.kept]).toEqual([...onWebgpu.result.kept]);
     expect([...onGpujs.result.masked.masks.keys()]).toEqual([...onWebgpu.result.masked.masks.keys()]);
     for (const [name, mask] of onWebgpu.result.masked.masks) expect(onGpujs.result.masked.masks.get(name), name).toEqual(mask);
@@ -68,5 +71,22 @@ describe('prune + fine-tune on gpu.js equals WebGPU', () => {
     expect(onGpujs.report.dense.accuracy).toBeCloseTo(onWebgpu.report.dense.accuracy!, 3);
     expect(Math.abs(onGpujs.report.pruned.accuracy! - onWebgpu.report.pruned.accuracy!)).toBeLessThanOrEqual(0.01);
     expect(onGpujs.report.pruned.accuracy).toBeGreaterThan(0.85);
+  }, 300_000);
+
+  it('a WebGPU device lost mid-run: the run resumes on gpu.js from the last checkpoint and finishes', async () => {
+    const be = await WebGpuBackend.create();
+    opened.push(be);
+    const notices: string[] = [];
+    const steps: number[] = [];
+    const run = await runPruneWithFallback(be, {
+      ...options,
+      onProgress: (p) => { steps.push(p.step); if (p.step === 30 && !be.lost) be.acquired.device.destroy(); },
+    }, { checkpointEvery: 20, onNotice: (l) => notices.push(l) });
+    expect(run.backend).toBeInstanceOf(GpujsBackend);
+    expect(notices).toEqual([expect.stringMatching(/^the WebGPU device was lost \(.*\); resuming on gpu\.js \(webasm\) from pruning step 1, fine-tuning step 20$/)]);
+    expect(steps.slice(steps.indexOf(30) + 1, steps.indexOf(30) + 2)).toEqual([30]); // after step 30 on WebGPU, gpu.js redoes 21..30
+    expect([...run.result.kept]).toEqual([...onWebgpu.result.kept]);
+    expect(run.report.notes).toContain(notices[0]);
+    expect(Math.abs(run.report.pruned.accuracy! - onWebgpu.report.pruned.accuracy!)).toBeLessThanOrEqual(0.01);
   }, 300_000);
 });

@@ -17,7 +17,8 @@ import { criteria } from '../prune/criteria/index.js';
 import { parseBudget } from '../prune/budget.js';
 import type { PruneResume, PruneSchedule } from '../prune/prune.js';
 import { paretoChart, renderHtml } from '../report/report.js';
-import { type Granularity, runPrune } from '../run/prune-run.js';
+import { runPruneWithFallback } from '../run/fallback.js';
+import type { Granularity } from '../run/prune-run.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
@@ -322,12 +323,12 @@ async function pruneCommand(c: Context): Promise<number | void> {
   const fineTune = trainOptions(v, 1);
   const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;
 
-  const run = await runPrune(be as Backend, {
+  const run = await runPruneWithFallback(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
-    scheduler: schedulerFor(be), criterion, granularity, ratio, budget, nm, schedule: parseSchedule(str(v, 'schedule')),
+    criterion, granularity, ratio, budget, nm, schedule: parseSchedule(str(v, 'schedule')),
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), shouldStop: () => c.stop.requested, resume,
-  });
+  }, { onNotice: (line) => { c.progress.clear(); process.stderr.write(`wgprune: ${line}\n`); } });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
   if (run.result.interrupted) {
@@ -335,7 +336,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
     const options = Object.fromEntries(Object.entries(v).filter(([k]) => !['resume', 'help', 'config', 'json', 'verbose'].includes(k)));
     await saveCheckpoint(resumeFile, { ...i.training, info: { options, step: i.step, kept: [...i.kept] } });
     output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune prune --resume --out ${outDir}`);
-    be.destroy();
+    run.backend.destroy();
     return 130;
   }
   const files = { onnx: join(outDir, 'pruned.onnx'), checkpoint: join(outDir, 'pruned.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
@@ -350,7 +351,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
     await writeFileAtomic(pareto.svg, new TextEncoder().encode(paretoChart(run.report)!));
     Object.assign(files, pareto);
   }
-  be.destroy();
+  run.backend.destroy();
   const r = run.report;
   const line = (name: string, s: typeof r.dense) => `${name.padEnd(8)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;
   output(c, { files, report: r }, [

@@ -25,6 +25,8 @@ export interface ChannelPruneOptions extends AllocationOptions {
   seed?: number;
   onStep?: (step: number, ratio: number) => void;
   resume?: PruneResume;
+  /** Receives a resumable state at every fine-tuning checkpoint (fineTune.hooks.checkpointEvery steps). */
+  onResumable?: (r: PruneResume) => void;
 }
 
 export interface ChannelPruneResult {
@@ -54,7 +56,7 @@ export async function pruneChannels(be: Backend, dense: Model, o: ChannelPruneOp
 
 export interface StepContext { step: number; groups: Group[]; scores: Map<number, Float64Array>; model: Model; kept: KeptChannels }
 
-export type PruneStepOptions = Pick<ChannelPruneOptions, 'criterion' | 'fineTune' | 'taylorData' | 'seed' | 'resume'>;
+export type PruneStepOptions = Pick<ChannelPruneOptions, 'criterion' | 'fineTune' | 'taylorData' | 'seed' | 'resume' | 'onResumable'>;
 
 /**
  * The shared loop: per step, importance of the current (masked, fine-tuned) model -> allocation ->
@@ -77,7 +79,10 @@ export async function pruneInSteps(
       ({ model, kept } = await pruneStep(step, model, kept));
     }
     if (o.fineTune) {
-      const run = await train(be, model, o.fineTune.data, o.fineTune.options, { ...o.fineTune.hooks, teacher: o.fineTune.teacher, resume: resume?.training });
+      const hooks = o.fineTune.hooks;
+      const at = { step, kept };
+      const onCheckpoint = o.onResumable ? (c: Checkpoint) => { o.onResumable!({ ...at, training: c }); return hooks?.onCheckpoint?.(c); } : hooks?.onCheckpoint;
+      const run = await train(be, model, o.fineTune.data, o.fineTune.options, { ...hooks, onCheckpoint, teacher: o.fineTune.teacher, resume: resume?.training });
       model = run.model;
       if (run.stopped) return { groups, kept, masked: model, compact: model, report: pruneReport(dense, model, notes), interrupted: { step, kept, training: run.checkpoint } };
     }

@@ -48,6 +48,9 @@ export interface PruneRunOptions {
   onProgress?: (p: Progress, phase: string) => void;
   shouldStop?: () => boolean;
   resume?: PruneResume;
+  /** Channel pruning: receives a resumable state every `checkpointEvery` fine-tuning steps. */
+  onResumable?: (r: PruneResume) => void;
+  checkpointEvery?: number;
 }
 
 export interface PruneRunResult {
@@ -68,7 +71,7 @@ function budgetOptions(o: PruneRunOptions, budget: Budget, phase: string): Budge
   return {
     criterion: o.criterion, budget, accelerator: o.accelerator, mode: o.mode, schedule: o.scheduler, seed: o.seed,
     steps: o.schedule?.kind === 'iterative' ? o.schedule.steps : 1,
-    fineTune: fineTuneOf(o, phase), resume: o.resume,
+    fineTune: fineTuneOf(o, phase), resume: o.resume, onResumable: o.onResumable,
   };
 }
 
@@ -76,7 +79,7 @@ function fineTuneOf(o: PruneRunOptions, phase: string) {
   if (o.fineTune.epochs === 0 || o.fineTune.maxSteps === 0) return undefined;
   return {
     data: o.train, options: { ...o.fineTune, distill: o.kd }, teacher: o.kd ? o.model : undefined,
-    hooks: { onProgress: (p: Progress) => o.onProgress?.(p, phase), shouldStop: o.shouldStop },
+    hooks: { onProgress: (p: Progress) => o.onProgress?.(p, phase), shouldStop: o.shouldStop, checkpointEvery: o.checkpointEvery },
   };
 }
 
@@ -139,12 +142,12 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     budgetInfo = { text: budgetText(o.budget), metric: o.budget.metric, value: r.budget, unit: METRIC_UNITS[o.budget.metric], met: r.cost <= r.budget };
     if (o.compareUniform && !r.interrupted) {
       o.onPhase?.('uniform baseline at the same budget');
-      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, o.budget, 'fine-tune (uniform)'), resume: undefined });
+      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, o.budget, 'fine-tune (uniform)'), resume: undefined, onResumable: undefined });
       uniform = { ...summarize(u.prunedCost, parameterCount(u.compact), await evaluateModel(be, u.compact, o.test)), ratio: u.uniformRatio! };
     }
   } else if (o.granularity === 'channel') {
     o.onPhase?.(`pruning ${Math.round(100 * o.ratio!)}% of the channels`);
-    result = await pruneChannels(be, dense, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume });
+    result = await pruneChannels(be, dense, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume, onResumable: o.onResumable });
     pruned = result.compact;
   } else {
     let masked: Model;
@@ -178,8 +181,8 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     for (const fraction of o.sweep) {
       o.onPhase?.(`sweep: ${metric}=${fraction}`);
       const b = { metric, fraction } as Budget;
-      const a = await pruneToBudget(be, dense, { ...budgetOptions(o, b, `sweep ${fraction}`), resume: undefined });
-      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, b, `sweep ${fraction} uniform`), resume: undefined });
+      const a = await pruneToBudget(be, dense, { ...budgetOptions(o, b, `sweep ${fraction}`), resume: undefined, onResumable: undefined });
+      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, b, `sweep ${fraction} uniform`), resume: undefined, onResumable: undefined });
       sweep.push({
         fraction,
         aware: summarize(a.prunedCost, parameterCount(a.compact), await evaluateModel(be, a.compact, o.test)),

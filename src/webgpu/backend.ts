@@ -36,8 +36,12 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly ctx: GpuContext;
 
+  /** Set once the device is lost (a driver reset, a GPU process crash, or destroy()). */
+  lost?: GPUDeviceLostInfo;
+
   constructor(readonly acquired: AcquiredDevice, private options: WebGpuBackendOptions = {}) {
     this.ctx = new GpuContext(acquired.device);
+    void acquired.device.lost.then((info) => { this.lost = info; });
   }
 
   static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
@@ -58,7 +62,7 @@ export class WebGpuBackend implements Backend {
   flush(): void { this.ctx.flush(); }
   memory(): MemoryStats { return this.ctx.memory(); }
   destroy(): void {
-    this.ctx.destroy();
+    if (!this.lost) this.ctx.destroy(); // a lost device took its buffers with it
     this.acquired.device.destroy();
   }
 
