@@ -19,9 +19,9 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function cli(args: string[], o: { onStderr?: (text: string, child: ChildProcess) => void } = {}): Promise<Run> {
+function cli(args: string[], o: { onStderr?: (text: string, child: ChildProcess) => void; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/bin.mjs', ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(process.execPath, ['src/cli/bin.mjs', ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', ...o.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -123,6 +123,24 @@ describe('wgprune CLI', () => {
     } finally {
       await browser.close();
     }
+  });
+
+  it('without WebGPU: doctor names the gpu.js mode, and prune falls back to it with a one-line notice', async () => {
+    const env = { WGPRUNE_WEBGPU: 'off' };
+    const d = await cli(['doctor', '--json'], { env });
+    expect(d.code, d.stderr).toBe(0);
+    const doctor = JSON.parse(d.stdout);
+    expect(doctor.backend).toBe('gpujs (webasm)');
+    expect(doctor.webgpu.available).toBe(false);
+    expect(doctor.gpujs.modes.filter((m: { works: boolean }) => m.works).map((m: { mode: string }) => m.mode)).toEqual(['webasm', 'cpu']);
+    const out = tmp();
+    const r = await cli(['prune', '--model', 'default', '--budget', 'latency=0.5', '--max-steps', '4', ...SMALL, '--out', out, '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const notices = r.stderr.split('\n').filter((l) => l.startsWith('wgprune:'));
+    expect(notices).toEqual([expect.stringMatching(/^wgprune: WebGPU unavailable \(no WebGPU adapter: WebGPU turned off \(WGPRUNE_WEBGPU=off\)\); running on gpu\.js \(webasm\)/)]);
+    const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.pruned.cycles).toBeLessThanOrEqual(0.5 * report.dense.cycles);
+    expect(report.pruned.accuracy).toBeGreaterThan(0.5);
   });
 
   it('N:M and unstructured granularities: masked exports, and the report says what the array makes of them', async () => {
