@@ -1,15 +1,16 @@
 // The demo page: the shipped LeNet-5 MNIST checkpoint pruned to a latency budget on a chosen
 // accelerator preset, fine-tuned with distillation and evaluated, all through the library's public
-// API on WebGPU, with live charts and a drawing pad comparing the dense and pruned models.
+// API on WebGPU (or gpu.js on WebGL2 where WebGPU is missing, said in a banner), with live charts and a
+// drawing pad comparing the dense and pruned models. `?backend=auto|webgpu|gpujs` picks the backend.
 import checkpointUrl from '../models/lenet5-mnist.safetensors?url';
 import {
-  type Backend, type Model, MNIST_NORMALIZATION, WebGpuBackend, barChart, criteria, decodeCheckpoint, gpuScheduler, lineChart,
-  makeDataset, parseBudget, parseIdx, predict, presets, runPrune, DEFAULT_PRESET,
+  type BackendChoice, type ComputeBackend, type GpujsMode, type Model, MNIST_NORMALIZATION, WebGpuBackend, barChart, criteria, decodeCheckpoint, lineChart,
+  makeDataset, openBackend, parseBudget, parseIdx, predict, presets, runPruneWithFallback, DEFAULT_PRESET,
 } from '../src/index.js';
 import type { RunReport } from '../src/report/report.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const state: { phase: string; report?: RunReport; error?: string; dense?: Model; pruned?: Model; be?: Backend } = { phase: 'loading' };
+const state: { phase: string; report?: RunReport; error?: string; dense?: Model; pruned?: Model; be?: ComputeBackend; backend?: string } = { phase: 'loading' };
 (window as unknown as { demo: typeof state }).demo = state;
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
@@ -126,23 +127,30 @@ const softmax = (v: Float32Array) => {
 
 async function start() {
   fill();
-  let be: WebGpuBackend;
+  const query = new URLSearchParams(location.search);
+  const choice = (query.get('backend') ?? 'auto') as BackendChoice;
+  const backendSelect = $<HTMLSelectElement>('backend');
+  backendSelect.value = choice;
+  backendSelect.onchange = () => { location.search = `?backend=${backendSelect.value}`; };
+  const banner = (text: string) => {
+    $('banner').hidden = false;
+    $('banner').textContent = text;
+  };
+  let be: ComputeBackend;
   try {
-    be = await WebGpuBackend.create();
+    const gpujsMode = query.get('gpujs') as GpujsMode | null; // force a gpu.js mode: webgl2, webgl, webasm, cpu
+    be = await openBackend({ backend: choice, gpujs: gpujsMode ? { mode: gpujsMode } : {}, onNotice: (line) => banner(`${line}.`) });
   } catch (e) {
-    const banner = $('banner');
-    banner.hidden = false;
-    banner.textContent = `WebGPU is not available in this browser (${(e as Error).message}). The gpu.js (WebGL2) fallback backend is not built yet, so this page cannot prune here; try a browser with WebGPU enabled.`;
-    setPhase('no WebGPU');
-    state.error = 'no-webgpu';
+    banner(`No backend to run on (${(e as Error).message}). Try a browser with WebGPU or WebGL2 enabled.`);
+    setPhase('no backend');
+    state.error = 'no-backend';
     return;
   }
   state.be = be;
-  if (be.report.software) {
-    const banner = $('banner');
-    banner.hidden = false;
-    banner.textContent = 'WebGPU runs on a software adapter (SwiftShader) here: correct but slow.';
-  }
+  state.backend = be instanceof WebGpuBackend ? 'webgpu' : `gpujs (${be.mode})`;
+  if (be instanceof WebGpuBackend && be.report.software) banner('WebGPU runs on a software adapter (SwiftShader) here: correct but slow.');
+  else if (!(be instanceof WebGpuBackend) && choice === 'gpujs') banner(`Running on gpu.js (${be.mode}), as asked: slower than WebGPU.`);
+  if (!(be instanceof WebGpuBackend) && be.skipped.length) $('banner').textContent += ` Skipped: ${be.skipped.join('; ')}.`;
   setPhase('loading the checkpoint and an MNIST sample…');
   const [checkpoint, trainData, test] = await Promise.all([fetchBytes(checkpointUrl).then((b) => decodeCheckpoint(b, 'lenet5-mnist.safetensors')), loadSample('train'), loadSample('test')]);
   state.dense = checkpoint.model;
@@ -164,9 +172,9 @@ async function start() {
       const granularity = $<HTMLSelectElement>('granularity').value as 'channel' | 'unstructured';
       const accel = presets[$<HTMLSelectElement>('preset').value];
       const steps = Number($<HTMLInputElement>('steps').value);
-      const result = await runPrune(be, {
+      const result = await runPruneWithFallback(be, {
         model: checkpoint.model, modelSource: 'the shipped LeNet-5 MNIST checkpoint', train: trainData, test, accelerator: accel,
-        scheduler: gpuScheduler(be.ctx), criterion: $<HTMLSelectElement>('criterion').value, granularity,
+        criterion: $<HTMLSelectElement>('criterion').value, granularity,
         ...(granularity === 'channel' ? { budget: parseBudget(`latency=${fraction}`) } : { ratio: 1 - fraction }),
         fineTune: { epochs: 10, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 1, logEvery: 10, maxSteps: steps, schedule: { kind: 'cosine' } },
         kd: { temperature: 4, alpha: 0.7 }, seed: 1,
@@ -177,7 +185,9 @@ async function start() {
           accuracy.push([p.step, 100 * p.accuracy]);
           $('chart-training').innerHTML = lineChart({ title: 'Fine-tuning', xLabel: 'step', yLabel: 'loss / accuracy (%)', series: [{ name: 'loss (x10)', points: history.map(([s, l]) => [s, 10 * l]) }, { name: 'accuracy %', points: accuracy }] });
         },
-      });
+      }, { onNotice: (line) => banner(line) });
+      be = result.backend;
+      state.be = be;
       state.pruned = result.pruned;
       state.report = result.report;
       showSummary(result.report);

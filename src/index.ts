@@ -29,5 +29,6 @@ export { compactModel, applyChannelMasks } from './prune/compact.js';
 export { importOnnx } from './onnx/import.js';
 export { exportOnnx } from './onnx/export.js';
 export { runPrune } from './run/prune-run.js';
+export { runPruneWithFallback } from './run/fallback.js';
 export { renderHtml } from './report/report.js';
 export { barChart, lineChart } from './report/svg.js';

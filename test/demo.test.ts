@@ -1,9 +1,10 @@
 // The browser demo in real Chromium (Debian's /usr/bin/chromium, headless, driven by playwright-core):
 // built with Vite and served by its preview server, it prunes the shipped LeNet-5 to a latency budget
 // on WebGPU (SwiftShader here), fine-tunes with distillation and shows numbers we check; without
-// WebGPU it says so in a banner.
+// WebGPU it runs on gpu.js and says so in a banner (WebAssembly here, where WebGL is SwiftShader; WebGL2
+// forced, with a short run).
 import { mkdirSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type Page, chromium } from 'playwright-core';
 import { type PreviewServer, build, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../src/report/report.js';
@@ -73,13 +74,47 @@ describe('browser demo', () => {
     expect(errors).toEqual([]);
   }, 900_000);
 
-  it('without WebGPU the page says so in a banner', async () => {
-    const { page } = await launch(false);
+  /** Presses Prune and waits for the run to end; returns the page's state. */
+  const runOnPage = async (page: Page, steps: number) => {
+    await page.waitForFunction(() => (window as unknown as { demo: { phase: string } }).demo.phase === 'ready', undefined, { timeout: 120_000 });
+    await page.fill('#steps', String(steps));
+    await page.locator('#budget').fill('0.5');
+    await page.selectOption('#preset', 'systolic-16x16');
+    await page.click('#run', { noWaitAfter: true });
+    await page.waitForFunction(() => ['done', 'error'].some((p) => (window as unknown as { demo: { phase: string } }).demo.phase.startsWith(p)), undefined, { timeout: 600_000, polling: 1000 });
+    return page.evaluate(() => {
+      const d = (window as unknown as { demo: { phase: string; report?: RunReport; error?: string; backend?: string } }).demo;
+      return { phase: d.phase, report: d.report, error: d.error, backend: d.backend };
+    });
+  };
+
+  it('without WebGPU the page runs on gpu.js, says so in a banner, and completes a prune within budget', async () => {
+    const { page, errors } = await launch(false);
     await page.goto(url);
-    await page.waitForFunction(() => (window as unknown as { demo: { phase: string } }).demo.phase === 'no WebGPU', undefined, { timeout: 60_000 });
+    const state = await runOnPage(page, 60);
+    expect(state.error).toBeUndefined();
+    expect(state.backend).toMatch(/^gpujs \((webgl2|webasm)\)$/);
     expect(await page.locator('#banner').isVisible()).toBe(true);
-    expect(await page.textContent('#banner')).toMatch(/WebGPU is not available/);
-    expect(await page.locator('#run').isDisabled()).toBe(true);
-    await page.screenshot({ path: 'out/demo-no-webgpu.png' });
-  }, 120_000);
+    expect(await page.textContent('#banner')).toMatch(/^WebGPU unavailable \(no WebGPU adapter: .*\); running on gpu\.js/);
+    const r = state.report!;
+    expect(r.pruned.cycles).toBeLessThanOrEqual(0.5 * r.dense.cycles);
+    expect(r.dense.accuracy).toBeCloseTo(0.989, 3); // the shipped checkpoint on the 1000 served test images, as on WebGPU
+    expect(r.pruned.accuracy).toBeGreaterThan(0.9);
+    expect(Number(await page.textContent('#pruned-cycles'))).toBe(r.pruned.cycles);
+    await page.screenshot({ path: 'out/demo-gpujs.png', fullPage: true });
+    expect(errors).toEqual([]);
+  }, 600_000);
+
+  it('gpu.js on WebGL2 (forced: WebGL is SwiftShader here) prunes and fine-tunes too', async () => {
+    const { page, errors } = await launch(false);
+    await page.goto(`${url}?backend=gpujs&gpujs=webgl2`);
+    const state = await runOnPage(page, 4);
+    expect(state.error).toBeUndefined();
+    expect(state.backend).toBe('gpujs (webgl2)');
+    const r = state.report!;
+    expect(r.dense.accuracy).toBeCloseTo(0.989, 3);
+    expect(r.pruned.cycles).toBeLessThanOrEqual(0.5 * r.dense.cycles);
+    expect(r.pruned.accuracy).toBeGreaterThan(0.8); // 4 distilled steps
+    expect(errors).toEqual([]);
+  }, 600_000);
 });

@@ -13,10 +13,10 @@ function softmaxCrossEntropy(logits, labels, teacher, hasTeacher, mode, n, k, te
   const label = labels[b];
   let top = 0;
   let maxZ = logits[b * k];
-  for (let c = 1; c < k; c++) {
-    if (logits[b * k + c] > maxZ) {
-      maxZ = logits[b * k + c];
-      top = c;
+  for (let c1 = 1; c1 < k; c1++) {
+    if (logits[b * k + c1] > maxZ) {
+      maxZ = logits[b * k + c1];
+      top = c1;
     }
   }
   if (mode === 2) {
@@ -26,8 +26,8 @@ function softmaxCrossEntropy(logits, labels, teacher, hasTeacher, mode, n, k, te
     return 0;
   }
   let sumExp = 0;
-  for (let c = 0; c < k; c++) {
-    sumExp += Math.exp(logits[b * k + c] - maxZ);
+  for (let c2 = 0; c2 < k; c2++) {
+    sumExp += Math.exp(logits[b * k + c2] - maxZ);
   }
   const lse = maxZ + Math.log(sumExp);
   // Distillation terms at temperature T: log-sum-exp of student and teacher rows.
@@ -36,15 +36,15 @@ function softmaxCrossEntropy(logits, labels, teacher, hasTeacher, mode, n, k, te
   if (hasTeacher > 0) {
     let maxS = logits[b * k] / temperature;
     let maxT = teacher[b * k] / temperature;
-    for (let c = 1; c < k; c++) {
-      maxS = Math.max(maxS, logits[b * k + c] / temperature);
-      maxT = Math.max(maxT, teacher[b * k + c] / temperature);
+    for (let c3 = 1; c3 < k; c3++) {
+      maxS = Math.max(maxS, logits[b * k + c3] / temperature);
+      maxT = Math.max(maxT, teacher[b * k + c3] / temperature);
     }
     let sumS = 0;
     let sumT = 0;
-    for (let c = 0; c < k; c++) {
-      sumS += Math.exp(logits[b * k + c] / temperature - maxS);
-      sumT += Math.exp(teacher[b * k + c] / temperature - maxT);
+    for (let c4 = 0; c4 < k; c4++) {
+      sumS += Math.exp(logits[b * k + c4] / temperature - maxS);
+      sumT += Math.exp(teacher[b * k + c4] / temperature - maxT);
     }
     lseS = maxS + Math.log(sumS);
     lseT = maxT + Math.log(sumT);
@@ -52,9 +52,9 @@ function softmaxCrossEntropy(logits, labels, teacher, hasTeacher, mode, n, k, te
   if (mode === 0) {
     let loss = -(1 - alpha) * (logits[b * k + label] - lse);
     if (hasTeacher > 0) {
-      for (let c = 0; c < k; c++) {
-        const logQ = teacher[b * k + c] / temperature - lseT;
-        const logP = logits[b * k + c] / temperature - lseS;
+      for (let c5 = 0; c5 < k; c5++) {
+        const logQ = teacher[b * k + c5] / temperature - lseT;
+        const logP = logits[b * k + c5] / temperature - lseS;
         loss += alpha * temperature * temperature * Math.exp(logQ) * (logQ - logP);
       }
     }

@@ -225,15 +225,15 @@ function pick(d, p, k, m) {
 // Product of the trip counts of loops the operand does not use, outside its innermost used loop.
 function refetch(order, tripP, tripK, tripM, useP, useK, useM) {
   let innermost = -1;
-  for (let i = 0; i < 3; i++) {
-    if (pick(loopDim(order, i), useP, useK, useM) > 0) {
-      innermost = i;
+  for (let level = 0; level < 3; level++) {
+    if (pick(loopDim(order, level), useP, useK, useM) > 0) {
+      innermost = level;
     }
   }
   let f = 1;
-  for (let i = 0; i < 3; i++) {
-    if (i < innermost) {
-      const d = loopDim(order, i);
+  for (let outer = 0; outer < 3; outer++) {
+    if (outer < innermost) {
+      const d = loopDim(order, outer);
       if (pick(d, useP, useK, useM) === 0) {
         f = f * pick(d, tripP, tripK, tripM);
       }
