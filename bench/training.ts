@@ -14,7 +14,7 @@ const require = createRequire(import.meta.url);
 const BATCH = 64;
 const STEPS = 3; // vgg-small steps take seconds each on SwiftShader
 
-function tfModel(tf: typeof TF, name: string): TF.LayersModel {
+export function tfModel(tf: typeof TF, name: string): TF.LayersModel {
   const m = tf.sequential();
   if (name === 'lenet5') {
     m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }));
@@ -39,7 +39,7 @@ function tfModel(tf: typeof TF, name: string): TF.LayersModel {
   return m;
 }
 
-async function tfThroughput(tf: typeof TF, name: string, shape: number[]): Promise<number> {
+export async function tfThroughput(tf: typeof TF, name: string, shape: number[]): Promise<number> {
   const model = tfModel(tf, name);
   const [c, h, w] = shape;
   const x = tf.randomNormal([BATCH, h, w, c]);
