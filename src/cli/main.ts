@@ -17,12 +17,12 @@ import { criteria } from '../prune/criteria/index.js';
 import { parseBudget } from '../prune/budget.js';
 import type { PruneResume, PruneSchedule } from '../prune/prune.js';
 import { paretoChart, renderHtml } from '../report/report.js';
-import { runPruneWithFallback } from '../run/fallback.js';
+import { runPruneWithFallback, withDeviceFallback } from '../run/fallback.js';
 import type { Granularity } from '../run/prune-run.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
-import { probeGpujsModes } from '../gpujs/backend.js';
+import { GpujsBackend, probeGpujsModes } from '../gpujs/backend.js';
 import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
 import { WebGpuBackend } from '../webgpu/backend.js';
 import { UsageError, loadAccelerator, loadData, loadModel } from './inputs.js';
@@ -121,8 +121,10 @@ const COMMANDS: Record<string, Command> = {
         lines.push(`WebGPU: no adapter. Tried: ${tried.join('; ')}`, '  On Linux without a GPU: apt-get install chromium libvulkan1 (its SwiftShader Vulkan driver).');
       }
       const modes = await probeGpujsModes();
-      const gpujsMode = modes.find((m) => m.works)?.mode;
-      lines.push(`gpu.js fallback: ${gpujsMode ? `mode ${gpujsMode}` : 'no working mode'}`, ...modes.map((m) => `  ${m.mode.padEnd(10)} ${m.detail}`));
+      const chosen = await GpujsBackend.create().then((b) => { b.destroy(); return b; }, () => undefined);
+      const gpujsMode = chosen?.mode;
+      lines.push(`gpu.js fallback: ${gpujsMode ? `mode ${gpujsMode}${chosen!.skipped.length ? ` (skipped ${chosen!.skipped.join('; ')})` : ''}` : 'no working mode'}`,
+        ...modes.map((m) => `  ${m.mode.padEnd(10)} ${m.detail}`));
       const used = choice === 'gpujs' || (choice === 'auto' && !webgpu.available) ? (gpujsMode ? `gpujs (${gpujsMode})` : null) : webgpu.available ? 'webgpu' : null;
       lines.unshift(`backend: ${used ?? `none (--backend ${choice} has nothing to run on)`}`);
       output(c, { backend: used, choice, webgpu, gpujs: { mode: gpujsMode ?? null, modes } }, lines.join('\n'));
@@ -141,12 +143,12 @@ const COMMANDS: Record<string, Command> = {
       const { train: data, test } = loadData(dataValues(v));
       const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
       const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', data.shape as [number, number, number], data.classes, int(v, 'seed', 1)!);
-      const be = await backend(c);
       ensureDir(out);
-      const r = await train(be, model, data, trainOptions(v, 1), {
-        resume, onProgress: (p) => c.progress.update(p, 'train'), shouldStop: () => c.stop.requested,
-        onCheckpoint: (k) => saveCheckpoint(out, k), checkpointEvery: 200,
-      });
+      let latest = resume;
+      const { value: r, backend: be } = await withDeviceFallback(await backend(c), (on) => train(on, model, data, trainOptions(v, 1), {
+        resume: latest, onProgress: (p) => c.progress.update(p, 'train'), shouldStop: () => c.stop.requested,
+        onCheckpoint: (k) => { latest = k; return saveCheckpoint(out, k); }, checkpointEvery: 200,
+      }), () => `step ${latest?.position?.step ?? 0} (${out})`, { onNotice: (line) => { c.progress.clear(); process.stderr.write(`wgprune: ${line}\n`); } });
       c.progress.clear();
       await saveCheckpoint(out, r.checkpoint);
       if (r.stopped) {

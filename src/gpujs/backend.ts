@@ -86,39 +86,36 @@ export async function loadGpujs(): Promise<GpujsModule> {
   return m.GPU ? m : m.default!;
 }
 
-/** The WebGL renderer's name in a browser (e.g. an ANGLE/SwiftShader string), or undefined. */
-function webglRenderer(): string | undefined {
-  try {
-    const canvas = (globalThis as { document?: { createElement(t: string): HTMLCanvasElement } }).document?.createElement('canvas');
-    const gl = canvas?.getContext('webgl2') ?? canvas?.getContext('webgl');
-    if (!gl) return undefined;
-    const info = gl.getExtension('WEBGL_debug_renderer_info');
-    return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The modes of `GPUJS_MODES` that gpu.js reports as supported here, fastest first: GL on a GPU beats
- * WebAssembly, but GL on a software rasterizer (SwiftShader, llvmpipe) is far slower than WebAssembly's
- * SIMD on the same CPU (the demo's LeNet-5 prune in headless Chromium: 60 fine-tuning steps in 32 s on
- * WebAssembly, 4 steps in 44 s on WebGL2), so there WebAssembly goes first.
- */
+/** The modes of `GPUJS_MODES` that gpu.js reports as supported here, in that order. */
 export function supportedGpujsModes(m: GpujsModule): GpujsMode[] {
-  return gpujsModePlan(m).modes;
-}
-
-/** supportedGpujsModes, and why WebAssembly went before GL when it did. */
-export function gpujsModePlan(m: GpujsModule): { modes: GpujsMode[]; note?: string } {
   const flags: Record<GpujsMode, boolean | undefined> = {
     webgl2: m.GPU.isWebGL2Supported, webgl: m.GPU.isWebGLSupported, headlessgl: m.GPU.isHeadlessGLSupported,
     webasm: m.GPU.isWebAssemblySupported, cpu: true,
   };
-  const modes = GPUJS_MODES.filter((mode) => flags[mode]);
-  const renderer = webglRenderer() ?? '';
-  if (!/swiftshader|llvmpipe|lavapipe|software/i.test(renderer) || !modes.includes('webasm') || modes[0] === 'webasm') return { modes };
-  return { modes: ['webasm', ...modes.filter((x) => x !== 'webasm')], note: `WebGL: a software rasterizer here (${renderer}), slower than WebAssembly` };
+  return GPUJS_MODES.filter((mode) => flags[mode]);
+}
+
+const GL_MODES: GpujsMode[] = ['webgl2', 'webgl', 'headlessgl'];
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|lavapipe|softpipe|software/i;
+
+/** The renderer behind a GL kernel's context (unmasked where the browser allows), or ''. */
+function rendererOf(kernel: GpujsKernel): string {
+  const gl = (kernel.kernel as { context?: WebGLRenderingContext } | undefined)?.context;
+  if (!gl?.getParameter) return '';
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+}
+
+/** Milliseconds of a small 3x3 convolution (8x16x16x16 -> 16), after a first call that compiles it. */
+function probeConvMs(be: GpujsBackend): number {
+  const x = be.upload(new Float32Array(8 * 16 * 16 * 16).fill(0.5), [8, 16, 16, 16]);
+  const w = be.upload(new Float32Array(16 * 16 * 9).fill(0.1), [16, 16, 3, 3]);
+  be.dispose(be.conv2d(x, w, { padding: 1 }));
+  const t0 = performance.now();
+  be.dispose(be.conv2d(x, w, { padding: 1 }));
+  const ms = performance.now() - t0;
+  be.dispose(x, w);
+  return ms;
 }
 
 export interface GpujsModeProbe { mode: GpujsMode; works: boolean; detail: string; convMs?: number }
@@ -138,12 +135,7 @@ export async function probeGpujsModes(m?: GpujsModule): Promise<GpujsModeProbe[]
     }
     try {
       const be = await GpujsBackend.create({ mode, module });
-      const x = be.upload(new Float32Array(8 * 16 * 16 * 16).fill(0.5), [8, 16, 16, 16]);
-      const w = be.upload(new Float32Array(16 * 16 * 9).fill(0.1), [16, 16, 3, 3]);
-      be.conv2d(x, w, { padding: 1 });
-      const t0 = performance.now();
-      be.conv2d(x, w, { padding: 1 });
-      const convMs = performance.now() - t0;
+      const convMs = probeConvMs(be);
       be.destroy();
       probes.push({ mode, works: true, detail: `works; 3x3 conv 8x16x16x16 -> 16 in ${convMs.toFixed(1)} ms`, convMs });
     } catch (e) {
@@ -170,9 +162,8 @@ export class GpujsBackend implements Backend {
    */
   static async create(o: GpujsBackendOptions = {}): Promise<GpujsBackend> {
     const m = o.module ?? (await loadGpujs());
-    const plan = gpujsModePlan(m);
-    const candidates = o.mode ? [o.mode] : plan.modes;
-    const failures: string[] = o.mode || !plan.note ? [] : [plan.note];
+    const candidates = o.mode ? [o.mode] : supportedGpujsModes(m);
+    const failures: string[] = [];
     for (const mode of candidates) {
       let gpu: GpujsInstance | undefined;
       try {
@@ -186,6 +177,21 @@ export class GpujsBackend implements Backend {
         const actual = ran.kernel?.constructor.mode ?? ran.constructor.mode;
         // gpu.js degrades kernels it cannot compile to plain JS: that is mode cpu, not the one asked for.
         if (actual === 'cpu' && mode !== 'cpu') throw new Error(`gpu.js ran the test kernel on cpu: ${ran.kernel?.fallbackReason ?? 'no reason given'}`);
+        // GL on a GPU beats WebAssembly; GL on a software rasterizer is far slower than WebAssembly's SIMD
+        // on the same CPU (the demo's LeNet-5 prune in headless Chromium on SwiftShader: 60 fine-tuning
+        // steps in 32 s on WebAssembly, 4 in 44 s on WebGL2; headless GL on llvmpipe: 77 ms vs 56 ms for
+        // doctor's conv), so unless asked for, a software GL gives way to WebAssembly.
+        // headless GL names no renderer ('ANGLE'): there the two are timed.
+        if (!o.mode && GL_MODES.includes(mode) && candidates.includes('webasm')) {
+          const renderer = rendererOf(ran);
+          if (SOFTWARE_RENDERER.test(renderer)) throw new Error(`a software rasterizer (${renderer}), slower than webasm`);
+          if (mode === 'headlessgl') {
+            const wasm = await GpujsBackend.create({ mode: 'webasm', module: m });
+            const [glMs, wasmMs] = [probeConvMs(be), probeConvMs(wasm)];
+            wasm.destroy();
+            if (wasmMs < glMs) throw new Error(`slower than webasm (${glMs.toFixed(1)} vs ${wasmMs.toFixed(1)} ms for a probe conv)`);
+          }
+        }
         be.skipped = failures;
         return be;
       } catch (e) {

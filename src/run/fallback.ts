@@ -1,6 +1,5 @@
-// A prune run that survives losing its WebGPU device: it keeps the last resumable state (a fine-tuning
-// checkpoint every `checkpointEvery` steps) and, when the device is lost mid-run, reopens on gpu.js and
-// continues from there.
+// Runs that survive losing their WebGPU device: the caller keeps its last resumable state (a checkpoint
+// every few steps); when the device is lost mid-run, the run reopens on gpu.js and continues from there.
 import { GpujsBackend, type GpujsBackendOptions } from '../gpujs/backend.js';
 import { type ComputeBackend, schedulerFor } from '../open-backend.js';
 import type { PruneResume } from '../prune/prune.js';
@@ -15,28 +14,35 @@ export interface FallbackOptions {
   gpujs?: GpujsBackendOptions;
 }
 
+/**
+ * `attempt(be)`; if it fails because be's WebGPU device was lost, `attempt` again on gpu.js (it resumes
+ * from whatever state it kept). `resumesFrom` names that state for the notice.
+ */
+export async function withDeviceFallback<T>(
+  be: ComputeBackend, attempt: (on: ComputeBackend) => Promise<T>, resumesFrom: () => string, f: FallbackOptions = {},
+): Promise<{ value: T; backend: ComputeBackend; notice?: string }> {
+  try {
+    return { value: await attempt(be), backend: be };
+  } catch (e) {
+    if (!(be instanceof WebGpuBackend) || !be.lost) throw e;
+    const next = await GpujsBackend.create(f.gpujs);
+    const notice = `the WebGPU device was lost (${be.lost.message || be.lost.reason}); resuming on gpu.js (${next.mode}) from ${resumesFrom()}`;
+    f.onNotice?.(notice);
+    return { value: await attempt(next), backend: next, notice };
+  }
+}
+
 /** `runPrune` on `be` (its scheduler too); the backend that finished the run comes back with the result. */
 export async function runPruneWithFallback(
   be: ComputeBackend, o: Omit<PruneRunOptions, 'scheduler'>, f: FallbackOptions = {},
 ): Promise<PruneRunResult & { backend: ComputeBackend }> {
   let latest = o.resume;
-  const attempt = async (on: ComputeBackend) => ({
-    ...(await runPrune(on, {
-      ...o, scheduler: schedulerFor(on), resume: latest, checkpointEvery: o.checkpointEvery ?? f.checkpointEvery ?? 25,
-      onResumable: (r: PruneResume) => { latest = r; o.onResumable?.(r); },
-    })),
-    backend: on,
+  const attempt = (on: ComputeBackend) => runPrune(on, {
+    ...o, scheduler: schedulerFor(on), resume: latest, checkpointEvery: o.checkpointEvery ?? f.checkpointEvery ?? 25,
+    onResumable: (r: PruneResume) => { latest = r; o.onResumable?.(r); },
   });
-  try {
-    return await attempt(be);
-  } catch (e) {
-    if (!(be instanceof WebGpuBackend) || !be.lost) throw e;
-    const next = await GpujsBackend.create(f.gpujs);
-    const from = latest ? `pruning step ${latest.step + 1}, fine-tuning step ${latest.training.position?.step ?? 0}` : 'the start';
-    const notice = `the WebGPU device was lost (${be.lost.message || be.lost.reason}); resuming on gpu.js (${next.mode}) from ${from}`;
-    f.onNotice?.(notice);
-    const result = await attempt(next);
-    result.report.notes.push(notice);
-    return result;
-  }
+  const from = () => (latest ? `pruning step ${latest.step + 1}, fine-tuning step ${latest.training.position?.step ?? 0}` : 'the start');
+  const { value, backend, notice } = await withDeviceFallback(be, attempt, from, f);
+  if (notice) value.report.notes.push(notice);
+  return { ...value, backend };
 }
