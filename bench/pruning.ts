@@ -12,7 +12,7 @@ import { median, table, time } from './util.js';
 const BATCH = 32;
 
 async function inferenceMs(be: WebGpuBackend, m: Model): Promise<number> {
-  const net = new Network(be, m);
+  const net = Network.forInference(be, m);
   const x = be.upload(new Rng(1).uniformArray(BATCH * m.spec.inputShape.reduce((a, b) => a * b)), [BATCH, ...m.spec.inputShape]);
   const ms = median(await time(3, async () => {
     const f = net.forward(x, false);

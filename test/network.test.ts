@@ -45,3 +45,45 @@ describe('models on WebGPU equal the CPU reference (forward, gradients, running 
     });
   }
 });
+
+describe('inference networks: batch norm folded, ReLU fused', async () => {
+  const gpu = await webgpu();
+  /** A model whose batch norms have non-trivial statistics and whose first conv is partly pruned. */
+  function trainedLooking(spec: ModelSpec, seed: number) {
+    const model = initModel(spec, seed);
+    const rng = new Rng(seed);
+    for (const p of paramList(spec)) {
+      const v = model.params.get(p.name)!;
+      if (p.kind === 'gamma') v.forEach((_, i) => { v[i] = rng.uniform(0.5, 1.5) * (rng.bool(0.1) ? -1 : 1); });
+      if (p.kind === 'beta' || p.kind === 'runningMean') v.forEach((_, i) => { v[i] = rng.uniform(-0.5, 0.5); });
+      if (p.kind === 'runningVar') v.forEach((_, i) => { v[i] = rng.uniform(0.3, 3); });
+    }
+    const conv = paramList(spec).find((p) => p.kind === 'weight')!;
+    model.masks.set(conv.name, Float32Array.from(model.params.get(conv.name)!, (_, i) => (i % 5 === 0 ? 0 : 1)));
+    return model;
+  }
+  const logits = async (be: Backend, net: Network, x: Float32Array, batch: number) => {
+    const input = be.upload(x, [batch, ...net.model.spec.inputShape]);
+    const f = net.forward(input, false);
+    const out = await be.read(f.logits);
+    net.release(f);
+    net.dispose();
+    be.dispose(input);
+    return out;
+  };
+
+  for (const spec of [vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16])]) {
+    it(`${spec.name}: the same logits as the plain network, on the CPU reference and on WebGPU`, async () => {
+      const model = trainedLooking(spec, 7);
+      const x = new Rng(8).uniformArray(4 * spec.inputShape.reduce((a, b) => a * b));
+      const folded = Network.forInference(cpu(), model);
+      expect(folded.model.spec.nodes.filter((n) => n.op === 'batchnorm')).toEqual([]); // every BN here follows a conv
+      const plain = await logits(cpu(), new Network(cpu(), model), x, 4);
+      expect(toleranceRatio(await logits(cpu(), folded, x, 4), plain, 1e-5, 1e-6)).toBeLessThanOrEqual(1); // folded weights are float32
+      const baseline = gpu.memory().liveBuffers;
+      expect(toleranceRatio(await logits(gpu, Network.forInference(gpu, model), x, 4), plain, 2e-3, 2e-4)).toBeLessThanOrEqual(1);
+      expect(gpu.memory().liveBuffers).toBe(baseline);
+      expect(() => folded.forward(cpu().zeros([1, ...spec.inputShape]), true)).toThrow(/inference only/);
+    });
+  }
+});

@@ -2,6 +2,7 @@
 // backward over the graph. Every intermediate a step creates is released by release().
 import type { Backend, Tensor } from '../backend.js';
 import type { Conv2dOptions, PoolOptions } from '../geometry.js';
+import { consumersOf, foldBatchNorm } from './fold.js';
 import { type Node, type Shapes, inferShapes, inputsOf } from './graph.js';
 import { type Model, paramList } from './model.js';
 
@@ -23,6 +24,11 @@ export class Network {
   readonly masks = new Map<string, Tensor>();
   readonly shapes: Shapes;
 
+  /** Inference only: ReLUs computed inside the layer before them (their only consumer), and those layers. */
+  private fusedRelus = new Set<string>();
+  private reluLayers = new Set<string>();
+  private inferenceOnly = false;
+
   constructor(readonly be: Backend, readonly model: Model) {
     this.shapes = inferShapes(model.spec);
     for (const p of paramList(model.spec)) {
@@ -33,6 +39,24 @@ export class Network {
       const mask = model.masks.get(p.name);
       if (mask) this.masks.set(p.name, be.upload(mask, p.shape));
     }
+  }
+
+  /**
+   * A network for inference only (forward with training false): batch norms folded into the layers
+   * before them and ReLUs fused into the layers before them, one kernel where there were up to three.
+   */
+  static forInference(be: Backend, model: Model): Network {
+    const net = new Network(be, foldBatchNorm(model));
+    net.inferenceOnly = true;
+    const consumers = consumersOf(net.model.spec);
+    for (const n of net.model.spec.nodes) {
+      const next = consumers.get(n.name)!;
+      if ((n.op === 'conv2d' || n.op === 'linear') && next.length === 1 && next[0].op === 'relu' && n.name !== net.model.spec.output) {
+        net.fusedRelus.add(next[0].name);
+        net.reluLayers.add(n.name);
+      }
+    }
+    return net;
   }
 
   private param(node: string, kind: string): Tensor | undefined { return this.params.get(`${node}.${kind}`); }
@@ -50,6 +74,7 @@ export class Network {
     const batch = x.shape[0];
     const expected = [batch, ...this.model.spec.inputShape];
     if (x.shape.join() !== expected.join()) throw new Error(`model '${this.model.spec.name}': input has shape [${x.shape}], expected [${expected}]`);
+    if (training && this.inferenceOnly) throw new Error('a Network made by forInference() runs inference only');
     const outputs = new Map<string, Tensor>();
     const saved = new Map<string, Tensor>();
     for (const n of this.model.spec.nodes) {
@@ -58,10 +83,10 @@ export class Network {
       switch (n.op) {
         case 'input': y = be.reshape(x, x.shape); break;
         case 'conv2d':
-          y = be.conv2d(ins[0], this.param(n.name, 'weight')!, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`) });
+          y = be.conv2d(ins[0], this.param(n.name, 'weight')!, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
           break;
         case 'linear':
-          y = be.linear(ins[0], this.param(n.name, 'weight')!, { bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`) });
+          y = be.linear(ins[0], this.param(n.name, 'weight')!, { bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
           break;
         case 'batchnorm': {
           const p = {
@@ -76,7 +101,7 @@ export class Network {
           } else y = be.batchNormInference(ins[0], p);
           break;
         }
-        case 'relu': case 'relu6': y = be.activation(ins[0], n.op); break;
+        case 'relu': case 'relu6': y = this.fusedRelus.has(n.name) ? be.reshape(ins[0], ins[0].shape) : be.activation(ins[0], n.op); break;
         case 'leakyrelu': y = be.activation(ins[0], n.op, n.alpha); break;
         case 'maxpool': {
           const r = be.maxPool(ins[0], this.poolOptions(n));

@@ -5,7 +5,7 @@ import type { Model } from './model.js';
 import { Network } from './network.js';
 
 export async function predict(be: Backend, m: Model, x: Float32Array, batch: number): Promise<Float32Array> {
-  const net = new Network(be, m);
+  const net = Network.forInference(be, m);
   const input = be.upload(x, [batch, ...m.spec.inputShape]);
   const f = net.forward(input, false);
   const out = await be.read(f.logits);

@@ -79,7 +79,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   if (data.classes > model.spec.classes) throw new Error(`train: data set '${data.name}' has ${data.classes} classes, model '${model.spec.name}' outputs ${model.spec.classes}`);
   const start = hooks.resume?.model ?? model;
   const net = new Network(be, start);
-  const teacher = hooks.teacher ? new Network(be, hooks.teacher) : undefined;
+  const teacher = hooks.teacher ? Network.forInference(be, hooks.teacher) : undefined;
   if (o.distill && !teacher) throw new Error('train: distillation options given without a teacher model');
 
   const trainable = paramList(start.spec).filter((p) => p.trainable);
@@ -182,7 +182,7 @@ export interface EvalResult { loss: number; accuracy: number; count: number }
 
 /** Loss and accuracy of a model on a data set, in inference mode (batch norm uses running statistics). */
 export async function evaluateModel(be: Backend, model: Model, data: Dataset, batchSize = 256): Promise<EvalResult> {
-  const net = new Network(be, model);
+  const net = Network.forInference(be, model);
   const [c, h, w] = data.shape;
   let lossSum: Tensor = be.zeros([1]);
   let correctSum: Tensor = be.zeros([1]);
