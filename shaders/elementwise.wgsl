@@ -1,7 +1,7 @@
 // Elementwise ops over flat arrays, one invocation per element.
 // OP 0 relu(a); 1 relu6(a); 2 relu backward (a = dy, b = x); 3 relu6 backward (a = dy, b = x);
 // 4 a + b; 5 a * b; 6 fill with `value`; 7 a * value; 8 leaky relu(a) with slope `value`;
-// 9 leaky relu backward (a = dy, b = x).
+// 9 leaky relu backward (a = dy, b = x); 10 relu(a + b).
 
 struct Params { count: u32, value: f32 }
 
@@ -27,6 +27,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     case 6u: { out[i] = p.value; }
     case 8u: { out[i] = select(a[i] * p.value, a[i], a[i] > 0.0); }
     case 9u: { out[i] = select(a[i] * p.value, a[i], b[i] > 0.0); }
+    case 10u: { out[i] = max(a[i] + b[i], 0.0); }
     default: { out[i] = a[i] * p.value; }
   }
 }

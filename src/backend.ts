@@ -82,7 +82,8 @@ export interface Backend {
   globalAvgPool(x: Tensor): Tensor;
   globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor;
 
-  add(a: Tensor, b: Tensor): Tensor;
+  /** a + b; with relu, max(a + b, 0) in the same pass (a residual block's end, at inference). */
+  add(a: Tensor, b: Tensor, o?: { relu?: boolean }): Tensor;
   concat(xs: Tensor[]): Tensor;
   sliceChannels(x: Tensor, offset: number, count: number): Tensor;
 

@@ -2,7 +2,7 @@
 // 0 a + b; 1 relu; 2 relu6; 3 leaky relu (slope s0); 4-6 their gradients (dy = a, x = b);
 // 7 b != 0 ? a : +0 (masking); 8 1 if |a| (+0 where b == 0 and s1 > 0) > s0 else 0 (threshold mask);
 // 9 (1 - s0) * a + s0 * s1 * b (running statistics); 10 1 / sqrt(s0 * a + s1) (inverse std);
-// 11 a * b.
+// 11 a * b; 12 relu(a + b).
 function elementwise(a, b, op, s0, s1) {
   const i = this.thread.x;
   const v = a[i];
@@ -62,6 +62,9 @@ function elementwise(a, b, op, s0, s1) {
   }
   if (op === 10) {
     return 1 / Math.sqrt(s0 * v + s1);
+  }
+  if (op === 12) {
+    return Math.max(v + b[i], 0);
   }
   return v * b[i];
 }

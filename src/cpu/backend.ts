@@ -91,7 +91,10 @@ export class CpuBackend implements Backend {
   globalAvgPool(x: Tensor): Tensor { return this.wrap(ref.globalAvgPool(nd(x))); }
   globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor { return this.wrap(ref.globalAvgPoolBackward(nd(dy), inputShape)); }
 
-  add(a: Tensor, b: Tensor): Tensor { return this.wrap(ref.add(nd(a), nd(b))); }
+  add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor {
+    const sum = ref.add(nd(a), nd(b));
+    return this.wrap(o.relu ? ref.activation(sum, 'relu') : sum);
+  }
   concat(xs: Tensor[]): Tensor { return this.wrap(ref.concat(xs.map(nd))); }
   sliceChannels(x: Tensor, offset: number, count: number): Tensor { return this.wrap(ref.sliceChannels(nd(x), offset, count)); }
 

@@ -20,7 +20,7 @@ export const GPUJS_MODES: GpujsMode[] = ['webgl2', 'webgl', 'headlessgl', 'webas
 const MAX_ELEMENTS = 1 << 24;
 const ELEMENTWISE = {
   add: 0, relu: 1, relu6: 2, leaky: 3, reluBackward: 4, relu6Backward: 5, leakyBackward: 6, masked: 7, threshold: 8,
-  running: 9, inverseStd: 10, mul: 11,
+  running: 9, inverseStd: 10, mul: 11, addRelu: 12,
 } as const;
 const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5 } as const;
 
@@ -388,7 +388,7 @@ export class GpujsBackend implements Backend {
     return this.output('elementwise', a.shape, data(a), b ? data(b) : NONE, ELEMENTWISE[op], s0, s1);
   }
 
-  add(a: Tensor, b: Tensor): Tensor { return this.elementwise('add', a, b); }
+  add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
   activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor {
     return this.elementwise(kind === 'leakyrelu' ? 'leaky' : kind, x, undefined, alpha);
   }

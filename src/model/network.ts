@@ -24,7 +24,7 @@ export class Network {
   readonly masks = new Map<string, Tensor>();
   readonly shapes: Shapes;
 
-  /** Inference only: ReLUs computed inside the layer before them (their only consumer), and those layers. */
+  /** Inference only: ReLUs computed inside the conv, linear or two-input add before them (their only consumer), and those layers. */
   private fusedRelus = new Set<string>();
   private reluLayers = new Set<string>();
   private inferenceOnly = false;
@@ -43,7 +43,8 @@ export class Network {
 
   /**
    * A network for inference only (forward with training false): batch norms folded into the layers
-   * before them and ReLUs fused into the layers before them, one kernel where there were up to three.
+   * before them and ReLUs fused into the conv, linear or residual add before them, one kernel where
+   * there were up to three.
    */
   static forInference(be: Backend, model: Model): Network {
     const net = new Network(be, foldBatchNorm(model));
@@ -51,7 +52,8 @@ export class Network {
     const consumers = consumersOf(net.model.spec);
     for (const n of net.model.spec.nodes) {
       const next = consumers.get(n.name)!;
-      if ((n.op === 'conv2d' || n.op === 'linear') && next.length === 1 && next[0].op === 'relu' && n.name !== net.model.spec.output) {
+      const fusable = n.op === 'conv2d' || n.op === 'linear' || (n.op === 'add' && n.inputs.length === 2);
+      if (fusable && next.length === 1 && next[0].op === 'relu' && n.name !== net.model.spec.output) {
         net.fusedRelus.add(next[0].name);
         net.reluLayers.add(n.name);
       }
@@ -111,7 +113,7 @@ export class Network {
         }
         case 'avgpool': y = be.avgPool(ins[0], this.poolOptions(n)); break;
         case 'gap': y = be.globalAvgPool(ins[0]); break;
-        case 'add': y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]); break;
+        case 'add': y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t, { relu: this.reluLayers.has(n.name) }); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]); break;
         case 'concat': y = be.concat(ins); break;
         case 'flatten': y = be.reshape(ins[0], [batch, ins[0].size / batch]); break;
       }

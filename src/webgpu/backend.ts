@@ -20,7 +20,7 @@ export interface WebGpuBackendOptions extends DeviceOptions {
 }
 
 const CONV_MODE = { forward: 0, backwardInput: 1, backwardFilter: 2 } as const;
-const ELEMENTWISE = { relu: 0, relu6: 1, reluBackward: 2, relu6Backward: 3, add: 4, mul: 5, fill: 6, scale: 7, leaky: 8, leakyBackward: 9 } as const;
+const ELEMENTWISE = { relu: 0, relu6: 1, reluBackward: 2, relu6Backward: 3, add: 4, mul: 5, fill: 6, scale: 7, leaky: 8, leakyBackward: 9, addRelu: 10 } as const;
 const WORKGROUP = 256;
 const CONV_WORKGROUP = 64;
 /** The shared-memory tile is 64x64; below this many GEMM rows most of it would idle. */
@@ -273,7 +273,7 @@ export class WebGpuBackend implements Backend {
   fill(t: Tensor, value: number): void { this.elementwise('fill', t, undefined, value, t); }
   scale(t: Tensor, factor: number): Tensor { return this.elementwise('scale', t, undefined, factor); }
   mul(a: Tensor, b: Tensor): Tensor { return this.elementwise('mul', a, b); }
-  add(a: Tensor, b: Tensor): Tensor { return this.elementwise('add', a, b); }
+  add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
   activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor {
     return kind === 'leakyrelu' ? this.elementwise('leaky', x, undefined, alpha) : this.elementwise(kind, x);
   }

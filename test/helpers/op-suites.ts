@@ -96,7 +96,7 @@ function activationCase(rng: Rng, i: number): OpCase {
   return {
     label: `${kind} [${shape}]`,
     inputs: { x: randomInput(rng, shape, -3, 9), dy: randomInput(rng, shape), b: randomInput(rng, shape) },
-    run: (be, t) => ({ y: be.activation(t.x, kind, alpha), dx: be.activationBackward(t.dy, t.x, kind, alpha), sum: be.add(t.x, t.b) }),
+    run: (be, t) => ({ y: be.activation(t.x, kind, alpha), dx: be.activationBackward(t.dy, t.x, kind, alpha), sum: be.add(t.x, t.b), sumRelu: be.add(t.x, t.b, { relu: true }) }),
   };
 }
 
