@@ -1,4 +1,5 @@
 // gpu.js kernel: one element of the weight gradient of a convolution; pruned weights get +0.
+// The output pixels whose tap lies inside the input are computed as ranges, so the inner loop has no branch.
 function conv2dBackwardFilter(dy, x, mask, hasMask, batch, inC, inH, inW, outC, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW, inGroup, outGroup) {
   const i = this.thread.x;
   let keep = 1;
@@ -14,18 +15,23 @@ function conv2dBackwardFilter(dy, x, mask, hasMask, batch, inC, inH, inW, outC, 
   const m = Math.floor((t2 + 0.5) / inGroup);
   const c = t2 - m * inGroup;
   const g = Math.floor((m + 0.5) / outGroup);
+  // oy in [oyFrom, oyTo): 0 <= oy * sH + yShift < inH; likewise ox.
+  const yShift = ky * dH - pT;
+  const xShift = kx * dW - pL;
+  const oyFrom = Math.max(0, Math.floor((sH - 1 - yShift) / sH));
+  const oyTo = Math.min(outH, Math.floor((inH - 1 - yShift) / sH) + 1);
+  const oxFrom = Math.max(0, Math.floor((sW - 1 - xShift) / sW));
+  const oxTo = Math.min(outW, Math.floor((inW - 1 - xShift) / sW) + 1);
   let sum = 0;
   if (keep > 0) {
     for (let n = 0; n < batch; n++) {
-      for (let oy = 0; oy < outH; oy++) {
-        const iy = oy * sH - pT + ky * dH;
-        if (iy >= 0 && iy < inH) {
-          for (let ox = 0; ox < outW; ox++) {
-            const ix = ox * sW - pL + kx * dW;
-            if (ix >= 0 && ix < inW) {
-              sum += dy[((n * outC + m) * outH + oy) * outW + ox] * x[((n * inC + g * inGroup + c) * inH + iy) * inW + ix];
-            }
-          }
+      const dyPlane = (n * outC + m) * outH * outW;
+      const xPlane = (n * inC + g * inGroup + c) * inH * inW + yShift * inW + xShift;
+      for (let oy = oyFrom; oy < oyTo; oy++) {
+        const dyRow = dyPlane + oy * outW;
+        const xRow = xPlane + oy * sH * inW;
+        for (let ox = oxFrom; ox < oxTo; ox++) {
+          sum += dy[dyRow + ox] * x[xRow + ox * sW];
         }
       }
     }

@@ -1,6 +1,7 @@
 // gpu.js kernel: one output element of a grouped, strided, dilated, padded convolution (NCHW), with
 // optional bias and fused ReLU. The weights arrive already masked. Indices are decomposed with
 // floor((i + 0.5) / n), exact for integers below 2^24 in float32 (the backend rejects larger tensors).
+// The taps inside the input are computed as ranges up front, so the inner loop has no branch.
 function conv2dForward(x, w, bias, hasBias, relu, inC, inH, inW, outC, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW, inGroup, outGroup) {
   const i = this.thread.x;
   const t1 = Math.floor((i + 0.5) / outW);
@@ -10,19 +11,27 @@ function conv2dForward(x, w, bias, hasBias, relu, inC, inH, inW, outC, outH, out
   const n = Math.floor((t2 + 0.5) / outC);
   const m = t2 - n * outC;
   const g = Math.floor((m + 0.5) / outGroup);
+  const y0 = oy * sH - pT;
+  const x0 = ox * sW - pL;
+  // ky in [kyFrom, kyTo): 0 <= y0 + ky * dH < inH; likewise kx.
+  const kyFrom = Math.max(0, Math.floor((dH - 1 - y0) / dH));
+  const kyTo = Math.min(kH, Math.floor((inH - 1 - y0) / dH) + 1);
+  const kxFrom = Math.max(0, Math.floor((dW - 1 - x0) / dW));
+  const kxTo = Math.min(kW, Math.floor((inW - 1 - x0) / dW) + 1);
+  const plane = inH * inW;
+  let xPlane = (n * inC + g * inGroup) * plane + y0 * inW + x0;
+  let wFilter = m * inGroup * kH * kW;
   let sum = 0;
   for (let c = 0; c < inGroup; c++) {
-    for (let ky = 0; ky < kH; ky++) {
-      const iy = oy * sH - pT + ky * dH;
-      if (iy >= 0 && iy < inH) {
-        for (let kx = 0; kx < kW; kx++) {
-          const ix = ox * sW - pL + kx * dW;
-          if (ix >= 0 && ix < inW) {
-            sum += w[((m * inGroup + c) * kH + ky) * kW + kx] * x[((n * inC + g * inGroup + c) * inH + iy) * inW + ix];
-          }
-        }
+    for (let ky = kyFrom; ky < kyTo; ky++) {
+      const xRow = xPlane + ky * dH * inW;
+      const wRow = wFilter + ky * kW;
+      for (let kx = kxFrom; kx < kxTo; kx++) {
+        sum += w[wRow + kx] * x[xRow + kx * dW];
       }
     }
+    xPlane += plane;
+    wFilter += kH * kW;
   }
   if (hasBias > 0) {
     sum += bias[m];
