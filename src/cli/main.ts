@@ -82,8 +82,14 @@ function trainOptions(v: Values, epochs: number): TrainOptions {
   };
 }
 
+/** One line on stderr: a backend fallback. */
+const notice = (c: Context) => (line: string) => {
+  c.progress.clear();
+  process.stderr.write(`wgprune: ${line}\n`);
+};
+
 function backend(c: Context): Promise<ComputeBackend> {
-  return openBackend({ backend: oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto'), onNotice: (line) => process.stderr.write(`wgprune: ${line}\n`) });
+  return openBackend({ backend: oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto'), onNotice: notice(c) });
 }
 
 const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
@@ -148,7 +154,7 @@ const COMMANDS: Record<string, Command> = {
       const { value: r, backend: be } = await withDeviceFallback(await backend(c), (on) => train(on, model, data, trainOptions(v, 1), {
         resume: latest, onProgress: (p) => c.progress.update(p, 'train'), shouldStop: () => c.stop.requested,
         onCheckpoint: (k) => { latest = k; return saveCheckpoint(out, k); }, checkpointEvery: 200,
-      }), () => `step ${latest?.position?.step ?? 0} (${out})`, { onNotice: (line) => { c.progress.clear(); process.stderr.write(`wgprune: ${line}\n`); } });
+      }), () => `step ${latest?.position?.step ?? 0} (${out})`, { onNotice: notice(c) });
       c.progress.clear();
       await saveCheckpoint(out, r.checkpoint);
       if (r.stopped) {
@@ -330,7 +336,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
     criterion, granularity, ratio, budget, nm, schedule: parseSchedule(str(v, 'schedule')),
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), shouldStop: () => c.stop.requested, resume,
-  }, { onNotice: (line) => { c.progress.clear(); process.stderr.write(`wgprune: ${line}\n`); } });
+  }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
   if (run.result.interrupted) {

@@ -74,7 +74,7 @@ const floatBits = new Uint32Array(1);
 const floatOfBits = new Float32Array(floatBits.buffer);
 
 export interface GpujsBackendOptions {
-  /** A gpu.js mode; by default the fastest one that works here (see bestGpujsMode). */
+  /** A gpu.js mode; by default the fastest that works here (see GpujsBackend.create). */
   mode?: GpujsMode;
   /** The gpu.js module, when the caller has loaded it (the browser demo does). */
   module?: GpujsModule;
@@ -118,12 +118,29 @@ function probeConvMs(be: GpujsBackend): number {
   return ms;
 }
 
+/**
+ * Why a GL mode should give way to WebAssembly, or undefined. GL on a GPU beats WebAssembly; GL on a
+ * software rasterizer is far slower than WebAssembly's SIMD on the same CPU (the demo's LeNet-5 prune in
+ * headless Chromium on SwiftShader: 60 fine-tuning steps in 32 s on WebAssembly, 4 in 44 s on WebGL2;
+ * headless GL on llvmpipe: 70 ms vs 19 ms for the probe conv). Browsers name the renderer; headless GL
+ * says only 'ANGLE', so there the two are timed.
+ */
+async function slowerThanWebasm(be: GpujsBackend, ran: GpujsKernel, m: GpujsModule): Promise<string | undefined> {
+  if (!GL_MODES.includes(be.mode)) return undefined;
+  const renderer = rendererOf(ran);
+  if (SOFTWARE_RENDERER.test(renderer)) return `a software rasterizer (${renderer}), slower than webasm`;
+  if (be.mode !== 'headlessgl') return undefined;
+  const wasm = await GpujsBackend.create({ mode: 'webasm', module: m });
+  const [glMs, wasmMs] = [probeConvMs(be), probeConvMs(wasm)];
+  wasm.destroy();
+  return wasmMs < glMs ? `slower than webasm (${glMs.toFixed(1)} vs ${wasmMs.toFixed(1)} ms for a probe conv)` : undefined;
+}
+
 export interface GpujsModeProbe { mode: GpujsMode; works: boolean; detail: string; convMs?: number }
 
 /**
  * Every gpu.js mode on this machine: whether it runs our kernels, and how long a small convolution
- * takes there (after compilation). `GpujsBackend.create()` picks the first that works, in GPUJS_MODES order.
- */
+ * takes there (after compilation), each mode forced. */
 export async function probeGpujsModes(m?: GpujsModule): Promise<GpujsModeProbe[]> {
   const module = m ?? (await loadGpujs());
   const supported = supportedGpujsModes(module);
@@ -157,8 +174,9 @@ export class GpujsBackend implements Backend {
   private constructor(private gpu: GpujsInstance, readonly mode: GpujsMode) {}
 
   /**
-   * Creates the backend on `o.mode`, or on the first supported mode whose test kernel computes the
-   * right answer (a mode can be reported as supported and still fail to compile).
+   * Creates the backend on `o.mode`, or on the first supported mode (GPUJS_MODES order) whose test kernel
+   * computes the right answer (a mode can be reported as supported and still fail to compile) and that
+   * is not a GL slower than WebAssembly.
    */
   static async create(o: GpujsBackendOptions = {}): Promise<GpujsBackend> {
     const m = o.module ?? (await loadGpujs());
@@ -177,20 +195,9 @@ export class GpujsBackend implements Backend {
         const actual = ran.kernel?.constructor.mode ?? ran.constructor.mode;
         // gpu.js degrades kernels it cannot compile to plain JS: that is mode cpu, not the one asked for.
         if (actual === 'cpu' && mode !== 'cpu') throw new Error(`gpu.js ran the test kernel on cpu: ${ran.kernel?.fallbackReason ?? 'no reason given'}`);
-        // GL on a GPU beats WebAssembly; GL on a software rasterizer is far slower than WebAssembly's SIMD
-        // on the same CPU (the demo's LeNet-5 prune in headless Chromium on SwiftShader: 60 fine-tuning
-        // steps in 32 s on WebAssembly, 4 in 44 s on WebGL2; headless GL on llvmpipe: 77 ms vs 56 ms for
-        // doctor's conv), so unless asked for, a software GL gives way to WebAssembly.
-        // headless GL names no renderer ('ANGLE'): there the two are timed.
-        if (!o.mode && GL_MODES.includes(mode) && candidates.includes('webasm')) {
-          const renderer = rendererOf(ran);
-          if (SOFTWARE_RENDERER.test(renderer)) throw new Error(`a software rasterizer (${renderer}), slower than webasm`);
-          if (mode === 'headlessgl') {
-            const wasm = await GpujsBackend.create({ mode: 'webasm', module: m });
-            const [glMs, wasmMs] = [probeConvMs(be), probeConvMs(wasm)];
-            wasm.destroy();
-            if (wasmMs < glMs) throw new Error(`slower than webasm (${glMs.toFixed(1)} vs ${wasmMs.toFixed(1)} ms for a probe conv)`);
-          }
+        if (!o.mode && candidates.includes('webasm')) {
+          const slower = await slowerThanWebasm(be, ran, m);
+          if (slower) throw new Error(slower);
         }
         be.skipped = failures;
         return be;
