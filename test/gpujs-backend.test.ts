@@ -56,10 +56,10 @@ describe('gpu.js tile scheduler equals the CPU reference', async () => {
   const cases = Array.from({ length: 12 }, () => ({ c: randomConfig(rng), l: randomLayer(rng) }));
 
   for (const objective of ['latency', 'energy', 'edp', 'dram'] as Objective[]) {
-    it(`best candidate and exact counts, objective ${objective}, many problems per kernel call`, () => {
+    it(`best candidate and exact counts, objective ${objective}, many problems per kernel call`, async () => {
       for (const { c } of cases.slice(0, 4)) {
         const qs = cases.map(({ l }) => tileProblem(c, l));
-        const got = gpujsScheduler(be)(c, qs, objective);
+        const got = await gpujsScheduler(be)(c, qs, objective);
         qs.forEach((q, i) => expect(got[i], `problem ${i} on ${c.name} ${c.dataflow}`).toEqual(scheduleOnCpu(c, q, objective)));
       }
     });

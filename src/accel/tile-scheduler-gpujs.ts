@@ -32,7 +32,7 @@ function bestCandidate(q: TileProblem, floats: Float32Array, objective: Objectiv
 
 /** The gpu.js scheduler with evaluate()'s `schedule` signature. */
 export function gpujsScheduler(be: GpujsBackend) {
-  return (c: AcceleratorConfig, problems: TileProblem[], objective: Objective): Scheduled[] => {
+  return async (c: AcceleratorConfig, problems: TileProblem[], objective: Objective): Promise<Scheduled[]> => {
     const weights = energyWeights(c);
     const result: Scheduled[] = [];
     for (let start = 0; start < problems.length;) {
@@ -44,7 +44,7 @@ export function gpujsScheduler(be: GpujsBackend) {
       }
       const batch = problems.slice(start, end);
       const words = Float32Array.from(batch.flatMap((q) => problemWords(q, candidateCount(q), 0)));
-      const rows = be.runGrid('tile-scheduler', width, batch.length, words, OBJECTIVES[objective], ...weights);
+      const rows = await be.runGrid('tile-scheduler', width, batch.length, words, OBJECTIVES[objective], ...weights);
       batch.forEach((q, i) => result.push(scheduledAt(c, q, bestCandidate(q, rows[i].subarray(0, candidateCount(q)), objective, weights))));
       start = end;
     }
