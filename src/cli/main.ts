@@ -131,6 +131,7 @@ const COMMANDS: Record<string, Command> = {
       const gpujsMode = chosen?.mode;
       lines.push(`gpu.js fallback: ${gpujsMode ? `mode ${gpujsMode}${chosen!.skipped.length ? ` (skipped ${chosen!.skipped.join('; ')})` : ''}` : 'no working mode'}`,
         ...modes.map((m) => `  ${m.mode.padEnd(10)} ${m.detail}`));
+      if (webgpu.software && gpujsMode === 'webasm') lines.push('tip: WebGPU runs on the CPU here; gpu.js on threaded WebAssembly is often faster on CPUs (about 2x for training on 2 cores): try --backend gpujs');
       const used = choice === 'gpujs' || (choice === 'auto' && !webgpu.available) ? (gpujsMode ? `gpujs (${gpujsMode})` : null) : webgpu.available ? 'webgpu' : null;
       lines.unshift(`backend: ${used ?? `none (--backend ${choice} has nothing to run on)`}`);
       output(c, { backend: used, choice, webgpu, gpujs: { mode: gpujsMode ?? null, modes } }, lines.join('\n'));
