@@ -3,10 +3,10 @@
 // the same dense model with the same criterion and fine-tuned identically (distilled from the dense
 // model). Prints a Markdown table and writes out/budget-table.json and out/pareto-*.svg.
 // Options (environment): BUDGET_MODELS=lenet5,mobilenet BUDGET_DATA=mnist,fashion-mnist
-// BUDGET_STEPS (fine-tune steps, default 150) BUDGET_DENSE_STEPS (dense training, default 600).
+// BUDGET_STEPS (fine-tune steps, default 150) BUDGET_DENSE_STEPS (dense training, default 600)
+// BENCH_BACKEND=webgpu (default) | gpujs | auto.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { presets } from '../src/accel/presets.js';
-import { gpuScheduler } from '../src/accel/tile-scheduler-gpu.js';
 import { subset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/sources.js';
 import { type Model, initModel } from '../src/model/model.js';
@@ -16,14 +16,15 @@ import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '..
 import { lineChart } from '../src/report/svg.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
+import { type BackendChoice, openBackend, schedulerFor } from '../src/open-backend.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { table } from './util.js';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 
 export async function benchBudget(): Promise<void> {
-  const be = await WebGpuBackend.create();
-  console.log(`adapter: ${be.report.tried.at(-1)}`);
+  const be = await openBackend({ backend: env('BENCH_BACKEND', 'webgpu') as BackendChoice });
+  console.log(be instanceof WebGpuBackend ? `adapter: ${be.report.tried.at(-1)}` : `gpu.js: ${be.mode}`);
   const models = env('BUDGET_MODELS', 'lenet5').split(',');
   const datasets = env('BUDGET_DATA', 'mnist,fashion-mnist').split(',');
   const steps = Number(env('BUDGET_STEPS', '150'));
@@ -45,7 +46,7 @@ export async function benchBudget(): Promise<void> {
         const points: { aware: [number, number][]; uniform: [number, number][] } = { aware: [], uniform: [] };
         for (const fraction of fractions) {
           const o: BudgetPruneOptions = {
-            criterion: 'l1', budget: parseBudget(`latency=${fraction}`), accelerator: accel, schedule: gpuScheduler(be.ctx), seed: 1,
+            criterion: 'l1', budget: parseBudget(`latency=${fraction}`), accelerator: accel, schedule: schedulerFor(be), seed: 1,
             fineTune: { data: trainData, options: { ...options, maxSteps: steps, distill: { temperature: 4, alpha: 0.7 } }, teacher: dense },
           };
           const a = await pruneToBudget(be, dense, o);
