@@ -20,7 +20,7 @@ export interface OpenBackendOptions {
 }
 
 /** Why WebGPU was not used, in one line. */
-export function fallbackNotice(reason: string, be: GpujsBackend): string {
+function fallbackNotice(reason: string, be: GpujsBackend): string {
   return `WebGPU unavailable (${reason}); running on gpu.js (${be.mode}) instead, slower`;
 }
 

@@ -14,7 +14,7 @@ const NO_FIT = 1e38;
 /** Grid cells per kernel call. */
 const BATCH_CELLS = 1 << 22;
 
-/** Problem `i`'s best candidate from its float scores, re-scored exactly. */
+/** A problem's best candidate: the near-best by float score (and any flagged), re-scored exactly. */
 function bestCandidate(q: TileProblem, floats: Float32Array, objective: Objective, weights: readonly number[]): number {
   let min = Infinity;
   for (let i = 0; i < floats.length; i++) if (floats[i] >= 0 && floats[i] < min) min = floats[i];
