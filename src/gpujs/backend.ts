@@ -22,6 +22,8 @@ const ELEMENTWISE = {
   add: 0, relu: 1, relu6: 2, leaky: 3, reluBackward: 4, relu6Backward: 5, leakyBackward: 6, masked: 7, threshold: 8,
   running: 9, inverseStd: 10, mul: 11, addRelu: 12,
 } as const;
+/** Size signatures a WebAssembly kernel keeps compiled (see kernel()). */
+const MODULE_CACHE_LIMIT = 4096;
 const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5 } as const;
 
 // gpu.js's own types are loose; the few members used here.
@@ -81,6 +83,8 @@ export interface GpujsBackendOptions {
   mode?: GpujsMode;
   /** The gpu.js module, when the caller has loaded it (the browser demo does). */
   module?: GpujsModule;
+  /** WebAssembly only: split kernels across a worker pool (default: where SharedArrayBuffer exists). */
+  threads?: boolean;
 }
 
 /** Loads gpu.js: in browsers its bundle, in Node its CommonJS entry. */
@@ -183,9 +187,9 @@ export class GpujsBackend implements Backend {
   readonly threaded: boolean;
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private gpu: GpujsInstance, readonly mode: GpujsMode) {
+  private constructor(private gpu: GpujsInstance, readonly mode: GpujsMode, threads?: boolean) {
     // Threads share one WebAssembly.Memory: a SharedArrayBuffer (in browsers, cross-origin isolation).
-    this.threaded = mode === 'webasm' && typeof SharedArrayBuffer !== 'undefined';
+    this.threaded = mode === 'webasm' && typeof SharedArrayBuffer !== 'undefined' && threads !== false;
   }
 
   /**
@@ -201,7 +205,7 @@ export class GpujsBackend implements Backend {
       let gpu: GpujsInstance | undefined;
       try {
         gpu = new m.GPU({ mode });
-        const be = new GpujsBackend(gpu, mode);
+        const be = new GpujsBackend(gpu, mode, o.threads);
         const probe = be.upload([1, -2, 3], [3]);
         const got = await be.read(be.activation(probe, 'relu'));
         if (got.join() !== '1,0,3') throw new Error(`test kernel returned [${got.join(', ')}]`);
@@ -234,10 +238,17 @@ export class GpujsBackend implements Backend {
     let k = this.kernels.get(name);
     if (!k) {
       const { kernel, helpers } = kernelFunctions(name);
+      const threaded = this.threaded && name !== 'tile-scheduler';
       k = this.gpu.createKernel(kernel, {
         dynamicOutput: true, dynamicArguments: true, precision: 'single', tactic: 'precision',
-        loopMaxIterations: MAX_ELEMENTS, output: [1], functions: helpers, asyncMode: this.threaded,
+        loopMaxIterations: MAX_ELEMENTS, output: [1], functions: helpers, asyncMode: threaded,
       });
+      // gpu.js's WebAssembly kernels keep a module (and memory) per argument-size signature, 8 by
+      // default; a network's layers have more, and with threads an evicted module's shared memory
+      // stays pinned by the workers: measured 256 MiB lost per MobileNet training step. Keep them all.
+      // The tile scheduler sees a new size per call: it runs unthreaded, where evicted modules are freed.
+      const wasm = (k as unknown as { kernel?: { moduleCacheLimit?: number } }).kernel;
+      if (threaded && wasm && 'moduleCacheLimit' in wasm) wasm.moduleCacheLimit = MODULE_CACHE_LIMIT;
       this.kernels.set(name, k);
     }
     return k;
