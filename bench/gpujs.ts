@@ -5,15 +5,13 @@ import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs';
 import { GpujsBackend } from '../src/gpujs/backend.js';
 import { type Conv2dOptions, conv2dGeometry } from '../src/geometry.js';
-import { initModel } from '../src/model/model.js';
 import { lenet5 } from '../src/model/zoo.js';
 import { Rng } from '../src/random.js';
-import { train } from '../src/train/trainer.js';
-import { tfThroughput } from './training.js';
+import { tfConvPasses } from './kernels.js';
+import { BATCH, oursThroughput, tfThroughput } from './training.js';
 import { median, table, time } from './util.js';
 
 const require = createRequire(import.meta.url);
-const BATCH = 64;
 
 const shapes: { label: string; x: [number, number, number, number]; w: [number, number, number, number]; o: Conv2dOptions }[] = [
   { label: 'N8 28x28 1->32 3x3 p1', x: [8, 1, 28, 28], w: [32, 1, 3, 3], o: { padding: 1 } },
@@ -43,7 +41,6 @@ export async function benchGpujs(repeats = 3): Promise<void> {
     const yShape = [g.batch, g.outChannels, g.outH, g.outW] as [number, number, number, number];
     const [xData, wData, dyData] = [s.x, s.w, yShape].map((sh) => rng.uniformArray(sh.reduce((a, b) => a * b)));
     const [x, w, dy] = [ours.upload(xData, s.x), ours.upload(wData, s.w), ours.upload(dyData, yShape)];
-    const pad = (g.padTop ? 'same' : 'valid') as 'same' | 'valid';
     const passes = [
       { pass: 'forward', ours: () => ours.conv2d(x, w, s.o) },
       { pass: 'backward input', ours: () => ours.conv2dBackwardInput(dy, w, s.x, s.o) },
@@ -53,18 +50,10 @@ export async function benchGpujs(repeats = 3): Promise<void> {
     for (const name of names) {
       await tf.setBackend(name);
       await tf.ready();
-      const tx = tf.transpose(tf.tensor4d(xData, s.x), [0, 2, 3, 1]) as TF.Tensor4D;
-      const tw = tf.transpose(tf.tensor4d(wData, s.w), [2, 3, 1, 0]) as TF.Tensor4D;
-      const tdy = tf.transpose(tf.tensor4d(dyData, yShape), [0, 2, 3, 1]) as TF.Tensor4D;
-      const nhwc = [g.batch, g.inH, g.inW, g.inChannels] as [number, number, number, number];
-      const runs = [
-        () => tf.conv2d(tx, tw, 1, pad),
-        () => tf.conv2dTranspose(tdy, tw, nhwc, 1, pad),
-        () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy }, { strides: 1, pad, dataFormat: 'NHWC', filterShape: [3, 3, g.inChannels, g.outChannels] }) as TF.Tensor,
-      ];
+      const peer = tfConvPasses(tf, g, xData, wData, dyData);
       peerMs[name] = [];
-      for (const run of runs) peerMs[name].push(await timed(async () => { const t = run(); await t.data(); t.dispose(); }));
-      tf.dispose([tx, tw, tdy]);
+      for (const run of [peer.forward, peer.backwardInput, peer.backwardFilter]) peerMs[name].push(await timed(async () => { const t = run(); await t.data(); t.dispose(); }));
+      peer.dispose();
     }
     for (const [i, p] of passes.entries()) {
       const mine = await timed(async () => { const t = p.ours(); await ours.read(t); ours.dispose(t); });
@@ -77,13 +66,7 @@ export async function benchGpujs(repeats = 3): Promise<void> {
 
   // LeNet-5 training steps, batch 64, SGD with momentum, random data (throughput only).
   const spec = lenet5();
-  const size = spec.inputShape.reduce((a, b) => a * b);
-  const count = BATCH * 5;
-  const data = { name: 'random', shape: spec.inputShape, classes: 10, count, images: rng.uniformArray(count * size), labels: Uint8Array.from({ length: count }, () => rng.int(0, 9)) };
-  const options = { epochs: 1, batchSize: BATCH, optimizer: 'sgd' as const, learningRate: 0.01, momentum: 0.9, seed: 1, logEvery: 1, maxSteps: 5 };
-  const r = await train(ours, initModel(spec, 1), data, options);
-  const steady = r.history.slice(1);
-  const mineStep = steady.reduce((s, p) => s + (BATCH * 1000) / p.samplesPerSecond, 0) / steady.length;
+  const mineStep = (BATCH * 1000) / (await oursThroughput(ours, spec)).samplesPerSecond;
   const peerStep: Record<string, number> = {};
   for (const name of names) {
     await tf.setBackend(name);

@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Tensor } from '../src/backend.js';
-import { type Conv2dOptions, conv2dGeometry } from '../src/geometry.js';
+import { type Conv2dGeometry, type Conv2dOptions, conv2dGeometry } from '../src/geometry.js';
 import { Rng } from '../src/random.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { median, table, time } from './util.js';
@@ -22,6 +22,20 @@ const shapes: ConvShape[] = [
   { label: '(c) N32 14x14 64->128 3x3', x: [32, 64, 14, 14], w: [128, 64, 3, 3], o: {} },
   { label: '(d) N8 56x56 64->64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: {} },
 ];
+
+/** A 3x3 conv's three passes in TensorFlow.js (NHWC, stride 1, 'same' or 'valid'), from our NCHW data. */
+export function tfConvPasses(tf: typeof TF, g: Conv2dGeometry, x: Float32Array, w: Float32Array, dy: Float32Array) {
+  const tx = tf.transpose(tf.tensor4d(x, [g.batch, g.inChannels, g.inH, g.inW]), [0, 2, 3, 1]) as TfTensor4D;
+  const tw = tf.transpose(tf.tensor4d(w, [g.outChannels, g.inChannels, 3, 3]), [2, 3, 1, 0]) as TfTensor4D;
+  const tdy = tf.transpose(tf.tensor4d(dy, [g.batch, g.outChannels, g.outH, g.outW]), [0, 2, 3, 1]) as TfTensor4D;
+  const pad = (g.padTop ? 'same' : 'valid') as 'same' | 'valid';
+  return {
+    forward: () => tf.conv2d(tx, tw, 1, pad),
+    backwardInput: () => tf.conv2dTranspose(tdy, tw, [g.batch, g.inH, g.inW, g.inChannels], 1, pad),
+    backwardFilter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy }, { strides: 1, pad, dataFormat: 'NHWC', filterShape: [3, 3, g.inChannels, g.outChannels] }) as TfTensor,
+    dispose: () => tf.dispose([tx, tw, tdy]),
+  };
+}
 
 async function tfjsWebgpu(flags: string[]) {
   const name = 'webgpu';
@@ -55,18 +69,12 @@ export async function benchKernels(repeats = 3): Promise<void> {
     const xData = rng.uniformArray(s.x.reduce((a, b) => a * b)), wData = rng.uniformArray(s.w.reduce((a, b) => a * b));
     const dyData = rng.uniformArray(yShape.reduce((a, b) => a * b));
     const [x, w, dy] = [ours.upload(xData, s.x), ours.upload(wData, s.w), ours.upload(dyData, yShape)];
-    const pad = (g.padTop ? 'same' : 'valid') as 'same' | 'valid';
-    const tx = tf.transpose(tf.tensor4d(xData, s.x), [0, 2, 3, 1]) as TfTensor4D;
-    const tw = tf.transpose(tf.tensor4d(wData, s.w), [2, 3, 1, 0]) as TfTensor4D;
-    const tdy = tf.transpose(tf.tensor4d(dyData, yShape as unknown as [number, number, number, number]), [0, 2, 3, 1]) as TfTensor4D;
-    const nhwc = [g.batch, g.inH, g.inW, g.inChannels] as [number, number, number, number];
-    await measure(s.label, 'forward', flops, () => ours.conv2d(x, w, s.o), () => tf.conv2d(tx, tw, 1, pad));
-    await measure(s.label, 'backward input', flops, () => ours.conv2dBackwardInput(dy, w, s.x, s.o),
-      () => tf.conv2dTranspose(tdy, tw, nhwc, 1, pad));
-    await measure(s.label, 'backward filter', flops, () => ours.conv2dBackwardFilter(dy, x, s.w, s.o),
-      () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy }, { strides: 1, pad, dataFormat: 'NHWC', filterShape: [3, 3, g.inChannels, g.outChannels] }) as TfTensor);
+    const peer = tfConvPasses(tf, g, xData, wData, dyData);
+    await measure(s.label, 'forward', flops, () => ours.conv2d(x, w, s.o), peer.forward);
+    await measure(s.label, 'backward input', flops, () => ours.conv2dBackwardInput(dy, w, s.x, s.o), peer.backwardInput);
+    await measure(s.label, 'backward filter', flops, () => ours.conv2dBackwardFilter(dy, x, s.w, s.o), peer.backwardFilter);
     ours.dispose(x, w, dy);
-    tf.dispose([tx, tw, tdy]);
+    peer.dispose();
   }
 
   const n = 1024;

@@ -2,6 +2,7 @@
 // webgpu backend (same adapter) and its cpu backend, same architectures, in the same run; peak GPU bytes.
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs';
+import type { Backend } from '../src/backend.js';
 import { initModel } from '../src/model/model.js';
 import type { ModelSpec } from '../src/model/graph.js';
 import { lenet5, vggSmall } from '../src/model/zoo.js';
@@ -11,7 +12,7 @@ import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { table } from './util.js';
 
 const require = createRequire(import.meta.url);
-const BATCH = 64;
+export const BATCH = 64;
 const STEPS = 3; // vgg-small steps take seconds each on SwiftShader
 
 export function tfModel(tf: typeof TF, name: string): TF.LayersModel {
@@ -53,7 +54,8 @@ export async function tfThroughput(tf: typeof TF, name: string, shape: number[])
   return (STEPS * BATCH * 1000) / ms;
 }
 
-async function oursThroughput(be: WebGpuBackend, spec: ModelSpec): Promise<{ samplesPerSecond: number; peakBytes: number }> {
+/** Our training throughput on any backend: steady steps after a warm-up run, random data. */
+export async function oursThroughput(be: Backend, spec: ModelSpec): Promise<{ samplesPerSecond: number; peakBytes: number }> {
   const rng = new Rng(1);
   const size = spec.inputShape.reduce((a, b) => a * b);
   const count = BATCH * (STEPS + 1);

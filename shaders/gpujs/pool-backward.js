@@ -21,31 +21,11 @@ function poolBackward(dy, argmax, mode, inH, inW, outH, outW, kH, kW, sH, sW, pT
               sum += dy[o];
             }
           } else {
-            let rowsInside = 0;
-            let rowsPadded = 0;
-            for (let wy = 0; wy < kH; wy++) {
-              const y = oy * sH - pT + wy * dH;
-              if (y >= 0 && y < inH) {
-                rowsInside += 1;
-              }
-              if (y < inH + pB) {
-                rowsPadded += 1;
-              }
-            }
-            let colsInside = 0;
-            let colsPadded = 0;
-            for (let wx = 0; wx < kW; wx++) {
-              const xx = ox * sW - pL + wx * dW;
-              if (xx >= 0 && xx < inW) {
-                colsInside += 1;
-              }
-              if (xx < inW + pR) {
-                colsPadded += 1;
-              }
-            }
-            let divisor = Math.max(rowsInside * colsInside, 1);
+            const y0 = oy * sH - pT;
+            const x0 = ox * sW - pL;
+            let divisor = Math.max(windowTaps(y0, kH, dH, inH, pB, 0) * windowTaps(x0, kW, dW, inW, pR, 0), 1);
             if (countIncludePad > 0) {
-              divisor = rowsPadded * colsPadded;
+              divisor = windowTaps(y0, kH, dH, inH, pB, 1) * windowTaps(x0, kW, dW, inW, pR, 1);
             }
             sum += dy[o] / divisor;
           }
@@ -54,4 +34,21 @@ function poolBackward(dy, argmax, mode, inH, inW, outH, outW, kH, kW, sH, sW, pT
     }
   }
   return sum;
+}
+
+// Taps of a window along one axis, from `start` every `dilation`, that lie inside the input
+// (padded > 0: inside the input or its trailing padding, as countIncludePad counts them).
+function windowTaps(start, kernel, dilation, size, padAfter, padded) {
+  let taps = 0;
+  for (let t = 0; t < kernel; t++) {
+    const at = start + t * dilation;
+    if (padded > 0) {
+      if (at < size + padAfter) {
+        taps += 1;
+      }
+    } else if (at >= 0 && at < size) {
+      taps += 1;
+    }
+  }
+  return taps;
 }

@@ -7,7 +7,8 @@ import {
   type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, energyWeights, evaluateCandidate,
 } from './tiled.js';
 
-const OBJECTIVES: Record<Objective, number> = { latency: 0, energy: 1, edp: 2, dram: 3 };
+/** Objective codes, as both tile-scheduler kernels (WGSL and gpu.js) take them. */
+export const OBJECTIVES: Record<Objective, number> = { latency: 0, energy: 1, edp: 2, dram: 3 };
 const PROBLEM_WORDS = 24;
 export const COUNT_FIELDS = 24;
 /** Candidates evaluated per submission (12 bytes of scores each). */

@@ -4,10 +4,9 @@
 // choice exactly: the exact best scores within rounding of the float best, so it is always re-scored.
 import type { GpujsBackend } from '../gpujs/backend.js';
 import type { AcceleratorConfig } from './config.js';
-import { problemWords, scheduledAt } from './tile-scheduler-gpu.js';
+import { OBJECTIVES, problemWords, scheduledAt } from './tile-scheduler-gpu.js';
 import { type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, energyWeights, evaluateCandidate, score } from './tiled.js';
 
-const OBJECTIVES: Record<Objective, number> = { latency: 0, energy: 1, edp: 2, dram: 3 };
 /** Relative error bound of the float32 scores (tens of roundings of 2^-24 each), with a wide margin. */
 const FLOAT_TOLERANCE = 1e-4;
 const NO_FIT = 1e38;

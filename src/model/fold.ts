@@ -2,10 +2,8 @@
 // feeds nothing else becomes part of that layer's weights and bias,
 //   w' = w * s,  b' = (b - mean) * s + beta,  s = gamma / sqrt(var + eps)   (per output channel),
 // so inference runs one kernel where it ran two. Pruned weights stay exactly zero.
-import { type ModelSpec, type Node, inputsOf } from './graph.js';
+import { BN_EPSILON, type ModelSpec, type Node, inputsOf } from './graph.js';
 import type { Model } from './model.js';
-
-const BN_EPSILON = 1e-5;
 
 /** Consumers of every node's output. */
 export function consumersOf(spec: ModelSpec): Map<string, Node[]> {
@@ -20,21 +18,24 @@ export function foldBatchNorm(model: Model): Model {
   const consumers = consumersOf(spec);
   const byName = new Map(spec.nodes.map((n) => [n.name, n]));
   const folded = new Map<string, string>(); // batch-norm name -> the layer it folds into
+  const bnOf = new Map<string, Extract<Node, { op: 'batchnorm' }>>(); // and back
   for (const n of spec.nodes) {
     if (n.op !== 'batchnorm' || n.name === spec.output) continue;
     const layer = byName.get(n.input);
-    if ((layer?.op === 'conv2d' || layer?.op === 'linear') && consumers.get(layer.name)!.length === 1 && layer.name !== spec.output) folded.set(n.name, layer.name);
+    if ((layer?.op === 'conv2d' || layer?.op === 'linear') && consumers.get(layer.name)!.length === 1 && layer.name !== spec.output) {
+      folded.set(n.name, layer.name);
+      bnOf.set(layer.name, n);
+    }
   }
   if (folded.size === 0) return model;
 
   const params = new Map(model.params);
-  const rename = (name: string) => (folded.has(name) ? folded.get(name)! : name);
+  const rename = (name: string) => folded.get(name) ?? name;
   const nodes: Node[] = [];
   for (const n of spec.nodes) {
     if (folded.has(n.name)) continue;
-    const layerBn = [...folded].find(([, layer]) => layer === n.name)?.[0];
-    if (layerBn && (n.op === 'conv2d' || n.op === 'linear')) {
-      const bn = byName.get(layerBn) as Extract<Node, { op: 'batchnorm' }>;
+    const bn = bnOf.get(n.name);
+    if (bn && (n.op === 'conv2d' || n.op === 'linear')) {
       const get = (kind: string) => model.params.get(`${bn.name}.${kind}`)!;
       const [gamma, beta, mean, variance] = [get('gamma'), get('beta'), get('runningMean'), get('runningVar')];
       const w = model.params.get(`${n.name}.weight`)!;

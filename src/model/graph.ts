@@ -17,6 +17,9 @@ export type Node =
 
 export type Op = Node['op'];
 
+/** A batch norm's epsilon when its node names none (PyTorch's default). */
+export const BN_EPSILON = 1e-5;
+
 export interface ModelSpec {
   name: string;
   /** [channels, height, width] of one sample. */

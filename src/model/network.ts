@@ -3,7 +3,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import type { Conv2dOptions, PoolOptions } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
-import { type Node, type Shapes, inferShapes, inputsOf } from './graph.js';
+import { BN_EPSILON, type Node, type Shapes, inferShapes, inputsOf } from './graph.js';
 import { type Model, paramList } from './model.js';
 
 /** What forward() keeps for backward(). */
@@ -16,7 +16,6 @@ export interface ForwardState {
   logits: Tensor;
 }
 
-const BN_EPSILON = 1e-5;
 const BN_MOMENTUM = 0.1;
 
 export class Network {
