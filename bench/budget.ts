@@ -16,15 +16,14 @@ import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '..
 import { lineChart } from '../src/report/svg.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
-import { type BackendChoice, openBackend, schedulerFor } from '../src/open-backend.js';
-import { WebGpuBackend } from '../src/webgpu/backend.js';
+import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
 import { table } from './util.js';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 
 export async function benchBudget(): Promise<void> {
   const be = await openBackend({ backend: env('BENCH_BACKEND', 'webgpu') as BackendChoice });
-  console.log(be instanceof WebGpuBackend ? `adapter: ${be.report.tried.at(-1)}` : `gpu.js: ${be.mode}`);
+  console.log(`backend: ${backendLabel(be)}`);
   const models = env('BUDGET_MODELS', 'lenet5').split(',');
   const datasets = env('BUDGET_DATA', 'mnist,fashion-mnist').split(',');
   const steps = Number(env('BUDGET_STEPS', '150'));

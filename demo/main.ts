@@ -4,7 +4,7 @@
 // drawing pad comparing the dense and pruned models. `?backend=auto|webgpu|gpujs` picks the backend.
 import checkpointUrl from '../models/lenet5-mnist.safetensors?url';
 import {
-  type BackendChoice, type ComputeBackend, type GpujsMode, type Model, MNIST_NORMALIZATION, WebGpuBackend, barChart, criteria, decodeCheckpoint, lineChart,
+  type BackendChoice, type ComputeBackend, GpujsBackend, type GpujsMode, type Model, MNIST_NORMALIZATION, WebGpuBackend, barChart, criteria, decodeCheckpoint, lineChart,
   makeDataset, openBackend, parseBudget, parseIdx, predict, presets, runPruneWithFallback, DEFAULT_PRESET,
 } from '../src/index.js';
 import type { RunReport } from '../src/report/report.js';
@@ -147,10 +147,10 @@ async function start() {
     return;
   }
   state.be = be;
-  state.backend = be instanceof WebGpuBackend ? 'webgpu' : `gpujs (${be.mode})`;
+  state.backend = be instanceof GpujsBackend ? `gpujs (${be.mode})` : be.name;
   if (be instanceof WebGpuBackend && be.report.software) banner('WebGPU runs on a software adapter (SwiftShader) here: correct but slow.');
-  else if (!(be instanceof WebGpuBackend) && choice === 'gpujs') banner(`Running on gpu.js (${be.mode}), as asked: slower than WebGPU.`);
-  if (!(be instanceof WebGpuBackend) && be.skipped.length) $('banner').textContent += ` Skipped: ${be.skipped.join('; ')}.`;
+  else if (be instanceof GpujsBackend && choice === 'gpujs') banner(`Running on gpu.js (${be.mode}), as asked: slower than WebGPU.`);
+  if (be instanceof GpujsBackend && be.skipped.length) $('banner').textContent += ` Skipped: ${be.skipped.join('; ')}.`;
   setPhase('loading the checkpoint and an MNIST sample…');
   const [checkpoint, trainData, test] = await Promise.all([fetchBytes(checkpointUrl).then((b) => decodeCheckpoint(b, 'lenet5-mnist.safetensors')), loadSample('train'), loadSample('test')]);
   state.dense = checkpoint.model;

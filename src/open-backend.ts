@@ -1,46 +1,87 @@
-// Picks the compute backend: WebGPU when an adapter answers, else gpu.js (`auto`), or the one asked for.
-// Also gives each backend's tile scheduler, so callers never branch on the backend's kind.
+// Picks the compute backend. `auto`: a hardware WebGPU adapter first; in Node without one, the native
+// CPU backend (onnxruntime's kernels, ~50x WebGPU on SwiftShader), then WebGPU on a software adapter,
+// then gpu.js; in browsers WebGPU, else gpu.js. Any backend can be asked for by name. Also gives each
+// backend's tile scheduler, so callers never branch on the backend's kind.
 import type { AcceleratorConfig } from './accel/config.js';
 import { gpuScheduler } from './accel/tile-scheduler-gpu.js';
 import { gpujsScheduler } from './accel/tile-scheduler-gpujs.js';
-import type { Objective, Scheduled, TileProblem } from './accel/tiled.js';
+import { type Objective, type Scheduled, type TileProblem, scheduleOnCpu } from './accel/tiled.js';
 import { GpujsBackend, type GpujsBackendOptions } from './gpujs/backend.js';
+import type { NativeBackend, NativeBackendOptions } from './native/backend.js';
 import { WebGpuBackend, type WebGpuBackendOptions } from './webgpu/backend.js';
+import { describe } from './webgpu/device.js';
 
-export const BACKEND_CHOICES = ['auto', 'webgpu', 'gpujs'] as const;
+export const BACKEND_CHOICES = ['auto', 'webgpu', 'gpujs', 'native'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
-export type ComputeBackend = WebGpuBackend | GpujsBackend;
+export type ComputeBackend = WebGpuBackend | GpujsBackend | NativeBackend;
+
+/** Set to `off` to act as a machine where the native backend cannot load (what `auto` falls back from). */
+export const NATIVE_DISABLE_ENV = 'WGPRUNE_NATIVE';
 
 export interface OpenBackendOptions {
   backend?: BackendChoice;
   webgpu?: WebGpuBackendOptions;
   gpujs?: GpujsBackendOptions;
-  /** Receives the one-line notice when `auto` falls back to gpu.js. */
+  native?: NativeBackendOptions;
+  /** Receives the one-line notice when `auto` takes something other than a hardware GPU. */
   onNotice?: (line: string) => void;
 }
 
-/** Why WebGPU was not used, in one line. */
-function fallbackNotice(reason: string, be: GpujsBackend): string {
-  return `WebGPU unavailable (${reason}); running on gpu.js (${be.mode}) instead, slower`;
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/** The native backend, loaded only in Node (its module needs onnxruntime-node; bundlers leave it alone). */
+export async function openNative(o: NativeBackendOptions = {}): Promise<NativeBackend> {
+  if (!isNode) throw new Error('native backend unavailable: it runs in Node only');
+  if (process.env[NATIVE_DISABLE_ENV] === 'off') throw new Error(`native backend turned off (${NATIVE_DISABLE_ENV}=off)`);
+  const path = './native/backend.js'; // in a variable so browser bundlers do not follow it
+  const { NativeBackend: Native } = (await import(/* @vite-ignore */ path)) as typeof import('./native/backend.js');
+  return Native.create(o);
 }
 
 export async function openBackend(o: OpenBackendOptions = {}): Promise<ComputeBackend> {
   const choice = o.backend ?? 'auto';
   if (!BACKEND_CHOICES.includes(choice)) throw new Error(`backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${choice}'`);
   if (choice === 'gpujs') return GpujsBackend.create(o.gpujs);
+  if (choice === 'native') return openNative(o.native);
+  if (choice === 'webgpu') return WebGpuBackend.create(o.webgpu);
+  const why: string[] = [];
+  if (isNode) {
+    try {
+      return await WebGpuBackend.create({ ...o.webgpu, hardwareOnly: true });
+    } catch (e) {
+      why.push(`no hardware GPU (${(e as { tried?: string[] }).tried?.at(-1) ?? (e as Error).message})`);
+    }
+    try {
+      const be = await openNative(o.native);
+      o.onNotice?.(`${why[0]}; running on the native CPU backend (onnxruntime, ${be.threads} threads)`);
+      return be;
+    } catch (e) {
+      why.push((e as Error).message);
+    }
+  }
   try {
-    return await WebGpuBackend.create(o.webgpu);
+    const be = await WebGpuBackend.create(o.webgpu);
+    if (why.length) o.onNotice?.(`${why.join('; ')}; running on WebGPU on a ${be.report.software ? 'software' : 'hardware'} adapter`);
+    return be;
   } catch (e) {
-    if (choice === 'webgpu') throw e;
     const be = await GpujsBackend.create(o.gpujs);
-    o.onNotice?.(fallbackNotice((e as Error).message, be));
+    o.onNotice?.(`WebGPU unavailable (${(e as Error).message})${why.length > 1 ? `; ${why[1]}` : ''}; running on gpu.js (${be.mode}) instead, slower`);
     return be;
   }
 }
 
+/** The backend in a few words: its kind and what it runs on. */
+export function backendLabel(be: ComputeBackend): string {
+  if (be instanceof WebGpuBackend) return `webgpu (${be.report.software ? 'software adapter' : 'GPU'}: ${describe(be.report)})`;
+  if (be instanceof GpujsBackend) return `gpu.js (${be.mode})`;
+  return `native (onnxruntime CPU kernels, ${be.threads} threads)`;
+}
+
 export type TileScheduler = (c: AcceleratorConfig, problems: TileProblem[], objective: Objective) => Promise<Scheduled[]> | Scheduled[];
 
-/** The tile scheduler that runs on `be`. */
+/** The tile scheduler that runs on `be` (the CPU reference's for the native backend). */
 export function schedulerFor(be: ComputeBackend): TileScheduler {
-  return be instanceof WebGpuBackend ? gpuScheduler(be.ctx) : gpujsScheduler(be);
+  if (be instanceof WebGpuBackend) return gpuScheduler(be.ctx);
+  if (be instanceof GpujsBackend) return gpujsScheduler(be);
+  return (c, problems, objective) => problems.map((q) => scheduleOnCpu(c, q, objective));
 }

@@ -1,48 +1,20 @@
 // The gpu.js fallback end to end: a whole prune + distilled fine-tune of the shipped LeNet-5 gives the
-// same masks on gpu.js as on WebGPU and a comparable accuracy; `auto` falls back, with the notice, when
-// WebGPU has no adapter; a device lost mid-run moves the run to gpu.js from its last checkpoint.
+// same masks on gpu.js as on WebGPU and a comparable accuracy; where the native backend cannot load (as
+// in browsers), a device lost mid-run moves the run to gpu.js from its last checkpoint.
 import { afterAll, describe, expect, it } from 'vitest';
 import { preset } from '../src/accel/presets.js';
 import { loadModel } from '../src/cli/inputs.js';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import { GpujsBackend } from '../src/gpujs/backend.js';
-import { type ComputeBackend, openBackend, schedulerFor } from '../src/open-backend.js';
+import { type ComputeBackend, NATIVE_DISABLE_ENV, openBackend, schedulerFor } from '../src/open-backend.js';
 import { parseBudget } from '../src/prune/budget.js';
 import { runPruneWithFallback } from '../src/run/fallback.js';
 import { runPrune } from '../src/run/prune-run.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
-import { DISABLE_ENV } from '../src/webgpu/device.js';
 
 const opened: ComputeBackend[] = [];
 afterAll(() => { for (const be of opened) be.destroy(); });
-
-describe('backend selection', () => {
-  it('auto uses WebGPU when an adapter answers, and gpujs is used when asked for', async () => {
-    const notices: string[] = [];
-    const [auto, forced] = [await openBackend({ onNotice: (l) => notices.push(l) }), await openBackend({ backend: 'gpujs' })];
-    opened.push(auto, forced);
-    expect(auto).toBeInstanceOf(WebGpuBackend);
-    expect(forced).toBeInstanceOf(GpujsBackend);
-    expect(notices).toEqual([]);
-  });
-
-  it('without a WebGPU adapter, auto falls back to gpu.js with a one-line notice; webgpu fails naming why', async () => {
-    process.env[DISABLE_ENV] = 'off';
-    try {
-      const notices: string[] = [];
-      const be = await openBackend({ backend: 'auto', onNotice: (l) => notices.push(l) });
-      opened.push(be);
-      expect(be).toBeInstanceOf(GpujsBackend);
-      expect(notices).toHaveLength(1);
-      expect(notices[0]).toMatch(/^WebGPU unavailable \(no WebGPU adapter: WebGPU turned off .*\); running on gpu\.js \(webasm\)/);
-      expect(notices[0]).not.toContain('\n');
-      await expect(openBackend({ backend: 'webgpu' })).rejects.toThrow(/no WebGPU adapter/);
-    } finally {
-      delete process.env[DISABLE_ENV];
-    }
-  });
-});
 
 describe('prune + fine-tune on gpu.js equals WebGPU', async () => {
   const train = subset(loadMnist('train'), 256);
@@ -73,15 +45,16 @@ describe('prune + fine-tune on gpu.js equals WebGPU', async () => {
     expect(onGpujs.report.pruned.accuracy).toBeGreaterThan(0.85);
   }, 300_000);
 
-  it('a WebGPU device lost mid-run: the run resumes on gpu.js from the last checkpoint and finishes', async () => {
+  it('a WebGPU device lost mid-run without the native backend: the run resumes on gpu.js from the last checkpoint and finishes', async () => {
     const be = await WebGpuBackend.create();
     opened.push(be);
     const notices: string[] = [];
     const steps: number[] = [];
+    process.env[NATIVE_DISABLE_ENV] = 'off';
     const run = await runPruneWithFallback(be, {
       ...options,
       onProgress: (p) => { steps.push(p.step); if (p.step === 30 && !be.lost) be.acquired.device.destroy(); },
-    }, { checkpointEvery: 20, onNotice: (l) => notices.push(l) });
+    }, { checkpointEvery: 20, onNotice: (l) => notices.push(l) }).finally(() => { delete process.env[NATIVE_DISABLE_ENV]; });
     expect(run.backend).toBeInstanceOf(GpujsBackend);
     expect(notices).toEqual([expect.stringMatching(/^the WebGPU device was lost \(.*\); resuming on gpu\.js \(webasm\) from pruning step 1, fine-tuning step 20$/)]);
     expect(steps.slice(steps.indexOf(30) + 1, steps.indexOf(30) + 2)).toEqual([30]); // after step 30 on WebGPU, gpu.js redoes 21..30

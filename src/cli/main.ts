@@ -22,9 +22,8 @@ import type { Granularity } from '../run/prune-run.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
-import { GpujsBackend, probeGpujsModes } from '../gpujs/backend.js';
 import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
-import { WebGpuBackend } from '../webgpu/backend.js';
+import { doctor } from './doctor.js';
 import { UsageError, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { ProgressView } from './progress.js';
 
@@ -44,7 +43,7 @@ interface Command {
 const COMMON: Options = {
   json: { type: 'boolean' }, config: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, backend: { type: 'string' },
 };
-const COMMON_HELP = { '--backend B': 'auto (default: WebGPU when an adapter answers, else gpu.js), webgpu or gpujs', '--json': 'machine-readable output on stdout', '--config FILE': 'a JSON file holding these options (command-line flags win)', '--verbose': 'stack traces on errors', '-h, --help': 'this help' };
+const COMMON_HELP = { '--backend B': 'auto (default: a hardware GPU through WebGPU; else the native CPU backend; else WebGPU on a software adapter; else gpu.js), webgpu, native or gpujs', '--json': 'machine-readable output on stdout', '--config FILE': 'a JSON file holding these options (command-line flags win)', '--verbose': 'stack traces on errors', '-h, --help': 'this help' };
 
 const MODEL: Options = { model: { type: 'string' }, seed: { type: 'string' } };
 const MODEL_HELP = { '--model M': "'default' (the shipped LeNet-5 MNIST checkpoint), a zoo name (lenet5, vgg-small, resnet20, mobilenet), a .safetensors checkpoint or an .onnx file", '--seed N': 'seed for initialisation and data order (default 1)' };
@@ -105,37 +104,12 @@ function modelInput(v: Values): [number, number, number] {
 const COMMANDS: Record<string, Command> = {
   doctor: {
     summary: 'which compute backend and adapter would be used, and why',
-    usage: 'wgprune doctor [--backend auto|webgpu|gpujs] [--json]',
+    usage: 'wgprune doctor [--backend auto|webgpu|gpujs|native] [--json]',
     options: {}, help: {},
     async run(c) {
-      const choice = oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto');
-      let webgpu: Record<string, unknown>;
-      const lines: string[] = [];
-      try {
-        const be = await WebGpuBackend.create();
-        const r = be.report;
-        be.destroy();
-        webgpu = { available: true, software: r.software, adapter: { vendor: r.vendor, architecture: r.architecture, device: r.device, description: r.description }, tried: r.tried, features: r.features, limits: r.limits };
-        lines.push(
-          `WebGPU: ${r.software ? 'software adapter (SwiftShader on the CPU: a correctness device, slow)' : 'hardware GPU'}: ${[r.vendor, r.architecture, r.device, r.description].filter(Boolean).join(' / ') || 'unnamed'}`,
-          `  how: ${r.tried.join('; ')}`,
-          `  limits: maxStorageBufferBindingSize ${r.limits.maxStorageBufferBindingSize}, maxComputeInvocationsPerWorkgroup ${r.limits.maxComputeInvocationsPerWorkgroup}; features: ${r.features.join(', ') || 'none'}`,
-        );
-      } catch (e) {
-        const tried = (e as { tried?: string[] }).tried ?? [(e as Error).message];
-        webgpu = { available: false, tried };
-        lines.push(`WebGPU: no adapter. Tried: ${tried.join('; ')}`, '  On Linux without a GPU: apt-get install chromium libvulkan1 (its SwiftShader Vulkan driver).');
-      }
-      const modes = await probeGpujsModes();
-      const chosen = await GpujsBackend.create().then((b) => { b.destroy(); return b; }, () => undefined);
-      const gpujsMode = chosen?.mode;
-      lines.push(`gpu.js fallback: ${gpujsMode ? `mode ${gpujsMode}${chosen!.skipped.length ? ` (skipped ${chosen!.skipped.join('; ')})` : ''}` : 'no working mode'}`,
-        ...modes.map((m) => `  ${m.mode.padEnd(10)} ${m.detail}`));
-      if (webgpu.software && gpujsMode === 'webasm') lines.push('tip: WebGPU runs on the CPU here; gpu.js on threaded WebAssembly is often faster on CPUs (about 2x for training on 2 cores): try --backend gpujs');
-      const used = choice === 'gpujs' || (choice === 'auto' && !webgpu.available) ? (gpujsMode ? `gpujs (${gpujsMode})` : null) : webgpu.available ? 'webgpu' : null;
-      lines.unshift(`backend: ${used ?? `none (--backend ${choice} has nothing to run on)`}`);
-      output(c, { backend: used, choice, webgpu, gpujs: { mode: gpujsMode ?? null, modes } }, lines.join('\n'));
-      return used ? 0 : 1;
+      const r = await doctor(oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto'));
+      output(c, r.json, r.text);
+      return r.ok ? 0 : 1;
     },
   },
 

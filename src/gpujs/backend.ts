@@ -10,6 +10,7 @@ import {
   assertShape, axisView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
+import { PROBE_CONV, probeConvMs } from '../probe.js';
 import { type GpujsKernelName, gpujsKernelSources } from './kernel-sources.js';
 
 /** gpu.js modes this backend runs on, fastest first where more than one works. */
@@ -113,23 +114,6 @@ function rendererOf(kernel: GpujsKernel): string {
   return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
 }
 
-/** Milliseconds of a small 3x3 convolution (8x16x16x16 -> 16) read back, after a first call that compiles it. */
-async function probeConvMs(be: GpujsBackend): Promise<number> {
-  const x = be.upload(new Float32Array(8 * 16 * 16 * 16).fill(0.5), [8, 16, 16, 16]);
-  const w = be.upload(new Float32Array(16 * 16 * 9).fill(0.1), [16, 16, 3, 3]);
-  const conv = async () => {
-    const y = be.conv2d(x, w, { padding: 1 });
-    await be.read(y);
-    be.dispose(y);
-  };
-  await conv();
-  const t0 = performance.now();
-  await conv();
-  const ms = performance.now() - t0;
-  be.dispose(x, w);
-  return ms;
-}
-
 /**
  * Why a GL mode should give way to WebAssembly, or undefined. GL on a GPU beats WebAssembly; GL on a
  * software rasterizer is far slower than WebAssembly's SIMD on the same CPU (the demo's LeNet-5 prune in
@@ -166,7 +150,7 @@ export async function probeGpujsModes(m?: GpujsModule): Promise<GpujsModeProbe[]
       const be = await GpujsBackend.create({ mode, module });
       const convMs = await probeConvMs(be);
       be.destroy();
-      probes.push({ mode, works: true, detail: `works; 3x3 conv 8x16x16x16 -> 16 in ${convMs.toFixed(1)} ms`, convMs });
+      probes.push({ mode, works: true, detail: `works; ${PROBE_CONV} in ${convMs.toFixed(1)} ms`, convMs });
     } catch (e) {
       probes.push({ mode, works: false, detail: (e as Error).message });
     }

@@ -28,6 +28,8 @@ export interface DeviceOptions {
   disableRobustness?: boolean;
   /** Node only: skip the hardware drivers and use SwiftShader (tests of the fallback path). */
   forceSoftware?: boolean;
+  /** Refuse software adapters (SwiftShader, lavapipe, ...): `auto` prefers the native CPU backend to them. */
+  hardwareOnly?: boolean;
 }
 
 /** Where Chromium and Chrome put their SwiftShader Vulkan driver on Linux. */
@@ -57,6 +59,7 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   const found = isNode ? await nodeAdapter(options, tried) : await browserAdapter(options, tried);
   if (!found) throw new NoWebGpuError(tried);
   const { adapter, gpu } = found;
+  if (options.hardwareOnly && isSoftware(adapter)) throw new NoWebGpuError([...tried, `only a software adapter (${describe(adapter.info ?? {})})`]);
   const limits: Record<string, number> = {};
   for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(adapter.limits))) {
     const v = (adapter.limits as unknown as Record<string, unknown>)[key];
@@ -77,8 +80,7 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
     architecture,
     device: info?.device ?? '',
     description: info?.description ?? '',
-    software: /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${architecture} ${info?.description ?? ''} ${info?.device ?? ''}`) ||
-      !!(adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+    software: isSoftware(adapter),
     features: [...adapter.features].map(String).sort(),
     limits,
     tried,
@@ -87,8 +89,15 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   return { gpu, device, adapter, report };
 }
 
-export function describe(r: Pick<AdapterReport, 'vendor' | 'architecture' | 'device' | 'description'>): string {
+export function describe(r: Partial<Pick<AdapterReport, 'vendor' | 'architecture' | 'device' | 'description'>>): string {
   return [r.vendor, r.architecture, r.device, r.description].filter(Boolean).join(' / ') || 'unnamed';
+}
+
+/** A CPU implementation of WebGPU rather than a GPU. */
+function isSoftware(adapter: GPUAdapter): boolean {
+  const info = adapter.info;
+  return /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''} ${info?.device ?? ''}`) ||
+    !!(adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
 }
 
 async function browserAdapter(options: DeviceOptions, tried: string[]) {
@@ -128,6 +137,7 @@ async function nodeAdapter(options: DeviceOptions, tried: string[]) {
     const found = await attempt(`Dawn with the system's drivers${process.env.VK_ICD_FILENAMES ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})` : ''}`);
     if (found) return found;
   }
+  if (options.hardwareOnly) return undefined;
   const { existsSync } = await import('node:fs');
   const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
   if (!icd) {

@@ -1,0 +1,210 @@
+// The native backend's memory-bound ops as float32 loops over typed arrays (sums in float64): batch
+// norm, activations, elementwise add, channel copies, pruning statistics, the loss and the optimizers.
+// Each follows the CPU reference's definition (src/cpu/reference.ts) in the same order of operations.
+import type { Activation } from '../backend.js';
+
+/** [outer, channels, inner] of an NCHW (or NC) tensor around its channel axis. */
+export type ChannelView = readonly [number, number, number];
+
+export function channelSum(x: Float32Array, [outer, channels, inner]: ChannelView): Float32Array {
+  const out = new Float64Array(channels);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      let s = 0;
+      const base = (o * channels + c) * inner;
+      for (let i = 0; i < inner; i++) s += x[base + i];
+      out[c] += s;
+    }
+  return Float32Array.from(out);
+}
+
+/** Per channel: sum of squared deviations from `mean`. */
+function squaredDeviations(x: Float32Array, mean: Float32Array, [outer, channels, inner]: ChannelView): Float64Array {
+  const out = new Float64Array(channels);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      let s = 0;
+      const m = mean[c], base = (o * channels + c) * inner;
+      for (let i = 0; i < inner; i++) { const d = x[base + i] - m; s += d * d; }
+      out[c] += s;
+    }
+  return out;
+}
+
+/** (x - mean) * invStd * gamma + beta per channel, with per-channel scale and shift folded first. */
+export function normalize(x: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array, beta: Float32Array, [outer, channels, inner]: ChannelView): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      const scale = invStd[c] * gamma[c], m = mean[c], b = beta[c], base = (o * channels + c) * inner;
+      for (let i = base; i < base + inner; i++) y[i] = (x[i] - m) * scale + b;
+    }
+  return y;
+}
+
+/** Batch statistics, and the running averages updated in place (unbiased variance, as PyTorch). */
+export function batchStatistics(x: Float32Array, view: ChannelView, runningMean: Float32Array, runningVar: Float32Array, epsilon: number, momentum: number) {
+  const count = view[0] * view[2];
+  const mean = channelSum(x, view).map((s) => s / count);
+  const squares = squaredDeviations(x, mean, view);
+  const invStd = new Float32Array(view[1]);
+  for (let c = 0; c < view[1]; c++) {
+    invStd[c] = 1 / Math.sqrt(squares[c] / count + epsilon);
+    runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c];
+    runningVar[c] = (1 - momentum) * runningVar[c] + momentum * (squares[c] / Math.max(count - 1, 1));
+  }
+  return { mean, invStd };
+}
+
+export function batchNormBackward(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invStd: Float32Array, view: ChannelView) {
+  const [outer, channels, inner] = view;
+  const count = outer * inner;
+  const dBeta = new Float64Array(channels), dGamma = new Float64Array(channels);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      let sb = 0, sg = 0;
+      const m = mean[c], base = (o * channels + c) * inner;
+      for (let i = base; i < base + inner; i++) { sb += dy[i]; sg += dy[i] * (x[i] - m); }
+      dBeta[c] += sb;
+      dGamma[c] += sg;
+    }
+  for (let c = 0; c < channels; c++) dGamma[c] *= invStd[c];
+  const dx = new Float32Array(x.length);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      const k = gamma[c] * invStd[c], m = mean[c], s = invStd[c], meanDy = dBeta[c] / count, meanDyXhat = dGamma[c] / count;
+      const base = (o * channels + c) * inner;
+      for (let i = base; i < base + inner; i++) dx[i] = k * (dy[i] - meanDy - (x[i] - m) * s * meanDyXhat);
+    }
+  return { dx, dGamma: Float32Array.from(dGamma), dBeta: Float32Array.from(dBeta) };
+}
+
+export function activation(x: Float32Array, kind: Activation, alpha: number): Float32Array {
+  const y = new Float32Array(x.length);
+  if (kind === 'relu') for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
+  else if (kind === 'relu6') for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? (x[i] < 6 ? x[i] : 6) : 0;
+  else for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i];
+  return y;
+}
+
+export function activationBackward(dy: Float32Array, x: Float32Array, kind: Activation, alpha: number): Float32Array {
+  const dx = new Float32Array(x.length);
+  if (kind === 'relu') for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+  else if (kind === 'relu6') for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 && x[i] < 6 ? dy[i] : 0;
+  else for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dy[i] : alpha * dy[i];
+  return dx;
+}
+
+export function add(a: Float32Array, b: Float32Array, relu: boolean): Float32Array {
+  const y = new Float32Array(a.length);
+  if (relu) for (let i = 0; i < a.length; i++) { const s = a[i] + b[i]; y[i] = s > 0 ? s : 0; }
+  else for (let i = 0; i < a.length; i++) y[i] = a[i] + b[i];
+  return y;
+}
+
+/** Copies `count` channel slabs from `x` [outer, xChannels, inner] starting at `from` into `y` at `to`. */
+export function copyChannels(x: Float32Array, xChannels: number, from: number, y: Float32Array, yChannels: number, to: number, count: number, outer: number, inner: number): void {
+  for (let o = 0; o < outer; o++) y.set(x.subarray((o * xChannels + from) * inner, (o * xChannels + from + count) * inner), (o * yChannels + to) * inner);
+}
+
+export function gatherChannels(x: Float32Array, [outer, channels, inner]: ChannelView, indices: Float32Array): Float32Array {
+  for (const c of indices) if (!Number.isInteger(c) || c < 0 || c >= channels) throw new Error(`gatherChannels: index ${c} outside ${channels} channels`);
+  const y = new Float32Array(outer * indices.length * inner);
+  for (let o = 0; o < outer; o++)
+    for (let k = 0; k < indices.length; k++) y.set(x.subarray((o * channels + indices[k]) * inner, (o * channels + indices[k] + 1) * inner), (o * indices.length + k) * inner);
+  return y;
+}
+
+export function channelStats(x: Float32Array, [outer, channels, inner]: ChannelView, kind: 'l1' | 'l2sq' | 'taylor', other?: Float32Array): Float32Array {
+  const out = new Float64Array(channels);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      let s = 0;
+      const base = (o * channels + c) * inner;
+      if (kind === 'l1') for (let i = base; i < base + inner; i++) s += Math.abs(x[i]);
+      else if (kind === 'l2sq') for (let i = base; i < base + inner; i++) s += x[i] * x[i];
+      else for (let i = base; i < base + inner; i++) s += Math.abs(x[i] * other![i]);
+      out[c] += s;
+    }
+  return Float32Array.from(out);
+}
+
+/** The radix histogram of Backend.magnitudeHistogram over one tensor, added into `hist`. */
+export function addMagnitudeHistogram(hist: Uint32Array, x: Float32Array, mask: Float32Array | undefined, shift: number, prefix: number): void {
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  for (let i = 0; i < bits.length; i++) {
+    const b = mask && mask[i] === 0 ? 0 : bits[i] & 0x7fffffff;
+    if (shift === 24 || b >>> (shift + 8) === prefix) hist[(b >>> shift) & 255]++;
+  }
+}
+
+export function thresholdMask(x: Float32Array, mask: Float32Array | undefined, thresholdBits: number): Float32Array {
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = (mask && mask[i] === 0 ? 0 : bits[i] & 0x7fffffff) > thresholdBits ? 1 : 0;
+  return y;
+}
+
+/** log softmax(row / t) into `out` (float64). */
+function logSoftmax(row: Float32Array, t: number, out: Float64Array): void {
+  let m = -Infinity;
+  for (let j = 0; j < row.length; j++) m = Math.max(m, row[j] / t);
+  let s = 0;
+  for (let j = 0; j < row.length; j++) s += Math.exp(row[j] / t - m);
+  const lse = m + Math.log(s);
+  for (let j = 0; j < row.length; j++) out[j] = row[j] / t - lse;
+}
+
+/** See reference.softmaxCrossEntropy: per-sample loss, gradient of the mean loss, top-1 hits. */
+export function softmaxCrossEntropy(logits: Float32Array, labels: Float32Array, batch: number, classes: number, teacher: Float32Array | undefined, t: number, alpha: number) {
+  const loss = new Float32Array(batch), dLogits = new Float32Array(batch * classes), correct = new Float32Array(batch);
+  const logP = new Float64Array(classes), logPt = new Float64Array(classes), logQt = new Float64Array(classes);
+  for (let b = 0; b < batch; b++) {
+    const label = labels[b];
+    if (!Number.isInteger(label) || label < 0 || label >= classes) throw new Error(`softmaxCrossEntropy: label ${label} of sample ${b} is not a class in [0, ${classes})`);
+    const row = logits.subarray(b * classes, (b + 1) * classes);
+    let top = 0;
+    for (let j = 1; j < classes; j++) if (row[j] > row[top]) top = j;
+    correct[b] = top === label ? 1 : 0;
+    logSoftmax(row, 1, logP);
+    let l = -(1 - alpha) * logP[label];
+    const grad = new Float64Array(classes);
+    for (let j = 0; j < classes; j++) grad[j] = (1 - alpha) * (Math.exp(logP[j]) - (j === label ? 1 : 0));
+    if (teacher) {
+      logSoftmax(row, t, logPt);
+      logSoftmax(teacher.subarray(b * classes, (b + 1) * classes), t, logQt);
+      for (let j = 0; j < classes; j++) {
+        l += alpha * t * t * Math.exp(logQt[j]) * (logQt[j] - logPt[j]);
+        grad[j] += alpha * t * (Math.exp(logPt[j]) - Math.exp(logQt[j]));
+      }
+    }
+    loss[b] = l;
+    for (let j = 0; j < classes; j++) dLogits[b * classes + j] = grad[j] / batch;
+  }
+  return { loss, dLogits, correct };
+}
+
+/** PyTorch's SGD (dampening 0) in place; pruned entries of weight and velocity become exactly 0. */
+export function sgdStep(w: Float32Array, grad: Float32Array, velocity: Float32Array, mask: Float32Array | undefined, lr: number, momentum: number, weightDecay: number): void {
+  for (let i = 0; i < w.length; i++) {
+    if (mask && mask[i] === 0) { w[i] = 0; velocity[i] = 0; continue; }
+    const v = momentum * velocity[i] + (grad[i] + weightDecay * w[i]);
+    velocity[i] = v;
+    w[i] -= lr * v;
+  }
+}
+
+/** PyTorch's Adam with L2 weight decay in place; `step` counts from 1. */
+export function adamStep(w: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, mask: Float32Array | undefined,
+  o: { lr: number; beta1: number; beta2: number; epsilon: number; weightDecay: number; step: number }): void {
+  const c1 = 1 - o.beta1 ** o.step, c2 = 1 - o.beta2 ** o.step;
+  for (let i = 0; i < w.length; i++) {
+    if (mask && mask[i] === 0) { w[i] = 0; m[i] = 0; v[i] = 0; continue; }
+    const g = grad[i] + o.weightDecay * w[i];
+    const mi = o.beta1 * m[i] + (1 - o.beta1) * g;
+    const vi = o.beta2 * v[i] + (1 - o.beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= o.lr * ((mi / c1) / (Math.sqrt(vi / c2) + o.epsilon));
+  }
+}

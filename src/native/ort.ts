@@ -1,0 +1,115 @@
+// onnxruntime's CPU kernels, called synchronously: small ONNX graphs built per op and shape, one cached
+// session each. onnxruntime-node's public `InferenceSession.run` is a promise around its binding's
+// synchronous `run` (one setImmediate per call); the binding itself is documented in the package's
+// dist/binding.d.ts ("a simple synchronized inference session object wrap") and is what we call, so that
+// a backend op returns its tensor at once like every other backend's.
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { type AttributeProto, DataType, type NodeProto, type TensorProto, onnx } from '../onnx/proto.js';
+
+/** The opset the op graphs use (every op below exists there with the attributes used). */
+const OPSET = 17;
+
+interface OrtTensor { readonly data: Float32Array; readonly dims: readonly number[] }
+interface BindingSession {
+  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void;
+  run(feeds: Record<string, OrtTensor>, fetches: Record<string, null>, options: Record<string, unknown>): Record<string, OrtTensor>;
+  dispose(): void;
+}
+interface Ort {
+  binding: { InferenceSession: new () => BindingSession };
+  initOrt(): void;
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+}
+
+let loaded: Ort | undefined;
+
+/** Loads onnxruntime-node (Node only); throws with the reason when it cannot. */
+export function loadOrt(): Ort {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  const { binding, initOrt } = require('onnxruntime-node/dist/binding.js') as Pick<Ort, 'binding' | 'initOrt'>;
+  const { Tensor } = require('onnxruntime-node') as Pick<Ort, 'Tensor'>;
+  initOrt();
+  loaded = { binding, initOrt, Tensor };
+  return loaded;
+}
+
+export const defaultThreads = (): number => Math.max(1, availableParallelism());
+
+type Attr = number | number[];
+
+/** A small ONNX graph: float32 inputs of fixed shapes, nodes, int64 constants, one or more outputs. */
+export class OpGraph {
+  private nodes: NodeProto[] = [];
+  private initializers: TensorProto[] = [];
+  readonly inputs: { name: string; dims: number[] }[] = [];
+  readonly outputs: string[] = [];
+  private count = 0;
+
+  input(name: string, dims: readonly number[]): string {
+    this.inputs.push({ name, dims: [...dims] });
+    return name;
+  }
+
+  /** An int64 constant (shapes, axes, pads, slice bounds). */
+  ints(values: readonly number[]): string {
+    const name = `c${this.count++}`;
+    this.initializers.push({ name, dims: [values.length], dataType: DataType.INT64, int64Data: [...values] });
+    return name;
+  }
+
+  /** A float scalar constant (Clip bounds). */
+  float(value: number): string {
+    const name = `c${this.count++}`;
+    this.initializers.push({ name, dims: [], dataType: DataType.FLOAT, floatData: [value] });
+    return name;
+  }
+
+  /** Adds a node; integer attributes are INT, arrays INTS. Returns its output's name. */
+  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, output = `v${this.count++}`): string {
+    const attribute: AttributeProto[] = Object.entries(attrs).map(([name, v]) => (Array.isArray(v)
+      ? { name, ints: v, type: onnx.AttributeProto.AttributeType.INTS }
+      : { name, i: v, type: onnx.AttributeProto.AttributeType.INT }));
+    this.nodes.push({ opType, input: inputs, output: [output], attribute });
+    return output;
+  }
+
+  output(name: string): void { this.outputs.push(name); }
+
+  encode(): Uint8Array {
+    const info = (name: string, dims?: number[]) => ({
+      name, type: { tensorType: { elemType: DataType.FLOAT, shape: dims ? { dim: dims.map((d) => ({ dimValue: d })) } : undefined } },
+    });
+    return onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, producerName: 'wgprune', opsetImport: [{ domain: '', version: OPSET }],
+      graph: { name: 'op', node: this.nodes, initializer: this.initializers, input: this.inputs.map((i) => info(i.name, i.dims)), output: this.outputs.map((o) => info(o)) },
+    })).finish();
+  }
+}
+
+/** One compiled op graph: run it on float32 arrays, get float32 arrays back. */
+export class OpSession {
+  constructor(private ort: Ort, private session: BindingSession, private inputs: { name: string; dims: number[] }[], private outputs: string[]) {}
+
+  run(values: Float32Array[]): Float32Array[] {
+    const feeds: Record<string, OrtTensor> = {};
+    this.inputs.forEach((input, i) => { feeds[input.name] = new this.ort.Tensor('float32', values[i], input.dims); });
+    const fetches: Record<string, null> = {};
+    for (const o of this.outputs) fetches[o] = null;
+    const result = this.session.run(feeds, fetches, {});
+    return this.outputs.map((o) => result[o].data);
+  }
+
+  dispose(): void { this.session.dispose(); }
+}
+
+/** Compiles `g` into a session using `threads` intra-op threads. */
+export function compile(ort: Ort, g: OpGraph, threads: number): OpSession {
+  const bytes = g.encode();
+  const s = new ort.binding.InferenceSession();
+  s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
+    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+  });
+  return new OpSession(ort, s, g.inputs, g.outputs);
+}

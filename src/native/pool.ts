@@ -1,0 +1,82 @@
+// Max and average pooling, forward and backward, as float32 loops (see reference.maxPool/avgPool for the
+// definitions: argmax is the first maximum's flat index in its input plane, -1 for a window wholly in
+// the padding; count_include_pad divides by the window's taps that fall inside the padded input).
+import type { PoolGeometry } from '../geometry.js';
+
+/** The taps of output row/column `o` that land inside an input of `size`: [first, last + 1). */
+function tapRange(o: number, stride: number, padBefore: number, dilation: number, kernel: number, size: number): [number, number] {
+  const origin = o * stride - padBefore;
+  const first = origin >= 0 ? 0 : Math.ceil(-origin / dilation);
+  const end = Math.min(kernel, Math.floor((size - 1 - origin) / dilation) + 1);
+  return [Math.min(first, kernel), Math.max(end, 0)];
+}
+
+/** The window's divisor: taps inside the padded input (count_include_pad) or inside the input. */
+function divisor(g: PoolGeometry, oy: number, ox: number, inside: number): number {
+  if (!g.countIncludePad) return Math.max(inside, 1);
+  // Taps before the input (top/left padding) always count; those past the bottom/right padding do not.
+  const rows = Math.min(g.kernelH, Math.max(0, Math.floor((g.inH + g.padBottom - 1 - (oy * g.strideH - g.padTop)) / g.dilationH) + 1));
+  const cols = Math.min(g.kernelW, Math.max(0, Math.floor((g.inW + g.padRight - 1 - (ox * g.strideW - g.padLeft)) / g.dilationW) + 1));
+  return rows * cols;
+}
+
+function windows(g: PoolGeometry, visit: (plane: number, out: number, y0: number, y1: number, x0: number, x1: number, oy: number, ox: number) => void): void {
+  const rows = Array.from({ length: g.outH }, (_, oy) => tapRange(oy, g.strideH, g.padTop, g.dilationH, g.kernelH, g.inH));
+  const cols = Array.from({ length: g.outW }, (_, ox) => tapRange(ox, g.strideW, g.padLeft, g.dilationW, g.kernelW, g.inW));
+  for (let plane = 0; plane < g.batch * g.channels; plane++)
+    for (let oy = 0; oy < g.outH; oy++)
+      for (let ox = 0; ox < g.outW; ox++) visit(plane, (plane * g.outH + oy) * g.outW + ox, rows[oy][0], rows[oy][1], cols[ox][0], cols[ox][1], oy, ox);
+}
+
+export function maxPool(x: Float32Array, g: PoolGeometry): { y: Float32Array; argmax: Float32Array } {
+  const size = g.batch * g.channels * g.outH * g.outW, plane = g.inH * g.inW;
+  const y = new Float32Array(size), argmax = new Float32Array(size);
+  windows(g, (p, out, y0, y1, x0, x1, oy, ox) => {
+    let best = -1, value = 0;
+    for (let ky = y0; ky < y1; ky++) {
+      const row = (oy * g.strideH - g.padTop + ky * g.dilationH) * g.inW;
+      for (let kx = x0; kx < x1; kx++) {
+        const at = row + ox * g.strideW - g.padLeft + kx * g.dilationW;
+        const v = x[p * plane + at];
+        if (best < 0 || v > value) { best = at; value = v; }
+      }
+    }
+    y[out] = value;
+    argmax[out] = best;
+  });
+  return { y, argmax };
+}
+
+export function maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry): Float32Array {
+  const plane = g.inH * g.inW, outPlane = g.outH * g.outW;
+  const dx = new Float32Array(g.batch * g.channels * plane);
+  for (let i = 0; i < dy.length; i++) if (argmax[i] >= 0) dx[Math.floor(i / outPlane) * plane + argmax[i]] += dy[i];
+  return dx;
+}
+
+export function avgPool(x: Float32Array, g: PoolGeometry): Float32Array {
+  const plane = g.inH * g.inW;
+  const y = new Float32Array(g.batch * g.channels * g.outH * g.outW);
+  windows(g, (p, out, y0, y1, x0, x1, oy, ox) => {
+    let s = 0;
+    for (let ky = y0; ky < y1; ky++) {
+      const row = p * plane + (oy * g.strideH - g.padTop + ky * g.dilationH) * g.inW + ox * g.strideW - g.padLeft;
+      for (let kx = x0; kx < x1; kx++) s += x[row + kx * g.dilationW];
+    }
+    y[out] = s / divisor(g, oy, ox, (y1 - y0) * (x1 - x0));
+  });
+  return y;
+}
+
+export function avgPoolBackward(dy: Float32Array, g: PoolGeometry): Float32Array {
+  const plane = g.inH * g.inW;
+  const dx = new Float32Array(g.batch * g.channels * plane);
+  windows(g, (p, out, y0, y1, x0, x1, oy, ox) => {
+    const d = dy[out] / divisor(g, oy, ox, (y1 - y0) * (x1 - x0));
+    for (let ky = y0; ky < y1; ky++) {
+      const row = p * plane + (oy * g.strideH - g.padTop + ky * g.dilationH) * g.inW + ox * g.strideW - g.padLeft;
+      for (let kx = x0; kx < x1; kx++) dx[row + kx * g.dilationW] += d;
+    }
+  });
+  return dx;
+}

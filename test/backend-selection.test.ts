@@ -1,0 +1,110 @@
+// Which backend `auto` takes, and the native backend against WebGPU on a whole run: a LeNet-5 prune to a
+// latency budget with distilled fine-tuning gives the same kept channels, masks and cycles, and accuracy
+// within a point; a WebGPU device lost mid-run continues on the native backend.
+import { afterAll, describe, expect, it } from 'vitest';
+import { preset } from '../src/accel/presets.js';
+import { loadModel } from '../src/cli/inputs.js';
+import { subset } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/sources.js';
+import { GpujsBackend } from '../src/gpujs/backend.js';
+import { NativeBackend } from '../src/native/backend.js';
+import { type ComputeBackend, NATIVE_DISABLE_ENV, openBackend, schedulerFor } from '../src/open-backend.js';
+import { parseBudget } from '../src/prune/budget.js';
+import { withDeviceFallback } from '../src/run/fallback.js';
+import { runPrune } from '../src/run/prune-run.js';
+import { WebGpuBackend } from '../src/webgpu/backend.js';
+import { DISABLE_ENV } from '../src/webgpu/device.js';
+
+const opened: ComputeBackend[] = [];
+afterAll(() => { for (const be of opened) be.destroy(); });
+
+async function open(o: Parameters<typeof openBackend>[0], env: Record<string, string> = {}) {
+  Object.assign(process.env, env);
+  try {
+    const notices: string[] = [];
+    const be = await openBackend({ ...o, onNotice: (l) => notices.push(l) });
+    opened.push(be);
+    return { be, notices };
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+  }
+}
+
+describe('backend selection', () => {
+  it('auto: a hardware GPU when one answers, else the native backend, with one notice saying why', async () => {
+    const hardware = await WebGpuBackend.create({ hardwareOnly: true }).then((b) => { b.destroy(); return true; }, () => false);
+    const { be, notices } = await open({});
+    if (hardware) {
+      expect(be).toBeInstanceOf(WebGpuBackend);
+      expect(notices).toEqual([]);
+    } else {
+      expect(be).toBeInstanceOf(NativeBackend);
+      expect(notices).toEqual([expect.stringMatching(/^no hardware GPU \(.+\); running on the native CPU backend \(onnxruntime, \d+ threads\)$/)]);
+    }
+  });
+
+  it('every backend can be forced by name', async () => {
+    expect((await open({ backend: 'webgpu' })).be).toBeInstanceOf(WebGpuBackend);
+    expect((await open({ backend: 'gpujs' })).be).toBeInstanceOf(GpujsBackend);
+    expect((await open({ backend: 'native' })).be).toBeInstanceOf(NativeBackend);
+    await expect(openBackend({ backend: 'cuda' as 'auto' })).rejects.toThrow(/backend must be one of auto, webgpu, gpujs, native, got 'cuda'/);
+  });
+
+  it('without the native backend auto takes WebGPU (software here); without either, gpu.js; forced ones fail naming why', async () => {
+    const soft = await open({}, { [NATIVE_DISABLE_ENV]: 'off' });
+    expect(soft.be).toBeInstanceOf(WebGpuBackend);
+    const none = await open({}, { [NATIVE_DISABLE_ENV]: 'off', [DISABLE_ENV]: 'off' });
+    expect(none.be).toBeInstanceOf(GpujsBackend);
+    expect(none.notices).toHaveLength(1);
+    expect(none.notices[0]).toMatch(/^WebGPU unavailable \(no WebGPU adapter: WebGPU turned off .*\); native backend turned off \(WGPRUNE_NATIVE=off\); running on gpu\.js \(webasm\)/);
+    process.env[NATIVE_DISABLE_ENV] = 'off';
+    await expect(openBackend({ backend: 'native' })).rejects.toThrow(/native backend turned off/);
+    delete process.env[NATIVE_DISABLE_ENV];
+  });
+});
+
+describe('prune + fine-tune on the native backend equals WebGPU', async () => {
+  const train = subset(loadMnist('train'), 256);
+  const test = subset(loadMnist('test'), 500);
+  const { model, source } = await loadModel('default', [1, 28, 28], 10, 1);
+  const options = {
+    model, modelSource: source, train, test, accelerator: preset('systolic-16x16'),
+    criterion: 'l1', granularity: 'channel' as const, budget: parseBudget('latency=0.5'), seed: 1,
+    fineTune: { epochs: 5, batchSize: 32, optimizer: 'adam' as const, learningRate: 1e-3, seed: 1, logEvery: 10, maxSteps: 40 },
+    kd: { temperature: 4, alpha: 0.7 },
+  };
+  const runOn = async (backend: 'webgpu' | 'native') => {
+    const { be } = await open({ backend });
+    return runPrune(be, { ...options, scheduler: schedulerFor(be) });
+  };
+
+  it('LeNet-5 to half the latency, distilled: same kept channels, masks and cycles; accuracy within a point', async () => {
+    const [onWebgpu, onNative] = [await runOn('webgpu'), await runOn('native')];
+    expect([...onNative.result.kept]).toEqual([...onWebgpu.result.kept]);
+    for (const [name, mask] of onWebgpu.result.masked.masks) expect(onNative.result.masked.masks.get(name), name).toEqual(mask);
+    expect(onNative.report.pruned.cycles).toBe(onWebgpu.report.pruned.cycles);
+    expect(onNative.report.pruned.cycles).toBeLessThanOrEqual(0.5 * onNative.report.dense.cycles);
+    expect(onNative.report.dense.accuracy).toBeCloseTo(onWebgpu.report.dense.accuracy!, 3);
+    expect(Math.abs(onNative.report.pruned.accuracy! - onWebgpu.report.pruned.accuracy!)).toBeLessThanOrEqual(0.01);
+    expect(onNative.report.pruned.accuracy).toBeGreaterThan(0.85);
+  }, 300_000);
+
+  it('a WebGPU device lost mid-run continues on the native backend with one notice', async () => {
+    const { be } = await open({ backend: 'webgpu' });
+    (be as WebGpuBackend).acquired.device.destroy();
+    const notices: string[] = [];
+    const ran: string[] = [];
+    const r = await withDeviceFallback(be, async (on) => {
+      ran.push(on.name);
+      const t = on.upload([1, -2], [2]);
+      const y = await on.read(on.activation(t, 'relu'));
+      if (on instanceof WebGpuBackend) await on.acquired.device.lost;
+      return Array.from(y);
+    }, () => 'step 7', { onNotice: (l) => notices.push(l) });
+    opened.push(r.backend);
+    expect(r.backend).toBeInstanceOf(NativeBackend);
+    expect(ran).toEqual(['webgpu', 'native']);
+    expect(r.value).toEqual([1, 0]);
+    expect(notices).toEqual([expect.stringMatching(/^the WebGPU device was lost \(.*\); resuming on native \(onnxruntime CPU kernels, \d+ threads\) from step 7$/)]);
+  });
+});

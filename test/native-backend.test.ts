@@ -1,0 +1,152 @@
+// The native CPU backend (onnxruntime's kernels + float32 loops) against the CPU reference: the same
+// seeded cases as the WebGPU and gpu.js kernels, its own gradients against finite differences of its own
+// forward ops, masked weights that contribute nothing and stay 0, and no tensor or session growth over
+// training steps.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Tensor } from '../src/backend.js';
+import { magnitudeBits } from '../src/cpu/reference.js';
+import { subset } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/sources.js';
+import type { Conv2dOptions } from '../src/geometry.js';
+import { initModel } from '../src/model/model.js';
+import { mobilenet, resnet20 } from '../src/model/zoo.js';
+import { NativeBackend } from '../src/native/backend.js';
+import { Rng } from '../src/random.js';
+import { train } from '../src/train/trainer.js';
+import { cpu, toleranceRatio } from './helpers/backends.js';
+import { binaryMask, expectBackendsAgree, randomInput } from './helpers/op-cases.js';
+import { OP_SUITES, convCase } from './helpers/op-suites.js';
+
+describe('native backend matches the CPU reference', async () => {
+  const be = await NativeBackend.create();
+  const reference = cpu();
+  afterAll(() => be.destroy());
+
+  it('conv2d forward and backward (strided, dilated, 1x1, depthwise, grouped, masked)', () => expectBackendsAgree(be, reference, convCase, 36));
+  for (const suite of OP_SUITES) it(suite.title, () => expectBackendsAgree(be, reference, suite.make));
+
+  it('magnitude histogram (exact counts) and threshold masks', async () => {
+    for (let i = 0; i < 10; i++) {
+      const rng = new Rng(500 + i);
+      const shape = [rng.int(1, 40), rng.int(1, 30)];
+      const x = randomInput(rng, shape, -2, 2), mask = binaryMask(rng, shape);
+      const threshold = magnitudeBits(rng.uniform(0, 1.5));
+      const results = [];
+      for (const b of [be, reference]) {
+        const t = b.upload(x.data, shape), m = b.upload(mask.data, shape);
+        const items = [{ x: t, mask: i % 2 ? m : undefined }];
+        const top = await b.magnitudeHistogram(items, 24, 0);
+        const prefix = top.findIndex((c) => c > 0);
+        results.push({ top, next: await b.magnitudeHistogram(items, 16, prefix), mask: await b.read(b.thresholdMask(t, items[0].mask, threshold)) });
+      }
+      expect(results[0]).toEqual(results[1]);
+    }
+  });
+
+  it('rejects inputs with the op and shapes named', () => {
+    const x = be.upload(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]);
+    const w = be.upload(new Float32Array(5 * 2 * 3 * 3), [5, 2, 3, 3]);
+    expect(() => be.conv2d(x, w)).toThrow(/conv2d: weight has 2 input channels per group, input has 3/);
+    expect(() => be.add(x, w)).toThrow(/add: second input has shape \[5, 2, 3, 3\]/);
+  });
+});
+
+/** sum(f(v) * r) as a function of one input, in float32 on the backend. */
+async function weightedSum(be: NativeBackend, f: () => Tensor, r: Float32Array): Promise<number> {
+  const y = f();
+  const values = await be.read(y);
+  be.dispose(y);
+  return values.reduce((s, v, i) => s + v * r[i], 0);
+}
+
+describe('native backend gradients equal finite differences of its own forward ops', async () => {
+  const be = await NativeBackend.create();
+  afterAll(() => be.destroy());
+  // A convolution is linear in its input and its weight, so central differences are exact up to rounding
+  // whatever the step: a large step keeps float32 rounding small next to the difference.
+  const STEP = 0.5;
+  const cases: [string, number[], number[], Conv2dOptions][] = [
+    ['strided, asymmetric padding', [2, 2, 7, 6], [3, 2, 3, 2], { stride: [2, 3], padding: [1, 0, 2, 1] }],
+    ['dilated', [1, 2, 8, 8], [2, 2, 3, 3], { dilation: 2, padding: 2 }],
+    ['grouped', [2, 4, 5, 5], [6, 2, 3, 3], { groups: 2, padding: 1 }],
+    ['depthwise, stride 2', [2, 3, 6, 5], [3, 1, 3, 3], { groups: 3, stride: 2, padding: 1 }],
+    ['large spatial (per-sample GEMMs)', [2, 3, 18, 18], [4, 3, 3, 3], { padding: 1 }],
+  ];
+  for (const [label, xs, ws, o] of cases) {
+    it(`conv2d ${label}: input and (masked) filter gradients`, async () => {
+      const rng = new Rng(11);
+      const x = randomInput(rng, xs), w = randomInput(rng, ws), mask = binaryMask(rng, ws);
+      const tx = be.upload(x.data, xs), tw = be.upload(w.data, ws), tm = be.upload(mask.data, ws);
+      const y = be.conv2d(tx, tw, { ...o, mask: tm });
+      const r = randomInput(rng, y.shape);
+      const tr = be.upload(r.data, y.shape);
+      const dx = await be.read(be.conv2dBackwardInput(tr, tw, xs, { ...o, mask: tm }));
+      const dw = await be.read(be.conv2dBackwardFilter(tr, tx, ws, { ...o, mask: tm }));
+      const numeric = async (values: Float32Array, shape: number[], which: 'x' | 'w') => {
+        const g = new Float32Array(values.length);
+        for (let i = 0; i < values.length; i++) {
+          const at = (delta: number) => {
+            const v = values.slice();
+            v[i] += delta;
+            const t = be.upload(v, shape);
+            return weightedSum(be, () => (which === 'x' ? be.conv2d(t, tw, { ...o, mask: tm }) : be.conv2d(tx, t, { ...o, mask: tm })), r.data).finally(() => be.dispose(t));
+          };
+          g[i] = ((await at(STEP)) - (await at(-STEP))) / (2 * STEP);
+        }
+        return g;
+      };
+      expect(toleranceRatio(dx, await numeric(x.data, xs, 'x'), 1e-3, 1e-3)).toBeLessThanOrEqual(1);
+      expect(toleranceRatio(dw, await numeric(w.data, ws, 'w'), 1e-3, 1e-3)).toBeLessThanOrEqual(1);
+      // Pruned weights get no gradient and contribute nothing to the output.
+      expect(dw.every((v, i) => mask.data[i] !== 0 || v === 0)).toBe(true);
+    });
+  }
+
+  it('linear: input and masked weight gradients', async () => {
+    const rng = new Rng(12);
+    const [n, fin, fout] = [5, 7, 4];
+    const x = randomInput(rng, [n, fin]), w = randomInput(rng, [fout, fin]), mask = binaryMask(rng, [fout, fin]), r = randomInput(rng, [n, fout]);
+    const tx = be.upload(x.data, [n, fin]), tw = be.upload(w.data, [fout, fin]), tm = be.upload(mask.data, [fout, fin]), tr = be.upload(r.data, [n, fout]);
+    const dx = await be.read(be.linearBackwardInput(tr, tw, { mask: tm }));
+    const dw = await be.read(be.linearBackwardWeight(tr, tx, { mask: tm }));
+    const numeric = async (values: Float32Array, shape: number[], which: 'x' | 'w') => Promise.all(Array.from(values, async (_, i) => {
+      const at = async (delta: number) => {
+        const v = values.slice();
+        v[i] += delta;
+        const t = be.upload(v, shape);
+        return weightedSum(be, () => (which === 'x' ? be.linear(t, tw, { mask: tm }) : be.linear(tx, t, { mask: tm })), r.data).finally(() => be.dispose(t));
+      };
+      return ((await at(STEP)) - (await at(-STEP))) / (2 * STEP);
+    }));
+    expect(toleranceRatio(dx, await numeric(x.data, [n, fin], 'x'), 1e-3, 1e-3)).toBeLessThanOrEqual(1);
+    expect(toleranceRatio(dw, await numeric(w.data, [fout, fin], 'w'), 1e-3, 1e-3)).toBeLessThanOrEqual(1);
+    expect(dw.every((v, i) => mask.data[i] !== 0 || v === 0)).toBe(true);
+  });
+});
+
+describe('native backend training', () => {
+  it('pruned weights stay exactly 0; tensors and sessions do not grow across steps (resnet20, mobilenet)', async () => {
+    const be = await NativeBackend.create();
+    const data = subset(loadMnist('train'), 256);
+    for (const spec of [resnet20([1, 28, 28]), mobilenet([1, 28, 28])]) {
+      const model = initModel(spec, 3);
+      const rng = new Rng(5);
+      for (const [name, w] of model.params) if (name.endsWith('.weight')) model.masks.set(name, Float32Array.from(w, () => (rng.bool(0.7) ? 1 : 0)));
+      const seen: { tensors: number; sessions: number }[] = [];
+      const options = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, learningRate: 0.05, momentum: 0.9, seed: 1, logEvery: 1 };
+      const r = await train(be, model, data, { ...options, maxSteps: 6 }, {
+        onProgress: () => { seen.push({ tensors: be.memory().liveTensors, sessions: be.sessionCount }); },
+      });
+      expect(seen.length).toBeGreaterThanOrEqual(5);
+      expect(new Set(seen.slice(1).map((s) => s.tensors)).size, 'live tensors after each step').toBe(1);
+      expect(new Set(seen.slice(1).map((s) => s.sessions)).size, 'sessions after each step').toBe(1);
+      const trained = r.checkpoint.model;
+      for (const [name, mask] of model.masks) {
+        const w = trained.params.get(name)!;
+        expect(w.every((v, i) => mask[i] !== 0 || v === 0), name).toBe(true);
+      }
+      expect(be.memory().liveTensors, 'everything released after training').toBe(0);
+    }
+    be.destroy();
+  });
+});
