@@ -15,6 +15,10 @@ import {
   type ConvFlags, convBackwardFilterGraph, convBackwardInputGraph, convForwardGraph, linearBackwardInputGraph, linearBackwardWeightGraph, linearGraph,
 } from './conv-graphs.js';
 import * as k from './kernels.js';
+import {
+  activationBackwardGraph, activationGraph, addGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
+  globalAvgPoolBackwardGraph, globalAvgPoolGraph, maxPoolGraph,
+} from './memory-graphs.js';
 import { type OpGraph, type OpSession, compile, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
 
@@ -64,13 +68,17 @@ export class NativeBackend implements Backend {
   /** Compiled op graphs held (one per op, shape and flags). */
   get sessionCount(): number { return this.sessions.size; }
 
-  private run(key: string, build: () => OpGraph, inputs: (Float32Array | undefined)[]): Float32Array {
+  /** Runs the op graph cached under `key` (built on first use) on `inputs` (undefined ones skipped); all its outputs. */
+  private runAll(key: string, build: () => OpGraph, inputs: (Float32Array | undefined)[]): Float32Array[] {
     let s = this.sessions.get(key);
     if (!s) {
       s = compile(this.ort, build(), this.threads);
       this.sessions.set(key, s);
     }
-    return s.run(inputs.filter((v): v is Float32Array => v !== undefined))[0];
+    return s.run(inputs.filter((v): v is Float32Array => v !== undefined));
+  }
+  private run(key: string, build: () => OpGraph, inputs: (Float32Array | undefined)[]): Float32Array {
+    return this.runAll(key, build, inputs)[0];
   }
 
   private wrap(shape: Shape, values: Float32Array): NativeTensor {
@@ -160,46 +168,61 @@ export class NativeBackend implements Backend {
     return [x.shape[0], x.shape[1], x.size / (x.shape[0] * x.shape[1])];
   }
 
-  channelSum(x: Tensor): Tensor { return this.wrap([x.shape[1]], k.channelSum(data(x), this.channelView('channelSum', x))); }
+  channelSum(x: Tensor): Tensor {
+    const [n, c, sp] = this.channelView('channelSum', x);
+    return this.wrap([c], this.run(`sum:${n},${c},${sp}`, () => channelSumGraph(n, c, sp), [data(x)]));
+  }
 
   batchNormTraining(x: Tensor, p: BatchNormParams) {
     checkBatchNorm('batchNormTraining', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
-    const view = this.channelView('batchNormTraining', x);
-    const { mean, invStd } = k.batchStatistics(data(x), view, data(p.runningMean), data(p.runningVar), p.epsilon, p.momentum);
-    const y = k.normalize(data(x), mean, invStd, data(p.gamma), data(p.beta), view);
-    return { y: this.wrap(x.shape, y), mean: this.wrap([view[1]], mean), invStd: this.wrap([view[1]], invStd) };
+    const [n, c, sp] = this.channelView('batchNormTraining', x);
+    const [y, mean, invStd, variance] = this.runAll(`bn:${n},${c},${sp},${p.epsilon}`, () => batchNormTrainingGraph(n, c, sp, p.epsilon), [data(x), data(p.gamma), data(p.beta)]);
+    // Running statistics take the unbiased variance (PyTorch's convention).
+    const [runningMean, runningVar] = [data(p.runningMean), data(p.runningVar)];
+    const count = n * sp, m = p.momentum;
+    for (let k = 0; k < c; k++) {
+      runningMean[k] = (1 - m) * runningMean[k] + m * mean[k];
+      runningVar[k] = (1 - m) * runningVar[k] + m * (variance[k] * count / Math.max(count - 1, 1));
+    }
+    return { y: this.wrap(x.shape, y), mean: this.wrap([c], mean), invStd: this.wrap([c], invStd) };
   }
   batchNormInference(x: Tensor, p: BatchNormParams): Tensor {
     checkBatchNorm('batchNormInference', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
-    const invStd = data(p.runningVar).map((v) => 1 / Math.sqrt(v + p.epsilon));
-    return this.wrap(x.shape, k.normalize(data(x), data(p.runningMean), invStd, data(p.gamma), data(p.beta), this.channelView('batchNormInference', x)));
+    const [n, c, sp] = this.channelView('batchNormInference', x);
+    const [gamma, beta, mean, variance] = [p.gamma, p.beta, p.runningMean, p.runningVar].map(data);
+    const scale = variance.map((v, k) => gamma[k] / Math.sqrt(v + p.epsilon));
+    const shift = mean.map((v, k) => beta[k] - v * scale[k]);
+    return this.wrap(x.shape, this.run(`affine:${n},${c},${sp}`, () => channelAffineGraph(n, c, sp), [data(x), scale, shift]));
   }
   batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor) {
     assertShape('batchNormBackward', 'dy', dy.shape, x.shape);
     checkBatchNorm('batchNormBackward', x.shape, { gamma, mean, invStd });
-    const r = k.batchNormBackward(data(dy), data(x), data(gamma), data(mean), data(invStd), this.channelView('batchNormBackward', x));
-    return { dx: this.wrap(x.shape, r.dx), dGamma: this.wrap(gamma.shape, r.dGamma), dBeta: this.wrap(gamma.shape, r.dBeta) };
+    const [n, c, sp] = this.channelView('batchNormBackward', x);
+    const [dx, dGamma, dBeta] = this.runAll(`bnback:${n},${c},${sp}`, () => batchNormBackwardGraph(n, c, sp), [data(dy), data(x), data(gamma), data(mean), data(invStd)]);
+    return { dx: this.wrap(x.shape, dx), dGamma: this.wrap([c], dGamma), dBeta: this.wrap([c], dBeta) };
   }
 
   // ---- elementwise ----
 
-  activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor { return this.wrap(x.shape, k.activation(data(x), kind, alpha)); }
+  activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor {
+    return this.wrap(x.shape, this.run(`act:${x.size},${kind},${alpha}`, () => activationGraph(x.size, kind, alpha), [data(x)]));
+  }
   activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha = 0.01): Tensor {
     assertShape('activationBackward', 'dy', dy.shape, x.shape);
-    return this.wrap(x.shape, k.activationBackward(data(dy), data(x), kind, alpha));
+    return this.wrap(x.shape, this.run(`actback:${x.size},${kind},${alpha}`, () => activationBackwardGraph(x.size, kind, alpha), [data(dy), data(x)]));
   }
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor {
     assertShape('add', 'second input', b.shape, a.shape);
-    return this.wrap(a.shape, k.add(data(a), data(b), !!o.relu));
+    return this.wrap(a.shape, this.run(`add:${a.size},${!!o.relu}`, () => addGraph(a.size, !!o.relu), [data(a), data(b)]));
   }
 
   // ---- pooling ----
 
   maxPool(x: Tensor, o: PoolOptions) {
     const g = poolGeometry('maxPool', x.shape, o);
-    const r = pool.maxPool(data(x), g);
+    const [y, argmax] = this.runAll(`maxpool:${Object.values(g).join(',')}`, () => maxPoolGraph(g), [data(x)]);
     const shape = [g.batch, g.channels, g.outH, g.outW];
-    return { y: this.wrap(shape, r.y), argmax: this.wrap(shape, r.argmax) };
+    return { y: this.wrap(shape, y), argmax: this.wrap(shape, argmax) };
   }
   maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
     const g = poolGeometry('maxPoolBackward', inputShape, o);
@@ -216,8 +239,17 @@ export class NativeBackend implements Backend {
     assertShape('avgPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
     return this.wrap(inputShape, pool.avgPoolBackward(data(dy), g));
   }
-  globalAvgPool(x: Tensor): Tensor { return this.avgPool(x, globalPoolOptions(x.shape)); }
-  globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor { return this.avgPoolBackward(dy, inputShape, globalPoolOptions(inputShape)); }
+  globalAvgPool(x: Tensor): Tensor {
+    globalPoolOptions(x.shape); // checks the rank
+    const [n, c, h, w] = x.shape;
+    return this.wrap([n, c, 1, 1], this.run(`gap:${n},${c},${h * w}`, () => globalAvgPoolGraph(n, c, h * w), [data(x)]));
+  }
+  globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor {
+    globalPoolOptions(inputShape);
+    const [n, c, h, w] = inputShape;
+    assertShape('globalAvgPoolBackward', 'dy', dy.shape, [n, c, 1, 1]);
+    return this.wrap(inputShape, this.run(`gapback:${n},${c},${h * w}`, () => globalAvgPoolBackwardGraph(n, c, h * w), [data(dy)]));
+  }
 
   // ---- channel concat, slice and gather ----
 

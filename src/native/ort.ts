@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { type AttributeProto, DataType, type NodeProto, type TensorProto, onnx } from '../onnx/proto.js';
 
 /** The opset the op graphs use (every op below exists there with the attributes used). */
-const OPSET = 17;
+const OPSET = 18;
 
 interface OrtTensor { readonly data: Float32Array; readonly dims: readonly number[] }
 interface BindingSession {
@@ -37,7 +37,8 @@ export function loadOrt(): Ort {
 
 export const defaultThreads = (): number => Math.max(1, availableParallelism());
 
-type Attr = number | number[];
+/** Integer attributes as numbers (INT) or arrays (INTS); float attributes as { f }. */
+type Attr = number | number[] | { f: number };
 
 /** A small ONNX graph: float32 inputs of fixed shapes, nodes, int64 constants, one or more outputs. */
 export class OpGraph {
@@ -66,13 +67,22 @@ export class OpGraph {
     return name;
   }
 
-  /** Adds a node; integer attributes are INT, arrays INTS. Returns its output's name. */
+  /** Adds a node. Returns its output's name. */
   op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, output = `v${this.count++}`): string {
+    const type = onnx.AttributeProto.AttributeType;
     const attribute: AttributeProto[] = Object.entries(attrs).map(([name, v]) => (Array.isArray(v)
-      ? { name, ints: v, type: onnx.AttributeProto.AttributeType.INTS }
-      : { name, i: v, type: onnx.AttributeProto.AttributeType.INT }));
+      ? { name, ints: v, type: type.INTS }
+      : typeof v === 'number' ? { name, i: v, type: type.INT } : { name, f: v.f, type: type.FLOAT }));
     this.nodes.push({ opType, input: inputs, output: [output], attribute });
     return output;
+  }
+
+  /** A node with several outputs (MaxPool's values and indices); returns their names. */
+  ops(opType: string, inputs: string[], outputs: number, attrs: Record<string, Attr> = {}): string[] {
+    const names = Array.from({ length: outputs }, () => `v${this.count++}`);
+    const first = this.op(opType, inputs, attrs, names[0]);
+    this.nodes.at(-1)!.output = [first, ...names.slice(1)];
+    return names;
   }
 
   output(name: string): void { this.outputs.push(name); }
@@ -110,6 +120,8 @@ export function compile(ort: Ort, g: OpGraph, threads: number): OpSession {
   const s = new ort.binding.InferenceSession();
   s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    // Each session has its own thread pool; spinning workers of idle sessions would take the cores from the running one.
+    extra: { session: { intra_op: { allow_spinning: process.env.SPIN ?? '0' } } },
   });
   return new OpSession(ort, s, g.inputs, g.outputs);
 }

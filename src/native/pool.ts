@@ -1,4 +1,4 @@
-// Max and average pooling, forward and backward, as float32 loops (see reference.maxPool/avgPool for the
+// Max pooling's backward (a scatter) and average pooling, forward and backward, as float32 loops (see reference.maxPool/avgPool for the
 // definitions: argmax is the first maximum's flat index in its input plane, -1 for a window wholly in
 // the padding; count_include_pad divides by the window's taps that fall inside the padded input).
 import type { PoolGeometry } from '../geometry.js';
@@ -26,25 +26,6 @@ function windows(g: PoolGeometry, visit: (plane: number, out: number, y0: number
   for (let plane = 0; plane < g.batch * g.channels; plane++)
     for (let oy = 0; oy < g.outH; oy++)
       for (let ox = 0; ox < g.outW; ox++) visit(plane, (plane * g.outH + oy) * g.outW + ox, rows[oy][0], rows[oy][1], cols[ox][0], cols[ox][1], oy, ox);
-}
-
-export function maxPool(x: Float32Array, g: PoolGeometry): { y: Float32Array; argmax: Float32Array } {
-  const size = g.batch * g.channels * g.outH * g.outW, plane = g.inH * g.inW;
-  const y = new Float32Array(size), argmax = new Float32Array(size);
-  windows(g, (p, out, y0, y1, x0, x1, oy, ox) => {
-    let best = -1, value = 0;
-    for (let ky = y0; ky < y1; ky++) {
-      const row = (oy * g.strideH - g.padTop + ky * g.dilationH) * g.inW;
-      for (let kx = x0; kx < x1; kx++) {
-        const at = row + ox * g.strideW - g.padLeft + kx * g.dilationW;
-        const v = x[p * plane + at];
-        if (best < 0 || v > value) { best = at; value = v; }
-      }
-    }
-    y[out] = value;
-    argmax[out] = best;
-  });
-  return { y, argmax };
 }
 
 export function maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry): Float32Array {
