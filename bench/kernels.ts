@@ -1,9 +1,12 @@
-// Conv2d forward, backward-input and backward-filter, and a 1024^3 matmul: our WebGPU kernels next to
-// @tensorflow/tfjs-backend-webgpu on the same adapter (same Dawn flags) in the same run.
+// Conv2d forward, backward-input and backward-filter, and a 1024^3 matmul, in GFLOP/s, in one run: our
+// native (onnxruntime CPU), WebGPU (whatever adapter answers) and gpu.js backends next to
+// @tensorflow/tfjs-backend-webgpu (same adapter, same Dawn flags) and @tensorflow/tfjs-backend-wasm.
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs-core';
-import type { Tensor } from '../src/backend.js';
+import type { Backend, Tensor } from '../src/backend.js';
 import { type Conv2dGeometry, type Conv2dOptions, conv2dGeometry } from '../src/geometry.js';
+import { GpujsBackend } from '../src/gpujs/backend.js';
+import { NativeBackend } from '../src/native/backend.js';
 import { Rng } from '../src/random.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { median, table, time } from './util.js';
@@ -47,18 +50,34 @@ async function tfjsWebgpu(flags: string[]) {
   await tf.ready();
 }
 
+/** GFLOP/s of a pass, or n/a where the backend has no such kernel (tfjs-wasm: no Conv2DBackpropFilter). */
+const rate = (flops: number, ms: number) => (Number.isNaN(ms) ? 'n/a' : (flops / ms / 1e6).toFixed(2));
+
 export async function benchKernels(repeats = 3): Promise<void> {
-  const ours = await WebGpuBackend.create();
+  const webgpu = await WebGpuBackend.create();
+  const native = await NativeBackend.create();
+  const gpujs = await GpujsBackend.create();
   await tfjsWebgpu(['enable-dawn-features=disable_robustness']);
-  console.log(`adapter: ${ours.report.tried.at(-1)}; conv variant for 64 rows: ${ours.convVariant(64)}`);
+  require('@tensorflow/tfjs-backend-wasm');
+  console.log(`native: onnxruntime CPU, ${native.threads} threads; webgpu: ${webgpu.report.tried.at(-1)}, conv variant for 64 rows: ${webgpu.convVariant(64)}; gpu.js: ${gpujs.mode}`);
   const rng = new Rng(1);
   const rows: string[][] = [];
+  const ours = [native, webgpu, gpujs] as Backend[];
+  // Every side reads its result back: tfjs offers no other public way to wait for its queue.
+  const timeOurs = async (be: Backend, run: () => Tensor) => median(await time(repeats, async () => { const t = run(); await be.read(t); be.dispose(t); }));
+  // Each TensorFlow.js backend gets its own copies of the inputs (a tensor used on another backend would be moved).
+  const timeTf = async (backend: string, makeRun: () => { run: () => TfTensor; dispose: () => void }) => {
+    await tf.setBackend(backend);
+    const { run, dispose } = makeRun();
+    try { return median(await time(repeats, async () => { const t = run(); await t.data(); t.dispose(); })); } catch { return NaN; } finally { dispose(); }
+  };
 
-  const measure = async (label: string, pass: string, flops: number, runOurs: () => Tensor, runTf: () => TfTensor) => {
-    // Both sides read the result back: tfjs offers no other public way to wait for its queue.
-    const a = median(await time(repeats, async () => { const t = runOurs(); await ours.read(t); ours.dispose(t); }));
-    const b = median(await time(repeats, async () => { const t = runTf(); await t.data(); t.dispose(); }));
-    rows.push([label, pass, a.toFixed(1), (flops / a / 1e6).toFixed(2), b.toFixed(1), (flops / b / 1e6).toFixed(2), (b / a).toFixed(2)]);
+  const measure = async (label: string, pass: string, flops: number, runOurs: (be: Backend) => Tensor, runTf: () => { run: () => TfTensor; dispose: () => void }) => {
+    const ms = [];
+    for (const be of ours) ms.push(await timeOurs(be, () => runOurs(be)));
+    for (const backend of ['webgpu', 'wasm']) ms.push(await timeTf(backend, runTf));
+    const [mNative, mWebgpu, , tWebgpu, tWasm] = ms;
+    rows.push([label, pass, ...ms.map((m) => rate(flops, m)), Number.isNaN(tWasm) ? 'n/a' : (tWasm / mNative).toFixed(1), (tWebgpu / mWebgpu).toFixed(2)]);
     console.log(rows.at(-1)!.join('  '));
   };
 
@@ -68,22 +87,28 @@ export async function benchKernels(repeats = 3): Promise<void> {
     const flops = 2 * g.batch * g.outH * g.outW * g.outChannels * g.inChannels * g.kernelH * g.kernelW;
     const xData = rng.uniformArray(s.x.reduce((a, b) => a * b)), wData = rng.uniformArray(s.w.reduce((a, b) => a * b));
     const dyData = rng.uniformArray(yShape.reduce((a, b) => a * b));
-    const [x, w, dy] = [ours.upload(xData, s.x), ours.upload(wData, s.w), ours.upload(dyData, yShape)];
-    const peer = tfConvPasses(tf, g, xData, wData, dyData);
-    await measure(s.label, 'forward', flops, () => ours.conv2d(x, w, s.o), peer.forward);
-    await measure(s.label, 'backward input', flops, () => ours.conv2dBackwardInput(dy, w, s.x, s.o), peer.backwardInput);
-    await measure(s.label, 'backward filter', flops, () => ours.conv2dBackwardFilter(dy, x, s.w, s.o), peer.backwardFilter);
-    ours.dispose(x, w, dy);
-    peer.dispose();
+    const inputs = new Map(ours.map((be) => [be, [be.upload(xData, s.x), be.upload(wData, s.w), be.upload(dyData, yShape)]]));
+    const peer = (pass: 'forward' | 'backwardInput' | 'backwardFilter') => () => {
+      const p = tfConvPasses(tf, g, xData, wData, dyData);
+      return { run: p[pass], dispose: p.dispose };
+    };
+    const on = (f: (x: Tensor, w: Tensor, dy: Tensor, be: Backend) => Tensor) => (be: Backend) => f(...(inputs.get(be)! as [Tensor, Tensor, Tensor]), be);
+    await measure(s.label, 'forward', flops, on((x, w, _dy, be) => be.conv2d(x, w, s.o)), peer('forward'));
+    await measure(s.label, 'backward input', flops, on((_x, w, dy, be) => be.conv2dBackwardInput(dy, w, s.x, s.o)), peer('backwardInput'));
+    await measure(s.label, 'backward filter', flops, on((x, _w, dy, be) => be.conv2dBackwardFilter(dy, x, s.w, s.o)), peer('backwardFilter'));
+    for (const [be, ts] of inputs) be.dispose(...ts);
   }
 
   const n = 1024;
   const [a, b] = [rng.uniformArray(n * n), rng.uniformArray(n * n)];
-  const [ma, mb] = [ours.upload(a, [n, n]), ours.upload(b, [n, n])];
-  const [ta, tb] = [tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])];
-  await measure('1024^3 matmul (A B^T)', 'forward', 2 * n ** 3, () => ours.linear(ma, mb), () => tf.matMul(ta, tb, false, true));
+  const matrices = new Map(ours.map((be) => [be, [be.upload(a, [n, n]), be.upload(b, [n, n])]]));
+  const tfMatmul = () => {
+    const [ta, tb] = [tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])];
+    return { run: () => tf.matMul(ta, tb, false, true), dispose: () => tf.dispose([ta, tb]) };
+  };
+  await measure('1024^3 matmul (A B^T)', 'forward', 2 * n ** 3, (be) => be.linear(matrices.get(be)![0], matrices.get(be)![1]), tfMatmul);
 
   console.log();
-  console.log(table(['shape', 'pass', 'ours ms', 'ours GFLOP/s', 'tfjs-webgpu ms', 'tfjs GFLOP/s', 'speed-up'], rows));
-  ours.destroy();
+  console.log(table(['shape', 'pass', 'native GFLOP/s', 'webgpu GFLOP/s', 'gpu.js GFLOP/s', 'tfjs-webgpu GFLOP/s', 'tfjs-wasm GFLOP/s', 'native / tfjs-wasm', 'webgpu / tfjs-webgpu'], rows));
+  for (const be of [webgpu, native, gpujs]) be.destroy();
 }

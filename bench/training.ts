@@ -1,17 +1,19 @@
-// Training throughput (samples/s) at batch 64: our WebGPU training step next to TensorFlow.js with its
-// webgpu backend (same adapter) and its cpu backend, same architectures, in the same run; peak GPU bytes.
-import { createRequire } from 'node:module';
+// Training throughput (samples/s) of a batch-64 step of the zoo's CNNs on MNIST-sized inputs: our native,
+// gpu.js and WebGPU backends next to PyTorch CPU eager with the same architectures, batch and threads,
+// in the same run. tfModel/tfThroughput (TensorFlow.js peers) serve the gpu.js bench.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs';
 import type { Backend } from '../src/backend.js';
 import { initModel } from '../src/model/model.js';
 import type { ModelSpec } from '../src/model/graph.js';
-import { lenet5, vggSmall } from '../src/model/zoo.js';
+import type { NativeBackend } from '../src/native/backend.js';
+import { type ComputeBackend, backendLabel, openBackend } from '../src/open-backend.js';
+import { zooModel } from '../src/model/zoo.js';
 import { Rng } from '../src/random.js';
 import { train } from '../src/train/trainer.js';
-import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { table } from './util.js';
 
-const require = createRequire(import.meta.url);
 export const BATCH = 64;
 const STEPS = 3; // vgg-small steps take seconds each on SwiftShader
 
@@ -68,28 +70,48 @@ export async function oursThroughput(be: Backend, spec: ModelSpec): Promise<{ sa
   return { samplesPerSecond: (steady.length * BATCH * 1000) / ms, peakBytes: be.memory().peakBytes };
 }
 
-export async function benchTraining(): Promise<void> {
-  const ours = await WebGpuBackend.create();
-  const name = 'webgpu';
-  const dawn = await import(/* @vite-ignore */ name);
-  Object.assign(globalThis, dawn.globals);
-  (globalThis as { navigator?: unknown }).navigator = { gpu: dawn.create(['enable-dawn-features=disable_robustness']) };
-  const tf = require('@tensorflow/tfjs') as typeof TF;
-  require('@tensorflow/tfjs-backend-webgpu');
-  console.log(`adapter: ${ours.report.tried.at(-1)}`);
-  const rows: string[][] = [];
-  // TRAINING_MODELS=vgg-small runs one row only.
-  const only = process.env.TRAINING_MODELS?.split(',');
-  for (const spec of [lenet5(), vggSmall()].filter((s) => !only || only.includes(s.name))) {
-    const mine = await oursThroughput(ours, spec);
-    await tf.setBackend('webgpu');
-    const tfGpu = await tfThroughput(tf, spec.name, spec.inputShape);
-    await tf.setBackend('cpu');
-    const tfCpu = await tfThroughput(tf, spec.name, spec.inputShape);
-    rows.push([spec.name, mine.samplesPerSecond.toFixed(0), tfGpu.toFixed(0), tfCpu.toFixed(0), (mine.samplesPerSecond / tfGpu).toFixed(2), (mine.samplesPerSecond / tfCpu).toFixed(2), (mine.peakBytes / 2 ** 20).toFixed(1)]);
-    console.log(rows.at(-1)!.join('  '));
+/** PyTorch CPU eager on the same architectures, batch and threads (bench/python/torch_training.py), or why not. */
+function torchThroughput(models: string[], threads: number, shape: readonly number[]): Record<string, number> | string {
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const script = new URL('./python/torch_training.py', import.meta.url).pathname;
+  const r = spawnSync(python, [script, '--threads', String(threads), '--batch', String(BATCH), '--steps', '5', '--input', shape.join('x'), ...models], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    return /No module named 'torch'/.test(r.stderr ?? '') || r.error
+      ? 'n/a: PyTorch not installed (apt-get install python3-torch)'
+      : `n/a: ${(r.stderr ?? '').trim().split('\n').at(-1)}`;
   }
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+export async function benchTraining(): Promise<void> {
+  // TRAINING_MODELS=vgg-small and TRAINING_BACKENDS=native,gpujs run a subset.
+  const models = (process.env.TRAINING_MODELS ?? 'lenet5,vgg-small,resnet20,mobilenet').split(',');
+  const backends = (process.env.TRAINING_BACKENDS ?? 'native,gpujs,webgpu').split(',') as ('native' | 'gpujs' | 'webgpu')[];
+  const shape = [1, 28, 28] as const;
+  const opened = new Map<string, ComputeBackend>();
+  for (const b of backends) opened.set(b, await openBackend({ backend: b }));
+  for (const [b, be] of opened) console.log(`${b}: ${backendLabel(be)}`);
+  const native = opened.get('native') as NativeBackend | undefined;
+  const threads = native?.threads ?? 2;
+  const ours: Record<string, Record<string, number>> = {};
+  for (const name of models) {
+    ours[name] = {};
+    for (const [b, be] of opened) {
+      ours[name][b] = (await oursThroughput(be, zooModel(name, [...shape], 10))).samplesPerSecond;
+      console.log(`${name} on ${b}: ${ours[name][b].toFixed(1)} samples/s`);
+    }
+  }
+  const torch = torchThroughput(models, threads, shape);
+  if (typeof torch === 'string') console.log(`PyTorch: ${torch}`);
+  const cell = (v: number | undefined) => (v === undefined ? 'n/a' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? 'n/a' : (a / b).toFixed(2));
+  const rows = models.map((name) => {
+    const t = typeof torch === 'string' ? undefined : torch[name];
+    const o = ours[name];
+    return [name, ...backends.map((b) => cell(o[b])), cell(t), ratio(o.native, t), ratio(o.native, o.gpujs)];
+  });
   console.log();
-  console.log(table(['model (batch 64)', 'ours samples/s', 'tfjs-webgpu', 'tfjs-cpu', 'ours / tfjs-webgpu', 'ours / tfjs-cpu', 'our peak GPU MiB'], rows));
-  ours.destroy();
+  console.log(`batch ${BATCH}, ${shape.join('x')} inputs, SGD with momentum, ${threads} threads for native and PyTorch; samples/s`);
+  console.log(table(['model', ...backends, `PyTorch ${threads} threads`, 'native / PyTorch', 'native / gpu.js'], rows));
+  for (const be of opened.values()) be.destroy();
 }

@@ -102,6 +102,8 @@ describe('wgprune CLI', () => {
       expect(p.uniform.cycles).toBeLessThanOrEqual(p.fraction * report.dense.cycles);
     }
     expect(readFileSync(join(out, 'pareto.svg'), 'utf8')).toMatch(/^<svg[^>]*>.*<circle/s);
+    // No GPU in CI: auto ran the job on the native backend, and the report says so.
+    expect(report.backend).toMatch(/^native \(onnxruntime CPU kernels, \d+ threads\)$/);
 
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
     try {

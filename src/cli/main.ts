@@ -341,6 +341,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
     line('dense', r.dense), line('pruned', r.pruned), ...(r.uniform ? [line(`uniform`, r.uniform)] : []),
     ...(r.budget ? [`budget ${r.budget.text} = ${Math.round(r.budget.value)} ${r.budget.unit}: ${r.budget.met ? 'met' : 'NOT met'}; latency ${(r.pruned.cycles / r.dense.cycles).toFixed(3)}x dense, energy ${(r.pruned.energyUJ / r.dense.energyUJ).toFixed(3)}x`] : []),
     ...r.notes.map((n) => `note: ${n}`),
+    `backend ${r.backend}`,
     `wrote ${files.onnx}, ${files.checkpoint}, ${files.json}, ${files.html} (${r.seconds.total.toFixed(0)} s)`,
   ].join('\n'));
 }

@@ -121,7 +121,7 @@ export function compile(ort: Ort, g: OpGraph, threads: number): OpSession {
   s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
     // Each session has its own thread pool; spinning workers of idle sessions would take the cores from the running one.
-    extra: { session: { intra_op: { allow_spinning: process.env.SPIN ?? '0' } } },
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   return new OpSession(ort, s, g.inputs, g.outputs);
 }

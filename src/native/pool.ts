@@ -1,6 +1,6 @@
-// Max pooling's backward (a scatter) and average pooling, forward and backward, as float32 loops (see reference.maxPool/avgPool for the
-// definitions: argmax is the first maximum's flat index in its input plane, -1 for a window wholly in
-// the padding; count_include_pad divides by the window's taps that fall inside the padded input).
+// Max pooling's backward (a scatter over the argmax) and average pooling, forward and backward, as
+// float32 loops (see reference.maxPool/avgPool: argmax is a flat index in its input plane, -1 for none;
+// count_include_pad divides by the window's taps that fall inside the padded input).
 import type { PoolGeometry } from '../geometry.js';
 
 /** The taps of output row/column `o` that land inside an input of `size`: [first, last + 1). */

@@ -47,6 +47,8 @@ export interface RunReport {
   sweep?: SweepPoint[];
   notes: string[];
   seconds: Record<string, number>;
+  /** The compute backend that ran the job (the one that finished it, after a device loss). */
+  backend?: string;
 }
 
 export function summarize(cost: ModelCost, params: number, accuracy?: { accuracy: number; loss: number }): ModelSummary {

@@ -45,5 +45,6 @@ export async function runPruneWithFallback(
   const from = () => (latest ? `pruning step ${latest.step + 1}, fine-tuning step ${latest.training.position?.step ?? 0}` : 'the start');
   const { value, backend, notice } = await withDeviceFallback(be, attempt, from, f);
   if (notice) value.report.notes.push(notice);
+  value.report.backend = backendLabel(backend);
   return { ...value, backend };
 }
