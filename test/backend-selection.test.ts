@@ -2,18 +2,14 @@
 // latency budget with distilled fine-tuning gives the same kept channels, masks and cycles, and accuracy
 // within a point; a WebGPU device lost mid-run continues on the native backend.
 import { afterAll, describe, expect, it } from 'vitest';
-import { preset } from '../src/accel/presets.js';
-import { loadModel } from '../src/cli/inputs.js';
-import { subset } from '../src/data/dataset.js';
-import { loadMnist } from '../src/data/sources.js';
 import { GpujsBackend } from '../src/gpujs/backend.js';
 import { NativeBackend } from '../src/native/backend.js';
 import { type ComputeBackend, NATIVE_DISABLE_ENV, openBackend, schedulerFor } from '../src/open-backend.js';
-import { parseBudget } from '../src/prune/budget.js';
 import { withDeviceFallback } from '../src/run/fallback.js';
 import { runPrune } from '../src/run/prune-run.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { DISABLE_ENV } from '../src/webgpu/device.js';
+import { expectSameRun, lenetBudgetRunOptions } from './helpers/lenet-budget-run.js';
 
 const opened: ComputeBackend[] = [];
 afterAll(() => { for (const be of opened) be.destroy(); });
@@ -64,29 +60,14 @@ describe('backend selection', () => {
 });
 
 describe('prune + fine-tune on the native backend equals WebGPU', async () => {
-  const train = subset(loadMnist('train'), 256);
-  const test = subset(loadMnist('test'), 500);
-  const { model, source } = await loadModel('default', [1, 28, 28], 10, 1);
-  const options = {
-    model, modelSource: source, train, test, accelerator: preset('systolic-16x16'),
-    criterion: 'l1', granularity: 'channel' as const, budget: parseBudget('latency=0.5'), seed: 1,
-    fineTune: { epochs: 5, batchSize: 32, optimizer: 'adam' as const, learningRate: 1e-3, seed: 1, logEvery: 10, maxSteps: 40 },
-    kd: { temperature: 4, alpha: 0.7 },
-  };
+  const options = await lenetBudgetRunOptions();
   const runOn = async (backend: 'webgpu' | 'native') => {
     const { be } = await open({ backend });
     return runPrune(be, { ...options, scheduler: schedulerFor(be) });
   };
 
   it('LeNet-5 to half the latency, distilled: same kept channels, masks and cycles; accuracy within a point', async () => {
-    const [onWebgpu, onNative] = [await runOn('webgpu'), await runOn('native')];
-    expect([...onNative.result.kept]).toEqual([...onWebgpu.result.kept]);
-    for (const [name, mask] of onWebgpu.result.masked.masks) expect(onNative.result.masked.masks.get(name), name).toEqual(mask);
-    expect(onNative.report.pruned.cycles).toBe(onWebgpu.report.pruned.cycles);
-    expect(onNative.report.pruned.cycles).toBeLessThanOrEqual(0.5 * onNative.report.dense.cycles);
-    expect(onNative.report.dense.accuracy).toBeCloseTo(onWebgpu.report.dense.accuracy!, 3);
-    expect(Math.abs(onNative.report.pruned.accuracy! - onWebgpu.report.pruned.accuracy!)).toBeLessThanOrEqual(0.01);
-    expect(onNative.report.pruned.accuracy).toBeGreaterThan(0.85);
+    expectSameRun(await runOn('native'), await runOn('webgpu'));
   }, 300_000);
 
   it('a WebGPU device lost mid-run continues on the native backend with one notice', async () => {

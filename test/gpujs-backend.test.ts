@@ -10,9 +10,9 @@ import { GpujsBackend } from '../src/gpujs/backend.js';
 import { initModel } from '../src/model/model.js';
 import { mobilenet } from '../src/model/zoo.js';
 import { train } from '../src/train/trainer.js';
-import { magnitudeBits } from '../src/cpu/reference.js';
 import { Rng } from '../src/random.js';
 import { randomConfig, randomLayer } from './helpers/accel-cases.js';
+import { expectMagnitudeSelectionAgrees, expectNamedShapeErrors } from './helpers/backend-checks.js';
 import { cpu } from './helpers/backends.js';
 import { binaryMask, expectBackendsAgree, randomInput } from './helpers/op-cases.js';
 import { OP_SUITES, convCase } from './helpers/op-suites.js';
@@ -28,30 +28,8 @@ describe('gpu.js backend matches the CPU reference', async () => {
   it('conv2d forward and backward (strided, dilated, 1x1, depthwise, grouped, masked)', () => expectBackendsAgree(be, reference, convCase, 24));
   for (const suite of OP_SUITES) it(suite.title, () => expectBackendsAgree(be, reference, suite.make));
 
-  it('magnitude histogram (exact counts) and threshold masks', async () => {
-    for (let i = 0; i < 10; i++) {
-      const rng = new Rng(500 + i);
-      const shape = [rng.int(1, 40), rng.int(1, 30)];
-      const x = randomInput(rng, shape, -2, 2), mask = binaryMask(rng, shape);
-      const threshold = magnitudeBits(rng.uniform(0, 1.5));
-      const results = [];
-      for (const b of [be, reference]) {
-        const t = b.upload(x.data, shape), m = b.upload(mask.data, shape);
-        const items = [{ x: t, mask: i % 2 ? m : undefined }];
-        const top = await b.magnitudeHistogram(items, 24, 0);
-        const prefix = top.findIndex((c) => c > 0);
-        results.push({ top, next: await b.magnitudeHistogram(items, 16, prefix), mask: await b.read(b.thresholdMask(t, items[0].mask, threshold)) });
-      }
-      expect(results[0]).toEqual(results[1]);
-    }
-  });
-
-  it('rejects inputs with the op and shapes named', () => {
-    const x = be.upload(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]);
-    const w = be.upload(new Float32Array(5 * 2 * 3 * 3), [5, 2, 3, 3]);
-    expect(() => be.conv2d(x, w)).toThrow(/conv2d: weight has 2 input channels per group, input has 3/);
-    expect(() => be.add(x, w)).toThrow(/add: second input has shape \[5, 2, 3, 3\]/);
-  });
+  it('magnitude histogram (exact counts) and threshold masks', () => expectMagnitudeSelectionAgrees(be, reference));
+  it('rejects inputs with the op and shapes named', () => expectNamedShapeErrors(be));
 });
 
 describe('gpu.js tile scheduler equals the CPU reference', async () => {

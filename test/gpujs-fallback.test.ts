@@ -2,30 +2,18 @@
 // same masks on gpu.js as on WebGPU and a comparable accuracy; where the native backend cannot load (as
 // in browsers), a device lost mid-run moves the run to gpu.js from its last checkpoint.
 import { afterAll, describe, expect, it } from 'vitest';
-import { preset } from '../src/accel/presets.js';
-import { loadModel } from '../src/cli/inputs.js';
-import { subset } from '../src/data/dataset.js';
-import { loadMnist } from '../src/data/sources.js';
 import { GpujsBackend } from '../src/gpujs/backend.js';
 import { type ComputeBackend, NATIVE_DISABLE_ENV, openBackend, schedulerFor } from '../src/open-backend.js';
-import { parseBudget } from '../src/prune/budget.js';
 import { runPruneWithFallback } from '../src/run/fallback.js';
 import { runPrune } from '../src/run/prune-run.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
+import { expectSameRun, lenetBudgetRunOptions } from './helpers/lenet-budget-run.js';
 
 const opened: ComputeBackend[] = [];
 afterAll(() => { for (const be of opened) be.destroy(); });
 
 describe('prune + fine-tune on gpu.js equals WebGPU', async () => {
-  const train = subset(loadMnist('train'), 256);
-  const test = subset(loadMnist('test'), 500);
-  const { model, source } = await loadModel('default', [1, 28, 28], 10, 1);
-  const options = {
-    model, modelSource: source, train, test, accelerator: preset('systolic-16x16'),
-    criterion: 'l1', granularity: 'channel' as const, budget: parseBudget('latency=0.5'), seed: 1,
-    fineTune: { epochs: 5, batchSize: 32, optimizer: 'adam' as const, learningRate: 1e-3, seed: 1, logEvery: 10, maxSteps: 40 },
-    kd: { temperature: 4, alpha: 0.7 },
-  };
+  const options = await lenetBudgetRunOptions();
   const runOn = async (backend: 'webgpu' | 'gpujs') => {
     const be = await openBackend({ backend });
     opened.push(be);
@@ -34,15 +22,7 @@ describe('prune + fine-tune on gpu.js equals WebGPU', async () => {
   const onWebgpu = await runOn('webgpu');
 
   it('LeNet-5 to half the latency, distilled: same masks, comparable accuracy', async () => {
-    const onGpujs = await runOn('gpujs');
-    expect([...onGpujs.result.kept]).toEqual([...onWebgpu.result.kept]);
-    expect([...onGpujs.result.masked.masks.keys()]).toEqual([...onWebgpu.result.masked.masks.keys()]);
-    for (const [name, mask] of onWebgpu.result.masked.masks) expect(onGpujs.result.masked.masks.get(name), name).toEqual(mask);
-    expect(onGpujs.report.pruned.cycles).toBe(onWebgpu.report.pruned.cycles);
-    expect(onGpujs.report.pruned.cycles).toBeLessThanOrEqual(0.5 * onGpujs.report.dense.cycles);
-    expect(onGpujs.report.dense.accuracy).toBeCloseTo(onWebgpu.report.dense.accuracy!, 3);
-    expect(Math.abs(onGpujs.report.pruned.accuracy! - onWebgpu.report.pruned.accuracy!)).toBeLessThanOrEqual(0.01);
-    expect(onGpujs.report.pruned.accuracy).toBeGreaterThan(0.85);
+    expectSameRun(await runOn('gpujs'), onWebgpu);
   }, 300_000);
 
   it('a WebGPU device lost mid-run without the native backend: the run resumes on gpu.js from the last checkpoint and finishes', async () => {

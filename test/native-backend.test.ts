@@ -4,7 +4,6 @@
 // training steps.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../src/backend.js';
-import { magnitudeBits } from '../src/cpu/reference.js';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import type { Conv2dOptions } from '../src/geometry.js';
@@ -13,6 +12,7 @@ import { mobilenet, resnet20 } from '../src/model/zoo.js';
 import { NativeBackend } from '../src/native/backend.js';
 import { Rng } from '../src/random.js';
 import { train } from '../src/train/trainer.js';
+import { expectMagnitudeSelectionAgrees, expectNamedShapeErrors } from './helpers/backend-checks.js';
 import { cpu, toleranceRatio } from './helpers/backends.js';
 import { binaryMask, expectBackendsAgree, randomInput } from './helpers/op-cases.js';
 import { OP_SUITES, convCase } from './helpers/op-suites.js';
@@ -25,30 +25,8 @@ describe('native backend matches the CPU reference', async () => {
   it('conv2d forward and backward (strided, dilated, 1x1, depthwise, grouped, masked)', () => expectBackendsAgree(be, reference, convCase, 36));
   for (const suite of OP_SUITES) it(suite.title, () => expectBackendsAgree(be, reference, suite.make));
 
-  it('magnitude histogram (exact counts) and threshold masks', async () => {
-    for (let i = 0; i < 10; i++) {
-      const rng = new Rng(500 + i);
-      const shape = [rng.int(1, 40), rng.int(1, 30)];
-      const x = randomInput(rng, shape, -2, 2), mask = binaryMask(rng, shape);
-      const threshold = magnitudeBits(rng.uniform(0, 1.5));
-      const results = [];
-      for (const b of [be, reference]) {
-        const t = b.upload(x.data, shape), m = b.upload(mask.data, shape);
-        const items = [{ x: t, mask: i % 2 ? m : undefined }];
-        const top = await b.magnitudeHistogram(items, 24, 0);
-        const prefix = top.findIndex((c) => c > 0);
-        results.push({ top, next: await b.magnitudeHistogram(items, 16, prefix), mask: await b.read(b.thresholdMask(t, items[0].mask, threshold)) });
-      }
-      expect(results[0]).toEqual(results[1]);
-    }
-  });
-
-  it('rejects inputs with the op and shapes named', () => {
-    const x = be.upload(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]);
-    const w = be.upload(new Float32Array(5 * 2 * 3 * 3), [5, 2, 3, 3]);
-    expect(() => be.conv2d(x, w)).toThrow(/conv2d: weight has 2 input channels per group, input has 3/);
-    expect(() => be.add(x, w)).toThrow(/add: second input has shape \[5, 2, 3, 3\]/);
-  });
+  it('magnitude histogram (exact counts) and threshold masks', () => expectMagnitudeSelectionAgrees(be, reference));
+  it('rejects inputs with the op and shapes named', () => expectNamedShapeErrors(be));
 });
 
 /** sum(f(v) * r) as a function of one input, in float32 on the backend. */

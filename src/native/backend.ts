@@ -97,6 +97,8 @@ export class NativeBackend implements Backend {
   zeros(shape: Shape): Tensor { return this.wrap(shape, new Float32Array(sizeOf(shape))); }
   async read(t: Tensor): Promise<Float32Array> {
     this.stats.bytesRead += t.size * 4;
+    // Ops run synchronously: a read is where the event loop gets to run signal handlers (Ctrl-C) and timers.
+    await new Promise((resolve) => setImmediate(resolve));
     return data(t).slice();
   }
   reshape(t: Tensor, shape: Shape): Tensor {

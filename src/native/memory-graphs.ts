@@ -20,9 +20,8 @@ export function activationBackwardGraph(size: number, kind: Activation, alpha: n
   const dy = G.input('dy', [size]);
   const x = G.input('x', [size]);
   const positive = G.op('Greater', [x, G.float(0)]);
-  const zero = G.float(0);
-  if (kind === 'relu') G.output(G.op('Where', [positive, dy, zero]));
-  else if (kind === 'relu6') G.output(G.op('Where', [G.op('And', [positive, G.op('Less', [x, G.float(6)])]), dy, zero]));
+  if (kind === 'relu') G.output(G.op('Where', [positive, dy, G.float(0)]));
+  else if (kind === 'relu6') G.output(G.op('Where', [G.op('And', [positive, G.op('Less', [x, G.float(6)])]), dy, G.float(0)]));
   else G.output(G.op('Where', [positive, dy, G.op('Mul', [dy, G.float(alpha)])]));
   return G;
 }

@@ -88,6 +88,9 @@ export class OpGraph {
   output(name: string): void { this.outputs.push(name); }
 
   encode(): Uint8Array {
+    const used = new Set(this.nodes.flatMap((n) => n.input ?? []));
+    const unused = this.initializers.filter((i) => !used.has(i.name!));
+    if (unused.length) throw new Error(`op graph: constants ${unused.map((i) => i.name).join(', ')} feed no node`);
     const info = (name: string, dims?: number[]) => ({
       name, type: { tensorType: { elemType: DataType.FLOAT, shape: dims ? { dim: dims.map((d) => ({ dimValue: d })) } : undefined } },
     });
