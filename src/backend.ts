@@ -7,8 +7,17 @@ export interface Tensor {
   readonly size: number;
 }
 
-/** leakyrelu takes its negative slope `alpha` (0.01 by default, as ONNX). */
-export type Activation = 'relu' | 'relu6' | 'leakyrelu';
+/**
+ * Elementwise activations (see reference.activation for each formula). Their index in this list is the
+ * code the shaders use. `alpha` is leaky ReLU's negative slope and hard sigmoid's slope.
+ */
+export const ACTIVATIONS = ['relu', 'relu6', 'leakyrelu', 'sigmoid', 'hardsigmoid', 'hardswish', 'silu', 'gelu', 'gelu-tanh'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/** `alpha` when the caller gives none: leaky ReLU 0.01 (ONNX's default), hard sigmoid 1/6 (PyTorch's; ONNX's default is 0.2). */
+export function activationAlpha(kind: Activation, alpha?: number): number {
+  return alpha ?? (kind === 'hardsigmoid' ? 1 / 6 : 0.01);
+}
 
 export interface ConvInputs { bias?: Tensor; mask?: Tensor }
 export interface LinearOptions { bias?: Tensor; mask?: Tensor; relu?: boolean }

@@ -1,6 +1,7 @@
 // The CPU reference's backward ops against central finite differences of its forward ops, in float64.
 // Together with ops.test.ts (WebGPU backward == CPU backward) this checks the GPU gradients.
 import { describe, expect, it } from 'vitest';
+import { ACTIVATIONS } from '../src/backend.js';
 import * as ref from '../src/cpu/reference.js';
 import type { NdArray } from '../src/cpu/reference.js';
 import type { Conv2dOptions, PoolOptions } from '../src/geometry.js';
@@ -80,9 +81,9 @@ describe('gradients of the CPU reference equal finite differences (float64)', ()
     expectClose(back.dBeta.data, numericGradient((v) => forward(x, gamma, v).y, beta, r), 'dBeta');
   });
 
-  for (const kind of ['relu', 'relu6', 'leakyrelu'] as const) {
+  for (const kind of ACTIVATIONS) {
     it(`${kind}`, () => {
-      const x = random(rng, [2, 3, 4, 4], -3, 9);
+      const x = random(rng, [2, 3, 4, 4], -6, 9);
       const r = random(rng, x.shape);
       expectClose(ref.activationBackward(r, x, kind, 0.2).data, numericGradient((v) => ref.activation(v, kind, 0.2), x, r), 'dx');
     });
@@ -102,6 +103,19 @@ describe('gradients of the CPU reference equal finite differences (float64)', ()
       expectClose(ref.avgPoolBackward(r, x.shape, o).data, numericGradient((v) => ref.avgPool(v, o), x, r), 'avg dx');
     });
   }
+
+  it('erf (for GELU) to float64 accuracy: published values and the derivative 2/sqrt(pi) exp(-x^2)', () => {
+    // Abramowitz & Stegun table 7.1 (and any high-precision tabulation).
+    const table: [number, number][] = [[0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527], [3, 0.9999779095030014], [4, 0.9999999845827421]];
+    for (const [x, v] of table) {
+      expect(Math.abs(ref.erf(x) - v), `erf(${x})`).toBeLessThan(2e-15);
+      expect(ref.erf(-x)).toBe(-ref.erf(x));
+    }
+    for (const x of [-3.5, -1.3, 0.2, 2.9, 3.1]) {
+      const numeric = (ref.erf(x + 1e-6) - ref.erf(x - 1e-6)) / 2e-6;
+      expect(Math.abs(numeric - (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x)), `erf'(${x})`).toBeLessThan(1e-8);
+    }
+  });
 
   it('global average pooling', () => {
     const x = random(rng, [2, 3, 4, 5]);

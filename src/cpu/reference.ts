@@ -1,6 +1,6 @@
 // The CPU reference: the plain, readable definition of every op, computed in float64.
 // Every other backend is tested against these functions, and their gradients against finite differences.
-import type { Activation } from '../backend.js';
+import { type Activation, activationAlpha } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sizeOf,
@@ -179,15 +179,72 @@ export function batchNormBackward(dy: NdArray, x: NdArray, gamma: NdArray, mean:
 }
 
 
-export function activation(x: NdArray, kind: Activation, alpha = 0.01): NdArray {
-  if (kind === 'leakyrelu') return ndarray(x.shape, x.data.map((v) => (v > 0 ? v : alpha * v)));
-  return ndarray(x.shape, x.data.map((v) => (kind === 'relu' ? Math.max(0, v) : Math.min(6, Math.max(0, v)))));
+/**
+ * erf to float64 accuracy: its Maclaurin series below |x| = 3 (terms peak near 3^19/9!, so about 1e-13
+ * is lost to cancellation), and above it the continued fraction of erfc (Abramowitz & Stegun 7.1.14),
+ * evaluated bottom-up over 60 levels (converged to 1e-16 for |x| >= 3).
+ */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    let term = x, sum = x;
+    for (let n = 1; n < 80 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let fraction = ax;
+  for (let k = 60; k >= 1; k--) fraction = ax + (k / 2) / fraction;
+  const erfc = Math.exp(-ax * ax) / (Math.sqrt(Math.PI) * fraction);
+  return Math.sign(x) * (1 - erfc);
 }
 
-/** The gradient is passed where the activation is not flat (x > 0, and x < 6 for relu6). */
-export function activationBackward(dy: NdArray, x: NdArray, kind: Activation, alpha = 0.01): NdArray {
-  if (kind === 'leakyrelu') return ndarray(x.shape, dy.data.map((d, i) => (x.data[i] > 0 ? d : alpha * d)));
-  return ndarray(x.shape, dy.data.map((d, i) => (x.data[i] > 0 && (kind === 'relu' || x.data[i] < 6) ? d : 0)));
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+/** tanh-form GELU (Hendrycks & Gimpel 2016): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+const GELU_K = Math.sqrt(2 / Math.PI), GELU_C = 0.044715;
+
+/** The activation of one value (alpha: see activationAlpha). */
+export function activate(v: number, kind: Activation, alpha: number): number {
+  switch (kind) {
+    case 'relu': return Math.max(0, v);
+    case 'relu6': return Math.min(6, Math.max(0, v));
+    case 'leakyrelu': return v > 0 ? v : alpha * v;
+    case 'sigmoid': return sigmoid(v);
+    case 'hardsigmoid': return Math.min(1, Math.max(0, alpha * v + 0.5));
+    case 'hardswish': return v * Math.min(1, Math.max(0, v / 6 + 0.5));
+    case 'silu': return v * sigmoid(v);
+    case 'gelu': return 0.5 * v * (1 + erf(v / Math.SQRT2));
+    case 'gelu-tanh': return 0.5 * v * (1 + Math.tanh(GELU_K * (v + GELU_C * v ** 3)));
+  }
+}
+
+/** d activation / dx at v. Flat pieces pass nothing (x > 0, and x < 6 for relu6); hardswish as PyTorch's. */
+export function activationSlope(v: number, kind: Activation, alpha: number): number {
+  switch (kind) {
+    case 'relu': return v > 0 ? 1 : 0;
+    case 'relu6': return v > 0 && v < 6 ? 1 : 0;
+    case 'leakyrelu': return v > 0 ? 1 : alpha;
+    case 'sigmoid': { const s = sigmoid(v); return s * (1 - s); }
+    case 'hardsigmoid': { const h = alpha * v + 0.5; return h > 0 && h < 1 ? alpha : 0; }
+    case 'hardswish': return v < -3 ? 0 : v <= 3 ? v / 3 + 0.5 : 1;
+    case 'silu': { const s = sigmoid(v); return s * (1 + v * (1 - s)); }
+    case 'gelu': return 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
+    case 'gelu-tanh': {
+      const t = Math.tanh(GELU_K * (v + GELU_C * v ** 3));
+      return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * GELU_C * v * v);
+    }
+  }
+}
+
+export function activation(x: NdArray, kind: Activation, alpha?: number): NdArray {
+  const a = activationAlpha(kind, alpha);
+  return ndarray(x.shape, x.data.map((v) => activate(v, kind, a)));
+}
+
+export function activationBackward(dy: NdArray, x: NdArray, kind: Activation, alpha?: number): NdArray {
+  const a = activationAlpha(kind, alpha);
+  return ndarray(x.shape, dy.data.map((d, i) => d * activationSlope(x.data[i], kind, a)));
 }
 
 /** Visits each output position of a pooling window and the input positions inside it. */

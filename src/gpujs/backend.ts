@@ -2,8 +2,9 @@
 // shaders/gpujs/*.js (WebGL2/WebGL in browsers, WebAssembly with SIMD or plain JS in Node); tensors are
 // float32 arrays between kernels, so a kernel call reads its inputs and returns a fresh output.
 // Results match the CPU reference within float32 tolerance, like the WebGPU backend's.
-import type {
-  Activation, AdamOptions, Backend, BatchNormParams, ConvInputs, DistillationOptions, LinearOptions, MemoryStats, SgdOptions, Tensor,
+import {
+  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LinearOptions,
+  type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
@@ -20,8 +21,7 @@ export const GPUJS_MODES: GpujsMode[] = ['webgl2', 'webgl', 'headlessgl', 'webas
 /** Index arithmetic in the kernels is float32: exact for integers below 2^24. */
 const MAX_ELEMENTS = 1 << 24;
 const ELEMENTWISE = {
-  add: 0, relu: 1, relu6: 2, leaky: 3, reluBackward: 4, relu6Backward: 5, leakyBackward: 6, masked: 7, threshold: 8,
-  running: 9, inverseStd: 10, mul: 11, addRelu: 12,
+  add: 0, masked: 7, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14,
 } as const;
 /** Size signatures a WebAssembly kernel keeps compiled (see kernel()). */
 const MODULE_CACHE_LIMIT = 4096;
@@ -418,12 +418,11 @@ export class GpujsBackend implements Backend {
   }
 
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
-  activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor {
-    return this.elementwise(kind === 'leakyrelu' ? 'leaky' : kind, x, undefined, alpha);
+  activation(x: Tensor, kind: Activation, alpha?: number): Tensor {
+    return this.elementwise('activation', x, undefined, activationAlpha(kind, alpha), ACTIVATIONS.indexOf(kind));
   }
-  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha = 0.01): Tensor {
-    const op = kind === 'leakyrelu' ? 'leakyBackward' : kind === 'relu' ? 'reluBackward' : 'relu6Backward';
-    return this.elementwise(op, dy, x, alpha);
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor {
+    return this.elementwise('activationBackward', dy, x, activationAlpha(kind, alpha), ACTIVATIONS.indexOf(kind));
   }
 
   // ---- pooling ----

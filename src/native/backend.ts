@@ -3,8 +3,9 @@
 // host memory and every op runs synchronously. Chosen over onnxruntime-web's WebAssembly build and
 // TensorFlow.js's XNNPACK by measurement (conv N32 28x28 32->64 3x3 forward on 2 cores: 17 ms here,
 // 42 ms and 36+ ms there; see README "Notes on the native backend").
-import type {
-  Activation, AdamOptions, Backend, BatchNormParams, ConvInputs, DistillationOptions, LinearOptions, MemoryStats, SgdOptions, Tensor,
+import {
+  type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LinearOptions,
+  type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolOptions, type Shape,
@@ -206,12 +207,14 @@ export class NativeBackend implements Backend {
 
   // ---- elementwise ----
 
-  activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor {
-    return this.wrap(x.shape, this.run(`act:${x.size},${kind},${alpha}`, () => activationGraph(x.size, kind, alpha), [data(x)]));
+  activation(x: Tensor, kind: Activation, alpha?: number): Tensor {
+    const a = activationAlpha(kind, alpha);
+    return this.wrap(x.shape, this.run(`act:${x.size},${kind},${a}`, () => activationGraph(x.size, kind, a), [data(x)]));
   }
-  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha = 0.01): Tensor {
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor {
     assertShape('activationBackward', 'dy', dy.shape, x.shape);
-    return this.wrap(x.shape, this.run(`actback:${x.size},${kind},${alpha}`, () => activationBackwardGraph(x.size, kind, alpha), [data(dy), data(x)]));
+    const a = activationAlpha(kind, alpha);
+    return this.wrap(x.shape, this.run(`actback:${x.size},${kind},${a}`, () => activationBackwardGraph(x.size, kind, a), [data(dy), data(x)]));
   }
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor {
     assertShape('add', 'second input', b.shape, a.shape);

@@ -1,28 +1,63 @@
 // The op graphs of the native backend's memory-bound ops that run faster on onnxruntime's vectorised,
 // threaded kernels than as JavaScript loops (measured here: ReLU over 300k floats 4 ms as a loop): the
-// activations and their gradients, add, batch norm forward and backward, per-channel sums, global average
+// activations (every kind in ACTIVATIONS) and their gradients, add, batch norm forward and backward, per-channel sums, global average
 // pooling and max pooling with its argmax. Tensors are viewed as [N, C, S] (S = H*W, 1 for [N, C]).
 import type { Activation } from '../backend.js';
 import type { PoolGeometry } from '../geometry.js';
 import { OpGraph } from './ort.js';
 
-/** x -> activation(x), over a flat tensor of `size`. */
+/** Arithmetic on graph values with float constants inline: enough to write an activation's formula. */
+function algebra(G: OpGraph) {
+  const v = (x: string | number) => (typeof x === 'number' ? G.float(x) : x);
+  const bin = (op: string) => (a: string | number, b: string | number) => G.op(op, [v(a), v(b)]);
+  return { add: bin('Add'), sub: bin('Sub'), mul: bin('Mul'), less: bin('Less'), greater: bin('Greater'), lessEq: bin('LessOrEqual'),
+    and: bin('And'), where: (c: string, a: string | number, b: string | number) => G.op('Where', [c, v(a), v(b)]), f: (op: string, x: string) => G.op(op, [x]) };
+}
+
+const SQRT1_2 = Math.SQRT1_2, INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI), GELU_K = Math.sqrt(2 / Math.PI), GELU_C = 0.044715;
+
+/** x -> activation(x), over a flat tensor of `size` (formulas: reference.activate). */
 export function activationGraph(size: number, kind: Activation, alpha: number): OpGraph {
   const G = new OpGraph();
   const x = G.input('x', [size]);
-  G.output(kind === 'relu' ? G.op('Relu', [x]) : kind === 'relu6' ? G.op('Clip', [x, G.float(0), G.float(6)]) : G.op('LeakyRelu', [x], { alpha: { f: alpha } }));
+  const { add, mul, f } = algebra(G);
+  const y = {
+    relu: () => G.op('Relu', [x]),
+    relu6: () => G.op('Clip', [x, G.float(0), G.float(6)]),
+    leakyrelu: () => G.op('LeakyRelu', [x], { alpha: { f: alpha } }),
+    sigmoid: () => f('Sigmoid', x),
+    hardsigmoid: () => G.op('HardSigmoid', [x], { alpha: { f: alpha }, beta: { f: 0.5 } }),
+    hardswish: () => f('HardSwish', x),
+    silu: () => mul(x, f('Sigmoid', x)),
+    gelu: () => mul(mul(x, 0.5), add(f('Erf', mul(x, SQRT1_2)), 1)),
+    'gelu-tanh': () => mul(mul(x, 0.5), add(f('Tanh', mul(add(x, mul(mul(mul(x, x), x), GELU_C)), GELU_K)), 1)),
+  }[kind]();
+  G.output(y);
   return G;
 }
 
-/** (dy, x) -> dy where the activation is not flat at x (x > 0, and x < 6 for relu6), alpha * dy below 0 for leaky relu. */
+/** (dy, x) -> dy * activation'(x) (slopes: reference.activationSlope). */
 export function activationBackwardGraph(size: number, kind: Activation, alpha: number): OpGraph {
   const G = new OpGraph();
   const dy = G.input('dy', [size]);
   const x = G.input('x', [size]);
-  const positive = G.op('Greater', [x, G.float(0)]);
-  if (kind === 'relu') G.output(G.op('Where', [positive, dy, G.float(0)]));
-  else if (kind === 'relu6') G.output(G.op('Where', [G.op('And', [positive, G.op('Less', [x, G.float(6)])]), dy, G.float(0)]));
-  else G.output(G.op('Where', [positive, dy, G.op('Mul', [dy, G.float(alpha)])]));
+  const { add, sub, mul, less, greater, lessEq, and, where, f } = algebra(G);
+  const slope = {
+    relu: () => where(greater(x, 0), 1, 0),
+    relu6: () => where(and(greater(x, 0), less(x, 6)), 1, 0),
+    leakyrelu: () => where(greater(x, 0), 1, alpha),
+    sigmoid: () => { const s = f('Sigmoid', x); return mul(s, sub(1, s)); },
+    hardsigmoid: () => { const h = add(mul(x, alpha), 0.5); return where(and(greater(h, 0), less(h, 1)), alpha, 0); },
+    hardswish: () => where(less(x, -3), 0, where(lessEq(x, 3), add(mul(x, 1 / 3), 0.5), 1)),
+    silu: () => { const s = f('Sigmoid', x); return mul(s, add(mul(x, sub(1, s)), 1)); },
+    gelu: () => add(mul(add(f('Erf', mul(x, SQRT1_2)), 1), 0.5), mul(mul(x, f('Exp', mul(mul(x, x), -0.5))), INV_SQRT_2PI)),
+    'gelu-tanh': () => {
+      const x2 = mul(x, x);
+      const t = f('Tanh', mul(add(x, mul(mul(x2, x), GELU_C)), GELU_K));
+      return add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, mul(t, t))), mul(add(mul(x2, 3 * GELU_C), 1), GELU_K)));
+    },
+  }[kind]();
+  G.output(mul(dy, slope));
   return G;
 }
 

@@ -1,7 +1,8 @@
 // The WebGPU backend: each op validates its inputs (geometry.ts), allocates outputs and records
 // dispatches of the kernels in shaders/. Nothing is submitted until a read or flush().
-import type {
-  Activation, AdamOptions, Backend, BatchNormParams, ConvInputs, DistillationOptions, LinearOptions, MemoryStats, SgdOptions, Tensor,
+import {
+  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LinearOptions,
+  type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
@@ -20,7 +21,7 @@ export interface WebGpuBackendOptions extends DeviceOptions {
 }
 
 const CONV_MODE = { forward: 0, backwardInput: 1, backwardFilter: 2 } as const;
-const ELEMENTWISE = { relu: 0, relu6: 1, reluBackward: 2, relu6Backward: 3, add: 4, mul: 5, fill: 6, scale: 7, leaky: 8, leakyBackward: 9, addRelu: 10 } as const;
+const ELEMENTWISE = { add: 4, mul: 5, fill: 6, scale: 7, addRelu: 10, activation: 11, activationBackward: 12 } as const;
 const WORKGROUP = 256;
 const CONV_WORKGROUP = 64;
 /** The shared-memory tile is 64x64; below this many GEMM rows most of it would idle. */
@@ -257,11 +258,11 @@ export class WebGpuBackend implements Backend {
 
   // ---- elementwise ----
 
-  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, value = 0, out?: Tensor): Tensor {
+  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, value = 0, out?: Tensor, act: Activation = 'relu'): Tensor {
     if (b) assertShape(op, 'second input', b.shape, a.shape);
     const y = out ?? this.ctx.empty(a.shape);
     this.ctx.run({
-      shader: 'elementwise', entry: 'main', overrides: { OP: ELEMENTWISE[op], WORKGROUP_SIZE: WORKGROUP },
+      shader: 'elementwise', entry: 'main', overrides: { OP: ELEMENTWISE[op], ACT: ACTIVATIONS.indexOf(act), WORKGROUP_SIZE: WORKGROUP },
       params: [a.size, value], floats: [1],
       bindings: { 1: op === 'fill' ? this.ctx.dummy : a, 2: b ?? this.ctx.dummy, 3: y },
       workgroups: this.ctx.grid(a.size, WORKGROUP),
@@ -274,12 +275,11 @@ export class WebGpuBackend implements Backend {
   scale(t: Tensor, factor: number): Tensor { return this.elementwise('scale', t, undefined, factor); }
   mul(a: Tensor, b: Tensor): Tensor { return this.elementwise('mul', a, b); }
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
-  activation(x: Tensor, kind: Activation, alpha = 0.01): Tensor {
-    return kind === 'leakyrelu' ? this.elementwise('leaky', x, undefined, alpha) : this.elementwise(kind, x);
+  activation(x: Tensor, kind: Activation, alpha?: number): Tensor {
+    return this.elementwise('activation', x, undefined, activationAlpha(kind, alpha), undefined, kind);
   }
-  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha = 0.01): Tensor {
-    if (kind === 'leakyrelu') return this.elementwise('leakyBackward', dy, x, alpha);
-    return this.elementwise(kind === 'relu' ? 'reluBackward' : 'relu6Backward', dy, x);
+  activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor {
+    return this.elementwise('activationBackward', dy, x, activationAlpha(kind, alpha), undefined, kind);
   }
 
   // ---- pooling ----

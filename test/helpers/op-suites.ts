@@ -1,6 +1,6 @@
 // Seeded random cases for every backend op, shared by the WebGPU and gpu.js kernel tests (each runs
 // them against the CPU reference). Shapes include sizes that are not multiples of any workgroup or tile.
-import type { Tensor } from '../../src/backend.js';
+import { ACTIVATIONS, type Tensor } from '../../src/backend.js';
 import { type Conv2dOptions, type PoolOptions, conv2dGeometry } from '../../src/geometry.js';
 import type { Rng } from '../../src/random.js';
 import { type OpCase, binaryMask, randomInput } from './op-cases.js';
@@ -90,12 +90,12 @@ function batchNormCase(rng: Rng): OpCase {
 }
 
 function activationCase(rng: Rng, i: number): OpCase {
-  const kind = (['relu', 'relu6', 'leakyrelu'] as const)[i % 3];
+  const kind = ACTIVATIONS[i % ACTIVATIONS.length];
   const alpha = rng.uniform(0.01, 0.3);
   const shape = [rng.int(1, 3), rng.int(1, 7), rng.int(1, 40), rng.int(1, 40)];
   return {
     label: `${kind} [${shape}]`,
-    inputs: { x: randomInput(rng, shape, -3, 9), dy: randomInput(rng, shape), b: randomInput(rng, shape) },
+    inputs: { x: randomInput(rng, shape, -6, 9), dy: randomInput(rng, shape), b: randomInput(rng, shape) },
     run: (be, t) => ({ y: be.activation(t.x, kind, alpha), dx: be.activationBackward(t.dy, t.x, kind, alpha), sum: be.add(t.x, t.b), sumRelu: be.add(t.x, t.b, { relu: true }) }),
   };
 }
@@ -202,7 +202,7 @@ function optimizerCase(rng: Rng, i: number): OpCase {
 export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }[] = [
   { title: 'linear forward and backward', make: linearCase },
   { title: 'batch norm: training, inference, backward, running statistics', make: batchNormCase },
-  { title: 'relu, relu6, leaky relu and their gradients; elementwise add', make: activationCase },
+  { title: `activations (${ACTIVATIONS.join(', ')}) and their gradients; elementwise add`, make: activationCase },
   { title: 'max, average and global average pooling, forward and backward', make: poolCase },
   { title: 'channel concat, slice and flatten', make: concatCase },
   { title: 'gather-compaction and channel statistics (pruning criteria) along any axis', make: gatherCase },
