@@ -7,8 +7,9 @@ Reshape, Gemm, LeakyRelu, Dropout and Identity inserted by hand, Softmax; opset 
 (BatchNormalization, residual Add, strided 1x1 shortcut, GlobalAveragePool, Flatten; opset 13), a
 MobileNet-style net (depthwise Conv, Clip as ReLU6, AveragePool, MatMul + Add; opset 17) and a
 SqueezeNet-style net (fire modules with Concat, MaxPool, a Conv with auto_pad SAME_UPPER set by hand,
-a final conv classifier, initializers in float_data; opset 12). Weights and batch-norm statistics are random (seeded) so that no
-op is an identity.
+a final conv classifier, initializers in float_data; opset 12), and a net of the smooth activations of
+EfficientNet/MobileNetV3/ConvNeXt (SiLU, Hardswish, Hardsigmoid, GELU, Sigmoid; opsets 13 and 14).
+Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
 import os
 
@@ -107,6 +108,23 @@ class SqueezeNetMini(nn.Module):
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
 
 
+class ActivationsMini(nn.Module):
+    """The smooth activations of EfficientNet, MobileNetV3 and ConvNeXt between convs: SiLU (Sigmoid * x),
+    Hardswish, Hardsigmoid, GELU (Div/Erf/Add/Mul/Mul at these opsets), Sigmoid."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.SiLU())
+        self.c2 = nn.Sequential(nn.Conv2d(8, 8, 3, 1, 1, groups=8), nn.Hardswish())
+        self.c3 = nn.Sequential(nn.Conv2d(8, 12, 1), nn.GELU())
+        self.c4 = nn.Sequential(nn.Conv2d(12, 12, 3, 2, 1), nn.Hardsigmoid())
+        self.c5 = nn.Sequential(nn.Conv2d(12, 16, 1), nn.Sigmoid())
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.c5(self.c4(self.c3(self.c2(self.c1(x)))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def randomise(model):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -171,3 +189,8 @@ if __name__ == '__main__':
     export('mobilenet-mini', MobileNetMini(), (3, 16, 16), 17)
     torch.manual_seed(2029)
     export('squeezenet-mini', SqueezeNetMini(), (3, 32, 32), 12, lambda m: (set_auto_pad(m), to_float_data(m)))
+    # Opset 13 writes Hardswish as HardSigmoid * x; opset 14 has a HardSwish op.
+    torch.manual_seed(2030)
+    export('activations-mini', ActivationsMini(), (3, 16, 16), 13)
+    torch.manual_seed(2030)
+    export('activations-mini-op14', ActivationsMini(), (3, 16, 16), 14)

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { inferShapes } from '../src/model/graph.js';
+import { type ModelSpec, type Node, inferShapes } from '../src/model/graph.js';
 import { type Model, initModel, paramList, parameterCount } from '../src/model/model.js';
 import { predict } from '../src/model/predict.js';
 import { lenet5, mobilenet, resnet20 } from '../src/model/zoo.js';
@@ -18,7 +18,7 @@ import { Rng } from '../src/random.js';
 import { toleranceRatio, webgpu } from './helpers/backends.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
-const FIXTURES = ['lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini'];
+const FIXTURES = ['lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14'];
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/onnx/${name}.onnx`, import.meta.url)));
 
 function randomBatch(m: Model, batch: number, seed: number): Float32Array {
@@ -30,6 +30,20 @@ async function runOrt(bytes: Uint8Array, x: Float32Array, shape: number[]): Prom
   const session = await ort.InferenceSession.create(bytes);
   const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) });
   return out[session.outputNames[0]].data as Float32Array;
+}
+
+/** A small CNN of the smooth activations (SiLU, hard swish, GELU, hard sigmoid, sigmoid) between convs. */
+function activationsNet(): ModelSpec {
+  const nodes: Node[] = [
+    { op: 'input', name: 'input' },
+    { op: 'conv2d', name: 'c1', input: 'input', outChannels: 8, kernel: 3, padding: 1 }, { op: 'silu', name: 'a1', input: 'c1' },
+    { op: 'conv2d', name: 'c2', input: 'a1', outChannels: 8, kernel: 3, padding: 1, groups: 8 }, { op: 'hardswish', name: 'a2', input: 'c2' },
+    { op: 'conv2d', name: 'c3', input: 'a2', outChannels: 12, kernel: 1 }, { op: 'gelu', name: 'a3', input: 'c3' },
+    { op: 'conv2d', name: 'c4', input: 'a3', outChannels: 12, kernel: 3, stride: 2, padding: 1 }, { op: 'hardsigmoid', name: 'a4', input: 'c4', alpha: 0.2 },
+    { op: 'conv2d', name: 'c5', input: 'a4', outChannels: 16, kernel: 1 }, { op: 'sigmoid', name: 'a5', input: 'c5' },
+    { op: 'gap', name: 'gap', input: 'a5' }, { op: 'flatten', name: 'flat', input: 'gap' }, { op: 'linear', name: 'fc', input: 'flat', outFeatures: 10 },
+  ];
+  return { name: 'activations', inputShape: [3, 16, 16], classes: 10, nodes, output: 'fc' };
 }
 
 describe('ONNX', async () => {
@@ -59,9 +73,28 @@ describe('ONNX', async () => {
     expect(ops('resnet-mini')).toEqual(new Set(['input', 'conv2d', 'batchnorm', 'relu', 'add', 'gap', 'flatten', 'linear']));
     expect(importOnnx(fixture('mobilenet-mini')).spec.nodes.some((n) => n.op === 'conv2d' && n.groups === n.outChannels && n.groups! > 1)).toBe(true);
     expect(ops('squeezenet-mini')).toContain('concat');
+    // SiLU, hard swish (as HardSigmoid * x at opset 13, an op at 14) and GELU (Div/Erf/Add/Mul/Mul) each become one node.
+    for (const name of ['activations-mini', 'activations-mini-op14']) {
+      expect(importOnnx(fixture(name)).spec.nodes.map((n) => n.op).filter((op) => !['input', 'conv2d', 'batchnorm', 'gap', 'flatten', 'linear'].includes(op)), name)
+        .toEqual(['silu', 'hardswish', 'gelu', 'hardsigmoid', 'sigmoid']);
+    }
+  });
+
+  it('refuses the pieces of a pattern used on their own, naming the node', () => {
+    const graph = onnx.ModelProto.decode(fixture('activations-mini'));
+    const erf = graph.graph!.node!.find((n) => n.opType === 'Erf')!;
+    const add = graph.graph!.node!.find((n) => n.opType === 'Add' && n.input!.includes(erf.output![0]))!;
+    add.opType = 'Sub'; // x / sqrt(2) -> Erf -> Sub: not GELU
+    expect(() => importOnnx(onnx.ModelProto.encode(graph).finish(), { file: 'broken.onnx' })).toThrow(/broken\.onnx: node '.*' \(Sub\): op not supported/);
+    const alone = onnx.ModelProto.decode(fixture('activations-mini'));
+    alone.graph!.node = alone.graph!.node!.filter((n) => n.opType !== 'Div' || !n.output![0].includes('c3'));
+    const erfAlone = alone.graph!.node!.find((n) => n.opType === 'Erf')!;
+    erfAlone.input = ['/c3/c3.0/Conv_output_0'];
+    expect(() => importOnnx(onnx.ModelProto.encode(alone).finish(), { file: 'erf.onnx' })).toThrow(/erf\.onnx: node '.*' \(Erf\): Erf is supported only inside GELU/);
   });
 
   const zooModels: [string, Model][] = [
+    ['activations', initModel(activationsNet(), 4)],
     ['lenet5', initModel(lenet5(), 1)],
     ['resnet20', initModel(resnet20([3, 16, 16]), 2)],
     ['mobilenet', initModel(mobilenet([3, 16, 16]), 3)],
@@ -89,7 +122,7 @@ describe('ONNX', async () => {
   });
 
   it('imported fixtures prune, compact and export again (onnxruntime agrees)', async () => {
-    for (const name of ['resnet-mini', 'squeezenet-mini']) {
+    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini']) {
       const m = importOnnx(fixture(name));
       const pruned = await pruneChannels(gpu, m, { criterion: 'l2', ratio: 0.5 });
       await expectMatchesOrt(pruned.compact, exportOnnx(pruned.compact), `${name} pruned`);

@@ -1,13 +1,15 @@
 // The model definition: a graph of layers in topological order, each naming its inputs. Plain data
 // (JSON-serialisable), so a checkpoint carries its architecture and any tool can walk it.
+import type { Activation } from '../backend.js';
 import { type Padding, type Pair, conv2dGeometry, poolGeometry } from '../geometry.js';
 
 export type Node =
   | { op: 'input'; name: string }
   | { op: 'conv2d'; name: string; input: string; outChannels: number; kernel: Pair; stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number; bias?: boolean }
   | { op: 'batchnorm'; name: string; input: string; epsilon?: number; momentum?: number }
-  | { op: 'relu' | 'relu6'; name: string; input: string }
-  | { op: 'leakyrelu'; name: string; input: string; alpha: number }
+  | { op: 'relu' | 'relu6' | 'sigmoid' | 'hardswish' | 'silu'; name: string; input: string }
+  | { op: 'leakyrelu' | 'hardsigmoid'; name: string; input: string; alpha: number }
+  | { op: 'gelu'; name: string; input: string; approximate?: 'tanh' }
   | { op: 'maxpool' | 'avgpool'; name: string; input: string; kernel: Pair; stride?: Pair; padding?: Padding; countIncludePad?: boolean }
   | { op: 'gap'; name: string; input: string }
   | { op: 'add'; name: string; inputs: string[] }
@@ -16,6 +18,16 @@ export type Node =
   | { op: 'linear'; name: string; input: string; outFeatures: number; bias?: boolean };
 
 export type Op = Node['op'];
+
+/** The backend activation an elementwise activation node computes, or undefined for other nodes. */
+export function activationOf(n: Node): { kind: Activation; alpha?: number } | undefined {
+  switch (n.op) {
+    case 'relu': case 'relu6': case 'sigmoid': case 'hardswish': case 'silu': return { kind: n.op };
+    case 'leakyrelu': case 'hardsigmoid': return { kind: n.op, alpha: n.alpha };
+    case 'gelu': return { kind: n.approximate === 'tanh' ? 'gelu-tanh' : 'gelu' };
+    default: return undefined;
+  }
+}
 
 /** A batch norm's epsilon when its node names none (PyTorch's default). */
 export const BN_EPSILON = 1e-5;
@@ -71,7 +83,9 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
           shapes.set(n.name, [g.outChannels, g.outH, g.outW]);
           break;
         }
-        case 'batchnorm': case 'relu': case 'relu6': case 'leakyrelu': shapes.set(n.name, [...x]); break;
+        case 'batchnorm': case 'relu': case 'relu6': case 'leakyrelu': case 'sigmoid': case 'hardsigmoid': case 'hardswish': case 'silu': case 'gelu':
+          shapes.set(n.name, [...x]);
+          break;
         case 'maxpool': case 'avgpool': {
           spatial(n.op);
           const g = poolGeometry(n.op, [1, ...x], n);

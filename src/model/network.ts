@@ -3,7 +3,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import type { Conv2dOptions, PoolOptions } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
-import { BN_EPSILON, type Node, type Shapes, inferShapes, inputsOf } from './graph.js';
+import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf } from './graph.js';
 import { type Model, paramList } from './model.js';
 
 /** What forward() keeps for backward(). */
@@ -102,8 +102,11 @@ export class Network {
           } else y = be.batchNormInference(ins[0], p);
           break;
         }
-        case 'relu': case 'relu6': y = this.fusedRelus.has(n.name) ? be.reshape(ins[0], ins[0].shape) : be.activation(ins[0], n.op); break;
-        case 'leakyrelu': y = be.activation(ins[0], n.op, n.alpha); break;
+        case 'relu': case 'relu6': case 'leakyrelu': case 'sigmoid': case 'hardsigmoid': case 'hardswish': case 'silu': case 'gelu': {
+          const a = activationOf(n)!;
+          y = this.fusedRelus.has(n.name) ? be.reshape(ins[0], ins[0].shape) : be.activation(ins[0], a.kind, a.alpha);
+          break;
+        }
         case 'maxpool': {
           const r = be.maxPool(ins[0], this.poolOptions(n));
           saved.set(`${n.name}.argmax`, r.argmax);
@@ -167,8 +170,11 @@ export class Network {
           accumulate(ins[0], r.dx);
           break;
         }
-        case 'relu': case 'relu6': accumulate(ins[0], be.activationBackward(g, x(), n.op)); break;
-        case 'leakyrelu': accumulate(ins[0], be.activationBackward(g, x(), n.op, n.alpha)); break;
+        case 'relu': case 'relu6': case 'leakyrelu': case 'sigmoid': case 'hardsigmoid': case 'hardswish': case 'silu': case 'gelu': {
+          const a = activationOf(n)!;
+          accumulate(ins[0], be.activationBackward(g, x(), a.kind, a.alpha));
+          break;
+        }
         case 'maxpool': accumulate(ins[0], be.maxPoolBackward(g, state.saved.get(`${n.name}.argmax`)!, x().shape, this.poolOptions(n))); break;
         case 'avgpool': accumulate(ins[0], be.avgPoolBackward(g, x().shape, this.poolOptions(n))); break;
         case 'gap': accumulate(ins[0], be.globalAvgPoolBackward(g, x().shape)); break;

@@ -68,6 +68,23 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
       case 'relu': emit(n, 'Relu', [ref(n.input)]); break;
       case 'relu6': emit(n, 'Clip', [ref(n.input), constant(`${n.name}.min`, 0), constant(`${n.name}.max`, 6)]); break;
       case 'leakyrelu': emit(n, 'LeakyRelu', [ref(n.input)], [float('alpha', n.alpha)]); break;
+      case 'sigmoid': emit(n, 'Sigmoid', [ref(n.input)]); break;
+      case 'hardsigmoid': emit(n, 'HardSigmoid', [ref(n.input)], [float('alpha', n.alpha), float('beta', 0.5)]); break;
+      // Opset 13 has no HardSwish, SiLU or Gelu op: written as PyTorch writes them (the importer reads them back).
+      case 'hardswish': case 'silu': {
+        const gate = `${n.name}.gate`;
+        nodes.push({ name: gate, opType: n.op === 'silu' ? 'Sigmoid' : 'HardSigmoid', input: [ref(n.input)], output: [gate], attribute: n.op === 'silu' ? [] : [float('alpha', 1 / 6), float('beta', 0.5)] });
+        emit(n, 'Mul', [ref(n.input), gate]);
+        break;
+      }
+      case 'gelu': {
+        if (n.approximate === 'tanh') throw new Error(`export: node '${n.name}': GELU's tanh form has no ONNX op before opset 20; exporting it is not supported yet`);
+        const step = (op: string, inputs: string[], suffix: string) => { nodes.push({ name: `${n.name}.${suffix}`, opType: op, input: inputs, output: [`${n.name}.${suffix}`] }); return `${n.name}.${suffix}`; };
+        const erf = step('Erf', [step('Div', [ref(n.input), constant(`${n.name}.sqrt2`, Math.SQRT2)], 'div')], 'erf');
+        const scaled = step('Mul', [ref(n.input), step('Add', [erf, constant(`${n.name}.one`, 1)], 'add')], 'mul');
+        emit(n, 'Mul', [scaled, constant(`${n.name}.half`, 0.5)]);
+        break;
+      }
       case 'maxpool': case 'avgpool': {
         const attrs = [ints('kernel_shape', pairOf(n.kernel, 1)), ints('strides', pairOf(n.stride ?? n.kernel, 1)), ints('pads', padsOf(n.padding))];
         if (n.op === 'avgpool') attrs.push(int('count_include_pad', n.countIncludePad === false ? 0 : 1));
@@ -81,6 +98,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
       case 'linear':
         emit(n, 'Gemm', [ref(n.input), param(`${n.name}.weight`), ...(n.bias === false ? [] : [param(`${n.name}.bias`)])], [int('transB', 1)]);
         break;
+      default: throw new Error(`export: node '${(n as Node).name}' (${(n as Node).op}) has no ONNX form`);
     }
   }
   if (spec.outputActivation === 'softmax') nodes.push({ name: 'softmax', opType: 'Softmax', input: [spec.output], output: ['output'], attribute: [int('axis', 1)] });

@@ -4,119 +4,12 @@
 // (Shape, Gather, Unsqueeze, Concat, ... as PyTorch emits them around flatten and reshape) are folded.
 // Every error names the file, the node and the op.
 import type { Node } from '../model/graph.js';
-import { inferShapes } from '../model/graph.js';
 import type { Model } from '../model/model.js';
-import { type AttributeProto, DataType, type ModelProto, type NodeProto, type TensorProto, decodeModel, toNumber } from './proto.js';
+import { activationHandlers } from './import-activations.js';
+import { type Const, Importer, MAX_ELEMENTS, type Runtime, attribute, float, int, ints, only, text } from './importer.js';
+import { DataType, type ModelProto, type NodeProto, type TensorProto, decodeModel, toNumber } from './proto.js';
 
 export const OPSETS = { min: 11, max: 18 };
-
-/** A value known at import time: initializers, Constant outputs, folded shapes (NaN = the batch size). */
-interface Const { kind: 'const'; dims: number[]; data: number[] }
-/** A runtime tensor: the node that makes it and its per-sample shape. */
-interface Runtime {
-  kind: 'tensor'; node: string; shape: number[];
-  /** A constant zero Pad not yet applied: [top, left, bottom, right], folded into the next Conv. */
-  pad?: [number, number, number, number];
-  /** A Softmax over the class scores follows (allowed only at the output). */
-  softmax?: boolean;
-}
-type Value = Const | Runtime;
-
-const MAX_ELEMENTS = 1 << 28;
-
-class Importer {
-  readonly values = new Map<string, Value>();
-  readonly nodes: Node[] = [{ op: 'input', name: 'input' }];
-  readonly params = new Map<string, Float32Array>();
-  private names = new Set(['input']);
-  /** How many nodes read each value. */
-  readonly consumers = new Map<string, number>();
-  inputShape: [number, number, number] = [1, 1, 1];
-  constructor(readonly file: string) {}
-
-  fail(n: NodeProto, msg: string): never {
-    throw new Error(`${this.file}: node '${n.name || n.output?.[0] || '?'}' (${n.opType}): ${msg}`);
-  }
-
-  /** A unique node name from the ONNX weight name (`layer1.conv.weight` -> `layer1.conv`) or node name. */
-  name(n: NodeProto, fallback: string, weight?: string): string {
-    const base = (weight?.replace(/\.(weight|scale|gamma)$/, '') ?? '').replace(/^onnx::.*/, '') || (n.name ?? '').replace(/^\//, '').replace(/\//g, '.') || fallback;
-    let name = base;
-    for (let k = 2; this.names.has(name); k++) name = `${base}_${k}`;
-    this.names.add(name);
-    return name;
-  }
-
-  tensor(n: NodeProto, i: number): Runtime {
-    const v = this.values.get(n.input?.[i] ?? '');
-    if (!v) this.fail(n, `input ${i} '${n.input?.[i] ?? ''}' is not produced by an earlier node, an initializer or the graph input`);
-    if (v.kind !== 'tensor') this.fail(n, `input ${i} '${n.input![i]}' is a constant; only runtime tensors are supported there`);
-    if (v.pad && !(n.opType === 'Conv' && i === 0)) this.fail(n, `a non-zero Pad can only be folded into a following Conv; it feeds ${n.opType}`);
-    return v;
-  }
-
-  constant(n: NodeProto, i: number, what: string): Const {
-    const v = this.values.get(n.input?.[i] ?? '');
-    if (!v || v.kind !== 'const') this.fail(n, `${what} (input ${i} '${n.input?.[i] ?? ''}') must be an initializer or a constant`);
-    return v;
-  }
-
-  optionalConstant(n: NodeProto, i: number, what: string): Const | undefined {
-    return n.input?.[i] ? this.constant(n, i, what) : undefined;
-  }
-
-  weights(n: NodeProto, i: number, what: string, dims?: number[]): Float32Array {
-    const c = this.constant(n, i, what);
-    if (dims && c.dims.join() !== dims.join()) this.fail(n, `${what} has shape [${c.dims}], expected [${dims}]`);
-    return Float32Array.from(c.data);
-  }
-
-  add(node: Node, output: string, shape?: number[]): Runtime {
-    this.nodes.push(node);
-    let s = shape;
-    if (!s) {
-      try {
-        s = inferShapes({ name: 'import', inputShape: this.inputShape, classes: 0, nodes: this.nodes, output: node.name }, { partial: true }).get(node.name)!;
-      } catch (e) {
-        throw new Error(`${this.file}: node '${node.name}' (${node.op}): ${(e as Error).message.replace(/^model 'import', node '[^']*' \([^)]*\): /, '')}`);
-      }
-    }
-    const v: Runtime = { kind: 'tensor', node: node.name, shape: s };
-    this.values.set(output, v);
-    return v;
-  }
-
-  alias(n: NodeProto, input: number, output = 0): void {
-    const v = this.values.get(n.input?.[input] ?? '');
-    if (!v) this.fail(n, `input '${n.input?.[input] ?? ''}' is not defined before it`);
-    this.values.set(n.output![output], v);
-  }
-
-  setConst(n: NodeProto, dims: number[], data: number[]): void {
-    this.values.set(n.output![0], { kind: 'const', dims, data });
-  }
-}
-
-// ---- attributes ----
-
-function attribute(n: NodeProto, name: string): AttributeProto | undefined {
-  return n.attribute?.find((a) => a.name === name);
-}
-const ints = (n: NodeProto, name: string): number[] | undefined => attribute(n, name)?.ints?.map(toNumber);
-const int = (n: NodeProto, name: string, fallback: number): number => {
-  const a = attribute(n, name);
-  return a ? toNumber(a.i) : fallback;
-};
-const float = (n: NodeProto, name: string, fallback: number): number => attribute(n, name)?.f ?? fallback;
-const text = (n: NodeProto, name: string, fallback: string): string => {
-  const a = attribute(n, name);
-  return a?.s ? new TextDecoder().decode(a.s) : fallback;
-};
-
-/** Attributes a handler does not read must hold their defaults; anything else is unsupported. */
-function only(c: Importer, n: NodeProto, known: string[]): void {
-  for (const a of n.attribute ?? []) if (!known.includes(a.name ?? '')) c.fail(n, `attribute '${a.name}' is not supported (supported: ${known.join(', ') || 'none'})`);
-}
 
 // ---- tensors ----
 
@@ -215,7 +108,7 @@ const passThrough: Handler = (c, n) => {
   c.alias(n, 0);
 };
 
-const HANDLERS: Record<string, Handler> = {
+const CORE_HANDLERS: Record<string, Handler> = {
   Conv(c, n) {
     only(c, n, ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']);
     const x = c.tensor(n, 0);
@@ -442,6 +335,7 @@ const HANDLERS: Record<string, Handler> = {
   Mul(c, n) { foldBinary(c, n, (x, y) => x * y); },
   Div(c, n) { foldBinary(c, n, (x, y) => Math.trunc(x / y)); },
 };
+const HANDLERS: Record<string, Handler> = { ...CORE_HANDLERS, ...activationHandlers({ Mul: CORE_HANDLERS.Mul, Div: CORE_HANDLERS.Div, Add: CORE_HANDLERS.Add }) };
 
 function foldBinary(c: Importer, n: NodeProto, f: (a: number, b: number) => number) {
   const [a, b] = [c.constant(n, 0, 'input 0 of constant arithmetic'), c.constant(n, 1, 'input 1 of constant arithmetic')];

@@ -106,7 +106,8 @@ export function channelGroups(spec: ModelSpec): Group[] {
         for (const kind of ['gamma', 'beta', 'runningMean', 'runningVar']) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
         sources.set(n.name, x!);
         break;
-      case 'relu': case 'relu6': case 'leakyrelu': case 'maxpool': case 'avgpool': case 'gap': sources.set(n.name, x!); break;
+      case 'relu': case 'relu6': case 'leakyrelu': case 'sigmoid': case 'hardsigmoid': case 'hardswish': case 'silu': case 'gelu':
+      case 'maxpool': case 'avgpool': case 'gap': sources.set(n.name, x!); break;
       case 'flatten': {
         const [c, h = 1, w = 1] = shapes.get(n.input)!;
         sources.set(n.name, Array.from({ length: c * h * w }, (_, f) => x![Math.floor(f / (h * w))]));

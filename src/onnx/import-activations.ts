@@ -1,0 +1,96 @@
+// ONNX import of the smooth activations, as ops and as the patterns PyTorch writes them in at opsets
+// 11-18: Sigmoid; HardSigmoid (beta 0.5); HardSwish, or HardSigmoid(alpha 1/6) * x below opset 14;
+// SiLU as Sigmoid(x) * x; GELU as Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5. The arithmetic ops
+// handle those patterns and leave constant folding to the core handlers they wrap.
+import type { Node } from '../model/graph.js';
+import { type Const, type Importer, type Runtime, float, only } from './importer.js';
+import type { NodeProto } from './proto.js';
+
+type Handler = (c: Importer, n: NodeProto) => void;
+
+const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+/** A scalar constant input equal to `value`. */
+const isScalar = (v: unknown, value: number) => (v as Const | undefined)?.kind === 'const' && (v as Const).data.length === 1 && close((v as Const).data[0], value);
+
+function activation(c: Importer, n: NodeProto, node: { op: string; alpha?: number }, x: Runtime): void {
+  c.add({ ...node, name: c.name(n, `${node.op}${c.nodes.length}`), input: x.node } as Node, n.output![0]);
+}
+
+/** The node that makes runtime value `name`, if only one node reads that value. */
+function soleProducer(c: Importer, name: string): Node | undefined {
+  const v = c.values.get(name);
+  if (v?.kind !== 'tensor' || c.consumers.get(name) !== 1) return undefined;
+  return c.nodes.find((m) => m.name === v.node);
+}
+
+/** x * gate(x): SiLU for a sigmoid gate, hard swish for a hard sigmoid of slope 1/6. */
+function gatedProduct(c: Importer, n: NodeProto): boolean {
+  for (const [xi, gi] of [[0, 1], [1, 0]]) {
+    const x = c.values.get(n.input![xi]);
+    const gate = soleProducer(c, n.input![gi]);
+    if (x?.kind !== 'tensor' || !gate || !('input' in gate) || gate.input !== x.node) continue;
+    const op = gate.op === 'sigmoid' ? 'silu' : gate.op === 'hardsigmoid' && close(gate.alpha, 1 / 6) ? 'hardswish' : undefined;
+    if (!op) continue;
+    c.nodes.splice(c.nodes.indexOf(gate), 1); // the gate feeds only this product
+    activation(c, n, { op }, x);
+    return true;
+  }
+  return false;
+}
+
+/** The next step of a GELU written out in ops, or false when `n` is not one. */
+function geluStep(c: Importer, n: NodeProto): boolean {
+  const [a, b] = [c.values.get(n.input?.[0] ?? ''), c.values.get(n.input?.[1] ?? '')];
+  const set = (stage: string, x: Runtime) => c.values.set(n.output![0], { kind: 'partial', pattern: 'GELU', stage, x });
+  const partial = (v: unknown, stage: string) => (v as { kind?: string; stage?: string } | undefined)?.kind === 'partial' && (v as { stage: string }).stage === stage;
+  switch (n.opType) {
+    case 'Div':
+      if (a?.kind === 'tensor' && isScalar(b, Math.SQRT2)) { set('Div', a); return true; }
+      return false;
+    case 'Erf':
+      if (a?.kind === 'partial' && a.stage === 'Div') { set('Erf', a.x); return true; }
+      return false;
+    case 'Add':
+      for (const [p, k] of [[a, b], [b, a]]) if (partial(p, 'Erf') && isScalar(k, 1)) { set('Add', (p as { x: Runtime }).x); return true; }
+      return false;
+    case 'Mul':
+      for (const [p, k] of [[a, b], [b, a]]) {
+        if (partial(p, 'Add') && k?.kind === 'tensor' && k.node === (p as { x: Runtime }).x.node) { set('Mul', k); return true; }
+        if (partial(p, 'Mul') && isScalar(k, 0.5)) { activation(c, n, { op: 'gelu' }, (p as { x: Runtime }).x); return true; }
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+/** Handlers for the activation ops, and Mul/Div/Add/Erf wrapping the core ones (`core`) for the patterns. */
+export function activationHandlers(core: Record<'Mul' | 'Div' | 'Add', Handler>): Record<string, Handler> {
+  const withPatterns = (next: Handler): Handler => (c, n) => {
+    if (geluStep(c, n)) return;
+    if (n.opType === 'Mul' && gatedProduct(c, n)) return;
+    next(c, n);
+  };
+  return {
+    Sigmoid(c, n) {
+      only(c, n, []);
+      activation(c, n, { op: 'sigmoid' }, c.tensor(n, 0));
+    },
+    HardSigmoid(c, n) {
+      only(c, n, ['alpha', 'beta']);
+      const beta = float(n, 'beta', 0.5);
+      if (!close(beta, 0.5)) c.fail(n, `beta = ${beta} is not supported; only 0.5 (PyTorch's hardsigmoid and the ONNX default)`);
+      activation(c, n, { op: 'hardsigmoid', alpha: float(n, 'alpha', 0.2) }, c.tensor(n, 0));
+    },
+    HardSwish(c, n) {
+      only(c, n, []);
+      activation(c, n, { op: 'hardswish' }, c.tensor(n, 0));
+    },
+    Erf(c, n) {
+      if (!geluStep(c, n)) c.fail(n, 'Erf is supported only inside GELU (x / sqrt(2) -> Erf -> + 1 -> * x -> * 0.5)');
+    },
+    Mul: withPatterns(core.Mul),
+    Div: withPatterns(core.Div),
+    Add: withPatterns(core.Add),
+  };
+}

@@ -1,0 +1,120 @@
+// The importer's state and the helpers every op handler uses: values (constants, runtime tensors and
+// partly matched patterns), the nodes built so far, parameters, attribute readers. Errors name the file,
+// the node and the op.
+import { inferShapes, type Node } from '../model/graph.js';
+import { type AttributeProto, type NodeProto, toNumber } from './proto.js';
+
+/** A value known at import time: initializers, Constant outputs, folded shapes (NaN = the batch size). */
+export interface Const { kind: 'const'; dims: number[]; data: number[] }
+/** A runtime tensor: the node that makes it and its per-sample shape. */
+export interface Runtime {
+  kind: 'tensor'; node: string; shape: number[];
+  /** A constant zero Pad not yet applied: [top, left, bottom, right], folded into the next Conv. */
+  pad?: [number, number, number, number];
+  /** A Softmax over the class scores follows (allowed only at the output). */
+  softmax?: boolean;
+}
+/**
+ * Part of a multi-node pattern being matched (GELU written as x/sqrt(2) -> Erf -> +1 -> *x -> *0.5):
+ * `stage` is the last op matched, `x` the pattern's input. Only the pattern's next op may consume it.
+ */
+export interface Partial { kind: 'partial'; pattern: string; stage: string; x: Runtime }
+export type Value = Const | Runtime | Partial;
+
+export const MAX_ELEMENTS = 1 << 28;
+
+export class Importer {
+  readonly values = new Map<string, Value>();
+  readonly nodes: Node[] = [{ op: 'input', name: 'input' }];
+  readonly params = new Map<string, Float32Array>();
+  private names = new Set(['input']);
+  /** How many nodes read each value. */
+  readonly consumers = new Map<string, number>();
+  inputShape: [number, number, number] = [1, 1, 1];
+  constructor(readonly file: string) {}
+
+  fail(n: NodeProto, msg: string): never {
+    throw new Error(`${this.file}: node '${n.name || n.output?.[0] || '?'}' (${n.opType}): ${msg}`);
+  }
+
+  /** A unique node name from the ONNX weight name (`layer1.conv.weight` -> `layer1.conv`) or node name. */
+  name(n: NodeProto, fallback: string, weight?: string): string {
+    const base = (weight?.replace(/\.(weight|scale|gamma)$/, '') ?? '').replace(/^onnx::.*/, '') || (n.name ?? '').replace(/^\//, '').replace(/\//g, '.') || fallback;
+    let name = base;
+    for (let k = 2; this.names.has(name); k++) name = `${base}_${k}`;
+    this.names.add(name);
+    return name;
+  }
+
+  tensor(n: NodeProto, i: number): Runtime {
+    const v = this.values.get(n.input?.[i] ?? '');
+    if (!v) this.fail(n, `input ${i} '${n.input?.[i] ?? ''}' is not produced by an earlier node, an initializer or the graph input`);
+    if (v.kind === 'partial') this.fail(n, `input ${i} '${n.input![i]}' is part of a ${v.pattern} written out in ops (after its ${v.stage}), but ${n.opType} is not that pattern's next step`);
+    if (v.kind !== 'tensor') this.fail(n, `input ${i} '${n.input![i]}' is a constant; only runtime tensors are supported there`);
+    if (v.pad && !(n.opType === 'Conv' && i === 0)) this.fail(n, `a non-zero Pad can only be folded into a following Conv; it feeds ${n.opType}`);
+    return v;
+  }
+
+  constant(n: NodeProto, i: number, what: string): Const {
+    const v = this.values.get(n.input?.[i] ?? '');
+    if (!v || v.kind !== 'const') this.fail(n, `${what} (input ${i} '${n.input?.[i] ?? ''}') must be an initializer or a constant`);
+    return v;
+  }
+
+  optionalConstant(n: NodeProto, i: number, what: string): Const | undefined {
+    return n.input?.[i] ? this.constant(n, i, what) : undefined;
+  }
+
+  weights(n: NodeProto, i: number, what: string, dims?: number[]): Float32Array {
+    const c = this.constant(n, i, what);
+    if (dims && c.dims.join() !== dims.join()) this.fail(n, `${what} has shape [${c.dims}], expected [${dims}]`);
+    return Float32Array.from(c.data);
+  }
+
+  add(node: Node, output: string, shape?: number[]): Runtime {
+    this.nodes.push(node);
+    let s = shape;
+    if (!s) {
+      try {
+        s = inferShapes({ name: 'import', inputShape: this.inputShape, classes: 0, nodes: this.nodes, output: node.name }, { partial: true }).get(node.name)!;
+      } catch (e) {
+        throw new Error(`${this.file}: node '${node.name}' (${node.op}): ${(e as Error).message.replace(/^model 'import', node '[^']*' \([^)]*\): /, '')}`);
+      }
+    }
+    const v: Runtime = { kind: 'tensor', node: node.name, shape: s };
+    this.values.set(output, v);
+    return v;
+  }
+
+  alias(n: NodeProto, input: number, output = 0): void {
+    const v = this.values.get(n.input?.[input] ?? '');
+    if (!v) this.fail(n, `input '${n.input?.[input] ?? ''}' is not defined before it`);
+    this.values.set(n.output![output], v);
+  }
+
+  setConst(n: NodeProto, dims: number[], data: number[]): void {
+    this.values.set(n.output![0], { kind: 'const', dims, data });
+  }
+}
+
+// ---- attributes ----
+
+export function attribute(n: NodeProto, name: string): AttributeProto | undefined {
+  return n.attribute?.find((a) => a.name === name);
+}
+export const ints = (n: NodeProto, name: string): number[] | undefined => attribute(n, name)?.ints?.map(toNumber);
+export const int = (n: NodeProto, name: string, fallback: number): number => {
+  const a = attribute(n, name);
+  return a ? toNumber(a.i) : fallback;
+};
+export const float = (n: NodeProto, name: string, fallback: number): number => attribute(n, name)?.f ?? fallback;
+export const text = (n: NodeProto, name: string, fallback: string): string => {
+  const a = attribute(n, name);
+  return a?.s ? new TextDecoder().decode(a.s) : fallback;
+};
+
+/** Attributes a handler does not read must hold their defaults; anything else is unsupported. */
+export function only(c: Importer, n: NodeProto, known: string[]): void {
+  for (const a of n.attribute ?? []) if (!known.includes(a.name ?? '')) c.fail(n, `attribute '${a.name}' is not supported (supported: ${known.join(', ') || 'none'})`);
+}
+
