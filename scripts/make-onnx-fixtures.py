@@ -8,7 +8,9 @@ Reshape, Gemm, LeakyRelu, Dropout and Identity inserted by hand, Softmax; opset 
 MobileNet-style net (depthwise Conv, Clip as ReLU6, AveragePool, MatMul + Add; opset 17) and a
 SqueezeNet-style net (fire modules with Concat, MaxPool, a Conv with auto_pad SAME_UPPER set by hand,
 a final conv classifier, initializers in float_data; opset 12), and a net of the smooth activations of
-EfficientNet/MobileNetV3/ConvNeXt (SiLU, Hardswish, Hardsigmoid, GELU, Sigmoid; opsets 13 and 14).
+EfficientNet/MobileNetV3/ConvNeXt (SiLU, Hardswish, Hardsigmoid, GELU, Sigmoid; opsets 13 and 14), and
+torchvision's EfficientNet-B0 (its pooling rewritten as MNASNet's ReduceMean) and MobileNetV3-Small at a
+quarter width (squeeze-excitation: a [C, H, W] map times a [C, 1, 1] scale).
 Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
 import os
@@ -19,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from onnx import helper
+from torchvision.models import efficientnet, mobilenetv3
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'onnx')
 
@@ -125,6 +128,25 @@ class ActivationsMini(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+def efficientnet_b0_mini():
+    """torchvision's EfficientNet-B0 at a quarter width and depth: MBConv with SiLU and squeeze-excitation."""
+    setting, last = efficientnet._efficientnet_conf('efficientnet_b0', width_mult=0.25, depth_mult=0.25)
+    return efficientnet.EfficientNet(setting, 0.2, last_channel=last, num_classes=10)
+
+
+def mobilenet_v3_small_mini():
+    """torchvision's MobileNetV3-Small at a quarter width: hard swish, hard sigmoid squeeze-excitation."""
+    setting, last = mobilenetv3._mobilenet_v3_conf('mobilenet_v3_small', width_mult=0.25)
+    return mobilenetv3.MobileNetV3(setting, last, num_classes=10)
+
+
+def mean_pool(model):
+    """MNASNet pools with x.mean([2, 3]): ReduceMean over the spatial axes instead of GlobalAveragePool."""
+    gap = next(n for n in model.graph.node if n.op_type == 'GlobalAveragePool')
+    gap.op_type = 'ReduceMean'
+    gap.attribute.extend([helper.make_attribute('axes', [2, 3]), helper.make_attribute('keepdims', 1)])
+
+
 def randomise(model):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -194,3 +216,7 @@ if __name__ == '__main__':
     export('activations-mini', ActivationsMini(), (3, 16, 16), 13)
     torch.manual_seed(2030)
     export('activations-mini-op14', ActivationsMini(), (3, 16, 16), 14)
+    torch.manual_seed(2031)
+    export('efficientnet-b0-mini', efficientnet_b0_mini(), (3, 32, 32), 13, mean_pool)
+    torch.manual_seed(2032)
+    export('mobilenet-v3-small-mini', mobilenet_v3_small_mini(), (3, 32, 32), 13)

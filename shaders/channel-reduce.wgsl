@@ -4,6 +4,7 @@
 // MODE 1: out0 = sum((a - center)^2)
 // MODE 2: out0 = sum(a), out1 = sum(a * (b - center))   (batch-norm backward: a = dy, b = x)
 // MODE 3: out0 = sum(|a|); MODE 4: out0 = sum(a^2); MODE 5: out0 = sum(|a * b|)   (pruning importance)
+// MODE 6: out0 = sum(a * b)   (a channel scale's gradient)
 
 struct Params { batch: u32, channels: u32, spatial: u32, scale: f32 }
 
@@ -35,7 +36,8 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     else if (MODE == 2u) { s0 += a[i]; s1 += a[i] * (b[i] - m); }
     else if (MODE == 3u) { s0 += abs(a[i]); }
     else if (MODE == 4u) { s0 += a[i] * a[i]; }
-    else { s0 += abs(a[i] * b[i]); }
+    else if (MODE == 5u) { s0 += abs(a[i] * b[i]); }
+    else { s0 += a[i] * b[i]; }
   }
   partial0[t] = s0;
   partial1[t] = s1;

@@ -1,10 +1,11 @@
 // Elementwise ops over flat arrays, one invocation per element.
 // OP 4 a + b; 5 a * b; 6 fill with `value`; 7 a * value; 10 relu(a + b);
-// 11 activation ACT of a; 12 its gradient (a = dy, b = x). `value` is the activation's alpha.
+// 11 activation ACT of a; 12 its gradient (a = dy, b = x). `value` is the activation's alpha;
+// 13 a * b[i / inner]: one factor per run of `inner` elements (a channel scale, b = [N, C]).
 // ACT indexes ACTIVATIONS in src/backend.ts: 0 relu, 1 relu6, 2 leaky relu, 3 sigmoid, 4 hard sigmoid,
 // 5 hard swish, 6 SiLU, 7 GELU (erf), 8 GELU (tanh); the formulas are reference.activate/activationSlope.
 
-struct Params { count: u32, value: f32 }
+struct Params { count: u32, value: f32, inner: u32 }
 
 override OP: u32 = 4u;
 override ACT: u32 = 0u;
@@ -69,6 +70,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     case 10u: { out[i] = max(a[i] + b[i], 0.0); }
     case 11u: { out[i] = activate(a[i], p.value); }
     case 12u: { out[i] = a[i] * slope(b[i], p.value); }
+    case 13u: { out[i] = a[i] * b[i / p.inner]; }
     default: { out[i] = a[i] * p.value; }
   }
 }

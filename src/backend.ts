@@ -93,6 +93,10 @@ export interface Backend {
 
   /** a + b; with relu, max(a + b, 0) in the same pass (a residual block's end, at inference). */
   add(a: Tensor, b: Tensor, o?: { relu?: boolean }): Tensor;
+  /** x [N, C, H, W] times s [N, C, 1, 1], broadcast over positions: squeeze-excitation's channel scale. */
+  channelScale(x: Tensor, s: Tensor): Tensor;
+  /** channelScale's gradients: dx = dy * s; ds[n, c] = sum over positions of dy * x. */
+  channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor): { dx: Tensor; ds: Tensor };
   concat(xs: Tensor[]): Tensor;
   sliceChannels(x: Tensor, offset: number, count: number): Tensor;
 

@@ -162,6 +162,13 @@ export function checkBatchNorm(op: string, xShape: Shape, params: Record<string,
   for (const [name, t] of Object.entries(params)) assertShape(op, name, t.shape, [xShape[1]]);
 }
 
+/** [N, C, H*W] of channelScale's input after checking that the scale is [N, C, 1, 1]. */
+export function channelScaleView(op: string, x: Shape, s: Shape): [number, number, number] {
+  assertRank(op, 'input', x, 4);
+  assertShape(op, 'scale', s, [x[0], x[1], 1, 1]);
+  return [x[0], x[1], x[2] * x[3]];
+}
+
 /** Output shape of a channel concatenation. */
 export function concatShape(shapes: Shape[]): Shape {
   if (shapes.length === 0) throw new Error('concat: no inputs');

@@ -3,7 +3,9 @@ export type { Backend, Tensor } from './backend.js';
 export { WebGpuBackend } from './webgpu/backend.js';
 export { NoWebGpuError } from './webgpu/device.js';
 export { GpujsBackend, type GpujsMode, probeGpujsModes } from './gpujs/backend.js';
-export { type BackendChoice, type ComputeBackend, openBackend, schedulerFor } from './open-backend.js';
+export { type BackendChoice, type ComputeBackend, backendLabel, openBackend, openNative, schedulerFor } from './open-backend.js';
+/** The native CPU backend (Node only): open it with openBackend({ backend: 'native' }) or openNative(). */
+export type { NativeBackend, NativeBackendOptions } from './native/backend.js';
 export { CpuBackend } from './cpu/backend.js';
 export { type ModelSpec, type Node, GraphBuilder, inferShapes } from './model/graph.js';
 export { type Model, initModel, parameterCount, paramList } from './model/model.js';

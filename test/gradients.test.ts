@@ -117,6 +117,14 @@ describe('gradients of the CPU reference equal finite differences (float64)', ()
     }
   });
 
+  it('channel scale (squeeze-excitation): input and scale', () => {
+    const x = random(rng, [2, 3, 4, 5]), sc = random(rng, [2, 3, 1, 1]);
+    const r = random(rng, x.shape);
+    const back = ref.channelScaleBackward(r, x, sc);
+    expectClose(back.dx.data, numericGradient((v) => ref.channelScale(v, sc), x, r), 'dx');
+    expectClose(back.ds.data, numericGradient((v) => ref.channelScale(x, v), sc, r), 'ds');
+  });
+
   it('global average pooling', () => {
     const x = random(rng, [2, 3, 4, 5]);
     const r = random(rng, [2, 3, 1, 1]);

@@ -26,7 +26,10 @@ describe('native backend matches the CPU reference', async () => {
   for (const suite of OP_SUITES) it(suite.title, () => expectBackendsAgree(be, reference, suite.make));
 
   it('magnitude histogram (exact counts) and threshold masks', () => expectMagnitudeSelectionAgrees(be, reference));
-  it('rejects inputs with the op and shapes named', () => expectNamedShapeErrors(be));
+  it('rejects inputs with the op and shapes named, and a bad thread count', async () => {
+    expectNamedShapeErrors(be);
+    await expect(NativeBackend.create({ threads: 0 })).rejects.toThrow(/native backend: threads must be a positive integer, got 0/);
+  });
 });
 
 /** sum(f(v) * r) as a function of one input, in float32 on the backend. */

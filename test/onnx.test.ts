@@ -18,7 +18,9 @@ import { Rng } from '../src/random.js';
 import { toleranceRatio, webgpu } from './helpers/backends.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
-const FIXTURES = ['lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14'];
+const FIXTURES = ['lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini'];
+/** The fuzzer mutates the small fixtures (the torchvision ones are half a megabyte each). */
+const FUZZED = FIXTURES.slice(0, 6);
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/onnx/${name}.onnx`, import.meta.url)));
 
 function randomBatch(m: Model, batch: number, seed: number): Float32Array {
@@ -78,6 +80,10 @@ describe('ONNX', async () => {
       expect(importOnnx(fixture(name)).spec.nodes.map((n) => n.op).filter((op) => !['input', 'conv2d', 'batchnorm', 'gap', 'flatten', 'linear'].includes(op)), name)
         .toEqual(['silu', 'hardswish', 'gelu', 'hardsigmoid', 'sigmoid']);
     }
+    // torchvision's EfficientNet-B0 and MobileNetV3-Small: squeeze-excitation scales, SiLU, hard swish; ReduceMean pooling.
+    const effnet = ops('efficientnet-b0-mini'), mbv3 = ops('mobilenet-v3-small-mini');
+    for (const op of ['mul', 'silu', 'sigmoid', 'gap']) expect(effnet, op).toContain(op);
+    for (const op of ['mul', 'hardswish', 'hardsigmoid', 'relu']) expect(mbv3, op).toContain(op);
   });
 
   it('refuses the pieces of a pattern used on their own, naming the node', () => {
@@ -122,7 +128,7 @@ describe('ONNX', async () => {
   });
 
   it('imported fixtures prune, compact and export again (onnxruntime agrees)', async () => {
-    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini']) {
+    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini']) {
       const m = importOnnx(fixture(name));
       const pruned = await pruneChannels(gpu, m, { criterion: 'l2', ratio: 0.5 });
       await expectMatchesOrt(pruned.compact, exportOnnx(pruned.compact), `${name} pruned`);
@@ -159,7 +165,7 @@ describe('ONNX', async () => {
     let valid = 0;
     let errors = 0;
     for (let i = 0; i < 1200; i++) {
-      const name = FIXTURES[i % FIXTURES.length];
+      const name = FUZZED[i % FUZZED.length];
       const original = fixture(name);
       let bytes: Uint8Array;
       if (i % 3 === 0) {

@@ -1,6 +1,6 @@
 // gpu.js kernel: per-channel sums of a tensor viewed as [outer, channels, inner], one output per channel.
 // mode 0: scale * sum(a); 1: sum((a - center)^2); 2: sum(a * (b - center)); 3: sum |a|; 4: sum a^2;
-// 5: sum |a * b|.
+// 5: sum |a * b|; 6: sum a * b.
 function channelReduce(a, b, center, mode, outer, channels, inner, scale) {
   const c = this.thread.x;
   let m = 0;
@@ -22,8 +22,10 @@ function channelReduce(a, b, center, mode, outer, channels, inner, scale) {
         sum += Math.abs(v);
       } else if (mode === 4) {
         sum += v * v;
-      } else {
+      } else if (mode === 5) {
         sum += Math.abs(v * b[i]);
+      } else {
+        sum += v * b[i];
       }
     }
   }

@@ -95,6 +95,11 @@ export class CpuBackend implements Backend {
     const sum = ref.add(nd(a), nd(b));
     return this.wrap(o.relu ? ref.activation(sum, 'relu') : sum);
   }
+  channelScale(x: Tensor, s: Tensor): Tensor { return this.wrap(ref.channelScale(nd(x), nd(s))); }
+  channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
+    const r = ref.channelScaleBackward(nd(dy), nd(x), nd(s));
+    return { dx: this.wrap(r.dx), ds: this.wrap(r.ds) };
+  }
   concat(xs: Tensor[]): Tensor { return this.wrap(ref.concat(xs.map(nd))); }
   sliceChannels(x: Tensor, offset: number, count: number): Tensor { return this.wrap(ref.sliceChannels(nd(x), offset, count)); }
 

@@ -3,7 +3,7 @@
 import { type Activation, activationAlpha } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sizeOf,
+  assertShape, axisView, channelScaleView, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sizeOf,
 } from '../geometry.js';
 
 export interface NdArray { shape: number[]; data: Float64Array }
@@ -313,6 +313,20 @@ export const globalAvgPoolBackward = (dy: NdArray, inputShape: Shape): NdArray =
 export function add(a: NdArray, b: NdArray): NdArray {
   assertShape('add', 'b', b.shape, a.shape);
   return ndarray(a.shape, a.data.map((v, i) => v + b.data[i]));
+}
+
+/** x * s with s [N, C, 1, 1] broadcast over x's positions (squeeze-excitation). */
+export function channelScale(x: NdArray, s: NdArray): NdArray {
+  const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);
+  return ndarray(x.shape, x.data.map((v, i) => v * s.data[Math.floor(i / inner)]));
+}
+
+export function channelScaleBackward(dy: NdArray, x: NdArray, s: NdArray): { dx: NdArray; ds: NdArray } {
+  const [, , inner] = channelScaleView('channelScaleBackward', x.shape, s.shape);
+  assertShape('channelScaleBackward', 'dy', dy.shape, x.shape);
+  const ds = ndarray(s.shape);
+  dy.data.forEach((d, i) => { ds.data[Math.floor(i / inner)] += d * x.data[i]; });
+  return { dx: channelScale(dy, s), ds };
 }
 
 /** Channel concatenation of NCHW (or NC) tensors. */

@@ -8,7 +8,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { PROBE_CONV, probeConvMs } from '../probe.js';
@@ -21,11 +21,11 @@ export const GPUJS_MODES: GpujsMode[] = ['webgl2', 'webgl', 'headlessgl', 'webas
 /** Index arithmetic in the kernels is float32: exact for integers below 2^24. */
 const MAX_ELEMENTS = 1 << 24;
 const ELEMENTWISE = {
-  add: 0, masked: 7, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14,
+  add: 0, masked: 7, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14, channelScale: 15,
 } as const;
 /** Size signatures a WebAssembly kernel keeps compiled (see kernel()). */
 const MODULE_CACHE_LIMIT = 4096;
-const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5 } as const;
+const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5, product: 6 } as const;
 
 // gpu.js's own types are loose; the few members used here.
 interface GpujsKernel {
@@ -418,6 +418,16 @@ export class GpujsBackend implements Backend {
   }
 
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
+  channelScale(x: Tensor, s: Tensor): Tensor {
+    const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);
+    return this.output('elementwise', x.shape, data(x), data(s), ELEMENTWISE.channelScale, inner, 0);
+  }
+  channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
+    const [n, c, inner] = channelScaleView('channelScaleBackward', x.shape, s.shape);
+    assertShape('channelScaleBackward', 'dy', dy.shape, x.shape);
+    const ds = this.wrap(s.shape, this.reduce(REDUCE.product, data(dy), [1, n * c, inner], { b: data(x) }));
+    return { dx: this.output('elementwise', x.shape, data(dy), data(s), ELEMENTWISE.channelScale, inner, 0), ds };
+  }
   activation(x: Tensor, kind: Activation, alpha?: number): Tensor {
     return this.elementwise('activation', x, undefined, activationAlpha(kind, alpha), ACTIVATIONS.indexOf(kind));
   }

@@ -46,7 +46,7 @@ export function foldBatchNorm(model: Model): Model {
       params.set(`${n.name}.weight`, Float32Array.from(w, (v, i) => v * scale[Math.floor(i / perChannel)]));
       params.set(`${n.name}.bias`, Float32Array.from(scale, (s, c) => ((b?.[c] ?? 0) - mean[c]) * s + beta[c]));
       for (const kind of ['gamma', 'beta', 'runningMean', 'runningVar']) params.delete(`${bn.name}.${kind}`);
-      nodes.push({ ...n, bias: true });
+      nodes.push({ ...renameInputs(n, rename), bias: true } as Node); // its input may be a folded batch norm too (conv-BN-conv-BN)
       continue;
     }
     nodes.push(renameInputs(n, rename));

@@ -13,6 +13,8 @@ export type Node =
   | { op: 'maxpool' | 'avgpool'; name: string; input: string; kernel: Pair; stride?: Pair; padding?: Padding; countIncludePad?: boolean }
   | { op: 'gap'; name: string; input: string }
   | { op: 'add'; name: string; inputs: string[] }
+  /** inputs[0] [C, H, W] times inputs[1] [C, 1, 1] per channel: squeeze-excitation's scale. */
+  | { op: 'mul'; name: string; inputs: [string, string] }
   | { op: 'concat'; name: string; inputs: string[] }
   | { op: 'flatten'; name: string; input: string }
   | { op: 'linear'; name: string; input: string; outFeatures: number; bias?: boolean };
@@ -96,6 +98,10 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
         case 'add':
           if (ins.length < 2) fail(n, 'needs at least two inputs');
           ins.forEach((s, i) => { if (s.join() !== x.join()) fail(n, `input ${i} has shape [${s}], input 0 [${x}]`); });
+          shapes.set(n.name, [...x]);
+          break;
+        case 'mul':
+          if (ins.length !== 2 || x.length !== 3 || ins[1].join() !== [x[0], 1, 1].join()) fail(n, `multiplies a [C, H, W] input by a [C, 1, 1] scale; got [${x}] and [${ins[1] ?? ''}]`);
           shapes.set(n.name, [...x]);
           break;
         case 'concat':

@@ -116,6 +116,7 @@ export class Network {
         case 'avgpool': y = be.avgPool(ins[0], this.poolOptions(n)); break;
         case 'gap': y = be.globalAvgPool(ins[0]); break;
         case 'add': y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t, { relu: this.reluLayers.has(n.name) }); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]); break;
+        case 'mul': y = be.channelScale(ins[0], ins[1]); break;
         case 'concat': y = be.concat(ins); break;
         case 'flatten': y = be.reshape(ins[0], [batch, ins[0].size / batch]); break;
       }
@@ -179,6 +180,12 @@ export class Network {
         case 'avgpool': accumulate(ins[0], be.avgPoolBackward(g, x().shape, this.poolOptions(n))); break;
         case 'gap': accumulate(ins[0], be.globalAvgPoolBackward(g, x().shape)); break;
         case 'add': for (const name of ins) accumulate(name, be.reshape(g, g.shape)); break;
+        case 'mul': {
+          const r = be.channelScaleBackward(g, x(0), x(1));
+          accumulate(ins[0], r.dx);
+          accumulate(ins[1], r.ds);
+          break;
+        }
         case 'concat': {
           let offset = 0;
           ins.forEach((name, k) => { accumulate(name, be.sliceChannels(g, offset, x(k).shape[1])); offset += x(k).shape[1]; });

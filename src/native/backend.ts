@@ -9,7 +9,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolOptions, type Shape,
-  assertShape, axisView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import {
@@ -17,7 +17,7 @@ import {
 } from './conv-graphs.js';
 import * as k from './kernels.js';
 import {
-  activationBackwardGraph, activationGraph, addGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
+  activationBackwardGraph, activationGraph, addGraph, channelScaleBackwardGraph, channelScaleGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
   globalAvgPoolBackwardGraph, globalAvgPoolGraph, maxPoolGraph,
 } from './memory-graphs.js';
 import { type OpGraph, type OpSession, compile, defaultThreads, loadOrt } from './ort.js';
@@ -49,11 +49,11 @@ export class NativeBackend implements Backend {
 
   private constructor(o: NativeBackendOptions) {
     this.threads = o.threads ?? defaultThreads();
-    if (!Number.isInteger(this.threads) || this.threads < 1) throw new Error(`native backend: threads must be a positive integer, got ${o.threads}`);
   }
 
   /** Loads onnxruntime-node; fails with its reason where it cannot load (browsers, unsupported platforms). */
   static async create(o: NativeBackendOptions = {}): Promise<NativeBackend> {
+    if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new Error(`native backend: threads must be a positive integer, got ${o.threads}`);
     try {
       return new NativeBackend(o);
     } catch (e) {
@@ -207,6 +207,16 @@ export class NativeBackend implements Backend {
 
   // ---- elementwise ----
 
+  channelScale(x: Tensor, s: Tensor): Tensor {
+    const [n, c, inner] = channelScaleView('channelScale', x.shape, s.shape);
+    return this.wrap(x.shape, this.run(`scale:${n},${c},${inner}`, () => channelScaleGraph(n, c, inner), [data(x), data(s)]));
+  }
+  channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
+    const [n, c, inner] = channelScaleView('channelScaleBackward', x.shape, s.shape);
+    assertShape('channelScaleBackward', 'dy', dy.shape, x.shape);
+    const [dx, ds] = this.runAll(`scaleback:${n},${c},${inner}`, () => channelScaleBackwardGraph(n, c, inner), [data(dy), data(x), data(s)]);
+    return { dx: this.wrap(x.shape, dx), ds: this.wrap(s.shape, ds) };
+  }
   activation(x: Tensor, kind: Activation, alpha?: number): Tensor {
     const a = activationAlpha(kind, alpha);
     return this.wrap(x.shape, this.run(`act:${x.size},${kind},${a}`, () => activationGraph(x.size, kind, a), [data(x)]));

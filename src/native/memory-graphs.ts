@@ -69,6 +69,24 @@ export function addGraph(size: number, relu: boolean): OpGraph {
   return G;
 }
 
+/** (x [N, C, S], s [N, C]) -> x * s broadcast over S. */
+export function channelScaleGraph(n: number, c: number, s: number): OpGraph {
+  const G = new OpGraph();
+  const x = G.input('x', [n, c, s]);
+  G.output(G.op('Mul', [x, G.input('s', [n, c, 1])]));
+  return G;
+}
+
+/** (dy, x, s) -> dx = dy * s, ds [N, C] = sum over S of dy * x. */
+export function channelScaleBackwardGraph(n: number, c: number, s: number): OpGraph {
+  const G = new OpGraph();
+  const dy = G.input('dy', [n, c, s]);
+  const x = G.input('x', [n, c, s]);
+  G.output(G.op('Mul', [dy, G.input('s', [n, c, 1])]));
+  G.output(G.op('ReduceSum', [G.op('Mul', [dy, x]), G.ints([2])], { keepdims: 0 }));
+  return G;
+}
+
 /** x [N, C, S] -> per-channel sum [C]. */
 export function channelSumGraph(n: number, c: number, s: number): OpGraph {
   const G = new OpGraph();

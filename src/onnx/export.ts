@@ -93,6 +93,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
       }
       case 'gap': emit(n, 'GlobalAveragePool', [ref(n.input)]); break;
       case 'add': emit(n, 'Sum', n.inputs.map(ref)); break;
+      case 'mul': emit(n, 'Mul', n.inputs.map(ref)); break;
       case 'concat': emit(n, 'Concat', n.inputs.map(ref), [int('axis', 1)]); break;
       case 'flatten': emit(n, 'Flatten', [ref(n.input)], [int('axis', 1)]); break;
       case 'linear':

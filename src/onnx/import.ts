@@ -5,7 +5,7 @@
 // Every error names the file, the node and the op.
 import type { Node } from '../model/graph.js';
 import type { Model } from '../model/model.js';
-import { activationHandlers } from './import-activations.js';
+import { activationHandlers } from './import-elementwise.js';
 import { type Const, Importer, MAX_ELEMENTS, type Runtime, attribute, float, int, ints, only, text } from './importer.js';
 import { DataType, type ModelProto, type NodeProto, type TensorProto, decodeModel, toNumber } from './proto.js';
 
@@ -175,6 +175,16 @@ const CORE_HANDLERS: Record<string, Handler> = {
   GlobalAveragePool(c, n) {
     const x = c.tensor(n, 0);
     c.add({ op: 'gap', name: c.name(n, `gap${c.nodes.length}`), input: x.node }, n.output![0]);
+  },
+
+  /** A mean over both spatial axes (PyTorch's x.mean([2, 3])): global average pooling, flattened without keepdims. */
+  ReduceMean(c, n) {
+    only(c, n, ['axes', 'keepdims', 'noop_with_empty_axes']);
+    const x = c.tensor(n, 0);
+    const axes = (ints(n, 'axes') ?? c.optionalConstant(n, 1, 'axes')?.data ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+    if (x.shape.length !== 3 || axes.join() !== '2,3') c.fail(n, `only a mean over the two spatial axes of [N, C, H, W] is supported, got axes [${axes}] of [N, ${x.shape}]`);
+    const gap = c.add({ op: 'gap', name: c.name(n, `gap${c.nodes.length}`), input: x.node }, int(n, 'keepdims', 1) ? n.output![0] : `${n.output![0]}:4d`);
+    if (!int(n, 'keepdims', 1)) c.add({ op: 'flatten', name: c.name(n, `flatten${c.nodes.length}`), input: gap.node }, n.output![0]);
   },
 
   Add(c, n) {

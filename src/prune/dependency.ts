@@ -2,7 +2,8 @@
 // together form a group: a conv's output channels with the batch norms, activations and pools they pass
 // through, every consumer that reads them (conv input channels, linear input features through a
 // flatten), depthwise convs they feed (whose outputs are the same channels), and all inputs of a
-// residual add (which share channels). Concat places its inputs' channels at offsets.
+// residual add or of a squeeze-excitation scale (which share channels). Concat places its inputs'
+// channels at offsets.
 import { type ModelSpec, type Node, inferShapes, paramShapes } from '../model/graph.js';
 
 /** Where a group channel lives in one parameter: `axis` of the tensor, at `index`. */
@@ -113,7 +114,8 @@ export function channelGroups(spec: ModelSpec): Group[] {
         sources.set(n.name, Array.from({ length: c * h * w }, (_, f) => x![Math.floor(f / (h * w))]));
         break;
       }
-      case 'add': {
+      case 'add': case 'mul': {
+        // A residual add, or squeeze-excitation's scale: both inputs carry the same channels.
         const ins = n.inputs.map((i) => sources.get(i)!);
         ins[0].forEach((id, c) => ins.slice(1).forEach((other) => uf.union(id, other[c])));
         sources.set(n.name, ins[0]);

@@ -6,7 +6,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, linearGeometry, poolGeometry, softmaxSettings,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
@@ -21,7 +21,7 @@ export interface WebGpuBackendOptions extends DeviceOptions {
 }
 
 const CONV_MODE = { forward: 0, backwardInput: 1, backwardFilter: 2 } as const;
-const ELEMENTWISE = { add: 4, mul: 5, fill: 6, scale: 7, addRelu: 10, activation: 11, activationBackward: 12 } as const;
+const ELEMENTWISE = { add: 4, mul: 5, fill: 6, scale: 7, addRelu: 10, activation: 11, activationBackward: 12, channelScale: 13 } as const;
 const WORKGROUP = 256;
 const CONV_WORKGROUP = 64;
 /** The shared-memory tile is 64x64; below this many GEMM rows most of it would idle. */
@@ -189,7 +189,7 @@ export class WebGpuBackend implements Backend {
 
   // ---- per-channel reductions and batch norm ----
 
-  private channelReduce(mode: 0 | 1 | 2 | 3 | 4 | 5, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
+  private channelReduce(mode: 0 | 1 | 2 | 3 | 4 | 5 | 6, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
     const [batch, channels] = a.shape;
     const spatial = a.size / (batch * channels);
     this.ctx.run({
@@ -258,12 +258,12 @@ export class WebGpuBackend implements Backend {
 
   // ---- elementwise ----
 
-  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, value = 0, out?: Tensor, act: Activation = 'relu'): Tensor {
-    if (b) assertShape(op, 'second input', b.shape, a.shape);
+  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, value = 0, out?: Tensor, act: Activation = 'relu', inner = 1): Tensor {
+    if (b && op !== 'channelScale') assertShape(op, 'second input', b.shape, a.shape);
     const y = out ?? this.ctx.empty(a.shape);
     this.ctx.run({
       shader: 'elementwise', entry: 'main', overrides: { OP: ELEMENTWISE[op], ACT: ACTIVATIONS.indexOf(act), WORKGROUP_SIZE: WORKGROUP },
-      params: [a.size, value], floats: [1],
+      params: [a.size, value, inner], floats: [1],
       bindings: { 1: op === 'fill' ? this.ctx.dummy : a, 2: b ?? this.ctx.dummy, 3: y },
       workgroups: this.ctx.grid(a.size, WORKGROUP),
     });
@@ -275,6 +275,19 @@ export class WebGpuBackend implements Backend {
   scale(t: Tensor, factor: number): Tensor { return this.elementwise('scale', t, undefined, factor); }
   mul(a: Tensor, b: Tensor): Tensor { return this.elementwise('mul', a, b); }
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
+  channelScale(x: Tensor, s: Tensor): Tensor {
+    const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);
+    return this.elementwise('channelScale', x, s, 0, undefined, 'relu', inner);
+  }
+  channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
+    const [n, c, inner] = channelScaleView('channelScaleBackward', x.shape, s.shape);
+    assertShape('channelScaleBackward', 'dy', dy.shape, x.shape);
+    const ds = this.ctx.empty(s.shape);
+    const [dyView, xView] = [this.reshape(dy, [1, n * c, inner]), this.reshape(x, [1, n * c, inner])];
+    this.channelReduce(6, dyView, { b: xView, out0: ds });
+    this.dispose(dyView, xView);
+    return { dx: this.elementwise('channelScale', dy, s, 0, undefined, 'relu', inner), ds };
+  }
   activation(x: Tensor, kind: Activation, alpha?: number): Tensor {
     return this.elementwise('activation', x, undefined, activationAlpha(kind, alpha), undefined, kind);
   }

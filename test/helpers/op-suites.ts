@@ -128,6 +128,19 @@ function poolCase(rng: Rng): OpCase {
   };
 }
 
+function channelScaleCase(rng: Rng): OpCase {
+  const shape = [rng.int(1, 3), rng.int(1, 9), rng.int(1, 12), rng.int(1, 12)];
+  const sShape = [shape[0], shape[1], 1, 1];
+  return {
+    label: `[${shape}]`,
+    inputs: { x: randomInput(rng, shape), s: randomInput(rng, sShape, 0, 1), dy: randomInput(rng, shape) },
+    run: (be, t) => {
+      const back = be.channelScaleBackward(t.dy, t.x, t.s);
+      return { y: be.channelScale(t.x, t.s), dx: back.dx, ds: back.ds };
+    },
+  };
+}
+
 function concatCase(rng: Rng): OpCase {
   const [n, h, w] = [rng.int(1, 3), rng.int(1, 9), rng.int(1, 9)];
   const parts = Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 6));
@@ -205,6 +218,7 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: `activations (${ACTIVATIONS.join(', ')}) and their gradients; elementwise add`, make: activationCase },
   { title: 'max, average and global average pooling, forward and backward', make: poolCase },
   { title: 'channel concat, slice and flatten', make: concatCase },
+  { title: 'channel scale (squeeze-excitation) forward and backward', make: channelScaleCase },
   { title: 'gather-compaction and channel statistics (pruning criteria) along any axis', make: gatherCase },
   { title: 'softmax cross-entropy with and without distillation', make: lossCase },
   { title: 'SGD with momentum and Adam, with and without masks', make: optimizerCase },

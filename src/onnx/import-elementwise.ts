@@ -1,7 +1,8 @@
-// ONNX import of the smooth activations, as ops and as the patterns PyTorch writes them in at opsets
-// 11-18: Sigmoid; HardSigmoid (beta 0.5); HardSwish, or HardSigmoid(alpha 1/6) * x below opset 14;
-// SiLU as Sigmoid(x) * x; GELU as Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5. The arithmetic ops
-// handle those patterns and leave constant folding to the core handlers they wrap.
+// ONNX import of the smooth activations and of elementwise products, as ops and as the patterns PyTorch
+// writes them in at opsets 11-18: Sigmoid; HardSigmoid (beta 0.5); HardSwish, or HardSigmoid(alpha 1/6)
+// * x below opset 14; SiLU as Sigmoid(x) * x; GELU as Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5;
+// squeeze-excitation's Mul of a [C, H, W] map by a [C, 1, 1] scale. The arithmetic ops handle those and
+// leave constant folding to the core handlers they wrap.
 import type { Node } from '../model/graph.js';
 import { type Const, type Importer, type Runtime, float, only } from './importer.js';
 import type { NodeProto } from './proto.js';
@@ -38,6 +39,17 @@ function gatedProduct(c: Importer, n: NodeProto): boolean {
   return false;
 }
 
+/** A [C, H, W] map times a [C, 1, 1] scale, in either order: squeeze-excitation. */
+function channelScale(c: Importer, n: NodeProto): boolean {
+  const [a, b] = [c.values.get(n.input?.[0] ?? ''), c.values.get(n.input?.[1] ?? '')];
+  if (a?.kind !== 'tensor' || b?.kind !== 'tensor') return false;
+  const isScale = (m: Runtime, s: Runtime) => m.shape.length === 3 && s.shape.join() === [m.shape[0], 1, 1].join();
+  const [map, scale] = isScale(a, b) ? [a, b] : isScale(b, a) ? [b, a] : [undefined, undefined];
+  if (!map || !scale) c.fail(n, `multiplies [${a.shape}] by [${b.shape}]; only a [C, H, W] map by a [C, 1, 1] scale (squeeze-excitation) is supported`);
+  c.add({ op: 'mul', name: c.name(n, `mul${c.nodes.length}`), inputs: [map.node, scale.node] }, n.output![0]);
+  return true;
+}
+
 /** The next step of a GELU written out in ops, or false when `n` is not one. */
 function geluStep(c: Importer, n: NodeProto): boolean {
   const [a, b] = [c.values.get(n.input?.[0] ?? ''), c.values.get(n.input?.[1] ?? '')];
@@ -68,7 +80,7 @@ function geluStep(c: Importer, n: NodeProto): boolean {
 export function activationHandlers(core: Record<'Mul' | 'Div' | 'Add', Handler>): Record<string, Handler> {
   const withPatterns = (next: Handler): Handler => (c, n) => {
     if (geluStep(c, n)) return;
-    if (n.opType === 'Mul' && gatedProduct(c, n)) return;
+    if (n.opType === 'Mul' && (gatedProduct(c, n) || channelScale(c, n))) return;
     next(c, n);
   };
   return {
