@@ -128,6 +128,21 @@ class ActivationsMini(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class CeilPoolMini(nn.Module):
+    """Pooling with ceil_mode where it adds a window (GoogLeNet, SqueezeNet 1.x): max, and average without padding counted."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.p1 = nn.MaxPool2d(3, 2, ceil_mode=True)  # 16 -> 8 (floor: 7)
+        self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.p2 = nn.AvgPool2d(3, 2, padding=1, ceil_mode=True, count_include_pad=False)  # 8 -> 5 (floor: 4)
+        self.fc = nn.Linear(8 * 5 * 5, 10)
+
+    def forward(self, x):
+        x = self.p2(F.relu(self.c2(self.p1(F.relu(self.c1(x))))))
+        return self.fc(torch.flatten(x, 1))
+
+
 def efficientnet_b0_mini():
     """torchvision's EfficientNet-B0 at a quarter width and depth: MBConv with SiLU and squeeze-excitation."""
     setting, last = efficientnet._efficientnet_conf('efficientnet_b0', width_mult=0.25, depth_mult=0.25)
@@ -216,6 +231,8 @@ if __name__ == '__main__':
     export('activations-mini', ActivationsMini(), (3, 16, 16), 13)
     torch.manual_seed(2030)
     export('activations-mini-op14', ActivationsMini(), (3, 16, 16), 14)
+    torch.manual_seed(2033)
+    export('ceil-pool-mini', CeilPoolMini(), (3, 16, 16), 13)
     torch.manual_seed(2031)
     export('efficientnet-b0-mini', efficientnet_b0_mini(), (3, 32, 32), 13, mean_pool)
     torch.manual_seed(2032)

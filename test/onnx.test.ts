@@ -18,9 +18,9 @@ import { Rng } from '../src/random.js';
 import { toleranceRatio, webgpu } from './helpers/backends.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
-const FIXTURES = ['lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini'];
+const FIXTURES = ['lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14', 'ceil-pool-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini'];
 /** The fuzzer mutates the small fixtures (the torchvision ones are half a megabyte each). */
-const FUZZED = FIXTURES.slice(0, 6);
+const FUZZED = FIXTURES.slice(0, 7);
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/onnx/${name}.onnx`, import.meta.url)));
 
 function randomBatch(m: Model, batch: number, seed: number): Float32Array {
@@ -84,6 +84,15 @@ describe('ONNX', async () => {
     const effnet = ops('efficientnet-b0-mini'), mbv3 = ops('mobilenet-v3-small-mini');
     for (const op of ['mul', 'silu', 'sigmoid', 'gap']) expect(effnet, op).toContain(op);
     for (const op of ['mul', 'hardswish', 'hardsigmoid', 'relu']) expect(mbv3, op).toContain(op);
+  });
+
+  it('ceil_mode pooling: the extra windows become trailing padding; counting that padding is refused', () => {
+    const nodes = importOnnx(fixture('ceil-pool-mini')).spec.nodes;
+    expect(nodes.filter((n) => n.op === 'maxpool' || n.op === 'avgpool').map((n) => 'padding' in n && n.padding)).toEqual([[0, 0, 1, 1], [1, 1, 2, 2]]);
+    const m = onnx.ModelProto.decode(fixture('ceil-pool-mini'));
+    const avg = m.graph!.node!.find((n) => n.opType === 'AveragePool')!;
+    avg.attribute = [...avg.attribute!.filter((a) => a.name !== 'count_include_pad'), { name: 'count_include_pad', i: 1, type: onnx.AttributeProto.AttributeType.INT }];
+    expect(() => importOnnx(onnx.ModelProto.encode(m).finish(), { file: 'ceil.onnx' })).toThrow(/ceil\.onnx: node '.*' \(AveragePool\): ceil_mode = 1 with count_include_pad = 1/);
   });
 
   it('refuses the pieces of a pattern used on their own, naming the node', () => {

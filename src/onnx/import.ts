@@ -74,12 +74,27 @@ function pair2(c: Importer, n: NodeProto, name: string, fallback: number[]): num
 }
 
 /** ceil_mode = 1 is accepted where it gives the same output size as floor. */
-function checkCeilMode(c: Importer, n: NodeProto, x: Runtime, kernel: number[], strides: number[], pads: Pads, dilations: number[]) {
-  if (int(n, 'ceil_mode', 0) === 0) return;
+/**
+ * ceil_mode rounds the output size up: one more window per spatial axis where the floor leaves input
+ * unread, as long as it starts inside the input or its leading padding (ONNX's and PyTorch's rule). That
+ * is the floor rounding over more trailing padding, exact for max pooling (padding never wins) and for
+ * average pooling that divides by the taps inside the input; count_include_pad would also count the
+ * added padding, which PyTorch does not, so that combination is refused.
+ */
+function ceilModePads(c: Importer, n: NodeProto, x: Runtime, kernel: number[], strides: number[], pads: Pads, dilations: number[], countsPadding: boolean): Pads {
+  if (int(n, 'ceil_mode', 0) === 0) return pads;
+  const out: Pads = [...pads];
   for (let d = 0; d < 2; d++) {
-    const span = x.shape[d + 1] + pads[d] + pads[d + 2] - (kernel[d] - 1) * dilations[d] - 1;
-    if (span % strides[d] !== 0) c.fail(n, 'ceil_mode = 1 changes the output size here; only floor rounding is supported');
+    const extent = x.shape[d + 1] + pads[d] + pads[d + 2];
+    const span = (kernel[d] - 1) * dilations[d] + 1;
+    let windows = Math.ceil((extent - span) / strides[d]) + 1;
+    if ((windows - 1) * strides[d] >= x.shape[d + 1] + pads[d]) windows--;
+    const extra = (windows - 1) * strides[d] + span - extent;
+    if (extra <= 0) continue;
+    if (countsPadding) c.fail(n, 'ceil_mode = 1 with count_include_pad = 1 changes the output size here; not supported (PyTorch divides the extra windows by the taps inside the padded input only)');
+    out[d + 2] += extra;
   }
+  return out;
 }
 
 function linearFrom(c: Importer, n: NodeProto, x: Runtime, weight: Float32Array, inFeatures: number, outFeatures: number, bias?: Float32Array, weightName?: string): void {
@@ -369,8 +384,8 @@ function pool(c: Importer, n: NodeProto, op: 'maxpool' | 'avgpool') {
   const strides = pair2(c, n, 'strides', [1, 1]);
   const dilations = pair2(c, n, 'dilations', [1, 1]);
   if (dilations.some((d) => d !== 1)) c.fail(n, `dilated pooling is not supported, got dilations [${dilations}]`);
-  const pads = spatialPads(c, n, x.shape.slice(1), kernel, strides, dilations);
-  checkCeilMode(c, n, x, kernel, strides, pads, dilations);
+  const pads = ceilModePads(c, n, x, kernel, strides, spatialPads(c, n, x.shape.slice(1), kernel, strides, dilations), dilations,
+    op === 'avgpool' && int(n, 'count_include_pad', 0) === 1);
   const node: Node = { op, name: c.name(n, `${op}${c.nodes.length}`), input: x.node, kernel: kernel as [number, number], stride: strides as [number, number], padding: pads };
   if (op === 'avgpool') (node as { countIncludePad?: boolean }).countIncludePad = int(n, 'count_include_pad', 0) === 1;
   c.add(node, n.output![0]);
