@@ -1,12 +1,13 @@
 // `npm run bench [-- name...]`: runs the named benchmarks (all by default) and prints their tables.
 import { benchAccelerator } from './accelerator.js';
 import { benchBudget } from './budget.js';
+import { benchFamilies } from './families.js';
 import { benchGpujs } from './gpujs.js';
 import { benchKernels } from './kernels.js';
 import { benchPruning } from './pruning.js';
 import { benchTraining } from './training.js';
 
-const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs() };
+const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies() };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of chosen.length ? chosen : Object.keys(benches)) {
   const bench = benches[name];
