@@ -1,7 +1,7 @@
 // Picks the compute backend. `auto`: a hardware WebGPU adapter first; in Node without one, the native
-// CPU backend (onnxruntime's kernels, ~50x WebGPU on SwiftShader), then WebGPU on a software adapter,
-// then gpu.js; in browsers WebGPU, else gpu.js. Any backend can be asked for by name. Also gives each
-// backend's tile scheduler, so callers never branch on the backend's kind.
+// CPU backend (onnxruntime's kernels: about 100x WebGPU on SwiftShader for convolutions), then WebGPU
+// on a software adapter, then gpu.js; in browsers WebGPU, else gpu.js. Any backend can be asked for by
+// name. Also gives each backend's tile scheduler, so callers never branch on the backend's kind.
 import type { AcceleratorConfig } from './accel/config.js';
 import { gpuScheduler } from './accel/tile-scheduler-gpu.js';
 import { gpujsScheduler } from './accel/tile-scheduler-gpujs.js';
