@@ -32,20 +32,29 @@ describe('native backend matches the CPU reference', async () => {
   });
 });
 
-/** sum(f(v) * r) as a function of one input, in float32 on the backend. */
-async function weightedSum(be: NativeBackend, f: () => Tensor, r: Float32Array): Promise<number> {
-  const y = f();
-  const values = await be.read(y);
-  be.dispose(y);
-  return values.reduce((s, v, i) => s + v * r[i], 0);
+// A convolution or linear layer is linear in its input and its weight, so central differences are exact
+// up to rounding whatever the step: a large step keeps float32 rounding small next to the difference.
+const STEP = 0.5;
+
+/** d/dv of sum(forward(v) * r) by central differences, for each entry of `values` (float32, on the backend). */
+async function numericGradient(be: NativeBackend, values: Float32Array, shape: number[], forward: (v: Tensor) => Tensor, r: Float32Array): Promise<Float32Array> {
+  const weightedSum = async (delta: number, i: number) => {
+    const v = values.slice();
+    v[i] += delta;
+    const t = be.upload(v, shape);
+    const y = forward(t);
+    const out = await be.read(y);
+    be.dispose(t, y);
+    return out.reduce((s, o, k) => s + o * r[k], 0);
+  };
+  const g = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) g[i] = ((await weightedSum(STEP, i)) - (await weightedSum(-STEP, i))) / (2 * STEP);
+  return g;
 }
 
 describe('native backend gradients equal finite differences of its own forward ops', async () => {
   const be = await NativeBackend.create();
   afterAll(() => be.destroy());
-  // A convolution is linear in its input and its weight, so central differences are exact up to rounding
-  // whatever the step: a large step keeps float32 rounding small next to the difference.
-  const STEP = 0.5;
   const cases: [string, number[], number[], Conv2dOptions][] = [
     ['strided, asymmetric padding', [2, 2, 7, 6], [3, 2, 3, 2], { stride: [2, 3], padding: [1, 0, 2, 1] }],
     ['dilated', [1, 2, 8, 8], [2, 2, 3, 3], { dilation: 2, padding: 2 }],
@@ -63,21 +72,10 @@ describe('native backend gradients equal finite differences of its own forward o
       const tr = be.upload(r.data, y.shape);
       const dx = await be.read(be.conv2dBackwardInput(tr, tw, xs, { ...o, mask: tm }));
       const dw = await be.read(be.conv2dBackwardFilter(tr, tx, ws, { ...o, mask: tm }));
-      const numeric = async (values: Float32Array, shape: number[], which: 'x' | 'w') => {
-        const g = new Float32Array(values.length);
-        for (let i = 0; i < values.length; i++) {
-          const at = (delta: number) => {
-            const v = values.slice();
-            v[i] += delta;
-            const t = be.upload(v, shape);
-            return weightedSum(be, () => (which === 'x' ? be.conv2d(t, tw, { ...o, mask: tm }) : be.conv2d(tx, t, { ...o, mask: tm })), r.data).finally(() => be.dispose(t));
-          };
-          g[i] = ((await at(STEP)) - (await at(-STEP))) / (2 * STEP);
-        }
-        return g;
-      };
-      expect(toleranceRatio(dx, await numeric(x.data, xs, 'x'), 1e-3, 1e-3)).toBeLessThanOrEqual(1);
-      expect(toleranceRatio(dw, await numeric(w.data, ws, 'w'), 1e-3, 1e-3)).toBeLessThanOrEqual(1);
+      const numericX = await numericGradient(be, x.data, xs, (t) => be.conv2d(t, tw, { ...o, mask: tm }), r.data);
+      const numericW = await numericGradient(be, w.data, ws, (t) => be.conv2d(tx, t, { ...o, mask: tm }), r.data);
+      expect(toleranceRatio(dx, numericX, 1e-3, 1e-3)).toBeLessThanOrEqual(1);
+      expect(toleranceRatio(dw, numericW, 1e-3, 1e-3)).toBeLessThanOrEqual(1);
       // Pruned weights get no gradient and contribute nothing to the output.
       expect(dw.every((v, i) => mask.data[i] !== 0 || v === 0)).toBe(true);
     });
@@ -90,17 +88,10 @@ describe('native backend gradients equal finite differences of its own forward o
     const tx = be.upload(x.data, [n, fin]), tw = be.upload(w.data, [fout, fin]), tm = be.upload(mask.data, [fout, fin]), tr = be.upload(r.data, [n, fout]);
     const dx = await be.read(be.linearBackwardInput(tr, tw, { mask: tm }));
     const dw = await be.read(be.linearBackwardWeight(tr, tx, { mask: tm }));
-    const numeric = async (values: Float32Array, shape: number[], which: 'x' | 'w') => Promise.all(Array.from(values, async (_, i) => {
-      const at = async (delta: number) => {
-        const v = values.slice();
-        v[i] += delta;
-        const t = be.upload(v, shape);
-        return weightedSum(be, () => (which === 'x' ? be.linear(t, tw, { mask: tm }) : be.linear(tx, t, { mask: tm })), r.data).finally(() => be.dispose(t));
-      };
-      return ((await at(STEP)) - (await at(-STEP))) / (2 * STEP);
-    }));
-    expect(toleranceRatio(dx, await numeric(x.data, [n, fin], 'x'), 1e-3, 1e-3)).toBeLessThanOrEqual(1);
-    expect(toleranceRatio(dw, await numeric(w.data, [fout, fin], 'w'), 1e-3, 1e-3)).toBeLessThanOrEqual(1);
+    const numericX = await numericGradient(be, x.data, [n, fin], (t) => be.linear(t, tw, { mask: tm }), r.data);
+    const numericW = await numericGradient(be, w.data, [fout, fin], (t) => be.linear(tx, t, { mask: tm }), r.data);
+    expect(toleranceRatio(dx, numericX, 1e-3, 1e-3)).toBeLessThanOrEqual(1);
+    expect(toleranceRatio(dw, numericW, 1e-3, 1e-3)).toBeLessThanOrEqual(1);
     expect(dw.every((v, i) => mask.data[i] !== 0 || v === 0)).toBe(true);
   });
 });

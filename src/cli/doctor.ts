@@ -5,7 +5,6 @@ import { type BackendChoice, type ComputeBackend, openBackend, openNative } from
 import { PROBE_CONV, probeConvMs } from '../probe.js';
 import { WebGpuBackend } from '../webgpu/backend.js';
 
-const destroy = (be: ComputeBackend) => be.destroy();
 const shortName = (be: ComputeBackend) => (be instanceof GpujsBackend ? `gpujs (${be.mode})` : be.name);
 
 export async function doctor(choice: BackendChoice): Promise<{ json: Record<string, unknown>; text: string; ok: boolean }> {
@@ -16,7 +15,7 @@ export async function doctor(choice: BackendChoice): Promise<{ json: Record<stri
     const be = await WebGpuBackend.create();
     const r = be.report;
     const convMs = await probeConvMs(be);
-    destroy(be);
+    be.destroy();
     webgpu = { available: true, software: r.software, adapter: { vendor: r.vendor, architecture: r.architecture, device: r.device, description: r.description }, tried: r.tried, features: r.features, limits: r.limits, convMs };
     lines.push(
       `WebGPU: ${r.software ? 'software adapter (SwiftShader on the CPU: a correctness device, slow)' : 'hardware GPU'}: ${[r.vendor, r.architecture, r.device, r.description].filter(Boolean).join(' / ') || 'unnamed'}; ${PROBE_CONV} in ${convMs.toFixed(1)} ms`,
@@ -33,7 +32,7 @@ export async function doctor(choice: BackendChoice): Promise<{ json: Record<stri
   try {
     const be = await openNative();
     const convMs = await probeConvMs(be);
-    destroy(be);
+    be.destroy();
     native = { available: true, threads: be.threads, convMs };
     lines.push(`native: onnxruntime CPU kernels, ${be.threads} threads; ${PROBE_CONV} in ${convMs.toFixed(1)} ms`);
   } catch (e) {
@@ -54,7 +53,7 @@ export async function doctor(choice: BackendChoice): Promise<{ json: Record<stri
     let notice: string | undefined;
     const be = await openBackend({ backend: choice, onNotice: (line) => { notice = line; } });
     used = shortName(be);
-    destroy(be);
+    be.destroy();
     reason = choice !== 'auto' ? `asked for with --backend ${choice}` : notice ?? 'a hardware WebGPU adapter answered';
   } catch (e) {
     reason = `--backend ${choice} has nothing to run on: ${(e as Error).message}`;

@@ -21,13 +21,17 @@ export type Node =
 
 export type Op = Node['op'];
 
-/** The backend activation an elementwise activation node computes, or undefined for other nodes. */
-export function activationOf(n: Node): { kind: Activation; alpha?: number } | undefined {
+/** The elementwise activation ops: each keeps its input's shape and channels. */
+const ACTIVATION_OPS = ['relu', 'relu6', 'leakyrelu', 'sigmoid', 'hardsigmoid', 'hardswish', 'silu', 'gelu'] as const satisfies readonly Op[];
+export type ActivationNode = Extract<Node, { op: (typeof ACTIVATION_OPS)[number] }>;
+export const isActivation = (n: Node): n is ActivationNode => (ACTIVATION_OPS as readonly Op[]).includes(n.op);
+
+/** The backend activation an activation node computes. */
+export function activationOf(n: ActivationNode): { kind: Activation; alpha?: number } {
   switch (n.op) {
-    case 'relu': case 'relu6': case 'sigmoid': case 'hardswish': case 'silu': return { kind: n.op };
     case 'leakyrelu': case 'hardsigmoid': return { kind: n.op, alpha: n.alpha };
     case 'gelu': return { kind: n.approximate === 'tanh' ? 'gelu-tanh' : 'gelu' };
-    default: return undefined;
+    default: return { kind: n.op };
   }
 }
 
@@ -76,7 +80,8 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
     const x = ins[0];
     const spatial = (what: string) => { if (x.length !== 3) fail(n, `${what} needs a [C, H, W] input, got [${x.join(', ')}]`); };
     try {
-      switch (n.op) {
+      if (isActivation(n)) shapes.set(n.name, [...x]);
+      else switch (n.op) {
         case 'input': shapes.set(n.name, [...spec.inputShape]); break;
         case 'conv2d': {
           spatial('conv2d');
@@ -85,9 +90,7 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
           shapes.set(n.name, [g.outChannels, g.outH, g.outW]);
           break;
         }
-        case 'batchnorm': case 'relu': case 'relu6': case 'leakyrelu': case 'sigmoid': case 'hardsigmoid': case 'hardswish': case 'silu': case 'gelu':
-          shapes.set(n.name, [...x]);
-          break;
+        case 'batchnorm': shapes.set(n.name, [...x]); break;
         case 'maxpool': case 'avgpool': {
           spatial(n.op);
           const g = poolGeometry(n.op, [1, ...x], n);

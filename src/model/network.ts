@@ -3,7 +3,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import type { Conv2dOptions, PoolOptions } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
-import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf } from './graph.js';
+import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf, isActivation } from './graph.js';
 import { type Model, paramList } from './model.js';
 
 /** What forward() keeps for backward(). */
@@ -81,7 +81,10 @@ export class Network {
     for (const n of this.model.spec.nodes) {
       const ins = inputsOf(n).map((i) => outputs.get(i)!);
       let y: Tensor;
-      switch (n.op) {
+      if (isActivation(n)) {
+        const a = activationOf(n);
+        y = this.fusedRelus.has(n.name) ? be.reshape(ins[0], ins[0].shape) : be.activation(ins[0], a.kind, a.alpha);
+      } else switch (n.op) {
         case 'input': y = be.reshape(x, x.shape); break;
         case 'conv2d':
           y = be.conv2d(ins[0], this.param(n.name, 'weight')!, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
@@ -100,11 +103,6 @@ export class Network {
             saved.set(`${n.name}.invStd`, r.invStd);
             y = r.y;
           } else y = be.batchNormInference(ins[0], p);
-          break;
-        }
-        case 'relu': case 'relu6': case 'leakyrelu': case 'sigmoid': case 'hardsigmoid': case 'hardswish': case 'silu': case 'gelu': {
-          const a = activationOf(n)!;
-          y = this.fusedRelus.has(n.name) ? be.reshape(ins[0], ins[0].shape) : be.activation(ins[0], a.kind, a.alpha);
           break;
         }
         case 'maxpool': {
@@ -148,7 +146,10 @@ export class Network {
       const ins = inputsOf(n);
       const x = (k = 0) => state.outputs.get(ins[k])!;
       const mask = this.masks.get(`${n.name}.weight`);
-      switch (n.op) {
+      if (isActivation(n)) {
+        const a = activationOf(n);
+        accumulate(ins[0], be.activationBackward(g, x(), a.kind, a.alpha));
+      } else switch (n.op) {
         case 'input': break;
         case 'conv2d': {
           const w = this.param(n.name, 'weight')!;
@@ -169,11 +170,6 @@ export class Network {
           grads.set(`${n.name}.gamma`, r.dGamma);
           grads.set(`${n.name}.beta`, r.dBeta);
           accumulate(ins[0], r.dx);
-          break;
-        }
-        case 'relu': case 'relu6': case 'leakyrelu': case 'sigmoid': case 'hardsigmoid': case 'hardswish': case 'silu': case 'gelu': {
-          const a = activationOf(n)!;
-          accumulate(ins[0], be.activationBackward(g, x(), a.kind, a.alpha));
           break;
         }
         case 'maxpool': accumulate(ins[0], be.maxPoolBackward(g, state.saved.get(`${n.name}.argmax`)!, x().shape, this.poolOptions(n))); break;

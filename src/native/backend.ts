@@ -1,14 +1,16 @@
-// The native CPU backend (Node): convolutions and linear layers on onnxruntime's CPU kernels (MLAS, all
-// cores), the memory-bound ops as float32 loops (kernels.ts, pool.ts). Tensors are float32 arrays in
-// host memory and every op runs synchronously. Chosen over onnxruntime-web's WebAssembly build and
-// TensorFlow.js's XNNPACK by measurement (conv N32 28x28 32->64 3x3 forward on 2 cores: 17 ms here,
-// 42 ms and 36+ ms there; see README "Notes on the native backend").
+// The native CPU backend (Node): convolutions, linear layers, batch norm, activations, adds, channel
+// sums and max/global pooling as onnxruntime op graphs (conv-graphs.ts, memory-graphs.ts; MLAS, all
+// cores); the loss, optimizers, channel copies, pruning statistics and average pooling as float32 loops
+// (kernels.ts, pool.ts). Tensors are float32 arrays in host memory and every op runs synchronously.
+// Chosen over onnxruntime-web's WebAssembly build and TensorFlow.js's XNNPACK by measurement (conv N32
+// 28x28 32->64 3x3 p1 forward on 2 cores: 17 ms here, 42 ms on onnxruntime-web; XNNPACK runs forward
+// convs at a third of this rate; see README "Notes on the native backend").
 import {
   type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
-  type Conv2dGeometry, type Conv2dOptions, type PoolOptions, type Shape,
+  type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
@@ -32,7 +34,8 @@ class NativeTensor implements Tensor {
 const data = (t: Tensor): Float32Array => (t as NativeTensor).storage.data;
 const maybe = (t: Tensor | undefined) => (t ? data(t) : undefined);
 const flagKey = (f: ConvFlags) => `${f.bias ? 'b' : ''}${f.mask ? 'm' : ''}${f.relu ? 'r' : ''}`;
-const geometryKey = (g: Conv2dGeometry) => Object.values(g).join(',');
+/** A session key part from a conv or pool geometry: every field, in order. */
+const geometryKey = (g: Conv2dGeometry | PoolGeometry) => Object.values(g).join(',');
 
 export interface NativeBackendOptions {
   /** onnxruntime intra-op threads (default: every core). */
@@ -44,6 +47,9 @@ export class NativeBackend implements Backend {
   readonly threads: number;
   private sessions = new Map<string, OpSession>();
   private live = new Set<NativeTensor>();
+  /** Live tensors per storage (reshaped views share one), so live bytes update in O(1) per op. */
+  private views = new Map<NativeTensor['storage'], number>();
+  private liveBytes = 0;
   private stats = { peakBytes: 0, bytesUploaded: 0, bytesRead: 0 };
   private ort = loadOrt();
 
@@ -82,12 +88,17 @@ export class NativeBackend implements Backend {
     return this.runAll(key, build, inputs)[0];
   }
 
-  private wrap(shape: Shape, values: Float32Array): NativeTensor {
-    const t = new NativeTensor([...shape], { data: values });
+  private track(t: NativeTensor): NativeTensor {
     this.live.add(t);
-    this.stats.peakBytes = Math.max(this.stats.peakBytes, this.memory().liveBytes);
+    const count = this.views.get(t.storage) ?? 0;
+    this.views.set(t.storage, count + 1);
+    if (count === 0) {
+      this.liveBytes += t.storage.data.byteLength;
+      this.stats.peakBytes = Math.max(this.stats.peakBytes, this.liveBytes);
+    }
     return t;
   }
+  private wrap(shape: Shape, values: Float32Array): NativeTensor { return this.track(new NativeTensor([...shape], { data: values })); }
 
   upload(values: ArrayLike<number>, shape: Shape): Tensor {
     const size = sizeOf(shape);
@@ -104,16 +115,22 @@ export class NativeBackend implements Backend {
   }
   reshape(t: Tensor, shape: Shape): Tensor {
     if (sizeOf(shape) !== t.size) throw new Error(`reshape: [${t.shape.join(', ')}] cannot become [${shape.join(', ')}]`);
-    const view = new NativeTensor([...shape], (t as NativeTensor).storage);
-    this.live.add(view);
-    return view;
+    return this.track(new NativeTensor([...shape], (t as NativeTensor).storage));
   }
-  dispose(...ts: (Tensor | undefined)[]): void { for (const t of ts) if (t) this.live.delete(t as NativeTensor); }
+  dispose(...ts: (Tensor | undefined)[]): void {
+    for (const t of ts as (NativeTensor | undefined)[]) {
+      if (!t || !this.live.delete(t)) continue;
+      const count = this.views.get(t.storage)! - 1;
+      if (count > 0) this.views.set(t.storage, count);
+      else {
+        this.views.delete(t.storage);
+        this.liveBytes -= t.storage.data.byteLength;
+      }
+    }
+  }
   flush(): void {}
   memory(): MemoryStats {
-    const storages = new Map([...this.live].map((t) => [t.storage, t.storage.data.byteLength]));
-    const liveBytes = [...storages.values()].reduce((s, bytes) => s + bytes, 0);
-    return { liveTensors: this.live.size, liveBuffers: storages.size, liveBytes, ...this.stats };
+    return { liveTensors: this.live.size, liveBuffers: this.views.size, liveBytes: this.liveBytes, ...this.stats };
   }
 
   // ---- convolution and linear layers: onnxruntime ----
@@ -166,19 +183,14 @@ export class NativeBackend implements Backend {
 
   // ---- batch norm and per-channel reductions ----
 
-  private channelView(op: string, x: Tensor): k.ChannelView {
-    if (x.shape.length < 2) throw new Error(`${op}: input must be [N, C, ...], got [${x.shape.join(', ')}]`);
-    return [x.shape[0], x.shape[1], x.size / (x.shape[0] * x.shape[1])];
-  }
-
   channelSum(x: Tensor): Tensor {
-    const [n, c, sp] = this.channelView('channelSum', x);
+    const [n, c, sp] = axisView('channelSum', x.shape, 1);
     return this.wrap([c], this.run(`sum:${n},${c},${sp}`, () => channelSumGraph(n, c, sp), [data(x)]));
   }
 
   batchNormTraining(x: Tensor, p: BatchNormParams) {
     checkBatchNorm('batchNormTraining', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
-    const [n, c, sp] = this.channelView('batchNormTraining', x);
+    const [n, c, sp] = axisView('batchNormTraining', x.shape, 1);
     const [y, mean, invStd, variance] = this.runAll(`bn:${n},${c},${sp},${p.epsilon}`, () => batchNormTrainingGraph(n, c, sp, p.epsilon), [data(x), data(p.gamma), data(p.beta)]);
     // Running statistics take the unbiased variance (PyTorch's convention).
     const [runningMean, runningVar] = [data(p.runningMean), data(p.runningVar)];
@@ -191,7 +203,7 @@ export class NativeBackend implements Backend {
   }
   batchNormInference(x: Tensor, p: BatchNormParams): Tensor {
     checkBatchNorm('batchNormInference', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
-    const [n, c, sp] = this.channelView('batchNormInference', x);
+    const [n, c, sp] = axisView('batchNormInference', x.shape, 1);
     const [gamma, beta, mean, variance] = [p.gamma, p.beta, p.runningMean, p.runningVar].map(data);
     const scale = variance.map((v, k) => gamma[k] / Math.sqrt(v + p.epsilon));
     const shift = mean.map((v, k) => beta[k] - v * scale[k]);
@@ -200,7 +212,7 @@ export class NativeBackend implements Backend {
   batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor) {
     assertShape('batchNormBackward', 'dy', dy.shape, x.shape);
     checkBatchNorm('batchNormBackward', x.shape, { gamma, mean, invStd });
-    const [n, c, sp] = this.channelView('batchNormBackward', x);
+    const [n, c, sp] = axisView('batchNormBackward', x.shape, 1);
     const [dx, dGamma, dBeta] = this.runAll(`bnback:${n},${c},${sp}`, () => batchNormBackwardGraph(n, c, sp), [data(dy), data(x), data(gamma), data(mean), data(invStd)]);
     return { dx: this.wrap(x.shape, dx), dGamma: this.wrap([c], dGamma), dBeta: this.wrap([c], dBeta) };
   }
@@ -235,7 +247,7 @@ export class NativeBackend implements Backend {
 
   maxPool(x: Tensor, o: PoolOptions) {
     const g = poolGeometry('maxPool', x.shape, o);
-    const [y, argmax] = this.runAll(`maxpool:${Object.values(g).join(',')}`, () => maxPoolGraph(g), [data(x)]);
+    const [y, argmax] = this.runAll(`maxpool:${geometryKey(g)}`, () => maxPoolGraph(g), [data(x)]);
     const shape = [g.batch, g.channels, g.outH, g.outW];
     return { y: this.wrap(shape, y), argmax: this.wrap(shape, argmax) };
   }

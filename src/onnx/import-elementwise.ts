@@ -4,14 +4,16 @@
 // squeeze-excitation's Mul of a [C, H, W] map by a [C, 1, 1] scale. The arithmetic ops handle those and
 // leave constant folding to the core handlers they wrap.
 import type { Node } from '../model/graph.js';
-import { type Const, type Importer, type Runtime, float, only } from './importer.js';
+import { type Importer, type PatternValue, type Runtime, type Value, float, only } from './importer.js';
 import type { NodeProto } from './proto.js';
 
 type Handler = (c: Importer, n: NodeProto) => void;
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 /** A scalar constant input equal to `value`. */
-const isScalar = (v: unknown, value: number) => (v as Const | undefined)?.kind === 'const' && (v as Const).data.length === 1 && close((v as Const).data[0], value);
+const isScalar = (v: Value | undefined, value: number) => v?.kind === 'const' && v.data.length === 1 && close(v.data[0], value);
+/** A pattern matched up to `stage`. */
+const matchedTo = (v: Value | undefined, stage: string): v is PatternValue => v?.kind === 'partial' && v.stage === stage;
 
 function activation(c: Importer, n: NodeProto, node: { op: string; alpha?: number }, x: Runtime): void {
   c.add({ ...node, name: c.name(n, `${node.op}${c.nodes.length}`), input: x.node } as Node, n.output![0]);
@@ -54,21 +56,20 @@ function channelScale(c: Importer, n: NodeProto): boolean {
 function geluStep(c: Importer, n: NodeProto): boolean {
   const [a, b] = [c.values.get(n.input?.[0] ?? ''), c.values.get(n.input?.[1] ?? '')];
   const set = (stage: string, x: Runtime) => c.values.set(n.output![0], { kind: 'partial', pattern: 'GELU', stage, x });
-  const partial = (v: unknown, stage: string) => (v as { kind?: string; stage?: string } | undefined)?.kind === 'partial' && (v as { stage: string }).stage === stage;
   switch (n.opType) {
     case 'Div':
       if (a?.kind === 'tensor' && isScalar(b, Math.SQRT2)) { set('Div', a); return true; }
       return false;
     case 'Erf':
-      if (a?.kind === 'partial' && a.stage === 'Div') { set('Erf', a.x); return true; }
+      if (matchedTo(a, 'Div')) { set('Erf', a.x); return true; }
       return false;
     case 'Add':
-      for (const [p, k] of [[a, b], [b, a]]) if (partial(p, 'Erf') && isScalar(k, 1)) { set('Add', (p as { x: Runtime }).x); return true; }
+      for (const [p, k] of [[a, b], [b, a]]) if (matchedTo(p, 'Erf') && isScalar(k, 1)) { set('Add', p.x); return true; }
       return false;
     case 'Mul':
       for (const [p, k] of [[a, b], [b, a]]) {
-        if (partial(p, 'Add') && k?.kind === 'tensor' && k.node === (p as { x: Runtime }).x.node) { set('Mul', k); return true; }
-        if (partial(p, 'Mul') && isScalar(k, 0.5)) { activation(c, n, { op: 'gelu' }, (p as { x: Runtime }).x); return true; }
+        if (matchedTo(p, 'Add') && k?.kind === 'tensor' && k.node === p.x.node) { set('Mul', k); return true; }
+        if (matchedTo(p, 'Mul') && isScalar(k, 0.5)) { activation(c, n, { op: 'gelu' }, p.x); return true; }
       }
       return false;
     default:

@@ -18,8 +18,8 @@ export interface Runtime {
  * Part of a multi-node pattern being matched (GELU written as x/sqrt(2) -> Erf -> +1 -> *x -> *0.5):
  * `stage` is the last op matched, `x` the pattern's input. Only the pattern's next op may consume it.
  */
-export interface Partial { kind: 'partial'; pattern: string; stage: string; x: Runtime }
-export type Value = Const | Runtime | Partial;
+export interface PatternValue { kind: 'partial'; pattern: string; stage: string; x: Runtime }
+export type Value = Const | Runtime | PatternValue;
 
 export const MAX_ELEMENTS = 1 << 28;
 

@@ -4,7 +4,7 @@
 // flatten), depthwise convs they feed (whose outputs are the same channels), and all inputs of a
 // residual add or of a squeeze-excitation scale (which share channels). Concat places its inputs'
 // channels at offsets.
-import { type ModelSpec, type Node, inferShapes, paramShapes } from '../model/graph.js';
+import { type ModelSpec, type Node, inferShapes, isActivation, paramShapes } from '../model/graph.js';
 
 /** Where a group channel lives in one parameter: `axis` of the tensor, at `index`. */
 export interface ParamSlice {
@@ -74,6 +74,10 @@ export function channelGroups(spec: ModelSpec): Group[] {
 
   for (const n of spec.nodes) {
     const x = 'input' in n ? sources.get(n.input)! : undefined;
+    if (isActivation(n)) {
+      sources.set(n.name, x!);
+      continue;
+    }
     switch (n.op) {
       case 'input': sources.set(n.name, produce(n, spec.inputShape[0], 'it is the model input')); break;
       case 'conv2d': {
@@ -107,7 +111,6 @@ export function channelGroups(spec: ModelSpec): Group[] {
         for (const kind of ['gamma', 'beta', 'runningMean', 'runningVar']) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
         sources.set(n.name, x!);
         break;
-      case 'relu': case 'relu6': case 'leakyrelu': case 'sigmoid': case 'hardsigmoid': case 'hardswish': case 'silu': case 'gelu':
       case 'maxpool': case 'avgpool': case 'gap': sources.set(n.name, x!); break;
       case 'flatten': {
         const [c, h = 1, w = 1] = shapes.get(n.input)!;

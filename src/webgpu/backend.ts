@@ -258,9 +258,14 @@ export class WebGpuBackend implements Backend {
 
   // ---- elementwise ----
 
-  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, value = 0, out?: Tensor, act: Activation = 'relu', inner = 1): Tensor {
+  /**
+   * One elementwise kernel over a's size: `value` is the scalar (fill, scale, an activation's alpha), `act`
+   * the activation, `inner` the run length that shares one factor of b (channelScale).
+   */
+  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, o: { value?: number; out?: Tensor; act?: Activation; inner?: number } = {}): Tensor {
     if (b && op !== 'channelScale') assertShape(op, 'second input', b.shape, a.shape);
-    const y = out ?? this.ctx.empty(a.shape);
+    const y = o.out ?? this.ctx.empty(a.shape);
+    const [value, act, inner] = [o.value ?? 0, o.act ?? 'relu', o.inner ?? 1];
     this.ctx.run({
       shader: 'elementwise', entry: 'main', overrides: { OP: ELEMENTWISE[op], ACT: ACTIVATIONS.indexOf(act), WORKGROUP_SIZE: WORKGROUP },
       params: [a.size, value, inner], floats: [1],
@@ -271,13 +276,13 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Sets every element of t to value, in place. */
-  fill(t: Tensor, value: number): void { this.elementwise('fill', t, undefined, value, t); }
-  scale(t: Tensor, factor: number): Tensor { return this.elementwise('scale', t, undefined, factor); }
+  fill(t: Tensor, value: number): void { this.elementwise('fill', t, undefined, { value, out: t }); }
+  scale(t: Tensor, factor: number): Tensor { return this.elementwise('scale', t, undefined, { value: factor }); }
   mul(a: Tensor, b: Tensor): Tensor { return this.elementwise('mul', a, b); }
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
   channelScale(x: Tensor, s: Tensor): Tensor {
     const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);
-    return this.elementwise('channelScale', x, s, 0, undefined, 'relu', inner);
+    return this.elementwise('channelScale', x, s, { inner });
   }
   channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
     const [n, c, inner] = channelScaleView('channelScaleBackward', x.shape, s.shape);
@@ -286,13 +291,13 @@ export class WebGpuBackend implements Backend {
     const [dyView, xView] = [this.reshape(dy, [1, n * c, inner]), this.reshape(x, [1, n * c, inner])];
     this.channelReduce(6, dyView, { b: xView, out0: ds });
     this.dispose(dyView, xView);
-    return { dx: this.elementwise('channelScale', dy, s, 0, undefined, 'relu', inner), ds };
+    return { dx: this.elementwise('channelScale', dy, s, { inner }), ds };
   }
   activation(x: Tensor, kind: Activation, alpha?: number): Tensor {
-    return this.elementwise('activation', x, undefined, activationAlpha(kind, alpha), undefined, kind);
+    return this.elementwise('activation', x, undefined, { value: activationAlpha(kind, alpha), act: kind });
   }
   activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor {
-    return this.elementwise('activationBackward', dy, x, activationAlpha(kind, alpha), undefined, kind);
+    return this.elementwise('activationBackward', dy, x, { value: activationAlpha(kind, alpha), act: kind });
   }
 
   // ---- pooling ----
