@@ -10,7 +10,10 @@ SqueezeNet-style net (fire modules with Concat, MaxPool, a Conv with auto_pad SA
 a final conv classifier, initializers in float_data; opset 12), and a net of the smooth activations of
 EfficientNet/MobileNetV3/ConvNeXt (SiLU, Hardswish, Hardsigmoid, GELU, Sigmoid; opsets 13 and 14), and
 torchvision's EfficientNet-B0 (its pooling rewritten as MNASNet's ReduceMean) and MobileNetV3-Small at a
-quarter width (squeeze-excitation: a [C, H, W] map times a [C, 1, 1] scale).
+quarter width (squeeze-excitation: a [C, H, W] map times a [C, 1, 1] scale), ShuffleNetV2 (chunk as
+Shape-arithmetic Slices, channel shuffle as Reshape/Transpose/Reshape with shape subgraphs), MNASNet
+(ReduceMean pooling) and RegNetY (grouped convs, squeeze-excitation) at small widths, and a net of
+channel splits (Split with sizes at opsets 11 and 13, a strided channel Slice).
 Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
 import os
@@ -21,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from onnx import helper
-from torchvision.models import efficientnet, mobilenetv3
+from torchvision.models import efficientnet, mnasnet, mobilenetv3, regnet, shufflenetv2
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'onnx')
 
@@ -143,6 +146,42 @@ class CeilPoolMini(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class ChannelSplitMini(nn.Module):
+    """torch.split with sizes (an ONNX Split) and a strided channel slice x[:, 1::2] (a Slice with steps)."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.a = nn.Conv2d(3, 6, 1)
+        self.b = nn.Conv2d(5, 6, 3, padding=1)
+        self.c2 = nn.Conv2d(16, 8, 1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = F.relu(self.c1(x))
+        a, b = torch.split(x, [3, 5], 1)
+        x = torch.cat([F.relu(self.a(a)), F.relu(self.b(b)), x[:, 1::2]], 1)
+        return self.fc(F.adaptive_avg_pool2d(F.relu(self.c2(x)), 1).flatten(1))
+
+
+def shufflenet_v2_mini():
+    """torchvision's ShuffleNetV2 with three short stages of 16, 32 and 64 channels."""
+    return shufflenetv2.ShuffleNetV2([1, 2, 1], [8, 16, 32, 64, 128], num_classes=10)
+
+
+def mnasnet_mini():
+    """torchvision's MNASNet at a quarter width (its 1280-channel head cut to 128): inverted residuals, pooling by x.mean([2, 3])."""
+    m = mnasnet.MNASNet(0.25, num_classes=10)
+    m.layers[-3] = nn.Conv2d(m.layers[-3].in_channels, 128, 1, bias=False)
+    m.layers[-2] = nn.BatchNorm2d(128)
+    m.classifier[1] = nn.Linear(128, 10)
+    return m
+
+
+def regnet_y_mini():
+    """torchvision's RegNetY: four stages of grouped-conv bottlenecks with squeeze-excitation, widths 8-24."""
+    return regnet.RegNet(regnet.BlockParams.from_init_params(depth=4, w_0=8, w_a=8.0, w_m=2.0, group_width=8, se_ratio=0.25), num_classes=10)
+
+
 def efficientnet_b0_mini():
     """torchvision's EfficientNet-B0 at a quarter width and depth: MBConv with SiLU and squeeze-excitation."""
     setting, last = efficientnet._efficientnet_conf('efficientnet_b0', width_mult=0.25, depth_mult=0.25)
@@ -237,3 +276,13 @@ if __name__ == '__main__':
     export('efficientnet-b0-mini', efficientnet_b0_mini(), (3, 32, 32), 13, mean_pool)
     torch.manual_seed(2032)
     export('mobilenet-v3-small-mini', mobilenet_v3_small_mini(), (3, 32, 32), 13)
+    torch.manual_seed(2034)
+    export('shufflenet-v2-mini', shufflenet_v2_mini(), (3, 32, 32), 13)
+    torch.manual_seed(2035)
+    export('mnasnet-mini', mnasnet_mini(), (3, 32, 32), 13)
+    torch.manual_seed(2036)
+    export('regnet-y-mini', regnet_y_mini(), (3, 32, 32), 13)
+    torch.manual_seed(2037)
+    export('channel-split-mini', ChannelSplitMini(), (3, 16, 16), 13)
+    torch.manual_seed(2037)
+    export('channel-split-mini-op11', ChannelSplitMini(), (3, 16, 16), 11)

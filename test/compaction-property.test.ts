@@ -1,15 +1,17 @@
-// Property-based (fast-check): on random graphs with residual adds, concats and depthwise convs,
-// compaction never breaks shapes and preserves the masked model's outputs.
+// Property-based (fast-check): on random graphs with residual adds, concats, depthwise convs,
+// squeeze-excitation and ShuffleNet units (channel split and shuffle), compaction never breaks shapes
+// and preserves the masked model's outputs; a plan by kept counts has the compacted model's shapes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, type ModelSpec } from '../src/model/graph.js';
+import { GraphBuilder, type ModelSpec, inferShapes, shuffledChannels } from '../src/model/graph.js';
+import { specWithCounts } from '../src/prune/budget.js';
 import { initModel } from '../src/model/model.js';
 import { applyChannelMasks, compactModel, type KeptChannels } from '../src/prune/compact.js';
 import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
-type Block = { kind: 'conv' | 'residual' | 'concat' | 'depthwise' | 'pool'; width: number; bn: boolean };
+type Block = { kind: 'conv' | 'residual' | 'concat' | 'depthwise' | 'pool' | 'se' | 'shuffle'; width: number; bn: boolean };
 
 function build(blocks: Block[], seed: number): ModelSpec {
   const g = new GraphBuilder(`random-${seed}`, [3, 8, 8], 5);
@@ -22,6 +24,15 @@ function build(blocks: Block[], seed: number): ModelSpec {
     if (b.kind === 'concat') { x = g.concat([post(g.conv(x, { out: b.width, kernel: 1 })), post(g.conv(x, { out: 2, kernel: 3, padding: 1 }))]); channels = b.width + 2; }
     if (b.kind === 'depthwise') x = post(g.conv(x, { out: channels, kernel: 3, padding: 1, groups: channels }));
     if (b.kind === 'pool') x = g.maxpool(x, 2, 1);
+    if (b.kind === 'se') x = g.scale(x, g.sigmoid(g.conv(g.relu(g.conv(g.gap(x), { out: b.width, kernel: 1 })), { out: channels, kernel: 1 })));
+    if (b.kind === 'shuffle') {
+      // Split off `half` channels, run a branch on the rest, concat and shuffle in two groups.
+      const half = Math.floor(channels / 2);
+      const rest = Array.from({ length: channels - half }, (_, i) => half + i);
+      const branch = post(g.conv(g.gather(x, rest), { out: rest.length + (channels % 2), kernel: 1 }));
+      channels += channels % 2;
+      x = g.gather(g.concat([g.gather(x, Array.from({ length: half }, (_, i) => i)), branch]), shuffledChannels(channels, 2));
+    }
   }
   return g.build(g.linear(g.flatten(x), 5, 'classifier'));
 }
@@ -31,7 +42,7 @@ describe('compaction on random graphs', async () => {
   const gpu = await webgpu();
   it('never breaks shapes and preserves outputs', async () => {
     const block = fc.record({
-      kind: fc.constantFrom<Block['kind']>('conv', 'residual', 'concat', 'depthwise', 'pool'),
+      kind: fc.constantFrom<Block['kind']>('conv', 'residual', 'concat', 'depthwise', 'pool', 'se', 'shuffle'),
       width: fc.integer({ min: 2, max: 6 }), bn: fc.boolean(),
     });
     await fc.assert(fc.asyncProperty(fc.array(block, { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 1000 }), async (blocks, seed) => {
@@ -50,6 +61,9 @@ describe('compaction on random graphs', async () => {
       const x = rng.uniformArray(2 * 3 * 64);
       const [a, b] = [await inferenceLogits(gpu, masked, x, 2), await inferenceLogits(gpu, compact, x, 2)];
       expect(toleranceRatio(b, a, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
+      // The budget planner prices kept counts, not channels: it must see the compacted model's shapes.
+      const counts = new Map([...kept].map(([id, k]) => [id, k.length]));
+      expect([...inferShapes(specWithCounts(spec, groups, counts))]).toEqual([...inferShapes(compact.spec)]);
     }), { numRuns: 40, seed: 42 });
   });
 });

@@ -8,6 +8,7 @@ import { Network } from '../src/model/network.js';
 import { lenet5, mobilenet, resnet20, vggSmall } from '../src/model/zoo.js';
 import { Rng } from '../src/random.js';
 import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
+import { shuffleNetMini } from './helpers/specs.js';
 
 async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
   const model = initModel(spec, seed);
@@ -33,7 +34,7 @@ async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
 
 describe('models on WebGPU equal the CPU reference (forward, gradients, running statistics)', async () => {
   const gpu = await webgpu();
-  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16])];
+  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini()];
   for (const spec of models) {
     it(spec.name, async () => {
       const baseline = gpu.memory().liveBuffers;
@@ -86,4 +87,46 @@ describe('inference networks: batch norm folded, ReLU fused', async () => {
       expect(() => folded.forward(cpu().zeros([1, ...spec.inputShape]), true)).toThrow(/inference only/);
     });
   }
+});
+
+describe('network gradients through channel gathers (split, shuffle, slice) equal finite differences', () => {
+  it('shufflenet-mini: d(sum(logits * r)) / d(every parameter before the gathers), CPU reference', async () => {
+    const spec = shuffleNetMini([3, 6, 6]);
+    const model = initModel(spec, 3);
+    const be = cpu();
+    const rng = new Rng(5);
+    const batch = 2;
+    const x = rng.uniformArray(batch * spec.inputShape.reduce((a, b) => a * b));
+    const r = rng.uniformArray(batch * spec.classes);
+    const loss = (m: typeof model) => {
+      const net = new Network(be, m);
+      const input = be.upload(x, [batch, ...spec.inputShape]);
+      const f = net.forward(input, true);
+      const logits = (f.logits as unknown as { data: Float64Array }).data;
+      const value = logits.reduce((s, v, i) => s + v * r[i], 0);
+      net.release(f);
+      net.dispose();
+      be.dispose(input);
+      return value;
+    };
+    const net = new Network(be, model);
+    const input = be.upload(x, [batch, ...spec.inputShape]);
+    const f = net.forward(input, true);
+    const grads = net.backward(f, be.upload(r, [batch, spec.classes]));
+    // The stem conv and both branches of the stride-2 unit: their gradients flow back through every gather.
+    for (const name of ['conv2d1.weight', 'conv2d3.weight', 'conv2d6.weight']) {
+      const analytic = await be.read(grads.get(name)!);
+      const w = model.params.get(name)!;
+      for (const i of [0, 5, 17, w.length - 1]) {
+        const saved = w[i];
+        w[i] = saved + 1e-3;
+        const [hi, up] = [w[i], loss(model)];
+        w[i] = saved - 1e-3;
+        const [lo, down] = [w[i], loss(model)];
+        w[i] = saved;
+        const numeric = (up - down) / (hi - lo); // the float32 steps actually taken
+        expect(Math.abs(analytic[i] - numeric), `${name}[${i}]: ${analytic[i]} vs ${numeric}`).toBeLessThan(2e-3 * Math.max(1, Math.abs(numeric)));
+      }
+    }
+  });
 });

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { type ModelSpec, type Node, inferShapes } from '../src/model/graph.js';
+import { type ModelSpec, type Node, inferShapes, shuffledChannels } from '../src/model/graph.js';
 import { type Model, initModel, paramList, parameterCount } from '../src/model/model.js';
 import { predict } from '../src/model/predict.js';
 import { lenet5, mobilenet, resnet20 } from '../src/model/zoo.js';
@@ -18,9 +18,12 @@ import { Rng } from '../src/random.js';
 import { toleranceRatio, webgpu } from './helpers/backends.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
-const FIXTURES = ['lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14', 'ceil-pool-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini'];
-/** The fuzzer mutates the small fixtures (the torchvision ones are half a megabyte each). */
-const FUZZED = FIXTURES.slice(0, 7);
+const FIXTURES = [
+  'lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14', 'ceil-pool-mini', 'channel-split-mini', 'channel-split-mini-op11',
+  'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini',
+];
+/** The fuzzer mutates the small fixtures (the torchvision ones are 0.1-1 MB each). */
+const FUZZED = FIXTURES.slice(0, 9);
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/onnx/${name}.onnx`, import.meta.url)));
 
 function randomBatch(m: Model, batch: number, seed: number): Float32Array {
@@ -84,6 +87,26 @@ describe('ONNX', async () => {
     const effnet = ops('efficientnet-b0-mini'), mbv3 = ops('mobilenet-v3-small-mini');
     for (const op of ['mul', 'silu', 'sigmoid', 'gap']) expect(effnet, op).toContain(op);
     for (const op of ['mul', 'hardswish', 'hardsigmoid', 'relu']) expect(mbv3, op).toContain(op);
+    // ShuffleNetV2: chunk (Slices of computed sizes) and the Reshape/Transpose/Reshape shuffle become gathers.
+    const gathers = (name: string) => importOnnx(fixture(name)).spec.nodes.flatMap((n) => (n.op === 'gather' ? [n.channels] : []));
+    const shuffles = gathers('shufflenet-v2-mini');
+    expect(shuffles.filter((c) => c.join() === shuffledChannels(c.length, 2).join()).length).toBe(4);
+    expect(shuffles.filter((c) => c.every((v, i) => v === c[0] + i)).map((c) => [c[0], c.length])).toEqual([[0, 16], [16, 16]]);
+    // Split with sizes [3, 5] (as an input at opset 13, an attribute at 11) and x[:, 1::2].
+    for (const name of ['channel-split-mini', 'channel-split-mini-op11']) {
+      expect(gathers(name), name).toEqual([[0, 1, 2], [3, 4, 5, 6, 7], [1, 3, 5, 7]]);
+    }
+    expect(ops('regnet-y-mini')).toContain('mul');
+  });
+
+  it('refuses Transpose outside a channel shuffle and slices of spatial axes, naming the node', () => {
+    const edit = (f: (m: ModelProto) => void) => { const m = onnx.ModelProto.decode(fixture('shufflenet-v2-mini')); f(m); return onnx.ModelProto.encode(m).finish(); };
+    const perm = edit((m) => { m.graph!.node!.find((n) => n.opType === 'Transpose')!.attribute![0].ints = [0, 1, 2, 4, 3]; });
+    expect(() => importOnnx(perm, { file: 's.onnx' })).toThrow(/s\.onnx: node '.*' \(Transpose\): Transpose is supported only inside a channel shuffle .* got perm \[0,1,2,4,3\]/);
+    const split = onnx.ModelProto.decode(fixture('channel-split-mini'));
+    const node = split.graph!.node!.find((n) => n.opType === 'Split')!;
+    node.attribute = [{ name: 'axis', i: 2, type: onnx.AttributeProto.AttributeType.INT }];
+    expect(() => importOnnx(onnx.ModelProto.encode(split).finish(), { file: 'split.onnx' })).toThrow(/split\.onnx: node '.*' \(Split\): only the channel axis \(1\) of \[N, C, H, W\] is supported, got axis 2/);
   });
 
   it('ceil_mode pooling: the extra windows become trailing padding; counting that padding is refused', () => {
@@ -137,10 +160,16 @@ describe('ONNX', async () => {
   });
 
   it('imported fixtures prune, compact and export again (onnxruntime agrees)', async () => {
-    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini']) {
+    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'channel-split-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini']) {
       const m = importOnnx(fixture(name));
-      const pruned = await pruneChannels(gpu, m, { criterion: 'l2', ratio: 0.5 });
-      await expectMatchesOrt(pruned.compact, exportOnnx(pruned.compact), `${name} pruned`);
+      const pruned = await pruneChannels(gpu, m, { criterion: 'l2', ratio: 0.3 });
+      const x = randomBatch(m, 2, 9);
+      expect(toleranceRatio(await predict(gpu, pruned.compact, x, 2), await predict(gpu, pruned.masked, x, 2), 1e-4, 1e-5), `${name}: compacted vs masked`).toBeLessThanOrEqual(1);
+      const bytes = exportOnnx(pruned.compact);
+      await expectMatchesOrt(pruned.compact, bytes, `${name} pruned`);
+      expect(parameterCount(pruned.compact), name).toBeLessThan(parameterCount(m) * 0.85);
+      // Our export reads back as the same graph (gathers included).
+      expect(importOnnx(bytes).spec.nodes.map((n) => n.op), name).toEqual(pruned.compact.spec.nodes.map((n) => n.op));
     }
   });
 

@@ -16,6 +16,8 @@ export type Node =
   /** inputs[0] [C, H, W] times inputs[1] [C, 1, 1] per channel: squeeze-excitation's scale. */
   | { op: 'mul'; name: string; inputs: [string, string] }
   | { op: 'concat'; name: string; inputs: string[] }
+  /** Output channel j is input channel channels[j] (distinct): a channel split, slice or shuffle. */
+  | { op: 'gather'; name: string; input: string; channels: number[] }
   | { op: 'flatten'; name: string; input: string }
   | { op: 'linear'; name: string; input: string; outFeatures: number; bias?: boolean };
 
@@ -111,6 +113,17 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
           ins.forEach((s, i) => { if (s.length !== 3 || s.slice(1).join() !== x.slice(1).join()) fail(n, `input ${i} has shape [${s}], which differs from [${x}] outside the channels`); });
           shapes.set(n.name, [ins.reduce((c, s) => c + s[0], 0), x[1], x[2]]);
           break;
+        case 'gather': {
+          spatial('gather');
+          const seen = new Set<number>();
+          for (const c of n.channels) {
+            if (!Number.isInteger(c) || c < 0 || c >= x[0] || seen.has(c)) fail(n, `channel ${c} is not a new channel index below ${x[0]}`);
+            seen.add(c);
+          }
+          if (n.channels.length === 0) fail(n, 'gathers no channel');
+          shapes.set(n.name, [n.channels.length, x[1], x[2]]);
+          break;
+        }
         case 'flatten': shapes.set(n.name, [x.reduce((a, b) => a * b, 1)]); break;
         case 'linear':
           if (x.length !== 1) fail(n, `linear needs a flat input (add a flatten), got [${x.join(', ')}]`);
@@ -128,6 +141,15 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
   if (!out) throw new Error(`model '${spec.name}': output node '${spec.output}' does not exist`);
   if (out.length !== 1 || out[0] !== spec.classes) throw new Error(`model '${spec.name}': output '${spec.output}' has shape [${out}], expected [${spec.classes}] logits`);
   return shapes;
+}
+
+/**
+ * The channel order after ShuffleNet's shuffle of `count` channels in `groups` groups (a [groups,
+ * count/groups] view transposed): output channel o is input channel (o mod groups) * count/groups + floor(o / groups).
+ */
+export function shuffledChannels(count: number, groups: number): number[] {
+  if (!Number.isInteger(count / groups)) throw new Error(`channel shuffle: ${count} channels do not split into ${groups} groups`);
+  return Array.from({ length: count }, (_, o) => (o % groups) * (count / groups) + Math.floor(o / groups));
 }
 
 /** A small builder so zoo definitions read like the papers' tables. */
@@ -153,12 +175,16 @@ export class GraphBuilder {
   bn(input: string, name?: string): string { return this.add({ op: 'batchnorm', input, name }); }
   relu(input: string, name?: string): string { return this.add({ op: 'relu', input, name }); }
   relu6(input: string, name?: string): string { return this.add({ op: 'relu6', input, name }); }
+  sigmoid(input: string, name?: string): string { return this.add({ op: 'sigmoid', input, name }); }
+  /** map [C, H, W] times scale [C, 1, 1]. */
+  scale(map: string, scale: string, name?: string): string { return this.add({ op: 'mul', inputs: [map, scale], name }); }
   maxpool(input: string, kernel: Pair, stride?: Pair, padding?: Padding): string { return this.add({ op: 'maxpool', input, kernel, stride, padding }); }
   avgpool(input: string, kernel: Pair, stride?: Pair): string { return this.add({ op: 'avgpool', input, kernel, stride }); }
   gap(input: string): string { return this.add({ op: 'gap', input }); }
   sum(inputs: string[], name?: string): string { return this.add({ op: 'add', inputs, name }); }
   concat(inputs: string[], name?: string): string { return this.add({ op: 'concat', inputs, name }); }
   flatten(input: string): string { return this.add({ op: 'flatten', input }); }
+  gather(input: string, channels: number[], name?: string): string { return this.add({ op: 'gather', input, channels, name }); }
   linear(input: string, out: number, name?: string): string { return this.add({ op: 'linear', input, outFeatures: out, name }); }
 
   build(output: string): ModelSpec {

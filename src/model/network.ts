@@ -27,6 +27,8 @@ export class Network {
   private fusedRelus = new Set<string>();
   private reluLayers = new Set<string>();
   private inferenceOnly = false;
+  /** Per gather node: its channel indices, and for backward each input channel's place in its output (the output's channel count where it has none). */
+  private gatherIndices = new Map<string, { forward: Tensor; backward: Tensor; permutation: boolean }>();
 
   constructor(readonly be: Backend, readonly model: Model) {
     this.shapes = inferShapes(model.spec);
@@ -61,6 +63,29 @@ export class Network {
   }
 
   private param(node: string, kind: string): Tensor | undefined { return this.params.get(`${node}.${kind}`); }
+
+  private indicesOf(n: Extract<Node, { op: 'gather' }>) {
+    let t = this.gatherIndices.get(n.name);
+    if (!t) {
+      const inChannels = this.shapes.get(n.input)![0];
+      const place = new Array<number>(inChannels).fill(n.channels.length);
+      n.channels.forEach((c, j) => { place[c] = j; });
+      t = { forward: this.be.upload(n.channels, [n.channels.length]), backward: this.be.upload(place, [inChannels]), permutation: n.channels.length === inChannels };
+      this.gatherIndices.set(n.name, t);
+    }
+    return t;
+  }
+
+  /** The gradient of a gather's input: the output gradient's channels put back in place, zeros where a channel was not gathered. */
+  private gatherBackward(n: Extract<Node, { op: 'gather' }>, g: Tensor): Tensor {
+    const { backward, permutation } = this.indicesOf(n);
+    if (permutation) return this.be.gatherChannels(g, 1, backward);
+    const zero = this.be.zeros([g.shape[0], 1, ...g.shape.slice(2)]);
+    const padded = this.be.concat([g, zero]);
+    const dx = this.be.gatherChannels(padded, 1, backward);
+    this.be.dispose(zero, padded);
+    return dx;
+  }
 
   private convOptions(n: Extract<Node, { op: 'conv2d' }>): Conv2dOptions {
     return { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups };
@@ -116,6 +141,7 @@ export class Network {
         case 'add': y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t, { relu: this.reluLayers.has(n.name) }); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]); break;
         case 'mul': y = be.channelScale(ins[0], ins[1]); break;
         case 'concat': y = be.concat(ins); break;
+        case 'gather': y = be.gatherChannels(ins[0], 1, this.indicesOf(n).forward); break;
         case 'flatten': y = be.reshape(ins[0], [batch, ins[0].size / batch]); break;
       }
       outputs.set(n.name, y);
@@ -187,6 +213,7 @@ export class Network {
           ins.forEach((name, k) => { accumulate(name, be.sliceChannels(g, offset, x(k).shape[1])); offset += x(k).shape[1]; });
           break;
         }
+        case 'gather': accumulate(ins[0], this.gatherBackward(n, g)); break;
         case 'flatten': accumulate(ins[0], be.reshape(g, x().shape)); break;
       }
       be.dispose(g);
@@ -209,7 +236,8 @@ export class Network {
   }
 
   dispose(): void {
-    this.be.dispose(...this.params.values(), ...this.masks.values());
+    this.be.dispose(...this.params.values(), ...this.masks.values(), ...[...this.gatherIndices.values()].flatMap((t) => [t.forward, t.backward]));
+    this.gatherIndices.clear();
     this.params.clear();
     this.masks.clear();
   }

@@ -13,6 +13,13 @@ function floatTensor(name: string, dims: number[], data: Float32Array): TensorPr
   return { name, dims, dataType: DataType.FLOAT, rawData: bytes };
 }
 
+function int64Tensor(name: string, data: number[]): TensorProto {
+  const bytes = new Uint8Array(data.length * 8);
+  const view = new DataView(bytes.buffer);
+  data.forEach((v, i) => view.setBigInt64(8 * i, BigInt(v), true));
+  return { name, dims: [data.length], dataType: DataType.INT64, rawData: bytes };
+}
+
 const ints = (name: string, v: number[]): AttributeProto => ({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS });
 const int = (name: string, v: number): AttributeProto => ({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
 const float = (name: string, v: number): AttributeProto => ({ name, f: v, type: onnx.AttributeProto.AttributeType.FLOAT });
@@ -95,6 +102,10 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
       case 'add': emit(n, 'Sum', n.inputs.map(ref)); break;
       case 'mul': emit(n, 'Mul', n.inputs.map(ref)); break;
       case 'concat': emit(n, 'Concat', n.inputs.map(ref), [int('axis', 1)]); break;
+      case 'gather':
+        initializers.push(int64Tensor(`${n.name}.channels`, n.channels));
+        emit(n, 'Gather', [ref(n.input), `${n.name}.channels`], [int('axis', 1)]);
+        break;
       case 'flatten': emit(n, 'Flatten', [ref(n.input)], [int('axis', 1)]); break;
       case 'linear':
         emit(n, 'Gemm', [ref(n.input), param(`${n.name}.weight`), ...(n.bias === false ? [] : [param(`${n.name}.bias`)])], [int('transB', 1)]);

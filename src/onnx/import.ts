@@ -5,6 +5,7 @@
 // Every error names the file, the node and the op.
 import type { Node } from '../model/graph.js';
 import type { Model } from '../model/model.js';
+import { channelHandlers } from './import-channels.js';
 import { activationHandlers } from './import-elementwise.js';
 import { type Const, Importer, MAX_ELEMENTS, type Runtime, attribute, float, int, ints, only, text } from './importer.js';
 import { DataType, type ModelProto, type NodeProto, type TensorProto, decodeModel, toNumber } from './proto.js';
@@ -360,7 +361,11 @@ const CORE_HANDLERS: Record<string, Handler> = {
   Mul(c, n) { foldBinary(c, n, (x, y) => x * y); },
   Div(c, n) { foldBinary(c, n, (x, y) => Math.trunc(x / y)); },
 };
-const HANDLERS: Record<string, Handler> = { ...CORE_HANDLERS, ...activationHandlers({ Mul: CORE_HANDLERS.Mul, Div: CORE_HANDLERS.Div, Add: CORE_HANDLERS.Add }) };
+const HANDLERS: Record<string, Handler> = {
+  ...CORE_HANDLERS,
+  ...activationHandlers({ Mul: CORE_HANDLERS.Mul, Div: CORE_HANDLERS.Div, Add: CORE_HANDLERS.Add }),
+  ...channelHandlers({ Reshape: CORE_HANDLERS.Reshape, Gather: CORE_HANDLERS.Gather }),
+};
 
 function foldBinary(c: Importer, n: NodeProto, f: (a: number, b: number) => number) {
   const [a, b] = [c.constant(n, 0, 'input 0 of constant arithmetic'), c.constant(n, 1, 'input 1 of constant arithmetic')];

@@ -18,7 +18,11 @@ export interface Runtime {
  * Part of a multi-node pattern being matched (GELU written as x/sqrt(2) -> Erf -> +1 -> *x -> *0.5):
  * `stage` is the last op matched, `x` the pattern's input. Only the pattern's next op may consume it.
  */
-export interface PatternValue { kind: 'partial'; pattern: string; stage: string; x: Runtime }
+export interface PatternValue {
+  kind: 'partial'; pattern: string; stage: string; x: Runtime;
+  /** A channel shuffle's group count. */
+  groups?: number;
+}
 export type Value = Const | Runtime | PatternValue;
 
 export const MAX_ELEMENTS = 1 << 28;

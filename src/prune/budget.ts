@@ -9,7 +9,7 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import type { Objective } from '../accel/tiled.js';
 import type { LayerWorkload } from '../accel/workload.js';
 import type { ModelSpec } from '../model/graph.js';
-import { withOutputCounts } from './compact.js';
+import { compactSpec, withOutputCounts } from './compact.js';
 import type { Group } from './dependency.js';
 
 export const BUDGET_METRICS = ['latency', 'energy', 'dram', 'macs', 'params'] as const;
@@ -145,6 +145,11 @@ function prefixesOf(groups: Group[]) {
  * what compactSpec builds, computed from per-group prefix counts so that probing is cheap.
  */
 export function specWithCounts(spec: ModelSpec, groups: Group[], counts: KeptCounts): ModelSpec {
+  // Gathers need kept channels to renumber their indices; any choice gives the same shapes (dependency.ts
+  // refuses to prune a group a split cuts), so take each group's first channels.
+  if (spec.nodes.some((n) => n.op === 'gather')) {
+    return compactSpec(spec, groups, new Map([...counts].map(([g, k]) => [g, Array.from({ length: Math.min(k, groups[g].channels) }, (_, i) => i)])));
+  }
   const out = new Map<string, number>();
   for (const { node, group, prefix } of prefixesOf(groups)) {
     const k = Math.min(counts.get(group) ?? groups[group].channels, groups[group].channels);

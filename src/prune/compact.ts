@@ -1,7 +1,7 @@
 // From kept channels per group: weight masks (the masked model), and gather-compaction into the
 // physically smaller dense model, on any backend (WGSL gather kernel on WebGPU).
 import type { Backend } from '../backend.js';
-import type { ModelSpec } from '../model/graph.js';
+import { type ModelSpec, inferShapes, inputsOf } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
 import type { Group } from './dependency.js';
 
@@ -62,13 +62,51 @@ export function applyChannelMasks(model: Model, groups: Group[], kept: KeptChann
   return { spec: model.spec, params: model.params, masks };
 }
 
-/** The spec with pruned channel counts. */
+/** The spec with pruned channel counts, and each gather's indices renumbered into its input's kept channels. */
 export function compactSpec(spec: ModelSpec, groups: Group[], kept: KeptChannels): ModelSpec {
-  const counts = new Map<string, number>(); // node -> kept output channels
+  const rows = new Map<string, number[]>(); // node -> kept output channels
   for (const [key, indices] of keptIndices(groups, kept)) {
-    if (key.endsWith('.weight:0')) counts.set(key.slice(0, -'.weight:0'.length), indices.length);
+    if (key.endsWith('.weight:0')) rows.set(key.slice(0, -'.weight:0'.length), indices);
   }
-  return withOutputCounts(spec, counts);
+  const counted = withOutputCounts(spec, new Map([...rows].map(([node, r]) => [node, r.length])));
+  if (!spec.nodes.some((n) => n.op === 'gather')) return counted;
+  const keptOf = keptChannelsPerNode(spec, rows);
+  return {
+    ...counted,
+    nodes: counted.nodes.map((n) => {
+      if (n.op !== 'gather') return n;
+      const before = keptOf.get(n.input)!;
+      const place = new Map(before.map((c, i) => [c, i]));
+      return { ...n, channels: n.channels.filter((c) => place.has(c)).map((c) => place.get(c)!) };
+    }),
+  };
+}
+
+/** Each [C, H, W] node's kept output channels (indices into its unpruned output), from the kept rows of each conv and linear layer. */
+function keptChannelsPerNode(spec: ModelSpec, rows: Map<string, number[]>): Map<string, number[]> {
+  const shapes = inferShapes(spec);
+  const all = (name: string) => Array.from({ length: shapes.get(name)![0] }, (_, i) => i);
+  const out = new Map<string, number[]>();
+  for (const n of spec.nodes) {
+    const first = inputsOf(n)[0];
+    switch (n.op) {
+      case 'input': out.set(n.name, all(n.name)); break;
+      case 'conv2d': case 'linear': out.set(n.name, rows.get(n.name) ?? all(n.name)); break;
+      case 'concat': {
+        let offset = 0;
+        out.set(n.name, n.inputs.flatMap((i) => { const k = out.get(i)!.map((c) => c + offset); offset += shapes.get(i)![0]; return k; }));
+        break;
+      }
+      case 'gather': {
+        const before = new Set(out.get(n.input));
+        out.set(n.name, n.channels.flatMap((c, j) => (before.has(c) ? [j] : [])));
+        break;
+      }
+      case 'flatten': break;
+      default: out.set(n.name, out.get(first)!);
+    }
+  }
+  return out;
 }
 
 /** The spec with these output channel counts (by node name) for its conv and linear layers; depthwise convs keep one group per channel. */

@@ -3,7 +3,9 @@
 // through, every consumer that reads them (conv input channels, linear input features through a
 // flatten), depthwise convs they feed (whose outputs are the same channels), and all inputs of a
 // residual add or of a squeeze-excitation scale (which share channels). Concat places its inputs'
-// channels at offsets.
+// channels at offsets; a gather (channel shuffle, split or slice) maps them through its indices. Where a
+// split or slice takes some of a layer's channels and leaves others, each side is a group of its own, so
+// that kept counts per group fix every split's sizes (a plan by counts knows its cost).
 import { type ModelSpec, type Node, inferShapes, isActivation, paramShapes } from '../model/graph.js';
 
 /** Where a group channel lives in one parameter: `axis` of the tensor, at `index`. */
@@ -65,6 +67,8 @@ export function channelGroups(spec: ModelSpec): Group[] {
   /** Producer of each channel id, and its index there. */
   const producedBy = new Map<number, { node: string; index: number }>();
   const uses: { node: string; param: string; axis: 0 | 1; ids: number[]; perChannel: number }[] = [];
+  /** Splits and slices: the channels they take and those they leave. */
+  const cuts: { node: string; taken: number[]; left: number[] }[] = [];
 
   const produce = (n: Node, count: number, reason?: string) => {
     const ids = uf.add(count, reason);
@@ -125,11 +129,24 @@ export function channelGroups(spec: ModelSpec): Group[] {
         break;
       }
       case 'concat': sources.set(n.name, n.inputs.flatMap((i) => sources.get(i)!)); break;
+      case 'gather': {
+        sources.set(n.name, n.channels.map((c) => x![c]));
+        const taken = new Set(n.channels);
+        if (taken.size < x!.length) cuts.push({ node: n.name, taken: n.channels.map((c) => x![c]), left: x!.filter((_, c) => !taken.has(c)) });
+        break;
+      }
     }
   }
   for (const id of sources.get(spec.output)!) uf.block(id, 'it is the model output');
+  /** Per channel root: which side of each split it is on. */
+  const sides = new Map<number, string>();
+  cuts.forEach((cut, k) => {
+    for (const [ids, side] of [[cut.taken, 't'], [cut.left, 'l']] as const) {
+      for (const r of new Set(ids.map((id) => uf.find(id)))) sides.set(r, `${sides.get(r) ?? ''}${k}${side}`);
+    }
+  });
 
-  // Group channel ids by root, then roots by the set of producers they hold.
+  // Group channel ids by root, then roots by the set of producers they hold and their sides of the splits.
   const roots = new Map<number, { node: string; index: number }[]>();
   for (const [id, p] of producedBy) {
     const r = uf.find(id);
@@ -137,12 +154,12 @@ export function channelGroups(spec: ModelSpec): Group[] {
   }
   const byProducers = new Map<string, number[]>();
   for (const [root, members] of roots) {
-    const key = [...new Set(members.map((m) => m.node))].sort().join('+');
+    const key = `${[...new Set(members.map((m) => m.node))].sort().join('+')}|${sides.get(root) ?? ''}`;
     byProducers.set(key, [...(byProducers.get(key) ?? []), root]);
   }
   const groups: Group[] = [];
   for (const [key, rootList] of byProducers) {
-    const producers = key.split('+');
+    const producers = key.slice(0, key.lastIndexOf('|')).split('+');
     if (producers.length === 1 && spec.nodes.find((n) => n.name === producers[0])?.op === 'input') continue;
     // Order channels by the first producer's channel index.
     const firstIndex = (r: number) => Math.min(...roots.get(r)!.filter((m) => m.node === producers[0]).map((m) => m.index));

@@ -1,0 +1,22 @@
+// Small graphs of the structures the zoo lacks, shared by the network, compaction and budget tests.
+import { GraphBuilder, type ModelSpec, shuffledChannels } from '../../src/model/graph.js';
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+/**
+ * ShuffleNetV2's two units at width 8: a stride-2 unit (two branches, concat, channel shuffle) and a
+ * stride-1 unit (channel split, one branch, concat, shuffle), then a strided channel slice (x[:, 1::2]).
+ */
+export function shuffleNetMini(inputShape: [number, number, number] = [3, 8, 8]): ModelSpec {
+  const g = new GraphBuilder('shufflenet-mini', inputShape, 5);
+  const cbr = (x: string, out: number, o: { kernel?: number; stride?: number; groups?: number; relu?: boolean } = {}) => {
+    const y = g.bn(g.conv(x, { out, kernel: o.kernel ?? 1, stride: o.stride, padding: (o.kernel ?? 1) === 3 ? 1 : 0, groups: o.groups, bias: false }));
+    return o.relu === false ? y : g.relu(y);
+  };
+  const stem = cbr('input', 8, { kernel: 3 });
+  const branch = (x: string, stride: number) => cbr(cbr(cbr(x, 8), 8, { kernel: 3, stride, groups: 8, relu: false }), 8);
+  const down = g.gather(g.concat([cbr(cbr(stem, 8, { kernel: 3, stride: 2, groups: 8, relu: false }), 8), branch(stem, 2)]), shuffledChannels(16, 2));
+  const unit = g.gather(g.concat([g.gather(down, range(0, 8)), branch(g.gather(down, range(8, 16)), 1)]), shuffledChannels(16, 2));
+  const odd = g.gather(unit, range(0, 8).map((i) => 2 * i + 1));
+  return g.build(g.linear(g.flatten(g.gap(cbr(odd, 12))), 5, 'classifier'));
+}
