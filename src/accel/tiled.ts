@@ -89,12 +89,18 @@ export function compulsoryIfmapWords(q: TileProblem): number {
   return Math.min(mul(q.P, q.K), mul(mul(rows, cols), q.channels));
 }
 
+/** Each loop order's dimensions, outermost first, as p = 0, k = 1, m = 2 (the shader's table). */
+const ORDER_DIMS = LOOP_ORDERS.map((o) => [...o].map((d) => 'pkm'.indexOf(d)));
+/** Operands by the dimensions they use, as bit masks: ifmap p, k; filter k, m; ofmap p, m. */
+const USES = { ifmap: 0b011, filter: 0b110, ofmap: 0b101 } as const;
+
 /** Fetch multiplier of an operand: product of the trip counts of loops it does not depend on that sit outside its innermost loop it does depend on. */
-function refetch(order: string, trips: Record<string, number>, uses: string): number {
+function refetch(orderIndex: number, trips: readonly number[], uses: number): number {
+  const dims = ORDER_DIMS[orderIndex];
   let innermost = -1;
-  for (let i = 0; i < 3; i++) if (uses.includes(order[i])) innermost = i;
+  for (let i = 0; i < 3; i++) if ((uses >> dims[i]) & 1) innermost = i;
   let f = 1;
-  for (let i = 0; i < innermost; i++) if (!uses.includes(order[i])) f = mul(f, trips[order[i]]);
+  for (let i = 0; i < innermost; i++) if (!((uses >> dims[i]) & 1)) f = mul(f, trips[dims[i]]);
   return f;
 }
 
@@ -115,20 +121,34 @@ function tileCompute(q: TileProblem, tp: number, tk: number, tm: number) {
   return { cycles, folds, usedPeFolds: mul(sr, sc), ifmap, filter, psumUpdates };
 }
 
-/** Integer counts of one candidate tiling of one group's GEMM. */
-export function evaluateCandidate(q: TileProblem, tp: number, tk: number, tm: number, orderIndex: number): TileCounts {
-  const order = LOOP_ORDERS[orderIndex];
+/** What a tiling (tp, tk, tm) costs whatever the loop order: capacity, compute and array-edge SRAM reads. */
+interface TileTotals {
+  fits: boolean; ifTile: number; kEff: number; tkEff: number;
+  /** Trip counts along p, k, m. */
+  trips: [number, number, number];
+  computeCycles: number; usedPeFolds: number; folds: number; ifmap: number; filter: number; psum: number;
+}
+
+function fitsSram(q: TileProblem, tp: number, tk: number, tm: number): boolean {
+  const tkEff = ceilDiv(mul(tk, q.sparseN), q.sparseM);
+  return mul(2, ifmapTileWords(q, tp, tk)) <= q.ifmapWords && mul(2, mul(tkEff, tm)) <= q.filterWords && mul(2, mul(tp, tm)) <= q.ofmapWords;
+}
+
+function tileTotals(q: TileProblem, tp: number, tk: number, tm: number): TileTotals {
   const kEff = ceilDiv(mul(q.K, q.sparseN), q.sparseM);
   const tkEff = ceilDiv(mul(tk, q.sparseN), q.sparseM);
   const ifTile = ifmapTileWords(q, tp, tk);
   const fits = mul(2, ifTile) <= q.ifmapWords && mul(2, mul(tkEff, tm)) <= q.filterWords && mul(2, mul(tp, tm)) <= q.ofmapWords;
-  const trips = { p: ceilDiv(q.P, tp), k: ceilDiv(q.K, tk), m: ceilDiv(q.M, tm) };
+  const trips: [number, number, number] = [ceilDiv(q.P, tp), ceilDiv(q.K, tk), ceilDiv(q.M, tm)];
 
   // Full tiles and the ragged remainder along each dimension, 2 x 2 x 2 combinations.
   let computeCycles = 0, usedPeFolds = 0, folds = 0, ifmap = 0, filter = 0, psum = 0;
-  for (const [p, np] of [[tp, Math.floor(q.P / tp)], [q.P % tp, q.P % tp ? 1 : 0]])
-    for (const [k, nk] of [[tk, Math.floor(q.K / tk)], [q.K % tk, q.K % tk ? 1 : 0]])
-      for (const [m, nm] of [[tm, Math.floor(q.M / tm)], [q.M % tm, q.M % tm ? 1 : 0]]) {
+  for (let rp = 0; rp < 2; rp++)
+    for (let rk = 0; rk < 2; rk++)
+      for (let rm = 0; rm < 2; rm++) {
+        const [p, np] = rp ? [q.P % tp, q.P % tp ? 1 : 0] : [tp, Math.floor(q.P / tp)];
+        const [k, nk] = rk ? [q.K % tk, q.K % tk ? 1 : 0] : [tk, Math.floor(q.K / tk)];
+        const [m, nm] = rm ? [q.M % tm, q.M % tm ? 1 : 0] : [tm, Math.floor(q.M / tm)];
         const n = mul(mul(np, nk), nm);
         if (n === 0) continue;
         const t = tileCompute(q, p, ceilDiv(mul(k, q.sparseN), q.sparseM), m);
@@ -139,30 +159,53 @@ export function evaluateCandidate(q: TileProblem, tp: number, tk: number, tm: nu
         filter = add(filter, mul(n, t.filter));
         psum = add(psum, mul(n, t.psumUpdates));
       }
+  return { fits, ifTile, kEff, tkEff, trips, computeCycles, usedPeFolds, folds, ifmap, filter, psum };
+}
 
+/** DRAM words of a tiling in one loop order (ifmap, filter, ofmap reads, ofmap writes): the reuse the order allows. */
+function dramOf(q: TileProblem, a: TileTotals, orderIndex: number): [number, number, number, number] {
   const outputs = mul(q.P, q.M);
-  const dramIfmapReads = mul(mul(mul(trips.p, trips.k), ifTile), refetch(order, trips, 'pk'));
-  const dramFilterReads = mul(mul(kEff, q.M), refetch(order, trips, 'km'));
-  const spills = refetch(order, trips, 'pm'); // partial sums leave the chip when K is split outside them
-  const dramOfmapWrites = mul(outputs, spills);
-  const dramOfmapReads = mul(outputs, spills - 1);
-  const dramWords = add(add(dramIfmapReads, dramFilterReads), add(dramOfmapReads, dramOfmapWrites));
+  const spills = refetch(orderIndex, a.trips, USES.ofmap); // partial sums leave the chip when K is split outside them
+  return [
+    mul(mul(mul(a.trips[0], a.trips[1]), a.ifTile), refetch(orderIndex, a.trips, USES.ifmap)),
+    mul(mul(a.kEff, q.M), refetch(orderIndex, a.trips, USES.filter)),
+    mul(outputs, spills - 1),
+    mul(outputs, spills),
+  ];
+}
+
+/** Cycles of a tiling given its DRAM words: double-buffered prefetch stalls only when DRAM time exceeds compute time. */
+function cyclesOf(q: TileProblem, a: TileTotals, tm: number, dramWords: number) {
   const dramCycles = ceilDiv(mul(dramWords, 16), q.bandwidthPer16);
-  const prologueCycles = ceilDiv(mul(add(ifTile, mul(tkEff, tm)), 16), q.bandwidthPer16);
-  const stallCycles = dramCycles > computeCycles ? dramCycles - computeCycles : 0;
-  const macs = mul(mul(q.P, kEff), q.M);
+  const prologueCycles = ceilDiv(mul(add(a.ifTile, mul(a.tkEff, tm)), 16), q.bandwidthPer16);
+  const stallCycles = dramCycles > a.computeCycles ? dramCycles - a.computeCycles : 0;
+  return { dramCycles, prologueCycles, stallCycles, cycles: add(add(prologueCycles, a.computeCycles), stallCycles) };
+}
+
+const dramTotal = (d: readonly number[]) => add(add(d[0], d[1]), add(d[2], d[3]));
+
+/** The counts of a tiling in one loop order. */
+function withOrder(q: TileProblem, tm: number, a: TileTotals, orderIndex: number): TileCounts {
+  const [dramIfmapReads, dramFilterReads, dramOfmapReads, dramOfmapWrites] = dramOf(q, a, orderIndex);
+  const outputs = mul(q.P, q.M);
+  const macs = mul(mul(q.P, a.kEff), q.M);
   return {
-    fits, computeCycles, dramCycles, prologueCycles, stallCycles,
-    cycles: add(add(prologueCycles, computeCycles), stallCycles),
-    usedPeFolds, folds, macs,
+    fits: a.fits, computeCycles: a.computeCycles,
+    ...cyclesOf(q, a, tm, dramTotal([dramIfmapReads, dramFilterReads, dramOfmapReads, dramOfmapWrites])),
+    usedPeFolds: a.usedPeFolds, folds: a.folds, macs,
     // Each MAC reads two operands from PE registers and updates one partial sum.
     registerFile: mul(3, macs),
-    sramIfmapReads: ifmap, sramFilterReads: filter,
-    sramOfmapWrites: add(psum, dramOfmapReads),
-    sramOfmapReads: add(psum - outputs > 0 ? psum - outputs : 0, dramOfmapWrites),
+    sramIfmapReads: a.ifmap, sramFilterReads: a.filter,
+    sramOfmapWrites: add(a.psum, dramOfmapReads),
+    sramOfmapReads: add(a.psum - outputs > 0 ? a.psum - outputs : 0, dramOfmapWrites),
     sramIfmapWrites: dramIfmapReads, sramFilterWrites: dramFilterReads,
     dramIfmapReads, dramFilterReads, dramOfmapReads, dramOfmapWrites,
   };
+}
+
+/** Integer counts of one candidate tiling of one group's GEMM. */
+export function evaluateCandidate(q: TileProblem, tp: number, tk: number, tm: number, orderIndex: number): TileCounts {
+  return withOrder(q, tm, tileTotals(q, tp, tk, tm), orderIndex);
 }
 
 /**
@@ -246,20 +289,46 @@ export function score(t: TileCounts, objective: Objective, weights: readonly num
 
 export interface Scheduled { index: number; tiling: Tiling; counts: TileCounts; candidates: number }
 
-/** CPU reference scheduler: evaluates every candidate and keeps the best score (lowest index on ties). */
+/**
+ * CPU reference scheduler: the best score over every candidate (lowest index on ties), as the GPU
+ * kernel picks it. Tilings that overflow an SRAM score 2^96 - 1 and cannot win unless none fits (an
+ * error), so they are skipped; a tiling's order-independent part is computed once for its six orders.
+ */
 export function scheduleOnCpu(c: AcceleratorConfig, q: TileProblem, objective: Objective): Scheduled {
   const weights = energyWeights(c);
-  const count = candidateCount(q);
+  const d = arrayDims(q);
+  const [np, nk, nm] = [sizeChoices(q.P, d.p), sizeChoices(q.K, d.k), sizeChoices(q.M, d.m)];
+  // Cycles and DRAM words are below 2^32: plain numbers compare them exactly.
+  const numeric = objective === 'latency' || objective === 'dram';
   let best = -1;
-  let bestScore = 0n;
-  let bestCounts: TileCounts | undefined;
-  for (let i = 0; i < count; i++) {
-    const t = candidateAt(q, i);
-    const counts = evaluateCandidate(q, t.tp, t.tk, t.tm, t.orderIndex);
-    const s = score(counts, objective, weights);
-    if (best < 0 || s < bestScore) [best, bestScore, bestCounts] = [i, s, counts];
+  let bestNumber = Infinity;
+  let bestBig = 0n;
+  let bestTiling: { tp: number; tk: number; tm: number; o: number; totals: TileTotals } | undefined;
+  for (let ip = 0; ip < np; ip++) {
+    const tp = tileSizeAt(q.P, d.p, ip);
+    for (let ik = 0; ik < nk; ik++) {
+      const tk = tileSizeAt(q.K, d.k, ik);
+      for (let im = 0; im < nm; im++) {
+        const tm = tileSizeAt(q.M, d.m, im);
+        if (!fitsSram(q, tp, tk, tm)) continue;
+        const totals = tileTotals(q, tp, tk, tm);
+        // Stalls only add: a tiling whose prologue and compute alone reach the best cycles cannot win.
+        if (objective === 'latency' && best >= 0 && cyclesOf(q, totals, tm, 0).cycles >= bestNumber) continue;
+        for (let o = 0; o < LOOP_ORDERS.length; o++) {
+          const index = ((ip * nk + ik) * nm + im) * LOOP_ORDERS.length + o;
+          if (numeric) {
+            const words = dramTotal(dramOf(q, totals, o));
+            const s = objective === 'latency' ? cyclesOf(q, totals, tm, words).cycles : words;
+            if (best < 0 || s < bestNumber) [best, bestNumber, bestTiling] = [index, s, { tp, tk, tm, o, totals }];
+          } else {
+            const s = score(withOrder(q, tm, totals, o), objective, weights);
+            if (best < 0 || s < bestBig) [best, bestBig, bestTiling] = [index, s, { tp, tk, tm, o, totals }];
+          }
+        }
+      }
+    }
   }
-  if (!bestCounts?.fits) throw new Error(`tiled mode: no tiling of a ${q.P}x${q.K}x${q.M} GEMM fits the SRAMs of this accelerator (even 1x1x1 tiles)`);
-  const t = candidateAt(q, best);
-  return { index: best, tiling: { tp: t.tp, tk: t.tk, tm: t.tm, order: t.order }, counts: bestCounts, candidates: count };
+  if (!bestTiling) throw new Error(`tiled mode: no tiling of a ${q.P}x${q.K}x${q.M} GEMM fits the SRAMs of this accelerator (even 1x1x1 tiles)`);
+  const { tp, tk, tm, o, totals } = bestTiling;
+  return { index: best, tiling: { tp, tk, tm, order: LOOP_ORDERS[o] }, counts: withOrder(q, tm, totals, o), candidates: np * nk * nm * LOOP_ORDERS.length };
 }

@@ -46,7 +46,7 @@ const COMMON: Options = {
 const COMMON_HELP = { '--backend B': 'auto (default: a hardware GPU through WebGPU; else the native CPU backend; else WebGPU on a software adapter; else gpu.js), webgpu, native or gpujs', '--json': 'machine-readable output on stdout', '--config FILE': 'a JSON file holding these options (command-line flags win)', '--verbose': 'stack traces on errors', '-h, --help': 'this help' };
 
 const MODEL: Options = { model: { type: 'string' }, seed: { type: 'string' } };
-const MODEL_HELP = { '--model M': "'default' (the shipped LeNet-5 MNIST checkpoint), a zoo name (lenet5, vgg-small, resnet20, mobilenet), a .safetensors checkpoint or an .onnx file", '--seed N': 'seed for initialisation and data order (default 1)' };
+const MODEL_HELP = { '--model M': "'default' (the shipped LeNet-5 MNIST checkpoint), a zoo name (lenet5, vgg-small, resnet20, mobilenet, resnet18, resnet50, mobilenetv2), a .safetensors checkpoint or an .onnx file", '--seed N': 'seed for initialisation and data order (default 1)' };
 const DATA: Options = { data: { type: 'string' }, images: { type: 'string' }, labels: { type: 'string' }, 'test-images': { type: 'string' }, 'test-labels': { type: 'string' }, 'train-limit': { type: 'string' }, 'test-limit': { type: 'string' } };
 const DATA_HELP = { '--data NAME': 'mnist (default) or fashion-mnist', '--images F --labels F': 'training images and labels (IDX or NPY); --test-images/--test-labels for evaluation', '--train-limit N, --test-limit N': 'use the first N samples' };
 const ACCEL: Options = { accel: { type: 'string' }, mode: { type: 'string' } };

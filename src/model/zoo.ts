@@ -62,8 +62,67 @@ export function mobilenet(inputShape: InputShape = [3, 32, 32], classes = 10): M
   return g.build(g.linear(g.flatten(g.gap(x)), classes, 'fc'));
 }
 
+/**
+ * torchvision's ImageNet ResNets (He et al. 2016): a 7x7/2 stem and 3x3/2 max-pool, four stages (64-512
+ * channels) of basic blocks (ResNet-18: 2, 2, 2, 2) or bottlenecks with 4x expansion (ResNet-50: 3, 4, 6, 3).
+ */
+function imagenetResnet(name: string, blocks: number[], bottleneck: boolean) {
+  return (inputShape: InputShape = [3, 224, 224], classes = 1000): ModelSpec => {
+    const g = new GraphBuilder(name, inputShape, classes);
+    const convBn = (x: string, out: number, kernel: number, stride: number, at: string) =>
+      g.bn(g.conv(x, { out, kernel, stride, padding: (kernel - 1) >> 1, bias: false, name: at }), `${at}.bn`);
+    let x = g.maxpool(g.relu(convBn('input', 64, 7, 2, 'conv1')), 3, 2, 1);
+    let channels = 64;
+    blocks.forEach((count, stage) => {
+      const width = 64 << stage;
+      const out = bottleneck ? width * 4 : width;
+      for (let b = 0; b < count; b++) {
+        const stride = stage > 0 && b === 0 ? 2 : 1;
+        const at = `layer${stage + 1}.${b}`;
+        const y = bottleneck
+          ? convBn(g.relu(convBn(g.relu(convBn(x, width, 1, 1, `${at}.conv1`)), width, 3, stride, `${at}.conv2`)), out, 1, 1, `${at}.conv3`)
+          : convBn(g.relu(convBn(x, width, 3, stride, `${at}.conv1`)), width, 3, 1, `${at}.conv2`);
+        const shortcut = stride !== 1 || channels !== out ? convBn(x, out, 1, stride, `${at}.downsample`) : x;
+        x = g.relu(g.sum([y, shortcut], `${at}.add`));
+        channels = out;
+      }
+    });
+    return g.build(g.linear(g.flatten(g.gap(x)), classes, 'fc'));
+  };
+}
+export const resnet18 = imagenetResnet('resnet18', [2, 2, 2, 2], false);
+export const resnet50 = imagenetResnet('resnet50', [3, 4, 6, 3], true);
+
+/** torchvision's MobileNetV2 (Sandler et al. 2018): inverted residuals (1x1 expand, 3x3 depthwise, 1x1 project), ReLU6. */
+export function mobilenetV2(inputShape: InputShape = [3, 224, 224], classes = 1000): ModelSpec {
+  const g = new GraphBuilder('mobilenetv2', inputShape, classes);
+  const cbr = (x: string, out: number, o: { kernel?: number; stride?: number; groups?: number; act?: boolean; name: string }) => {
+    const k = o.kernel ?? 1;
+    const y = g.bn(g.conv(x, { out, kernel: k, stride: o.stride, padding: (k - 1) >> 1, groups: o.groups, bias: false, name: o.name }), `${o.name}.bn`);
+    return o.act === false ? y : g.relu6(y);
+  };
+  let x = cbr('input', 32, { kernel: 3, stride: 2, name: 'features.0' });
+  let channels = 32;
+  // [expansion, out channels, repeats, first stride] from the paper's Table 2.
+  const settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]];
+  let index = 1;
+  for (const [t, out, n, s] of settings) {
+    for (let i = 0; i < n; i++) {
+      const at = `features.${index++}`;
+      const hidden = channels * t;
+      let y = t === 1 ? x : cbr(x, hidden, { name: `${at}.expand` });
+      y = cbr(y, hidden, { kernel: 3, stride: i === 0 ? s : 1, groups: hidden, name: `${at}.dw` });
+      y = cbr(y, out, { act: false, name: `${at}.project` });
+      x = i > 0 ? g.sum([x, y], `${at}.add`) : y;
+      channels = out;
+    }
+  }
+  x = cbr(x, 1280, { name: `features.${index}` });
+  return g.build(g.linear(g.flatten(g.gap(x)), classes, 'classifier'));
+}
+
 export const zoo: Record<string, (inputShape?: InputShape, classes?: number) => ModelSpec> = {
-  lenet5, 'vgg-small': vggSmall, resnet20, mobilenet,
+  lenet5, 'vgg-small': vggSmall, resnet20, mobilenet, resnet18, resnet50, mobilenetv2: mobilenetV2,
 };
 
 export function zooModel(name: string, inputShape?: InputShape, classes?: number): ModelSpec {
