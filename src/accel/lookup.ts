@@ -5,7 +5,9 @@ import type { GpuContext } from '../webgpu/context.js';
 import type { AcceleratorConfig } from './config.js';
 import { type Objective, type TileProblem, candidateAt, dramAccesses, sramAccesses, evaluateCandidate, scheduleOnCpu, tileProblem } from './tiled.js';
 import { scheduleProblemsOnGpu } from './tile-scheduler-gpu.js';
-import type { LayerWorkload } from './workload.js';
+import { type LayerWorkload, keptWorkload } from './workload.js';
+
+export { keptWorkload };
 
 export interface LookupTable {
   layer: string;
@@ -17,13 +19,6 @@ export interface LookupTable {
   cycles: Float64Array;
   energyPJ: Float64Array;
   dramWords: Float64Array;
-}
-
-/** The layer with some of its channels kept. */
-export function keptWorkload(l: LayerWorkload, keptIn: number, keptOut: number): LayerWorkload {
-  if (l.groups > 1 && l.channels === 1) return { ...l, groups: keptOut }; // depthwise: one GEMM per channel
-  if (l.groups > 1) throw new Error(`lookup table: layer '${l.name}' is a grouped conv (${l.groups} groups); only dense and depthwise layers are tabulated`);
-  return { ...l, channels: keptIn, numFilters: keptOut };
 }
 
 export function lookupIndex(t: LookupTable, keptIn: number, keptOut: number): number {

@@ -292,7 +292,8 @@ export interface Scheduled { index: number; tiling: Tiling; counts: TileCounts; 
 /**
  * CPU reference scheduler: the best score over every candidate (lowest index on ties), as the GPU
  * kernel picks it. Tilings that overflow an SRAM score 2^96 - 1 and cannot win unless none fits (an
- * error), so they are skipped; a tiling's order-independent part is computed once for its six orders.
+ * error), so they are skipped; a tiling's order-independent part is computed once for its six orders;
+ * for latency, tilings whose cycle lower bound cannot beat the best so far are skipped unevaluated.
  */
 export function scheduleOnCpu(c: AcceleratorConfig, q: TileProblem, objective: Objective): Scheduled {
   const weights = energyWeights(c);
@@ -304,25 +305,42 @@ export function scheduleOnCpu(c: AcceleratorConfig, q: TileProblem, objective: O
   let bestNumber = Infinity;
   let bestBig = 0n;
   let bestTiling: { tp: number; tk: number; tm: number; o: number; totals: TileTotals } | undefined;
-  for (let ip = 0; ip < np; ip++) {
-    const tp = tileSizeAt(q.P, d.p, ip);
-    for (let ik = 0; ik < nk; ik++) {
-      const tk = tileSizeAt(q.K, d.k, ik);
-      for (let im = 0; im < nm; im++) {
-        const tm = tileSizeAt(q.M, d.m, im);
+  const [R, C] = [q.rows, q.cols];
+  // A lower bound on any tiling's compute cycles: every PE busy every cycle, plus each tile's fill and drain.
+  const denseCycles = Math.floor((q.P * Math.ceil((q.K * q.sparseN) / q.sparseM) * q.M) / (R * C));
+  const better = (s: number, index: number) => best < 0 || s < bestNumber || (s === bestNumber && index < best);
+  // Large tiles first: they usually win, and the bounds below then skip most of the rest. A size capped
+  // to the extent repeats at a higher index; the repeat scores the same and loses the tie, so it is skipped.
+  const sizes = (extent: number, dim: number, n: number) => Array.from({ length: n }, (_, i) => tileSizeAt(extent, dim, i));
+  const [tps, tks, tms] = [sizes(q.P, d.p, np), sizes(q.K, d.k, nk), sizes(q.M, d.m, nm)];
+  for (let ip = np - 1; ip >= 0; ip--) {
+    const tp = tps[ip];
+    if (tps.indexOf(tp) !== ip) continue;
+    for (let ik = nk - 1; ik >= 0; ik--) {
+      const tk = tks[ik];
+      if (tks.indexOf(tk) !== ik) continue;
+      for (let im = nm - 1; im >= 0; im--) {
+        const tm = tms[im];
+        if (tms.indexOf(tm) !== im) continue;
         if (!fitsSram(q, tp, tk, tm)) continue;
+        const first = ((ip * nk + ik) * nm + im) * LOOP_ORDERS.length;
+        if (objective === 'latency' && best >= 0) {
+          const tiles = ceilDiv(q.P, tp) * ceilDiv(q.K, tk) * ceilDiv(q.M, tm);
+          const prologue = ceilDiv(mul(add(ifmapTileWords(q, tp, tk), mul(ceilDiv(mul(tk, q.sparseN), q.sparseM), tm)), 16), q.bandwidthPer16);
+          if (!better(prologue + tiles * (R + C - 2) + denseCycles, first)) continue;
+        }
         const totals = tileTotals(q, tp, tk, tm);
-        // Stalls only add: a tiling whose prologue and compute alone reach the best cycles cannot win.
-        if (objective === 'latency' && best >= 0 && cyclesOf(q, totals, tm, 0).cycles >= bestNumber) continue;
+        // Stalls only add: a tiling whose prologue and compute alone cannot beat the best is not expanded.
+        if (objective === 'latency' && best >= 0 && !better(cyclesOf(q, totals, tm, 0).cycles, first)) continue;
         for (let o = 0; o < LOOP_ORDERS.length; o++) {
-          const index = ((ip * nk + ik) * nm + im) * LOOP_ORDERS.length + o;
+          const index = first + o;
           if (numeric) {
             const words = dramTotal(dramOf(q, totals, o));
             const s = objective === 'latency' ? cyclesOf(q, totals, tm, words).cycles : words;
-            if (best < 0 || s < bestNumber) [best, bestNumber, bestTiling] = [index, s, { tp, tk, tm, o, totals }];
+            if (better(s, index)) [best, bestNumber, bestTiling] = [index, s, { tp, tk, tm, o, totals }];
           } else {
             const s = score(withOrder(q, tm, totals, o), objective, weights);
-            if (best < 0 || s < bestBig) [best, bestBig, bestTiling] = [index, s, { tp, tk, tm, o, totals }];
+            if (best < 0 || s < bestBig || (s === bestBig && index < best)) [best, bestBig, bestTiling] = [index, s, { tp, tk, tm, o, totals }];
           }
         }
       }

@@ -44,5 +44,13 @@ export function linearWorkload(name: string, inFeatures: number, outFeatures: nu
   return { name, ifmapH: 1, ifmapW: 1, ofmapH: 1, ofmapW: 1, filterH: 1, filterW: 1, strideH: 1, strideW: 1, channels: inFeatures, numFilters: outFeatures, groups: 1 };
 }
 
+/** The layer with `keptIn` input and `keptOut` output channels (a linear layer: features) of its own. */
+export function keptWorkload(l: LayerWorkload, keptIn: number, keptOut: number): LayerWorkload {
+  if (l.groups > 1 && l.channels === 1) return keptOut === l.groups ? l : { ...l, groups: keptOut }; // depthwise: one GEMM per channel
+  if (keptIn === l.channels * l.groups && keptOut === l.numFilters * l.groups) return l;
+  if (l.groups > 1) throw new Error(`layer '${l.name}' is a grouped conv (${l.groups} groups); its channel counts cannot change`);
+  return { ...l, channels: keptIn, numFilters: keptOut };
+}
+
 /** SCALE-Sim's output extent: ceil((ifmap - filter + stride) / stride). */
 export const scaleSimExtent = (ifmap: number, filter: number, stride: number) => Math.ceil((ifmap - filter + stride) / stride);

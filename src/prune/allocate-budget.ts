@@ -15,9 +15,10 @@
 // would break the budget: no channel that costs nothing is ever pruned, and each cut ends at a step edge.
 import type { ModelSpec } from '../model/graph.js';
 import { type Allocation, allocate } from './allocate.js';
-import { type CostModel, type KeptCounts, specWithCounts } from './budget.js';
+import type { CostModel, KeptCounts } from './budget.js';
 import type { KeptChannels } from './compact.js';
 import type { Group } from './dependency.js';
+import { LayerTables } from './layer-tables.js';
 
 export interface BudgetAllocationOptions {
   /** Producer names whose groups are left whole. */
@@ -31,6 +32,8 @@ export interface BudgetAllocationOptions {
    * (default), the share lost (sum), scores over the group's mean, or raw scores.
    */
   normalize?: 'log' | 'sum' | 'mean' | 'none';
+  /** Called at each planning step: the phase, and the share of the way from the start's cost down to the budget. */
+  onProgress?: (p: { phase: string; fraction: number }) => void;
 }
 
 export interface BudgetAllocation extends Allocation { counts: KeptCounts; cost: number }
@@ -70,53 +73,84 @@ export async function allocateToBudget(
   const allowed = (g: Group, k: number) => k >= 1 && k <= (o.maxKept?.get(g.id) ?? g.channels) && (k % roundTo === 0 || k === g.channels);
   const cap = (g: Group) => o.maxKept?.get(g.id) ?? g.channels;
 
+  const tables = new LayerTables(spec, groups, costs);
+  const touched = (g: Group) => tables.touched.get(g.id) ?? [];
+
   /** Descent to the budget, then refill, from a start; the counts and the model cost. */
-  const search = async (start: KeptCounts) => {
+  const search = async (start: KeptCounts, label: string) => {
     const counts: KeptCounts = new Map(start);
-    const withCount = (g: Group, k: number) => new Map(counts).set(g.id, k);
-    /** Model cost for each allowed count of each group (others as they are), in one scheduling pass. */
-    const probe = async (range: (g: Group) => number[]) => {
-      const asks = active.flatMap((g) => range(g).filter((k) => allowed(g, k)).map((k) => ({ g, k, spec: specWithCounts(spec, groups, withCount(g, k)) })));
-      await costs.prefetch(asks.map((a) => a.spec));
-      return asks.map((a) => ({ g: a.g, k: a.k, cost: costs.costOf(a.spec) }));
+    const shapes = tables.shapes(counts);
+    await tables.prefetch(shapes);
+    const total = () => shapes.reduce((sum, sh) => sum + tables.cost(sh), 0);
+    let current = total();
+    const startCost = current;
+    /** Per group: the model's cost change at each count it was priced at, others as they are. */
+    const deltas = new Map<number, Map<number, number>>();
+    /** Per group: its best cut (or none), until a group sharing a layer with it changes. */
+    const bestCut = new Map<number, { k: number; price: number } | undefined>();
+    const price = async (gs: Group[], range: (g: Group) => number[]) => {
+      const asks = gs.map((g) => ({ g, ks: range(g).filter((k) => allowed(g, k) && !deltas.get(g.id)?.has(k)) }));
+      await tables.prefetch(asks.flatMap(({ g, ks }) => ks.flatMap((k) => touched(g).map((i) => tables.shape(i, counts, g.id, k)))));
+      for (const { g, ks } of asks) {
+        const d = deltas.get(g.id) ?? new Map<number, number>();
+        for (const k of ks) d.set(k, touched(g).reduce((sum, i) => sum + tables.cost(tables.shape(i, counts, g.id, k)) - tables.cost(shapes[i]), 0));
+        deltas.set(g.id, d);
+      }
+    };
+    const apply = (g: Group, k: number) => {
+      counts.set(g.id, k);
+      for (const i of touched(g)) shapes[i] = tables.shape(i, counts);
+      for (const n of tables.neighbours.get(g.id)!) { deltas.delete(n); bestCut.delete(n); }
+      current = total();
     };
     const below = (g: Group) => Array.from({ length: counts.get(g.id)! - 1 }, (_, i) => i + 1);
     const above = (g: Group) => Array.from({ length: cap(g) - counts.get(g.id)! }, (_, i) => counts.get(g.id)! + 1 + i);
 
-    let current = await costs.cost(specWithCounts(spec, groups, counts));
+    // Descent: the cut that loses least importance per unit of cost saved, until the budget holds.
     while (current > budget) {
-      const options = await probe(below);
-      let best: { g: Group; k: number; cost: number; price: number } | undefined;
-      for (const x of options) {
-        if (x.cost >= current) continue;
-        const lost = lostIfKept.get(x.g.id)!;
-        const price = (lost[x.k] - lost[counts.get(x.g.id)!]) / (current - x.cost);
-        if (!best || price < best.price || (price === best.price && x.k > best.k)) best = { ...x, price };
+      o.onProgress?.({ phase: `${label}: descent`, fraction: startCost > budget ? (startCost - current) / (startCost - budget) : 1 });
+      const stale = active.filter((g) => !bestCut.has(g.id));
+      await price(stale, below);
+      for (const g of stale) {
+        const lost = lostIfKept.get(g.id)!;
+        let b: { k: number; price: number } | undefined;
+        for (const k of below(g)) {
+          const d = deltas.get(g.id)!.get(k);
+          if (d === undefined || d >= 0) continue;
+          const p = (lost[k] - lost[counts.get(g.id)!]) / -d;
+          if (!b || p < b.price || (p === b.price && k > b.k)) b = { k, price: p };
+        }
+        bestCut.set(g.id, b);
+      }
+      let best: { g: Group; k: number; price: number } | undefined;
+      for (const g of active) {
+        const b = bestCut.get(g.id);
+        if (b && (!best || b.price < best.price || (b.price === best.price && b.k > best.k))) best = { g, ...b };
       }
       if (!best) {
         const floor = new Map(active.map((g) => [g.id, Math.min(...Array.from({ length: g.channels }, (_, i) => i + 1).filter((k) => allowed(g, k)))]));
-        const smallest = await costs.cost(specWithCounts(spec, groups, floor));
+        const smallest = await tables.total(floor);
         throw new Error(`prune: the budget ${fmt(budget)} ${costs.o.metric} cannot be met; the smallest achievable cost is ${fmt(Math.min(smallest, current))} (every prunable group at its minimum)`);
       }
-      counts.set(best.g.id, best.k);
-      current = best.cost;
+      apply(best.g, best.k);
     }
 
     // Refill: give channels back while the budget holds, the group whose next channels matter most first.
     for (;;) {
-      const options = await probe(above);
-      const next = active
-        .map((g) => {
-          const fits = options.filter((x) => x.g === g && x.cost <= budget).sort((a, b) => b.k - a.k)[0];
-          if (!fits) return undefined;
-          const lost = lostIfKept.get(g.id)!;
-          return { ...fits, gain: (lost[counts.get(g.id)!] - lost[fits.k]) / (fits.k - counts.get(g.id)!) };
-        })
-        .filter((x) => x !== undefined)
-        .sort((a, b) => b.gain - a.gain)[0];
+      o.onProgress?.({ phase: `${label}: refill`, fraction: 1 });
+      await price(active, above);
+      let next: { g: Group; k: number; gain: number } | undefined;
+      for (const g of active) {
+        const c = counts.get(g.id)!;
+        const d = deltas.get(g.id)!;
+        const fits = above(g).filter((k) => d.has(k) && current + d.get(k)! <= budget).at(-1);
+        if (fits === undefined) continue;
+        const lost = lostIfKept.get(g.id)!;
+        const gain = (lost[c] - lost[fits]) / (fits - c);
+        if (!next || gain > next.gain) next = { g, k: fits, gain };
+      }
       if (!next) break;
-      counts.set(next.g.id, next.k);
-      current = next.cost;
+      apply(next.g, next.k);
     }
     const lost = active.reduce((sum, g) => sum + lostIfKept.get(g.id)![counts.get(g.id)!], 0);
     return { counts, cost: current, lost };
@@ -125,11 +159,11 @@ export async function allocateToBudget(
   // Two starts: the whole model, and the uniform ratio that just meets the budget (the greedy descent
   // alone can starve one layer where many small cuts elsewhere would do); the smaller loss wins.
   const starts: KeptCounts[] = [new Map(active.map((g) => [g.id, cap(g)]))];
-  const uniform = await uniformCountsForBudget(spec, groups, costs, budget, o);
+  const uniform = await uniformCountsForBudget(spec, groups, costs, budget, o, tables);
   if (uniform) starts.push(new Map(active.map((g) => [g.id, Math.min(cap(g), uniform.get(g.id) ?? cap(g))])));
   let found: Awaited<ReturnType<typeof search>> | undefined;
-  for (const start of starts) {
-    const r = await search(start);
+  for (const [i, start] of starts.entries()) {
+    const r = await search(start, i === 0 ? 'from the whole model' : 'from the uniform ratio');
     if (!found || r.lost < found.lost) found = r;
   }
   const { counts, cost: current } = found!;
@@ -154,11 +188,13 @@ export function uniformCounts(groups: Group[], ratio: number, o: { ignore?: stri
 }
 
 /** The counts of the smallest uniform ratio (in steps of 1/100) whose model meets the budget, if any. */
-export async function uniformCountsForBudget(spec: ModelSpec, groups: Group[], costs: CostModel, budget: number, o: { ignore?: string[]; roundTo?: number } = {}): Promise<(KeptCounts & { ratio?: number }) | undefined> {
+export async function uniformCountsForBudget(
+  spec: ModelSpec, groups: Group[], costs: CostModel, budget: number, o: { ignore?: string[]; roundTo?: number } = {}, tables = new LayerTables(spec, groups, costs),
+): Promise<(KeptCounts & { ratio?: number }) | undefined> {
   const ratios = Array.from({ length: 100 }, (_, i) => i / 100);
   const counts = ratios.map((r) => uniformCounts(groups, r, o));
-  const specs = counts.map((c) => specWithCounts(spec, groups, c));
-  await costs.prefetch(specs);
-  const i = specs.findIndex((s) => costs.costOf(s) <= budget);
+  const shapes = counts.map((c) => tables.shapes(c));
+  await tables.prefetch(shapes.flat());
+  const i = shapes.findIndex((list) => list.reduce((sum, sh) => sum + tables.cost(sh), 0) <= budget);
   return i < 0 ? undefined : Object.assign(counts[i], { ratio: ratios[i] });
 }

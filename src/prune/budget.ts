@@ -85,11 +85,23 @@ export class CostModel {
 
   /** Schedules every layer shape of these specs not yet cached, in one pass. */
   async prefetch(specs: ModelSpec[]): Promise<void> {
+    await this.prefetchLayers(specs.flatMap((s) => modelWorkloads(s)));
+  }
+
+  /** Schedules every layer shape not yet cached, in one pass. */
+  async prefetchLayers(layers: LayerWorkload[]): Promise<void> {
     const missing = new Map<string, LayerWorkload>();
-    for (const s of specs) for (const l of modelWorkloads(s)) if (!this.cache.has(this.key(l))) missing.set(this.key(l), l);
+    for (const l of layers) if (!this.cache.has(this.key(l))) missing.set(this.key(l), l);
     if (missing.size === 0) return;
     const cost = await evaluate(this.config, [...missing.values()], { mode: this.o.mode, objective: this.objective, schedule: this.o.schedule });
     [...missing.keys()].forEach((k, i) => this.cache.set(k, cost.layers[i]));
+  }
+
+  /** The metric of one layer shape (prefetched). */
+  layerMetric(l: LayerWorkload): number {
+    const c = this.cache.get(this.key(l));
+    if (!c) throw new Error(`internal: layer '${l.name}' was not prefetched`);
+    return metricOf(c, this.o.metric);
   }
 
   /** Cost of a spec whose layer shapes are cached (prefetch first). */
