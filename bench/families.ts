@@ -22,10 +22,14 @@ const require = createRequire(import.meta.url);
 const FAMILIES: [string, string][] = [
   ['EfficientNet-B0 (torchvision, 1/4 width and depth)', 'efficientnet-b0-mini'],
   ['MobileNetV3-Small (torchvision, 1/4 width)', 'mobilenet-v3-small-mini'],
+  ['ShuffleNetV2 (torchvision, stages of 16-64 channels)', 'shufflenet-v2-mini'],
+  ['MNASNet (torchvision, 1/4 width)', 'mnasnet-mini'],
+  ['RegNetY (torchvision, widths 8-24, SE)', 'regnet-y-mini'],
   ['ResNet-style (basic blocks)', 'resnet-mini'],
   ['MobileNetV2-style (depthwise separable)', 'mobilenet-mini'],
   ['SqueezeNet-style (fire modules)', 'squeezenet-mini'],
   ['smooth activations (SiLU, hard swish, GELU)', 'activations-mini'],
+  ['channel split and strided slice', 'channel-split-mini'],
 ];
 
 export async function benchFamilies(): Promise<void> {

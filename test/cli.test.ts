@@ -1,7 +1,6 @@
 // The wgprune CLI end to end, as a subprocess: simulate --json against the library, a small budget
 // prune whose ONNX file onnxruntime-node loads and whose HTML report renders its charts in headless
 // Chromium, usage errors (exit 2), and a run stopped with Ctrl-C (SIGINT) that resumes.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -13,25 +12,9 @@ import { modelWorkloads } from '../src/accel/model-workload.js';
 import { preset } from '../src/accel/presets.js';
 import { lenet5 } from '../src/model/zoo.js';
 import type { RunReport } from '../src/report/report.js';
+import { cli } from './helpers/cli.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
-const ROOT = new URL('..', import.meta.url).pathname;
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[], o: { onStderr?: (text: string, child: ChildProcess) => void; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/bin.mjs', ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', ...o.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      o.onStderr?.(stderr, child);
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wgprune-cli-'));
 const SMALL = ['--train-limit', '512', '--test-limit', '300', '--batch-size', '32'];
@@ -102,6 +85,13 @@ describe('wgprune CLI', () => {
       expect(p.uniform.cycles).toBeLessThanOrEqual(p.fraction * report.dense.cycles);
     }
     expect(readFileSync(join(out, 'pareto.svg'), 'utf8')).toMatch(/^<svg[^>]*>.*<circle/s);
+    // --json: progress comes as JSON events on stderr, planning included (its share of the way to the budget, an ETA).
+    const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const planning = events.filter((e) => e.event === 'planning');
+    expect(planning.length).toBeGreaterThan(2);
+    for (const e of planning) expect(e.fraction).toBeGreaterThanOrEqual(0), expect(e.fraction).toBeLessThanOrEqual(1);
+    expect(planning.map((e) => e.phase)).toContain('planning: from the whole model: descent');
+    expect(events.some((e) => e.event === 'progress' && e.phase === 'fine-tune' && e.step > 0)).toBe(true);
     // No GPU in CI: auto ran the job on the native backend, and the report says so.
     expect(report.backend).toMatch(/^native \(onnxruntime CPU kernels, \d+ threads\)$/);
 

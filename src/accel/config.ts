@@ -47,6 +47,16 @@ const positive = (path: string, v: unknown, integer = false): number => {
   return v;
 };
 
+/**
+ * DRAM bandwidth in words per cycle, in steps of 1/16 (the tile scheduler's integer unit, so that DRAM
+ * time is exact on the CPU and the GPU alike); anything else is refused rather than rounded.
+ */
+function bandwidth(v: unknown): number {
+  const b = positive('dramBandwidth', v);
+  if (!Number.isInteger(b * 16)) throw new Error(`accelerator config: dramBandwidth must be a multiple of 1/16 word per cycle (0.0625, 0.125, ..., 1, 1.5, ...), got ${b}`);
+  return b;
+}
+
 /** Checks an untrusted object (parsed JSON) and returns it as a config; `origin` names the file in errors. */
 export function validateConfig(raw: unknown, origin = 'accelerator config'): AcceleratorConfig {
   try {
@@ -74,7 +84,7 @@ export function validateConfig(raw: unknown, origin = 'accelerator config'): Acc
       filterSramKB: positive('filterSramKB', c.filterSramKB),
       ofmapSramKB: positive('ofmapSramKB', c.ofmapSramKB),
       wordBytes: positive('wordBytes', c.wordBytes, true),
-      dramBandwidth: positive('dramBandwidth', c.dramBandwidth),
+      dramBandwidth: bandwidth(c.dramBandwidth),
       clockMHz: positive('clockMHz', c.clockMHz),
       energy: {
         mac: positive('energy.mac', e.mac), registerFile: positive('energy.registerFile', e.registerFile),

@@ -3,7 +3,7 @@
 import type { AcceleratorConfig } from './config.js';
 import { scaleSimLayer } from './scalesim.js';
 import {
-  type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, compulsoryIfmapWords, scheduleOnCpu, tileProblem,
+  type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, U32_MAX, compulsoryIfmapWords, scheduleOnCpu, tileProblem,
 } from './tiled.js';
 import { type Gemm, type LayerWorkload, gemmOf } from './workload.js';
 
@@ -56,6 +56,11 @@ function energyOf(c: AcceleratorConfig, macs: number, registerFile: number, sram
 function fromTiled(c: AcceleratorConfig, l: LayerWorkload, s: Scheduled): LayerCost {
   const t: TileCounts = s.counts;
   const gemm = gemmOf(l);
+  // Counts are unsigned 32-bit integers that saturate (the GPU scheduler's arithmetic): a saturated one is no longer exact.
+  const saturated = Object.entries(t).find(([, v]) => v === U32_MAX);
+  if (saturated) {
+    throw new Error(`tiled mode: layer '${l.name}' (a ${gemm.P} x ${gemm.K} x ${gemm.M} GEMM) needs ${saturated[0]} beyond 2^32 - 1, where the tile scheduler's exact 32-bit counts end; use --mode scalesim or a smaller input`);
+  }
   const r = gemm.repeats;
   const sram = {
     ifmapReads: t.sramIfmapReads * r, filterReads: t.sramFilterReads * r, ofmapReads: t.sramOfmapReads * r,
@@ -100,6 +105,11 @@ export async function evaluate(c: AcceleratorConfig, layers: LayerWorkload[], o:
     const scheduled = o.schedule ? await o.schedule(c, problems, objective) : problems.map((q) => scheduleOnCpu(c, q, objective));
     costs = layers.map((l, i) => fromTiled(c, l, scheduled[i]));
   }
+  return summarize(c, mode, objective, costs);
+}
+
+/** A model's cost from its layers' costs: totals, utilization and latency at the clock. */
+export function summarize(c: AcceleratorConfig, mode: Mode, objective: Objective, costs: LayerCost[]): ModelCost {
   const sum = (f: (l: LayerCost) => number) => costs.reduce((s, l) => s + f(l), 0);
   const sumRecord = <T extends object>(f: (l: LayerCost) => T): T => {
     const out: Record<string, number> = {};

@@ -50,6 +50,7 @@ export function parseScaleSimTopology(text: string, file = 'topology.csv'): Laye
   const header = lines[0].split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   if (!header[0]?.startsWith('layer')) throw new Error(`${file}:1: expected a header starting 'Layer name', got '${lines[0]}'`);
   const names = ['IFMAP Height', 'IFMAP Width', 'Filter Height', 'Filter Width', 'Channels', 'Num Filter', 'Strides'];
+  if (lines.length === 1) throw new Error(`${file}: a header and no layers`);
   return lines.slice(1).map((line, i) => {
     const cells = line.split(',').map((c) => c.trim());
     if (cells.length < 8) throw new Error(`${file}:${i + 2}: expected 8 columns (Layer name, ${names.join(', ')}), got ${cells.length}`);

@@ -7,7 +7,7 @@ import { presets } from '../accel/presets.js';
 import { parseScaleSimConfig } from '../accel/scalesim-io.js';
 import { type Dataset, subset } from '../data/dataset.js';
 import { loadDataset, loadFiles, readFile } from '../data/sources.js';
-import { type Model, initModel } from '../model/model.js';
+import { type Model, checkFinite, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
 import { importOnnx } from '../onnx/import.js';
 import { type Checkpoint, loadCheckpoint } from '../train/checkpoint.js';
@@ -26,12 +26,12 @@ export async function loadModel(name: string | undefined, inputShape: InputShape
     return { model: c.model, source: 'the shipped LeNet-5 MNIST checkpoint (models/lenet5-mnist.safetensors)', checkpoint: c };
   }
   if (zoo[what]) return { model: initModel(zoo[what](inputShape, classes), seed), source: `zoo '${what}', initialised with seed ${seed}` };
-  if (what.endsWith('.onnx')) {
-    return { model: importOnnx(readFile(what), { file: what }), source: what };
+  if (/\.onnx$/i.test(what)) {
+    return { model: checkFinite(importOnnx(readFile(what), { file: what }), what), source: what };
   }
-  if (what.endsWith('.safetensors')) {
+  if (/\.safetensors$/i.test(what)) {
     const c = await loadCheckpoint(what);
-    return { model: c.model, source: what, checkpoint: c };
+    return { model: checkFinite(c.model, what), source: what, checkpoint: c };
   }
   throw new UsageError(`--model '${what}': not a zoo model (${Object.keys(zoo).join(', ')}), a .safetensors checkpoint or an .onnx file`);
 }
@@ -59,6 +59,17 @@ export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
     test = loadDataset(name, 'test');
   }
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
+}
+
+/** One check of data against a model for every command: images present, of the model's input shape, labels among its classes. */
+export function checkDataFits(model: Model, ...sets: Dataset[]): void {
+  for (const d of sets) {
+    if (d.count === 0) throw new UsageError(`data '${d.name}': no images`);
+    if (d.shape.join('x') !== model.spec.inputShape.join('x')) throw new UsageError(`data '${d.name}': images are ${d.shape.join('x')}, model '${model.spec.name}' takes ${model.spec.inputShape.join('x')}`);
+    let top = 0;
+    for (const l of d.labels) if (l > top) top = l;
+    if (top >= model.spec.classes) throw new UsageError(`data '${d.name}': label ${top} is outside model '${model.spec.name}''s ${model.spec.classes} classes (0-${model.spec.classes - 1})`);
+  }
 }
 
 export function loadAccelerator(name: string | undefined, fallback: string): AcceleratorConfig {

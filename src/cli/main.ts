@@ -24,7 +24,9 @@ import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
-import { UsageError, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { UsageError, checkDataFits, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { mergeConfigFile } from './config-file.js';
+import { checkOutputDir, checkOutputFile } from './outputs.js';
 import { ProgressView } from './progress.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -121,9 +123,11 @@ const COMMANDS: Record<string, Command> = {
     async run(c) {
       const v = c.values;
       const out = str(v, 'out') ?? 'out/model.safetensors';
+      checkOutputFile('--out', out);
       const { train: data, test } = loadData(dataValues(v));
       const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
       const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', data.shape as [number, number, number], data.classes, int(v, 'seed', 1)!);
+      checkDataFits(model, data, test);
       ensureDir(out);
       let latest = resume;
       const { value: r, backend: be } = await withDeviceFallback(await backend(c), (on) => train(on, model, data, trainOptions(v, 1), {
@@ -150,6 +154,7 @@ const COMMANDS: Record<string, Command> = {
     async run(c) {
       const { test } = loadData(dataValues(c.values));
       const { model, source } = await loadModel(str(c.values, 'model'), test.shape as [number, number, number], test.classes, int(c.values, 'seed', 1)!);
+      checkDataFits(model, test);
       const be = await backend(c);
       const e = await evaluateModel(be, model, test);
       be.destroy();
@@ -225,6 +230,7 @@ const COMMANDS: Record<string, Command> = {
     help: { ...MODEL_HELP, '--input CxHxW': 'input shape of a zoo model (default 1x28x28)', '--out F': 'the .onnx file to write (default out/model.onnx)' },
     async run(c) {
       const out = str(c.values, 'out') ?? 'out/model.onnx';
+      checkOutputFile('--out', out);
       const { model, source } = await loadModel(str(c.values, 'model'), modelInput(c.values), 10, int(c.values, 'seed', 1)!);
       ensureDir(out);
       const bytes = exportOnnx(model);
@@ -264,6 +270,7 @@ function parseSchedule(text: string | undefined): PruneSchedule | undefined {
 
 async function pruneCommand(c: Context): Promise<number | void> {
   const outDir = str(c.values, 'out') ?? 'out';
+  checkOutputDir('--out', outDir);
   const resumeFile = join(outDir, 'resume.safetensors');
   let resume: PruneResume | undefined;
   let v = c.values;
@@ -302,6 +309,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
   });
   const { train: trainData, test } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), trainData.shape as [number, number, number], trainData.classes, int(v, 'seed', 1)!);
+  checkDataFits(model, trainData, test);
   const be = await backend(c);
   const fineTune = trainOptions(v, 1);
   const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;
@@ -310,7 +318,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
     criterion, granularity, ratio, budget, nm, schedule: parseSchedule(str(v, 'schedule')),
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
-    onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), shouldStop: () => c.stop.requested, resume,
+    onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume,
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
@@ -372,25 +380,16 @@ export async function main(argv: string[]): Promise<number> {
     try {
       values = parseArgs({ args: rest, options, strict: true, allowPositionals: name === 'bench' }).values as Values;
     } catch (e) {
-      throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, '').replace(/^Unknown option/, 'unknown option'));
+      const message = (e as Error).message;
+      const ambiguous = /^Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument is ambiguous/.exec(message);
+      if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value; a value starting with '-' is written ${ambiguous[1]}=-VALUE`);
+      throw new UsageError(message.replace(/\. To specify.*$/s, '').replace(/^Unknown option/, 'unknown option'));
     }
     if (values.help) {
       process.stdout.write(`${help(name)}\n`);
       return 0;
     }
-    if (values.config) {
-      const file = values.config as string;
-      let config: Record<string, unknown>;
-      try {
-        config = JSON.parse(readText(file));
-      } catch (e) {
-        throw new UsageError(`--config ${file}: ${(e as Error).message}`);
-      }
-      for (const [k, x] of Object.entries(config)) {
-        if (!(k in options)) throw new UsageError(`--config ${file}: unknown option '${k}' for ${name}`);
-        if (values[k] === undefined) values[k] = typeof x === 'boolean' ? x : String(x);
-      }
-    }
+    if (values.config) mergeConfigFile(values.config as string, values, options, name);
     const stop = { requested: false };
     const onSigint = () => {
       if (stop.requested) process.exit(130);
@@ -399,7 +398,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGINT', onSigint);
     const json = values.json === true;
-    const code = await cmd.run({ values, json, progress: new ProgressView(undefined, false), stop });
+    const code = await cmd.run({ values, json, progress: new ProgressView(undefined, false, json), stop });
     process.off('SIGINT', onSigint);
     return typeof code === 'number' ? code : 0;
   } catch (e) {

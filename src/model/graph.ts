@@ -72,6 +72,26 @@ export function paramShapes(n: Node, shapes: Shapes): Record<string, number[]> {
   }
 }
 
+/** The JSON shape of a spec from an untrusted file (checkpoint metadata): fields of the right types, before shape inference. */
+export function checkSpecShape(spec: unknown): asserts spec is ModelSpec {
+  const s = spec as Partial<ModelSpec> | null;
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error('a model spec must be a JSON object');
+  if (typeof s.name !== 'string' || typeof s.output !== 'string') throw new Error('a model spec needs a name and an output node name');
+  if (!Array.isArray(s.inputShape) || s.inputShape.length !== 3 || s.inputShape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`inputShape must be [C, H, W] of positive integers, got ${JSON.stringify(s.inputShape)}`);
+  if (!Number.isInteger(s.classes) || s.classes! < 1) throw new Error(`classes must be a positive integer, got ${JSON.stringify(s.classes)}`);
+  if (!Array.isArray(s.nodes)) throw new Error('nodes must be a list');
+  const pair = (v: unknown) => (Number.isInteger(v) && (v as number) >= 0) || (Array.isArray(v) && (v.length === 2 || v.length === 4) && v.every((x) => Number.isInteger(x) && x >= 0));
+  s.nodes.forEach((n: Record<string, unknown>, i: number) => {
+    const where = `node ${i}`;
+    if (typeof n !== 'object' || n === null || typeof n.op !== 'string' || typeof n.name !== 'string') throw new Error(`${where}: needs an op and a name`);
+    if ('input' in n && typeof n.input !== 'string') throw new Error(`${where} '${n.name}': input must be a node name`);
+    if ('inputs' in n && (!Array.isArray(n.inputs) || n.inputs.some((x) => typeof x !== 'string'))) throw new Error(`${where} '${n.name}': inputs must be node names`);
+    for (const k of ['outChannels', 'outFeatures', 'groups']) if (k in n && (!Number.isInteger(n[k]) || (n[k] as number) < 1)) throw new Error(`${where} '${n.name}': ${k} must be a positive integer`);
+    for (const k of ['kernel', 'stride', 'padding', 'dilation']) if (k in n && !pair(n[k])) throw new Error(`${where} '${n.name}': ${k} must be a non-negative integer or a list of them`);
+    if ('channels' in n && (!Array.isArray(n.channels) || n.channels.some((x) => !Number.isInteger(x)))) throw new Error(`${where} '${n.name}': channels must be a list of integers`);
+  });
+}
+
 /** Checks the graph and infers every node's output shape; errors name the node. `partial`: a graph under construction (no output check). */
 export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Shapes {
   const shapes: Shapes = new Map();

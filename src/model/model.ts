@@ -59,3 +59,19 @@ export function parameterCount(m: Model, onlyKept = false): number {
   }
   return n;
 }
+
+/** The first parameter holding NaN or an infinity, and where. */
+export function firstNonFinite(params: Map<string, Float32Array>): { name: string; index: number; value: number } | undefined {
+  for (const [name, data] of params) {
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return { name, index: i, value: data[i] };
+  }
+  return undefined;
+}
+
+/** Refuses a model with NaN or infinite weights, naming where it came from and the parameter. */
+export function checkFinite(m: Model, source: string): Model {
+  const bad = firstNonFinite(m.params);
+  if (bad) throw new Error(`${source}: parameter '${bad.name}' holds ${bad.value} at index ${bad.index}; a model with NaN or infinite weights cannot be evaluated, pruned or fine-tuned`);
+  return m;
+}
+

@@ -13,6 +13,12 @@
 // The search runs from two starts, the whole model and the uniform ratio that just meets the budget,
 // and keeps the result that loses less. Either way every pruned group keeps a count whose next channel
 // would break the budget: no channel that costs nothing is ever pruned, and each cut ends at a step edge.
+// Work grows about linearly with the channels: a cut is priced from the layer cost tables of the layers
+// its group touches (layer-tables.ts), only within a reach of two array widths of the group's count
+// (widened when the best cut sits at its edge), and a group is priced again only when a group sharing a
+// layer with it changed and its stale price comes out cheapest (lazy greedy). Against the exhaustive
+// planner this replaced (6c57eee), the plans lost the same importance on the zoo at 28x28 and one lost
+// less (test/budget-planner.test.ts, npm run bench -- planning).
 import type { ModelSpec } from '../model/graph.js';
 import { type Allocation, allocate } from './allocate.js';
 import type { CostModel, KeptCounts } from './budget.js';
@@ -86,8 +92,11 @@ export async function allocateToBudget(
     const startCost = current;
     /** Per group: the model's cost change at each count it was priced at, others as they are. */
     const deltas = new Map<number, Map<number, number>>();
-    /** Per group: its best cut (or none), until a group sharing a layer with it changes. */
-    const bestCut = new Map<number, { k: number; price: number } | undefined>();
+    /**
+     * Per group: its best cut (or none). When a group sharing a layer with it changes, the entry goes
+     * stale and keeps its price as the group's key until it comes out on top and is priced again.
+     */
+    const bestCut = new Map<number, { cut?: { k: number; price: number }; stale: boolean }>();
     const price = async (gs: Group[], range: (g: Group) => number[]) => {
       const asks = gs.map((g) => ({ g, ks: range(g).filter((k) => allowed(g, k) && !deltas.get(g.id)?.has(k)) }));
       await tables.prefetch(asks.flatMap(({ g, ks }) => ks.flatMap((k) => touched(g).map((i) => tables.shape(i, counts, g.id, k)))));
@@ -100,32 +109,64 @@ export async function allocateToBudget(
     const apply = (g: Group, k: number) => {
       counts.set(g.id, k);
       for (const i of touched(g)) shapes[i] = tables.shape(i, counts);
-      for (const n of tables.neighbours.get(g.id)!) { deltas.delete(n); bestCut.delete(n); }
+      for (const n of tables.neighbours.get(g.id)!) {
+        deltas.delete(n);
+        const entry = bestCut.get(n);
+        if (entry) entry.stale = true;
+      }
+      bestCut.delete(g.id);
       current = total();
     };
-    const below = (g: Group) => Array.from({ length: counts.get(g.id)! - 1 }, (_, i) => i + 1);
-    const above = (g: Group) => Array.from({ length: cap(g) - counts.get(g.id)! }, (_, i) => counts.get(g.id)! + 1 + i);
+    // Counts are priced within a reach of the current one: two periods of the array's staircase, doubled
+    // for a group whose best cut or refill sits at the edge of its reach (then priced again).
+    const reach = new Map<number, number>();
+    const reachOf = (g: Group) => reach.get(g.id) ?? 2 * Math.max(costs.config.rows, costs.config.cols);
+    const span = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+    const below = (g: Group) => span(Math.max(1, counts.get(g.id)! - reachOf(g)), counts.get(g.id)! - 1);
+    const above = (g: Group) => span(counts.get(g.id)! + 1, Math.min(cap(g), counts.get(g.id)! + reachOf(g)));
+    /** Widens a group's reach when `k` is the far end of a range that could go further. */
+    const widen = (g: Group, k: number | undefined, range: number[], limit: number) => {
+      if (k === undefined || k !== range[k < counts.get(g.id)! ? 0 : range.length - 1] || k === limit) return false;
+      reach.set(g.id, 2 * reachOf(g));
+      return true;
+    };
 
     // Descent: the cut that loses least importance per unit of cost saved, until the budget holds.
     while (current > budget) {
       o.onProgress?.({ phase: `${label}: descent`, fraction: startCost > budget ? (startCost - current) / (startCost - budget) : 1 });
-      const stale = active.filter((g) => !bestCut.has(g.id));
-      await price(stale, below);
-      for (const g of stale) {
-        const lost = lostIfKept.get(g.id)!;
-        let b: { k: number; price: number } | undefined;
-        for (const k of below(g)) {
-          const d = deltas.get(g.id)!.get(k);
-          if (d === undefined || d >= 0) continue;
-          const p = (lost[k] - lost[counts.get(g.id)!]) / -d;
-          if (!b || p < b.price || (p === b.price && k > b.k)) b = { k, price: p };
+      const rank = async (gs: Group[]): Promise<void> => {
+        await price(gs, below);
+        const wider: Group[] = [];
+        for (const g of gs) {
+          const lost = lostIfKept.get(g.id)!;
+          let cut: { k: number; price: number } | undefined;
+          for (const k of below(g)) {
+            const d = deltas.get(g.id)!.get(k);
+            if (d === undefined || d >= 0) continue;
+            const p = (lost[k] - lost[counts.get(g.id)!]) / -d;
+            if (!cut || p < cut.price || (p === cut.price && k > cut.k)) cut = { k, price: p };
+          }
+          bestCut.set(g.id, { cut, stale: false });
+          if (widen(g, cut?.k, below(g), 1)) wider.push(g);
         }
-        bestCut.set(g.id, b);
-      }
+        if (wider.length) await rank(wider);
+      };
+      await rank(active.filter((g) => !bestCut.has(g.id)));
+      // Lazy greedy: the cheapest key wins once it is fresh; a stale key is priced again first. (A
+      // neighbour's cut shrinks the layers a group shares with it, so its savings, and with them its
+      // price, rarely improve: a stale price is almost always a lower bound.)
       let best: { g: Group; k: number; price: number } | undefined;
-      for (const g of active) {
-        const b = bestCut.get(g.id);
-        if (b && (!best || b.price < best.price || (b.price === best.price && b.k > best.k))) best = { g, ...b };
+      for (;;) {
+        best = undefined;
+        let stale = false;
+        for (const g of active) {
+          const e = bestCut.get(g.id)!;
+          if (e.cut && (!best || e.cut.price < best.price || (e.cut.price === best.price && e.cut.k > best.k))) [best, stale] = [{ g, ...e.cut }, e.stale];
+        }
+        const staleWithoutCut = active.filter((g) => bestCut.get(g.id)!.stale && !bestCut.get(g.id)!.cut);
+        if (best && !stale) break;
+        if (!best && staleWithoutCut.length === 0) break;
+        await rank(best ? [best.g] : staleWithoutCut);
       }
       if (!best) {
         const floor = new Map(active.map((g) => [g.id, Math.min(...Array.from({ length: g.channels }, (_, i) => i + 1).filter((k) => allowed(g, k)))]));
@@ -142,8 +183,13 @@ export async function allocateToBudget(
       let next: { g: Group; k: number; gain: number } | undefined;
       for (const g of active) {
         const c = counts.get(g.id)!;
-        const d = deltas.get(g.id)!;
-        const fits = above(g).filter((k) => d.has(k) && current + d.get(k)! <= budget).at(-1);
+        let fits: number | undefined;
+        for (;;) {
+          const d = deltas.get(g.id)!;
+          fits = above(g).filter((k) => d.has(k) && current + d.get(k)! <= budget).at(-1);
+          if (!widen(g, fits, above(g), cap(g))) break;
+          await price([g], above);
+        }
         if (fits === undefined) continue;
         const lost = lostIfKept.get(g.id)!;
         const gain = (lost[c] - lost[fits]) / (fits - c);

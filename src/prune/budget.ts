@@ -4,7 +4,7 @@
 // cost of a candidate is the cost of the model compactSpec would build, so the compacted model's
 // simulated cost is exactly what the allocation saw.
 import type { AcceleratorConfig } from '../accel/config.js';
-import { type EvaluateOptions, type LayerCost, type Mode, evaluate } from '../accel/cost.js';
+import { type EvaluateOptions, type LayerCost, type Mode, type ModelCost, evaluate, summarize } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Objective } from '../accel/tiled.js';
 import type { LayerWorkload } from '../accel/workload.js';
@@ -71,17 +71,28 @@ export interface CostModelOptions {
   metric: BudgetMetric;
   mode?: Mode;
   schedule?: EvaluateOptions['schedule'];
+  /** Share another model's cache (one cost session per run: nothing is scheduled twice). */
+  session?: CostModel;
 }
 
-/** The cost of a model spec under a metric, layer shapes cached. */
+/** The cost of a model spec under a metric, every layer shape scheduled once per objective and cached. */
 export class CostModel {
-  private cache = new Map<string, LayerCost>();
+  private cache: Map<string, LayerCost>;
+  private counters: { problems: number };
   readonly objective: Objective;
   constructor(readonly config: AcceleratorConfig, readonly o: CostModelOptions) {
     this.objective = objectiveFor(o.metric);
+    if (o.session && (o.session.config !== config || o.session.o.mode !== o.mode)) throw new Error('internal: a cost session is shared by one accelerator and mode');
+    this.cache = o.session?.cache ?? new Map();
+    this.counters = o.session?.counters ?? { problems: 0 };
   }
 
-  private key = (l: LayerWorkload) => JSON.stringify({ ...l, name: '' });
+  /** The same session under another metric. */
+  withMetric(metric: BudgetMetric): CostModel {
+    return metric === this.o.metric ? this : new CostModel(this.config, { ...this.o, metric, session: this });
+  }
+
+  private key = (l: LayerWorkload) => `${this.objective}|${JSON.stringify({ ...l, name: '' })}`;
 
   /** Schedules every layer shape of these specs not yet cached, in one pass. */
   async prefetch(specs: ModelSpec[]): Promise<void> {
@@ -93,8 +104,16 @@ export class CostModel {
     const missing = new Map<string, LayerWorkload>();
     for (const l of layers) if (!this.cache.has(this.key(l))) missing.set(this.key(l), l);
     if (missing.size === 0) return;
+    this.counters.problems += missing.size;
     const cost = await evaluate(this.config, [...missing.values()], { mode: this.o.mode, objective: this.objective, schedule: this.o.schedule });
     [...missing.keys()].forEach((k, i) => this.cache.set(k, cost.layers[i]));
+  }
+
+  /** The full simulation of these layers (a model's, or with N:M sparsity), from the cache where it can. */
+  async evaluate(layers: LayerWorkload[]): Promise<ModelCost> {
+    await this.prefetchLayers(layers);
+    const costs = layers.map((l) => ({ ...this.cache.get(this.key(l))!, name: l.name }));
+    return summarize(this.config, this.o.mode ?? 'tiled', this.objective, costs);
   }
 
   /** The metric of one layer shape (prefetched). */
@@ -102,6 +121,11 @@ export class CostModel {
     const c = this.cache.get(this.key(l));
     if (!c) throw new Error(`internal: layer '${l.name}' was not prefetched`);
     return metricOf(c, this.o.metric);
+  }
+
+  /** Tile-scheduling problems solved in this session (each layer shape once per objective). */
+  get problemsSolved(): number {
+    return this.counters.problems;
   }
 
   /** Cost of a spec whose layer shapes are cached (prefetch first). */
@@ -115,21 +139,9 @@ export class CostModel {
     return total;
   }
 
-  /** One layer's cost in a spec whose shapes are cached. */
-  layerCost(spec: ModelSpec, layer: string): number {
-    const l = modelWorkloads(spec).find((x) => x.name === layer);
-    const c = l && this.cache.get(this.key(l));
-    if (!c) throw new Error(`internal: layer '${layer}' was not prefetched`);
-    return metricOf(c, this.o.metric);
-  }
-
   async cost(spec: ModelSpec): Promise<number> {
     await this.prefetch([spec]);
     return this.costOf(spec);
-  }
-
-  get cachedShapes(): number {
-    return this.cache.size;
   }
 }
 

@@ -4,14 +4,14 @@
 // the budget shrinks in equal steps with fine-tuning between them. The uniform baseline (one ratio for
 // every layer, the smallest that meets the budget) runs through the same loop.
 import type { AcceleratorConfig } from '../accel/config.js';
-import { type EvaluateOptions, type Mode, type ModelCost, evaluate } from '../accel/cost.js';
+import type { EvaluateOptions, Mode, ModelCost } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import type { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/graph.js';
 import { allocate } from './allocate.js';
 import { allocateToBudget, uniformCountsForBudget } from './allocate-budget.js';
-import { type Budget, CostModel, absoluteBudget, metricOf, objectiveFor } from './budget.js';
+import { type Budget, CostModel, absoluteBudget, metricOf } from './budget.js';
 import { channelGroups } from './dependency.js';
 import { type ChannelPruneResult, type PruneStepOptions, pruneInSteps } from './prune.js';
 
@@ -26,6 +26,10 @@ export interface BudgetPruneOptions extends PruneStepOptions {
   ignore?: string[];
   roundTo?: number;
   onStep?: (step: number, budget: number) => void;
+  /** The run's cost session (a CostModel under the budget's metric); one of its own otherwise. */
+  costs?: CostModel;
+  /** Planning progress: the phase and the share of the way to the budget. */
+  onPlanProgress?: (p: { phase: string; fraction: number }) => void;
 }
 
 export interface BudgetPruneResult extends ChannelPruneResult {
@@ -40,15 +44,16 @@ export interface BudgetPruneResult extends ChannelPruneResult {
   uniformRatio?: number;
 }
 
-const costModelFor = (o: BudgetPruneOptions) => new CostModel(o.accelerator, { metric: o.budget.metric, mode: o.mode, schedule: o.schedule });
+/** The run's session under the budget's metric, or a new one. */
+const costModelFor = (o: BudgetPruneOptions) => o.costs?.withMetric(o.budget.metric) ?? new CostModel(o.accelerator, { metric: o.budget.metric, mode: o.mode, schedule: o.schedule });
 
-async function simulate(o: BudgetPruneOptions, spec: ModelSpec): Promise<{ cost: ModelCost; value: number }> {
-  const cost = await evaluate(o.accelerator, modelWorkloads(spec), { mode: o.mode, objective: objectiveFor(o.budget.metric), schedule: o.schedule });
-  return { cost, value: cost.layers.reduce((s, l) => s + metricOf(l, o.budget.metric), 0) };
+async function simulate(costs: CostModel, spec: ModelSpec): Promise<{ cost: ModelCost; value: number }> {
+  const cost = await costs.evaluate(modelWorkloads(spec));
+  return { cost, value: cost.layers.reduce((s, l) => s + metricOf(l, costs.o.metric), 0) };
 }
 
-async function finish(o: BudgetPruneOptions, dense: Model, r: ChannelPruneResult, budget: number, uniformRatio?: number): Promise<BudgetPruneResult> {
-  const [d, p] = [await simulate(o, dense.spec), await simulate(o, r.compact.spec)];
+async function finish(o: BudgetPruneOptions, costs: CostModel, dense: Model, r: ChannelPruneResult, budget: number, uniformRatio?: number): Promise<BudgetPruneResult> {
+  const [d, p] = [await simulate(costs, dense.spec), await simulate(costs, r.compact.spec)];
   if (!r.interrupted && p.value > budget * (1 + 1e-9)) throw new Error(`internal: the pruned model costs ${p.value} ${o.budget.metric}, over the budget ${budget}`);
   return { ...r, budget, denseCost: d.cost, prunedCost: p.cost, cost: p.value, denseValue: d.value, uniformRatio };
 }
@@ -64,9 +69,9 @@ export async function pruneToBudget(be: Backend, dense: Model, o: BudgetPruneOpt
   const r = await pruneInSteps(be, dense, o, steps.length, async ({ step, groups, scores, model, kept }) => {
     o.onStep?.(step, steps[step]);
     const maxKept = new Map([...kept].map(([id, k]) => [id, k.length]));
-    return allocateToBudget(model.spec, groups, scores, costs, steps[step], { ignore: o.ignore, roundTo: o.roundTo, maxKept });
+    return allocateToBudget(model.spec, groups, scores, costs, steps[step], { ignore: o.ignore, roundTo: o.roundTo, maxKept, onProgress: o.onPlanProgress });
   });
-  return finish(o, dense, r, budget);
+  return finish(o, costs, dense, r, budget);
 }
 
 /** The smallest uniform ratio (in steps of 1/100) whose model meets the budget. */
@@ -86,5 +91,5 @@ export async function pruneUniformToBudget(be: Backend, dense: Model, o: BudgetP
     o.onStep?.(step, budget);
     return allocate(groups, scores, { ratio: (ratio * (step + 1)) / n, ignore: o.ignore, roundTo: o.roundTo });
   });
-  return finish(o, dense, r, budget, ratio);
+  return finish(o, costs, dense, r, budget, ratio);
 }

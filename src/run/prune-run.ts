@@ -3,12 +3,13 @@
 // dense model), evaluate, simulate both models on the accelerator, and build the report. Optionally
 // the uniform baseline at the same budget and a budget sweep (the Pareto front).
 import type { AcceleratorConfig } from '../accel/config.js';
-import { type EvaluateOptions, type Mode, type ModelCost, evaluate } from '../accel/cost.js';
+import type { EvaluateOptions, Mode, ModelCost } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { type Model, paramList, parameterCount } from '../model/model.js';
-import { CostModel, type Budget, METRIC_UNITS, budgetText, objectiveFor, specWithCounts } from '../prune/budget.js';
+import { CostModel, type Budget, METRIC_UNITS, budgetText } from '../prune/budget.js';
+import { LayerTables } from '../prune/layer-tables.js';
 import { channelGroups } from '../prune/dependency.js';
 import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
 import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '../prune/prune-to-budget.js';
@@ -46,6 +47,8 @@ export interface PruneRunOptions {
   seed: number;
   onPhase?: (text: string) => void;
   onProgress?: (p: Progress, phase: string) => void;
+  /** Budget planning: the phase and the share of the way from the start's cost to the budget. */
+  onPlanProgress?: (p: { phase: string; fraction: number }) => void;
   shouldStop?: () => boolean;
   resume?: PruneResume;
   /** Channel pruning: receives a resumable state every `checkpointEvery` fine-tuning steps. */
@@ -62,14 +65,14 @@ export interface PruneRunResult {
 
 const now = () => performance.now();
 
-async function simulate(o: PruneRunOptions, m: Model, sparsity?: { n: number; m: number }): Promise<ModelCost> {
-  const layers = modelWorkloads(m.spec).map((l) => (sparsity ? { ...l, sparsity } : l));
-  return evaluate(o.accelerator, layers, { mode: o.mode, objective: objectiveFor(o.budget?.metric ?? 'latency'), schedule: o.scheduler });
+async function simulate(costs: CostModel, m: Model, sparsity?: { n: number; m: number }): Promise<ModelCost> {
+  return costs.evaluate(modelWorkloads(m.spec).map((l) => (sparsity ? { ...l, sparsity } : l)));
 }
 
-function budgetOptions(o: PruneRunOptions, budget: Budget, phase: string): BudgetPruneOptions {
+function budgetOptions(o: PruneRunOptions, costs: CostModel, budget: Budget, phase: string): BudgetPruneOptions {
   return {
-    criterion: o.criterion, budget, accelerator: o.accelerator, mode: o.mode, schedule: o.scheduler, seed: o.seed,
+    criterion: o.criterion, budget, accelerator: o.accelerator, mode: o.mode, schedule: o.scheduler, seed: o.seed, costs,
+    onPlanProgress: o.onPlanProgress && ((p) => o.onPlanProgress!({ ...p, phase: `${phase === 'fine-tune' ? 'planning' : `planning (${phase.replace(/^fine-tune \(|\)$/g, '')})`}: ${p.phase}` })),
     steps: o.schedule?.kind === 'iterative' ? o.schedule.steps : 1,
     fineTune: fineTuneOf(o, phase), resume: o.resume, onResumable: o.onResumable,
   };
@@ -84,19 +87,19 @@ function fineTuneOf(o: PruneRunOptions, phase: string) {
 }
 
 /** The cycles of one layer as its output channels vary, the others as in the pruned model. */
-async function staircases(o: PruneRunOptions, r: ChannelPruneResult, dense: ModelCost, count = 3): Promise<Staircase[]> {
-  const costs = new CostModel(o.accelerator, { metric: 'latency', mode: o.mode, schedule: o.scheduler });
+async function staircases(o: PruneRunOptions, session: CostModel, r: ChannelPruneResult, dense: ModelCost, count = 3): Promise<Staircase[]> {
+  const tables = new LayerTables(o.model.spec, r.groups, session.withMetric('latency'));
   const counts = new Map([...r.kept].map(([id, k]) => [id, k.length]));
   const out: Staircase[] = [];
   const top = [...dense.layers].sort((a, b) => b.cycles - a.cycles);
   for (const layer of top) {
     if (out.length >= count) break;
     const g = r.groups.find((x) => x.prunable && x.producers.includes(layer.name));
-    if (!g) continue;
-    const specs = Array.from({ length: g.channels }, (_, i) => specWithCounts(o.model.spec, r.groups, new Map(counts).set(g.id, i + 1)));
-    await costs.prefetch(specs);
-    const cycles = specs.map((s) => costs.layerCost(s, layer.name));
-    out.push({ layer: layer.name, keptOut: specs.map((_, i) => i + 1), cycles, cut: counts.get(g.id) ?? g.channels, full: g.channels });
+    const i = tables.layers.findIndex((l) => l.workload.name === layer.name);
+    if (!g || i < 0) continue;
+    const shapes = Array.from({ length: g.channels }, (_, k) => tables.shape(i, counts, g.id, k + 1));
+    await tables.prefetch(shapes);
+    out.push({ layer: layer.name, keptOut: shapes.map((_, k) => k + 1), cycles: shapes.map((sh) => tables.cost(sh)), cut: counts.get(g.id) ?? g.channels, full: g.channels });
   }
   return out;
 }
@@ -124,9 +127,11 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   if (o.granularity !== 'channel' && o.budget) throw new Error(`prune: budgets apply to channel pruning; ${o.granularity} pruning takes --ratio${o.granularity === 'nm' ? ' or --nm' : ''}`);
   if (o.granularity === 'channel' && (o.ratio === undefined) === (o.budget === undefined)) throw new Error('prune: channel pruning needs exactly one of a ratio or a budget');
 
+  // One cost session for the run: every layer shape is scheduled once, whichever phase asks first.
+  const costs = new CostModel(o.accelerator, { metric: o.budget?.metric ?? 'latency', mode: o.mode, schedule: o.scheduler });
   o.onPhase?.('evaluating the dense model');
   const denseAccuracy = await evaluateModel(be, dense, o.test);
-  const denseCost = await simulate(o, dense);
+  const denseCost = await simulate(costs, dense);
   seconds.dense = (now() - t0) / 1000;
 
   let result: ChannelPruneResult;
@@ -136,13 +141,13 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   const t1 = now();
   if (o.granularity === 'channel' && o.budget) {
     o.onPhase?.(`pruning to ${budgetText(o.budget)} on ${o.accelerator.name}`);
-    const r = await pruneToBudget(be, dense, budgetOptions(o, o.budget, 'fine-tune'));
+    const r = await pruneToBudget(be, dense, budgetOptions(o, costs, o.budget, 'fine-tune'));
     result = r;
     pruned = r.compact;
     budgetInfo = { text: budgetText(o.budget), metric: o.budget.metric, value: r.budget, unit: METRIC_UNITS[o.budget.metric], met: r.cost <= r.budget };
     if (o.compareUniform && !r.interrupted) {
       o.onPhase?.('uniform baseline at the same budget');
-      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, o.budget, 'fine-tune (uniform)'), resume: undefined, onResumable: undefined });
+      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, costs, o.budget, 'fine-tune (uniform)'), resume: undefined, onResumable: undefined });
       uniform = { ...summarize(u.prunedCost, parameterCount(u.compact), await evaluateModel(be, u.compact, o.test)), ratio: u.uniformRatio! };
     }
   } else if (o.granularity === 'channel') {
@@ -171,7 +176,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
 
   o.onPhase?.('evaluating the pruned model');
   const prunedAccuracy = result.interrupted ? undefined : await evaluateModel(be, pruned, o.test);
-  const prunedCost = await simulate(o, pruned, o.granularity === 'nm' ? o.nm : undefined);
+  const prunedCost = await simulate(costs, pruned, o.granularity === 'nm' ? o.nm : undefined);
   if (o.granularity === 'nm' && !o.accelerator.sparsity) notes.push(`${o.accelerator.name} has no N:M sparsity support: the ${o.nm!.n}:${o.nm!.m} model runs at dense speed there`);
 
   let sweep: SweepPoint[] | undefined;
@@ -181,8 +186,8 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     for (const fraction of o.sweep) {
       o.onPhase?.(`sweep: ${metric}=${fraction}`);
       const b = { metric, fraction } as Budget;
-      const a = await pruneToBudget(be, dense, { ...budgetOptions(o, b, `sweep ${fraction}`), resume: undefined, onResumable: undefined });
-      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, b, `sweep ${fraction} uniform`), resume: undefined, onResumable: undefined });
+      const a = await pruneToBudget(be, dense, { ...budgetOptions(o, costs, b, `sweep ${fraction}`), resume: undefined, onResumable: undefined });
+      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, costs, b, `sweep ${fraction} uniform`), resume: undefined, onResumable: undefined });
       sweep.push({
         fraction,
         aware: summarize(a.prunedCost, parameterCount(a.compact), await evaluateModel(be, a.compact, o.test)),
@@ -205,7 +210,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     pruned: summarize(prunedCost, parameterCount(pruned, true), prunedAccuracy),
     uniform,
     layers: layerRows(dense, pruned, denseCost, prunedCost),
-    staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(o, result, denseCost) : [],
+    staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(o, costs, result, denseCost) : [],
     sweep,
     notes: [...result.report.notes, ...notes],
     seconds: { ...seconds, total: (now() - t0) / 1000 },

@@ -1,6 +1,6 @@
 // Checkpoints: a model's parameters, masks and optimizer state in one safetensors file, with the
 // architecture and the training position in its metadata, so a run resumes exactly where it stopped.
-import type { ModelSpec } from '../model/graph.js';
+import { type ModelSpec, checkSpecShape, inferShapes } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
 import { type NamedTensor, decodeSafetensors, encodeSafetensors, writeFileAtomic } from './safetensors.js';
 
@@ -39,11 +39,19 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
 export function decodeCheckpoint(bytes: Uint8Array, file = 'checkpoint'): Checkpoint {
   const { tensors, metadata } = decodeSafetensors(bytes, file);
   if (metadata.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: not a wgprune checkpoint (metadata format '${metadata.format ?? 'missing'}')`);
-  let spec: ModelSpec;
+  const json = (key: string, value: string | undefined) => {
+    try {
+      return value === undefined ? undefined : JSON.parse(value);
+    } catch {
+      throw new Error(`${file}: the ${key} in the metadata is not valid JSON`);
+    }
+  };
+  const spec: ModelSpec = json('architecture', metadata.architecture);
   try {
-    spec = JSON.parse(metadata.architecture);
-  } catch {
-    throw new Error(`${file}: the architecture in the metadata is not valid JSON`);
+    checkSpecShape(spec);
+    inferShapes(spec);
+  } catch (e) {
+    throw new Error(`${file}: the architecture in the metadata is not a valid model: ${(e as Error).message}`);
   }
   const model: Model = { spec, params: new Map(), masks: new Map() };
   const optimizer = new Map<string, Float32Array>();
@@ -62,8 +70,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file = 'checkpoint'): Checkp
   }
   return {
     model, optimizer,
-    position: metadata.position ? JSON.parse(metadata.position) : undefined,
-    info: metadata.info ? JSON.parse(metadata.info) : undefined,
+    position: json('position', metadata.position),
+    info: json('info', metadata.info),
   };
 }
 

@@ -40,11 +40,15 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'checkpoint'): { ten
   } catch (e) {
     throw new Error(`${file}: corrupt safetensors header (${(e as Error).message})`);
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${file}: corrupt safetensors header (a JSON object of tensors expected, got ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header})`);
   const dataStart = 8 + length;
   const tensors = new Map<string, NamedTensor>();
+  const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    if (typeof entry !== 'object' || entry === null) throw new Error(`${file}: tensor '${name}' has no description in the header`);
     const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${file}: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
     if (e.dtype !== 'F32') throw new Error(`${file}: tensor '${name}' has dtype ${e.dtype}; only F32 is supported`);
     const [begin, end] = e.data_offsets ?? [-1, -1];
     const size = (e.shape ?? []).reduce((a, b) => a * b, 1);
@@ -53,14 +57,27 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'checkpoint'): { ten
     }
     const copy = bytes.slice(dataStart + begin, dataStart + end);
     tensors.set(name, { shape: e.shape!, data: new Float32Array(copy.buffer) });
+    spans.push([begin, end, name]);
   }
+  // The data section is the tensors back to back, as the format requires: no overlap, no gap, nothing after.
+  spans.sort((a, b) => a[0] - b[0]);
+  let at = 0;
+  for (const [begin, end, name] of spans) {
+    if (begin !== at) throw new Error(`${file}: tensor '${name}' starts at byte ${begin} of the data, where ${at} was expected (${begin < at ? 'it overlaps the tensor before it' : 'a gap before it'})`);
+    at = end;
+  }
+  if (dataStart + at !== bytes.length) throw new Error(`${file}: ${bytes.length - dataStart - at} bytes after the last tensor's data`);
+  const metadata = header.__metadata__;
+  if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) throw new Error(`${file}: __metadata__ must be a JSON object of strings`);
   return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
 }
 
 /** Writes a file so that readers see the old or the new contents, never a half-written one. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const { writeFile, rename, mkdir, rm } = await import('node:fs/promises');
+  const { writeFile, rename, mkdir, rm, lstat } = await import('node:fs/promises');
   const { dirname } = await import('node:path');
+  const existing = await lstat(path).catch(() => undefined);
+  if (existing && !existing.isFile()) throw new Error(`${path}: exists and is not a regular file (a symlink, FIFO, device or directory); refusing to replace it`);
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {

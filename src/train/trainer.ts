@@ -3,7 +3,7 @@
 // every `logEvery` steps. Optional knowledge distillation runs the teacher in the same step.
 import type { Backend, Tensor } from '../backend.js';
 import { type Batch, type Dataset, epochOrder, gatherBatch } from '../data/dataset.js';
-import { type Model, paramList } from '../model/model.js';
+import { type Model, firstNonFinite, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
 import type { Checkpoint, TrainingPosition } from './checkpoint.js';
 import { type LrSchedule, learningRateAt } from './schedule.js';
@@ -113,6 +113,11 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
       learningRate: learningRateAt(o.schedule ?? { kind: 'constant' }, o.learningRate, position.step - 1, stepsPerEpoch, totalSteps),
       samplesPerSecond: (sinceReport * o.batchSize * 1000) / (now - reportStart), elapsedMs: now - t0,
     };
+    if (!Number.isFinite(p.loss)) {
+      // Diverged: say where, and stop before a NaN model is saved (the last checkpoint written stays).
+      const bad = firstNonFinite((await net.download()).params);
+      throw new Error(`training diverged: the loss is ${p.loss} over steps ${position.step - sinceReport + 1}-${position.step} (learning rate ${p.learningRate})${bad ? `; parameter '${bad.name}' holds ${bad.value}` : ''}. Lower the learning rate; the last checkpoint written is kept`);
+    }
     history.push(p);
     hooks.onProgress?.(p);
     be.dispose(lossSum, correctSum);

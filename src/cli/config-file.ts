@@ -1,0 +1,23 @@
+// --config FILE: a JSON object of a command's options, checked with the same types as the flags;
+// flags on the command line win.
+import { readFileSync } from 'node:fs';
+import { UsageError } from './inputs.js';
+
+type Values = Record<string, string | boolean | undefined>;
+
+export function mergeConfigFile(file: string, values: Values, options: Record<string, { type: string }>, command: string): void {
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--config ${file}: ${(e as Error).message}`);
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UsageError(`--config ${file}: must be a JSON object of options`);
+  for (const [k, x] of Object.entries(config)) {
+    const option = options[k];
+    if (!option) throw new UsageError(`--config ${file}: unknown option '${k}' for ${command}`);
+    const ok = option.type === 'boolean' ? typeof x === 'boolean' : typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x));
+    if (!ok) throw new UsageError(`--config ${file}: option '${k}' takes ${option.type === 'boolean' ? 'true or false' : 'a string or a number'}, got ${JSON.stringify(x)}`);
+    if (values[k] === undefined) values[k] = typeof x === 'boolean' ? x : String(x);
+  }
+}

@@ -1,0 +1,165 @@
+// Bad input and faults, as a user meets them: output paths that are not regular files or not on a disk,
+// NaN weights and diverging training, corrupt checkpoints, data that does not fit the model, wrongly
+// typed config values, counts past the tile scheduler's 32-bit range. Each ends in a clear message
+// naming the path, option, file or layer, with exit 2 for usage errors, before any work is done.
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { evaluate } from '../src/accel/cost.js';
+import { preset } from '../src/accel/presets.js';
+import { validateConfig } from '../src/accel/config.js';
+import { parseScaleSimTopology } from '../src/accel/scalesim-io.js';
+import { convWorkload } from '../src/accel/workload.js';
+import { conv2dGeometry } from '../src/geometry.js';
+import { initModel } from '../src/model/model.js';
+import { lenet5 } from '../src/model/zoo.js';
+import { exportOnnx } from '../src/onnx/export.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
+import { decodeSafetensors, writeFileAtomic } from '../src/train/safetensors.js';
+import { Rng } from '../src/random.js';
+import { cli } from './helpers/cli.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'wgprune-robust-'));
+
+/** IDX files of `labels.length` blank 28x28 images and these labels. */
+function idxData(dir: string, labels: number[]): [string, string] {
+  const images = new Uint8Array(16 + labels.length * 784);
+  new DataView(images.buffer).setUint32(0, 0x803);
+  [labels.length, 28, 28].forEach((d, i) => new DataView(images.buffer).setUint32(4 + 4 * i, d));
+  const l = new Uint8Array(8 + labels.length);
+  new DataView(l.buffer).setUint32(0, 0x801);
+  new DataView(l.buffer).setUint32(4, labels.length);
+  l.set(labels, 8);
+  writeFileSync(join(dir, 'images.idx'), images);
+  writeFileSync(join(dir, 'labels.idx'), l);
+  return [join(dir, 'images.idx'), join(dir, 'labels.idx')];
+}
+
+describe('output paths are checked before any work', () => {
+  it('a path under /proc is refused at once (it used to hang in mkdir)', async () => {
+    const t0 = performance.now();
+    const r = await cli(['export', '--model', 'lenet5', '--out', '/proc/wgprune-x/model.onnx']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--out '\/proc\/wgprune-x\/model\.onnx': '\/proc' is on procfs/);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('prune --out naming an existing file fails before pruning; symlinks and FIFOs are not replaced', async () => {
+    const dir = tmp();
+    const file = join(dir, 'taken');
+    writeFileSync(file, 'keep me');
+    const r = await cli(['prune', '--model', 'default', '--ratio', '0.5', '--out', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--out '.*taken': exists and is a file, not a directory/);
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+
+    const link = join(dir, 'link.onnx');
+    symlinkSync(file, link);
+    const viaLink = await cli(['export', '--model', 'lenet5', '--out', link]);
+    expect(viaLink.code).toBe(2);
+    expect(viaLink.stderr).toMatch(/exists and is a symbolic link; give the path of a regular file/);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    await expect(writeFileAtomic(link, 'x')).rejects.toThrow(/not a regular file/);
+
+    const fifo = join(dir, 'pipe.onnx');
+    execFileSync('mkfifo', [fifo]);
+    const viaFifo = await cli(['export', '--model', 'lenet5', '--out', fifo]);
+    expect(viaFifo.code).toBe(2);
+    expect(viaFifo.stderr).toMatch(/exists and is a FIFO/);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+});
+
+describe('numbers that would be silently wrong', () => {
+  it('NaN weights in an ONNX file are refused at load, naming the parameter', async () => {
+    const dir = tmp();
+    const model = initModel(lenet5(), 1);
+    model.params.get('fc2.bias')![3] = Number.NaN;
+    writeFileSync(join(dir, 'nan.ONNX'), exportOnnx(model)); // an upper-case extension is a file, not a zoo name
+    const r = await cli(['eval', '--model', join(dir, 'nan.ONNX'), '--test-limit', '10']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/nan\.ONNX: parameter 'fc2\.bias' holds NaN at index 3/);
+  });
+
+  it('a diverging fine-tune stops with the step range and the learning rate, and writes no NaN checkpoint', async () => {
+    const dir = tmp();
+    const out = join(dir, 'model.safetensors');
+    const r = await cli(['train', '--model', 'lenet5', '--lr', '1e30', '--max-steps', '60', '--train-limit', '2000', '--test-limit', '100', '--out', out]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/training diverged: the loss is (NaN|Infinity) over steps \d+-\d+ \(learning rate [\d.]+e\+\d+\); parameter '.*' holds NaN/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('counts past 2^32 in tiled mode are refused, naming the layer', async () => {
+    const huge = convWorkload('conv2', conv2dGeometry([1, 32, 16384, 16384], [32, 32, 3, 3], { padding: 1 }));
+    await expect(evaluate(preset('systolic-16x16'), [huge])).rejects.toThrow(/tiled mode: layer 'conv2' .* beyond 2\^32 - 1.*--mode scalesim/);
+  });
+
+  it('a DRAM bandwidth the scheduler cannot represent, and a topology without layers, are refused', () => {
+    expect(() => validateConfig({ ...preset('edge-8x8'), dramBandwidth: 0.01 }, 'slow.json')).toThrow(/slow\.json: dramBandwidth must be a multiple of 1\/16 word per cycle .* got 0\.01/);
+    expect(() => parseScaleSimTopology('Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n', 'net.csv')).toThrow('net.csv: a header and no layers');
+  });
+
+  it('safetensors: overlapping, gapped or trailing data and a null header are refused; a fuzz loop ends in clear errors', () => {
+    const model = initModel(lenet5(), 1);
+    model.masks.set('conv1.weight', new Float32Array(150).fill(1));
+    const bytes = encodeCheckpoint({ model, optimizer: new Map() });
+    const header = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true)))));
+    const withHeader = (h: unknown, data = bytes.subarray(8 + Number(new DataView(bytes.buffer).getBigUint64(0, true)))) => {
+      const json = new TextEncoder().encode(JSON.stringify(h));
+      const out = new Uint8Array(8 + json.length + data.length);
+      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+      out.set(json, 8);
+      out.set(data, 8 + json.length);
+      return out;
+    };
+    const h = header(bytes);
+    // Two tensors of one size (LeNet-5's conv1 weight and its mask).
+    const size = (k: string) => h[k].data_offsets[1] - h[k].data_offsets[0];
+    const names = Object.keys(h).filter((k) => k !== '__metadata__');
+    const a = names.find((k) => names.some((o) => o !== k && size(o) === size(k)))!;
+    const b = names.find((o) => o !== a && size(o) === size(a))!;
+    const overlapping = { ...h, [b]: { ...h[b], data_offsets: h[a].data_offsets } };
+    expect(() => decodeSafetensors(withHeader(overlapping), 'o.safetensors')).toThrow(/o\.safetensors: tensor '.*' starts at byte \d+ of the data, where \d+ was expected \((it overlaps|a gap)/);
+    expect(() => decodeSafetensors(withHeader(null), 'n.safetensors')).toThrow(/n\.safetensors: corrupt safetensors header \(a JSON object of tensors expected, got null\)/);
+    const longer = new Uint8Array(bytes.length + 4);
+    longer.set(bytes);
+    expect(() => decodeSafetensors(longer, 't.safetensors')).toThrow('t.safetensors: 4 bytes after the last tensor\'s data');
+
+    const rng = new Rng(7);
+    for (let i = 0; i < 60; i++) {
+      const mutated = i % 2 ? bytes.slice(0, rng.int(0, bytes.length - 1)) : bytes.slice();
+      if (i % 2 === 0) for (let f = rng.int(1, 4); f > 0; f--) mutated[rng.int(0, Math.min(mutated.length - 1, 4000))] ^= 1 << rng.int(0, 7);
+      try {
+        decodeCheckpoint(mutated, `fuzz-${i}.safetensors`);
+      } catch (e) {
+        expect((e as Error).message.startsWith(`fuzz-${i}.safetensors: `), (e as Error).message).toBe(true);
+      }
+    }
+  });
+});
+
+describe('one set of checks for every command', () => {
+  it('eval refuses labels outside the model\'s classes and an empty data set, as train and prune do', async () => {
+    const dir = tmp();
+    const [images, labels] = idxData(dir, [0, 1, 12, 3]);
+    for (const command of ['eval', 'prune']) {
+      const r = await cli([command, '--model', 'default', '--images', images, '--labels', labels, ...(command === 'prune' ? ['--ratio', '0.5', '--out', dir] : [])]);
+      expect(r.code, command).toBe(2);
+      expect(r.stderr, command).toMatch(/data '.*images\.idx': label 12 is outside model 'lenet5''s 10 classes \(0-9\)/);
+    }
+  });
+
+  it('config values are checked with the flags\' types; a negative value gets a clear message', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ kd: 'false' }));
+    const r = await cli(['prune', '--model', 'default', '--ratio', '0.5', '--config', join(dir, 'c.json'), '--out', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--config .*c\.json: option 'kd' takes true or false, got "false"/);
+    const negative = await cli(['prune', '--model', 'default', '--ratio', '-0.5']);
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toMatch(/--ratio needs a value; a value starting with '-' is written --ratio=-VALUE/);
+  });
+});
