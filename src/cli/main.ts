@@ -3,11 +3,12 @@
 // as JSON), --verbose and --help. Exit codes: 0 success, 2 usage error, 1 failure; errors are one line
 // on stderr (with the stack only under --verbose).
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { type Mode, evaluate } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
-import { DEFAULT_PRESET, presets } from '../accel/presets.js';
+import { DEFAULT_PRESET } from '../accel/presets.js';
 import { parseScaleSimTopology } from '../accel/scalesim-io.js';
 import type { Objective } from '../accel/tiled.js';
 import type { Backend } from '../backend.js';
@@ -19,18 +20,16 @@ import type { PruneResume, PruneSchedule } from '../prune/prune.js';
 import { paretoChart, renderHtml } from '../report/report.js';
 import { runPruneWithFallback, withDeviceFallback } from '../run/fallback.js';
 import type { Granularity } from '../run/prune-run.js';
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { type Checkpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
 import { UsageError, checkDataFits, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { mergeConfigFile } from './config-file.js';
-import { checkOutputDir, checkOutputFile } from './outputs.js';
+import { checkOutputDir, checkOutputFile, writeOutputs } from './outputs.js';
+import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, num, oneOf, str } from './options.js';
 import { ProgressView } from './progress.js';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | undefined>;
 
 interface Context { values: Values; json: boolean; progress: ProgressView; stop: { requested: boolean } }
 
@@ -41,39 +40,6 @@ interface Command {
   help: Record<string, string>;
   run(c: Context): Promise<unknown>;
 }
-
-const COMMON: Options = {
-  json: { type: 'boolean' }, config: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, backend: { type: 'string' },
-};
-const COMMON_HELP = { '--backend B': 'auto (default: a hardware GPU through WebGPU; else the native CPU backend; else WebGPU on a software adapter; else gpu.js), webgpu, native or gpujs', '--json': 'machine-readable output on stdout', '--config FILE': 'a JSON file holding these options (command-line flags win)', '--verbose': 'stack traces on errors', '-h, --help': 'this help' };
-
-const MODEL: Options = { model: { type: 'string' }, seed: { type: 'string' } };
-const MODEL_HELP = { '--model M': "'default' (the shipped LeNet-5 MNIST checkpoint), a zoo name (lenet5, vgg-small, resnet20, mobilenet, resnet18, resnet50, mobilenetv2), a .safetensors checkpoint or an .onnx file", '--seed N': 'seed for initialisation and data order (default 1)' };
-const DATA: Options = { data: { type: 'string' }, images: { type: 'string' }, labels: { type: 'string' }, 'test-images': { type: 'string' }, 'test-labels': { type: 'string' }, 'train-limit': { type: 'string' }, 'test-limit': { type: 'string' } };
-const DATA_HELP = { '--data NAME': 'mnist (default) or fashion-mnist', '--images F --labels F': 'training images and labels (IDX or NPY); --test-images/--test-labels for evaluation', '--train-limit N, --test-limit N': 'use the first N samples' };
-const ACCEL: Options = { accel: { type: 'string' }, mode: { type: 'string' } };
-const ACCEL_HELP = { '--accel A': `a preset (${Object.keys(presets).join(', ')}; default ${DEFAULT_PRESET}), a .json config or a SCALE-Sim .cfg`, '--mode M': 'tiled (default: tile-scheduled, DRAM bandwidth, energy) or scalesim (SCALE-Sim CALC)' };
-const TRAINING: Options = { epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, optimizer: { type: 'string' }, 'max-steps': { type: 'string' }, 'max-seconds': { type: 'string' } };
-const TRAINING_HELP = { '--epochs N': 'epochs', '--batch-size N': 'batch size (default 64)', '--lr X': 'learning rate (default 1e-3 adam, 0.05 sgd)', '--optimizer O': 'adam (default) or sgd', '--max-steps N, --max-seconds S': 'stop after N steps or S seconds' };
-
-const num = (v: Values, key: string, fallback?: number): number | undefined => {
-  const text = v[key];
-  if (text === undefined) return fallback;
-  const x = Number(text);
-  if (typeof text !== 'string' || text.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${key} must be a number, got '${text}'`);
-  return x;
-};
-const int = (v: Values, key: string, fallback?: number): number | undefined => {
-  const x = num(v, key, fallback);
-  if (x !== undefined && (!Number.isInteger(x) || x < 0)) throw new UsageError(`--${key} must be a non-negative integer, got '${v[key]}'`);
-  return x;
-};
-const str = (v: Values, key: string): string | undefined => v[key] as string | undefined;
-const oneOf = <T extends string>(v: Values, key: string, allowed: readonly T[], fallback: T): T => {
-  const x = (v[key] as string | undefined) ?? fallback;
-  if (!allowed.includes(x as T)) throw new UsageError(`--${key} must be one of ${allowed.join(', ')}, got '${x}'`);
-  return x as T;
-};
 
 function trainOptions(v: Values, epochs: number): TrainOptions {
   const optimizer = oneOf(v, 'optimizer', ['adam', 'sgd'] as const, 'adam');
@@ -278,6 +244,12 @@ async function pruneCommand(c: Context): Promise<number | void> {
     const saved: Checkpoint = await loadCheckpoint(resumeFile);
     const info = saved.info as { options: Values; step: number; kept: [number, number[]][] } | undefined;
     if (!info?.options) throw new Error(`${resumeFile}: not a stopped prune run`);
+    // A resumed run is the stopped one: options given again must not change it.
+    const changed = Object.entries(v).filter(([k, x]) => !['resume', 'out', 'json', 'verbose', 'config', 'help', 'backend'].includes(k) && x !== undefined && info.options[k] !== x);
+    if (changed.length) {
+      const given = changed.map(([k, x]) => `--${k}${x === true ? '' : ` ${x}`} (the run has ${info.options[k] ?? 'none'})`);
+      throw new UsageError(`--resume continues the stopped run with its own options; ${given.join(', ')} would change it. Drop them, or start a new run in another --out`);
+    }
     v = { ...info.options, out: outDir };
     resume = { step: info.step, kept: new Map(info.kept), training: saved };
   }
@@ -330,18 +302,22 @@ async function pruneCommand(c: Context): Promise<number | void> {
     run.backend.destroy();
     return 130;
   }
-  const files = { onnx: join(outDir, 'pruned.onnx'), checkpoint: join(outDir, 'pruned.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
-  await writeFileAtomic(files.onnx, exportOnnx(run.pruned));
-  await saveCheckpoint(files.checkpoint, { model: run.pruned, optimizer: new Map(), info: { report: files.json } });
-  await writeFileAtomic(files.json, new TextEncoder().encode(`${JSON.stringify(run.report, null, 2)}\n`));
-  await writeFileAtomic(files.html, new TextEncoder().encode(renderHtml(run.report)));
+  const files: Record<string, string> = { onnx: join(outDir, 'pruned.onnx'), checkpoint: join(outDir, 'pruned.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
+  const contents: Record<string, Uint8Array | string> = {
+    'pruned.onnx': exportOnnx(run.pruned),
+    'pruned.safetensors': encodeCheckpoint({ model: run.pruned, optimizer: new Map(), info: { report: files.json } }),
+    'report.json': `${JSON.stringify(run.report, null, 2)}\n`,
+    'report.html': renderHtml(run.report),
+  };
   if (run.report.sweep) {
     // The Pareto front on its own too, for scripts and slides.
-    const pareto = { json: join(outDir, 'pareto.json'), svg: join(outDir, 'pareto.svg') };
-    await writeFileAtomic(pareto.json, new TextEncoder().encode(`${JSON.stringify(run.report.sweep, null, 2)}\n`));
-    await writeFileAtomic(pareto.svg, new TextEncoder().encode(paretoChart(run.report)!));
-    Object.assign(files, pareto);
+    Object.assign(files, { pareto: join(outDir, 'pareto.json'), paretoSvg: join(outDir, 'pareto.svg') });
+    contents['pareto.json'] = `${JSON.stringify(run.report.sweep, null, 2)}\n`;
+    contents['pareto.svg'] = paretoChart(run.report)!;
   }
+  await writeOutputs(outDir, contents);
+  // A finished run leaves no resume state behind.
+  if (resume) await rm(resumeFile, { force: true });
   run.backend.destroy();
   const r = run.report;
   const line = (name: string, s: typeof r.dense) => `${name.padEnd(8)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;

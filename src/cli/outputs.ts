@@ -3,7 +3,8 @@
 // usage error (exit 2) names the option and the path. (Node 20's recursive mkdir loops forever under
 // /proc; the atomic write would replace a symlink, FIFO or device with a plain file.)
 import { accessSync, constants, lstatSync, statfsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from './inputs.js';
 
 /** statfs types of kernel file systems that hold no user files (linux/magic.h). */
@@ -48,3 +49,24 @@ export function checkOutputFile(option: string, file: string): void {
   if (kind && kind !== 'file') throw new UsageError(`${option} '${file}': exists and is a ${kind}; give the path of a regular file`);
   checkCreatable(option, path);
 }
+
+/**
+ * A run's output files, all or none: written into a staging folder inside `dir`, then moved into place
+ * (each rename atomic), so a failure part-way leaves the previous run's outputs as they were.
+ */
+export async function writeOutputs(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const name of Object.keys(files)) {
+    const kind = kindOf(join(dir, name));
+    if (kind && kind !== 'file') throw new Error(`${join(dir, name)}: exists and is a ${kind}; refusing to replace it`);
+  }
+  const staging = join(dir, `.staging-${process.pid}-${Date.now()}`);
+  await mkdir(staging);
+  try {
+    for (const [name, data] of Object.entries(files)) await writeFile(join(staging, name), data);
+    for (const name of Object.keys(files)) await rename(join(staging, name), join(dir, name));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+

@@ -83,7 +83,7 @@ export async function allocateToBudget(
   const touched = (g: Group) => tables.touched.get(g.id) ?? [];
 
   /** Descent to the budget, then refill, from a start; the counts and the model cost. */
-  const search = async (start: KeptCounts, label: string) => {
+  const search = async (start: KeptCounts, label: string, path?: [number, number][]) => {
     const counts: KeptCounts = new Map(start);
     const shapes = tables.shapes(counts);
     await tables.prefetch(shapes);
@@ -132,7 +132,15 @@ export async function allocateToBudget(
     };
 
     // Descent: the cut that loses least importance per unit of cost saved, until the budget holds.
+    let replayed = 0;
     while (current > budget) {
+      // The descent's cuts do not depend on the budget: a path recorded for a higher budget replays.
+      if (path && replayed < path.length) {
+        const [id, k] = path[replayed++];
+        await tables.prefetch(touched(groups[id]).map((i) => tables.shape(i, counts, id, k)));
+        apply(groups[id], k);
+        continue;
+      }
       o.onProgress?.({ phase: `${label}: descent`, fraction: startCost > budget ? (startCost - current) / (startCost - budget) : 1 });
       const rank = async (gs: Group[]): Promise<void> => {
         await price(gs, below);
@@ -173,6 +181,7 @@ export async function allocateToBudget(
         const smallest = await tables.total(floor);
         throw new Error(`prune: the budget ${fmt(budget)} ${costs.o.metric} cannot be met; the smallest achievable cost is ${fmt(Math.min(smallest, current))} (every prunable group at its minimum)`);
       }
+      path?.push([best.g.id, best.k]);
       apply(best.g, best.k);
     }
 
@@ -209,7 +218,7 @@ export async function allocateToBudget(
   if (uniform) starts.push(new Map(active.map((g) => [g.id, Math.min(cap(g), uniform.get(g.id) ?? cap(g))])));
   let found: Awaited<ReturnType<typeof search>> | undefined;
   for (const [i, start] of starts.entries()) {
-    const r = await search(start, i === 0 ? 'from the whole model' : 'from the uniform ratio');
+    const r = i === 0 ? await search(start, 'from the whole model', descentPath(costs, groups, scores, o)) : await search(start, 'from the uniform ratio');
     if (!found || r.lost < found.lost) found = r;
   }
   const { counts, cost: current } = found!;
@@ -222,6 +231,20 @@ export async function allocateToBudget(
     if (k === 1 && g.channels > 1) notes.push(`group ${g.id} (${g.producers.join('+')}): keeps a single channel`);
   }
   return { kept, counts, cost: current, notes };
+}
+
+/** Per cost session: the descent from the whole model, by what decides it (groups, scores, options), for sweeps. */
+const descents = new WeakMap<CostModel, Map<string, [number, number][]>>();
+
+function descentPath(costs: CostModel, groups: Group[], scores: Map<number, Float64Array>, o: BudgetAllocationOptions): [number, number][] {
+  let h = 0x811c9dc5; // FNV-1a over the scores' bits
+  const view = new Uint32Array(Float64Array.from([...scores].sort((a, b) => a[0] - b[0]).flatMap(([id, s]) => [id, ...s])).buffer);
+  for (const word of view) h = Math.imul(h ^ word, 0x01000193) >>> 0;
+  const key = JSON.stringify([groups.map((g) => `${g.producers.join('+')}:${g.channels}`), h, o.ignore, o.roundTo, o.normalize, o.maxKept && [...o.maxKept]]);
+  const byKey = descents.get(costs) ?? new Map<string, [number, number][]>();
+  descents.set(costs, byKey);
+  if (!byKey.has(key)) byKey.set(key, []);
+  return byKey.get(key)!;
 }
 
 const fmt = (x: number) => (Math.abs(x) >= 1e6 ? x.toExponential(3) : String(Math.round(x)));
