@@ -14,7 +14,7 @@
 // and keeps the result that loses less. Either way every pruned group keeps a count whose next channel
 // would break the budget: no channel that costs nothing is ever pruned, and each cut ends at a step edge.
 // Work grows about linearly with the channels: a cut is priced from the layer cost tables of the layers
-// its group touches (layer-tables.ts), only within a reach of two array widths of the group's count
+// its group touches (layer-tables.ts), only within a reach of one array width of the group's count
 // (widened when the best cut sits at its edge), and a group is priced again only when a group sharing a
 // layer with it changed and its stale price comes out cheapest (lazy greedy). Against the exhaustive
 // planner this replaced (6c57eee), the plans lost the same importance on the zoo at 28x28 and one lost
@@ -117,10 +117,10 @@ export async function allocateToBudget(
       bestCut.delete(g.id);
       current = total();
     };
-    // Counts are priced within a reach of the current one: two periods of the array's staircase, doubled
+    // Counts are priced within a reach of the current one: one period of the array's staircase (its width), doubled
     // for a group whose best cut or refill sits at the edge of its reach (then priced again).
     const reach = new Map<number, number>();
-    const reachOf = (g: Group) => reach.get(g.id) ?? 2 * Math.max(costs.config.rows, costs.config.cols);
+    const reachOf = (g: Group) => reach.get(g.id) ?? Math.max(costs.config.rows, costs.config.cols);
     const span = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
     const below = (g: Group) => span(Math.max(1, counts.get(g.id)! - reachOf(g)), counts.get(g.id)! - 1);
     const above = (g: Group) => span(counts.get(g.id)! + 1, Math.min(cap(g), counts.get(g.id)! + reachOf(g)));
