@@ -7,7 +7,7 @@ export { type BackendChoice, type ComputeBackend, backendLabel, openBackend, ope
 /** The native CPU backend (Node only): open it with openBackend({ backend: 'native' }) or openNative(). */
 export type { NativeBackend, NativeBackendOptions } from './native/backend.js';
 export { CpuBackend } from './cpu/backend.js';
-export { type ModelSpec, type Node, GraphBuilder, inferShapes } from './model/graph.js';
+export { type ModelSpec, type Node, GraphBuilder, inferShapes, shuffledChannels } from './model/graph.js';
 export { type Model, initModel, parameterCount, paramList } from './model/model.js';
 export { zoo, zooModel } from './model/zoo.js';
 export { predict } from './model/predict.js';
@@ -25,6 +25,8 @@ export { criteria } from './prune/criteria/index.js';
 export { pruneChannels } from './prune/prune.js';
 export { type Budget, CostModel, parseBudget, specWithCounts } from './prune/budget.js';
 export { pruneToBudget, pruneUniformToBudget } from './prune/prune-to-budget.js';
+export { allocateToBudget } from './prune/allocate-budget.js';
+export { LayerTables } from './prune/layer-tables.js';
 export { unstructuredMasksOnDevice } from './prune/threshold.js';
 export { nmMasks, unstructuredMasks } from './prune/sparsity.js';
 export { compactModel, applyChannelMasks } from './prune/compact.js';
