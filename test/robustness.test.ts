@@ -72,6 +72,18 @@ describe('output paths are checked before any work', () => {
   });
 });
 
+describe('no leftovers', () => {
+  it('a write removes the temporary files a killed process left beside its target, not a live one\'s', async () => {
+    const dir = tmp();
+    const target = join(dir, 'model.safetensors');
+    const [dead, live] = [`${target}.tmp-999999-1`, `${target}.tmp-${process.ppid}-1`];
+    writeFileSync(dead, 'half');
+    writeFileSync(live, 'being written');
+    await writeFileAtomic(target, 'done');
+    expect([existsSync(dead), existsSync(live), readFileSync(target, 'utf8')]).toEqual([false, true, 'done']);
+  });
+});
+
 describe('numbers that would be silently wrong', () => {
   it('NaN weights in an ONNX file are refused at load, naming the parameter', async () => {
     const dir = tmp();

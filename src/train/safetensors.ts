@@ -72,13 +72,28 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'checkpoint'): { ten
   return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
 }
 
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Writes a file so that readers see the old or the new contents, never a half-written one. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const { writeFile, rename, mkdir, rm, lstat } = await import('node:fs/promises');
-  const { dirname } = await import('node:path');
+  const { writeFile, rename, mkdir, rm, lstat, readdir } = await import('node:fs/promises');
+  const { basename, dirname, join } = await import('node:path');
   const existing = await lstat(path).catch(() => undefined);
   if (existing && !existing.isFile()) throw new Error(`${path}: exists and is not a regular file (a symlink, FIFO, device or directory); refusing to replace it`);
   await mkdir(dirname(path), { recursive: true });
+  // Temporary files that a killed process left beside this one go (a live process's are kept).
+  for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
+    const m = new RegExp(`^${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-\\d+$`).exec(name);
+    if (m && !processAlive(Number(m[1]))) await rm(join(dirname(path), name), { force: true });
+  }
   const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
     await writeFile(temp, data);
