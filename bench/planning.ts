@@ -3,13 +3,18 @@
 // systolic-16x16, latency 0.5): seconds, tile-scheduling problems solved, a five-budget sweep in one
 // session, and the previous planner (commit 6c57eee) where it finishes within PLANNING_CAP seconds
 // (default 120) with the importance each plan loses. PLANNING_SCHEDULER=cpu|webgpu|gpujs picks the tile
-// scheduler (default: the CPU one).
+// scheduler (default: the CPU one, which the native backend uses); PLANNING_MODELS=lenet5,ResNet-18 keeps
+// the rows whose label starts with one of those.
 import type { AcceleratorConfig } from '../src/accel/config.js';
 import { preset } from '../src/accel/presets.js';
 import type { Objective, TileProblem } from '../src/accel/tiled.js';
 import type { ModelSpec } from '../src/model/graph.js';
 import { lenet5, mobilenet, mobilenetV2, resnet18, resnet20, resnet50, vggSmall } from '../src/model/zoo.js';
-import { openBackend, schedulerFor } from '../src/open-backend.js';
+import { gpuScheduler } from '../src/accel/tile-scheduler-gpu.js';
+import { gpujsScheduler } from '../src/accel/tile-scheduler-gpujs.js';
+import { GpujsBackend } from '../src/gpujs/backend.js';
+import { openBackend } from '../src/open-backend.js';
+import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { allocateToBudget } from '../src/prune/allocate-budget.js';
 import { CostModel } from '../src/prune/budget.js';
 import { channelGroups } from '../src/prune/dependency.js';
@@ -37,10 +42,13 @@ export async function benchPlanning(): Promise<void> {
   const accel = preset('systolic-16x16');
   const which = process.env.PLANNING_SCHEDULER ?? 'cpu';
   const be = which === 'cpu' ? undefined : await openBackend({ backend: which as 'webgpu' | 'gpujs' });
-  const schedule = be ? (schedulerFor(be) as Schedule) : undefined;
+  // The backend's own scheduler even where schedulerFor() would take the CPU's (software adapters, WebAssembly).
+  const schedule = be instanceof WebGpuBackend ? (gpuScheduler(be.ctx) as Schedule) : be instanceof GpujsBackend ? (gpujsScheduler(be) as Schedule) : undefined;
   const cap = Number(process.env.PLANNING_CAP ?? 120);
   const rows: string[][] = [];
+  const only = process.env.PLANNING_MODELS?.split(',');
   for (const [label, make] of MODELS) {
+    if (only && !only.some((p) => label.startsWith(p))) continue;
     const spec = make();
     const groups = channelGroups(spec);
     const rng = new Rng(1);

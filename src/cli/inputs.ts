@@ -5,7 +5,7 @@ import type { AcceleratorConfig } from '../accel/config.js';
 import { validateConfig } from '../accel/config.js';
 import { presets } from '../accel/presets.js';
 import { parseScaleSimConfig } from '../accel/scalesim-io.js';
-import { type Dataset, subset } from '../data/dataset.js';
+import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, subset } from '../data/dataset.js';
 import { loadDataset, loadFiles, readFile } from '../data/sources.js';
 import { type Model, checkFinite, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
@@ -36,7 +36,21 @@ export async function loadModel(name: string | undefined, inputShape: InputShape
   throw new UsageError(`--model '${what}': not a zoo model (${Object.keys(zoo).join(', ')}), a .safetensors checkpoint or an .onnx file`);
 }
 
-export interface DataOptions { data?: string; images?: string; labels?: string; testImages?: string; testLabels?: string; trainLimit?: string; testLimit?: string }
+export interface DataOptions { data?: string; images?: string; labels?: string; testImages?: string; testLabels?: string; trainLimit?: string; testLimit?: string; normalize?: string }
+
+/** --normalize: none, mnist, fashion-mnist or MEAN,STD (pixels scaled to [0, 1], then (x - mean) / std). */
+export function parseNormalization(text: string | undefined): { mean: number; std: number } | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'none') return { mean: 0, std: 1 };
+  if (text === 'mnist') return MNIST_NORMALIZATION;
+  if (text === 'fashion-mnist') return FASHION_MNIST_NORMALIZATION;
+  const [mean, std, extra] = text.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x)));
+  if (extra !== undefined || !Number.isFinite(mean) || !(std > 0)) throw new UsageError(`--normalize must be none, mnist, fashion-mnist or MEAN,STD with STD > 0, got '${text}'`);
+  return { mean, std };
+}
+
+/** How a data set's pixels were normalised, for messages and reports. */
+export const normalizationText = (d: Dataset) => (d.normalization ? `(x - ${d.normalization.mean}) / ${d.normalization.std}, x in [0, 1]` : 'as stored');
 
 const limit = (d: Dataset, text: string | undefined, flag: string) => {
   if (text === undefined) return d;
@@ -48,20 +62,27 @@ const limit = (d: Dataset, text: string | undefined, flag: string) => {
 export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
   let train: Dataset;
   let test: Dataset;
+  const normalization = parseNormalization(o.normalize);
   if (o.images || o.labels) {
     if (!o.images || !o.labels) throw new UsageError('--images and --labels go together');
-    train = loadFiles(o.images, o.labels);
-    test = o.testImages && o.testLabels ? loadFiles(o.testImages, o.testLabels) : train;
+    train = loadFiles(o.images, o.labels, { normalization });
+    test = o.testImages && o.testLabels ? loadFiles(o.testImages, o.testLabels, { normalization }) : train;
   } else {
     const name = o.data ?? 'mnist';
     if (name !== 'mnist' && name !== 'fashion-mnist') throw new UsageError(`--data '${name}': use mnist, fashion-mnist, or --images/--labels files (IDX or NPY)`);
-    train = loadDataset(name, 'train');
-    test = loadDataset(name, 'test');
+    train = loadDataset(name, 'train', normalization);
+    test = loadDataset(name, 'test', normalization);
   }
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
 }
 
 /** One check of data against a model for every command: images present, of the model's input shape, labels among its classes. */
+/** A warning when a model scores near chance: most often its inputs were normalised differently in training. */
+export function nearChanceWarning(accuracy: number, classes: number, d: Dataset): string | undefined {
+  if (!(accuracy < 2 / classes)) return undefined;
+  return `accuracy ${(100 * accuracy).toFixed(1)}% is near chance (${(100 / classes).toFixed(0)}% for ${classes} classes): if the model was trained on inputs normalised otherwise than here (${normalizationText(d)}), say how with --normalize none|mnist|fashion-mnist|MEAN,STD`;
+}
+
 export function checkDataFits(model: Model, ...sets: Dataset[]): void {
   for (const d of sets) {
     if (d.count === 0) throw new UsageError(`data '${d.name}': no images`);

@@ -25,7 +25,7 @@ import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
-import { UsageError, checkDataFits, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { UsageError, checkDataFits, loadAccelerator, loadData, loadModel, nearChanceWarning, normalizationText } from './inputs.js';
 import { mergeConfigFile } from './config-file.js';
 import { checkOutputDir, checkOutputFile, writeOutputs } from './outputs.js';
 import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, num, oneOf, str } from './options.js';
@@ -124,7 +124,10 @@ const COMMANDS: Record<string, Command> = {
       const be = await backend(c);
       const e = await evaluateModel(be, model, test);
       be.destroy();
-      output(c, { model: model.spec.name, source, data: test.name, ...e }, `${model.spec.name} (${source}) on ${test.name}: accuracy ${(100 * e.accuracy).toFixed(2)}%, loss ${e.loss.toFixed(4)} (${e.count} images)`);
+      const warning = nearChanceWarning(e.accuracy, model.spec.classes, test);
+      if (warning) notice(c)(warning);
+      output(c, { model: model.spec.name, source, data: test.name, normalization: test.normalization, ...e },
+        `${model.spec.name} (${source}) on ${test.name}: accuracy ${(100 * e.accuracy).toFixed(2)}%, loss ${e.loss.toFixed(4)} (${e.count} images; inputs ${normalizationText(test)})`);
     },
   },
 
@@ -218,7 +221,7 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit') });
+const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize') });
 
 const readText = (file: string): string => new TextDecoder().decode(readFile(file));
 

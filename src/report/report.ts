@@ -35,7 +35,8 @@ export interface RunReport {
   tool: 'wgprune';
   createdAt: string;
   model: { name: string; source: string };
-  data: { train: string; test: string; testCount: number };
+  /** normalization: what the input pixels went through, (x - mean) / std with x in [0, 1]. */
+  data: { train: string; test: string; testCount: number; normalization?: { mean: number; std: number } };
   accelerator: { name: string; rows: number; cols: number; dataflow: string; clockMHz: number; source?: string };
   method: Record<string, unknown>;
   budget?: { text: string; metric: string; value: number; unit: string; met: boolean };

@@ -199,7 +199,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   const report: RunReport = {
     tool: 'wgprune', createdAt: new Date().toISOString(),
     model: { name: dense.spec.name, source: o.modelSource },
-    data: { train: o.train.name, test: o.test.name, testCount: o.test.count },
+    data: { train: o.train.name, test: o.test.name, testCount: o.test.count, normalization: o.test.normalization },
     accelerator: { name: o.accelerator.name, rows: o.accelerator.rows, cols: o.accelerator.cols, dataflow: o.accelerator.dataflow, clockMHz: o.accelerator.clockMHz, source: o.accelerator.source },
     method: {
       granularity: o.granularity, criterion: o.criterion, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}), ...(o.nm ? { nm: `${o.nm.n}:${o.nm.m}` } : {}),
@@ -212,7 +212,8 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     layers: layerRows(dense, pruned, denseCost, prunedCost),
     staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(o, costs, result, denseCost) : [],
     sweep,
-    notes: [...result.report.notes, ...notes],
+    notes: [...result.report.notes, ...notes, ...(denseAccuracy.accuracy < 2 / dense.spec.classes
+      ? [`the dense model's accuracy ${(100 * denseAccuracy.accuracy).toFixed(1)}% is near chance: if it was trained on inputs normalised otherwise than here, say how with --normalize (applied: ${o.test.normalization ? `(x - ${o.test.normalization.mean}) / ${o.test.normalization.std}` : 'none'})`] : [])],
     seconds: { ...seconds, total: (now() - t0) / 1000 },
   };
   return { result, report, pruned };
