@@ -138,7 +138,7 @@ function tileTotals(q: TileProblem, tp: number, tk: number, tm: number): TileTot
   const kEff = ceilDiv(mul(q.K, q.sparseN), q.sparseM);
   const tkEff = ceilDiv(mul(tk, q.sparseN), q.sparseM);
   const ifTile = ifmapTileWords(q, tp, tk);
-  const fits = mul(2, ifTile) <= q.ifmapWords && mul(2, mul(tkEff, tm)) <= q.filterWords && mul(2, mul(tp, tm)) <= q.ofmapWords;
+  const fits = fitsSram(q, tp, tk, tm);
   const trips: [number, number, number] = [ceilDiv(q.P, tp), ceilDiv(q.K, tk), ceilDiv(q.M, tm)];
 
   // Full tiles and the ragged remainder along each dimension, 2 x 2 x 2 combinations.
@@ -174,10 +174,13 @@ function dramOf(q: TileProblem, a: TileTotals, orderIndex: number): [number, num
   ];
 }
 
+/** Cycles to fetch the first input and filter tiles before compute starts. */
+const prologueOf = (q: TileProblem, ifTile: number, tkEff: number, tm: number) => ceilDiv(mul(add(ifTile, mul(tkEff, tm)), 16), q.bandwidthPer16);
+
 /** Cycles of a tiling given its DRAM words: double-buffered prefetch stalls only when DRAM time exceeds compute time. */
 function cyclesOf(q: TileProblem, a: TileTotals, tm: number, dramWords: number) {
   const dramCycles = ceilDiv(mul(dramWords, 16), q.bandwidthPer16);
-  const prologueCycles = ceilDiv(mul(add(a.ifTile, mul(a.tkEff, tm)), 16), q.bandwidthPer16);
+  const prologueCycles = prologueOf(q, a.ifTile, a.tkEff, tm);
   const stallCycles = dramCycles > a.computeCycles ? dramCycles - a.computeCycles : 0;
   return { dramCycles, prologueCycles, stallCycles, cycles: add(add(prologueCycles, a.computeCycles), stallCycles) };
 }
@@ -326,7 +329,7 @@ export function scheduleOnCpu(c: AcceleratorConfig, q: TileProblem, objective: O
         const first = ((ip * nk + ik) * nm + im) * LOOP_ORDERS.length;
         if (objective === 'latency' && best >= 0) {
           const tiles = ceilDiv(q.P, tp) * ceilDiv(q.K, tk) * ceilDiv(q.M, tm);
-          const prologue = ceilDiv(mul(add(ifmapTileWords(q, tp, tk), mul(ceilDiv(mul(tk, q.sparseN), q.sparseM), tm)), 16), q.bandwidthPer16);
+          const prologue = prologueOf(q, ifmapTileWords(q, tp, tk), ceilDiv(mul(tk, q.sparseN), q.sparseM), tm);
           if (!better(prologue + tiles * (R + C - 2) + denseCycles, first)) continue;
         }
         const totals = tileTotals(q, tp, tk, tm);

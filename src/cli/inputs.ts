@@ -49,8 +49,6 @@ export function parseNormalization(text: string | undefined): { mean: number; st
   return { mean, std };
 }
 
-/** How a data set's pixels were normalised, for messages and reports. */
-export const normalizationText = (d: Dataset) => (d.normalization ? `(x - ${d.normalization.mean}) / ${d.normalization.std}, x in [0, 1]` : 'as stored');
 
 const limit = (d: Dataset, text: string | undefined, flag: string) => {
   if (text === undefined) return d;
@@ -77,12 +75,6 @@ export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
 }
 
 /** One check of data against a model for every command: images present, of the model's input shape, labels among its classes. */
-/** A warning when a model scores near chance: most often its inputs were normalised differently in training. */
-export function nearChanceWarning(accuracy: number, classes: number, d: Dataset): string | undefined {
-  if (!(accuracy < 2 / classes)) return undefined;
-  return `accuracy ${(100 * accuracy).toFixed(1)}% is near chance (${(100 / classes).toFixed(0)}% for ${classes} classes): if the model was trained on inputs normalised otherwise than here (${normalizationText(d)}), say how with --normalize none|mnist|fashion-mnist|MEAN,STD`;
-}
-
 export function checkDataFits(model: Model, ...sets: Dataset[]): void {
   for (const d of sets) {
     if (d.count === 0) throw new UsageError(`data '${d.name}': no images`);

@@ -25,7 +25,8 @@ import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
-import { UsageError, checkDataFits, loadAccelerator, loadData, loadModel, nearChanceWarning, normalizationText } from './inputs.js';
+import { nearChanceWarning, normalizationText } from '../data/dataset.js';
+import { UsageError, checkDataFits, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { mergeConfigFile } from './config-file.js';
 import { checkOutputDir, checkOutputFile, writeOutputs } from './outputs.js';
 import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, num, oneOf, str } from './options.js';
@@ -237,6 +238,9 @@ function parseSchedule(text: string | undefined): PruneSchedule | undefined {
   return { kind: m[1] as 'iterative' | 'agp', steps: Number(m[2]) };
 }
 
+/** Options of the command line, not of the run: a stopped run does not save them, --resume may differ in them (and in --out and --backend). */
+const NOT_SAVED_WITH_A_RUN = ['resume', 'help', 'config', 'json', 'verbose'];
+
 async function pruneCommand(c: Context): Promise<number | void> {
   const outDir = str(c.values, 'out') ?? 'out';
   checkOutputDir('--out', outDir);
@@ -248,7 +252,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
     const info = saved.info as { options: Values; step: number; kept: [number, number[]][] } | undefined;
     if (!info?.options) throw new Error(`${resumeFile}: not a stopped prune run`);
     // A resumed run is the stopped one: options given again must not change it.
-    const changed = Object.entries(v).filter(([k, x]) => !['resume', 'out', 'json', 'verbose', 'config', 'help', 'backend'].includes(k) && x !== undefined && info.options[k] !== x);
+    const changed = Object.entries(v).filter(([k, x]) => ![...NOT_SAVED_WITH_A_RUN, 'out', 'backend'].includes(k) && x !== undefined && info.options[k] !== x);
     if (changed.length) {
       const given = changed.map(([k, x]) => `--${k}${x === true ? '' : ` ${x}`} (the run has ${info.options[k] ?? 'none'})`);
       throw new UsageError(`--resume continues the stopped run with its own options; ${given.join(', ')} would change it. Drop them, or start a new run in another --out`);
@@ -299,7 +303,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
   mkdirSync(outDir, { recursive: true });
   if (run.result.interrupted) {
     const i = run.result.interrupted;
-    const options = Object.fromEntries(Object.entries(v).filter(([k]) => !['resume', 'help', 'config', 'json', 'verbose'].includes(k)));
+    const options = Object.fromEntries(Object.entries(v).filter(([k]) => !NOT_SAVED_WITH_A_RUN.includes(k)));
     await saveCheckpoint(resumeFile, { ...i.training, info: { options, step: i.step, kept: [...i.kept] } });
     output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune prune --resume --out ${outDir}`);
     run.backend.destroy();

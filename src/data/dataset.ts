@@ -18,6 +18,15 @@ export interface Dataset {
 export interface Batch { images: Float32Array; labels: Float32Array; size: number }
 
 /** Mean and standard deviation used to normalise pixels in [0, 1] (MNIST's, from torchvision's examples). */
+/** How a data set's pixels were normalised, for messages. */
+export const normalizationText = (d: Dataset) => (d.normalization ? `(x - ${d.normalization.mean}) / ${d.normalization.std}, x in [0, 1]` : 'as stored');
+
+/** A warning when a model scores near chance on `d`: most often its inputs were normalised otherwise in training. */
+export function nearChanceWarning(accuracy: number, classes: number, d: Dataset): string | undefined {
+  if (!(accuracy < 2 / classes)) return undefined;
+  return `accuracy ${(100 * accuracy).toFixed(1)}% is near chance (${(100 / classes).toFixed(0)}% for ${classes} classes): if the model was trained on inputs normalised otherwise than here (${normalizationText(d)}), say how with --normalize none|mnist|fashion-mnist|MEAN,STD`;
+}
+
 export const MNIST_NORMALIZATION = { mean: 0.1307, std: 0.3081 };
 export const FASHION_MNIST_NORMALIZATION = { mean: 0.2860, std: 0.3530 };
 

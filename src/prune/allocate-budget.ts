@@ -98,11 +98,12 @@ export async function allocateToBudget(
      */
     const bestCut = new Map<number, { cut?: { k: number; price: number }; stale: boolean }>();
     const price = async (gs: Group[], range: (g: Group) => number[]) => {
-      const asks = gs.map((g) => ({ g, ks: range(g).filter((k) => allowed(g, k) && !deltas.get(g.id)?.has(k)) }));
-      await tables.prefetch(asks.flatMap(({ g, ks }) => ks.flatMap((k) => touched(g).map((i) => tables.shape(i, counts, g.id, k)))));
-      for (const { g, ks } of asks) {
+      const asks = gs.flatMap((g) => range(g).filter((k) => allowed(g, k) && !deltas.get(g.id)?.has(k))
+        .map((k) => ({ g, k, at: touched(g).map((i) => tables.shape(i, counts, g.id, k)) })));
+      await tables.prefetch(asks.flatMap((a) => a.at));
+      for (const { g, k, at } of asks) {
         const d = deltas.get(g.id) ?? new Map<number, number>();
-        for (const k of ks) d.set(k, touched(g).reduce((sum, i) => sum + tables.cost(tables.shape(i, counts, g.id, k)) - tables.cost(shapes[i]), 0));
+        d.set(k, at.reduce((sum, sh) => sum + tables.cost(sh) - tables.cost(shapes[sh[0]]), 0));
         deltas.set(g.id, d);
       }
     };
@@ -131,6 +132,25 @@ export async function allocateToBudget(
       return true;
     };
 
+    /** Prices each group's cuts below its count and keeps its best (widening its reach when the best is at the edge). */
+    const rank = async (gs: Group[]): Promise<void> => {
+      await price(gs, below);
+      const wider: Group[] = [];
+      for (const g of gs) {
+        const lost = lostIfKept.get(g.id)!;
+        let cut: { k: number; price: number } | undefined;
+        for (const k of below(g)) {
+          const d = deltas.get(g.id)!.get(k);
+          if (d === undefined || d >= 0) continue;
+          const p = (lost[k] - lost[counts.get(g.id)!]) / -d;
+          if (!cut || p < cut.price || (p === cut.price && k > cut.k)) cut = { k, price: p };
+        }
+        bestCut.set(g.id, { cut, stale: false });
+        if (widen(g, cut?.k, below(g), 1)) wider.push(g);
+      }
+      if (wider.length) await rank(wider);
+    };
+
     // Descent: the cut that loses least importance per unit of cost saved, until the budget holds.
     let replayed = 0;
     while (current > budget) {
@@ -142,23 +162,6 @@ export async function allocateToBudget(
         continue;
       }
       o.onProgress?.({ phase: `${label}: descent`, fraction: startCost > budget ? (startCost - current) / (startCost - budget) : 1 });
-      const rank = async (gs: Group[]): Promise<void> => {
-        await price(gs, below);
-        const wider: Group[] = [];
-        for (const g of gs) {
-          const lost = lostIfKept.get(g.id)!;
-          let cut: { k: number; price: number } | undefined;
-          for (const k of below(g)) {
-            const d = deltas.get(g.id)!.get(k);
-            if (d === undefined || d >= 0) continue;
-            const p = (lost[k] - lost[counts.get(g.id)!]) / -d;
-            if (!cut || p < cut.price || (p === cut.price && k > cut.k)) cut = { k, price: p };
-          }
-          bestCut.set(g.id, { cut, stale: false });
-          if (widen(g, cut?.k, below(g), 1)) wider.push(g);
-        }
-        if (wider.length) await rank(wider);
-      };
       await rank(active.filter((g) => !bestCut.has(g.id)));
       // Lazy greedy: the cheapest key wins once it is fresh; a stale key is priced again first. (A
       // neighbour's cut shrinks the layers a group shares with it, so its savings, and with them its

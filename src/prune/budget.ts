@@ -170,7 +170,7 @@ function prefixesOf(groups: Group[]) {
  */
 export function specWithCounts(spec: ModelSpec, groups: Group[], counts: KeptCounts): ModelSpec {
   // Gathers need kept channels to renumber their indices; any choice gives the same shapes (dependency.ts
-  // refuses to prune a group a split cuts), so take each group's first channels.
+  // makes each side of a split a group of its own), so take each group's first channels.
   if (spec.nodes.some((n) => n.op === 'gather')) {
     return compactSpec(spec, groups, new Map([...counts].map(([g, k]) => [g, Array.from({ length: Math.min(k, groups[g].channels) }, (_, i) => i)])));
   }

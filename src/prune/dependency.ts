@@ -68,7 +68,7 @@ export function channelGroups(spec: ModelSpec): Group[] {
   const producedBy = new Map<number, { node: string; index: number }>();
   const uses: { node: string; param: string; axis: 0 | 1; ids: number[]; perChannel: number }[] = [];
   /** Splits and slices: the channels they take and those they leave. */
-  const cuts: { node: string; taken: number[]; left: number[] }[] = [];
+  const cuts: { taken: number[]; left: number[] }[] = [];
 
   const produce = (n: Node, count: number, reason?: string) => {
     const ids = uf.add(count, reason);
@@ -132,7 +132,7 @@ export function channelGroups(spec: ModelSpec): Group[] {
       case 'gather': {
         sources.set(n.name, n.channels.map((c) => x![c]));
         const taken = new Set(n.channels);
-        if (taken.size < x!.length) cuts.push({ node: n.name, taken: n.channels.map((c) => x![c]), left: x!.filter((_, c) => !taken.has(c)) });
+        if (taken.size < x!.length) cuts.push({ taken: n.channels.map((c) => x![c]), left: x!.filter((_, c) => !taken.has(c)) });
         break;
       }
     }

@@ -6,7 +6,7 @@ import type { AcceleratorConfig } from '../accel/config.js';
 import type { EvaluateOptions, Mode, ModelCost } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
-import type { Dataset } from '../data/dataset.js';
+import { type Dataset, nearChanceWarning } from '../data/dataset.js';
 import { type Model, paramList, parameterCount } from '../model/model.js';
 import { CostModel, type Budget, METRIC_UNITS, budgetText } from '../prune/budget.js';
 import { LayerTables } from '../prune/layer-tables.js';
@@ -212,8 +212,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     layers: layerRows(dense, pruned, denseCost, prunedCost),
     staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(o, costs, result, denseCost) : [],
     sweep,
-    notes: [...result.report.notes, ...notes, ...(denseAccuracy.accuracy < 2 / dense.spec.classes
-      ? [`the dense model's accuracy ${(100 * denseAccuracy.accuracy).toFixed(1)}% is near chance: if it was trained on inputs normalised otherwise than here, say how with --normalize (applied: ${o.test.normalization ? `(x - ${o.test.normalization.mean}) / ${o.test.normalization.std}` : 'none'})`] : [])],
+    notes: [...result.report.notes, ...notes, ...[nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test)].filter((w) => w !== undefined).map((w) => `the dense model's ${w}`)],
     seconds: { ...seconds, total: (now() - t0) / 1000 },
   };
   return { result, report, pruned };

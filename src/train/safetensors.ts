@@ -51,7 +51,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'checkpoint'): { ten
     if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${file}: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
     if (e.dtype !== 'F32') throw new Error(`${file}: tensor '${name}' has dtype ${e.dtype}; only F32 is supported`);
     const [begin, end] = e.data_offsets ?? [-1, -1];
-    const size = (e.shape ?? []).reduce((a, b) => a * b, 1);
+    const size = e.shape.reduce((a, b) => a * b, 1);
     if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && end - begin === size * 4 && dataStart + end <= bytes.length)) {
       throw new Error(`${file}: tensor '${name}' has offsets [${begin}, ${end}] that do not match its shape [${e.shape}] or the file size (truncated?)`);
     }
@@ -69,7 +69,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'checkpoint'): { ten
   if (dataStart + at !== bytes.length) throw new Error(`${file}: ${bytes.length - dataStart - at} bytes after the last tensor's data`);
   const metadata = header.__metadata__;
   if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) throw new Error(`${file}: __metadata__ must be a JSON object of strings`);
-  return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+  return { tensors, metadata: (metadata as Record<string, string> | undefined) ?? {} };
 }
 
 function processAlive(pid: number): boolean {
@@ -90,8 +90,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   if (existing && !existing.isFile()) throw new Error(`${path}: exists and is not a regular file (a symlink, FIFO, device or directory); refusing to replace it`);
   await mkdir(dirname(path), { recursive: true });
   // Temporary files that a killed process left beside this one go (a live process's are kept).
+  const leftover = new RegExp(`^${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-\\d+$`);
   for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
-    const m = new RegExp(`^${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-\\d+$`).exec(name);
+    const m = leftover.exec(name);
     if (m && !processAlive(Number(m[1]))) await rm(join(dirname(path), name), { force: true });
   }
   const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
