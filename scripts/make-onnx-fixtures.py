@@ -13,7 +13,9 @@ torchvision's EfficientNet-B0 (its pooling rewritten as MNASNet's ReduceMean) an
 quarter width (squeeze-excitation: a [C, H, W] map times a [C, 1, 1] scale), ShuffleNetV2 (chunk as
 Shape-arithmetic Slices, channel shuffle as Reshape/Transpose/Reshape with shape subgraphs), MNASNet
 (ReduceMean pooling) and RegNetY (grouped convs, squeeze-excitation) at small widths, and a net of
-channel splits (Split with sizes at opsets 11 and 13, a strided channel Slice).
+channel splits (Split with sizes at opsets 11 and 13, a strided channel Slice), torchvision's ConvNeXt
+at two short stages (channels-last blocks: Transpose, LayerNorm written out at opset 13 and as
+LayerNormalization at opset 17, MatMul + Add, GELU, layer scale), and GELU's tanh form (opset 13).
 Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
 import os
@@ -24,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from onnx import helper
-from torchvision.models import efficientnet, mnasnet, mobilenetv3, regnet, shufflenetv2
+from torchvision.models import convnext, efficientnet, mnasnet, mobilenetv3, regnet, shufflenetv2
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'onnx')
 
@@ -194,6 +196,32 @@ def mobilenet_v3_small_mini():
     return mobilenetv3.MobileNetV3(setting, last, num_classes=10)
 
 
+def convnext_mini():
+    """torchvision's ConvNeXt with two stages of one block (16 and 32 channels); layer scales and layer-norm
+    parameters random so that no block is near an identity (torchvision starts layer scale at 1e-6)."""
+    m = convnext.ConvNeXt([convnext.CNBlockConfig(16, 32, 1), convnext.CNBlockConfig(32, None, 1)], stochastic_depth_prob=0.0, num_classes=10)
+    for mod in m.modules():
+        if isinstance(mod, convnext.CNBlock):
+            mod.layer_scale.data.uniform_(0.5, 1.5)
+        if isinstance(mod, nn.LayerNorm):
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
+    return m
+
+
+class GeluTanhMini(nn.Module):
+    """GELU's tanh approximation, which PyTorch writes out in Mul/Add/Tanh ops."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.c2 = nn.Conv2d(8, 12, 3, 2, 1)
+        self.fc = nn.Linear(12, 10)
+
+    def forward(self, x):
+        x = F.gelu(self.c2(F.gelu(self.c1(x), approximate='tanh')), approximate='tanh')
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def mean_pool(model):
     """MNASNet pools with x.mean([2, 3]): ReduceMean over the spatial axes instead of GlobalAveragePool."""
     gap = next(n for n in model.graph.node if n.op_type == 'GlobalAveragePool')
@@ -286,3 +314,9 @@ if __name__ == '__main__':
     export('channel-split-mini', ChannelSplitMini(), (3, 16, 16), 13)
     torch.manual_seed(2037)
     export('channel-split-mini-op11', ChannelSplitMini(), (3, 16, 16), 11)
+    torch.manual_seed(2038)
+    export('convnext-mini', convnext_mini(), (3, 32, 32), 13)
+    torch.manual_seed(2038)
+    export('convnext-mini-op17', convnext_mini(), (3, 32, 32), 17)
+    torch.manual_seed(2039)
+    export('gelu-tanh-mini', GeluTanhMini(), (3, 16, 16), 13)

@@ -29,6 +29,12 @@ export interface BatchNormParams {
   momentum: number;
 }
 
+export interface LayerNormOptions {
+  epsilon: number;
+  /** [C], 0 for pruned channels: statistics over the kept channels only, and 0 out where masked. */
+  mask?: Tensor;
+}
+
 export interface DistillationOptions {
   /** Teacher logits for distillation; without them the loss is plain cross-entropy. */
   teacher?: Tensor;
@@ -80,6 +86,13 @@ export interface Backend {
   batchNormTraining(x: Tensor, p: BatchNormParams): { y: Tensor; mean: Tensor; invStd: Tensor };
   batchNormInference(x: Tensor, p: BatchNormParams): Tensor;
   batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor): { dx: Tensor; dGamma: Tensor; dBeta: Tensor };
+
+  /**
+   * Layer normalisation over the channels at each position of x [N, C, H, W] or [N, C] (ConvNeXt's
+   * LayerNorm2d): y = mask * (gamma * (x - mean) * invStd + beta); mean and invStd are [N, H*W].
+   */
+  layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, o: LayerNormOptions): { y: Tensor; mean: Tensor; invStd: Tensor };
+  layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor, o?: { mask?: Tensor }): { dx: Tensor; dGamma: Tensor; dBeta: Tensor };
 
   activation(x: Tensor, kind: Activation, alpha?: number): Tensor;
   activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor;

@@ -162,6 +162,18 @@ export function checkBatchNorm(op: string, xShape: Shape, params: Record<string,
   for (const [name, t] of Object.entries(params)) assertShape(op, name, t.shape, [xShape[1]]);
 }
 
+/**
+ * [N, C, H*W] of a layer norm's input after checking its per-channel parameters ([C]) and per-position
+ * statistics ([N, H*W]); the input is [N, C, H, W] or [N, C].
+ */
+export function layerNormView(op: string, xShape: Shape, perChannel: Record<string, { shape: Shape } | undefined>, perPosition: Record<string, { shape: Shape }> = {}): [number, number, number] {
+  if (xShape.length !== 4 && xShape.length !== 2) throw new Error(`${op}: input must be [N, C, H, W] or [N, C], got [${xShape.join(', ')}]`);
+  const [n, c, s] = [xShape[0], xShape[1], sizeOf(xShape.slice(2))];
+  for (const [name, t] of Object.entries(perChannel)) if (t) assertShape(op, name, t.shape, [c]);
+  for (const [name, t] of Object.entries(perPosition)) assertShape(op, name, t.shape, [n, s]);
+  return [n, c, s];
+}
+
 /** [N, C, H*W] of channelScale's input after checking that the scale is [N, C, 1, 1]. */
 export function channelScaleView(op: string, x: Shape, s: Shape): [number, number, number] {
   assertRank(op, 'input', x, 4);

@@ -1,5 +1,5 @@
 // Property-based (fast-check): on random graphs with residual adds, concats, depthwise convs,
-// squeeze-excitation and ShuffleNet units (channel split and shuffle), compaction never breaks shapes
+// squeeze-excitation, ShuffleNet units (channel split and shuffle) and ConvNeXt blocks (layer norm), compaction never breaks shapes
 // and preserves the masked model's outputs; a plan by kept counts has the compacted model's shapes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
-type Block = { kind: 'conv' | 'residual' | 'concat' | 'depthwise' | 'pool' | 'se' | 'shuffle'; width: number; bn: boolean };
+type Block = { kind: 'conv' | 'residual' | 'concat' | 'depthwise' | 'pool' | 'se' | 'shuffle' | 'convnext'; width: number; bn: boolean };
 
 function build(blocks: Block[], seed: number): ModelSpec {
   const g = new GraphBuilder(`random-${seed}`, [3, 8, 8], 5);
@@ -25,6 +25,13 @@ function build(blocks: Block[], seed: number): ModelSpec {
     if (b.kind === 'depthwise') x = post(g.conv(x, { out: channels, kernel: 3, padding: 1, groups: channels }));
     if (b.kind === 'pool') x = g.maxpool(x, 2, 1);
     if (b.kind === 'se') x = g.scale(x, g.sigmoid(g.conv(g.relu(g.conv(g.gap(x), { out: b.width, kernel: 1 })), { out: channels, kernel: 1 })));
+    if (b.kind === 'convnext') {
+      // ConvNeXt's block: depthwise conv, layer norm over channels, inverted bottleneck with GELU, layer scale (a 1x1 depthwise conv), residual.
+      const ln = g.layerNorm(g.conv(x, { out: channels, kernel: 3, padding: 1, groups: channels }), 1e-6);
+      const expand = g.conv(ln, { out: b.width * 2, kernel: 1 });
+      const project = g.conv(g.gelu(expand), { out: channels, kernel: 1 });
+      x = g.sum([x, g.conv(project, { out: channels, kernel: 1, groups: channels, bias: false })]);
+    }
     if (b.kind === 'shuffle') {
       // Split off `half` channels, run a branch on the rest, concat and shuffle in two groups.
       const half = Math.floor(channels / 2);
@@ -42,13 +49,15 @@ describe('compaction on random graphs', async () => {
   const gpu = await webgpu();
   it('never breaks shapes and preserves outputs', async () => {
     const block = fc.record({
-      kind: fc.constantFrom<Block['kind']>('conv', 'residual', 'concat', 'depthwise', 'pool', 'se', 'shuffle'),
+      kind: fc.constantFrom<Block['kind']>('conv', 'residual', 'concat', 'depthwise', 'pool', 'se', 'shuffle', 'convnext'),
       width: fc.integer({ min: 2, max: 6 }), bn: fc.boolean(),
     });
     await fc.assert(fc.asyncProperty(fc.array(block, { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 1000 }), async (blocks, seed) => {
       const spec = build(blocks, seed);
       const rng = new Rng(seed);
       const model = initModel(spec, seed);
+      // Non-zero biases and shifts, so that a pruned channel carries a value its consumers must ignore.
+      for (const [name, values] of model.params) if (/\.(bias|beta)$/.test(name)) values.forEach((_, i) => { values[i] = rng.uniform(-0.5, 0.5); });
       const groups = channelGroups(spec);
       const kept: KeptChannels = new Map();
       for (const grp of groups) {

@@ -81,6 +81,30 @@ describe('gradients of the CPU reference equal finite differences (float64)', ()
     expectClose(back.dBeta.data, numericGradient((v) => forward(x, gamma, v).y, beta, r), 'dBeta');
   });
 
+  for (const masked of [false, true]) {
+    it(`layer norm over channels${masked ? ' with a channel mask' : ''}: input, gamma and beta`, () => {
+      const x = random(rng, [2, 5, 3, 2], -2, 2), gamma = random(rng, [5], 0.5, 1.5), beta = random(rng, [5]);
+      const mask = masked ? ref.ndarray([5], [1, 0, 1, 1, 0]) : undefined;
+      const forward = (xv: NdArray, g: NdArray, bv: NdArray) => ref.layerNorm(xv, g, bv, { epsilon: 1e-6, mask });
+      const { y, mean, invStd } = forward(x, gamma, beta);
+      const r = random(rng, y.shape);
+      const back = ref.layerNormBackward(r, x, gamma, mean, invStd, { mask });
+      expectClose(back.dx.data, numericGradient((v) => forward(v, gamma, beta).y, x, r), 'dx');
+      expectClose(back.dGamma.data, numericGradient((v) => forward(x, v, beta).y, gamma, r), 'dGamma');
+      expectClose(back.dBeta.data, numericGradient((v) => forward(x, gamma, v).y, beta, r), 'dBeta');
+    });
+  }
+
+  it('layer norm with a channel mask equals layer norm over the kept channels alone', () => {
+    const x = random(rng, [2, 4, 3, 3]), gamma = random(rng, [4], 0.5, 1.5), beta = random(rng, [4]);
+    const keep = [0, 2, 3];
+    const pick = (a: NdArray) => ref.gatherChannels(a, a.shape.length === 1 ? 0 : 1, Float64Array.from(keep));
+    const masked = ref.layerNorm(x, gamma, beta, { epsilon: 1e-6, mask: ref.ndarray([4], [1, 0, 1, 1]) });
+    const alone = ref.layerNorm(pick(x), pick(gamma), pick(beta), { epsilon: 1e-6 });
+    expectClose(pick(masked.y).data, alone.y.data, 'kept channels');
+    expect(Array.from(masked.y.data).filter((_, i) => Math.floor(i / 9) % 4 === 1).every((v) => v === 0)).toBe(true);
+  });
+
   for (const kind of ACTIVATIONS) {
     it(`${kind}`, () => {
       const x = random(rng, [2, 3, 4, 4], -6, 9);

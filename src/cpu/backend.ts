@@ -1,5 +1,5 @@
 // The CPU reference as a Backend: slow, float64 inside, and the definition every other backend matches.
-import type { AdamOptions, Backend, BatchNormParams, ConvInputs, DistillationOptions, LinearOptions, MemoryStats, SgdOptions, Tensor, Activation } from '../backend.js';
+import type { AdamOptions, Backend, BatchNormParams, LayerNormOptions, ConvInputs, DistillationOptions, LinearOptions, MemoryStats, SgdOptions, Tensor, Activation } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, type Shape, sizeOf } from '../geometry.js';
 import * as ref from './reference.js';
 
@@ -94,6 +94,14 @@ export class CpuBackend implements Backend {
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor {
     const sum = ref.add(nd(a), nd(b));
     return this.wrap(o.relu ? ref.activation(sum, 'relu') : sum);
+  }
+  layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, o: LayerNormOptions) {
+    const r = ref.layerNorm(nd(x), nd(gamma), nd(beta), { epsilon: o.epsilon, mask: opt(o.mask) });
+    return { y: this.wrap(r.y), mean: this.wrap(r.mean), invStd: this.wrap(r.invStd) };
+  }
+  layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor, o: { mask?: Tensor } = {}) {
+    const r = ref.layerNormBackward(nd(dy), nd(x), nd(gamma), nd(mean), nd(invStd), { mask: opt(o.mask) });
+    return { dx: this.wrap(r.dx), dGamma: this.wrap(r.dGamma), dBeta: this.wrap(r.dBeta) };
   }
   channelScale(x: Tensor, s: Tensor): Tensor { return this.wrap(ref.channelScale(nd(x), nd(s))); }
   channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {

@@ -8,6 +8,8 @@ import {
 
 export interface NdArray { shape: number[]; data: Float64Array }
 
+export { layerNorm, layerNormBackward } from './reference-layer-norm.js';
+
 export function ndarray(shape: Shape, data?: ArrayLike<number>): NdArray {
   const size = sizeOf(shape);
   if (data && data.length !== size) throw new Error(`ndarray: ${data.length} values for shape [${shape.join(', ')}]`);

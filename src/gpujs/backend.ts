@@ -3,13 +3,13 @@
 // float32 arrays between kernels, so a kernel call reads its inputs and returns a fresh output.
 // Results match the CPU reference within float32 tolerance, like the WebGPU backend's.
 import {
-  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LinearOptions,
+  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
-  gatherShape, globalPoolOptions, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
+  gatherShape, globalPoolOptions, layerNormView, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { PROBE_CONV, probeConvMs } from '../probe.js';
 import { type GpujsKernelName, gpujsKernelSources } from './kernel-sources.js';
@@ -408,6 +408,36 @@ export class GpujsBackend implements Backend {
       1, channels, spatial, x.size / channels);
     const dGamma = this.run('elementwise', channels, centered, data(invStd), ELEMENTWISE.mul, 0, 0);
     return { dx, dGamma: this.wrap([channels], dGamma), dBeta: this.wrap([channels], dBeta) };
+  }
+
+  /** One layer-norm kernel mode over `size` outputs (see shaders/gpujs/layer-norm.js). */
+  private layerNormRun(mode: number, size: number, view: [number, number, number], t: { x: Tensor; dy?: Tensor; gamma?: Tensor; beta?: Tensor; mask?: Tensor; mean?: Data; invStd?: Data; meanG?: Data; meanGx?: Data }, epsilon = 0): Data {
+    const [n, c, s] = view;
+    const mask = t.mask ? data(t.mask) : new Float32Array(c).fill(1);
+    const opt = (v?: Tensor) => (v ? data(v) : NONE);
+    return this.run('layer-norm', size, data(t.x), opt(t.dy), opt(t.gamma), opt(t.beta), mask, t.mean ?? NONE, t.invStd ?? NONE, t.meanG ?? NONE, t.meanGx ?? NONE, mode, c, s, n * s, epsilon);
+  }
+
+  layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, o: LayerNormOptions) {
+    const view = layerNormView('layerNorm', x.shape, { gamma, beta, mask: o.mask });
+    const positions = view[0] * view[2];
+    const t = { x, gamma, beta, mask: o.mask };
+    const mean = this.layerNormRun(0, positions, view, t);
+    const invStd = this.layerNormRun(1, positions, view, { ...t, mean }, o.epsilon);
+    const y = this.layerNormRun(2, x.size, view, { ...t, mean, invStd });
+    return { y: this.wrap(x.shape, y), mean: this.wrap([view[0], view[2]], mean), invStd: this.wrap([view[0], view[2]], invStd) };
+  }
+  layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor, o: { mask?: Tensor } = {}) {
+    const view = layerNormView('layerNormBackward', x.shape, { gamma, mask: o.mask }, { mean, invStd });
+    assertShape('layerNormBackward', 'dy', dy.shape, x.shape);
+    const t = { x, dy, gamma, mask: o.mask, mean: data(mean), invStd: data(invStd) };
+    const positions = view[0] * view[2];
+    const meanG = this.layerNormRun(3, positions, view, t);
+    const meanGx = this.layerNormRun(4, positions, view, t);
+    const dx = this.layerNormRun(5, x.size, view, { ...t, meanG, meanGx });
+    const dGamma = this.layerNormRun(6, view[1], view, t);
+    const dBeta = this.layerNormRun(7, view[1], view, t);
+    return { dx: this.wrap(x.shape, dx), dGamma: this.wrap([view[1]], dGamma), dBeta: this.wrap([view[1]], dBeta) };
   }
 
   // ---- elementwise ----

@@ -7,6 +7,8 @@ export type Node =
   | { op: 'input'; name: string }
   | { op: 'conv2d'; name: string; input: string; outChannels: number; kernel: Pair; stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number; bias?: boolean }
   | { op: 'batchnorm'; name: string; input: string; epsilon?: number; momentum?: number }
+  /** Layer normalisation over the channels at each position (ConvNeXt's LayerNorm2d; a flat input's features). */
+  | { op: 'layernorm'; name: string; input: string; epsilon?: number }
   | { op: 'relu' | 'relu6' | 'sigmoid' | 'hardswish' | 'silu'; name: string; input: string }
   | { op: 'leakyrelu' | 'hardsigmoid'; name: string; input: string; alpha: number }
   | { op: 'gelu'; name: string; input: string; approximate?: 'tanh' }
@@ -37,7 +39,7 @@ export function activationOf(n: ActivationNode): { kind: Activation; alpha?: num
   }
 }
 
-/** A batch norm's epsilon when its node names none (PyTorch's default). */
+/** A batch norm's or layer norm's epsilon when its node names none (PyTorch's default for both). */
 export const BN_EPSILON = 1e-5;
 
 export interface ModelSpec {
@@ -68,6 +70,7 @@ export function paramShapes(n: Node, shapes: Shapes): Record<string, number[]> {
     }
     case 'linear': return n.bias === false ? { weight: [n.outFeatures, inShape[0]] } : { weight: [n.outFeatures, inShape[0]], bias: [n.outFeatures] };
     case 'batchnorm': return { gamma: [inShape[0]], beta: [inShape[0]], runningMean: [inShape[0]], runningVar: [inShape[0]] };
+    case 'layernorm': return { gamma: [inShape[0]], beta: [inShape[0]] };
     default: return {};
   }
 }
@@ -112,7 +115,7 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
           shapes.set(n.name, [g.outChannels, g.outH, g.outW]);
           break;
         }
-        case 'batchnorm': shapes.set(n.name, [...x]); break;
+        case 'batchnorm': case 'layernorm': shapes.set(n.name, [...x]); break;
         case 'maxpool': case 'avgpool': {
           spatial(n.op);
           const g = poolGeometry(n.op, [1, ...x], n);
@@ -193,9 +196,11 @@ export class GraphBuilder {
     return this.add({ op: 'conv2d', input, outChannels: o.out, kernel: o.kernel, stride: o.stride, padding: o.padding, groups: o.groups, bias: o.bias, name: o.name });
   }
   bn(input: string, name?: string): string { return this.add({ op: 'batchnorm', input, name }); }
+  layerNorm(input: string, epsilon?: number, name?: string): string { return this.add({ op: 'layernorm', input, epsilon, name }); }
   relu(input: string, name?: string): string { return this.add({ op: 'relu', input, name }); }
   relu6(input: string, name?: string): string { return this.add({ op: 'relu6', input, name }); }
   sigmoid(input: string, name?: string): string { return this.add({ op: 'sigmoid', input, name }); }
+  gelu(input: string, name?: string): string { return this.add({ op: 'gelu', input, name }); }
   /** map [C, H, W] times scale [C, 1, 1]. */
   scale(map: string, scale: string, name?: string): string { return this.add({ op: 'mul', inputs: [map, scale], name }); }
   maxpool(input: string, kernel: Pair, stride?: Pair, padding?: Padding): string { return this.add({ op: 'maxpool', input, kernel, stride, padding }); }

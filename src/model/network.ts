@@ -130,6 +130,15 @@ export class Network {
           } else y = be.batchNormInference(ins[0], p);
           break;
         }
+        case 'layernorm': {
+          const r = be.layerNorm(ins[0], this.param(n.name, 'gamma')!, this.param(n.name, 'beta')!, { epsilon: n.epsilon ?? BN_EPSILON, mask: this.masks.get(`${n.name}.gamma`) });
+          if (training) {
+            saved.set(`${n.name}.mean`, r.mean);
+            saved.set(`${n.name}.invStd`, r.invStd);
+          } else be.dispose(r.mean, r.invStd);
+          y = r.y;
+          break;
+        }
         case 'maxpool': {
           const r = be.maxPool(ins[0], this.poolOptions(n));
           saved.set(`${n.name}.argmax`, r.argmax);
@@ -193,6 +202,13 @@ export class Network {
         }
         case 'batchnorm': {
           const r = be.batchNormBackward(g, x(), this.param(n.name, 'gamma')!, state.saved.get(`${n.name}.mean`)!, state.saved.get(`${n.name}.invStd`)!);
+          grads.set(`${n.name}.gamma`, r.dGamma);
+          grads.set(`${n.name}.beta`, r.dBeta);
+          accumulate(ins[0], r.dx);
+          break;
+        }
+        case 'layernorm': {
+          const r = be.layerNormBackward(g, x(), this.param(n.name, 'gamma')!, state.saved.get(`${n.name}.mean`)!, state.saved.get(`${n.name}.invStd`)!, { mask: this.masks.get(`${n.name}.gamma`) });
           grads.set(`${n.name}.gamma`, r.dGamma);
           grads.set(`${n.name}.beta`, r.dBeta);
           accumulate(ins[0], r.dx);

@@ -6,13 +6,13 @@
 // 28x28 32->64 3x3 p1 forward on 2 cores: 17 ms here, 42 ms on onnxruntime-web; XNNPACK runs forward
 // convs at a third of this rate; see README "Notes on the native backend").
 import {
-  type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LinearOptions,
+  type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
-  gatherShape, globalPoolOptions, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
+  gatherShape, globalPoolOptions, layerNormView, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import {
   type ConvFlags, convBackwardFilterGraph, convBackwardInputGraph, convForwardGraph, linearBackwardInputGraph, linearBackwardWeightGraph, linearGraph,
@@ -20,7 +20,7 @@ import {
 import * as k from './kernels.js';
 import {
   activationBackwardGraph, activationGraph, addGraph, channelScaleBackwardGraph, channelScaleGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
-  globalAvgPoolBackwardGraph, globalAvgPoolGraph, maxPoolGraph,
+  globalAvgPoolBackwardGraph, globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph,
 } from './memory-graphs.js';
 import { type OpGraph, type OpSession, compile, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
@@ -214,6 +214,20 @@ export class NativeBackend implements Backend {
     checkBatchNorm('batchNormBackward', x.shape, { gamma, mean, invStd });
     const [n, c, sp] = axisView('batchNormBackward', x.shape, 1);
     const [dx, dGamma, dBeta] = this.runAll(`bnback:${n},${c},${sp}`, () => batchNormBackwardGraph(n, c, sp), [data(dy), data(x), data(gamma), data(mean), data(invStd)]);
+    return { dx: this.wrap(x.shape, dx), dGamma: this.wrap([c], dGamma), dBeta: this.wrap([c], dBeta) };
+  }
+
+  layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, o: LayerNormOptions) {
+    const [n, c, sp] = layerNormView('layerNorm', x.shape, { gamma, beta, mask: o.mask });
+    const mask = o.mask ? data(o.mask) : new Float32Array(c).fill(1);
+    const [y, mean, invStd] = this.runAll(`ln:${n},${c},${sp},${o.epsilon}`, () => layerNormGraph(n, c, sp, o.epsilon), [data(x), data(gamma), data(beta), mask]);
+    return { y: this.wrap(x.shape, y), mean: this.wrap([n, sp], mean), invStd: this.wrap([n, sp], invStd) };
+  }
+  layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor, o: { mask?: Tensor } = {}) {
+    const [n, c, sp] = layerNormView('layerNormBackward', x.shape, { gamma, mask: o.mask }, { mean, invStd });
+    assertShape('layerNormBackward', 'dy', dy.shape, x.shape);
+    const mask = o.mask ? data(o.mask) : new Float32Array(c).fill(1);
+    const [dx, dGamma, dBeta] = this.runAll(`lnback:${n},${c},${sp}`, () => layerNormBackwardGraph(n, c, sp), [data(dy), data(x), data(gamma), data(mean), data(invStd), mask]);
     return { dx: this.wrap(x.shape, dx), dGamma: this.wrap([c], dGamma), dBeta: this.wrap([c], dBeta) };
   }
 

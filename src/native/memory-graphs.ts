@@ -174,3 +174,46 @@ export function maxPoolGraph(g: PoolGeometry): OpGraph {
   G.output(G.op('Cast', [G.op('Mod', [indices, G.ints([g.inH * g.inW])])], { to: 1 }));
   return G;
 }
+
+/**
+ * Layer norm over channels (reference.layerNorm): (x [N, C, S], gamma, beta, mask [C]) -> y, mean
+ * [N, S], invStd [N, S]; statistics over the channels where mask is 1.
+ */
+export function layerNormGraph(n: number, c: number, s: number, epsilon: number): OpGraph {
+  const G = new OpGraph();
+  const x = G.input('x', [n, c, s]);
+  const [gamma, beta, mask] = ['gamma', 'beta', 'mask'].map((name) => perChannel(G, G.input(name, [c]), c));
+  const axis = G.ints([1]);
+  const count = G.op('Max', [G.op('ReduceSum', [mask, axis], { keepdims: 1 }), G.float(1)]);
+  const mean = G.op('Div', [G.op('ReduceSum', [G.op('Mul', [x, mask]), axis], { keepdims: 1 }), count]);
+  const centered = G.op('Sub', [x, mean]);
+  const variance = G.op('Div', [G.op('ReduceSum', [G.op('Mul', [G.op('Mul', [centered, centered]), mask]), axis], { keepdims: 1 }), count]);
+  const invStd = G.op('Reciprocal', [G.op('Sqrt', [G.op('Add', [variance, G.float(epsilon)])])]);
+  G.output(G.op('Mul', [G.op('Add', [G.op('Mul', [G.op('Mul', [centered, invStd]), gamma]), beta]), mask]));
+  G.output(G.op('Reshape', [mean, G.ints([n, s])]));
+  G.output(G.op('Reshape', [invStd, G.ints([n, s])]));
+  return G;
+}
+
+/** (dy, x, gamma, mean, invStd, mask) -> dx, dGamma [C], dBeta [C] (see reference.layerNormBackward). */
+export function layerNormBackwardGraph(n: number, c: number, s: number): OpGraph {
+  const G = new OpGraph();
+  const dy = G.input('dy', [n, c, s]);
+  const x = G.input('x', [n, c, s]);
+  const gamma = perChannel(G, G.input('gamma', [c]), c);
+  const [mean, invStd] = ['mean', 'invStd'].map((name) => G.op('Reshape', [G.input(name, [n, s]), G.ints([n, 1, s])]));
+  const mask = perChannel(G, G.input('mask', [c]), c);
+  const axis = G.ints([1]);
+  const count = G.op('Max', [G.op('ReduceSum', [mask, axis], { keepdims: 1 }), G.float(1)]);
+  const xHat = G.op('Mul', [G.op('Sub', [x, mean]), invStd]);
+  const maskedDy = G.op('Mul', [dy, mask]);
+  const g = G.op('Mul', [maskedDy, gamma]);
+  const meanG = G.op('Div', [G.op('ReduceSum', [g, axis], { keepdims: 1 }), count]);
+  const meanGx = G.op('Div', [G.op('ReduceSum', [G.op('Mul', [g, xHat]), axis], { keepdims: 1 }), count]);
+  const inner = G.op('Sub', [G.op('Sub', [g, meanG]), G.op('Mul', [xHat, meanGx])]);
+  G.output(G.op('Mul', [G.op('Mul', [inner, invStd]), mask]));
+  const overNS = G.ints([0, 2]);
+  G.output(G.op('ReduceSum', [G.op('Mul', [maskedDy, xHat]), overNS], { keepdims: 0 }));
+  G.output(G.op('ReduceSum', [maskedDy, overNS], { keepdims: 0 }));
+  return G;
+}

@@ -58,6 +58,11 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
   const out = (n: Node) => (n.name === spec.output && !spec.outputActivation ? 'output' : n.name);
   const emit = (n: Node, opType: string, inputs: string[], attribute: AttributeProto[] = []) => nodes.push({ name: n.name, opType, input: inputs, output: [out(n)], attribute });
   const ref = (name: string) => (name === 'input' ? 'input' : name);
+  /** An intermediate node of a multi-node form of `n`, named after it. */
+  const stepper = (n: Node) => (op: string, inputs: string[], suffix: string) => {
+    nodes.push({ name: `${n.name}.${suffix}`, opType: op, input: inputs, output: [`${n.name}.${suffix}`] });
+    return `${n.name}.${suffix}`;
+  };
 
   for (const n of spec.nodes) {
     switch (n.op) {
@@ -85,11 +90,26 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         break;
       }
       case 'gelu': {
-        if (n.approximate === 'tanh') throw new Error(`export: node '${n.name}': GELU's tanh form has no ONNX op before opset 20; exporting it is not supported yet`);
-        const step = (op: string, inputs: string[], suffix: string) => { nodes.push({ name: `${n.name}.${suffix}`, opType: op, input: inputs, output: [`${n.name}.${suffix}`] }); return `${n.name}.${suffix}`; };
-        const erf = step('Erf', [step('Div', [ref(n.input), constant(`${n.name}.sqrt2`, Math.SQRT2)], 'div')], 'erf');
-        const scaled = step('Mul', [ref(n.input), step('Add', [erf, constant(`${n.name}.one`, 1)], 'add')], 'mul');
-        emit(n, 'Mul', [scaled, constant(`${n.name}.half`, 0.5)]);
+        const step = stepper(n);
+        const x = ref(n.input);
+        // 1 + erf(x / sqrt 2), or 1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)) (the forms PyTorch exports).
+        const onePlus = n.approximate === 'tanh'
+          ? step('Add', [step('Tanh', [step('Mul', [step('Add', [x, step('Mul', [step('Mul', [x, step('Mul', [x, x], 'square')], 'cube'), constant(`${n.name}.cubic_coefficient`, 0.044715)], 'cubic')], 'inner'), constant(`${n.name}.tanh_scale`, Math.sqrt(2 / Math.PI))], 'scaled')], 'tanh'), constant(`${n.name}.one`, 1)], 'add')
+          : step('Add', [step('Erf', [step('Div', [x, constant(`${n.name}.sqrt2`, Math.SQRT2)], 'div')], 'erf'), constant(`${n.name}.one`, 1)], 'add');
+        emit(n, 'Mul', [step('Mul', [x, onePlus], 'mul'), constant(`${n.name}.half`, 0.5)]);
+        break;
+      }
+      case 'layernorm': {
+        // Over the channel axis, written out as PyTorch writes LayerNorm below opset 17.
+        const mask = model.masks.get(`${n.name}.gamma`);
+        if (mask?.includes(0)) throw new Error(`export: layer norm '${n.name}' has pruned channels, which a masked ONNX model would still count in its statistics; export the compacted model`);
+        const step = stepper(n);
+        const mean = (x: string, suffix: string) => { nodes.push({ name: `${n.name}.${suffix}`, opType: 'ReduceMean', input: [x], output: [`${n.name}.${suffix}`], attribute: [ints('axes', [1])] }); return `${n.name}.${suffix}`; };
+        const centered = step('Sub', [ref(n.input), mean(ref(n.input), 'mean')], 'centered');
+        const variance = mean(step('Pow', [centered, constant(`${n.name}.two`, 2)], 'squared'), 'variance');
+        const std = step('Sqrt', [step('Add', [variance, constant(`${n.name}.epsilon`, n.epsilon ?? 1e-5)], 'variance_eps')], 'std');
+        const perChannel = (kind: string) => { const name = `${n.name}.${kind}`; initializers.push(floatTensor(name, [shapes.get(n.input)![0], ...shapes.get(n.input)!.slice(1).map(() => 1)], model.params.get(name)!)); return name; };
+        emit(n, 'Add', [step('Mul', [step('Div', [centered, std], 'normalized'), perChannel('gamma')], 'scaled'), perChannel('beta')]);
         break;
       }
       case 'maxpool': case 'avgpool': {

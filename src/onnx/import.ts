@@ -6,6 +6,7 @@
 import type { Node } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { channelHandlers } from './import-channels.js';
+import { channelsLastHandlers, propagateLayout } from './import-channels-last.js';
 import { activationHandlers } from './import-elementwise.js';
 import { type Const, Importer, MAX_ELEMENTS, type Runtime, attribute, float, int, ints, only, text } from './importer.js';
 import { DataType, type ModelProto, type NodeProto, type TensorProto, decodeModel, toNumber } from './proto.js';
@@ -361,10 +362,16 @@ const CORE_HANDLERS: Record<string, Handler> = {
   Mul(c, n) { foldBinary(c, n, (x, y) => x * y); },
   Div(c, n) { foldBinary(c, n, (x, y) => Math.trunc(x / y)); },
 };
+const ACTIVATION_HANDLERS = activationHandlers({ Mul: CORE_HANDLERS.Mul, Div: CORE_HANDLERS.Div, Add: CORE_HANDLERS.Add });
+const CHANNEL_HANDLERS = channelHandlers({ Reshape: CORE_HANDLERS.Reshape, Gather: CORE_HANDLERS.Gather });
 const HANDLERS: Record<string, Handler> = {
   ...CORE_HANDLERS,
-  ...activationHandlers({ Mul: CORE_HANDLERS.Mul, Div: CORE_HANDLERS.Div, Add: CORE_HANDLERS.Add }),
-  ...channelHandlers({ Reshape: CORE_HANDLERS.Reshape, Gather: CORE_HANDLERS.Gather }),
+  ...ACTIVATION_HANDLERS,
+  ...CHANNEL_HANDLERS,
+  ...channelsLastHandlers({
+    Transpose: CHANNEL_HANDLERS.Transpose, MatMul: CORE_HANDLERS.MatMul, ReduceMean: CORE_HANDLERS.ReduceMean,
+    Add: ACTIVATION_HANDLERS.Add, Mul: ACTIVATION_HANDLERS.Mul, Div: ACTIVATION_HANDLERS.Div,
+  }),
 };
 
 function foldBinary(c: Importer, n: NodeProto, f: (a: number, b: number) => number) {
@@ -434,6 +441,7 @@ export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): Model {
     if (!handler) c.fail(n, `op not supported; supported ops: ${SUPPORTED_OPS.join(', ')}`);
     if (!n.output?.length) c.fail(n, 'has no outputs');
     handler(c, n);
+    propagateLayout(c, n);
   }
   if (other && c.nodes.length === 0) throw new Error(`${file}: uses domain '${other.domain}' only`);
 
@@ -441,6 +449,7 @@ export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): Model {
   if (outputs.length !== 1) throw new Error(`${file}: expected one graph output, found ${outputs.length}`);
   const out = c.values.get(outputs[0].name ?? '');
   if (!out || out.kind !== 'tensor') throw new Error(`${file}: output '${outputs[0].name}' is not computed by the graph`);
+  if (out.channelsLast) throw new Error(`${file}: output '${outputs[0].name}' is channels-last; only [batch, classes] scores are supported`);
   if (out.shape.length !== 1) throw new Error(`${file}: output '${outputs[0].name}' must be flat class scores [batch, classes], got per-sample [${out.shape}]`);
   const softmaxes = (graph.node ?? []).filter((n) => n.opType === 'Softmax').length;
   if (softmaxes > (out.softmax ? 1 : 0)) throw new Error(`${file}: a Softmax is only supported as the graph's last op`);

@@ -13,6 +13,8 @@ export interface Runtime {
   pad?: [number, number, number, number];
   /** A Softmax over the class scores follows (allowed only at the output). */
   softmax?: boolean;
+  /** ONNX holds it as [N, H, W, C] (after Transpose [0, 2, 3, 1]); the node computing it is channel-first. */
+  channelsLast?: boolean;
 }
 /**
  * Part of a multi-node pattern being matched (GELU written as x/sqrt(2) -> Erf -> +1 -> *x -> *0.5):
@@ -22,10 +24,18 @@ export interface PatternValue {
   kind: 'partial'; pattern: string; stage: string; x: Runtime;
   /** A channel shuffle's group count. */
   groups?: number;
+  /** A layer norm's epsilon, gamma and gamma's initializer name; GELU's tanh form. */
+  epsilon?: number;
+  gamma?: number[];
+  weight?: string;
+  approximate?: 'tanh';
 }
 export type Value = Const | Runtime | PatternValue;
 
 export const MAX_ELEMENTS = 1 << 28;
+
+/** Ops that compute the same on a channels-last tensor as on its channel-first node (elementwise, or layout-aware handlers). */
+const LAYOUT_FREE = new Set(['Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Add', 'Sum', 'Mul', 'Div', 'LayerNormalization']);
 
 export class Importer {
   readonly values = new Map<string, Value>();
@@ -56,6 +66,9 @@ export class Importer {
     if (v.kind === 'partial') this.fail(n, `input ${i} '${n.input![i]}' is part of a ${v.pattern} written out in ops (after its ${v.stage}), but ${n.opType} is not that pattern's next step`);
     if (v.kind !== 'tensor') this.fail(n, `input ${i} '${n.input![i]}' is a constant; only runtime tensors are supported there`);
     if (v.pad && !(n.opType === 'Conv' && i === 0)) this.fail(n, `a non-zero Pad can only be folded into a following Conv; it feeds ${n.opType}`);
+    if (v.channelsLast && !LAYOUT_FREE.has(n.opType ?? '')) {
+      this.fail(n, `input ${i} '${n.input![i]}' is channels-last (after Transpose [0, 2, 3, 1]); there only elementwise ops, layer norm, MatMul by a [C, F] weight (a per-position Linear) and Transpose [0, 3, 1, 2] back are supported`);
+    }
     return v;
   }
 

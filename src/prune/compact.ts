@@ -42,14 +42,18 @@ function keptIndices(groups: Group[], kept: KeptChannels): Map<string, number[]>
   return out;
 }
 
-/** The masked model: weight rows and columns of pruned channels zeroed by masks (existing masks kept). */
+/**
+ * The masked model: weight rows and columns of pruned channels zeroed by masks (existing masks kept),
+ * and layer norms' gamma masked too, which leaves pruned channels out of their statistics.
+ */
 export function applyChannelMasks(model: Model, groups: Group[], kept: KeptChannels): Model {
   checkKept(groups, kept);
   const masks = new Map(model.masks);
   const shapes = new Map(paramList(model.spec).map((p) => [p.name, p.shape]));
+  const layerNormGammas = new Set(model.spec.nodes.filter((n) => n.op === 'layernorm').map((n) => `${n.name}.gamma`));
   for (const [key, keep] of keptIndices(groups, kept)) {
     const [param, axisText] = key.split(':');
-    if (!param.endsWith('.weight')) continue;
+    if (!param.endsWith('.weight') && !layerNormGammas.has(param)) continue;
     const shape = shapes.get(param)!;
     const axis = Number(axisText);
     const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);

@@ -1,7 +1,8 @@
 // Channel dependency analysis on the model graph (backend-independent). Channels that must be pruned
 // together form a group: a conv's output channels with the batch norms, activations and pools they pass
 // through, every consumer that reads them (conv input channels, linear input features through a
-// flatten), depthwise convs they feed (whose outputs are the same channels), and all inputs of a
+// flatten), depthwise convs they feed (whose outputs are the same channels), the per-channel parameters of
+// batch and layer norms (a layer norm's statistics then cover the kept channels), and all inputs of a
 // residual add or of a squeeze-excitation scale (which share channels). Concat places its inputs'
 // channels at offsets; a gather (channel shuffle, split or slice) maps them through its indices. Where a
 // split or slice takes some of a layer's channels and leaves others, each side is a group of its own, so
@@ -111,8 +112,8 @@ export function channelGroups(spec: ModelSpec): Group[] {
         sources.set(n.name, out);
         break;
       }
-      case 'batchnorm':
-        for (const kind of ['gamma', 'beta', 'runningMean', 'runningVar']) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
+      case 'batchnorm': case 'layernorm':
+        for (const kind of Object.keys(paramShapes(n, shapes))) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
         sources.set(n.name, x!);
         break;
       case 'maxpool': case 'avgpool': case 'gap': sources.set(n.name, x!); break;

@@ -1,7 +1,7 @@
 // The WebGPU backend: each op validates its inputs (geometry.ts), allocates outputs and records
 // dispatches of the kernels in shaders/. Nothing is submitted until a read or flush().
 import {
-  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LinearOptions,
+  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
 import { GpuContext, type GpuTensor } from './context.js';
+import { layerNormBackward, layerNormForward } from './layer-norm.js';
 
 /** `registers`: barrier-free register tiles (best on SwiftShader); `shared`: workgroup-memory tiles (best on GPUs). */
 export type ConvVariant = 'registers' | 'shared';
@@ -254,6 +255,11 @@ export class WebGpuBackend implements Backend {
     const dGamma = this.elementwise('mul', centered, invStd);
     this.dispose(centered);
     return { dx, dGamma, dBeta };
+  }
+
+  layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, o: LayerNormOptions) { return layerNormForward(this.ctx, x, gamma, beta, o); }
+  layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor, o: { mask?: Tensor } = {}) {
+    return layerNormBackward(this.ctx, dy, x, gamma, mean, invStd, o);
   }
 
   // ---- elementwise ----

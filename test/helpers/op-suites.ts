@@ -89,6 +89,24 @@ function batchNormCase(rng: Rng): OpCase {
   };
 }
 
+function layerNormCase(rng: Rng, i: number): OpCase {
+  const shape = rng.bool(0.8) ? [rng.int(1, 3), rng.int(1, 12), rng.int(1, 9), rng.int(1, 9)] : [rng.int(1, 6), rng.int(1, 20)];
+  const c = shape[1];
+  const mask = binaryMask(rng, [c]);
+  if (!mask.data.includes(1)) mask.data[0] = 1;
+  const masked = i % 2 === 1;
+  return {
+    label: `[${shape}]${masked ? ' masked' : ''}`,
+    inputs: { x: randomInput(rng, shape, -2, 3), dy: randomInput(rng, shape), gamma: randomInput(rng, [c], 0.5, 1.5), beta: randomInput(rng, [c]), mask },
+    run: (be, t) => {
+      const m = masked ? t.mask : undefined;
+      const r = be.layerNorm(t.x, t.gamma, t.beta, { epsilon: 1e-6, mask: m });
+      return { ...r, ...be.layerNormBackward(t.dy, t.x, t.gamma, r.mean, r.invStd, { mask: m }) };
+    },
+    atol: 1e-4,
+  };
+}
+
 function activationCase(rng: Rng, i: number): OpCase {
   const kind = ACTIVATIONS[i % ACTIVATIONS.length];
   const alpha = rng.uniform(0.01, 0.3);
@@ -215,6 +233,7 @@ function optimizerCase(rng: Rng, i: number): OpCase {
 export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }[] = [
   { title: 'linear forward and backward', make: linearCase },
   { title: 'batch norm: training, inference, backward, running statistics', make: batchNormCase },
+  { title: 'layer norm over channels, with and without a channel mask, forward and backward', make: layerNormCase },
   { title: `activations (${ACTIVATIONS.join(', ')}) and their gradients; elementwise add`, make: activationCase },
   { title: 'max, average and global average pooling, forward and backward', make: poolCase },
   { title: 'channel concat, slice and flatten', make: concatCase },
