@@ -15,7 +15,8 @@ Shape-arithmetic Slices, channel shuffle as Reshape/Transpose/Reshape with shape
 (ReduceMean pooling) and RegNetY (grouped convs, squeeze-excitation) at small widths, and a net of
 channel splits (Split with sizes at opsets 11 and 13, a strided channel Slice), torchvision's ConvNeXt
 at two short stages (channels-last blocks: Transpose, LayerNorm written out at opset 13 and as
-LayerNormalization at opset 17, MatMul + Add, GELU, layer scale), and GELU's tanh form (opset 13).
+LayerNormalization at opset 17, MatMul + Add, GELU, layer scale), GELU's tanh form (opset 13), and
+Resize (nearest by scales, bilinear to sizes from Shape arithmetic; opsets 11 and 13) before a concat.
 Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
 import os
@@ -222,6 +223,24 @@ class GeluTanhMini(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class ResizeMini(nn.Module):
+    """A feature-pyramid neck in miniature: a strided branch upsampled (nearest x2) and concatenated with the
+    full-resolution one, then bilinear resizes (align_corners False and True) to other sizes."""
+    def __init__(self):
+        super().__init__()
+        self.full = nn.Conv2d(3, 6, 3, 1, 1)
+        self.down = nn.Conv2d(3, 8, 3, 2, 1)
+        self.merge = nn.Conv2d(14, 12, 3, 1, 1)
+        self.fc = nn.Linear(12, 10)
+
+    def forward(self, x):
+        up = F.interpolate(F.relu(self.down(x)), scale_factor=2, mode='nearest')
+        y = F.relu(self.merge(torch.cat([F.relu(self.full(x)), up], 1)))
+        y = F.interpolate(y, size=(11, 11), mode='bilinear', align_corners=False)
+        y = F.interpolate(y, size=(13, 13), mode='bilinear', align_corners=True)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
 def mean_pool(model):
     """MNASNet pools with x.mean([2, 3]): ReduceMean over the spatial axes instead of GlobalAveragePool."""
     gap = next(n for n in model.graph.node if n.op_type == 'GlobalAveragePool')
@@ -320,3 +339,7 @@ if __name__ == '__main__':
     export('convnext-mini-op17', convnext_mini(), (3, 32, 32), 17)
     torch.manual_seed(2039)
     export('gelu-tanh-mini', GeluTanhMini(), (3, 16, 16), 13)
+    torch.manual_seed(2040)
+    export('resize-mini', ResizeMini(), (3, 16, 16), 13)
+    torch.manual_seed(2040)
+    export('resize-mini-op11', ResizeMini(), (3, 16, 16), 11)

@@ -104,6 +104,12 @@ export interface Backend {
   globalAvgPool(x: Tensor): Tensor;
   globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor;
 
+  /**
+   * Separable linear resampling of each [H, W] plane: y = rows x cols^T with rows [outH, H] and cols
+   * [outW, W] (nearest and bilinear upsampling; its gradient is resample(dy, rows^T, cols^T)).
+   */
+  resample(x: Tensor, rows: Tensor, cols: Tensor): Tensor;
+
   /** a + b; with relu, max(a + b, 0) in the same pass (a residual block's end, at inference). */
   add(a: Tensor, b: Tensor, o?: { relu?: boolean }): Tensor;
   /** x [N, C, H, W] times s [N, C, 1, 1], broadcast over positions: squeeze-excitation's channel scale. */

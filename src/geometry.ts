@@ -174,6 +174,14 @@ export function layerNormView(op: string, xShape: Shape, perChannel: Record<stri
   return [n, c, s];
 }
 
+/** Output shape of resample(x [N, C, H, W], rows [outH, H], cols [outW, W]). */
+export function resampleShape(op: string, x: Shape, rows: Shape, cols: Shape): Shape {
+  assertRank(op, 'input', x, 4);
+  if (rows.length !== 2 || rows[1] !== x[2]) throw new Error(`${op}: rows must be [outH, ${x[2]}], got [${rows.join(', ')}]`);
+  if (cols.length !== 2 || cols[1] !== x[3]) throw new Error(`${op}: cols must be [outW, ${x[3]}], got [${cols.join(', ')}]`);
+  return [x[0], x[1], rows[0], cols[0]];
+}
+
 /** [N, C, H*W] of channelScale's input after checking that the scale is [N, C, 1, 1]. */
 export function channelScaleView(op: string, x: Shape, s: Shape): [number, number, number] {
   assertRank(op, 'input', x, 4);

@@ -1,5 +1,5 @@
 // Property-based (fast-check): on random graphs with residual adds, concats, depthwise convs,
-// squeeze-excitation, ShuffleNet units (channel split and shuffle) and ConvNeXt blocks (layer norm), compaction never breaks shapes
+// squeeze-excitation, ShuffleNet units (channel split and shuffle), ConvNeXt blocks (layer norm) and resizes, compaction never breaks shapes
 // and preserves the masked model's outputs; a plan by kept counts has the compacted model's shapes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
-type Block = { kind: 'conv' | 'residual' | 'concat' | 'depthwise' | 'pool' | 'se' | 'shuffle' | 'convnext'; width: number; bn: boolean };
+type Block = { kind: 'conv' | 'residual' | 'concat' | 'depthwise' | 'pool' | 'se' | 'shuffle' | 'convnext' | 'resize'; width: number; bn: boolean };
 
 function build(blocks: Block[], seed: number): ModelSpec {
   const g = new GraphBuilder(`random-${seed}`, [3, 8, 8], 5);
@@ -32,6 +32,7 @@ function build(blocks: Block[], seed: number): ModelSpec {
       const project = g.conv(g.gelu(expand), { out: channels, kernel: 1 });
       x = g.sum([x, g.conv(project, { out: channels, kernel: 1, groups: channels, bias: false })]);
     }
+    if (b.kind === 'resize') x = g.resize(x, [9, 7], b.bn ? 'linear' : 'nearest', 'half_pixel');
     if (b.kind === 'shuffle') {
       // Split off `half` channels, run a branch on the rest, concat and shuffle in two groups.
       const half = Math.floor(channels / 2);
@@ -49,7 +50,7 @@ describe('compaction on random graphs', async () => {
   const gpu = await webgpu();
   it('never breaks shapes and preserves outputs', async () => {
     const block = fc.record({
-      kind: fc.constantFrom<Block['kind']>('conv', 'residual', 'concat', 'depthwise', 'pool', 'se', 'shuffle', 'convnext'),
+      kind: fc.constantFrom<Block['kind']>('conv', 'residual', 'concat', 'depthwise', 'pool', 'se', 'shuffle', 'convnext', 'resize'),
       width: fc.integer({ min: 2, max: 6 }), bn: fc.boolean(),
     });
     await fc.assert(fc.asyncProperty(fc.array(block, { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 1000 }), async (blocks, seed) => {

@@ -95,6 +95,13 @@ describe('gradients of the CPU reference equal finite differences (float64)', ()
     });
   }
 
+  it('resampling (resize): the transposed matrices give the input gradient', () => {
+    const x = random(rng, [2, 3, 4, 5]), rows = random(rng, [6, 4]), cols = random(rng, [3, 5]);
+    const r = random(rng, [2, 3, 6, 3]);
+    const t = (m: NdArray) => ref.ndarray([m.shape[1], m.shape[0]], Array.from({ length: m.data.length }, (_, i) => m.data[(i % m.shape[0]) * m.shape[1] + Math.floor(i / m.shape[0])]));
+    expectClose(ref.resample(r, t(rows), t(cols)).data, numericGradient((v) => ref.resample(v, rows, cols), x, r), 'dx');
+  });
+
   it('layer norm with a channel mask equals layer norm over the kept channels alone', () => {
     const x = random(rng, [2, 4, 3, 3]), gamma = random(rng, [4], 0.5, 1.5), beta = random(rng, [4]);
     const keep = [0, 2, 3];

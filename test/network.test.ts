@@ -8,7 +8,7 @@ import { Network } from '../src/model/network.js';
 import { lenet5, mobilenet, resnet20, vggSmall } from '../src/model/zoo.js';
 import { Rng } from '../src/random.js';
 import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
-import { shuffleNetMini } from './helpers/specs.js';
+import { convNextMini, shuffleNetMini } from './helpers/specs.js';
 
 async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
   const model = initModel(spec, seed);
@@ -34,7 +34,7 @@ async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
 
 describe('models on WebGPU equal the CPU reference (forward, gradients, running statistics)', async () => {
   const gpu = await webgpu();
-  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini()];
+  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini(), convNextMini()];
   for (const spec of models) {
     it(spec.name, async () => {
       const baseline = gpu.memory().liveBuffers;
@@ -89,10 +89,17 @@ describe('inference networks: batch norm folded, ReLU fused', async () => {
   }
 });
 
-describe('network gradients through channel gathers (split, shuffle, slice) equal finite differences', () => {
-  it('shufflenet-mini: d(sum(logits * r)) / d(every parameter before the gathers), CPU reference', async () => {
-    const spec = shuffleNetMini([3, 6, 6]);
+describe('network gradients through channel gathers, layer norms and resizes equal finite differences', () => {
+  const cases: [string, ModelSpec, string[]][] = [
+    // The stem conv and both branches of the stride-2 unit: their gradients flow back through every gather.
+    ['shufflenet-mini: d(sum(logits * r)) / d(parameters before the gathers)', shuffleNetMini([3, 6, 6]), ['conv2d1.weight', 'conv2d3.weight', 'conv2d6.weight']],
+    // Through the resize, the layer norms (some channels masked) and the layer scale.
+    ['convnext-mini: d(sum(logits * r)) / d(parameters before the layer norms and the resize)', convNextMini(), ['stem.weight', 'stem_norm.gamma', 'block_norm.beta', 'expand.weight', 'layer_scale.weight', 'down.weight']],
+  ];
+  it.each(cases)('%s, CPU reference', async (_, spec, names) => {
     const model = initModel(spec, 3);
+    for (const [name, values] of model.params) if (/\.(bias|beta)$/.test(name)) values.forEach((_, i) => { values[i] = Math.sin(i + name.length); });
+    if (spec.name === 'convnext-mini') model.masks.set('down_norm.gamma', Float32Array.from({ length: 8 }, (_, i) => (i % 3 === 1 ? 0 : 1)));
     const be = cpu();
     const rng = new Rng(5);
     const batch = 2;
@@ -113,11 +120,10 @@ describe('network gradients through channel gathers (split, shuffle, slice) equa
     const input = be.upload(x, [batch, ...spec.inputShape]);
     const f = net.forward(input, true);
     const grads = net.backward(f, be.upload(r, [batch, spec.classes]));
-    // The stem conv and both branches of the stride-2 unit: their gradients flow back through every gather.
-    for (const name of ['conv2d1.weight', 'conv2d3.weight', 'conv2d6.weight']) {
+    for (const name of names) {
       const analytic = await be.read(grads.get(name)!);
       const w = model.params.get(name)!;
-      for (const i of [0, 5, 17, w.length - 1]) {
+      for (const i of new Set([0, 5, 17, w.length - 1].filter((k) => k < w.length))) {
         const saved = w[i];
         w[i] = saved + 1e-3;
         const [hi, up] = [w[i], loss(model)];

@@ -21,6 +21,7 @@ const ort = createRequire(import.meta.url)('onnxruntime-node');
 const FIXTURES = [
   'lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14', 'ceil-pool-mini', 'channel-split-mini', 'channel-split-mini-op11',
   'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini', 'convnext-mini', 'convnext-mini-op17', 'gelu-tanh-mini',
+  'resize-mini', 'resize-mini-op11',
 ];
 /** The fuzzer mutates the small fixtures (the torchvision ones are 0.1-1 MB each). */
 const FUZZED = FIXTURES.slice(0, 9);
@@ -59,6 +60,20 @@ function convnextNet(): ModelSpec {
   g.nodes.push({ op: 'gelu', name: 'act', input: g.conv(ln, { out: 64, kernel: 1 }), approximate: 'tanh' });
   const scaled = g.conv(g.conv('act', { out: 16, kernel: 1 }), { out: 16, kernel: 1, groups: 16, bias: false });
   return g.build(g.linear(g.flatten(g.layerNorm(g.gap(g.sum([stem, scaled])), 1e-6)), 10));
+}
+
+/** Every resize mode and coordinate mode, up and down by whole and fractional ratios, and a concat after upsampling. */
+function resizeNet(): ModelSpec {
+  const g = new GraphBuilder('resize', [3, 12, 12], 10);
+  const up = g.resize(g.relu(g.conv('input', { out: 16, kernel: 3, stride: 2, padding: 1 })), [12, 12], 'nearest', 'asymmetric', 'floor');
+  let y = g.relu(g.conv(g.concat([g.relu(g.conv('input', { out: 16, kernel: 3, padding: 1 })), up]), { out: 24, kernel: 3, padding: 1 }));
+  y = g.resize(y, [7, 9], 'linear', 'half_pixel');
+  y = g.resize(y, [10, 5], 'linear', 'align_corners');
+  y = g.resize(y, [13, 6], 'linear', 'pytorch_half_pixel');
+  y = g.resize(y, [6, 11], 'nearest', 'half_pixel', 'round_prefer_ceil');
+  y = g.resize(y, [9, 4], 'nearest', 'align_corners', 'round_prefer_floor');
+  y = g.resize(y, [5, 8], 'nearest', 'pytorch_half_pixel', 'ceil');
+  return g.build(g.linear(g.flatten(g.gap(g.conv(y, { out: 24, kernel: 1 }))), 10));
 }
 
 describe('ONNX', async () => {
@@ -181,6 +196,7 @@ describe('ONNX', async () => {
   const zooModels: [string, Model][] = [
     ['activations', initModel(activationsNet(), 4)],
     ['convnext block', initModel(convnextNet(), 5)],
+    ['resize', initModel(resizeNet(), 6)],
     ['lenet5', initModel(lenet5(), 1)],
     ['resnet20', initModel(resnet20([3, 16, 16]), 2)],
     ['mobilenet', initModel(mobilenet([3, 16, 16]), 3)],
@@ -210,7 +226,7 @@ describe('ONNX', async () => {
   });
 
   it('imported fixtures prune, compact and export again (onnxruntime agrees)', async () => {
-    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'channel-split-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini', 'convnext-mini', 'gelu-tanh-mini']) {
+    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'channel-split-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini', 'convnext-mini', 'gelu-tanh-mini', 'resize-mini']) {
       const m = importOnnx(fixture(name));
       const pruned = await pruneChannels(gpu, m, { criterion: 'l2', ratio: 0.3 });
       const x = randomBatch(m, 2, 9);

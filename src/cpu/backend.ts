@@ -103,6 +103,7 @@ export class CpuBackend implements Backend {
     const r = ref.layerNormBackward(nd(dy), nd(x), nd(gamma), nd(mean), nd(invStd), { mask: opt(o.mask) });
     return { dx: this.wrap(r.dx), dGamma: this.wrap(r.dGamma), dBeta: this.wrap(r.dBeta) };
   }
+  resample(x: Tensor, rows: Tensor, cols: Tensor): Tensor { return this.wrap(ref.resample(nd(x), nd(rows), nd(cols))); }
   channelScale(x: Tensor, s: Tensor): Tensor { return this.wrap(ref.channelScale(nd(x), nd(s))); }
   channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
     const r = ref.channelScaleBackward(nd(dy), nd(x), nd(s));

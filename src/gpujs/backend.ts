@@ -9,7 +9,7 @@ import {
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
-  gatherShape, globalPoolOptions, layerNormView, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
+  gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { PROBE_CONV, probeConvMs } from '../probe.js';
 import { type GpujsKernelName, gpujsKernelSources } from './kernel-sources.js';
@@ -438,6 +438,14 @@ export class GpujsBackend implements Backend {
     const dGamma = this.layerNormRun(6, view[1], view, t);
     const dBeta = this.layerNormRun(7, view[1], view, t);
     return { dx: this.wrap(x.shape, dx), dGamma: this.wrap([view[1]], dGamma), dBeta: this.wrap([view[1]], dBeta) };
+  }
+
+  resample(x: Tensor, rows: Tensor, cols: Tensor): Tensor {
+    const shape = resampleShape('resample', x.shape, rows.shape, cols.shape);
+    const [n, c, h, w] = x.shape;
+    const [outH, outW] = [shape[2], shape[3]];
+    const t = this.run('resample', n * c * outH * w, data(x), data(rows), 0, h, outH, w);
+    return this.output('resample', shape, t, data(cols), 1, w, outW, w);
   }
 
   // ---- elementwise ----

@@ -2,6 +2,7 @@
 // (JSON-serialisable), so a checkpoint carries its architecture and any tool can walk it.
 import type { Activation } from '../backend.js';
 import { type Padding, type Pair, conv2dGeometry, poolGeometry } from '../geometry.js';
+import { COORDINATE_MODES, NEAREST_MODES, type CoordinateMode, type NearestMode, type ResizeMode } from './resize.js';
 
 export type Node =
   | { op: 'input'; name: string }
@@ -14,6 +15,8 @@ export type Node =
   | { op: 'gelu'; name: string; input: string; approximate?: 'tanh' }
   | { op: 'maxpool' | 'avgpool'; name: string; input: string; kernel: Pair; stride?: Pair; padding?: Padding; countIncludePad?: boolean }
   | { op: 'gap'; name: string; input: string }
+  /** Nearest or bilinear resizing of each channel to `size` [H, W], as ONNX's Resize (see resize.ts). */
+  | { op: 'resize'; name: string; input: string; size: [number, number]; mode: ResizeMode; coordinates: CoordinateMode; nearest?: NearestMode }
   | { op: 'add'; name: string; inputs: string[] }
   /** inputs[0] [C, H, W] times inputs[1] [C, 1, 1] per channel: squeeze-excitation's scale. */
   | { op: 'mul'; name: string; inputs: [string, string] }
@@ -123,6 +126,14 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
           break;
         }
         case 'gap': spatial('gap'); shapes.set(n.name, [x[0], 1, 1]); break;
+        case 'resize':
+          spatial('resize');
+          if (!Array.isArray(n.size) || n.size.length !== 2 || n.size.some((d) => !Number.isInteger(d) || d < 1)) fail(n, `size must be [H, W] of positive integers, got ${JSON.stringify(n.size)}`);
+          if (n.mode !== 'nearest' && n.mode !== 'linear') fail(n, `mode must be nearest or linear, got '${n.mode}'`);
+          if (!COORDINATE_MODES.includes(n.coordinates)) fail(n, `coordinates must be one of ${COORDINATE_MODES.join(', ')}, got '${n.coordinates}'`);
+          if (n.nearest !== undefined && !NEAREST_MODES.includes(n.nearest)) fail(n, `nearest must be one of ${NEAREST_MODES.join(', ')}, got '${n.nearest}'`);
+          shapes.set(n.name, [x[0], ...n.size]);
+          break;
         case 'add':
           if (ins.length < 2) fail(n, 'needs at least two inputs');
           ins.forEach((s, i) => { if (s.join() !== x.join()) fail(n, `input ${i} has shape [${s}], input 0 [${x}]`); });
@@ -206,6 +217,9 @@ export class GraphBuilder {
   maxpool(input: string, kernel: Pair, stride?: Pair, padding?: Padding): string { return this.add({ op: 'maxpool', input, kernel, stride, padding }); }
   avgpool(input: string, kernel: Pair, stride?: Pair): string { return this.add({ op: 'avgpool', input, kernel, stride }); }
   gap(input: string): string { return this.add({ op: 'gap', input }); }
+  resize(input: string, size: [number, number], mode: ResizeMode, coordinates: CoordinateMode, nearest?: NearestMode): string {
+    return this.add({ op: 'resize', input, size, mode, coordinates, nearest });
+  }
   sum(inputs: string[], name?: string): string { return this.add({ op: 'add', inputs, name }); }
   concat(inputs: string[], name?: string): string { return this.add({ op: 'concat', inputs, name }); }
   flatten(input: string): string { return this.add({ op: 'flatten', input }); }

@@ -5,6 +5,7 @@ import type { Conv2dOptions, PoolOptions } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
 import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf, isActivation } from './graph.js';
 import { type Model, paramList } from './model.js';
+import { resizeMatrix, transposed } from './resize.js';
 
 /** What forward() keeps for backward(). */
 export interface ForwardState {
@@ -29,6 +30,8 @@ export class Network {
   private inferenceOnly = false;
   /** Per gather node: its channel indices, and for backward each input channel's place in its output (the output's channel count where it has none). */
   private gatherIndices = new Map<string, { forward: Tensor; backward: Tensor; permutation: boolean }>();
+  /** Per resize node: its row and column interpolation matrices, and their transposes for backward. */
+  private resizeMatrices = new Map<string, { rows: Tensor; cols: Tensor; rowsT: Tensor; colsT: Tensor }>();
 
   constructor(readonly be: Backend, readonly model: Model) {
     this.shapes = inferShapes(model.spec);
@@ -72,6 +75,20 @@ export class Network {
       n.channels.forEach((c, j) => { place[c] = j; });
       t = { forward: this.be.upload(n.channels, [n.channels.length]), backward: this.be.upload(place, [inChannels]), permutation: n.channels.length === inChannels };
       this.gatherIndices.set(n.name, t);
+    }
+    return t;
+  }
+
+  private matricesOf(n: Extract<Node, { op: 'resize' }>) {
+    let t = this.resizeMatrices.get(n.name);
+    if (!t) {
+      const [, h, w] = this.shapes.get(n.input)!;
+      const [rows, cols] = [resizeMatrix(h, n.size[0], n), resizeMatrix(w, n.size[1], n)];
+      t = {
+        rows: this.be.upload(rows, [n.size[0], h]), cols: this.be.upload(cols, [n.size[1], w]),
+        rowsT: this.be.upload(transposed(rows, n.size[0], h), [h, n.size[0]]), colsT: this.be.upload(transposed(cols, n.size[1], w), [w, n.size[1]]),
+      };
+      this.resizeMatrices.set(n.name, t);
     }
     return t;
   }
@@ -147,6 +164,7 @@ export class Network {
         }
         case 'avgpool': y = be.avgPool(ins[0], this.poolOptions(n)); break;
         case 'gap': y = be.globalAvgPool(ins[0]); break;
+        case 'resize': { const m = this.matricesOf(n); y = be.resample(ins[0], m.rows, m.cols); break; }
         case 'add': y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t, { relu: this.reluLayers.has(n.name) }); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]); break;
         case 'mul': y = be.channelScale(ins[0], ins[1]); break;
         case 'concat': y = be.concat(ins); break;
@@ -217,6 +235,7 @@ export class Network {
         case 'maxpool': accumulate(ins[0], be.maxPoolBackward(g, state.saved.get(`${n.name}.argmax`)!, x().shape, this.poolOptions(n))); break;
         case 'avgpool': accumulate(ins[0], be.avgPoolBackward(g, x().shape, this.poolOptions(n))); break;
         case 'gap': accumulate(ins[0], be.globalAvgPoolBackward(g, x().shape)); break;
+        case 'resize': { const m = this.matricesOf(n); accumulate(ins[0], be.resample(g, m.rowsT, m.colsT)); break; }
         case 'add': for (const name of ins) accumulate(name, be.reshape(g, g.shape)); break;
         case 'mul': {
           const r = be.channelScaleBackward(g, x(0), x(1));
@@ -253,7 +272,9 @@ export class Network {
 
   dispose(): void {
     this.be.dispose(...this.params.values(), ...this.masks.values(), ...[...this.gatherIndices.values()].flatMap((t) => [t.forward, t.backward]));
+    this.be.dispose(...[...this.resizeMatrices.values()].flatMap((t) => [t.rows, t.cols, t.rowsT, t.colsT]));
     this.gatherIndices.clear();
+    this.resizeMatrices.clear();
     this.params.clear();
     this.masks.clear();
   }

@@ -12,7 +12,7 @@ import {
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
-  gatherShape, globalPoolOptions, layerNormView, linearGeometry, poolGeometry, sizeOf, softmaxSettings,
+  gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import {
   type ConvFlags, convBackwardFilterGraph, convBackwardInputGraph, convForwardGraph, linearBackwardInputGraph, linearBackwardWeightGraph, linearGraph,
@@ -20,7 +20,7 @@ import {
 import * as k from './kernels.js';
 import {
   activationBackwardGraph, activationGraph, addGraph, channelScaleBackwardGraph, channelScaleGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
-  globalAvgPoolBackwardGraph, globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph,
+  globalAvgPoolBackwardGraph, globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph, resampleGraph,
 } from './memory-graphs.js';
 import { type OpGraph, type OpSession, compile, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
@@ -229,6 +229,13 @@ export class NativeBackend implements Backend {
     const mask = o.mask ? data(o.mask) : new Float32Array(c).fill(1);
     const [dx, dGamma, dBeta] = this.runAll(`lnback:${n},${c},${sp}`, () => layerNormBackwardGraph(n, c, sp), [data(dy), data(x), data(gamma), data(mean), data(invStd), mask]);
     return { dx: this.wrap(x.shape, dx), dGamma: this.wrap([c], dGamma), dBeta: this.wrap([c], dBeta) };
+  }
+
+  resample(x: Tensor, rows: Tensor, cols: Tensor): Tensor {
+    const shape = resampleShape('resample', x.shape, rows.shape, cols.shape);
+    const [n, c, h, w] = x.shape;
+    const key = `resample:${n * c},${h},${w},${shape[2]},${shape[3]}`;
+    return this.wrap(shape, this.run(key, () => resampleGraph(n * c, h, w, shape[2], shape[3]), [data(x), data(rows), data(cols)]));
   }
 
   // ---- elementwise ----

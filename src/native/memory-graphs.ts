@@ -217,3 +217,13 @@ export function layerNormBackwardGraph(n: number, c: number, s: number): OpGraph
   G.output(G.op('ReduceSum', [maskedDy, overNS], { keepdims: 0 }));
   return G;
 }
+
+/** (x [P, H, W], rows [outH, H], cols [outW, W]) -> rows x cols^T per plane, [P, outH, outW]. */
+export function resampleGraph(planes: number, h: number, w: number, outH: number, outW: number): OpGraph {
+  const G = new OpGraph();
+  const x = G.input('x', [planes, h, w]);
+  const rows = G.input('rows', [outH, h]);
+  const cols = G.input('cols', [outW, w]);
+  G.output(G.op('MatMul', [G.op('MatMul', [rows, x]), G.op('Transpose', [cols], { perm: [1, 0] })]));
+  return G;
+}

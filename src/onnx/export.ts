@@ -119,6 +119,16 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         break;
       }
       case 'gap': emit(n, 'GlobalAveragePool', [ref(n.input)]); break;
+      case 'resize': {
+        // sizes = [batch, C] of the input (the batch is symbolic) then [H, W], as PyTorch writes it.
+        const step = stepper(n);
+        initializers.push(int64Tensor(`${n.name}.from`, [0]), int64Tensor(`${n.name}.to`, [2]), int64Tensor(`${n.name}.size`, n.size));
+        const sizes = step('Concat', [step('Slice', [step('Shape', [ref(n.input)], 'shape'), `${n.name}.from`, `${n.name}.to`], 'batch_channels'), `${n.name}.size`], 'sizes');
+        nodes.at(-1)!.attribute = [int('axis', 0)];
+        const text = (name: string, v: string): AttributeProto => ({ name, s: new TextEncoder().encode(v), type: onnx.AttributeProto.AttributeType.STRING });
+        emit(n, 'Resize', [ref(n.input), '', '', sizes], [text('mode', n.mode), text('coordinate_transformation_mode', n.coordinates), text('nearest_mode', n.nearest ?? 'round_prefer_floor')]);
+        break;
+      }
       case 'add': emit(n, 'Sum', n.inputs.map(ref)); break;
       case 'mul': emit(n, 'Mul', n.inputs.map(ref)); break;
       case 'concat': emit(n, 'Concat', n.inputs.map(ref), [int('axis', 1)]); break;

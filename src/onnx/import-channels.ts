@@ -60,11 +60,19 @@ export function channelHandlers(core: { Reshape: Handler; Gather: Handler }): Re
 
     Slice(c, n) {
       only(c, n, []);
-      const x = c.tensor(n, 0);
       const starts = c.constant(n, 1, 'starts').data;
       const ends = c.constant(n, 2, 'ends').data;
       const axes = c.optionalConstant(n, 3, 'axes')?.data ?? starts.map((_, i) => i);
       const steps = c.optionalConstant(n, 4, 'steps')?.data ?? starts.map(() => 1);
+      if (c.values.get(n.input?.[0] ?? '')?.kind === 'const') {
+        // Shape arithmetic (the batch and channels of a Resize's sizes): a forward slice of a 1-D constant.
+        const d = c.constant(n, 0, 'the data');
+        if (d.dims.length !== 1 || axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1) || steps[0] !== 1) c.fail(n, 'constant Slice is folded for 1-D data with step 1 only');
+        const at = (v: number) => Math.min(d.data.length, Math.max(0, v < 0 ? v + d.data.length : v));
+        const data = d.data.slice(at(starts[0]), at(ends[0]));
+        return c.setConst(n, [data.length], data);
+      }
+      const x = c.tensor(n, 0);
       const full = [NaN, ...x.shape];
       let channels: number[] | undefined;
       axes.forEach((a, i) => {

@@ -7,6 +7,7 @@ import type { Node } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { channelHandlers } from './import-channels.js';
 import { channelsLastHandlers, propagateLayout } from './import-channels-last.js';
+import { resizeHandlers } from './import-resize.js';
 import { activationHandlers } from './import-elementwise.js';
 import { type Const, Importer, MAX_ELEMENTS, type Runtime, attribute, float, int, ints, only, text } from './importer.js';
 import { DataType, type ModelProto, type NodeProto, type TensorProto, decodeModel, toNumber } from './proto.js';
@@ -368,6 +369,7 @@ const HANDLERS: Record<string, Handler> = {
   ...CORE_HANDLERS,
   ...ACTIVATION_HANDLERS,
   ...CHANNEL_HANDLERS,
+  ...resizeHandlers,
   ...channelsLastHandlers({
     Transpose: CHANNEL_HANDLERS.Transpose, MatMul: CORE_HANDLERS.MatMul, ReduceMean: CORE_HANDLERS.ReduceMean,
     Add: ACTIVATION_HANDLERS.Add, Mul: ACTIVATION_HANDLERS.Mul, Div: ACTIVATION_HANDLERS.Div,

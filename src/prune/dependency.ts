@@ -116,7 +116,7 @@ export function channelGroups(spec: ModelSpec): Group[] {
         for (const kind of Object.keys(paramShapes(n, shapes))) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
         sources.set(n.name, x!);
         break;
-      case 'maxpool': case 'avgpool': case 'gap': sources.set(n.name, x!); break;
+      case 'maxpool': case 'avgpool': case 'gap': case 'resize': sources.set(n.name, x!); break;
       case 'flatten': {
         const [c, h = 1, w = 1] = shapes.get(n.input)!;
         sources.set(n.name, Array.from({ length: c * h * w }, (_, f) => x![Math.floor(f / (h * w))]));

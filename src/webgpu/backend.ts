@@ -7,7 +7,7 @@ import {
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
-  gatherShape, globalPoolOptions, linearGeometry, poolGeometry, softmaxSettings,
+  gatherShape, globalPoolOptions, linearGeometry, poolGeometry, resampleShape, softmaxSettings,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
 import { GpuContext, type GpuTensor } from './context.js';
@@ -260,6 +260,19 @@ export class WebGpuBackend implements Backend {
   layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, o: LayerNormOptions) { return layerNormForward(this.ctx, x, gamma, beta, o); }
   layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor, o: { mask?: Tensor } = {}) {
     return layerNormBackward(this.ctx, dy, x, gamma, mean, invStd, o);
+  }
+
+  resample(x: Tensor, rows: Tensor, cols: Tensor): Tensor {
+    const shape = resampleShape('resample', x.shape, rows.shape, cols.shape);
+    const [n, c, h, w] = x.shape;
+    const [outH, outW] = [shape[2], shape[3]];
+    const params = [n * c, h, w, outH, outW];
+    const t = this.ctx.empty([n, c, outH, w]);
+    this.ctx.run({ shader: 'resample', entry: 'rows_pass', overrides: { WORKGROUP_SIZE: WORKGROUP }, params, bindings: { 1: x, 2: rows, 3: t }, workgroups: this.ctx.grid(t.size, WORKGROUP) });
+    const y = this.ctx.empty(shape);
+    this.ctx.run({ shader: 'resample', entry: 'cols_pass', overrides: { WORKGROUP_SIZE: WORKGROUP }, params, bindings: { 1: t, 2: cols, 3: y }, workgroups: this.ctx.grid(y.size, WORKGROUP) });
+    this.dispose(t);
+    return y;
   }
 
   // ---- elementwise ----

@@ -107,6 +107,17 @@ function layerNormCase(rng: Rng, i: number): OpCase {
   };
 }
 
+function resampleCase(rng: Rng): OpCase {
+  const x = [rng.int(1, 3), rng.int(1, 5), rng.int(1, 9), rng.int(1, 9)];
+  const [outH, outW] = [rng.int(1, 17), rng.int(1, 17)];
+  return {
+    label: `[${x}] -> ${outH}x${outW}`,
+    inputs: { x: randomInput(rng, x), rows: randomInput(rng, [outH, x[2]]), cols: randomInput(rng, [outW, x[3]]) },
+    run: (be, t) => ({ y: be.resample(t.x, t.rows, t.cols) }),
+    atol: 1e-4,
+  };
+}
+
 function activationCase(rng: Rng, i: number): OpCase {
   const kind = ACTIVATIONS[i % ACTIVATIONS.length];
   const alpha = rng.uniform(0.01, 0.3);
@@ -234,6 +245,7 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: 'linear forward and backward', make: linearCase },
   { title: 'batch norm: training, inference, backward, running statistics', make: batchNormCase },
   { title: 'layer norm over channels, with and without a channel mask, forward and backward', make: layerNormCase },
+  { title: 'separable resampling (nearest and bilinear resize) with dense row and column matrices', make: resampleCase },
   { title: `activations (${ACTIVATIONS.join(', ')}) and their gradients; elementwise add`, make: activationCase },
   { title: 'max, average and global average pooling, forward and backward', make: poolCase },
   { title: 'channel concat, slice and flatten', make: concatCase },

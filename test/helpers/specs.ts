@@ -20,3 +20,21 @@ export function shuffleNetMini(inputShape: [number, number, number] = [3, 8, 8])
   const odd = g.gather(unit, range(0, 8).map((i) => 2 * i + 1));
   return g.build(g.linear(g.flatten(g.gap(cbr(odd, 12))), 5, 'classifier'));
 }
+
+/**
+ * ConvNeXt's pieces in channel-first ops: a patchify stem with layer norm, one block (depthwise conv, layer
+ * norm, 1x1 expand, GELU, 1x1 project, layer scale as a 1x1 depthwise conv, residual), a downsampling
+ * layer (layer norm, 2x2 stride-2 conv), then a feature-pyramid step: bilinear upsampling back and a
+ * concat with the stem, and a layer norm on the pooled features.
+ */
+export function convNextMini(inputShape: [number, number, number] = [3, 8, 8]): ModelSpec {
+  const g = new GraphBuilder('convnext-mini', inputShape, 5);
+  const stem = g.layerNorm(g.conv('input', { out: 8, kernel: 2, stride: 2, name: 'stem' }), 1e-6, 'stem_norm');
+  const ln = g.layerNorm(g.conv(stem, { out: 8, kernel: 3, padding: 1, groups: 8, name: 'dw' }), 1e-6, 'block_norm');
+  const project = g.conv(g.gelu(g.conv(ln, { out: 16, kernel: 1, name: 'expand' })), { out: 8, kernel: 1, name: 'project' });
+  const block = g.sum([stem, g.conv(project, { out: 8, kernel: 1, groups: 8, bias: false, name: 'layer_scale' })]);
+  const down = g.conv(g.layerNorm(block, 1e-6, 'down_norm'), { out: 12, kernel: 2, stride: 2, name: 'down' });
+  const up = g.resize(down, [inputShape[1] / 2, inputShape[2] / 2], 'linear', 'half_pixel');
+  const merged = g.conv(g.concat([block, up]), { out: 10, kernel: 1, name: 'merge' });
+  return g.build(g.linear(g.flatten(g.layerNorm(g.gap(merged), 1e-6, 'head_norm')), 5, 'classifier'));
+}
