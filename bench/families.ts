@@ -29,7 +29,9 @@ const FAMILIES: [string, string][] = [
   ['MobileNetV2-style (depthwise separable)', 'mobilenet-mini'],
   ['SqueezeNet-style (fire modules)', 'squeezenet-mini'],
   ['smooth activations (SiLU, hard swish, GELU)', 'activations-mini'],
+  ['ConvNeXt (torchvision, stages of 16 and 32 channels)', 'convnext-mini'],
   ['channel split and strided slice', 'channel-split-mini'],
+  ['feature-pyramid resize (nearest, bilinear) and concat', 'resize-mini'],
 ];
 
 export async function benchFamilies(): Promise<void> {

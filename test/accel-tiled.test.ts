@@ -92,10 +92,38 @@ describe('model workloads', () => {
     const { modelWorkloads } = await import('../src/accel/model-workload.js');
     const { lenet5, mobilenet } = await import('../src/model/zoo.js');
     const { gemmOf } = await import('../src/accel/workload.js');
-    expect(modelWorkloads(lenet5()).map((l) => [l.name, ...Object.values(gemmOf(l))])).toEqual([
+    expect(modelWorkloads(lenet5()).filter((l) => !l.vector).map((l) => [l.name, ...Object.values(gemmOf(l))])).toEqual([
       ['conv1', 28 * 28, 25, 6, 1], ['conv2', 10 * 10, 150, 16, 1], ['fc1', 1, 400, 120, 1], ['fc2', 1, 120, 84, 1], ['fc3', 1, 84, 10, 1],
     ]);
     const dw = modelWorkloads(mobilenet()).find((l) => l.name === 'block2.dw')!;
     expect(gemmOf(dw)).toEqual({ P: 16 * 16, K: 9, M: 1, repeats: 32 });
+  });
+
+  it('costs the ops between GEMMs as vector passes: ops on one lane per column, or DRAM words at the bandwidth', async () => {
+    const { modelWorkloads } = await import('../src/accel/model-workload.js');
+    const { lenet5, resnet20 } = await import('../src/model/zoo.js');
+    const { GraphBuilder } = await import('../src/model/graph.js');
+    const c = presets['systolic-16x16'];
+    // LeNet-5: its two 2x2 max pools are passes; ReLUs, flatten and the conv biases are not.
+    const passes = modelWorkloads(lenet5()).filter((l) => l.vector);
+    expect(passes.map((l) => [l.vector!.op, l.channels, l.ifmapH, l.numFilters, l.ofmapH])).toEqual([['maxpool', 6, 28, 6, 14], ['maxpool', 16, 10, 16, 5]]);
+    const cost = await evaluate(c, passes);
+    passes.forEach((l, i) => {
+      const [inWords, outWords] = [l.channels * l.ifmapH * l.ifmapW, l.numFilters * l.ofmapH * l.ofmapW];
+      const expected = Math.max(Math.ceil((outWords * 4) / c.cols), Math.ceil((inWords + outWords) / c.dramBandwidth));
+      expect(cost.layers[i].cycles, l.name).toBe(expected);
+      expect(cost.layers[i].dram).toEqual({ ifmapReads: inWords, filterReads: 0, ofmapReads: 0, ofmapWrites: outWords });
+      expect(cost.layers[i].macs).toBe(0);
+    });
+    // ResNet-20's residual adds read both inputs; its batch norms follow convs and fold away.
+    const adds = modelWorkloads(resnet20()).filter((l) => l.vector);
+    expect(new Set(adds.map((l) => l.vector!.op))).toEqual(new Set(['add', 'gap']));
+    expect(adds.filter((l) => l.vector!.op === 'add').every((l) => l.vector!.inputs === 2)).toBe(true);
+    // A batch norm after a concat cannot fold: it is a pass reading gamma and beta too; a layer norm likewise.
+    const g = new GraphBuilder('bn-after-concat', [3, 8, 8], 4);
+    const cat = g.concat([g.conv('input', { out: 4, kernel: 1 }), g.conv('input', { out: 4, kernel: 1 })]);
+    const spec = g.build(g.linear(g.flatten(g.gap(g.layerNorm(g.relu(g.bn(cat))))), 4));
+    const ops = modelWorkloads(spec).filter((l) => l.vector).map((l) => [l.vector!.op, l.vector!.perChannelWords]);
+    expect(ops).toEqual([['batchnorm', 2], ['layernorm', 2], ['gap', 0]]);
   });
 });

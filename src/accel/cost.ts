@@ -2,6 +2,7 @@
 // total: cycles, stalls, utilization, SRAM and DRAM traffic per operand, and energy per level.
 import type { AcceleratorConfig } from './config.js';
 import { scaleSimLayer } from './scalesim.js';
+import { vectorPassCost } from './vector-pass.js';
 import {
   type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, U32_MAX, compulsoryIfmapWords, scheduleOnCpu, tileProblem,
 } from './tiled.js';
@@ -28,6 +29,8 @@ export interface LayerCost {
   /** picojoules */
   energy: Energy;
   tiling?: Tiling;
+  /** A vector-unit pass (its op), not a GEMM on the PE array. */
+  vector?: string;
 }
 
 export interface ModelCost {
@@ -97,15 +100,17 @@ function fromScaleSim(c: AcceleratorConfig, l: LayerWorkload): LayerCost {
 export async function evaluate(c: AcceleratorConfig, layers: LayerWorkload[], o: EvaluateOptions = {}): Promise<ModelCost> {
   const mode = o.mode ?? 'tiled';
   const objective = o.objective ?? 'latency';
-  let costs: LayerCost[];
+  const gemms = layers.filter((l) => !l.vector);
+  let gemmCosts: LayerCost[];
   if (mode === 'scalesim') {
-    costs = layers.map((l) => fromScaleSim(c, l));
+    gemmCosts = gemms.map((l) => fromScaleSim(c, l));
   } else {
-    const problems = layers.map((l) => tileProblem(c, l));
+    const problems = gemms.map((l) => tileProblem(c, l));
     const scheduled = o.schedule ? await o.schedule(c, problems, objective) : problems.map((q) => scheduleOnCpu(c, q, objective));
-    costs = layers.map((l, i) => fromTiled(c, l, scheduled[i]));
+    gemmCosts = gemms.map((l, i) => fromTiled(c, l, scheduled[i]));
   }
-  return summarize(c, mode, objective, costs);
+  let next = 0;
+  return summarize(c, mode, objective, layers.map((l) => (l.vector ? vectorPassCost(c, l) : gemmCosts[next++])));
 }
 
 /** A model's cost from its layers' costs: totals, utilization and latency at the clock. */
@@ -118,12 +123,14 @@ export function summarize(c: AcceleratorConfig, mode: Mode, objective: Objective
   };
   const cycles = sum((l) => l.cycles);
   const macs = sum((l) => l.macs);
+  const arrayCycles = sum((l) => (l.vector ? 0 : l.cycles));
   return {
     accelerator: c.name, mode, objective, layers: costs,
     total: {
       macs, cycles, computeCycles: sum((l) => l.computeCycles), stallCycles: sum((l) => l.stallCycles),
       utilization: cycles ? macs / (cycles * c.rows * c.cols) : 0,
-      mappingEfficiency: cycles ? sum((l) => l.mappingEfficiency * l.cycles) / cycles : 0,
+      // Of the PE array's layers only (a vector pass maps nothing onto it).
+      mappingEfficiency: arrayCycles ? sum((l) => l.mappingEfficiency * l.cycles) / arrayCycles : 0,
       sram: sumRecord((l) => l.sram), dram: sumRecord((l) => l.dram), energy: sumRecord((l) => l.energy),
     },
     latencyMs: cycles / (c.clockMHz * 1000),

@@ -1,7 +1,32 @@
-// The accelerator workload of a model: its conv and linear layers (batch-1 inference) as GEMMs.
+// The accelerator workload of a model (batch-1 inference): its conv and linear layers as GEMMs, and the
+// ops between them that need a pass of the vector unit (vector-pass.ts). Free of cost: activations and
+// batch norms after a conv or linear layer (applied in the output stage of the unit that made their
+// input), flatten, and concat and channel gathers (producers write, consumers read, at shifted or
+// permuted addresses).
 import { conv2dGeometry } from '../geometry.js';
-import { type ModelSpec, inferShapes, paramShapes } from '../model/graph.js';
-import { type LayerWorkload, convWorkload, linearWorkload } from './workload.js';
+import { type ModelSpec, type Node, inferShapes, inputsOf, paramShapes } from '../model/graph.js';
+import { type LayerWorkload, type VectorOp, convWorkload, linearWorkload } from './workload.js';
+
+/** Operations per output element of each vector pass; layer norm: mean 1, variance 2, normalise 2, affine 2. */
+function vectorOp(n: Node, spec: ModelSpec, shapes: Map<string, number[]>): VectorOp | undefined {
+  const x = shapes.get(inputsOf(n)[0] ?? '');
+  switch (n.op) {
+    case 'maxpool': case 'avgpool': {
+      const k = typeof n.kernel === 'number' ? [n.kernel, n.kernel] : n.kernel;
+      return { op: n.op, inputs: 1, opsPerOutput: k[0] * k[1], perChannelWords: 0 };
+    }
+    case 'gap': return { op: n.op, inputs: 1, opsPerOutput: (x![1] ?? 1) * (x![2] ?? 1), perChannelWords: 0 };
+    case 'add': return { op: n.op, inputs: n.inputs.length, opsPerOutput: n.inputs.length - 1, perChannelWords: 0 };
+    case 'mul': return { op: n.op, inputs: 1, opsPerOutput: 1, perChannelWords: 1 };
+    case 'layernorm': return { op: n.op, inputs: 1, opsPerOutput: 7, perChannelWords: 2 };
+    case 'resize': return { op: n.op, inputs: 1, opsPerOutput: n.mode === 'linear' ? 4 : 1, perChannelWords: 0 };
+    case 'batchnorm': {
+      const producer = spec.nodes.find((m) => m.name === n.input);
+      return producer?.op === 'conv2d' || producer?.op === 'linear' ? undefined : { op: n.op, inputs: 1, opsPerOutput: 2, perChannelWords: 2 };
+    }
+    default: return undefined;
+  }
+}
 
 export function modelWorkloads(spec: ModelSpec): LayerWorkload[] {
   const shapes = inferShapes(spec);
@@ -12,6 +37,15 @@ export function modelWorkloads(spec: ModelSpec): LayerWorkload[] {
       layers.push(convWorkload(n.name, conv2dGeometry([1, ...x], paramShapes(n, shapes).weight, n)));
     } else if (n.op === 'linear') {
       layers.push(linearWorkload(n.name, shapes.get(n.input)![0], n.outFeatures));
+    } else {
+      const vector = vectorOp(n, spec, shapes);
+      if (!vector) continue;
+      const [c, h = 1, w = 1] = shapes.get(inputsOf(n)[0])!;
+      const [outC, outH = 1, outW = 1] = shapes.get(n.name)!;
+      layers.push({
+        name: n.name, ifmapH: h, ifmapW: w, ofmapH: outH, ofmapW: outW, filterH: 1, filterW: 1, strideH: 1, strideW: 1,
+        channels: c, numFilters: outC, groups: 1, vector,
+      });
     }
   }
   return layers;

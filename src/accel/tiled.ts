@@ -52,6 +52,7 @@ export interface TileProblem {
 const DATAFLOWS = { os: 0, ws: 1, is: 2 } as const;
 
 export function tileProblem(c: AcceleratorConfig, l: LayerWorkload): TileProblem {
+  if (l.vector) throw new Error(`layer '${l.name}' is a vector pass (${l.vector.op}), not a GEMM: it has no tiling`);
   const { P, K, M } = gemmOf(l);
   const sram = sramWords(c);
   // N:M hardware skips pruned weights only for layers whose weights conform (assumption: like NVIDIA's

@@ -1,4 +1,5 @@
-// Workloads: conv and fully connected layers as GEMMs an accelerator runs.
+// Workloads: conv and fully connected layers as GEMMs an accelerator runs, and the vector passes between
+// them (pooling, residual adds, channel scales, layer norms, resizes; see vector-pass.ts).
 // The GEMM of one group: P output pixels x K window taps (filter h * w * input channels) x M filters.
 import type { Conv2dGeometry } from '../geometry.js';
 
@@ -15,11 +16,20 @@ export interface LayerWorkload {
   groups: number;
   /** Weights conform to N:M sparsity along input channels. */
   sparsity?: { n: number; m: number };
+  /** Not a GEMM but a pass of the vector unit (channels in, numFilters out; groups 1). */
+  vector?: VectorOp;
 }
+
+/**
+ * A vector pass: it reads `inputs` tensors of `channels` x ifmap (plus `perChannelWords` words per
+ * channel: a scale, a norm's gamma and beta) and computes `opsPerOutput` operations per output element.
+ */
+export interface VectorOp { op: string; inputs: number; opsPerOutput: number; perChannelWords: number }
 
 export interface Gemm { P: number; K: number; M: number; repeats: number }
 
 export function gemmOf(l: LayerWorkload): Gemm {
+  if (l.vector) return { P: l.ofmapH * l.ofmapW, K: 0, M: l.numFilters, repeats: 1 }; // no MACs, no weights
   return { P: l.ofmapH * l.ofmapW, K: l.filterH * l.filterW * l.channels, M: l.numFilters, repeats: l.groups };
 }
 

@@ -183,7 +183,7 @@ const COMMANDS: Record<string, Command> = {
       be?.destroy();
       const table = ['layer        GEMM (P x K x M)        cycles    stalls   util  map-eff   SRAM reads   DRAM words   energy nJ',
         ...cost.layers.map((l) => [
-          l.name.padEnd(12), `${l.gemm.P} x ${l.gemm.K} x ${l.gemm.M}${l.gemm.repeats > 1 ? ` x${l.gemm.repeats}` : ''}`.padEnd(22), String(l.cycles).padStart(9), String(l.stallCycles).padStart(9),
+          l.name.padEnd(12), (l.vector ? `${l.vector} (vector unit)` : `${l.gemm.P} x ${l.gemm.K} x ${l.gemm.M}${l.gemm.repeats > 1 ? ` x${l.gemm.repeats}` : ''}`).padEnd(22), String(l.cycles).padStart(9), String(l.stallCycles).padStart(9),
           `${(100 * l.utilization).toFixed(1)}%`.padStart(6), `${(100 * l.mappingEfficiency).toFixed(1)}%`.padStart(8),
           String(l.sram.ifmapReads + l.sram.filterReads + l.sram.ofmapReads).padStart(12), String(l.dram.ifmapReads + l.dram.filterReads + l.dram.ofmapReads + l.dram.ofmapWrites).padStart(12),
           (l.energy.total / 1000).toFixed(1).padStart(11),

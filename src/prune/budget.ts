@@ -104,7 +104,7 @@ export class CostModel {
     const missing = new Map<string, LayerWorkload>();
     for (const l of layers) if (!this.cache.has(this.key(l))) missing.set(this.key(l), l);
     if (missing.size === 0) return;
-    this.counters.problems += missing.size;
+    this.counters.problems += [...missing.values()].filter((l) => !l.vector).length;
     const cost = await evaluate(this.config, [...missing.values()], { mode: this.o.mode, objective: this.objective, schedule: this.o.schedule });
     [...missing.keys()].forEach((k, i) => this.cache.set(k, cost.layers[i]));
   }
@@ -123,7 +123,7 @@ export class CostModel {
     return metricOf(c, this.o.metric);
   }
 
-  /** Tile-scheduling problems solved in this session (each layer shape once per objective). */
+  /** Tile-scheduling problems solved in this session (each GEMM layer shape once per objective; vector passes are formulas). */
   get problemsSolved(): number {
     return this.counters.problems;
   }

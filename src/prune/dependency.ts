@@ -25,6 +25,8 @@ export interface Group {
   channels: number;
   /** Every parameter slice a group channel owns, producers first. */
   slices: ParamSlice[];
+  /** Per node whose output holds group channels: their indices there (features, after a flatten), per group channel. */
+  nodes: { node: string; indices: number[][] }[];
   /** False where a channel of the group is a model input or output, or enters a grouped conv. */
   prunable: boolean;
   reason?: string;
@@ -159,6 +161,8 @@ export function channelGroups(spec: ModelSpec): Group[] {
     byProducers.set(key, [...(byProducers.get(key) ?? []), root]);
   }
   const groups: Group[] = [];
+  /** Per channel root: its group (an index into `groups`) and its place there. */
+  const placeOf = new Map<number, [number, number]>();
   for (const [key, rootList] of byProducers) {
     const producers = key.slice(0, key.lastIndexOf('|')).split('+');
     if (producers.length === 1 && spec.nodes.find((n) => n.name === producers[0])?.op === 'input') continue;
@@ -166,6 +170,7 @@ export function channelGroups(spec: ModelSpec): Group[] {
     const firstIndex = (r: number) => Math.min(...roots.get(r)!.filter((m) => m.node === producers[0]).map((m) => m.index));
     rootList.sort((a, b) => firstIndex(a) - firstIndex(b));
     const position = new Map(rootList.map((r, i) => [r, i]));
+    rootList.forEach((r, i) => placeOf.set(r, [groups.length, i]));
     const slices = new Map<string, ParamSlice>();
     for (const u of uses) {
       const per: number[][] = rootList.map(() => []);
@@ -182,9 +187,20 @@ export function channelGroups(spec: ModelSpec): Group[] {
     const reason = uf.blockedReason(rootList[0]);
     groups.push({
       id: groups.length, producers, channels: rootList.length,
-      slices: [...slices.values()].sort((a, b) => a.axis - b.axis),
+      slices: [...slices.values()].sort((a, b) => a.axis - b.axis), nodes: [],
       prunable: !reason, reason: reason ? `not prunable: ${reason}` : undefined,
     });
+  }
+  for (const n of spec.nodes) {
+    const perGroup = new Map<number, number[][]>();
+    sources.get(n.name)!.forEach((id, at) => {
+      const place = placeOf.get(uf.find(id));
+      if (!place) return;
+      const [g, i] = place;
+      if (!perGroup.has(g)) perGroup.set(g, Array.from({ length: groups[g].channels }, () => []));
+      perGroup.get(g)![i].push(at);
+    });
+    for (const [g, indices] of perGroup) groups[g].nodes.push({ node: n.name, indices });
   }
   return groups;
 }

@@ -1,11 +1,11 @@
 // Layer costs over kept channel counts (HALP's per-layer latency tables, filled on demand): a conv or
-// linear layer's cost depends only on its own kept input and output counts, and each of those is a sum,
+// linear layer's cost (or a vector pass's) depends only on its own kept input and output counts, and each of those is a sum,
 // over the groups that own the layer's channels, of how many of them a group's first k channels hold
 // (the rule specWithCounts builds by). Pricing a group's cut is then a look-up per layer it touches, and
 // a model's cost a sum of look-ups; new shapes are scheduled in batches through the run's CostModel.
 import { modelWorkloads } from '../accel/model-workload.js';
 import { type LayerWorkload, keptWorkload } from '../accel/workload.js';
-import type { ModelSpec } from '../model/graph.js';
+import { type ModelSpec, inputsOf } from '../model/graph.js';
 import type { CostModel, KeptCounts } from './budget.js';
 import type { Group } from './dependency.js';
 
@@ -32,10 +32,13 @@ export class LayerTables {
   readonly neighbours = new Map<number, Set<number>>();
 
   constructor(spec: ModelSpec, readonly groups: Group[], readonly costs: CostModel) {
+    const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
     for (const workload of modelWorkloads(spec)) {
       const depthwise = workload.groups > 1 && workload.channels === 1;
-      const output = this.axis(workload.name, 0, workload.numFilters * workload.groups);
-      const input = depthwise ? output : this.axis(workload.name, 1, workload.channels * workload.groups);
+      const vector = workload.vector !== undefined;
+      const output = vector ? this.nodeAxis(workload.name, workload.numFilters) : this.axis(workload.name, 0, workload.numFilters * workload.groups);
+      const input = depthwise ? output
+        : vector ? this.nodeAxis(inputsOf(nodes.get(workload.name)!)[0], workload.channels) : this.axis(workload.name, 1, workload.channels * workload.groups);
       const index = this.layers.push({ workload, input, output, costs: new Map(), span: workload.numFilters * workload.groups + 1 }) - 1;
       for (const t of [...input.terms, ...output.terms]) {
         const list = this.touched.get(t.group) ?? [];
@@ -57,6 +60,20 @@ export class LayerTables {
         if (s.param !== `${layer}.weight` || s.axis !== axis) continue;
         const prefix = [0];
         for (const idx of s.indices) prefix.push(prefix.at(-1)! + idx.length);
+        terms.push({ group: g.id, prefix });
+      }
+    }
+    return { fixed: dense - terms.reduce((a, t) => a + t.prefix.at(-1)!, 0), terms };
+  }
+
+  /** A node's output channels: per group, how many of them its first k channels hold. */
+  private nodeAxis(node: string, dense: number): Axis {
+    const terms: Axis['terms'] = [];
+    for (const g of this.groups) {
+      for (const entry of g.nodes) {
+        if (entry.node !== node) continue;
+        const prefix = [0];
+        for (const idx of entry.indices) prefix.push(prefix.at(-1)! + idx.length);
         terms.push({ group: g.id, prefix });
       }
     }
