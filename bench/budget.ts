@@ -4,7 +4,7 @@
 // model). Prints a Markdown table and writes out/budget-table.json and out/pareto-*.svg.
 // Options (environment): BUDGET_MODELS=lenet5,mobilenet BUDGET_DATA=mnist,fashion-mnist
 // BUDGET_STEPS (fine-tune steps, default 150) BUDGET_DENSE_STEPS (dense training, default 600)
-// BENCH_BACKEND=webgpu (default) | gpujs | auto.
+// BENCH_BACKEND=auto (default: a hardware GPU, else the native CPU backend) | webgpu | gpujs | native.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { presets } from '../src/accel/presets.js';
 import { subset } from '../src/data/dataset.js';
@@ -22,7 +22,7 @@ import { table } from './util.js';
 const env = (k: string, d: string) => process.env[k] ?? d;
 
 export async function benchBudget(): Promise<void> {
-  const be = await openBackend({ backend: env('BENCH_BACKEND', 'webgpu') as BackendChoice });
+  const be = await openBackend({ backend: env('BENCH_BACKEND', 'auto') as BackendChoice });
   console.log(`backend: ${backendLabel(be)}`);
   const models = env('BUDGET_MODELS', 'lenet5').split(',');
   const datasets = env('BUDGET_DATA', 'mnist,fashion-mnist').split(',');

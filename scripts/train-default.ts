@@ -3,6 +3,7 @@
 // Interrupted runs continue from models/lenet5-mnist.partial.safetensors.
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { MNIST_NORMALIZATION } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import { initModel } from '../src/model/model.js';
 import { lenet5 } from '../src/model/zoo.js';
@@ -22,7 +23,9 @@ console.log(be.report.tried.at(-1));
 const [trainSet, testSet] = [loadMnist('train'), loadMnist('test')];
 const resume = existsSync(partial) ? await loadCheckpoint(partial) : undefined;
 if (resume) console.log(`resuming at step ${resume.position?.step}`);
-const result = await train(be, initModel(lenet5(), DEFAULT_TRAINING.seed), trainSet, DEFAULT_TRAINING, {
+// The model records the normalisation its inputs get (loadMnist's default), so any data fed to it gets the same.
+const model = initModel({ ...lenet5(), inputNormalization: MNIST_NORMALIZATION }, DEFAULT_TRAINING.seed);
+const result = await train(be, model, trainSet, DEFAULT_TRAINING, {
   resume,
   checkpointEvery: 500,
   onCheckpoint: (c) => saveCheckpoint(partial, c),

@@ -50,7 +50,7 @@ describe('data sets', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wgprune-data-'));
     writeFileSync(join(dir, 'x.idx'), idx([2, 2, 2], [0, 255, 255, 0, 10, 20, 30, 40]));
     writeFileSync(join(dir, 'y.idx'), idx([2], [1, 0]));
-    const a = loadFiles(join(dir, 'x.idx'), join(dir, 'y.idx'), { normalize: false });
+    const a = loadFiles(join(dir, 'x.idx'), join(dir, 'y.idx'), {});
     expect([a.count, ...a.shape]).toEqual([2, 1, 2, 2]);
     expect(a.images[1]).toBeCloseTo(1, 6);
     writeFileSync(join(dir, 'x.npy'), npy('<f4', [2, 5, 5, 3], new Float32Array(150).map((_, i) => i)));

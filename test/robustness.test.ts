@@ -173,15 +173,33 @@ describe('one set of checks for every command', () => {
       return JSON.parse(r.stdout);
     };
     const [builtIn, idx, stated] = [await accuracy(['--data', 'mnist']), await accuracy(files), await accuracy([...files, '--normalize', 'mnist'])];
+    // The shipped checkpoint records its normalisation: the same images score the same from any source.
     expect(builtIn.normalization).toEqual({ mean: 0.1307, std: 0.3081 });
-    expect(idx.normalization).toEqual({ mean: 0.5, std: 0.5 }); // byte files' default
+    expect(idx.normalization).toEqual(builtIn.normalization);
+    expect(idx.accuracy).toBe(builtIn.accuracy);
     expect(stated.accuracy).toBe(builtIn.accuracy);
+    // A model without one takes the data's own statistics (files: computed; within 0.005 of MNIST's published ones).
+    const fresh = await cli(['eval', '--model', 'lenet5', '--json', ...files]);
+    const own = JSON.parse(fresh.stdout).normalization;
+    expect(Math.abs(own.mean - 0.1307) + Math.abs(own.std - 0.3081)).toBeLessThan(0.005);
     const random = await cli(['eval', '--model', 'lenet5', '--test-limit', '300']);
     expect(random.code).toBe(0);
     expect(random.stderr).toMatch(/wgprune: accuracy \d+\.\d% is near chance \(10% for 10 classes\): .*--normalize none\|mnist\|fashion-mnist\|MEAN,STD/);
     const bad = await cli(['eval', '--model', 'default', '--normalize', '0.5']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--normalize must be none, mnist, fashion-mnist or MEAN,STD with STD > 0, got '0\.5'/);
+  });
+
+  it('a stated normalisation is stored with the model: its checkpoint and its ONNX export apply it to any data', async () => {
+    const dir = tmp();
+    const trained = await cli(['train', '--model', 'lenet5', '--normalize', '0.5,0.25', '--max-steps', '2', '--train-limit', '256', '--test-limit', '64', '--out', join(dir, 'm.safetensors')]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const viaCheckpoint = await cli(['eval', '--model', join(dir, 'm.safetensors'), '--data', 'mnist', '--test-limit', '64', '--json']);
+    expect(JSON.parse(viaCheckpoint.stdout).normalization).toEqual({ mean: 0.5, std: 0.25 });
+    const exported = await cli(['export', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'm.onnx')]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const viaOnnx = await cli(['eval', '--model', join(dir, 'm.onnx'), '--test-limit', '64', '--json']);
+    expect(JSON.parse(viaOnnx.stdout)).toMatchObject({ normalization: { mean: 0.5, std: 0.25 }, accuracy: JSON.parse(viaCheckpoint.stdout).accuracy });
   });
 
   it('config values are checked with the flags\' types; a negative value gets a clear message', async () => {

@@ -5,7 +5,7 @@ import type { AcceleratorConfig } from '../accel/config.js';
 import { validateConfig } from '../accel/config.js';
 import { presets } from '../accel/presets.js';
 import { parseScaleSimConfig } from '../accel/scalesim-io.js';
-import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, subset } from '../data/dataset.js';
+import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, pixelStatistics, renormalize, subset } from '../data/dataset.js';
 import { loadDataset, loadFiles, readFile } from '../data/sources.js';
 import { type Model, checkFinite, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
@@ -63,8 +63,10 @@ export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
   const normalization = parseNormalization(o.normalize);
   if (o.images || o.labels) {
     if (!o.images || !o.labels) throw new UsageError('--images and --labels go together');
+    // Without --normalize, files take their own statistics (the built-in sets have published ones).
     train = loadFiles(o.images, o.labels, { normalization });
-    test = o.testImages && o.testLabels ? loadFiles(o.testImages, o.testLabels, { normalization }) : train;
+    if (!normalization) train = renormalize(train, pixelStatistics(train));
+    test = o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : train;
   } else {
     const name = o.data ?? 'mnist';
     if (name !== 'mnist' && name !== 'fashion-mnist') throw new UsageError(`--data '${name}': use mnist, fashion-mnist, or --images/--labels files (IDX or NPY)`);
@@ -72,6 +74,19 @@ export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
     test = loadDataset(name, 'test', normalization);
   }
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
+}
+
+/**
+ * The data sets as the model takes them, checked: each normalised with the model's input normalisation
+ * (--normalize when given, else the model's own from its checkpoint or ONNX file, else the first set's
+ * statistics), which the model then records, so that its checkpoints and exports carry it.
+ */
+export function dataForModel(model: Model, normalize: string | undefined, ...sets: Dataset[]): Dataset[] {
+  const n = parseNormalization(normalize) ?? model.spec.inputNormalization ?? sets[0].normalization ?? { mean: 0, std: 1 };
+  model.spec = { ...model.spec, inputNormalization: n };
+  const out = sets.map((d) => renormalize(d, n));
+  checkDataFits(model, ...out);
+  return out;
 }
 
 /** One check of data against a model for every command: images present, of the model's input shape, labels among its classes. */

@@ -26,7 +26,7 @@ import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
 import { nearChanceWarning, normalizationText } from '../data/dataset.js';
-import { UsageError, checkDataFits, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { mergeConfigFile } from './config-file.js';
 import { checkOutputDir, checkOutputFile, writeOutputs } from './outputs.js';
 import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, num, oneOf, str } from './options.js';
@@ -91,10 +91,10 @@ const COMMANDS: Record<string, Command> = {
       const v = c.values;
       const out = str(v, 'out') ?? 'out/model.safetensors';
       checkOutputFile('--out', out);
-      const { train: data, test } = loadData(dataValues(v));
+      const { train: loaded, test: loadedTest } = loadData(dataValues(v));
       const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
-      const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', data.shape as [number, number, number], data.classes, int(v, 'seed', 1)!);
-      checkDataFits(model, data, test);
+      const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+      const [data, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
       ensureDir(out);
       let latest = resume;
       const { value: r, backend: be } = await withDeviceFallback(await backend(c), (on) => train(on, model, data, trainOptions(v, 1), {
@@ -119,9 +119,9 @@ const COMMANDS: Record<string, Command> = {
     options: { ...MODEL, ...DATA },
     help: { ...MODEL_HELP, ...DATA_HELP },
     async run(c) {
-      const { test } = loadData(dataValues(c.values));
-      const { model, source } = await loadModel(str(c.values, 'model'), test.shape as [number, number, number], test.classes, int(c.values, 'seed', 1)!);
-      checkDataFits(model, test);
+      const { test: loaded } = loadData(dataValues(c.values));
+      const { model, source } = await loadModel(str(c.values, 'model'), loaded.shape as [number, number, number], loaded.classes, int(c.values, 'seed', 1)!);
+      const [test] = dataForModel(model, str(c.values, 'normalize'), loaded);
       const be = await backend(c);
       const e = await evaluateModel(be, model, test);
       be.destroy();
@@ -286,9 +286,9 @@ async function pruneCommand(c: Context): Promise<number | void> {
     if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);
     return f;
   });
-  const { train: trainData, test } = loadData(dataValues(v));
-  const { model, source } = await loadModel(str(v, 'model'), trainData.shape as [number, number, number], trainData.classes, int(v, 'seed', 1)!);
-  checkDataFits(model, trainData, test);
+  const { train: loaded, test: loadedTest } = loadData(dataValues(v));
+  const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+  const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
   const be = await backend(c);
   const fineTune = trainOptions(v, 1);
   const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;

@@ -28,6 +28,32 @@ export function nearChanceWarning(accuracy: number, classes: number, d: Dataset)
 }
 
 export const MNIST_NORMALIZATION = { mean: 0.1307, std: 0.3081 };
+
+export type Normalization = { mean: number; std: number };
+
+/** The data set's pixels (scaled to [0, 1]) normalised with `to` instead of what they went through. */
+export function renormalize(d: Dataset, to: Normalization): Dataset {
+  const from = d.normalization ?? { mean: 0, std: 1 };
+  if (from.mean === to.mean && from.std === to.std) return { ...d, normalization: to };
+  const [a, b] = [from.std / to.std, (from.mean - to.mean) / to.std];
+  return { ...d, images: d.images.map((v) => v * a + b), normalization: to };
+}
+
+/** Mean and standard deviation of a data set's pixels scaled to [0, 1] (its own statistics). */
+export function pixelStatistics(d: Dataset): Normalization {
+  const from = d.normalization ?? { mean: 0, std: 1 };
+  let sum = 0, squares = 0;
+  for (const v of d.images) {
+    const x = v * from.std + from.mean;
+    sum += x;
+    squares += x * x;
+  }
+  const n = Math.max(d.images.length, 1);
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(squares / n - mean * mean, 0));
+  // Four decimals, as published statistics are written; a constant image set keeps std 1.
+  return { mean: Number(mean.toFixed(4)), std: std > 1e-4 ? Number(std.toFixed(4)) : 1 };
+}
 export const FASHION_MNIST_NORMALIZATION = { mean: 0.2860, std: 0.3530 };
 
 /** Reads an IDX file (LeCun's MNIST format): magic 0x00 0x00 type rank, big-endian dims, data. */

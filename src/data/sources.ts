@@ -25,8 +25,8 @@ export function readFile(file: string): Uint8Array {
 }
 
 /** Reads images and labels from IDX or NPY files (by extension: .npy, anything else IDX). */
-/** Image and label files; byte images are scaled to [0, 1] and normalised with `normalization` (default mean 0.5, std 0.5; `normalize: false`: none). */
-export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: string; normalize?: boolean; normalization?: Normalization } = {}): Dataset {
+/** Image and label files; byte images are scaled to [0, 1]; then normalised with `normalization` if given. */
+export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: string; normalization?: Normalization } = {}): Dataset {
   const read = (file: string) => {
     const bytes = readFile(file);
     if (file.endsWith('.npy')) {
@@ -40,7 +40,7 @@ export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: st
   const isBytes = images.data instanceof Uint8Array;
   return makeDataset(o.name ?? imagesFile, images, labels, {
     files: [imagesFile, labelsFile], scale: isBytes ? 1 / 255 : 1,
-    normalization: o.normalization ?? (o.normalize === false ? undefined : isBytes ? { mean: 0.5, std: 0.5 } : undefined),
+    normalization: o.normalization,
   });
 }
 

@@ -55,6 +55,8 @@ export interface ModelSpec {
   output: string;
   /** Applied to the logits at inference only (an imported model's trailing Softmax); training uses the logits. */
   outputActivation?: 'softmax';
+  /** The inputs the model was trained on: (pixel scaled to [0, 1] - mean) / std. Any data fed to it gets this. */
+  inputNormalization?: { mean: number; std: number };
 }
 
 /** Per-sample output shape of each node: [C, H, W] or [features]. */
@@ -86,6 +88,10 @@ export function checkSpecShape(spec: unknown): asserts spec is ModelSpec {
   if (!Array.isArray(s.inputShape) || s.inputShape.length !== 3 || s.inputShape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`inputShape must be [C, H, W] of positive integers, got ${JSON.stringify(s.inputShape)}`);
   if (!Number.isInteger(s.classes) || s.classes! < 1) throw new Error(`classes must be a positive integer, got ${JSON.stringify(s.classes)}`);
   if (!Array.isArray(s.nodes)) throw new Error('nodes must be a list');
+  const norm = s.inputNormalization;
+  if (norm !== undefined && (typeof norm !== 'object' || norm === null || !Number.isFinite(norm.mean) || !(norm.std > 0) || !Number.isFinite(norm.std))) {
+    throw new Error(`inputNormalization must be { mean, std } with a finite mean and std > 0, got ${JSON.stringify(norm)}`);
+  }
   const pair = (v: unknown) => (Number.isInteger(v) && (v as number) >= 0) || (Array.isArray(v) && (v.length === 2 || v.length === 4) && v.every((x) => Number.isInteger(x) && x >= 0));
   s.nodes.forEach((n: Record<string, unknown>, i: number) => {
     const where = `node ${i}`;

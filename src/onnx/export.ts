@@ -2,7 +2,7 @@
 // float32 initializers in raw_data. The input and output have a symbolic batch dimension.
 import { inferShapes, type Node } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
-import { type AttributeProto, DataType, type NodeProto, type TensorProto, onnx } from './proto.js';
+import { type AttributeProto, DataType, NORMALIZATION_KEY, type NodeProto, type TensorProto, onnx } from './proto.js';
 
 export const EXPORT_OPSET = 13;
 
@@ -150,6 +150,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
   const proto = onnx.ModelProto.create({
     irVersion: 7, producerName: 'wgprune', producerVersion: '0.1.0',
     opsetImport: [{ domain: '', version: EXPORT_OPSET }],
+    metadataProps: spec.inputNormalization ? [{ key: NORMALIZATION_KEY, value: JSON.stringify(spec.inputNormalization) }] : [],
     graph: {
       name: o.name ?? spec.name, node: nodes, initializer: initializers,
       input: [valueInfo('input', ['batch', ...spec.inputShape])],

@@ -2,7 +2,7 @@
 // partly matched patterns), the nodes built so far, parameters, attribute readers. Errors name the file,
 // the node and the op.
 import { inferShapes, type Node } from '../model/graph.js';
-import { type AttributeProto, type NodeProto, toNumber } from './proto.js';
+import { type AttributeProto, type ModelProto, NORMALIZATION_KEY, type NodeProto, toNumber } from './proto.js';
 
 /** A value known at import time: initializers, Constant outputs, folded shapes (NaN = the batch size). */
 export interface Const { kind: 'const'; dims: number[]; data: number[] }
@@ -135,3 +135,18 @@ export function only(c: Importer, n: NodeProto, known: string[]): void {
   for (const a of n.attribute ?? []) if (!known.includes(a.name ?? '')) c.fail(n, `attribute '${a.name}' is not supported (supported: ${known.join(', ') || 'none'})`);
 }
 
+/** The input normalisation our export records in the model's metadata, if any. */
+export function inputNormalization(m: ModelProto, file: string): { mean: number; std: number } | undefined {
+  const text = m.metadataProps?.find((p) => p.key === NORMALIZATION_KEY)?.value;
+  if (text === undefined || text === null) return undefined;
+  let v: { mean?: unknown; std?: unknown };
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error(`${file}: metadata '${NORMALIZATION_KEY}' is not JSON: ${text.slice(0, 80)}`);
+  }
+  if (typeof v.mean !== 'number' || !Number.isFinite(v.mean) || typeof v.std !== 'number' || !(v.std > 0) || !Number.isFinite(v.std)) {
+    throw new Error(`${file}: metadata '${NORMALIZATION_KEY}' must be { mean, std } with std > 0, got ${text.slice(0, 80)}`);
+  }
+  return { mean: v.mean, std: v.std };
+}

@@ -29,3 +29,6 @@ export function decodeModel(bytes: Uint8Array, file: string): ModelProto {
   if (!m.graph) throw new Error(`${file}: not an ONNX model (no graph)`);
   return m;
 }
+
+/** The metadata key holding a model's input normalisation as JSON ({ mean, std } of pixels in [0, 1]). */
+export const NORMALIZATION_KEY = 'wgprune.input_normalization';
