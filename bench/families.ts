@@ -28,6 +28,7 @@ const FAMILIES: [string, string][] = [
   ['ResNet-style (basic blocks)', 'resnet-mini'],
   ['MobileNetV2-style (depthwise separable)', 'mobilenet-mini'],
   ['SqueezeNet-style (fire modules)', 'squeezenet-mini'],
+  ['Inception-style (padded average pool, static batch)', 'inception-mini'],
   ['smooth activations (SiLU, hard swish, GELU)', 'activations-mini'],
   ['ConvNeXt (torchvision, stages of 16 and 32 channels)', 'convnext-mini'],
   ['channel split and strided slice', 'channel-split-mini'],

@@ -16,7 +16,8 @@ Shape-arithmetic Slices, channel shuffle as Reshape/Transpose/Reshape with shape
 channel splits (Split with sizes at opsets 11 and 13, a strided channel Slice), torchvision's ConvNeXt
 at two short stages (channels-last blocks: Transpose, LayerNorm written out at opset 13 and as
 LayerNormalization at opset 17, MatMul + Add, GELU, layer scale), GELU's tanh form (opset 13), and
-Resize (nearest by scales, bilinear to sizes from Shape arithmetic; opsets 11 and 13) before a concat.
+Resize (nearest by scales, bilinear to sizes from Shape arithmetic; opsets 11 and 13) before a concat,
+and an Inception block with Pad + AveragePool and a channel shuffle exported with a static batch.
 Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
 import os
@@ -241,6 +242,27 @@ class ResizeMini(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
 
 
+class InceptionMini(nn.Module):
+    """An Inception block (1x1, 3x3, 3x3 average pool + 1x1, max pool branches, concat; the average pool's
+    padding is a separate zero Pad at these opsets) and a channel shuffle, exported with a static batch of 1
+    (its Reshape targets start with a literal 1)."""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, 1, 1)
+        self.b1 = nn.Conv2d(8, 4, 1)
+        self.b3 = nn.Conv2d(8, 6, 3, 1, 1)
+        self.bp = nn.Conv2d(8, 4, 1)
+        self.out = nn.Conv2d(22, 12, 1)
+        self.fc = nn.Linear(12, 10)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        y = torch.cat([F.relu(self.b1(x)), F.relu(self.b3(x)), F.relu(self.bp(F.avg_pool2d(x, 3, 1, 1))), F.max_pool2d(x, 3, 1, 1)], 1)
+        n, c, h, w = y.shape
+        y = y.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(F.relu(self.out(y)), 1), 1))
+
+
 def mean_pool(model):
     """MNASNet pools with x.mean([2, 3]): ReduceMean over the spatial axes instead of GlobalAveragePool."""
     gap = next(n for n in model.graph.node if n.op_type == 'GlobalAveragePool')
@@ -288,12 +310,13 @@ def to_float_data(model):
             t.float_data.extend(values)
 
 
-def export(name, model, shape, opset, edit=None):
+def export(name, model, shape, opset, edit=None, static_batch=False):
     torch.manual_seed(2026)
     path = os.path.join(OUT, f'{name}.onnx')
     # PRESERVE keeps BatchNormalization nodes (an eval export otherwise folds them into the convs).
+    dynamic = None if static_batch else {'input': {0: 'batch'}, 'output': {0: 'batch'}}
     torch.onnx.export(randomise(model), torch.randn(1, *shape), path, opset_version=opset, input_names=['input'], output_names=['output'],
-                      dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}, training=torch.onnx.TrainingMode.PRESERVE)
+                      dynamic_axes=dynamic, training=torch.onnx.TrainingMode.PRESERVE)
     m = onnx.load(path)
     if edit:
         edit(m)
@@ -343,3 +366,5 @@ if __name__ == '__main__':
     export('resize-mini', ResizeMini(), (3, 16, 16), 13)
     torch.manual_seed(2040)
     export('resize-mini-op11', ResizeMini(), (3, 16, 16), 11)
+    torch.manual_seed(2041)
+    export('inception-mini', InceptionMini(), (3, 16, 16), 13, static_batch=True)

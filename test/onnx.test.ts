@@ -132,6 +132,25 @@ describe('ONNX', async () => {
     expect(importOnnx(fixture('gelu-tanh-mini')).spec.nodes.filter((n) => n.op === 'gelu').map((n) => n.op === 'gelu' && n.approximate)).toEqual(['tanh', 'tanh']);
   });
 
+  it('a static-batch export (Reshape targets from a literal 1) and Pad + AveragePool import: each sample computes what onnxruntime does at batch 1', async () => {
+    const bytes = fixture('inception-mini');
+    const m = importOnnx(bytes, { file: 'inception-mini.onnx' });
+    const pool = m.spec.nodes.find((n) => n.op === 'avgpool');
+    expect(pool).toMatchObject({ padding: [1, 1, 1, 1], countIncludePad: true });
+    expect(m.spec.nodes.filter((n) => n.op === 'gather').length).toBe(1);
+    const x = randomBatch(m, 3, 13);
+    const ours = await predict(gpu, m, x, 3);
+    const size = m.spec.inputShape.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < 3; i++) {
+      const theirs = await runOrt(bytes, x.slice(i * size, (i + 1) * size), [1, ...m.spec.inputShape]);
+      expect(toleranceRatio(ours.slice(i * 10, (i + 1) * 10), theirs, 1e-4, 1e-5), `sample ${i}`).toBeLessThanOrEqual(1);
+    }
+    // A max pool pads with -inf: a zero Pad before it is refused.
+    const edited = onnx.ModelProto.decode(bytes);
+    edited.graph!.node!.find((n) => n.opType === 'AveragePool')!.opType = 'MaxPool';
+    expect(() => importOnnx(onnx.ModelProto.encode(edited).finish(), { file: 'maxpad.onnx' })).toThrow(/maxpad\.onnx: node '.*' \(MaxPool\): a non-zero Pad can only be folded into a following Conv or AveragePool; it feeds MaxPool/);
+  });
+
   it('refuses a channels-last tensor where layout matters, and layer norms over other axes, naming the node', () => {
     const edit = (name: string, f: (m: ModelProto) => void) => { const m = onnx.ModelProto.decode(fixture(name)); f(m); return onnx.ModelProto.encode(m).finish(); };
     // A block's Transpose back to channels-first removed: its layer scale is laid out for channels-first.
@@ -226,7 +245,7 @@ describe('ONNX', async () => {
   });
 
   it('imported fixtures prune, compact and export again (onnxruntime agrees)', async () => {
-    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'channel-split-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini', 'convnext-mini', 'gelu-tanh-mini', 'resize-mini']) {
+    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'channel-split-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini', 'convnext-mini', 'gelu-tanh-mini', 'resize-mini', 'inception-mini']) {
       const m = importOnnx(fixture(name));
       const pruned = await pruneChannels(gpu, m, { criterion: 'l2', ratio: 0.3 });
       const x = randomBatch(m, 2, 9);

@@ -22,10 +22,13 @@ function channelAxis(c: Importer, n: NodeProto, x: Runtime, axis: number): void 
   if (x.shape.length !== 3 || (axis !== 1 && axis !== -3)) c.fail(n, `only the channel axis (1) of [N, C, H, W] is supported, got axis ${axis} of [N, ${x.shape}]`);
 }
 
-/** A Reshape target as per-sample dims: the first entry must be the batch (from Shape, 0 or -1); 0 copies, -1 infers. */
+/**
+ * A Reshape target as per-sample dims: the first entry must be the batch (from Shape, 0 or -1, or 1 as a
+ * static-batch export writes it); 0 copies, -1 infers.
+ */
 function perSampleTarget(c: Importer, n: NodeProto, x: Runtime, target: number[]): number[] | undefined {
   const full = [NaN, ...x.shape];
-  if (!(Number.isNaN(target[0]) || target[0] === 0 || target[0] === -1)) return undefined;
+  if (!(Number.isNaN(target[0]) || target[0] === 0 || target[0] === -1 || target[0] === 1)) return undefined;
   const dims = target.slice(1).map((d, i) => (d === 0 && int(n, 'allowzero', 0) === 0 ? full[i + 1] : d));
   if (dims.some((d) => Number.isNaN(d) || d === undefined)) return undefined;
   const size = x.shape.reduce((a, b) => a * b, 1);

@@ -226,7 +226,8 @@ const CORE_HANDLERS: Record<string, Handler> = {
     const x = c.tensor(n, 0);
     const target = c.constant(n, 1, 'the target shape').data;
     const features = x.shape.reduce((a, b) => a * b, 1);
-    const batchFirst = Number.isNaN(target[0]) || target[0] === 0 || target[0] === -1;
+    // The batch: from Shape, 0 (copy), -1 (infer), or 1 as a static-batch export writes it.
+    const batchFirst = Number.isNaN(target[0]) || target[0] === 0 || target[0] === -1 || target[0] === 1;
     const rest = target[1];
     if (target.length !== 2 || !batchFirst || !(rest === -1 || rest === features) || (target[0] === -1 && rest === -1)) {
       c.fail(n, `only reshapes to [batch, features] (a flatten) are supported; target [${target.map((v) => (Number.isNaN(v) ? 'batch' : v))}] for per-sample shape [${x.shape}]`);
@@ -309,14 +310,19 @@ function pool(c: Importer, n: NodeProto, op: 'maxpool' | 'avgpool') {
   if (n.output!.length > 1 && n.output![1]) c.fail(n, 'the indices output of MaxPool is not supported');
   const x = c.tensor(n, 0);
   if (x.shape.length !== 3) c.fail(n, `needs a [C, H, W] input, got [${x.shape}]`);
+  // A zero Pad before an average pool (PyTorch's avg_pool2d with padding at opset 11+) is its padding, counted in the divisor.
+  if (x.pad && (ints(n, 'pads')?.some((p) => p !== 0) || text(n, 'auto_pad', 'NOTSET') !== 'NOTSET' || int(n, 'ceil_mode', 0) !== 0)) {
+    c.fail(n, 'a zero Pad folds into an AveragePool without padding or ceil_mode of its own only');
+  }
   const kernel = pair2(c, n, 'kernel_shape', []);
   const strides = pair2(c, n, 'strides', [1, 1]);
   const dilations = pair2(c, n, 'dilations', [1, 1]);
   if (dilations.some((d) => d !== 1)) c.fail(n, `dilated pooling is not supported, got dilations [${dilations}]`);
   const pads = ceilModePads(c, n, x, kernel, strides, spatialPads(c, n, x.shape.slice(1), kernel, strides, dilations), dilations,
     op === 'avgpool' && int(n, 'count_include_pad', 0) === 1);
+  if (x.pad) pads.forEach((p, i) => { pads[i] = p + x.pad![i]; });
   const node: Node = { op, name: c.name(n, `${op}${c.nodes.length}`), input: x.node, kernel: kernel as [number, number], stride: strides as [number, number], padding: pads };
-  if (op === 'avgpool') (node as { countIncludePad?: boolean }).countIncludePad = int(n, 'count_include_pad', 0) === 1;
+  if (op === 'avgpool') (node as { countIncludePad?: boolean }).countIncludePad = x.pad !== undefined || int(n, 'count_include_pad', 0) === 1;
   c.add(node, n.output![0]);
 }
 

@@ -65,7 +65,7 @@ export class Importer {
     if (!v) this.fail(n, `input ${i} '${n.input?.[i] ?? ''}' is not produced by an earlier node, an initializer or the graph input`);
     if (v.kind === 'partial') this.fail(n, `input ${i} '${n.input![i]}' is part of a ${v.pattern} written out in ops (after its ${v.stage}), but ${n.opType} is not that pattern's next step`);
     if (v.kind !== 'tensor') this.fail(n, `input ${i} '${n.input![i]}' is a constant; only runtime tensors are supported there`);
-    if (v.pad && !(n.opType === 'Conv' && i === 0)) this.fail(n, `a non-zero Pad can only be folded into a following Conv; it feeds ${n.opType}`);
+    if (v.pad && !((n.opType === 'Conv' || n.opType === 'AveragePool') && i === 0)) this.fail(n, `a non-zero Pad can only be folded into a following Conv or AveragePool; it feeds ${n.opType}`);
     if (v.channelsLast && !LAYOUT_FREE.has(n.opType ?? '')) {
       this.fail(n, `input ${i} '${n.input![i]}' is channels-last (after Transpose [0, 2, 3, 1]); there only elementwise ops, layer norm, MatMul by a [C, F] weight (a per-position Linear) and Transpose [0, 3, 1, 2] back are supported`);
     }
