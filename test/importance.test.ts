@@ -2,11 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
+import { GraphBuilder } from '../src/model/graph.js';
 import { initModel } from '../src/model/model.js';
 import { lenet5, vggSmall } from '../src/model/zoo.js';
 import { allocate } from '../src/prune/allocate.js';
 import { criteria, criterion } from '../src/prune/criteria/index.js';
 import { channelGroups } from '../src/prune/dependency.js';
+import { pruneChannels } from '../src/prune/prune.js';
 import { accumulateTaylor } from '../src/prune/taylor.js';
 import { Rng } from '../src/random.js';
 import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
@@ -60,6 +62,14 @@ describe('importance criteria', async () => {
   });
 });
 
+/** Three conv + batch-norm layers of 8 channels each: three groups of 8. */
+function threeGroups() {
+  const g = new GraphBuilder('three-groups', [1, 6, 6], 3);
+  let x = 'input';
+  for (let i = 0; i < 3; i++) x = g.relu(g.bn(g.conv(x, { out: 8, kernel: 3, padding: 1 })));
+  return g.build(g.linear(g.flatten(g.gap(x)), 3));
+}
+
 describe('allocation', () => {
   const groups = channelGroups(lenet5());
   const rng = new Rng(1);
@@ -90,6 +100,26 @@ describe('allocation', () => {
     const total = groups.filter((g) => g.prunable).reduce((s, g) => s + g.channels, 0);
     const left = [...kept.values()].reduce((s, k) => s + k.length, 0);
     expect(left).toBe(total - Math.round(total * 0.3));
+  });
+
+  it('a later step ranks only the channels an earlier one kept; those pruned count towards the ratio', () => {
+    const flat = channelGroups(threeGroups());
+    const fresh = (seed: number) => { const r = new Rng(seed); return new Map(flat.map((g) => [g.id, Float64Array.from({ length: g.channels }, () => r.uniform(0.1, 10))])); };
+    const first = allocate(flat, fresh(1), { ratio: 0.25, global: true }).kept;
+    // New scores rank some pruned channels highest (their scores are not -inf any more).
+    const second = allocate(flat, fresh(2), { ratio: 0.5, global: true, available: first }).kept;
+    for (const [id, k] of second) expect(k.every((c) => first.get(id)!.includes(c)), `group ${id}`).toBe(true);
+    expect([...second.values()].reduce((a, k) => a + k.length, 0)).toBe(12);
+    const uniform = allocate(flat, fresh(3), { ratio: 0.5, available: first }).kept;
+    for (const [id, k] of uniform) expect(k.length).toBe(Math.min(4, first.get(id)!.length));
+  });
+
+  it('global pruning over a schedule (bn-scale: pruned channels keep their scores) ends at the ratio, none returning', async () => {
+    const model = initModel(threeGroups(), 2);
+    const r = new Rng(7);
+    for (const [name, v] of model.params) if (name.endsWith('.gamma')) v.forEach((_, i) => { v[i] = r.uniform(0.5, 1.5); });
+    const pruned = await pruneChannels(cpu(), model, { criterion: 'bn-scale', ratio: 0.5, global: true, schedule: { kind: 'iterative', steps: 2 } });
+    expect([...pruned.kept.values()].reduce((a, k) => a + k.length, 0)).toBe(12);
   });
 
   it('rejects bad ratios and unknown layers by name', () => {

@@ -202,6 +202,20 @@ describe('one set of checks for every command', () => {
     expect(JSON.parse(viaOnnx.stdout)).toMatchObject({ normalization: { mean: 0.5, std: 0.25 }, accuracy: JSON.parse(viaCheckpoint.stdout).accuracy });
   });
 
+  it('option combinations the run cannot honour are refused before any work (exit 2), not dropped', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--budget', 'latency=0.5', '--schedule', 'agp:3'], /--schedule agp:N follows a ratio; with --budget use iterative:N/],
+      [['--granularity', 'unstructured', '--ratio', '0.5', '--schedule', 'iterative:2'], /--schedule iterative:2 applies to channel pruning; --granularity unstructured prunes in one shot/],
+      [['--granularity', 'nm', '--schedule', 'agp:2'], /--schedule agp:2 applies to channel pruning; --granularity nm prunes in one shot/],
+      [['--granularity', 'unstructured', '--ratio', '0.5', '--budget', 'latency=0.5'], /--budget applies to channel pruning; --granularity unstructured takes --ratio/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(['prune', '--model', 'default', ...args, '--out', tmp()]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('config values are checked with the flags\' types; a negative value gets a clear message', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ kd: 'false' }));

@@ -281,6 +281,11 @@ async function pruneCommand(c: Context): Promise<number | void> {
     nm = { n: Number(m[1]), m: Number(m[2]) };
   }
   if (granularity === 'unstructured' && ratio === undefined) throw new UsageError('unstructured pruning needs --ratio');
+  // Combinations the run cannot honour are refused, not dropped.
+  const schedule = parseSchedule(str(v, 'schedule'));
+  if (schedule && schedule.kind !== 'one-shot' && granularity !== 'channel') throw new UsageError(`--schedule ${str(v, 'schedule')} applies to channel pruning; --granularity ${granularity} prunes in one shot`);
+  if (schedule?.kind === 'agp' && budget) throw new UsageError(`--schedule agp:N follows a ratio; with --budget use iterative:N (the budget shrinks in N equal steps)`);
+  if (budget && granularity !== 'channel') throw new UsageError(`--budget applies to channel pruning; --granularity ${granularity} takes --ratio`);
   const sweep = str(v, 'sweep')?.split(',').map((x) => {
     const f = Number(x);
     if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);
@@ -295,7 +300,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
 
   const run = await runPruneWithFallback(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
-    criterion, granularity, ratio, budget, nm, schedule: parseSchedule(str(v, 'schedule')),
+    criterion, granularity, ratio, budget, nm, schedule,
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume,
   }, { onNotice: notice(c) });

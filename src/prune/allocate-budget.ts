@@ -31,8 +31,10 @@ export interface BudgetAllocationOptions {
   ignore?: string[];
   /** Keep channel counts at multiples of this (or whole). */
   roundTo?: number;
-  /** Upper bounds per group id (an earlier step's counts: pruned channels stay pruned). */
+  /** Upper bounds per group id. */
   maxKept?: KeptCounts;
+  /** Per group id, the channels an earlier step kept: the others stay pruned (and bound the count). */
+  available?: KeptChannels;
   /**
    * How importance lost compares across groups: -log of the share of the group's importance kept
    * (default), the share lost (sum), scores over the group's mean, or raw scores.
@@ -52,6 +54,15 @@ export async function allocateToBudget(
   const producers = new Set(groups.flatMap((g) => g.producers));
   for (const name of o.ignore ?? []) if (!producers.has(name)) throw new Error(`prune: unknown layer '${name}' in ignored layers`);
   const active = groups.filter((g) => g.prunable && !g.producers.some((p) => o.ignore?.includes(p)));
+  if (o.available) {
+    // Channels pruned earlier rank last (never kept) and the count stays within what is left.
+    const open = o.available;
+    scores = new Map([...scores].map(([id, s]) => {
+      const keep = open.has(id) ? new Set(open.get(id)) : undefined;
+      return [id, keep ? s.map((v, c) => (keep.has(c) ? v : -Infinity)) : s];
+    }));
+    o = { ...o, maxKept: new Map([...(o.maxKept ?? []), ...[...open].map(([id, k]) => [id, Math.min(k.length, o.maxKept?.get(id) ?? k.length)] as [number, number])]) };
+  }
 
   // Channels by importance, and the importance lost when a group keeps only its first k.
   const order = new Map<number, number[]>();

@@ -15,6 +15,8 @@ export interface AllocationOptions {
   ignore?: string[];
   /** Keep channel counts at multiples of this (rounding up, never past the group's size). */
   roundTo?: number;
+  /** Per group id, the channels an earlier step kept: the others stay pruned and count as removed. */
+  available?: KeptChannels;
 }
 
 export interface Allocation { kept: KeptChannels; notes: string[] }
@@ -39,21 +41,31 @@ export function allocate(groups: Group[], scores: Map<number, Float64Array>, o: 
   const notes: string[] = [];
   const active = groups.filter((g) => g.prunable && !g.producers.some((p) => o.ignore?.includes(p)));
   const ratioOf = (g: Group) => g.producers.map((p) => o.ratios?.[p]).find((r) => r !== undefined) ?? o.ratio;
+  const availableOf = (g: Group) => o.available?.get(g.id) ?? Array.from({ length: g.channels }, (_, c) => c);
+  for (const g of active) {
+    const s = scores.get(g.id);
+    if (!s || s.length !== g.channels) throw new Error(`prune: no scores for group ${g.id} (${g.producers.join('+')})`);
+  }
   const keepCount = new Map<number, number>();
   if (o.global) {
-    // Normalise within each group so that layers of different scale compete fairly.
+    // Normalise within each group (by the mean over its available channels) so that layers of different
+    // scale compete fairly; channels pruned earlier count towards the ratio.
     const all: { group: number; channel: number; score: number }[] = [];
+    let total = 0;
     for (const g of active) {
       const s = scores.get(g.id)!;
-      const mean = s.reduce((a, b) => a + b, 0) / s.length || 1;
-      s.forEach((v, c) => all.push({ group: g.id, channel: c, score: v / mean }));
+      const open = availableOf(g);
+      const mean = open.reduce((a, c) => a + s[c], 0) / open.length || 1;
+      for (const c of open) all.push({ group: g.id, channel: c, score: s[c] / mean });
+      total += g.channels;
     }
     all.sort((a, b) => a.score - b.score);
     const removed = new Map<number, number>();
-    for (const x of all.slice(0, Math.round(all.length * o.ratio))) removed.set(x.group, (removed.get(x.group) ?? 0) + 1);
-    for (const g of active) keepCount.set(g.id, g.channels - (removed.get(g.id) ?? 0));
+    const more = Math.max(0, Math.round(total * o.ratio) - (total - all.length));
+    for (const x of all.slice(0, more)) removed.set(x.group, (removed.get(x.group) ?? 0) + 1);
+    for (const g of active) keepCount.set(g.id, availableOf(g).length - (removed.get(g.id) ?? 0));
   } else {
-    for (const g of active) keepCount.set(g.id, g.channels - Math.round(g.channels * ratioOf(g)));
+    for (const g of active) keepCount.set(g.id, Math.min(availableOf(g).length, g.channels - Math.round(g.channels * ratioOf(g))));
   }
   const kept: KeptChannels = new Map();
   for (const g of active) {
@@ -62,10 +74,10 @@ export function allocate(groups: Group[], scores: Map<number, Float64Array>, o: 
       notes.push(`group ${g.id} (${g.producers.join('+')}): would lose every channel; keeps 1`);
       k = 1;
     }
-    k = Math.min(g.channels, Math.ceil(k / roundTo) * roundTo);
-    const s = scores.get(g.id);
-    if (!s || s.length !== g.channels) throw new Error(`prune: no scores for group ${g.id} (${g.producers.join('+')})`);
-    const order = Array.from({ length: g.channels }, (_, c) => c).sort((a, b) => s[b] - s[a] || a - b);
+    const open = availableOf(g);
+    k = Math.min(open.length, Math.ceil(k / roundTo) * roundTo);
+    const s = scores.get(g.id)!;
+    const order = [...open].sort((a, b) => s[b] - s[a] || a - b);
     kept.set(g.id, order.slice(0, k).sort((a, b) => a - b));
   }
   return { kept, notes };

@@ -68,8 +68,7 @@ export async function pruneToBudget(be: Backend, dense: Model, o: BudgetPruneOpt
   const steps = budgetSteps(await costs.cost(dense.spec), budget, o.steps ?? 1);
   const r = await pruneInSteps(be, dense, o, steps.length, async ({ step, groups, scores, model, kept }) => {
     o.onStep?.(step, steps[step]);
-    const maxKept = new Map([...kept].map(([id, k]) => [id, k.length]));
-    return allocateToBudget(model.spec, groups, scores, costs, steps[step], { ignore: o.ignore, roundTo: o.roundTo, maxKept, onProgress: o.onPlanProgress });
+    return allocateToBudget(model.spec, groups, scores, costs, steps[step], { ignore: o.ignore, roundTo: o.roundTo, available: kept, onProgress: o.onPlanProgress });
   });
   return finish(o, costs, dense, r, budget);
 }
@@ -87,9 +86,9 @@ export async function pruneUniformToBudget(be: Backend, dense: Model, o: BudgetP
   const budget = await absoluteBudget(o.budget, dense.spec, costs);
   const ratio = await uniformRatioForBudget(dense.spec, costs, budget, o);
   const n = o.steps ?? 1;
-  const r = await pruneInSteps(be, dense, o, n, async ({ step, groups, scores }) => {
+  const r = await pruneInSteps(be, dense, o, n, async ({ step, groups, scores, kept }) => {
     o.onStep?.(step, budget);
-    return allocate(groups, scores, { ratio: (ratio * (step + 1)) / n, ignore: o.ignore, roundTo: o.roundTo });
+    return allocate(groups, scores, { ratio: (ratio * (step + 1)) / n, ignore: o.ignore, roundTo: o.roundTo, available: kept });
   });
   return finish(o, costs, dense, r, budget, ratio);
 }

@@ -47,10 +47,10 @@ export function scheduleRatios(s: PruneSchedule, final: number): number[] {
 
 export async function pruneChannels(be: Backend, dense: Model, o: ChannelPruneOptions): Promise<ChannelPruneResult> {
   const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, o.ratio);
-  return pruneInSteps(be, dense, o, ratios.length, async ({ step, groups, scores }) => {
+  return pruneInSteps(be, dense, o, ratios.length, async ({ step, groups, scores, kept }) => {
     const ratio = ratios[step];
     o.onStep?.(step, ratio);
-    return allocate(groups, scores, { ...o, ratio, ratios: o.ratios && scaleRatios(o.ratios, ratio / o.ratio) });
+    return allocate(groups, scores, { ...o, ratio, ratios: o.ratios && scaleRatios(o.ratios, ratio / o.ratio), available: kept });
   });
 }
 
@@ -96,10 +96,7 @@ export async function pruneInSteps(
       : undefined;
     const scores = new Map<number, Float64Array>();
     for (const g of groups.filter((x) => x.prunable)) {
-      const s = await score(g, { be, model, taylor, seed: o.seed });
-      const before = kept.get(g.id);
-      if (before) s.forEach((_, c) => { if (!before.includes(c)) s[c] = -Infinity; });
-      scores.set(g.id, s);
+      scores.set(g.id, await score(g, { be, model, taylor, seed: o.seed }));
     }
     const allocation = await allocateStep({ step, groups, scores, model, kept });
     notes.push(...allocation.notes);

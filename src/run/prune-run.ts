@@ -126,6 +126,8 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   const notes: string[] = [];
   if (o.granularity !== 'channel' && o.budget) throw new Error(`prune: budgets apply to channel pruning; ${o.granularity} pruning takes --ratio${o.granularity === 'nm' ? ' or --nm' : ''}`);
   if (o.granularity === 'channel' && (o.ratio === undefined) === (o.budget === undefined)) throw new Error('prune: channel pruning needs exactly one of a ratio or a budget');
+  if (o.schedule && o.schedule.kind !== 'one-shot' && o.granularity !== 'channel') throw new Error(`prune: a ${o.schedule.kind} schedule applies to channel pruning; ${o.granularity} pruning is one-shot`);
+  if (o.schedule?.kind === 'agp' && o.budget) throw new Error('prune: an agp schedule follows a ratio; a budget shrinks in iterative steps');
 
   // One cost session for the run: every layer shape is scheduled once, whichever phase asks first.
   const costs = new CostModel(o.accelerator, { metric: o.budget?.metric ?? 'latency', mode: o.mode, schedule: o.scheduler });
