@@ -1,9 +1,10 @@
 // Importance criteria against direct CPU computations, and channel allocation rules.
 import { describe, expect, it } from 'vitest';
-import { subset } from '../src/data/dataset.js';
+import { gatherBatch, subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import { GraphBuilder } from '../src/model/graph.js';
-import { initModel } from '../src/model/model.js';
+import { initModel, paramList } from '../src/model/model.js';
+import { Network } from '../src/model/network.js';
 import { lenet5, vggSmall } from '../src/model/zoo.js';
 import { allocate } from '../src/prune/allocate.js';
 import { criteria, criterion } from '../src/prune/criteria/index.js';
@@ -47,18 +48,59 @@ describe('importance criteria', async () => {
     await expect(criteria['bn-scale'](conv1, { be: gpu, model })).rejects.toThrow(/group 0 \(conv1\) has no batch norm/);
   });
 
-  it('taylor accumulates |w * dL/dw| on the GPU equal to the CPU reference', async () => {
+  it('taylor and taylor-abs accumulate on the GPU what they do on the CPU reference', async () => {
     const data = subset(loadMnist('test'), 64);
     const [a, b] = [await accumulateTaylor(gpu, model, groups, data, { batches: 2, batchSize: 32 }), await accumulateTaylor(cpu(), model, groups, data, { batches: 2, batchSize: 32 })];
-    const [sa, sb] = [await criteria.taylor(conv1, { be: gpu, model, taylor: a }), await criteria.taylor(conv1, { be: gpu, model, taylor: b })];
-    expect(toleranceRatio(sa, sb, 1e-3, 1e-6)).toBeLessThanOrEqual(1);
-    expect(sa.every((v) => v > 0)).toBe(true);
+    for (const name of ['taylor', 'taylor-abs']) {
+      const [sa, sb] = [await criteria[name](conv1, { be: gpu, model, taylor: a }), await criteria[name](conv1, { be: gpu, model, taylor: b })];
+      expect(toleranceRatio(sa, sb, 1e-3, 1e-9), name).toBeLessThanOrEqual(1);
+      expect(sa.every((v) => v > 0), name).toBe(true);
+    }
+  });
+
+  it("taylor is Molchanov et al.'s group form: the square of the loss's slope when the channel's weights are scaled (finite differences)", async () => {
+    const be = cpu();
+    const data = subset(loadMnist('test'), 16);
+    const stats = await accumulateTaylor(be, model, groups, data, { batches: 1, batchSize: 16 });
+    const scores = await criteria.taylor(conv1, { be, model, taylor: stats });
+    const magnitudes = await criteria['taylor-abs'](conv1, { be, model, taylor: stats });
+    const batch = gatherBatch(data, Array.from({ length: 16 }, (_, i) => i));
+    const lossWith = async (c: number, scale: number) => {
+      const params = new Map([...model.params].map(([k, v]) => [k, v.slice()]));
+      for (const s of conv1.slices.filter((x) => x.param.endsWith('.weight'))) {
+        const shape = paramList(spec).find((p) => p.name === s.param)!.shape;
+        const inner = shape.slice(s.axis + 1).reduce((x, y) => x * y, 1);
+        const w = params.get(s.param)!;
+        const mine = new Set(s.indices[c]);
+        w.forEach((v, i) => { if (mine.has(Math.floor(i / inner) % shape[s.axis])) w[i] = v * scale; });
+      }
+      const net = new Network(be, { ...model, params });
+      const x = be.upload(batch.images, [16, ...data.shape]);
+      const f = net.forward(x, true);
+      // Cross-entropy in float64 from the CPU reference's logits (a float32 read would round the loss).
+      const z = (f.logits as unknown as { data: Float64Array }).data;
+      let loss = 0;
+      for (let n = 0; n < 16; n++) {
+        const row = z.subarray(n * 10, n * 10 + 10);
+        const top = Math.max(...row);
+        loss += (top + Math.log(row.reduce((a, v) => a + Math.exp(v - top), 0)) - row[batch.labels[n]]) / 16;
+      }
+      net.release(f);
+      net.dispose();
+      return loss;
+    };
+    for (let c = 0; c < conv1.channels; c++) {
+      // = sum of w * dL/dw over the channel's weights. Steps of 1e-4 (ReLU kinks bend larger ones); each
+      // scaled weight rounds to float32 (6e-8), so the slope is off by at most 6e-4 of sum |w * dL/dw|.
+      const slope = (await lossWith(c, 1 + 1e-4) - (await lossWith(c, 1 - 1e-4))) / 2e-4;
+      expect(Math.abs(Math.sqrt(scores[c]) - Math.abs(slope)), `channel ${c}: ${scores[c]} vs ${slope}^2`).toBeLessThan(1e-3 * magnitudes[c] + 1e-6);
+    }
   });
 
   it('random is seeded; unknown criteria are named', async () => {
     const [a, b] = [await criteria.random(conv1, { be: gpu, model, seed: 3 }), await criteria.random(conv1, { be: gpu, model, seed: 3 })];
     expect(Array.from(a)).toEqual(Array.from(b));
-    expect(() => criterion('l3')).toThrow(/unknown importance criterion 'l3'; choose from: l1, l2, bn-scale, taylor, fpgm, random/);
+    expect(() => criterion('l3')).toThrow(/unknown importance criterion 'l3'; choose from: l1, l2, bn-scale, taylor, taylor-abs, fpgm, random/);
   });
 });
 

@@ -7,7 +7,7 @@ import type { Checkpoint } from '../train/checkpoint.js';
 import { type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
 import { type Allocation, type AllocationOptions, allocate } from './allocate.js';
 import { applyChannelMasks, compactModel, type KeptChannels } from './compact.js';
-import { criterion } from './criteria/index.js';
+import { GRADIENT_CRITERIA, criterion } from './criteria/index.js';
 import { channelGroups, type Group } from './dependency.js';
 import { type PruneReport, pruneReport } from './report.js';
 import { agpSparsity, iterativeRatios } from './sparsity.js';
@@ -91,7 +91,7 @@ export async function pruneInSteps(
   return { groups, kept, masked: model, compact, report: pruneReport(dense, compact, [...new Set(notes)]) };
 
   async function pruneStep(step: number, model: Model, kept: KeptChannels) {
-    const taylor = o.criterion === 'taylor'
+    const taylor = GRADIENT_CRITERIA.includes(o.criterion)
       ? await accumulateTaylor(be, model, groups, o.taylorData ?? o.fineTune?.data ?? (() => { throw new Error('prune: the taylor criterion needs data'); })(), { batches: 4, batchSize: 32 })
       : undefined;
     const scores = new Map<number, Float64Array>();

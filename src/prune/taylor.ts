@@ -1,16 +1,36 @@
-// Accumulates |w * dL/dw| per channel index over a few batches, for the taylor criterion. The
-// products and per-channel sums run on the backend; only the per-channel totals come back.
+// Gradients for the Taylor criteria, accumulated over a few batches. Per (param, axis) index, the sum of
+// |w * dL/dw| on the backend (taylor-abs); per group channel, (sum of w * dL/dw over every weight the
+// channel owns)^2, summed over batches (taylor: Molchanov et al., "Importance Estimation for Neural
+// Network Pruning", CVPR 2019, eq. 4-6: the first-order change of the loss when the whole group goes).
 import type { Backend } from '../backend.js';
 import { type Dataset, gatherBatch } from '../data/dataset.js';
-import type { Model } from '../model/model.js';
+import { type Model, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
 import type { Group } from './dependency.js';
 
-export async function accumulateTaylor(be: Backend, model: Model, groups: Group[], data: Dataset, o: { batches: number; batchSize: number }): Promise<Map<string, Float64Array>> {
+export interface TaylorStatistics {
+  /** Per `${param}:${axis}`: sum over batches and the index's weights of |w * dL/dw|. */
+  perIndex: Map<string, Float64Array>;
+  /** Per group id and channel: sum over batches of (sum over the channel's weights of w * dL/dw)^2. */
+  perGroup: Map<number, Float64Array>;
+}
+
+/** Per index along `axis` of a tensor of `shape`: the sum of w * g (signed). */
+function signedSums(w: Float32Array, g: Float32Array, shape: number[], axis: number): Float64Array {
+  const extent = shape[axis];
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const out = new Float64Array(extent);
+  for (let i = 0; i < w.length; i++) out[Math.floor(i / inner) % extent] += w[i] * g[i];
+  return out;
+}
+
+export async function accumulateTaylor(be: Backend, model: Model, groups: Group[], data: Dataset, o: { batches: number; batchSize: number }): Promise<TaylorStatistics> {
   const net = new Network(be, model);
+  const shapes = new Map(paramList(model.spec).map((p) => [p.name, p.shape]));
   const targets = new Map<string, { param: string; axis: 0 | 1 }>();
   for (const g of groups) for (const s of g.slices) if (s.param.endsWith('.weight')) targets.set(`${s.param}:${s.axis}`, s);
-  const totals = new Map<string, Float64Array>();
+  const perIndex = new Map<string, Float64Array>();
+  const perGroup = new Map(groups.map((g) => [g.id, new Float64Array(g.channels)]));
   const [c, h, w] = data.shape;
   for (let b = 0; b < o.batches; b++) {
     const indices = Array.from({ length: o.batchSize }, (_, i) => (b * o.batchSize + i) % data.count);
@@ -20,17 +40,29 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
     const f = net.forward(x, true);
     const { loss, dLogits, correct } = be.softmaxCrossEntropy(f.logits, labels);
     const grads = net.backward(f, dLogits);
+    const signed = new Map<string, Float64Array>();
     for (const [key, s] of targets) {
       const stats = be.channelStats(net.params.get(s.param)!, s.axis, 'taylor', grads.get(s.param)!);
       const values = await be.read(stats);
-      const total = totals.get(key) ?? new Float64Array(values.length);
+      const total = perIndex.get(key) ?? new Float64Array(values.length);
       values.forEach((v, i) => { total[i] += v; });
-      totals.set(key, total);
+      perIndex.set(key, total);
       be.dispose(stats);
+      const weights = model.masks.get(s.param) ? model.params.get(s.param)!.map((v, i) => v * model.masks.get(s.param)![i]) : model.params.get(s.param)!;
+      signed.set(key, signedSums(weights, await be.read(grads.get(s.param)!), shapes.get(s.param)!, s.axis));
+    }
+    for (const g of groups) {
+      const acc = perGroup.get(g.id)!;
+      const sums = new Float64Array(g.channels);
+      for (const s of g.slices) {
+        const per = signed.get(`${s.param}:${s.axis}`);
+        if (per) s.indices.forEach((idx, ch) => { for (const i of idx) sums[ch] += per[i]; });
+      }
+      sums.forEach((v, ch) => { acc[ch] += v * v; });
     }
     be.dispose(x, labels, loss, dLogits, correct, ...grads.values());
     net.release(f);
   }
   net.dispose();
-  return totals;
+  return { perIndex, perGroup };
 }

@@ -2,12 +2,15 @@ import { bnScale } from './bn-scale.js';
 import { fpgm } from './fpgm.js';
 import { l1, l2 } from './magnitude.js';
 import { random } from './random.js';
-import { taylor } from './taylor.js';
+import { taylor, taylorAbs } from './taylor.js';
 import type { Criterion } from './types.js';
 
 export type { Criterion, ImportanceContext } from './types.js';
 
-export const criteria: Record<string, Criterion> = { l1, l2, 'bn-scale': bnScale, taylor, fpgm, random };
+export const criteria: Record<string, Criterion> = { l1, l2, 'bn-scale': bnScale, taylor, 'taylor-abs': taylorAbs, fpgm, random };
+
+/** Criteria that need gradients (accumulateTaylor) before scoring. */
+export const GRADIENT_CRITERIA = ['taylor', 'taylor-abs'];
 
 export function criterion(name: string): Criterion {
   const c = criteria[name];

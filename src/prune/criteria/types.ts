@@ -3,12 +3,13 @@
 import type { Backend } from '../../backend.js';
 import { type Model, paramList } from '../../model/model.js';
 import type { Group, ParamSlice } from '../dependency.js';
+import type { TaylorStatistics } from '../taylor.js';
 
 export interface ImportanceContext {
   be: Backend;
   model: Model;
-  /** Accumulated |w * dL/dw| per (param:axis) index, for the taylor criterion (see accumulateTaylor). */
-  taylor?: Map<string, Float64Array>;
+  /** Gradient statistics for the taylor criteria (see accumulateTaylor). */
+  taylor?: TaylorStatistics;
   seed?: number;
 }
 
