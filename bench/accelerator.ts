@@ -3,7 +3,7 @@
 import { evaluate } from '../src/accel/cost.js';
 import { buildLookupTable } from '../src/accel/lookup.js';
 import { presets } from '../src/accel/presets.js';
-import { scheduleProblemsOnGpu } from '../src/accel/tile-scheduler-gpu.js';
+import { gpuScheduler, scheduleProblemsOnGpu } from '../src/schedulers/webgpu.js';
 import { candidateCount, scheduleOnCpu, tileProblem } from '../src/accel/tiled.js';
 import { type LayerWorkload, convWorkload, linearWorkload } from '../src/accel/workload.js';
 import { conv2dGeometry } from '../src/geometry.js';
@@ -66,7 +66,7 @@ export async function benchAccelerator(): Promise<void> {
   const layers = resnet20Layers();
   const t0 = performance.now();
   let entries = 0;
-  for (const l of layers) entries += (await buildLookupTable(c, l, { gpu: be.ctx })).cycles.length;
+  for (const l of layers) entries += (await buildLookupTable(c, l, { schedule: gpuScheduler(be.ctx) })).cycles.length;
   const seconds = (performance.now() - t0) / 1000;
   const dense = await evaluate(c, layers);
   console.log(`\nresnet20 lookup tables on systolic-16x16: ${layers.length} layers, ${entries} (kept in, kept out) entries, built in ${seconds.toFixed(1)} s on the GPU`);

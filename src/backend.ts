@@ -140,3 +140,12 @@ export interface Backend {
   /** In place on w, m and v. */
   adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void;
 }
+
+const bitsView = new Float32Array(1);
+const bitsOut = new Uint32Array(bitsView.buffer);
+
+/** The float32 bit pattern of |v| (of 0 where masked): ordered like the magnitude. */
+export function magnitudeBits(v: number, masked = false): number {
+  bitsView[0] = masked ? 0 : Math.abs(v);
+  return bitsOut[0];
+}

@@ -3,8 +3,8 @@
 // on a software adapter, then gpu.js; in browsers WebGPU, else gpu.js. Any backend can be asked for by
 // name. Also gives each backend's tile scheduler, so callers never branch on the backend's kind.
 import type { AcceleratorConfig } from './accel/config.js';
-import { gpuScheduler } from './accel/tile-scheduler-gpu.js';
-import { gpujsScheduler } from './accel/tile-scheduler-gpujs.js';
+import { gpuScheduler } from './schedulers/webgpu.js';
+import { gpujsScheduler } from './schedulers/gpujs.js';
 import { type Objective, type Scheduled, type TileProblem, scheduleOnCpu } from './accel/tiled.js';
 import { GpujsBackend, type GpujsBackendOptions } from './gpujs/backend.js';
 import type { NativeBackend, NativeBackendOptions } from './native/backend.js';

@@ -2,7 +2,7 @@
 // best candidates and scores, on random layers and configs, for every objective.
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../src/accel/cost.js';
-import { COUNT_FIELDS, gpuScheduler, scheduleProblemsOnGpu } from '../src/accel/tile-scheduler-gpu.js';
+import { COUNT_FIELDS, gpuScheduler, scheduleProblemsOnGpu } from '../src/schedulers/webgpu.js';
 import { type Objective, type TileCounts, candidateAt, candidateCount, energyWeights, evaluateCandidate, scheduleOnCpu, score, tileProblem } from '../src/accel/tiled.js';
 import { Rng } from '../src/random.js';
 import { randomConfig, randomLayer } from './helpers/accel-cases.js';

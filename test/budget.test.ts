@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from '../src/accel/cost.js';
 import { modelWorkloads } from '../src/accel/model-workload.js';
 import { preset } from '../src/accel/presets.js';
-import { gpuScheduler } from '../src/accel/tile-scheduler-gpu.js';
+import { gpuScheduler } from '../src/schedulers/webgpu.js';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import { GraphBuilder, type ModelSpec } from '../src/model/graph.js';

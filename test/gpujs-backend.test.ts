@@ -2,7 +2,7 @@
 // cases as the WebGPU kernels, the magnitude-selection ops of unstructured pruning, and the tile scheduler.
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate } from '../src/accel/cost.js';
-import { gpujsScheduler } from '../src/accel/tile-scheduler-gpujs.js';
+import { gpujsScheduler } from '../src/schedulers/gpujs.js';
 import { type Objective, scheduleOnCpu, tileProblem } from '../src/accel/tiled.js';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';

@@ -3,7 +3,7 @@
 // exact past 2^24: it returns an approximate score (the host re-scores the near-best candidates exactly),
 // negated when some count reaches 2^31 (where the exact u32 counts may saturate: the host re-scores
 // those too), and 3e38 for candidates that do not fit or do not exist.
-// problems: 24 floats per problem, in the order of tile-scheduler-gpu.ts's problemWords.
+// problems: 24 floats per problem, in the order of src/schedulers/webgpu.ts's problemWords.
 function tileScheduler(problems, objective, wMac, wRf, wSram, wDram) {
   const index = this.thread.x;
   const base = this.thread.y * 24;

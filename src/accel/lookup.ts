@@ -1,10 +1,9 @@
 // Latency and energy lookup tables: the cost of a layer for every (kept input channels, kept output
 // channels) pair, each pair scheduled by the tile scheduler, all pairs in one GPU pass. This is what
 // accelerator-aware pruning consumes; the latency staircase of the array shows in it.
-import type { GpuContext } from '../webgpu/context.js';
 import type { AcceleratorConfig } from './config.js';
+import type { EvaluateOptions } from './cost.js';
 import { type Objective, type TileProblem, candidateAt, dramAccesses, sramAccesses, evaluateCandidate, scheduleOnCpu, tileProblem } from './tiled.js';
-import { scheduleProblemsOnGpu } from './tile-scheduler-gpu.js';
 import { type LayerWorkload, keptWorkload } from './workload.js';
 
 export { keptWorkload };
@@ -27,8 +26,8 @@ export function lookupIndex(t: LookupTable, keptIn: number, keptOut: number): nu
 
 export interface LookupOptions {
   objective?: Objective;
-  /** Build on the GPU (one pass for all pairs); the CPU reference otherwise. */
-  gpu?: GpuContext;
+  /** A scheduler for all pairs at once (a backend's, e.g. the WGSL one: one GPU pass); the CPU reference otherwise. */
+  schedule?: EvaluateOptions['schedule'];
 }
 
 export async function buildLookupTable(c: AcceleratorConfig, l: LayerWorkload, o: LookupOptions = {}): Promise<LookupTable> {
@@ -41,8 +40,8 @@ export async function buildLookupTable(c: AcceleratorConfig, l: LayerWorkload, o
   else for (let i = 1; i <= inChannels; i++) for (let j = 1; j <= outChannels; j++) pairs.push([i, j]);
   const workloads = pairs.map(([i, j]) => keptWorkload(l, i, j));
   const problems: TileProblem[] = workloads.map((w) => tileProblem(c, w));
-  const indices = o.gpu
-    ? (await scheduleProblemsOnGpu(o.gpu, c, problems, objective)).best.map((b) => b.index)
+  const indices = o.schedule
+    ? (await o.schedule(c, problems, objective)).map((s) => s.index)
     : problems.map((q) => scheduleOnCpu(c, q, objective).index);
   const n = pairs.length;
   const table: LookupTable = {

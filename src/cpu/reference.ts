@@ -1,6 +1,6 @@
 // The CPU reference: the plain, readable definition of every op, computed in float64.
 // Every other backend is tested against these functions, and their gradients against finite differences.
-import { type Activation, activationAlpha } from '../backend.js';
+import { type Activation, activationAlpha, magnitudeBits } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, channelScaleView, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sizeOf,
@@ -453,15 +453,6 @@ export function channelStats(x: NdArray, axis: number, kind: 'l1' | 'l2sq' | 'ta
     out.data[c] += kind === 'l1' ? Math.abs(v) : kind === 'l2sq' ? v * v : Math.abs(v * other!.data[i]);
   });
   return out;
-}
-
-const bitsView = new Float32Array(1);
-const bitsOut = new Uint32Array(bitsView.buffer);
-
-/** The float32 bit pattern of |v| (of 0 where masked): ordered like the magnitude. */
-export function magnitudeBits(v: number, masked = false): number {
-  bitsView[0] = masked ? 0 : Math.abs(v);
-  return bitsOut[0];
 }
 
 /** Radix-selection histogram (see Backend.magnitudeHistogram). */

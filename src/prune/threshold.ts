@@ -3,8 +3,7 @@
 // threshold mask, so that no weight array is sorted on the host. Ties at the threshold (rare for
 // trained weights) are settled on the host in (layer, index) order, which makes the result identical
 // to unstructuredMasks, the CPU reference.
-import type { Backend, Tensor } from '../backend.js';
-import { magnitudeBits } from '../cpu/reference.js';
+import { type Backend, type Tensor, magnitudeBits } from '../backend.js';
 import { type Model, paramList } from '../model/model.js';
 import { prunableWeights } from './sparsity.js';
 

@@ -2,7 +2,7 @@
 // unstructured pruning (exact histograms and masks) and shape errors that name the op and the shapes.
 import { expect } from 'vitest';
 import type { Backend } from '../../src/backend.js';
-import { magnitudeBits } from '../../src/cpu/reference.js';
+import { magnitudeBits } from '../../src/backend.js';
 import { Rng } from '../../src/random.js';
 import { binaryMask, randomInput } from './op-cases.js';
 

@@ -2,10 +2,10 @@
 // (layers, or every (kept input, kept output) channel pair of a layer) in one pass, then reduces each
 // problem to its best candidate. Results are identical to the CPU reference (src/accel/tiled.ts).
 import type { GpuContext } from '../webgpu/context.js';
-import type { AcceleratorConfig } from './config.js';
+import type { AcceleratorConfig } from '../accel/config.js';
 import {
   type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, energyWeights, evaluateCandidate,
-} from './tiled.js';
+} from '../accel/tiled.js';
 
 /** Objective codes, as both tile-scheduler kernels (WGSL and gpu.js) take them. */
 export const OBJECTIVES: Record<Objective, number> = { latency: 0, energy: 1, edp: 2, dram: 3 };

@@ -3,9 +3,9 @@
 // float rounding of the best and those whose counts may saturate. The result is the CPU reference's
 // choice exactly: the exact best scores within rounding of the float best, so it is always re-scored.
 import type { GpujsBackend } from '../gpujs/backend.js';
-import type { AcceleratorConfig } from './config.js';
-import { OBJECTIVES, problemWords, scheduledAt } from './tile-scheduler-gpu.js';
-import { type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, energyWeights, evaluateCandidate, score } from './tiled.js';
+import type { AcceleratorConfig } from '../accel/config.js';
+import { OBJECTIVES, problemWords, scheduledAt } from './webgpu.js';
+import { type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, energyWeights, evaluateCandidate, score } from '../accel/tiled.js';
 
 /** Relative error bound of the float32 scores (tens of roundings of 2^-24 each), with a wide margin. */
 const FLOAT_TOLERANCE = 1e-4;
