@@ -5,9 +5,12 @@ import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import { initModel } from '../src/model/model.js';
 import { lenet5 } from '../src/model/zoo.js';
+import { predict } from '../src/model/predict.js';
 import { pruneChannels, scheduleRatios } from '../src/prune/prune.js';
+import { ChannelPruner } from '../src/prune/pruner.js';
+import { Rng } from '../src/random.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
-import { webgpu } from './helpers/backends.js';
+import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
 
 describe('channel pruning pass', async () => {
   const gpu = await webgpu();
@@ -36,5 +39,31 @@ describe('channel pruning pass', async () => {
     const agp = scheduleRatios({ kind: 'agp', steps: 4 }, 0.8);
     expect(agp.at(-1)).toBeCloseTo(0.8, 12);
     expect(agp[0]).toBeCloseTo(0.8 * (1 - 0.75 ** 3), 12);
+  });
+});
+
+describe('the pruner object (Torch-Pruning style)', () => {
+  it('steps through a schedule with a user importance function; fine-tuning between steps stays with the caller', async () => {
+    const be = cpu();
+    const dense = initModel(lenet5(), 3);
+    // Importance: the channel's index (a user's own function, no registry).
+    const byIndex = async (g: { channels: number }) => Float64Array.from({ length: g.channels }, (_, c) => c);
+    const pruner = new ChannelPruner(be, dense, { importance: byIndex, ratio: 0.5, schedule: { kind: 'iterative', steps: 2 } });
+    expect(pruner.totalSteps).toBe(2);
+    const first = await pruner.step();
+    const conv1 = pruner.groups[0];
+    // Step 1 prunes about a quarter of conv1's 6 channels, the lowest indices; step 2 the rest of half.
+    expect(first.removed.get(conv1.id)).toEqual([0, 1].slice(0, 6 - first.kept.get(conv1.id)!.length));
+    const tuned = { ...pruner.model, params: new Map([...pruner.model.params].map(([k, v]) => [k, v.map((x) => x * 1.01)])) };
+    pruner.update(tuned); // the caller's fine-tuned model
+    const second = await pruner.step();
+    expect(pruner.done).toBe(true);
+    expect(second.kept.get(conv1.id)).toEqual([3, 4, 5]);
+    for (const [id, gone] of second.removed) for (const c of gone) expect(first.kept.get(id) ?? [], `group ${id}`).toContain(c);
+    expect(pruner.model.params.get('conv2.weight')![0]).toBe(tuned.params.get('conv2.weight')![0]); // the tuned weights carry on
+    await expect(pruner.step()).rejects.toThrow(/all 2 steps are taken/);
+    const compact = await pruner.compact();
+    const x = new Rng(4).uniformArray(2 * 28 * 28);
+    expect(toleranceRatio(await predict(be, compact, x, 2), await predict(be, pruner.model, x, 2), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
   });
 });

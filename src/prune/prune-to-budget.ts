@@ -13,7 +13,7 @@ import { allocate } from './allocate.js';
 import { allocateToBudget, uniformCountsForBudget } from './allocate-budget.js';
 import { type Budget, CostModel, absoluteBudget, metricOf } from './budget.js';
 import { channelGroups } from './dependency.js';
-import { type ChannelPruneResult, type PruneStepOptions, pruneInSteps } from './prune.js';
+import { type ChannelPruneResult, type PruneStepOptions, pruneInSteps, stepPruner } from './prune.js';
 
 export interface BudgetPruneOptions extends PruneStepOptions {
   budget: Budget;
@@ -66,10 +66,10 @@ export async function pruneToBudget(be: Backend, dense: Model, o: BudgetPruneOpt
   const costs = costModelFor(o);
   const budget = await absoluteBudget(o.budget, dense.spec, costs);
   const steps = budgetSteps(await costs.cost(dense.spec), budget, o.steps ?? 1);
-  const r = await pruneInSteps(be, dense, o, steps.length, async ({ step, groups, scores, model, kept }) => {
+  const r = await pruneInSteps(be, dense, o, stepPruner(be, dense, o, steps.length, async ({ step, groups, scores, model, kept }) => {
     o.onStep?.(step, steps[step]);
     return allocateToBudget(model.spec, groups, scores, costs, steps[step], { ignore: o.ignore, roundTo: o.roundTo, available: kept, onProgress: o.onPlanProgress });
-  });
+  }));
   return finish(o, costs, dense, r, budget);
 }
 
@@ -86,9 +86,9 @@ export async function pruneUniformToBudget(be: Backend, dense: Model, o: BudgetP
   const budget = await absoluteBudget(o.budget, dense.spec, costs);
   const ratio = await uniformRatioForBudget(dense.spec, costs, budget, o);
   const n = o.steps ?? 1;
-  const r = await pruneInSteps(be, dense, o, n, async ({ step, groups, scores, kept }) => {
+  const r = await pruneInSteps(be, dense, o, stepPruner(be, dense, o, n, async ({ step, groups, scores, kept }) => {
     o.onStep?.(step, budget);
     return allocate(groups, scores, { ratio: (ratio * (step + 1)) / n, ignore: o.ignore, roundTo: o.roundTo, available: kept });
-  });
+  }));
   return finish(o, costs, dense, r, budget, ratio);
 }

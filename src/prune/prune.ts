@@ -5,15 +5,13 @@ import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
-import { type Allocation, type AllocationOptions, allocate } from './allocate.js';
-import { applyChannelMasks, compactModel, type KeptChannels } from './compact.js';
-import { GRADIENT_CRITERIA, criterion } from './criteria/index.js';
-import { channelGroups, type Group } from './dependency.js';
+import type { Allocation, AllocationOptions } from './allocate.js';
+import type { KeptChannels } from './compact.js';
+import type { Group } from './dependency.js';
+import { ChannelPruner, type PruneSchedule, type StepContext, scheduleRatios } from './pruner.js';
 import { type PruneReport, pruneReport } from './report.js';
-import { agpSparsity, iterativeRatios } from './sparsity.js';
-import { accumulateTaylor } from './taylor.js';
 
-export type PruneSchedule = { kind: 'one-shot' } | { kind: 'iterative'; steps: number } | { kind: 'agp'; steps: number };
+export { type PruneSchedule, type StepContext, scheduleRatios } from './pruner.js';
 
 export interface ChannelPruneOptions extends AllocationOptions {
   criterion: string;
@@ -38,71 +36,43 @@ export interface ChannelPruneResult {
 /** Where a stopped run was: the step, its kept channels, and the fine-tuning checkpoint. */
 export interface PruneResume { step: number; kept: KeptChannels; training: Checkpoint }
 
-/** Ratios to prune to, step by step. */
-export function scheduleRatios(s: PruneSchedule, final: number): number[] {
-  if (s.kind === 'one-shot') return [final];
-  if (s.kind === 'iterative') return iterativeRatios(final, s.steps);
-  return Array.from({ length: s.steps }, (_, i) => agpSparsity(i + 1, { initial: 0, final, start: 0, steps: s.steps, every: 1 }));
-}
-
 export async function pruneChannels(be: Backend, dense: Model, o: ChannelPruneOptions): Promise<ChannelPruneResult> {
+  const pruner = new ChannelPruner(be, dense, { ...o, importance: o.criterion, taylorData: o.taylorData ?? o.fineTune?.data });
   const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, o.ratio);
-  return pruneInSteps(be, dense, o, ratios.length, async ({ step, groups, scores, kept }) => {
-    const ratio = ratios[step];
-    o.onStep?.(step, ratio);
-    return allocate(groups, scores, { ...o, ratio, ratios: o.ratios && scaleRatios(o.ratios, ratio / o.ratio), available: kept });
-  });
+  return pruneInSteps(be, dense, o, pruner, (step) => o.onStep?.(step, ratios[step]));
 }
-
-export interface StepContext { step: number; groups: Group[]; scores: Map<number, Float64Array>; model: Model; kept: KeptChannels }
 
 export type PruneStepOptions = Pick<ChannelPruneOptions, 'criterion' | 'fineTune' | 'taylorData' | 'seed' | 'resume' | 'onResumable'>;
 
+/** A pruner for a run's step options with its own allocation per step (pruneToBudget's). */
+export function stepPruner(be: Backend, dense: Model, o: PruneStepOptions, steps: number, allocate: (c: StepContext) => Promise<Allocation>): ChannelPruner {
+  return new ChannelPruner(be, dense, { importance: o.criterion, taylorData: o.taylorData ?? o.fineTune?.data, seed: o.seed, allocator: { steps, allocate } });
+}
+
 /**
- * The shared loop: per step, importance of the current (masked, fine-tuned) model -> allocation ->
- * channel masks -> fine-tuning; then compaction. Channels pruned at an earlier step stay pruned.
+ * The shared loop, a user of the pruner: per step, the pruner's step (importance -> allocation -> masks),
+ * then fine-tuning; then compaction. A stopped fine-tune returns a resumable state.
  */
-export async function pruneInSteps(
-  be: Backend, dense: Model, o: PruneStepOptions, steps: number, allocateStep: (c: StepContext) => Promise<Allocation>,
-): Promise<ChannelPruneResult> {
-  const score = criterion(o.criterion);
-  const groups = channelGroups(dense.spec);
-  let model = dense;
-  let kept: KeptChannels = new Map();
+export async function pruneInSteps(be: Backend, dense: Model, o: PruneStepOptions, pruner: ChannelPruner, onStep?: (step: number) => void): Promise<ChannelPruneResult> {
   const notes: string[] = [];
-  for (let step = o.resume?.step ?? 0; step < steps; step++) {
+  const groups = pruner.groups;
+  while (!pruner.done) {
+    const step = pruner.steps;
     const resume = step === o.resume?.step ? o.resume : undefined;
-    if (resume) {
-      kept = resume.kept;
-      model = applyChannelMasks({ ...model, masks: dense.masks }, groups, kept);
-    } else {
-      ({ model, kept } = await pruneStep(step, model, kept));
+    if (resume) pruner.restore(step + 1, resume.kept);
+    else {
+      onStep?.(step);
+      notes.push(...(await pruner.step()).notes);
     }
     if (o.fineTune) {
       const hooks = o.fineTune.hooks;
-      const at = { step, kept };
+      const at = { step, kept: pruner.kept };
       const onCheckpoint = o.onResumable ? (c: Checkpoint) => { o.onResumable!({ ...at, training: c }); return hooks?.onCheckpoint?.(c); } : hooks?.onCheckpoint;
-      const run = await train(be, model, o.fineTune.data, o.fineTune.options, { ...hooks, onCheckpoint, teacher: o.fineTune.teacher, resume: resume?.training });
-      model = run.model;
-      if (run.stopped) return { groups, kept, masked: model, compact: model, report: pruneReport(dense, model, notes), interrupted: { step, kept, training: run.checkpoint } };
+      const run = await train(be, pruner.model, o.fineTune.data, o.fineTune.options, { ...hooks, onCheckpoint, teacher: o.fineTune.teacher, resume: resume?.training });
+      pruner.update(run.model);
+      if (run.stopped) return { groups, kept: pruner.kept, masked: run.model, compact: run.model, report: pruneReport(dense, run.model, notes), interrupted: { step, kept: pruner.kept, training: run.checkpoint } };
     }
   }
-  const compact = await compactModel(be, model, groups, kept);
-  return { groups, kept, masked: model, compact, report: pruneReport(dense, compact, [...new Set(notes)]) };
-
-  async function pruneStep(step: number, model: Model, kept: KeptChannels) {
-    const taylor = GRADIENT_CRITERIA.includes(o.criterion)
-      ? await accumulateTaylor(be, model, groups, o.taylorData ?? o.fineTune?.data ?? (() => { throw new Error('prune: the taylor criterion needs data'); })(), { batches: 4, batchSize: 32 })
-      : undefined;
-    const scores = new Map<number, Float64Array>();
-    for (const g of groups.filter((x) => x.prunable)) {
-      scores.set(g.id, await score(g, { be, model, taylor, seed: o.seed }));
-    }
-    const allocation = await allocateStep({ step, groups, scores, model, kept });
-    notes.push(...allocation.notes);
-    // Channel masks for this step's kept set, on top of the dense model's own masks.
-    return { kept: allocation.kept, model: applyChannelMasks({ ...model, masks: dense.masks }, groups, allocation.kept) };
-  }
+  const compact = await pruner.compact();
+  return { groups, kept: pruner.kept, masked: pruner.model, compact, report: pruneReport(dense, compact, [...new Set(notes)]) };
 }
-
-const scaleRatios = (r: Record<string, number>, f: number) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v * f]));
