@@ -33,6 +33,7 @@ export { LayerTables } from './prune/layer-tables.js';
 export { unstructuredMasksOnDevice } from './prune/threshold.js';
 export { nmMasks, unstructuredMasks } from './prune/sparsity.js';
 export { compactModel, applyChannelMasks } from './prune/compact.js';
+export { type PruningHistory, pruningHistory, prunedSpec, replayPruning } from './prune/history.js';
 export { importOnnx } from './onnx/import.js';
 export { exportOnnx } from './onnx/export.js';
 export { runPrune } from './run/prune-run.js';

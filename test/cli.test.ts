@@ -12,6 +12,9 @@ import { modelWorkloads } from '../src/accel/model-workload.js';
 import { preset } from '../src/accel/presets.js';
 import { lenet5 } from '../src/model/zoo.js';
 import type { RunReport } from '../src/report/report.js';
+import { DEFAULT_CHECKPOINT } from '../src/cli/inputs.js';
+import { type PruningHistory, prunedSpec } from '../src/prune/history.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { cli } from './helpers/cli.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
@@ -149,6 +152,10 @@ describe('wgprune CLI', () => {
     const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.pruned.cycles).toBeLessThanOrEqual(0.5 * report.dense.cycles);
     expect(report.pruned.accuracy).toBeGreaterThan(0.5);
+    // The pruned checkpoint records its pruning history: the original model plus it give the pruned architecture.
+    const pruned = await loadCheckpoint(join(out, 'pruned.safetensors'));
+    const original = await loadCheckpoint(DEFAULT_CHECKPOINT);
+    expect(prunedSpec(original.model.spec, pruned.info!.pruning as PruningHistory)).toEqual(pruned.model.spec);
   });
 
   it('N:M and unstructured granularities: masked exports, and the report says what the array makes of them', async () => {

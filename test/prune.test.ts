@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import { initModel } from '../src/model/model.js';
-import { lenet5 } from '../src/model/zoo.js';
+import { lenet5, vggSmall } from '../src/model/zoo.js';
 import { predict } from '../src/model/predict.js';
 import { pruneChannels, scheduleRatios } from '../src/prune/prune.js';
+import { type PruningHistory, prunedSpec, pruningHistory, replayPruning } from '../src/prune/history.js';
 import { ChannelPruner } from '../src/prune/pruner.js';
 import { Rng } from '../src/random.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
@@ -65,5 +66,19 @@ describe('the pruner object (Torch-Pruning style)', () => {
     const compact = await pruner.compact();
     const x = new Rng(4).uniformArray(2 * 28 * 28);
     expect(toleranceRatio(await predict(be, compact, x, 2), await predict(be, pruner.model, x, 2), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+  });
+
+  it('a pruning history rebuilds the pruned architecture from the original model, and refuses another model', async () => {
+    const be = cpu();
+    const dense = initModel(lenet5(), 5);
+    const pruner = new ChannelPruner(be, dense, { importance: 'l1', ratio: 0.4 });
+    await pruner.step();
+    const compact = await pruner.compact();
+    const h: PruningHistory = JSON.parse(JSON.stringify(pruningHistory(dense.spec, pruner.groups, pruner.kept)));
+    expect(prunedSpec(dense.spec, h)).toEqual(compact.spec);
+    const replayed = await replayPruning(be, dense, h);
+    for (const [k, v] of compact.params) expect(replayed.params.get(k), k).toEqual(v);
+    expect(() => prunedSpec(initModel(lenet5([1, 32, 32]), 1).spec, h)).toThrow(/pruning history of 'lenet5' \(1x28x28 input\) does not fit/);
+    expect(() => prunedSpec(vggSmall([1, 28, 28]), h)).toThrow(/model 'vgg-small' has no group conv1 of 6 channels/);
   });
 });

@@ -20,6 +20,7 @@ import type { PruneResume, PruneSchedule } from '../prune/prune.js';
 import { paretoChart, renderHtml } from '../report/report.js';
 import { runPruneWithFallback, withDeviceFallback } from '../run/fallback.js';
 import type { Granularity } from '../run/prune-run.js';
+import { pruningHistory } from '../prune/history.js';
 import { type Checkpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
@@ -317,7 +318,10 @@ async function pruneCommand(c: Context): Promise<number | void> {
   const files: Record<string, string> = { onnx: join(outDir, 'pruned.onnx'), checkpoint: join(outDir, 'pruned.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
   const contents: Record<string, Uint8Array | string> = {
     'pruned.onnx': exportOnnx(run.pruned),
-    'pruned.safetensors': encodeCheckpoint({ model: run.pruned, optimizer: new Map(), info: { report: files.json } }),
+    'pruned.safetensors': encodeCheckpoint({
+      model: run.pruned, optimizer: new Map(),
+      info: { report: files.json, ...(granularity === 'channel' ? { pruning: pruningHistory(model.spec, run.result.groups, run.result.kept) } : {}) },
+    }),
     'report.json': `${JSON.stringify(run.report, null, 2)}\n`,
     'report.html': renderHtml(run.report),
   };
