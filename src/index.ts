@@ -11,6 +11,7 @@ export { type ModelSpec, type Node, GraphBuilder, inferShapes, shuffledChannels 
 export { type Model, initModel, parameterCount, paramList } from './model/model.js';
 export { zoo, zooModel } from './model/zoo.js';
 export { predict } from './model/predict.js';
+export { Network } from './model/network.js';
 export { type Dataset, MNIST_NORMALIZATION, FASHION_MNIST_NORMALIZATION, makeDataset, parseIdx, parseNpy, subset } from './data/dataset.js';
 export { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
 export { type Progress, type TrainOptions, evaluateModel, train } from './train/trainer.js';

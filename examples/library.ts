@@ -1,0 +1,46 @@
+// Using wgprune as a library (the README's "Use it as a library" shows this file; test/library.test.ts runs it).
+// Import from 'wgprune' in your project (Node resolves it to src/node.ts's API); here the entry is ../src/node.ts.
+import {
+  ChannelPruner, type Criterion, DEFAULT_PRESET, CostModel, evaluateModel, initModel, loadMnist, openBackend, parseBudget,
+  presets, pruneToBudget, pruningHistory, subset, type TrainOptions, train, zooModel,
+} from '../src/node.js';
+
+export async function example(o: { steps?: number; log?: (line: string) => void } = {}) {
+  const log = o.log ?? console.log;
+  const be = await openBackend(); // a hardware GPU, else the native CPU backend, else gpu.js
+  const train60k = loadMnist('train');
+  const data = subset(train60k, 2048);
+  const test = subset(loadMnist('test'), 500);
+  const tuning: TrainOptions = { epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 1, maxSteps: o.steps ?? 30 };
+  const dense = (await train(be, initModel(zooModel('lenet5', [1, 28, 28], 10), 1), data, tuning)).model;
+
+  // 1. Torch-Pruning style: a pruner object, your own importance function, fine-tuning in your hands.
+  const l1: Criterion = async (group, ctx) => {
+    const scores = new Float64Array(group.channels);
+    for (const s of group.slices.filter((x) => x.param.endsWith('.weight') && x.axis === 0)) {
+      const w = ctx.model.params.get(s.param)!;
+      const perRow = w.length / s.indices.reduce((n, idx) => n + idx.length, 0);
+      s.indices.forEach((rows, c) => { for (const r of rows) for (let i = 0; i < perRow; i++) scores[c] += Math.abs(w[r * perRow + i]); });
+    }
+    return scores;
+  };
+  const pruner = new ChannelPruner(be, dense, { importance: l1, ratio: 0.5, schedule: { kind: 'iterative', steps: 2 } });
+  while (!pruner.done) {
+    const step = await pruner.step();
+    log(`step ${step.step}: removed ${[...step.removed.values()].reduce((n, c) => n + c.length, 0)} channels`);
+    pruner.update((await train(be, pruner.model, data, tuning)).model);
+  }
+  const small = await pruner.compact();
+  const history = pruningHistory(dense.spec, pruner.groups, pruner.kept); // store it with the checkpoint
+  log(`pruned: ${(100 * (await evaluateModel(be, small, test)).accuracy).toFixed(1)}% accuracy, ${history.groups.length} groups pruned`);
+
+  // 2. To a latency budget on a simulated accelerator: half the dense latency on a 16x16 systolic array.
+  const accelerator = presets[DEFAULT_PRESET];
+  const costs = new CostModel(accelerator, { metric: 'latency' });
+  const planned = await pruneToBudget(be, dense, { criterion: 'l1', budget: parseBudget('latency=0.5'), accelerator, costs });
+  log(`budget: ${planned.cost} of ${planned.denseValue} cycles (${(planned.cost / planned.denseValue).toFixed(3)} of dense)`);
+  be.destroy();
+  return { dense, small, planned, history };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await example();

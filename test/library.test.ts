@@ -1,0 +1,18 @@
+// The README's library example (examples/library.ts), run as a user would: a pruner object with a user
+// importance function and the caller's fine-tuning, then pruning to a latency budget.
+import { describe, expect, it } from 'vitest';
+import { example } from '../examples/library.js';
+import { parameterCount } from '../src/model/model.js';
+import { prunedSpec } from '../src/prune/history.js';
+import { zooModel } from '../src/model/zoo.js';
+
+describe('the library example', () => {
+  it('prunes with the pruner object and to a budget; the history rebuilds the pruned architecture', async () => {
+    const lines: string[] = [];
+    const { dense, small, planned, history } = await example({ steps: 20, log: (l) => lines.push(l) });
+    expect(lines.filter((l) => l.startsWith('step ')).length).toBe(2);
+    expect(prunedSpec(zooModel('lenet5', [1, 28, 28], 10), history)).toEqual(small.spec);
+    expect(parameterCount(small)).toBeLessThan(0.7 * parameterCount(dense));
+    expect(planned.cost).toBeLessThanOrEqual(0.5 * planned.denseValue);
+  }, 300_000);
+});
