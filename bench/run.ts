@@ -2,13 +2,14 @@
 import { benchAccelerator } from './accelerator.js';
 import { benchBudget } from './budget.js';
 import { benchFamilies } from './families.js';
+import { benchFuzz } from './fuzz.js';
 import { benchGpujs } from './gpujs.js';
 import { benchKernels } from './kernels.js';
 import { benchPlanning } from './planning.js';
 import { benchPruning } from './pruning.js';
 import { benchTraining } from './training.js';
 
-const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning() };
+const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz() };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of chosen.length ? chosen : Object.keys(benches)) {
   const bench = benches[name];
@@ -19,4 +20,4 @@ for (const name of chosen.length ? chosen : Object.keys(benches)) {
   console.log(`## ${name}`);
   await bench();
 }
-process.exit(0);
+process.exit(process.exitCode ?? 0);

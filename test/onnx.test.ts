@@ -10,6 +10,7 @@ import { type Model, initModel, paramList, parameterCount } from '../src/model/m
 import { predict } from '../src/model/predict.js';
 import { lenet5, mobilenet, resnet20 } from '../src/model/zoo.js';
 import { exportOnnx } from '../src/onnx/export.js';
+import { tensorValues } from '../src/onnx/import-constants.js';
 import { SUPPORTED_OPS, importOnnx } from '../src/onnx/import.js';
 import { type ModelProto, onnx } from '../src/onnx/proto.js';
 import { channelGroups } from '../src/prune/dependency.js';
@@ -281,6 +282,13 @@ describe('ONNX', async () => {
     expect(() => importOnnx(external, { file: 'ext.onnx' })).toThrow(/ext\.onnx: tensor '.*' keeps its data in the external file 'weights\.bin'; external-data models are not supported/);
     expect(() => importOnnx(new TextEncoder().encode('hello, this is not a model'), { file: 'x.onnx' })).toThrow(/x\.onnx: not (a valid|an) ONNX model/);
     expect(() => importOnnx(new Uint8Array(0), { file: 'e.onnx' })).toThrow('e.onnx: empty file');
+  });
+
+  it('a node output beyond 2^28 values per sample (a corrupted Resize size) is refused, naming the node', () => {
+    const m = onnx.ModelProto.decode(fixture('resize-mini'));
+    const size = m.graph!.node!.find((n) => n.opType === 'Constant' && tensorValues(n.attribute![0].t!, 'x').data.join() === '11,11')!;
+    size.attribute![0].t = { dims: [2], dataType: 7, int64Data: [8388619, 11] };
+    expect(() => importOnnx(onnx.ModelProto.encode(m).finish(), { file: 'big.onnx' })).toThrow(/big\.onnx: node '.*' \(resize\): its output of \[12,8388619,11\] per sample \(\d+ values\) exceeds the 268435456 supported/);
   });
 
   it('fuzzing: 1200 truncated or bit-flipped fixtures end in a clear error or a valid model', () => {

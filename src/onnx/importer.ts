@@ -98,6 +98,8 @@ export class Importer {
         throw new Error(`${this.file}: node '${node.name}' (${node.op}): ${(e as Error).message.replace(/^model 'import', node '[^']*' \([^)]*\): /, '')}`);
       }
     }
+    const elements = s.reduce((a, b) => a * b, 1);
+    if (elements > MAX_ELEMENTS) throw new Error(`${this.file}: node '${node.name}' (${node.op}): its output of [${s}] per sample (${elements} values) exceeds the ${MAX_ELEMENTS} supported`);
     const v: Runtime = { kind: 'tensor', node: node.name, shape: s };
     this.values.set(output, v);
     return v;
