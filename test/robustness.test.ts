@@ -202,6 +202,15 @@ describe('one set of checks for every command', () => {
     expect(JSON.parse(viaOnnx.stdout)).toMatchObject({ normalization: { mean: 0.5, std: 0.25 }, accuracy: JSON.parse(viaCheckpoint.stdout).accuracy });
   });
 
+  it("Dawn's driver warnings stay out of the terminal: the system drivers are asked in a child process", async () => {
+    // Without VK_ICD_FILENAMES the loader offers every installed driver (lavapipe here, which Dawn rejects noisily).
+    const r = await cli(['eval', '--model', 'default', '--backend', 'webgpu', '--test-limit', '10'], { env: { VK_ICD_FILENAMES: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/InitializeImpl|While initializing adapter/);
+    const doctor = await cli(['doctor', '--json']);
+    expect(JSON.parse(doctor.stdout).webgpu.tried.join('\n')).toMatch(/Dawn with the system's drivers.*: (adapter found|no adapter \(asked in a child process)/);
+  });
+
   it('option combinations the run cannot honour are refused before any work (exit 2), not dropped', async () => {
     const cases: [string[], RegExp][] = [
       [['--budget', 'latency=0.5', '--schedule', 'agp:3'], /--schedule agp:N follows a ratio; with --budget use iterative:N/],

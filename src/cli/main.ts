@@ -360,6 +360,7 @@ function help(name?: string): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const verbose = argv.includes('--verbose');
+  if (verbose) process.env.WGPRUNE_DRIVER_WARNINGS = '1'; // Dawn's driver warnings on stderr (see webgpu/device.ts)
   try {
     if (!name || name === '--help' || name === '-h' || name === 'help') {
       process.stdout.write(`${help(rest[0] && COMMANDS[rest[0]] ? rest[0] : undefined)}\n`);

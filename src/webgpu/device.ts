@@ -114,6 +114,28 @@ async function browserAdapter(options: DeviceOptions, tried: string[]) {
   return { adapter, gpu };
 }
 
+/**
+ * Whether Dawn finds an adapter with the system's Vulkan drivers, asked in a child process: drivers Dawn
+ * rejects (lavapipe, for one) print warnings from native code on stderr, which no JavaScript can catch.
+ * True when the probe itself fails, so that the in-process attempt decides.
+ */
+async function systemAdapterInChild(flags: string[]): Promise<boolean> {
+  const { spawnSync } = await import('node:child_process');
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  let entry: string;
+  try {
+    entry = createRequire(import.meta.url).resolve('webgpu');
+  } catch {
+    return true;
+  }
+  const script = 'const { create } = await import(process.env.WGPRUNE_PROBE_MODULE); const a = await create(JSON.parse(process.env.WGPRUNE_PROBE_FLAGS)).requestAdapter(); process.stdout.write(a ? "adapter" : "none"); process.exit(0);';
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8', timeout: 60_000, env: { ...process.env, WGPRUNE_PROBE_MODULE: pathToFileURL(entry).href, WGPRUNE_PROBE_FLAGS: JSON.stringify(flags) },
+  });
+  return r.status !== 0 || r.stdout !== 'none';
+}
+
 async function nodeAdapter(options: DeviceOptions, tried: string[]) {
   let dawn: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
@@ -134,8 +156,13 @@ async function nodeAdapter(options: DeviceOptions, tried: string[]) {
     return adapter ? { adapter, gpu } : undefined;
   };
   if (!options.forceSoftware) {
-    const found = await attempt(`Dawn with the system's drivers${process.env.VK_ICD_FILENAMES ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})` : ''}`);
-    if (found) return found;
+    const label = `Dawn with the system's drivers${process.env.VK_ICD_FILENAMES ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})` : ''}`;
+    if (process.env.WGPRUNE_DRIVER_WARNINGS !== '1' && !(await systemAdapterInChild(flags))) {
+      tried.push(`${label}: no adapter (asked in a child process; --verbose shows the drivers' warnings)`);
+    } else {
+      const found = await attempt(label);
+      if (found) return found;
+    }
   }
   if (options.hardwareOnly) return undefined;
   const { existsSync } = await import('node:fs');

@@ -7,7 +7,9 @@ export interface Run { code: number | null; stdout: string; stderr: string }
 
 export function cli(args: string[], o: { onStderr?: (text: string, child: ChildProcess) => void; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/bin.mjs', ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', ...o.env } });
+    // An empty value in o.env removes that variable.
+    const env = Object.fromEntries(Object.entries({ ...process.env, FORCE_COLOR: '0', ...o.env }).filter(([, v]) => v !== ''));
+    const child = spawn(process.execPath, ['src/cli/bin.mjs', ...args], { cwd: ROOT, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
