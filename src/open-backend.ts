@@ -43,7 +43,12 @@ export async function openBackend(o: OpenBackendOptions = {}): Promise<ComputeBa
   if (!BACKEND_CHOICES.includes(choice)) throw new Error(`backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${choice}'`);
   if (choice === 'gpujs') return GpujsBackend.create(o.gpujs);
   if (choice === 'native') return openNative(o.native);
-  if (choice === 'webgpu') return WebGpuBackend.create(o.webgpu);
+  if (choice === 'webgpu') {
+    const be = await WebGpuBackend.create(o.webgpu);
+    // Which driver, and why: a software adapter is a correctness device, not a fast one.
+    if (be.report.software) o.onNotice?.(`${be.report.tried.filter((t) => !t.startsWith('using ')).join('; ')}; running on WebGPU on a software adapter (${describe(be.report)})`);
+    return be;
+  }
   const why: string[] = [];
   if (isNode) {
     try {

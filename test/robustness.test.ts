@@ -207,6 +207,9 @@ describe('one set of checks for every command', () => {
     const r = await cli(['eval', '--model', 'default', '--backend', 'webgpu', '--test-limit', '10'], { env: { VK_ICD_FILENAMES: '' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/InitializeImpl|While initializing adapter/);
+    // A driver path that does not exist: the notice says so, and which adapter was taken instead.
+    const missing = await cli(['eval', '--model', 'default', '--backend', 'webgpu', '--test-limit', '10'], { env: { VK_ICD_FILENAMES: '/nonexistent' } });
+    expect(missing.stderr).toMatch(/wgprune: Dawn with the system's drivers \(VK_ICD_FILENAMES=\/nonexistent\): no adapter.*; running on WebGPU on a software adapter \(/);
     const doctor = await cli(['doctor', '--json']);
     expect(JSON.parse(doctor.stdout).webgpu.tried.join('\n')).toMatch(/Dawn with the system's drivers.*: (adapter found|no adapter \(asked in a child process)/);
   });
