@@ -197,4 +197,28 @@ describe('wgprune CLI', () => {
     const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.method.ratio).toBe(0.5);
   });
+
+  it('Ctrl-C in every phase: unstructured fine-tuning resumes; the uniform baseline stops with a report that says so (exit 130)', async () => {
+    const stopAt = (pattern: RegExp) => {
+      let sent = false;
+      return { sent: () => sent, onStderr: (text: string, child: import('node:child_process').ChildProcess) => { if (!sent && pattern.test(text)) { sent = true; child.kill('SIGINT'); } } };
+    };
+    const out = tmp();
+    const a = stopAt(/fine-tune: step 10\//);
+    const first = await cli(['prune', '--model', 'default', '--granularity', 'unstructured', '--ratio', '0.7', ...SMALL, '--epochs', '10', '--max-steps', '60', '--out', out], a);
+    expect(a.sent()).toBe(true);
+    expect(first.code, first.stderr).toBe(130);
+    expect(existsSync(join(out, 'report.json'))).toBe(false);
+    const second = await cli(['prune', '--resume', '--out', out]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(Number(/fine-tune: step (\d+)\//.exec(second.stderr)![1])).toBeGreaterThan(10);
+    const out2 = tmp();
+    const b = stopAt(/fine-tune \(uniform\): step 10\//);
+    const baseline = await cli(['prune', '--model', 'default', '--budget', 'latency=0.5', '--compare-uniform', ...SMALL, '--epochs', '10', '--max-steps', '60', '--out', out2], b);
+    expect(b.sent()).toBe(true);
+    expect(baseline.code, baseline.stderr).toBe(130);
+    const report: RunReport = JSON.parse(readFileSync(join(out2, 'report.json'), 'utf8'));
+    expect(report.stopped).toMatch(/stopped during the uniform baseline/);
+    expect(report.uniform).toBeUndefined();
+  });
 });

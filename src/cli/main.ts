@@ -344,6 +344,7 @@ async function pruneCommand(c: Context): Promise<number | void> {
     `backend ${r.backend}`,
     `wrote ${files.onnx}, ${files.checkpoint}, ${files.json}, ${files.html} (${r.seconds.total.toFixed(0)} s)`,
   ].join('\n'));
+  if (r.stopped) return 130;
 }
 
 function help(name?: string): string {

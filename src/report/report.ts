@@ -34,6 +34,8 @@ export interface SweepPoint {
 export interface RunReport {
   tool: 'wgprune';
   createdAt: string;
+  /** Set when the user stopped a phase after the pruned model (the uniform baseline, the sweep). */
+  stopped?: string;
   model: { name: string; source: string };
   /** normalization: what the input pixels went through, (x - mean) / std with x in [0, 1]. */
   data: { train: string; test: string; testCount: number; normalization?: { mean: number; std: number } };

@@ -18,6 +18,7 @@ import { nmMasks, prunableWeights } from '../prune/sparsity.js';
 import { unstructuredMasksOnDevice } from '../prune/threshold.js';
 import { type LayerRow, type ModelSummary, type RunReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+import type { Checkpoint } from '../train/checkpoint.js';
 
 export type Granularity = 'channel' | 'unstructured' | 'nm';
 
@@ -140,6 +141,8 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   let pruned: Model;
   let uniform: (ModelSummary & { ratio: number }) | undefined;
   let budgetInfo: RunReport['budget'];
+  /** A phase after the pruned model (the baseline, the sweep) stopped by the user: the report says so. */
+  let stopped: string | undefined;
   const t1 = now();
   if (o.granularity === 'channel' && o.budget) {
     o.onPhase?.(`pruning to ${budgetText(o.budget)} on ${o.accelerator.name}`);
@@ -150,15 +153,19 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     if (o.compareUniform && !r.interrupted) {
       o.onPhase?.('uniform baseline at the same budget');
       const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, costs, o.budget, 'fine-tune (uniform)'), resume: undefined, onResumable: undefined });
-      uniform = { ...summarize(u.prunedCost, parameterCount(u.compact), await evaluateModel(be, u.compact, o.test)), ratio: u.uniformRatio! };
+      if (u.interrupted) stopped = 'the uniform baseline';
+      else uniform = { ...summarize(u.prunedCost, parameterCount(u.compact), await evaluateModel(be, u.compact, o.test)), ratio: u.uniformRatio! };
     }
   } else if (o.granularity === 'channel') {
     o.onPhase?.(`pruning ${Math.round(100 * o.ratio!)}% of the channels`);
     result = await pruneChannels(be, dense, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume, onResumable: o.onResumable });
     pruned = result.compact;
   } else {
+    // A resumed run continues the stopped fine-tune of the masked model (its masks are in the checkpoint).
+    const resumed = o.resume?.training;
     let masked: Model;
-    if (o.granularity === 'nm') {
+    if (resumed) masked = resumed.model;
+    else if (o.granularity === 'nm') {
       // N:M runs along input channels: layers whose input channels are not a multiple of M stay dense.
       const shapes = new Map(paramList(dense.spec).map((p) => [p.name, p.shape]));
       const [fits, skipped] = [prunableWeights(dense), prunableWeights(dense)].map((l, i) => l.filter((w) => (shapes.get(w)![1] % o.nm!.m === 0) === (i === 0)));
@@ -169,9 +176,16 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     }
     o.onPhase?.(o.granularity === 'nm' ? `${o.nm!.n}:${o.nm!.m} sparsity` : `unstructured sparsity ${o.ratio}`);
     const ft = fineTuneOf(o, 'fine-tune');
-    const tuned = ft ? (await train(be, masked, o.train, ft.options, { teacher: ft.teacher, ...ft.hooks })).model : masked;
+    let tuned = masked;
+    let interrupted: ChannelPruneResult['interrupted'];
+    if (ft) {
+      const onCheckpoint = o.onResumable && ((c: Checkpoint) => o.onResumable!({ step: 0, kept: new Map(), training: c }));
+      const run = await train(be, masked, o.train, ft.options, { teacher: ft.teacher, ...ft.hooks, onCheckpoint, resume: resumed });
+      tuned = run.model;
+      if (run.stopped) interrupted = { step: 0, kept: new Map(), training: run.checkpoint };
+    }
     pruned = tuned;
-    result = { groups: channelGroups(dense.spec), kept: new Map(), masked: tuned, compact: tuned, report: pruneReport(dense, tuned) };
+    result = { groups: channelGroups(dense.spec), kept: new Map(), masked: tuned, compact: tuned, report: pruneReport(dense, tuned), interrupted };
     if (o.granularity === 'unstructured') notes.push('unstructured sparsity removes no whole rows or columns of the GEMMs: a dense systolic array runs the model as fast as the dense one');
   }
   seconds.prune = (now() - t1) / 1000;
@@ -185,11 +199,15 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   if (o.sweep?.length && o.granularity === 'channel' && !result.interrupted) {
     sweep = [];
     const metric = o.budget?.metric ?? 'latency';
-    for (const fraction of o.sweep) {
+    for (const fraction of stopped ? [] : o.sweep) {
       o.onPhase?.(`sweep: ${metric}=${fraction}`);
       const b = { metric, fraction } as Budget;
       const a = await pruneToBudget(be, dense, { ...budgetOptions(o, costs, b, `sweep ${fraction}`), resume: undefined, onResumable: undefined });
-      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, costs, b, `sweep ${fraction} uniform`), resume: undefined, onResumable: undefined });
+      const u = a.interrupted ? a : await pruneUniformToBudget(be, dense, { ...budgetOptions(o, costs, b, `sweep ${fraction} uniform`), resume: undefined, onResumable: undefined });
+      if (a.interrupted || u.interrupted) {
+        stopped = `the sweep at ${metric}=${fraction}`;
+        break;
+      }
       sweep.push({
         fraction,
         aware: summarize(a.prunedCost, parameterCount(a.compact), await evaluateModel(be, a.compact, o.test)),
@@ -214,7 +232,8 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     layers: layerRows(dense, pruned, denseCost, prunedCost),
     staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(o, costs, result, denseCost) : [],
     sweep,
-    notes: [...result.report.notes, ...notes, ...[nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test)].filter((w) => w !== undefined).map((w) => `the dense model's ${w}`)],
+    ...(stopped ? { stopped: `stopped during ${stopped}: its rows are missing` } : {}),
+    notes: [...(stopped ? [`stopped during ${stopped}: its rows are missing`] : []), ...result.report.notes, ...notes, ...[nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test)].filter((w) => w !== undefined).map((w) => `the dense model's ${w}`)],
     seconds: { ...seconds, total: (now() - t0) / 1000 },
   };
   return { result, report, pruned };
