@@ -50,7 +50,7 @@ describe('backend selection', () => {
     const none = await open({}, { [NATIVE_DISABLE_ENV]: 'off', [DISABLE_ENV]: 'off' });
     expect(none.be).toBeInstanceOf(GpujsBackend);
     expect(none.notices).toHaveLength(1);
-    expect(none.notices[0]).toMatch(/^WebGPU unavailable \(no WebGPU adapter: WebGPU turned off .*\); native backend turned off \(WGPRUNE_NATIVE=off\); running on gpu\.js \(webasm\)/);
+    expect(none.notices[0]).toMatch(/^WebGPU unavailable \(no WebGPU adapter: WebGPU turned off .*\); native backend turned off \(WGPRUNE_NATIVE=off\); running on gpu\.js \((webasm|cpu|headlessgl)\)/);
     process.env[NATIVE_DISABLE_ENV] = 'off';
     await expect(openBackend({ backend: 'native' })).rejects.toThrow(/native backend turned off/);
     delete process.env[NATIVE_DISABLE_ENV];
