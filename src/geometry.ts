@@ -245,3 +245,10 @@ export function checkOptimizer(op: string, w: { shape: Shape }, tensors: Record<
 export function checkAdamStep(step: number): void {
   if (!(Number.isInteger(step) && step >= 1)) throw new Error(`adamStep: step must be an integer >= 1, got ${step}`);
 }
+
+/** The transpose of a row-major [rows, cols] matrix. */
+export function transposed(m: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(m.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c];
+  return t;
+}

@@ -8,7 +8,7 @@ import { type ModelSpec, type Node, inferShapes, inputsOf, paramShapes } from '.
 import { type LayerWorkload, type VectorOp, convWorkload, linearWorkload } from './workload.js';
 
 /** Operations per output element of each vector pass; layer norm: mean 1, variance 2, normalise 2, affine 2. */
-function vectorOp(n: Node, spec: ModelSpec, shapes: Map<string, number[]>): VectorOp | undefined {
+function vectorOp(n: Node, nodes: Map<string, Node>, shapes: Map<string, number[]>): VectorOp | undefined {
   const x = shapes.get(inputsOf(n)[0] ?? '');
   switch (n.op) {
     case 'maxpool': case 'avgpool': {
@@ -21,7 +21,7 @@ function vectorOp(n: Node, spec: ModelSpec, shapes: Map<string, number[]>): Vect
     case 'layernorm': return { op: n.op, inputs: 1, opsPerOutput: 7, perChannelWords: 2 };
     case 'resize': return { op: n.op, inputs: 1, opsPerOutput: n.mode === 'linear' ? 4 : 1, perChannelWords: 0 };
     case 'batchnorm': {
-      const producer = spec.nodes.find((m) => m.name === n.input);
+      const producer = nodes.get(n.input);
       return producer?.op === 'conv2d' || producer?.op === 'linear' ? undefined : { op: n.op, inputs: 1, opsPerOutput: 2, perChannelWords: 2 };
     }
     default: return undefined;
@@ -30,6 +30,7 @@ function vectorOp(n: Node, spec: ModelSpec, shapes: Map<string, number[]>): Vect
 
 export function modelWorkloads(spec: ModelSpec): LayerWorkload[] {
   const shapes = inferShapes(spec);
+  const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
   const layers: LayerWorkload[] = [];
   for (const n of spec.nodes) {
     if (n.op === 'conv2d') {
@@ -38,7 +39,7 @@ export function modelWorkloads(spec: ModelSpec): LayerWorkload[] {
     } else if (n.op === 'linear') {
       layers.push(linearWorkload(n.name, shapes.get(n.input)![0], n.outFeatures));
     } else {
-      const vector = vectorOp(n, spec, shapes);
+      const vector = vectorOp(n, nodes, shapes);
       if (!vector) continue;
       const [c, h = 1, w = 1] = shapes.get(inputsOf(n)[0])!;
       const [outC, outH = 1, outW = 1] = shapes.get(n.name)!;

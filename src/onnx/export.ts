@@ -59,8 +59,8 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
   const emit = (n: Node, opType: string, inputs: string[], attribute: AttributeProto[] = []) => nodes.push({ name: n.name, opType, input: inputs, output: [out(n)], attribute });
   const ref = (name: string) => (name === 'input' ? 'input' : name);
   /** An intermediate node of a multi-node form of `n`, named after it. */
-  const stepper = (n: Node) => (op: string, inputs: string[], suffix: string) => {
-    nodes.push({ name: `${n.name}.${suffix}`, opType: op, input: inputs, output: [`${n.name}.${suffix}`] });
+  const stepper = (n: Node) => (op: string, inputs: string[], suffix: string, attribute: AttributeProto[] = []) => {
+    nodes.push({ name: `${n.name}.${suffix}`, opType: op, input: inputs, output: [`${n.name}.${suffix}`], attribute });
     return `${n.name}.${suffix}`;
   };
 
@@ -104,7 +104,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         const mask = model.masks.get(`${n.name}.gamma`);
         if (mask?.includes(0)) throw new Error(`export: layer norm '${n.name}' has pruned channels, which a masked ONNX model would still count in its statistics; export the compacted model`);
         const step = stepper(n);
-        const mean = (x: string, suffix: string) => { nodes.push({ name: `${n.name}.${suffix}`, opType: 'ReduceMean', input: [x], output: [`${n.name}.${suffix}`], attribute: [ints('axes', [1])] }); return `${n.name}.${suffix}`; };
+        const mean = (x: string, suffix: string) => step('ReduceMean', [x], suffix, [ints('axes', [1])]);
         const centered = step('Sub', [ref(n.input), mean(ref(n.input), 'mean')], 'centered');
         const variance = mean(step('Pow', [centered, constant(`${n.name}.two`, 2)], 'squared'), 'variance');
         const std = step('Sqrt', [step('Add', [variance, constant(`${n.name}.epsilon`, n.epsilon ?? 1e-5)], 'variance_eps')], 'std');
@@ -123,8 +123,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         // sizes = [batch, C] of the input (the batch is symbolic) then [H, W], as PyTorch writes it.
         const step = stepper(n);
         initializers.push(int64Tensor(`${n.name}.from`, [0]), int64Tensor(`${n.name}.to`, [2]), int64Tensor(`${n.name}.size`, n.size));
-        const sizes = step('Concat', [step('Slice', [step('Shape', [ref(n.input)], 'shape'), `${n.name}.from`, `${n.name}.to`], 'batch_channels'), `${n.name}.size`], 'sizes');
-        nodes.at(-1)!.attribute = [int('axis', 0)];
+        const sizes = step('Concat', [step('Slice', [step('Shape', [ref(n.input)], 'shape'), `${n.name}.from`, `${n.name}.to`], 'batch_channels'), `${n.name}.size`], 'sizes', [int('axis', 0)]);
         const text = (name: string, v: string): AttributeProto => ({ name, s: new TextEncoder().encode(v), type: onnx.AttributeProto.AttributeType.STRING });
         emit(n, 'Resize', [ref(n.input), '', '', sizes], [text('mode', n.mode), text('coordinate_transformation_mode', n.coordinates), text('nearest_mode', n.nearest ?? 'round_prefer_floor')]);
         break;

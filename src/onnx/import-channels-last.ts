@@ -5,6 +5,7 @@
 // layout, and every other op refuses it. Layer norm over the channel axis arrives as LayerNormalization
 // (opset 17) or written out in ops (ReduceMean -> Sub -> Pow 2 -> ReduceMean -> Add eps -> Sqrt -> Div
 // -> Mul gamma -> Add beta, as PyTorch exports it below opset 17); either way it becomes one layernorm node.
+import { transposed } from '../geometry.js';
 import { type Importer, type PatternValue, type Runtime, type Value, float, int, ints, only } from './importer.js';
 import type { NodeProto } from './proto.js';
 
@@ -90,8 +91,7 @@ function pointwiseLinear(c: Importer, n: NodeProto, x: Runtime): void {
   const w = c.constant(n, 1, 'the second input (the weight)');
   if (w.dims.length !== 2 || w.dims[0] !== x.shape[0]) c.fail(n, `the weight must be [${x.shape[0]}, features] for ${x.shape[0]} channels, got [${w.dims}]`);
   const [inC, outC] = w.dims;
-  const weight = new Float32Array(inC * outC);
-  for (let i = 0; i < inC; i++) for (let o = 0; o < outC; o++) weight[o * inC + i] = w.data[i * outC + o];
+  const weight = transposed(Float32Array.from(w.data), inC, outC);
   const name = c.name(n, `conv${c.nodes.length}`, n.input![1]);
   c.params.set(`${name}.weight`, weight);
   c.add({ op: 'conv2d', name, input: x.node, outChannels: outC, kernel: [1, 1], bias: false }, n.output![0]);

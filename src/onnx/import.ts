@@ -3,6 +3,7 @@
 // the HANDLERS table (validate its inputs and attributes, then add nodes); constant shape subgraphs
 // (Shape, Gather, Unsqueeze, Concat, ... as PyTorch emits them around flatten and reshape) are folded.
 // Every error names the file, the node and the op.
+import { transposed } from '../geometry.js';
 import type { Node } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { channelHandlers } from './import-channels.js';
@@ -77,12 +78,10 @@ function linearFrom(c: Importer, n: NodeProto, x: Runtime, weight: Float32Array,
   c.add({ op: 'linear', name, input: x.node, outFeatures, bias: bias !== undefined }, n.output![0]);
 }
 
-/** [out, in] from a row-major [rows, cols] matrix, transposed when `transpose`. */
+/** [out, in] from a row-major [rows, cols] matrix, transposed when `transpose`, times `scale`. */
 function matrix(data: Float32Array, rows: number, cols: number, transpose: boolean, scale = 1): Float32Array {
-  if (!transpose && scale === 1) return data;
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let k = 0; k < cols; k++) out[transpose ? k * rows + r : r * cols + k] = scale * data[r * cols + k];
-  return out;
+  const out = transpose ? transposed(data, rows, cols) : data;
+  return scale === 1 ? out : out.map((v) => scale * v);
 }
 
 // ---- the op table ----

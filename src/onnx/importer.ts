@@ -1,7 +1,7 @@
 // The importer's state and the helpers every op handler uses: values (constants, runtime tensors and
 // partly matched patterns), the nodes built so far, parameters, attribute readers. Errors name the file,
 // the node and the op.
-import { inferShapes, type Node } from '../model/graph.js';
+import { type Node, type Normalization, inferShapes } from '../model/graph.js';
 import { type AttributeProto, type ModelProto, NORMALIZATION_KEY, type NodeProto, toNumber } from './proto.js';
 
 /** A value known at import time: initializers, Constant outputs, folded shapes (NaN = the batch size). */
@@ -138,7 +138,7 @@ export function only(c: Importer, n: NodeProto, known: string[]): void {
 }
 
 /** The input normalisation our export records in the model's metadata, if any. */
-export function inputNormalization(m: ModelProto, file: string): { mean: number; std: number } | undefined {
+export function inputNormalization(m: ModelProto, file: string): Normalization | undefined {
   const text = m.metadataProps?.find((p) => p.key === NORMALIZATION_KEY)?.value;
   if (text === undefined || text === null) return undefined;
   let v: { mean?: unknown; std?: unknown };

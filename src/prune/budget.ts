@@ -10,7 +10,7 @@ import type { Objective } from '../accel/tiled.js';
 import type { LayerWorkload } from '../accel/workload.js';
 import type { ModelSpec } from '../model/graph.js';
 import { compactSpec, withOutputCounts } from './compact.js';
-import type { Group } from './dependency.js';
+import { type Group, prefixCounts } from './dependency.js';
 
 export const BUDGET_METRICS = ['latency', 'energy', 'dram', 'macs', 'params'] as const;
 export type BudgetMetric = (typeof BUDGET_METRICS)[number];
@@ -154,11 +154,8 @@ const producerPrefixes = new WeakMap<Group[], { node: string; group: number; pre
 function prefixesOf(groups: Group[]) {
   let p = producerPrefixes.get(groups);
   if (!p) {
-    p = groups.flatMap((g) => g.slices.filter((sl) => sl.axis === 0 && sl.param.endsWith('.weight')).map((sl) => {
-      const prefix = [0];
-      for (const idx of sl.indices) prefix.push(prefix.at(-1)! + idx.length);
-      return { node: sl.param.slice(0, -'.weight'.length), group: g.id, prefix };
-    }));
+    p = groups.flatMap((g) => g.slices.filter((sl) => sl.axis === 0 && sl.param.endsWith('.weight'))
+      .map((sl) => ({ node: sl.param.slice(0, -'.weight'.length), group: g.id, prefix: prefixCounts(sl.indices) })));
     producerPrefixes.set(groups, p);
   }
   return p;

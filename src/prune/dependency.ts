@@ -18,6 +18,13 @@ export interface ParamSlice {
   indices: number[][];
 }
 
+/** Per group channel's index list: how many indices the group's first k channels hold (k = 0..channels). */
+export function prefixCounts(indices: number[][]): number[] {
+  const prefix = [0];
+  for (const idx of indices) prefix.push(prefix.at(-1)! + idx.length);
+  return prefix;
+}
+
 export interface Group {
   id: number;
   /** Layers whose output channels the group prunes (conv, linear). */

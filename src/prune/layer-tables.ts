@@ -7,7 +7,7 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import { type LayerWorkload, keptWorkload } from '../accel/workload.js';
 import { type ModelSpec, inputsOf } from '../model/graph.js';
 import type { CostModel, KeptCounts } from './budget.js';
-import type { Group } from './dependency.js';
+import { type Group, prefixCounts } from './dependency.js';
 
 /** A layer's input or output count: fixed channels plus, per group, how many its first k channels hold. */
 interface Axis { fixed: number; terms: { group: number; prefix: number[] }[] }
@@ -53,30 +53,19 @@ export class LayerTables {
     }
   }
 
+  /** A layer's input (axis 1) or output (axis 0) channels, from the group slices of its weight. */
   private axis(layer: string, axis: 0 | 1, dense: number): Axis {
-    const terms: Axis['terms'] = [];
-    for (const g of this.groups) {
-      for (const s of g.slices) {
-        if (s.param !== `${layer}.weight` || s.axis !== axis) continue;
-        const prefix = [0];
-        for (const idx of s.indices) prefix.push(prefix.at(-1)! + idx.length);
-        terms.push({ group: g.id, prefix });
-      }
-    }
-    return { fixed: dense - terms.reduce((a, t) => a + t.prefix.at(-1)!, 0), terms };
+    return this.axisOf(dense, (g) => g.slices.filter((s) => s.param === `${layer}.weight` && s.axis === axis).map((s) => s.indices));
   }
 
-  /** A node's output channels: per group, how many of them its first k channels hold. */
+  /** A node's output channels (a vector pass's input or output). */
   private nodeAxis(node: string, dense: number): Axis {
-    const terms: Axis['terms'] = [];
-    for (const g of this.groups) {
-      for (const entry of g.nodes) {
-        if (entry.node !== node) continue;
-        const prefix = [0];
-        for (const idx of entry.indices) prefix.push(prefix.at(-1)! + idx.length);
-        terms.push({ group: g.id, prefix });
-      }
-    }
+    return this.axisOf(dense, (g) => g.nodes.filter((e) => e.node === node).map((e) => e.indices));
+  }
+
+  /** Per group, how many of the axis's channels its first k channels hold; the rest is fixed. */
+  private axisOf(dense: number, entries: (g: Group) => number[][][]): Axis {
+    const terms = this.groups.flatMap((g) => entries(g).map((indices) => ({ group: g.id, prefix: prefixCounts(indices) })));
     return { fixed: dense - terms.reduce((a, t) => a + t.prefix.at(-1)!, 0), terms };
   }
 

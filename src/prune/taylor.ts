@@ -31,6 +31,11 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
   for (const g of groups) for (const s of g.slices) if (s.param.endsWith('.weight')) targets.set(`${s.param}:${s.axis}`, s);
   const perIndex = new Map<string, Float64Array>();
   const perGroup = new Map(groups.map((g) => [g.id, new Float64Array(g.channels)]));
+  // The weights as the network sees them (masked), once: they do not change between batches.
+  const weights = new Map([...new Set([...targets.values()].map((s) => s.param))].map((param) => {
+    const [w, mask] = [model.params.get(param)!, model.masks.get(param)];
+    return [param, mask ? w.map((v, i) => v * mask[i]) : w];
+  }));
   const [c, h, w] = data.shape;
   for (let b = 0; b < o.batches; b++) {
     const indices = Array.from({ length: o.batchSize }, (_, i) => (b * o.batchSize + i) % data.count);
@@ -41,6 +46,7 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
     const { loss, dLogits, correct } = be.softmaxCrossEntropy(f.logits, labels);
     const grads = net.backward(f, dLogits);
     const signed = new Map<string, Float64Array>();
+    const gradients = new Map<string, Float32Array>(); // each parameter's gradient read once, whichever axes use it
     for (const [key, s] of targets) {
       const stats = be.channelStats(net.params.get(s.param)!, s.axis, 'taylor', grads.get(s.param)!);
       const values = await be.read(stats);
@@ -48,8 +54,8 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
       values.forEach((v, i) => { total[i] += v; });
       perIndex.set(key, total);
       be.dispose(stats);
-      const weights = model.masks.get(s.param) ? model.params.get(s.param)!.map((v, i) => v * model.masks.get(s.param)![i]) : model.params.get(s.param)!;
-      signed.set(key, signedSums(weights, await be.read(grads.get(s.param)!), shapes.get(s.param)!, s.axis));
+      if (!gradients.has(s.param)) gradients.set(s.param, await be.read(grads.get(s.param)!));
+      signed.set(key, signedSums(weights.get(s.param)!, gradients.get(s.param)!, shapes.get(s.param)!, s.axis));
     }
     for (const g of groups) {
       const acc = perGroup.get(g.id)!;

@@ -1,6 +1,7 @@
 // The run report: report.json (everything measured) and a self-contained report.html (no network)
 // with SVG charts: channels kept per layer, cycles and energy per layer before and after, the latency
 // staircase of the most expensive layers with the cut marked, and the Pareto front of a budget sweep.
+import type { Normalization } from '../model/graph.js';
 import type { ModelCost } from '../accel/cost.js';
 import { barChart, formatNumber, lineChart } from './svg.js';
 
@@ -38,7 +39,7 @@ export interface RunReport {
   stopped?: string;
   model: { name: string; source: string };
   /** normalization: what the input pixels went through, (x - mean) / std with x in [0, 1]. */
-  data: { train: string; test: string; testCount: number; normalization?: { mean: number; std: number } };
+  data: { train: string; test: string; testCount: number; normalization?: Normalization };
   accelerator: { name: string; rows: number; cols: number; dataflow: string; clockMHz: number; source?: string };
   method: Record<string, unknown>;
   budget?: { text: string; metric: string; value: number; unit: string; met: boolean };
