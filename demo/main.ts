@@ -4,8 +4,8 @@
 // drawing pad comparing the dense and pruned models. `?backend=auto|webgpu|gpujs` picks the backend.
 import checkpointUrl from '../models/lenet5-mnist.safetensors?url';
 import {
-  type BackendChoice, type ComputeBackend, GpujsBackend, type GpujsMode, type Model, MNIST_NORMALIZATION, WebGpuBackend, barChart, criteria, decodeCheckpoint, lineChart,
-  makeDataset, openBackend, parseBudget, parseIdx, predict, presets, runPruneWithFallback, DEFAULT_PRESET,
+  type BackendChoice, type ComputeBackend, GpujsBackend, type GpujsMode, type Model, MNIST_NORMALIZATION, type PruningHistory, WebGpuBackend, barChart, criteria,
+  decodeCheckpoint, encodeCheckpoint, exportOnnx, lineChart, makeDataset, openBackend, parseBudget, parseIdx, predict, presets, pruningHistory, runPruneWithFallback, DEFAULT_PRESET,
 } from '../src/index.js';
 import type { RunReport } from '../src/report/report.js';
 
@@ -192,6 +192,7 @@ async function start() {
       state.report = result.report;
       showSummary(result.report);
       showMasks(result.result.kept, result.result.groups);
+      offerDownloads(result.pruned, granularity === 'channel' ? pruningHistory(checkpoint.model.spec, result.result.groups, result.result.kept) : undefined);
       setPhase('done', 1);
     } catch (e) {
       state.error = (e as Error).message;
@@ -200,6 +201,18 @@ async function start() {
       run.disabled = false;
     }
   };
+}
+
+/** The pruned model as files: ONNX, and a checkpoint recording its pruning history (channel pruning). */
+function offerDownloads(pruned: Model, history?: PruningHistory) {
+  const link = (id: string, bytes: Uint8Array) => {
+    const a = $<HTMLAnchorElement>(id);
+    if (a.href.startsWith('blob:')) URL.revokeObjectURL(a.href);
+    a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  };
+  link('download-onnx', exportOnnx(pruned));
+  link('download-checkpoint', encodeCheckpoint({ model: pruned, optimizer: new Map(), info: history ? { pruning: history } : {} }));
+  document.querySelector<HTMLElement>('.downloads')!.hidden = false;
 }
 
 start().catch((e) => {

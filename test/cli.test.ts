@@ -201,7 +201,7 @@ describe('wgprune CLI', () => {
     expect(report.method.ratio).toBe(0.5);
   });
 
-  it('Ctrl-C in every phase: unstructured fine-tuning resumes; the uniform baseline stops with a report that says so (exit 130)', async () => {
+  it('Ctrl-C in every phase: exit 130, and --resume continues unstructured fine-tuning, the uniform baseline and the sweep where they stopped', async () => {
     const stopAt = (pattern: RegExp) => {
       let sent = false;
       return { sent: () => sent, onStderr: (text: string, child: import('node:child_process').ChildProcess) => { if (!sent && pattern.test(text)) { sent = true; child.kill('SIGINT'); } } };
@@ -223,5 +223,29 @@ describe('wgprune CLI', () => {
     const report: RunReport = JSON.parse(readFileSync(join(out2, 'report.json'), 'utf8'));
     expect(report.stopped).toMatch(/stopped during the uniform baseline/);
     expect(report.uniform).toBeUndefined();
+    // --resume continues the baseline's fine-tuning where it stopped and finishes the report.
+    const resumed = await cli(['prune', '--resume', '--out', out2]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).not.toMatch(/fine-tune: step/); // the pruned model is not made again
+    expect(Number(/fine-tune \(uniform\): step (\d+)\//.exec(resumed.stderr)![1])).toBeGreaterThan(10);
+    const finished: RunReport = JSON.parse(readFileSync(join(out2, 'report.json'), 'utf8'));
+    expect(finished.stopped).toBeUndefined();
+    expect(finished.notes.join(' ')).not.toMatch(/stopped/);
+    expect(finished.pruned).toEqual(report.pruned);
+    expect(finished.uniform!.cycles).toBeLessThanOrEqual(finished.budget!.value);
+    expect(existsSync(join(out2, 'resume.safetensors'))).toBe(false);
+    // The sweep too: stopped in its second point's uniform run, resumed to both points.
+    const out3 = tmp();
+    const s = stopAt(/sweep 0\.6 uniform: step 10\//);
+    const swept = await cli(['prune', '--model', 'default', '--budget', 'latency=0.7', '--sweep', '0.8,0.6', ...SMALL, '--epochs', '10', '--max-steps', '60', '--out', out3], s);
+    expect(s.sent()).toBe(true);
+    expect(swept.code, swept.stderr).toBe(130);
+    expect(JSON.parse(readFileSync(join(out3, 'report.json'), 'utf8')).sweep).toHaveLength(1);
+    const sweepResumed = await cli(['prune', '--resume', '--out', out3]);
+    expect(sweepResumed.code, sweepResumed.stderr).toBe(0);
+    expect(sweepResumed.stderr).not.toMatch(/sweep 0\.8/); // finished points are kept, not run again
+    const full: RunReport = JSON.parse(readFileSync(join(out3, 'report.json'), 'utf8'));
+    expect(full.sweep!.map((p) => p.fraction)).toEqual([0.8, 0.6]);
+    expect(full.sweep!.every((p) => p.aware.cycles <= p.fraction * full.dense.cycles && p.uniform!.cycles <= p.fraction * full.dense.cycles)).toBe(true);
   });
 });

@@ -3,7 +3,6 @@
 // as JSON), --verbose and --help. Exit codes: 0 success, 2 usage error, 1 failure; errors are one line
 // on stderr (with the stack only under --verbose).
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Mode, evaluate } from '../accel/cost.js';
@@ -11,29 +10,23 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import { DEFAULT_PRESET } from '../accel/presets.js';
 import { parseScaleSimTopology } from '../accel/scalesim-io.js';
 import type { Objective } from '../accel/tiled.js';
-import type { Backend } from '../backend.js';
 import { readFile } from '../data/sources.js';
 import { exportOnnx } from '../onnx/export.js';
 import { criteria } from '../prune/criteria/index.js';
-import { parseBudget } from '../prune/budget.js';
-import type { PruneResume, PruneSchedule } from '../prune/prune.js';
-import { paretoChart, renderHtml } from '../report/report.js';
-import { runPruneWithFallback, withDeviceFallback } from '../run/fallback.js';
-import type { Granularity } from '../run/prune-run.js';
-import { pruningHistory } from '../prune/history.js';
-import { type Checkpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { withDeviceFallback } from '../run/fallback.js';
+import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
-import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
-import { BACKEND_CHOICES, type ComputeBackend, openBackend, schedulerFor } from '../open-backend.js';
+import { evaluateModel, train } from '../train/trainer.js';
+import { BACKEND_CHOICES, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
 import { nearChanceWarning, normalizationText } from '../data/dataset.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { mergeConfigFile } from './config-file.js';
-import { checkOutputDir, checkOutputFile, writeOutputs } from './outputs.js';
-import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, num, oneOf, str } from './options.js';
+import { checkOutputFile } from './outputs.js';
+import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, oneOf, str } from './options.js';
 import { ProgressView } from './progress.js';
-
-interface Context { values: Values; json: boolean; progress: ProgressView; stop: { requested: boolean } }
+import { type Context, backend, dataValues, notice, output, trainOptions } from './context.js';
+import { pruneCommand } from './prune-command.js';
 
 interface Command {
   summary: string;
@@ -42,26 +35,6 @@ interface Command {
   help: Record<string, string>;
   run(c: Context): Promise<unknown>;
 }
-
-function trainOptions(v: Values, epochs: number): TrainOptions {
-  const optimizer = oneOf(v, 'optimizer', ['adam', 'sgd'] as const, 'adam');
-  return {
-    epochs: int(v, 'epochs', epochs)!, batchSize: int(v, 'batch-size', 64)!, optimizer, learningRate: num(v, 'lr', optimizer === 'adam' ? 1e-3 : 0.05)!,
-    seed: int(v, 'seed', 1)!, schedule: { kind: 'cosine' }, logEvery: 10, maxSteps: int(v, 'max-steps'), maxSeconds: num(v, 'max-seconds'),
-  };
-}
-
-/** One line on stderr: a backend fallback. */
-const notice = (c: Context) => (line: string) => {
-  c.progress.clear();
-  process.stderr.write(`wgprune: ${line}\n`);
-};
-
-function backend(c: Context): Promise<ComputeBackend> {
-  return openBackend({ backend: oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto'), onNotice: notice(c) });
-}
-
-const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 
 /** --input CxHxW for zoo models outside a data set's shape (default 1x28x28). */
 function modelInput(v: Values): [number, number, number] {
@@ -223,128 +196,11 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize') });
-
 const readText = (file: string): string => new TextDecoder().decode(readFile(file));
 
 function ensureDir(file: string) {
   const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';
   mkdirSync(dir, { recursive: true });
-}
-
-function parseSchedule(text: string | undefined): PruneSchedule | undefined {
-  if (!text || text === 'one-shot') return text ? { kind: 'one-shot' } : undefined;
-  const m = /^(iterative|agp):(\d+)$/.exec(text);
-  if (!m || Number(m[2]) < 1) throw new UsageError(`--schedule must be one-shot, iterative:N or agp:N, got '${text}'`);
-  return { kind: m[1] as 'iterative' | 'agp', steps: Number(m[2]) };
-}
-
-/** Options of the command line, not of the run: a stopped run does not save them, --resume may differ in them (and in --out and --backend). */
-const NOT_SAVED_WITH_A_RUN = ['resume', 'help', 'config', 'json', 'verbose'];
-
-async function pruneCommand(c: Context): Promise<number | void> {
-  const outDir = str(c.values, 'out') ?? 'out';
-  checkOutputDir('--out', outDir);
-  const resumeFile = join(outDir, 'resume.safetensors');
-  let resume: PruneResume | undefined;
-  let v = c.values;
-  if (v.resume) {
-    const saved: Checkpoint = await loadCheckpoint(resumeFile);
-    const info = saved.info as { options: Values; step: number; kept: [number, number[]][] } | undefined;
-    if (!info?.options) throw new Error(`${resumeFile}: not a stopped prune run`);
-    // A resumed run is the stopped one: options given again must not change it.
-    const changed = Object.entries(v).filter(([k, x]) => ![...NOT_SAVED_WITH_A_RUN, 'out', 'backend'].includes(k) && x !== undefined && info.options[k] !== x);
-    if (changed.length) {
-      const given = changed.map(([k, x]) => `--${k}${x === true ? '' : ` ${x}`} (the run has ${info.options[k] ?? 'none'})`);
-      throw new UsageError(`--resume continues the stopped run with its own options; ${given.join(', ')} would change it. Drop them, or start a new run in another --out`);
-    }
-    v = { ...info.options, out: outDir };
-    resume = { step: info.step, kept: new Map(info.kept), training: saved };
-  }
-  const granularity = oneOf(v, 'granularity', ['channel', 'unstructured', 'nm'] as const, 'channel') as Granularity;
-  const criterion = str(v, 'criterion') ?? 'l1';
-  if (!criteria[criterion]) throw new UsageError(`--criterion '${criterion}': use one of ${Object.keys(criteria).join(', ')}`);
-  const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
-  const ratio = num(v, 'ratio');
-  if (ratio !== undefined && !(ratio >= 0 && ratio < 1)) throw new UsageError(`--ratio must be in [0, 1), got ${ratio}`);
-  let budget;
-  try {
-    budget = str(v, 'budget') ? parseBudget(str(v, 'budget')!, accel) : undefined;
-  } catch (e) {
-    throw new UsageError(`--budget: ${(e as Error).message}`);
-  }
-  if (granularity === 'channel' && ratio === undefined && budget === undefined) throw new UsageError('prune needs --ratio R or --budget METRIC=VALUE');
-  if (granularity === 'channel' && ratio !== undefined && budget !== undefined) throw new UsageError('give --ratio or --budget, not both');
-  let nm;
-  if (granularity === 'nm') {
-    const m = /^(\d+):(\d+)$/.exec(str(v, 'nm') ?? '2:4');
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new UsageError(`--nm must be N:M with 1 <= N <= M, got '${str(v, 'nm')}'`);
-    nm = { n: Number(m[1]), m: Number(m[2]) };
-  }
-  if (granularity === 'unstructured' && ratio === undefined) throw new UsageError('unstructured pruning needs --ratio');
-  // Combinations the run cannot honour are refused, not dropped.
-  const schedule = parseSchedule(str(v, 'schedule'));
-  if (schedule && schedule.kind !== 'one-shot' && granularity !== 'channel') throw new UsageError(`--schedule ${str(v, 'schedule')} applies to channel pruning; --granularity ${granularity} prunes in one shot`);
-  if (schedule?.kind === 'agp' && budget) throw new UsageError(`--schedule agp:N follows a ratio; with --budget use iterative:N (the budget shrinks in N equal steps)`);
-  if (budget && granularity !== 'channel') throw new UsageError(`--budget applies to channel pruning; --granularity ${granularity} takes --ratio`);
-  const sweep = str(v, 'sweep')?.split(',').map((x) => {
-    const f = Number(x);
-    if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);
-    return f;
-  });
-  const { train: loaded, test: loadedTest } = loadData(dataValues(v));
-  const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
-  const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
-  const be = await backend(c);
-  const fineTune = trainOptions(v, 1);
-  const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;
-
-  const run = await runPruneWithFallback(be, {
-    model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
-    criterion, granularity, ratio, budget, nm, schedule,
-    fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
-    onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume,
-  }, { onNotice: notice(c) });
-  c.progress.clear();
-  mkdirSync(outDir, { recursive: true });
-  if (run.result.interrupted) {
-    const i = run.result.interrupted;
-    const options = Object.fromEntries(Object.entries(v).filter(([k]) => !NOT_SAVED_WITH_A_RUN.includes(k)));
-    await saveCheckpoint(resumeFile, { ...i.training, info: { options, step: i.step, kept: [...i.kept] } });
-    output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune prune --resume --out ${outDir}`);
-    run.backend.destroy();
-    return 130;
-  }
-  const files: Record<string, string> = { onnx: join(outDir, 'pruned.onnx'), checkpoint: join(outDir, 'pruned.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
-  const contents: Record<string, Uint8Array | string> = {
-    'pruned.onnx': exportOnnx(run.pruned),
-    'pruned.safetensors': encodeCheckpoint({
-      model: run.pruned, optimizer: new Map(),
-      info: { report: files.json, ...(granularity === 'channel' ? { pruning: pruningHistory(model.spec, run.result.groups, run.result.kept) } : {}) },
-    }),
-    'report.json': `${JSON.stringify(run.report, null, 2)}\n`,
-    'report.html': renderHtml(run.report),
-  };
-  if (run.report.sweep) {
-    // The Pareto front on its own too, for scripts and slides.
-    Object.assign(files, { pareto: join(outDir, 'pareto.json'), paretoSvg: join(outDir, 'pareto.svg') });
-    contents['pareto.json'] = `${JSON.stringify(run.report.sweep, null, 2)}\n`;
-    contents['pareto.svg'] = paretoChart(run.report)!;
-  }
-  await writeOutputs(outDir, contents);
-  // A finished run leaves no resume state behind.
-  if (resume) await rm(resumeFile, { force: true });
-  run.backend.destroy();
-  const r = run.report;
-  const line = (name: string, s: typeof r.dense) => `${name.padEnd(8)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;
-  output(c, { files, report: r }, [
-    line('dense', r.dense), line('pruned', r.pruned), ...(r.uniform ? [line(`uniform`, r.uniform)] : []),
-    ...(r.budget ? [`budget ${r.budget.text} = ${Math.round(r.budget.value)} ${r.budget.unit}: ${r.budget.met ? 'met' : 'NOT met'}; latency ${(r.pruned.cycles / r.dense.cycles).toFixed(3)}x dense, energy ${(r.pruned.energyUJ / r.dense.energyUJ).toFixed(3)}x`] : []),
-    ...r.notes.map((n) => `note: ${n}`),
-    `backend ${r.backend}`,
-    `wrote ${files.onnx}, ${files.checkpoint}, ${files.json}, ${files.html} (${r.seconds.total.toFixed(0)} s)`,
-  ].join('\n'));
-  if (r.stopped) return 130;
 }
 
 function help(name?: string): string {

@@ -11,6 +11,7 @@ import { type Model, paramList, parameterCount } from '../model/model.js';
 import { CostModel, type Budget, METRIC_UNITS, budgetText } from '../prune/budget.js';
 import { LayerTables } from '../prune/layer-tables.js';
 import { channelGroups } from '../prune/dependency.js';
+import type { KeptChannels } from '../prune/compact.js';
 import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
 import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '../prune/prune-to-budget.js';
 import { pruneReport } from '../prune/report.js';
@@ -52,6 +53,8 @@ export interface PruneRunOptions {
   onPlanProgress?: (p: { phase: string; fraction: number }) => void;
   shouldStop?: () => boolean;
   resume?: PruneResume;
+  /** Continue a run stopped in its uniform baseline or sweep (PruneRunResult.stoppedLater and what it wrote). */
+  resumeLater?: LaterResume;
   /** Channel pruning: receives a resumable state every `checkpointEvery` fine-tuning steps. */
   onResumable?: (r: PruneResume) => void;
   checkpointEvery?: number;
@@ -59,6 +62,8 @@ export interface PruneRunOptions {
 
 export interface PruneRunResult {
   result: ChannelPruneResult;
+  /** Set when the user stopped the uniform baseline or the sweep: pass it back (with the report and pruned model) as `resumeLater`. */
+  stoppedLater?: LaterState;
   report: RunReport;
   /** The model to export: compacted for channel pruning, masked otherwise. */
   pruned: Model;
@@ -120,11 +125,45 @@ function layerRows(dense: Model, pruned: Model, d: ModelCost, p: ModelCost): Lay
   });
 }
 
+/** A run stopped in a phase after its pruned model: the rows finished and where the phase stopped. */
+export interface LaterState {
+  /** Finished rows by phase: 'uniform', 'sweep F aware', 'sweep F uniform'. */
+  done: Record<string, LaterRow>;
+  /** The phase that stopped, and its fine-tuning state (pass back to continue there). */
+  phase: string;
+  at: PruneResume;
+}
+type LaterRow = ModelSummary & { ratio?: number };
+
+/** Continue a run stopped after its pruned model: the report and pruned model written at the stop, and the state. */
+export interface LaterResume extends LaterState { report: RunReport; pruned: Model; kept: KeptChannels }
+
+/** The phases after the pruned model, in order. */
+function laterPhases(o: PruneRunOptions): string[] {
+  const ids = o.compareUniform && o.budget ? ['uniform'] : [];
+  if (o.granularity === 'channel') for (const f of o.sweep ?? []) ids.push(`sweep ${f} aware`, `sweep ${f} uniform`);
+  return ids;
+}
+
+const phaseText = (o: PruneRunOptions, id: string) => {
+  const [kind, f, side] = id.split(' ');
+  return kind === 'uniform' ? 'the uniform baseline at the same budget' : `the sweep at ${o.budget?.metric ?? 'latency'}=${f} (${side === 'aware' ? 'accelerator-aware' : 'uniform'})`;
+};
+
+/** Runs one later phase (from its stopped state, if given). */
+function runLaterPhase(be: Backend, o: PruneRunOptions, costs: CostModel, id: string, resume?: PruneResume) {
+  const [kind, f, side] = id.split(' ');
+  const budget = kind === 'uniform' ? o.budget! : ({ metric: o.budget?.metric ?? 'latency', fraction: Number(f) } as Budget);
+  const label = kind === 'uniform' ? 'fine-tune (uniform)' : `sweep ${f}${side === 'uniform' ? ' uniform' : ''}`;
+  const options = { ...budgetOptions(o, costs, budget, label), resume, onResumable: undefined };
+  return kind === 'uniform' || side === 'uniform' ? pruneUniformToBudget(be, o.model, options) : pruneToBudget(be, o.model, options);
+}
+
+/** The pruned model's part of a run: dense and pruned models evaluated and simulated, layers, staircases. */
+interface MainPart { result: ChannelPruneResult; pruned: Model; report: RunReport }
+
 export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRunResult> {
-  const seconds: Record<string, number> = {};
   const t0 = now();
-  const dense = o.model;
-  const notes: string[] = [];
   if (o.granularity !== 'channel' && o.budget) throw new Error(`prune: budgets apply to channel pruning; ${o.granularity} pruning takes --ratio${o.granularity === 'nm' ? ' or --nm' : ''}`);
   if (o.granularity === 'channel' && (o.ratio === undefined) === (o.budget === undefined)) throw new Error('prune: channel pruning needs exactly one of a ratio or a budget');
   if (o.schedule && o.schedule.kind !== 'one-shot' && o.granularity !== 'channel') throw new Error(`prune: a ${o.schedule.kind} schedule applies to channel pruning; ${o.granularity} pruning is one-shot`);
@@ -132,6 +171,49 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
 
   // One cost session for the run: every layer shape is scheduled once, whichever phase asks first.
   const costs = new CostModel(o.accelerator, { metric: o.budget?.metric ?? 'latency', mode: o.mode, schedule: o.scheduler });
+  const later = o.resumeLater;
+  const main: MainPart = later
+    ? { result: { groups: channelGroups(o.model.spec), kept: later.kept, masked: later.pruned, compact: later.pruned, report: pruneReport(o.model, later.pruned) }, pruned: later.pruned, report: later.report }
+    : await mainPart(be, o, costs);
+  const { result, pruned } = main;
+
+  // The rows after the pruned model, each a phase; a stopped one leaves the run resumable from there.
+  const done: Record<string, LaterRow> = { ...later?.done };
+  let stopped: LaterState | undefined;
+  const tLater = now();
+  if (!result.interrupted) {
+    for (const id of laterPhases(o).filter((x) => !done[x])) {
+      o.onPhase?.(phaseText(o, id));
+      const r = await runLaterPhase(be, o, costs, id, id === later?.phase ? later.at : undefined);
+      if (r.interrupted) {
+        stopped = { done, phase: id, at: r.interrupted };
+        break;
+      }
+      done[id] = { ...summarize(r.prunedCost, parameterCount(r.compact), await evaluateModel(be, r.compact, o.test)), ...(r.uniformRatio !== undefined ? { ratio: r.uniformRatio } : {}) };
+    }
+  }
+  const uniform = done.uniform as RunReport['uniform'];
+  const sweep = o.sweep?.length && o.granularity === 'channel' && !result.interrupted
+    ? o.sweep.filter((f) => done[`sweep ${f} uniform`]).map((fraction) => ({ fraction, aware: done[`sweep ${fraction} aware`], uniform: done[`sweep ${fraction} uniform`] as SweepPoint['uniform'] }))
+    : undefined;
+  const stoppedText = stopped && `stopped during ${phaseText(o, stopped.phase)}: its rows are missing (--resume continues the run)`;
+  const base = main.report;
+  const report: RunReport = {
+    ...base, uniform, sweep, stopped: stoppedText,
+    notes: [...(stoppedText ? [stoppedText] : []), ...base.notes.filter((n) => n !== base.stopped)],
+    seconds: { ...base.seconds, ...(laterPhases(o).length ? { later: (base.seconds.later ?? 0) + (now() - tLater) / 1000 } : {}), total: (later ? base.seconds.total : 0) + (now() - t0) / 1000 },
+  };
+  if (!stoppedText) delete report.stopped;
+  if (!uniform) delete report.uniform;
+  if (!sweep) delete report.sweep;
+  return { result, report, pruned, ...(stopped ? { stoppedLater: stopped } : {}) };
+}
+
+async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Promise<MainPart> {
+  const seconds: Record<string, number> = {};
+  const t0 = now();
+  const dense = o.model;
+  const notes: string[] = [];
   o.onPhase?.('evaluating the dense model');
   const denseAccuracy = await evaluateModel(be, dense, o.test);
   const denseCost = await simulate(costs, dense);
@@ -139,10 +221,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
 
   let result: ChannelPruneResult;
   let pruned: Model;
-  let uniform: (ModelSummary & { ratio: number }) | undefined;
   let budgetInfo: RunReport['budget'];
-  /** A phase after the pruned model (the baseline, the sweep) stopped by the user: the report says so. */
-  let stopped: string | undefined;
   const t1 = now();
   if (o.granularity === 'channel' && o.budget) {
     o.onPhase?.(`pruning to ${budgetText(o.budget)} on ${o.accelerator.name}`);
@@ -150,12 +229,6 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     result = r;
     pruned = r.compact;
     budgetInfo = { text: budgetText(o.budget), metric: o.budget.metric, value: r.budget, unit: METRIC_UNITS[o.budget.metric], met: r.cost <= r.budget };
-    if (o.compareUniform && !r.interrupted) {
-      o.onPhase?.('uniform baseline at the same budget');
-      const u = await pruneUniformToBudget(be, dense, { ...budgetOptions(o, costs, o.budget, 'fine-tune (uniform)'), resume: undefined, onResumable: undefined });
-      if (u.interrupted) stopped = 'the uniform baseline';
-      else uniform = { ...summarize(u.prunedCost, parameterCount(u.compact), await evaluateModel(be, u.compact, o.test)), ratio: u.uniformRatio! };
-    }
   } else if (o.granularity === 'channel') {
     o.onPhase?.(`pruning ${Math.round(100 * o.ratio!)}% of the channels`);
     result = await pruneChannels(be, dense, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume, onResumable: o.onResumable });
@@ -195,27 +268,6 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   const prunedCost = await simulate(costs, pruned, o.granularity === 'nm' ? o.nm : undefined);
   if (o.granularity === 'nm' && !o.accelerator.sparsity) notes.push(`${o.accelerator.name} has no N:M sparsity support: the ${o.nm!.n}:${o.nm!.m} model runs at dense speed there`);
 
-  let sweep: SweepPoint[] | undefined;
-  if (o.sweep?.length && o.granularity === 'channel' && !result.interrupted) {
-    sweep = [];
-    const metric = o.budget?.metric ?? 'latency';
-    for (const fraction of stopped ? [] : o.sweep) {
-      o.onPhase?.(`sweep: ${metric}=${fraction}`);
-      const b = { metric, fraction } as Budget;
-      const a = await pruneToBudget(be, dense, { ...budgetOptions(o, costs, b, `sweep ${fraction}`), resume: undefined, onResumable: undefined });
-      const u = a.interrupted ? a : await pruneUniformToBudget(be, dense, { ...budgetOptions(o, costs, b, `sweep ${fraction} uniform`), resume: undefined, onResumable: undefined });
-      if (a.interrupted || u.interrupted) {
-        stopped = `the sweep at ${metric}=${fraction}`;
-        break;
-      }
-      sweep.push({
-        fraction,
-        aware: summarize(a.prunedCost, parameterCount(a.compact), await evaluateModel(be, a.compact, o.test)),
-        uniform: { ...summarize(u.prunedCost, parameterCount(u.compact), await evaluateModel(be, u.compact, o.test)), ratio: u.uniformRatio! },
-      });
-    }
-  }
-
   const report: RunReport = {
     tool: 'wgprune', createdAt: new Date().toISOString(),
     model: { name: dense.spec.name, source: o.modelSource },
@@ -228,13 +280,10 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
     budget: budgetInfo,
     dense: summarize(denseCost, parameterCount(dense), denseAccuracy),
     pruned: summarize(prunedCost, parameterCount(pruned, true), prunedAccuracy),
-    uniform,
     layers: layerRows(dense, pruned, denseCost, prunedCost),
     staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(o, costs, result, denseCost) : [],
-    sweep,
-    ...(stopped ? { stopped: `stopped during ${stopped}: its rows are missing` } : {}),
-    notes: [...(stopped ? [`stopped during ${stopped}: its rows are missing`] : []), ...result.report.notes, ...notes, ...[nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test)].filter((w) => w !== undefined).map((w) => `the dense model's ${w}`)],
-    seconds: { ...seconds, total: (now() - t0) / 1000 },
+    notes: [...result.report.notes, ...notes, ...[nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test)].filter((w) => w !== undefined).map((w) => `the dense model's ${w}`)],
+    seconds,
   };
   return { result, report, pruned };
 }

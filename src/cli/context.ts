@@ -1,0 +1,31 @@
+// What every command shares: its parsed values and output channels, training options from flags, the
+// backend it opens (with fallback notices on stderr), and output as text or JSON.
+import { BACKEND_CHOICES, type ComputeBackend, openBackend } from '../open-backend.js';
+import type { TrainOptions } from '../train/trainer.js';
+import { type Values, int, num, oneOf, str } from './options.js';
+import type { ProgressView } from './progress.js';
+
+export interface Context { values: Values; json: boolean; progress: ProgressView; stop: { requested: boolean } }
+
+export function trainOptions(v: Values, epochs: number): TrainOptions {
+  const optimizer = oneOf(v, 'optimizer', ['adam', 'sgd'] as const, 'adam');
+  return {
+    epochs: int(v, 'epochs', epochs)!, batchSize: int(v, 'batch-size', 64)!, optimizer, learningRate: num(v, 'lr', optimizer === 'adam' ? 1e-3 : 0.05)!,
+    seed: int(v, 'seed', 1)!, schedule: { kind: 'cosine' }, logEvery: 10, maxSteps: int(v, 'max-steps'), maxSeconds: num(v, 'max-seconds'),
+  };
+}
+
+/** One line on stderr: a backend fallback. */
+export const notice = (c: Context) => (line: string) => {
+  c.progress.clear();
+  process.stderr.write(`wgprune: ${line}\n`);
+};
+
+export function backend(c: Context): Promise<ComputeBackend> {
+  return openBackend({ backend: oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto'), onNotice: notice(c) });
+}
+
+export const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+
+export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize') });
+
