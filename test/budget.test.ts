@@ -56,10 +56,8 @@ describe('allocation to a budget', () => {
     [mobilenet([3, 8, 8]), 'systolic-32x32', 'latency', 0.3],
     [mobilenet([3, 8, 8]), 'systolic-16x16', 'macs', 0.5],
   ];
-  it.each(cases)('%#: within budget, close to it, and no free channel left pruned', async (spec, p, metric, fraction) => {
-    const r = await checkAllocation(spec, p, metric, fraction);
-    // Close: the staircase's steps bound how near a budget can be met; 10% of the dense cost covers them here.
-    expect(r.cost, r.label).toBeGreaterThan(r.budget - 0.1 * r.dense);
+  it.each(cases)('%#: within budget, and within one staircase step of it: no pruned group could keep one more channel', async (spec, p, metric, fraction) => {
+    await checkAllocation(spec, p, metric, fraction);
   });
 
   it('on the latency staircase, the cut lands on the step edge: the most channels the budget allows', async () => {

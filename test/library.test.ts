@@ -9,10 +9,14 @@ import { zooModel } from '../src/model/zoo.js';
 describe('the library example', () => {
   it('prunes with the pruner object and to a budget; the history rebuilds the pruned architecture', async () => {
     const lines: string[] = [];
-    const { dense, small, planned, history } = await example({ steps: 20, log: (l) => lines.push(l) });
+    const { dense, small, fast, cycles, denseCycles, planned, history } = await example({ steps: 20, log: (l) => lines.push(l) });
     expect(lines.filter((l) => l.startsWith('step ')).length).toBe(2);
     expect(prunedSpec(zooModel('lenet5', [1, 28, 28], 10), history)).toEqual(small.spec);
     expect(parameterCount(small)).toBeLessThan(0.7 * parameterCount(dense));
     expect(planned.cost).toBeLessThanOrEqual(0.5 * planned.denseValue);
+    // The pruner to a budget: within it, and (same budget, same allocation machinery) near the one-call plan.
+    expect(cycles).toBeLessThanOrEqual(0.5 * denseCycles);
+    expect(cycles).toBeGreaterThan(0.4 * denseCycles);
+    expect(parameterCount(fast)).toBeLessThan(parameterCount(dense));
   }, 300_000);
 });

@@ -180,6 +180,10 @@ export function specWithCounts(spec: ModelSpec, groups: Group[], counts: KeptCou
 }
 
 /** The absolute budget in the metric's base unit. */
+/** Budgets of each step: equal shrinking from the dense cost to the final budget. */
+export const budgetSteps = (dense: number, final: number, steps: number): number[] =>
+  Array.from({ length: steps }, (_, i) => (i + 1 === steps ? final : dense - ((dense - final) * (i + 1)) / steps));
+
 export async function absoluteBudget(b: Budget, dense: ModelSpec, costs: CostModel): Promise<number> {
   return 'fraction' in b ? b.fraction * (await costs.cost(dense)) : b.value;
 }

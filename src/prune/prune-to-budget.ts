@@ -10,10 +10,11 @@ import type { Backend } from '../backend.js';
 import type { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/graph.js';
 import { allocate } from './allocate.js';
-import { allocateToBudget, uniformCountsForBudget } from './allocate-budget.js';
+import { uniformCountsForBudget } from './allocate-budget.js';
 import { type Budget, CostModel, absoluteBudget, metricOf } from './budget.js';
 import { channelGroups } from './dependency.js';
 import { type ChannelPruneResult, type PruneStepOptions, pruneInSteps, stepPruner } from './prune.js';
+import { ChannelPruner } from './pruner.js';
 
 export interface BudgetPruneOptions extends PruneStepOptions {
   budget: Budget;
@@ -58,19 +59,17 @@ async function finish(o: BudgetPruneOptions, costs: CostModel, dense: Model, r: 
   return { ...r, budget, denseCost: d.cost, prunedCost: p.cost, cost: p.value, denseValue: d.value, uniformRatio };
 }
 
-/** Budgets of each step: equal shrinking from the dense cost to the final budget. */
-export const budgetSteps = (dense: number, final: number, steps: number): number[] =>
-  Array.from({ length: steps }, (_, i) => (i + 1 === steps ? final : dense - ((dense - final) * (i + 1)) / steps));
+export { budgetSteps } from './budget.js';
 
 export async function pruneToBudget(be: Backend, dense: Model, o: BudgetPruneOptions): Promise<BudgetPruneResult> {
   const costs = costModelFor(o);
-  const budget = await absoluteBudget(o.budget, dense.spec, costs);
-  const steps = budgetSteps(await costs.cost(dense.spec), budget, o.steps ?? 1);
-  const r = await pruneInSteps(be, dense, o, stepPruner(be, dense, o, steps.length, async ({ step, groups, scores, model, kept }) => {
-    o.onStep?.(step, steps[step]);
-    return allocateToBudget(model.spec, groups, scores, costs, steps[step], { ignore: o.ignore, roundTo: o.roundTo, available: kept, onProgress: o.onPlanProgress });
-  }));
-  return finish(o, costs, dense, r, budget);
+  const pruner = new ChannelPruner(be, dense, {
+    importance: o.criterion, taylorData: o.taylorData ?? o.fineTune?.data, seed: o.seed,
+    budget: o.budget, costs, budgetSteps: o.steps, ignore: o.ignore, roundTo: o.roundTo, onPlanProgress: o.onPlanProgress,
+  });
+  const steps = (await pruner.budgets())!;
+  const r = await pruneInSteps(be, dense, o, pruner, (step) => o.onStep?.(step, steps[step]));
+  return finish(o, costs, dense, r, steps.at(-1)!);
 }
 
 /** The smallest uniform ratio (in steps of 1/100) whose model meets the budget. */

@@ -2,10 +2,13 @@
 // function and the allocation, and `step()` prunes one step of the schedule (importance of the current
 // model -> allocation -> channel masks); fine-tuning between steps stays with the caller, who hands the
 // tuned model back with `update()`. Channels pruned at one step stay pruned at the next.
+import type { AcceleratorConfig } from '../accel/config.js';
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import { type Allocation, type AllocationOptions, allocate } from './allocate.js';
+import { allocateToBudget } from './allocate-budget.js';
+import { type Budget, CostModel, absoluteBudget, budgetSteps } from './budget.js';
 import { type KeptChannels, applyChannelMasks, compactModel } from './compact.js';
 import { type Criterion, GRADIENT_CRITERIA, criterion } from './criteria/index.js';
 import { type Group, channelGroups } from './dependency.js';
@@ -28,7 +31,18 @@ export interface PrunerOptions extends Partial<AllocationOptions> {
   importance: string | Criterion;
   /** Ratio schedule (with `ratio`): one-shot (default), iterative or AGP. */
   schedule?: PruneSchedule;
-  /** Steps and how each allocates, instead of a ratio schedule (pruneToBudget's). */
+  /**
+   * An accelerator budget instead of a ratio: each step keeps the most important channels whose model
+   * fits (`budgetSteps` steps shrink the budget evenly from the dense cost, NetAdapt-style; default 1).
+   * Costs come from `costs` (a run's cost session) or a new session on `accelerator`.
+   */
+  budget?: Budget;
+  accelerator?: AcceleratorConfig;
+  costs?: CostModel;
+  budgetSteps?: number;
+  /** Budget planning progress: the phase and the share of the way to the step's budget. */
+  onPlanProgress?: (p: { phase: string; fraction: number }) => void;
+  /** Steps and how each allocates, instead of a ratio or budget (the uniform baseline's). */
   allocator?: { steps: number; allocate: (c: StepContext) => Promise<Allocation> };
   /** Batches for the gradients of the taylor criteria (default: none; they then throw). */
   taylorData?: Dataset;
@@ -51,6 +65,9 @@ export class ChannelPruner {
   /** Steps taken. */
   steps = 0;
   readonly totalSteps: number;
+  /** With a budget: each step's budget in the metric's unit; undefined otherwise. */
+  readonly budgets: () => Promise<number[] | undefined> = async () => undefined;
+  private stepBudgets?: number[];
   private readonly score: Criterion;
   private readonly gradients: boolean;
   private readonly allocateStep: (c: StepContext) => Promise<Allocation>;
@@ -60,12 +77,22 @@ export class ChannelPruner {
     this.model = dense;
     this.score = typeof o.importance === 'string' ? criterion(o.importance) : o.importance;
     this.gradients = typeof o.importance === 'string' && GRADIENT_CRITERIA.includes(o.importance);
+    if ([o.ratio, o.budget, o.allocator].filter((x) => x !== undefined).length !== 1) throw new Error('pruner: give one of a ratio, a budget or an allocator');
     if (o.allocator) {
       this.totalSteps = o.allocator.steps;
       this.allocateStep = o.allocator.allocate;
+    } else if (o.budget) {
+      const budget = o.budget;
+      if (!o.costs && !o.accelerator) throw new Error('pruner: a budget needs an accelerator (or a cost session)');
+      const costs = o.costs?.withMetric(budget.metric) ?? new CostModel(o.accelerator!, { metric: budget.metric });
+      this.totalSteps = o.budgetSteps ?? 1;
+      this.allocateStep = async ({ step, groups, scores, model, kept }) => {
+        const budgets = await this.budgets();
+        return allocateToBudget(model.spec, groups, scores, costs, budgets![step], { ignore: o.ignore, roundTo: o.roundTo, available: kept, onProgress: o.onPlanProgress });
+      };
+      this.budgets = async () => (this.stepBudgets ??= budgetSteps(await costs.cost(dense.spec), await absoluteBudget(budget, dense.spec, costs), this.totalSteps));
     } else {
-      if (o.ratio === undefined) throw new Error('pruner: give a ratio (or an allocator)');
-      const final = o.ratio;
+      const final = o.ratio!;
       const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, final);
       this.totalSteps = ratios.length;
       this.allocateStep = async ({ step, scores, kept }) => allocate(this.groups, scores, {
