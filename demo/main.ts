@@ -4,10 +4,9 @@
 // drawing pad comparing the dense and pruned models. `?backend=auto|webgpu|gpujs` picks the backend.
 import checkpointUrl from '../models/lenet5-mnist.safetensors?url';
 import {
-  type BackendChoice, type ComputeBackend, GpujsBackend, type GpujsMode, type Model, MNIST_NORMALIZATION, type PruningHistory, WebGpuBackend, barChart, criteria,
+  type BackendChoice, type ComputeBackend, GpujsBackend, type GpujsMode, type Model, MNIST_NORMALIZATION, type PruningHistory, type RunReport, WebGpuBackend, barChart, criteria,
   decodeCheckpoint, encodeCheckpoint, exportOnnx, lineChart, makeDataset, openBackend, parseBudget, parseIdx, predict, presets, pruningHistory, runPruneWithFallback, DEFAULT_PRESET,
 } from '../src/index.js';
-import type { RunReport } from '../src/report/report.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const state: { phase: string; report?: RunReport; error?: string; dense?: Model; pruned?: Model; be?: ComputeBackend; backend?: string } = { phase: 'loading' };

@@ -39,5 +39,5 @@ export { importOnnx } from './onnx/import.js';
 export { exportOnnx } from './onnx/export.js';
 export { runPrune } from './run/prune-run.js';
 export { runPruneWithFallback } from './run/fallback.js';
-export { renderHtml } from './report/report.js';
+export { type ModelSummary, type RunReport, type SweepPoint, paretoChart, renderHtml } from './report/report.js';
 export { barChart, lineChart } from './report/svg.js';
