@@ -50,7 +50,12 @@ export interface TrainHooks {
   /** Called with a resumable checkpoint every `checkpointEvery` steps and when the run stops. */
   onCheckpoint?: (c: Checkpoint) => Promise<void> | void;
   checkpointEvery?: number;
+  /** Between the backward pass and the optimizer step: add a penalty's gradient to `grads` (sparse training). */
+  regularize?: (c: RegularizeContext) => Promise<void> | void;
 }
+
+/** What a regularizer sees each step: the step index, the parameters, and the gradients it may replace. */
+export interface RegularizeContext { be: Backend; step: number; params: ReadonlyMap<string, Tensor>; grads: Map<string, Tensor> }
 
 export interface TrainResult {
   model: Model;
@@ -149,6 +154,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     const { loss, dLogits, correct } = be.softmaxCrossEntropy(forward.logits, labels,
       teacherPass ? { teacher: teacherPass.logits, temperature: o.distill!.temperature, alpha: o.distill!.alpha } : {});
     const grads = net.backward(forward, dLogits);
+    await hooks.regularize?.({ be, step: position.step, params: net.params, grads });
     for (const p of trainable) {
       const g = grads.get(p.name);
       if (!g) continue;

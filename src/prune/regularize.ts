@@ -1,0 +1,147 @@
+// Sparse training: a structured sparsity penalty added to the loss, λ Σ_s ‖w_s‖₂ over the structures s
+// (structures.ts), applied as its gradient λ w / ‖w_s‖ between the backward pass and the optimizer step
+// (Torch-Pruning's `pruner.regularize(model)`). The per-row sums of squares are reduced on the backend
+// (channelStats), the structures' norms combined on the host (a few hundred numbers), and the gradient
+// added on the backend as a per-row scaling of the weights (channelScale + add), so every backend runs
+// it with ops its shared suite checks. λ is constant, or grows (Wang et al., "Neural Pruning via Growing
+// Regularization", ICLR 2021; Torch-Pruning's GrowingRegPruner) until a target share of the structures
+// is near zero.
+import type { Backend, Tensor } from '../backend.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Model } from '../model/model.js';
+import type { Checkpoint } from '../train/checkpoint.js';
+import { type RegularizeContext, type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
+import type { Group } from './dependency.js';
+import { type StructureKind, type Structures, penaltyStructures } from './structures.js';
+
+export interface SparsityOptions {
+  kind: StructureKind;
+  /** The penalty's weight λ (at the start, when it grows). */
+  lambda: number;
+  /** Growing regularisation: λ times `factor` every `every` steps while fewer than `target` of the structures are near zero. */
+  grow?: { every: number; factor: number; target: number };
+}
+
+/** A structure is near zero below this share of the median structure norm before sparse training. */
+export const NEAR_ZERO = 0.01;
+
+/** Per structure, the L2 norm of its entries (host arrays, float64): the reference for the backend's. */
+export function structureNorms(model: Model, s: Structures): Float64Array {
+  const sq = new Float64Array(s.names.length);
+  for (const part of s.parts) {
+    const w = model.params.get(part.param)!;
+    const mask = model.masks.get(part.param);
+    const [, rows, inner] = part.view;
+    for (let i = 0; i < w.length; i++) {
+      const id = part.structureOfRow[Math.floor(i / inner) % rows];
+      const v = mask && mask[i] === 0 ? 0 : w[i];
+      if (id >= 0) sq[id] += v * v;
+    }
+  }
+  return sq.map(Math.sqrt);
+}
+
+export const penaltyValue = (lambda: number, norms: ArrayLike<number>): number => lambda * Array.from(norms).reduce((a, b) => a + b, 0);
+
+const median = (v: ArrayLike<number>) => {
+  const s = Float64Array.from(v).sort();
+  return s.length ? s[Math.floor(s.length / 2)] : 0;
+};
+
+export class SparsityPenalty {
+  lambda: number;
+  /** The median structure norm when the penalty first ran: "near zero" is relative to it. */
+  reference?: number;
+  readonly structures: Structures;
+
+  constructor(readonly spec: Model['spec'], groups: Group[], readonly o: SparsityOptions) {
+    if (!(o.lambda > 0)) throw new Error(`sparse training: λ must be > 0, got ${o.lambda}`);
+    if (o.grow && !(o.grow.every >= 1 && o.grow.factor > 1 && o.grow.target > 0 && o.grow.target <= 1)) throw new Error('sparse training: growing λ needs every >= 1, factor > 1 and a target share in (0, 1]');
+    this.structures = penaltyStructures(spec, groups, o.kind);
+    this.lambda = o.lambda;
+  }
+
+  /** Per structure, the L2 norm of its entries in `params` (device tensors), reduced on the backend. */
+  async norms(be: Backend, params: ReadonlyMap<string, Tensor>): Promise<Float64Array> {
+    const sq = new Float64Array(this.structures.names.length);
+    for (const part of this.structures.parts) {
+      const view = be.reshape(params.get(part.param)!, part.view);
+      const stats = be.channelStats(view, 1, 'l2sq');
+      const rows = await be.read(stats);
+      be.dispose(view, stats);
+      rows.forEach((v, r) => { const id = part.structureOfRow[r]; if (id >= 0) sq[id] += v; });
+    }
+    return sq.map(Math.sqrt);
+  }
+
+  /** Adds λ w / ‖w_s‖ to each parameter's gradient (0 where a structure is already exactly zero); returns the norms. */
+  async addGradient(be: Backend, params: ReadonlyMap<string, Tensor>, grads: Map<string, Tensor>): Promise<Float64Array> {
+    const norms = await this.norms(be, params);
+    for (const part of this.structures.parts) {
+      const g = grads.get(part.param);
+      if (!g) continue;
+      const [outer, rows, inner] = part.view;
+      const factors = new Float32Array(outer * rows);
+      for (let r = 0; r < rows; r++) {
+        const id = part.structureOfRow[r];
+        const f = id >= 0 && norms[id] > 0 ? this.lambda / norms[id] : 0;
+        for (let o = 0; o < outer; o++) factors[o * rows + r] = f;
+      }
+      const w4 = be.reshape(params.get(part.param)!, [outer, rows, inner, 1]);
+      const s = be.upload(factors, [outer, rows, 1, 1]);
+      const scaled = be.channelScale(w4, s);
+      const flat = be.reshape(scaled, g.shape);
+      grads.set(part.param, be.add(g, flat));
+      be.dispose(w4, s, scaled, flat, g);
+    }
+    return norms;
+  }
+
+  /** The trainer hook: the gradient every step, λ grown on schedule. */
+  hook(): (c: RegularizeContext) => Promise<void> {
+    return async ({ be, step, params, grads }) => {
+      const norms = await this.addGradient(be, params, grads);
+      this.reference ??= median(norms);
+      const g = this.o.grow;
+      if (g && step > 0 && step % g.every === 0 && this.nearZeroShare(norms) < g.target) this.lambda *= g.factor;
+    };
+  }
+
+  nearZeroShare(norms: ArrayLike<number>): number {
+    const ref = this.reference ?? median(norms);
+    return Array.from(norms).filter((v) => v <= NEAR_ZERO * ref).length / norms.length;
+  }
+
+  /** Names of the structures near zero. */
+  nearZero(norms: ArrayLike<number>): string[] {
+    const ref = this.reference ?? median(norms);
+    return this.structures.names.filter((_, i) => norms[i] <= NEAR_ZERO * ref);
+  }
+}
+
+export interface SparseTrainResult {
+  model: Model;
+  /** Structure norms before and after (float64, host). */
+  before: Float64Array;
+  after: Float64Array;
+  /** λ at the end (grown, if growing). */
+  lambda: number;
+  nearZero: string[];
+  penalty: SparsityPenalty;
+  /** Set when the user stopped it: a checkpoint to continue from (with `lambda`). */
+  stopped?: Checkpoint;
+}
+
+/** Trains `model` with the penalty (the caller's training options and hooks); a resumed run passes its checkpoint and λ. */
+export async function sparseTrain(
+  be: Backend, model: Model, groups: Group[], data: Dataset, options: TrainOptions, penalty: SparsityOptions,
+  hooks: Omit<TrainHooks, 'regularize'> & { lambda?: number; reference?: number } = {},
+): Promise<SparseTrainResult> {
+  const p = new SparsityPenalty(model.spec, groups, penalty);
+  const before = structureNorms(model, p.structures);
+  if (hooks.lambda !== undefined) p.lambda = hooks.lambda;
+  p.reference = hooks.reference ?? median(before);
+  const run = await train(be, model, data, options, { ...hooks, regularize: p.hook() });
+  const after = structureNorms(run.model, p.structures);
+  return { model: run.model, before, after, lambda: p.lambda, nearZero: p.nearZero(after), penalty: p, ...(run.stopped ? { stopped: run.checkpoint } : {}) };
+}

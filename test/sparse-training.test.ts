@@ -1,0 +1,188 @@
+// Sparse training: the penalty's gradient against finite differences of its value (float64, host) on
+// every backend and for every kind of structure; coupled channels (a residual pair) shrink as one; on a toy
+// problem whose useless channels are known, sparse training empties exactly those.
+import { describe, expect, it } from 'vitest';
+import type { Backend, Tensor } from '../src/backend.js';
+import { GpujsBackend } from '../src/gpujs/backend.js';
+import { GraphBuilder, type ModelSpec } from '../src/model/graph.js';
+import { type Model, cloneModel, initModel, paramList, parameterCount } from '../src/model/model.js';
+import { Network } from '../src/model/network.js';
+import { resnet20 } from '../src/model/zoo.js';
+import { NativeBackend } from '../src/native/backend.js';
+import { compactModel } from '../src/prune/compact.js';
+import { channelGroups } from '../src/prune/dependency.js';
+import { NEAR_ZERO, SparsityPenalty, penaltyValue, sparseTrain, structureNorms } from '../src/prune/regularize.js';
+import { STRUCTURE_KINDS, type StructureKind } from '../src/prune/structures.js';
+import { Rng } from '../src/random.js';
+import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
+
+/** A residual block with a projection-free shortcut, batch norms, a 3x3 conv and a classifier. */
+function residualNet(): ModelSpec {
+  const g = new GraphBuilder('residual-mini', [2, 5, 5], 3);
+  const stem = g.relu(g.bn(g.conv('input', { out: 4, kernel: 3, padding: 1, bias: false, name: 'stem' }), 'stem.bn'));
+  const branch = g.bn(g.conv(g.relu(g.bn(g.conv(stem, { out: 3, kernel: 3, padding: 1, bias: false, name: 'b.conv1' }), 'b.bn1')), { out: 4, kernel: 3, padding: 1, bias: false, name: 'b.conv2' }), 'b.bn2');
+  const x = g.relu(g.sum([branch, stem], 'b.add'));
+  return g.build(g.linear(g.flatten(g.gap(x)), 3, 'fc'));
+}
+
+/** Random weights, batch-norm scales and shifts away from 0 (norms well inside the penalty's smooth region). */
+function randomModel(spec: ModelSpec, seed: number): Model {
+  const m = initModel(spec, seed);
+  const rng = new Rng(seed + 1);
+  for (const p of paramList(spec)) if (p.kind === 'gamma' || p.kind === 'beta' || p.kind === 'bias') m.params.set(p.name, Float32Array.from(m.params.get(p.name)!, () => 0.5 + rng.uniform()));
+  return m;
+}
+
+/** The penalty's gradient as the backend adds it onto zero gradients. */
+async function addedGradient(be: Backend, model: Model, penalty: SparsityPenalty): Promise<Map<string, Float32Array>> {
+  const net = new Network(be, model);
+  const grads = new Map<string, Tensor>(paramList(model.spec).filter((p) => p.trainable).map((p) => [p.name, be.zeros(p.shape)]));
+  await penalty.addGradient(be, net.params, grads);
+  const out = new Map<string, Float32Array>();
+  for (const [k, t] of grads) out.set(k, await be.read(t));
+  be.dispose(...grads.values());
+  net.dispose();
+  return out;
+}
+
+const BACKENDS: [string, () => Promise<Backend>][] = [
+  ['cpu reference', async () => cpu()],
+  ['native', () => NativeBackend.create()],
+  ['webgpu', () => webgpu()],
+  ['gpu.js', () => GpujsBackend.create()],
+];
+
+describe('sparse training penalty', () => {
+  const spec = residualNet();
+  const groups = channelGroups(spec);
+  const model = randomModel(spec, 3);
+  const lambda = 0.7;
+
+  it.each(BACKENDS)('%s: the gradient of λ Σ‖w_s‖ matches finite differences for every kind of structure', async (_, open) => {
+    const be = await open();
+    try {
+      for (const kind of STRUCTURE_KINDS) {
+        const penalty = new SparsityPenalty(spec, groups, { kind, lambda });
+        const got = await addedGradient(be, model, penalty);
+        const value = (m: Model) => penaltyValue(lambda, structureNorms(m, penalty.structures));
+        const rng = new Rng(5);
+        let checked = 0;
+        for (const p of paramList(spec).filter((q) => q.trainable)) {
+          const g = got.get(p.name)!;
+          const inPenalty = penalty.structures.parts.some((part) => part.param === p.name);
+          if (!inPenalty) {
+            expect(g.every((v) => v === 0), `${kind}: ${p.name} is in no structure`).toBe(true);
+            continue;
+          }
+          for (let t = 0; t < 3; t++) {
+            const i = rng.int(0, g.length - 1);
+            const h = 1e-2;
+            const [plus, minus] = [h, -h].map((d) => {
+              const m = cloneModel(model);
+              m.params.get(p.name)![i] += d;
+              return value(m);
+            });
+            const numeric = (plus - minus) / (2 * h);
+            expect(toleranceRatio([g[i]], [numeric], 2e-3, 2e-4), `${kind}: ${p.name}[${i}] ${g[i]} vs ${numeric}`).toBeLessThanOrEqual(1);
+            checked++;
+          }
+        }
+        expect(checked).toBeGreaterThan(0);
+        // The backend's norms are the host's.
+        const net = new Network(be, model);
+        expect(toleranceRatio(await penalty.norms(be, net.params), structureNorms(model, penalty.structures), 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+        net.dispose();
+      }
+    } finally {
+      if ('destroy' in be) (be as { destroy(): void }).destroy();
+    }
+  }, 120_000);
+
+  it('coupled channels form one structure: the residual pair (stem and b.conv2) share each channel', () => {
+    const penalty = new SparsityPenalty(spec, groups, { kind: 'group-lasso', lambda });
+    const ids = (param: string) => penalty.structures.parts.filter((p) => p.param === param && p.view[0] === 1).map((p) => [...p.structureOfRow]);
+    // Rows (output channels) of both producers of the residual group belong to the same structures.
+    expect(ids('stem.weight')).toEqual(ids('b.conv2.weight'));
+    expect(penalty.structures.names.some((n) => /stem\+b\.conv2|b\.conv2\+stem/.test(n))).toBe(true);
+    // A residual block is found for the depth penalty, and its branch holds the two convs and batch norms.
+    const depth = new SparsityPenalty(spec, groups, { kind: 'depth', lambda });
+    expect(depth.structures.names).toEqual(['block b.add']);
+    expect(new Set(depth.structures.parts.map((p) => p.param.split('.').slice(0, 2).join('.')))).toEqual(new Set(['b.conv1', 'b.bn1', 'b.conv2', 'b.bn2']));
+  });
+
+  it('refuses what it cannot do, naming it', () => {
+    expect(() => new SparsityPenalty(spec, groups, { kind: 'group-lasso', lambda: 0 })).toThrow(/λ must be > 0/);
+    expect(() => new SparsityPenalty(spec, groups, { kind: 'bogus' as StructureKind, lambda: 1 })).toThrow(/unknown regularisation 'bogus'/);
+    const plain = new GraphBuilder('plain', [1, 4, 4], 2);
+    expect(() => new SparsityPenalty(plain.build(plain.linear(plain.flatten(plain.conv('input', { out: 2, kernel: 1 })), 2)), [], { kind: 'depth', lambda: 1 })).toThrow(/no residual block/);
+  });
+});
+
+/**
+ * Eight input channels: channel c < 4 carries bit c of the class (a mean of +1 or -1), channels 4-7 are
+ * noise. Branch A's 1x1 conv reads only channels 0-3, branch B's only 4-7 (through channel gathers);
+ * their outputs are concatenated. Every A channel is needed for some bit; B's channels cannot help the
+ * loss, so group lasso must empty exactly them.
+ */
+function toyProblem() {
+  const g = new GraphBuilder('useless-channels', [8, 4, 4], 16);
+  const a = g.conv(g.gather('input', [0, 1, 2, 3]), { out: 4, kernel: 1, bias: false, name: 'a' });
+  const b = g.conv(g.gather('input', [4, 5, 6, 7]), { out: 4, kernel: 1, bias: false, name: 'b' });
+  const spec = g.build(g.linear(g.flatten(g.gap(g.relu(g.concat([a, b])))), 16, 'fc'));
+  const rng = new Rng(11);
+  const count = 4096;
+  const images = new Float32Array(count * 8 * 16);
+  const labels = new Uint8Array(count);
+  for (let n = 0; n < count; n++) {
+    labels[n] = rng.int(0, 15);
+    for (let c = 0; c < 8; c++) for (let i = 0; i < 16; i++) images[(n * 8 + c) * 16 + i] = rng.normal() + (c < 4 ? ((labels[n] >> c) & 1 ? 1 : -1) : 0);
+  }
+  return { spec, data: { name: 'toy', shape: [8, 4, 4] as [number, number, number], classes: 16, count, images, labels } };
+}
+
+describe('sparse training', () => {
+  it('empties exactly the channels that cannot help (group lasso, native backend)', async () => {
+    const { spec, data } = toyProblem();
+    const be = await NativeBackend.create();
+    try {
+      const groups = channelGroups(spec);
+      const r = await sparseTrain(be, initModel(spec, 2), groups, data, { epochs: 8, batchSize: 64, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, seed: 1, schedule: { kind: 'cosine' } }, { kind: 'group-lasso', lambda: 0.05 });
+      const names = r.penalty.structures.names;
+      const zeroB = names.filter((n) => n.startsWith('b channel'));
+      expect(zeroB).toHaveLength(4);
+      expect(new Set(r.nearZero)).toEqual(new Set(zeroB));
+      // A's channels stay well above the near-zero line.
+      const ref = r.penalty.reference!;
+      names.forEach((n, i) => { if (n.startsWith('a channel')) expect(r.after[i], n).toBeGreaterThan(10 * NEAR_ZERO * ref); });
+    } finally {
+      be.destroy();
+    }
+  }, 120_000);
+
+  it('on resnet20 (group lasso): removing every channel it emptied (residual ones in all their producers) leaves the outputs as they were', async () => {
+    const spec = resnet20([1, 8, 8], 4);
+    const groups = channelGroups(spec);
+    const be = await NativeBackend.create();
+    try {
+      const rng = new Rng(4);
+      const count = 128;
+      const data = { name: 'noise', shape: [1, 8, 8] as [number, number, number], classes: 4, count, images: rng.uniformArray(count * 64), labels: Uint8Array.from({ length: count }, () => rng.int(0, 3)) };
+      const r = await sparseTrain(be, initModel(spec, 1), groups, data, { epochs: 30, batchSize: 32, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, seed: 1 }, { kind: 'group-lasso', lambda: 0.1 });
+      const zero = new Set(r.nearZero);
+      const kept = new Map(groups.filter((g) => g.prunable).map((g) => {
+        const k = Array.from({ length: g.channels }, (_, c) => c).filter((c) => !zero.has(`${g.producers.join('+')} channel ${c}`));
+        return [g.id, k.length ? k : [0]] as const;
+      }));
+      const residual = groups.find((g) => g.prunable && g.producers.length > 2)!;
+      expect(kept.get(residual.id)!.length).toBeLessThan(residual.channels); // the coupled group lost channels too
+      const small = await compactModel(be, r.model, groups, kept);
+      expect(parameterCount(small)).toBeLessThan(0.9 * parameterCount(r.model));
+      const x = rng.uniformArray(16 * 64);
+      const [before, after] = [await inferenceLogits(be, r.model, x, 16), await inferenceLogits(be, small, x, 16)];
+      const scale = Math.max(...before.map(Math.abs));
+      expect(Math.max(...before.map((v, i) => Math.abs(v - after[i]))) / scale).toBeLessThan(0.02);
+    } finally {
+      be.destroy();
+    }
+  }, 180_000);
+});
