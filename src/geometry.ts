@@ -60,7 +60,7 @@ export function assertRank(op: string, name: string, shape: Shape, rank: number)
   }
 }
 
-function pair(op: string, name: string, v: Pair | undefined, fallback: number, min: number): [number, number] {
+export function pair(op: string, name: string, v: Pair | undefined, fallback: number, min: number): [number, number] {
   const p: [number, number] = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (p.some((x) => !Number.isInteger(x) || x < min)) {
     throw new Error(`${op}: ${name} must be integers >= ${min}, got ${JSON.stringify(v)}`);
@@ -68,7 +68,7 @@ function pair(op: string, name: string, v: Pair | undefined, fallback: number, m
   return p;
 }
 
-function padding(op: string, v: Padding | undefined): [number, number, number, number] {
+export function padding(op: string, v: Padding | undefined): [number, number, number, number] {
   let p: [number, number, number, number];
   if (v === undefined) p = [0, 0, 0, 0];
   else if (typeof v === 'number') p = [v, v, v, v];

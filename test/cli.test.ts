@@ -51,6 +51,9 @@ describe('wgprune CLI', () => {
       [['simulate', '--accel', 'nope'], /--accel 'nope': not a preset/],
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['eval', '--bogus'], /unknown option '--bogus'/],
+      [['prune', '--ratio', '0.3', '--lambda', '0.01'], /--lambda configure sparse training: add --sparse-train N/],
+      [['prune', '--ratio', '0.3', '--sparse-train', '10', '--reg', 'bogus'], /--reg 'bogus': use one of group-lasso, slimming, filter-shape, depth/],
+      [['prune', '--ratio', '0.3', '--sparse-train', '10', '--lambda-grow', '0.5:10'], /--lambda-grow takes FACTOR:STEPS with FACTOR > 1/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);
@@ -199,6 +202,30 @@ describe('wgprune CLI', () => {
     expect(steps.at(-1)).toBe(120);
     const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.method.ratio).toBe(0.5);
+  });
+
+  it('sparse training before pruning: the report has the norms before and after and their histogram; Ctrl-C in it resumes', async () => {
+    const out = tmp();
+    let sent = false;
+    const args = ['prune', '--model', 'default', '--ratio', '0.3', '--sparse-train', '60', '--reg', 'group-lasso', '--lambda', '0.01', '--lambda-grow', '2:20', ...SMALL, '--epochs', '10', '--max-steps', '4', '--out', out];
+    const first = await cli(args, { onStderr: (text, child) => { if (!sent && /sparse training: step 20\//.test(text)) { sent = true; child.kill('SIGINT'); } } });
+    expect(sent).toBe(true);
+    expect(first.code, first.stderr).toBe(130);
+    const second = await cli(['prune', '--resume', '--out', out]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(Number(/sparse training: step (\d+)\//.exec(second.stderr)![1])).toBeGreaterThan(20); // continued
+    const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const sp = report.sparsity!;
+    expect(sp.kind).toBe('group-lasso');
+    expect(report.method.criterion).toBe('group-norm'); // the learned sparsity is what ranks channels
+    expect(sp.before.length).toBe(sp.after.length);
+    expect(sp.after.length).toBeGreaterThan(0);
+    expect(sp.finalLambda).toBeGreaterThanOrEqual(sp.lambda);
+    // The penalty shrinks the structures' total norm.
+    expect(sp.after.reduce((a, b) => a + b, 0)).toBeLessThan(sp.before.reduce((a, b) => a + b, 0));
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/Structure norms \(group-lasso\) before and after sparse training/);
+    expect(html).toMatch(/<h2>Sparse training<\/h2>/);
   });
 
   it('Ctrl-C in every phase: exit 130, and --resume continues unstructured fine-tuning, the uniform baseline and the sweep where they stopped', async () => {

@@ -11,8 +11,11 @@ import { resnet20 } from '../src/model/zoo.js';
 import { NativeBackend } from '../src/native/backend.js';
 import { compactModel } from '../src/prune/compact.js';
 import { channelGroups } from '../src/prune/dependency.js';
-import { NEAR_ZERO, SparsityPenalty, penaltyValue, sparseTrain, structureNorms } from '../src/prune/regularize.js';
-import { STRUCTURE_KINDS, type StructureKind } from '../src/prune/structures.js';
+import { NEAR_ZERO, SparsityPenalty, penaltyValue, removeEmptied, sparseTrain, structureNorms } from '../src/prune/regularize.js';
+import { STRUCTURE_KINDS, type StructureKind, residualBlocks } from '../src/prune/structures.js';
+import { evaluate } from '../src/accel/cost.js';
+import { modelWorkloads } from '../src/accel/model-workload.js';
+import { preset } from '../src/accel/presets.js';
 import { Rng } from '../src/random.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
@@ -185,4 +188,46 @@ describe('sparse training', () => {
       be.destroy();
     }
   }, 180_000);
+});
+
+describe('removing what sparse training emptied', () => {
+  it('a residual block whose branch is zero goes, and the outputs do not change', async () => {
+    const spec = resnet20([1, 8, 8], 4);
+    const model = randomModel(spec, 7);
+    const block = residualBlocks(spec).find((b) => b.add === 's2.b2.add')!;
+    expect(spec.nodes.find((n) => n.name === block.shortcut)?.op).toBe('relu'); // the previous block's output
+    for (const p of paramList(spec).filter((q) => block.nodes.includes(q.node) && q.kind !== 'runningMean' && q.kind !== 'runningVar')) model.params.get(p.name)!.fill(0);
+    const { model: smaller, removed } = removeEmptied(model, new SparsityPenalty(spec, channelGroups(spec), { kind: 'depth', lambda: 1 }).structures, (i) => i === residualBlocks(spec).findIndex((b) => b.add === block.add));
+    expect(removed).toEqual([`block s2.b2.add (${block.nodes.length} nodes)`]);
+    expect(smaller.spec.nodes.length).toBe(spec.nodes.length - block.nodes.length - 1);
+    expect(parameterCount(smaller)).toBeLessThan(parameterCount(model));
+    const be = cpu();
+    const x = new Rng(8).uniformArray(4 * 64);
+    expect(toleranceRatio(await inferenceLogits(be, smaller, x, 4), await inferenceLogits(be, model, x, 4), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+  });
+
+  it('zero border kernel rows and columns are cropped within the padding: same outputs, fewer cycles on the array', async () => {
+    const g = new GraphBuilder('kernels', [16, 6, 6], 3);
+    const c1 = g.relu(g.conv('input', { out: 16, kernel: 3, padding: 1, name: 'c1' }));
+    const c2 = g.conv(c1, { out: 8, kernel: 3, padding: 0, name: 'c2' });
+    const spec = g.build(g.linear(g.flatten(g.gap(c2)), 3, 'fc'));
+    const model = randomModel(spec, 9);
+    const zero = (conv: string, positions: number[]) => {
+      const w = model.params.get(`${conv}.weight`)!;
+      for (let i = 0; i < w.length; i++) if (positions.includes(i % 9)) w[i] = 0;
+    };
+    zero('c1', [0, 1, 2, 3, 6, 5, 8]); // top row, left and right columns: a 2x1 kernel is left
+    zero('c2', [0, 3, 6]); // left column, but c2 has no padding to absorb it
+    const penalty = new SparsityPenalty(spec, channelGroups(spec), { kind: 'filter-shape', lambda: 1 });
+    const norms = structureNorms(model, penalty.structures);
+    const { model: cropped, removed } = removeEmptied(model, penalty.structures, (i) => norms[i] === 0);
+    expect(removed).toEqual(['c1 kernel 3x3 -> 2x1']);
+    const c1Node = cropped.spec.nodes.find((n) => n.name === 'c1')!;
+    expect(c1Node).toMatchObject({ kernel: [2, 1], padding: [0, 0, 1, 0] });
+    const be = cpu();
+    const x = new Rng(10).uniformArray(2 * 16 * 36);
+    expect(toleranceRatio(await inferenceLogits(be, cropped, x, 2), await inferenceLogits(be, model, x, 2), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+    const cycles = async (m: Model) => (await evaluate(preset('systolic-16x16'), modelWorkloads(m.spec))).total.cycles;
+    expect(await cycles(cropped)).toBeLessThan(await cycles(model));
+  });
 });

@@ -16,10 +16,11 @@ import { exportOnnx } from '../onnx/export.js';
 import { parseBudget } from '../prune/budget.js';
 import { criteria } from '../prune/criteria/index.js';
 import { type PruningHistory, keptFromHistory, pruningHistory } from '../prune/history.js';
-import type { PruneResume, PruneSchedule } from '../prune/prune.js';
-import { type RunReport, paretoChart, renderHtml } from '../report/report.js';
+import type { PruneSchedule } from '../prune/prune.js';
+import { STRUCTURE_KINDS, type StructureKind } from '../prune/structures.js';
+import { type RunReport, type SparsityReport, paretoChart, renderHtml } from '../report/report.js';
 import { runPruneWithFallback } from '../run/fallback.js';
-import type { Granularity, LaterResume, LaterState } from '../run/prune-run.js';
+import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { type Checkpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { type Context, backend, dataValues, notice, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
@@ -33,13 +34,13 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const outDir = str(c.values, 'out') ?? 'out';
   checkOutputDir('--out', outDir);
   const resumeFile = join(outDir, 'resume.safetensors');
-  let resume: PruneResume | undefined;
+  let resume: RunResume | undefined;
   /** Stopped in the uniform baseline or the sweep: where, and the rows finished. */
   let laterAt: LaterState | undefined;
   let v = c.values;
   if (v.resume) {
     const saved: Checkpoint = await loadCheckpoint(resumeFile);
-    const info = saved.info as { options: Values; step: number; kept: [number, number[]][]; later?: { phase: string; done: LaterState['done'] } } | undefined;
+    const info = saved.info as { options: Values; step: number; kept: [number, number[]][]; lambda?: number; sparsity?: SparsityReport; later?: { phase: string; done: LaterState['done'] } } | undefined;
     if (!info?.options) throw new Error(`${resumeFile}: not a stopped prune run`);
     // A resumed run is the stopped one: options given again must not change it.
     const changed = Object.entries(v).filter(([k, x]) => ![...NOT_SAVED_WITH_A_RUN, 'out', 'backend'].includes(k) && x !== undefined && info.options[k] !== x);
@@ -48,14 +49,15 @@ export async function pruneCommand(c: Context): Promise<number | void> {
       throw new UsageError(`--resume continues the stopped run with its own options; ${given.join(', ')} would change it. Drop them, or start a new run in another --out`);
     }
     v = { ...info.options, out: outDir };
-    resume = { step: info.step, kept: new Map(info.kept), training: saved };
+    resume = { step: info.step, kept: new Map(info.kept), training: saved, lambda: info.lambda, sparsity: info.sparsity };
     if (info.later) {
       laterAt = { ...info.later, at: resume };
       resume = undefined;
     }
   }
   const granularity = oneOf(v, 'granularity', ['channel', 'unstructured', 'nm'] as const, 'channel') as Granularity;
-  const criterion = str(v, 'criterion') ?? 'l1';
+  const sparse = sparseOptions(v);
+  const criterion = str(v, 'criterion') ?? (sparse ? (sparse.kind === 'slimming' ? 'bn-scale' : 'group-norm') : 'l1');
   if (!criteria[criterion]) throw new UsageError(`--criterion '${criterion}': use one of ${Object.keys(criteria).join(', ')}`);
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const ratio = num(v, 'ratio');
@@ -96,7 +98,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
 
   const run = await runPruneWithFallback(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
-    criterion, granularity, ratio, budget, nm, schedule,
+    criterion, granularity, ratio, budget, nm, schedule, sparse,
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume, resumeLater,
   }, { onNotice: notice(c) });
@@ -104,8 +106,8 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   mkdirSync(outDir, { recursive: true });
   const options = Object.fromEntries(Object.entries(v).filter(([k]) => !NOT_SAVED_WITH_A_RUN.includes(k)));
   if (run.result.interrupted) {
-    const i = run.result.interrupted;
-    await saveCheckpoint(resumeFile, { ...i.training, info: { options, step: i.step, kept: [...i.kept] } });
+    const i: RunResume = run.result.interrupted;
+    await saveCheckpoint(resumeFile, { ...i.training, info: { options, step: i.step, kept: [...i.kept], ...(i.lambda !== undefined ? { lambda: i.lambda } : {}), ...(i.sparsity ? { sparsity: i.sparsity } : {}) } });
     output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune prune --resume --out ${outDir}`);
     run.backend.destroy();
     return 130;
@@ -115,7 +117,12 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     'pruned.onnx': exportOnnx(run.pruned),
     'pruned.safetensors': encodeCheckpoint({
       model: run.pruned, optimizer: new Map(),
-      info: { report: files.json, ...(granularity === 'channel' ? { pruning: pruningHistory(model.spec, run.result.groups, run.result.kept) } : {}) },
+      info: {
+        report: files.json,
+        // Relative to the model channel pruning started from; where sparse training removed blocks or kernel positions first, the report lists them.
+        ...(granularity === 'channel' ? { pruning: pruningHistory(run.start.spec, run.result.groups, run.result.kept) } : {}),
+        ...(run.report.sparsity?.removed.length ? { removedBeforePruning: run.report.sparsity.removed } : {}),
+      },
     }),
     'report.json': `${JSON.stringify(run.report, null, 2)}\n`,
     'report.html': renderHtml(run.report),
@@ -145,6 +152,25 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     output(c, { stopped: true, resume: resumeFile }, `stopped; continue with: wgprune prune --resume --out ${outDir}`);
     return 130;
   }
+}
+
+/** --sparse-train N [--reg R] [--lambda X] [--lambda-grow F:N], checked. */
+function sparseOptions(v: Values): PruneRunOptions['sparse'] {
+  const given = ['reg', 'lambda', 'lambda-grow'].filter((k) => v[k] !== undefined);
+  if (v['sparse-train'] === undefined) {
+    if (given.length) throw new UsageError(`${given.map((k) => `--${k}`).join(', ')} configure sparse training: add --sparse-train N`);
+    return undefined;
+  }
+  const steps = int(v, 'sparse-train')!;
+  if (!(steps >= 1)) throw new UsageError(`--sparse-train takes a number of steps >= 1, got '${v['sparse-train']}'`);
+  const kind = (str(v, 'reg') ?? 'group-lasso') as StructureKind;
+  if (!STRUCTURE_KINDS.includes(kind)) throw new UsageError(`--reg '${kind}': use one of ${STRUCTURE_KINDS.join(', ')}`);
+  const lambda = num(v, 'lambda', 1e-3)!;
+  if (!(lambda > 0)) throw new UsageError(`--lambda must be > 0, got ${lambda}`);
+  const growText = str(v, 'lambda-grow');
+  const m = growText === undefined ? undefined : /^([0-9.]+):(\d+)$/.exec(growText);
+  if (growText !== undefined && (!m || !(Number(m[1]) > 1) || !(Number(m[2]) >= 1))) throw new UsageError(`--lambda-grow takes FACTOR:STEPS with FACTOR > 1, e.g. 2:50, got '${growText}'`);
+  return { steps, kind, lambda, ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) };
 }
 
 /** The pruned model and report a run wrote when it stopped in its uniform baseline or sweep. */

@@ -12,7 +12,8 @@ import type { Model } from '../model/model.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { type RegularizeContext, type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
 import type { Group } from './dependency.js';
-import { type StructureKind, type Structures, penaltyStructures } from './structures.js';
+import { cropKernels, kernelCrops, removeBlocks } from './structure-removal.js';
+import { type StructureKind, type Structures, penaltyStructures, residualBlocks } from './structures.js';
 
 export interface SparsityOptions {
   kind: StructureKind;
@@ -117,6 +118,30 @@ export class SparsityPenalty {
     const ref = this.reference ?? median(norms);
     return this.structures.names.filter((_, i) => norms[i] <= NEAR_ZERO * ref);
   }
+}
+
+/**
+ * Depth and filter shape: the blocks and border kernel positions sparse training emptied, removed from
+ * the model (channels are left to the pruner, which ranks them by group norm). Returns what went.
+ */
+export function removeEmptied(model: Model, s: Structures, emptied: (i: number) => boolean): { model: Model; removed: string[] } {
+  const ids = s.names.map((_, i) => i).filter(emptied);
+  if (s.kind === 'depth') {
+    const adds = new Set(ids.map((i) => s.owners[i].node));
+    const blocks = residualBlocks(model.spec).filter((b) => adds.has(b.add));
+    return { model: blocks.length ? removeBlocks(model, blocks) : model, removed: blocks.map((b) => `block ${b.add} (${b.nodes.length} nodes)`) };
+  }
+  if (s.kind === 'filter-shape') {
+    const zero = new Map<string, Set<number>>();
+    for (const i of ids) zero.set(s.owners[i].node, (zero.get(s.owners[i].node) ?? new Set()).add(s.owners[i].index));
+    const crops = kernelCrops(model.spec, zero);
+    const sizes = new Map(model.spec.nodes.flatMap((n) => (n.op === 'conv2d' ? [[n.name, n.kernel] as const] : [])));
+    const cropped = cropKernels(model, crops);
+    const after = new Map(cropped.spec.nodes.flatMap((n) => (n.op === 'conv2d' ? [[n.name, n.kernel] as const] : [])));
+    const text = (k: unknown) => (Array.isArray(k) ? k.join('x') : `${k}x${k}`);
+    return { model: cropped, removed: crops.map((c) => `${c.conv} kernel ${text(sizes.get(c.conv))} -> ${text(after.get(c.conv))}`) };
+  }
+  return { model, removed: [] };
 }
 
 export interface SparseTrainResult {

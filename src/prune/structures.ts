@@ -20,6 +20,8 @@ export interface Structures {
   kind: StructureKind;
   /** A readable name per structure ('conv1 channel 3', 'conv2 position (0, 2)', 'block s1.b2.add'). */
   names: string[];
+  /** Per structure, what it is: the group id and channel, the conv and kernel position (row-major), or the block's add. */
+  owners: { node: string; index: number }[];
   parts: PenaltyPart[];
 }
 
@@ -29,12 +31,16 @@ const shapesOf = (spec: ModelSpec) => new Map(paramList(spec).map((p) => [p.name
 function channelStructures(spec: ModelSpec, groups: Group[], kind: 'group-lasso' | 'slimming'): Structures {
   const shapes = shapesOf(spec);
   const names: string[] = [];
+  const owners: Structures['owners'] = [];
   const parts: PenaltyPart[] = [];
   for (const g of groups.filter((x) => x.prunable)) {
     const slices = kind === 'slimming' ? g.slices.filter((s) => s.param.endsWith('.gamma')) : g.slices;
     if (!slices.length) continue;
     const first = names.length;
-    for (let c = 0; c < g.channels; c++) names.push(`${g.producers.join('+')} channel ${c}`);
+    for (let c = 0; c < g.channels; c++) {
+      names.push(`${g.producers.join('+')} channel ${c}`);
+      owners.push({ node: String(g.id), index: c });
+    }
     for (const s of slices) {
       const view = axisView('penalty', shapes.get(s.param)!, s.axis);
       const structureOfRow = new Int32Array(view[1]).fill(-1);
@@ -43,24 +49,28 @@ function channelStructures(spec: ModelSpec, groups: Group[], kind: 'group-lasso'
     }
   }
   if (!names.length) throw new Error(kind === 'slimming' ? `sparse training (slimming): model '${spec.name}' has no prunable channel with a batch norm` : `sparse training: model '${spec.name}' has no prunable channel group`);
-  return { kind, names, parts };
+  return { kind, names, owners, parts };
 }
 
 /** Per convolution (not grouped, kernel larger than 1x1), each kernel position across all filters and input channels. */
 function filterShapeStructures(spec: ModelSpec): Structures {
   const shapes = shapesOf(spec);
   const names: string[] = [];
+  const owners: Structures['owners'] = [];
   const parts: PenaltyPart[] = [];
   for (const n of spec.nodes) {
     if (n.op !== 'conv2d' || (n.groups ?? 1) !== 1) continue;
     const [k, c, kh, kw] = shapes.get(`${n.name}.weight`)!;
     if (kh * kw === 1) continue;
     const first = names.length;
-    for (let i = 0; i < kh * kw; i++) names.push(`${n.name} position (${Math.floor(i / kw)}, ${i % kw})`);
+    for (let i = 0; i < kh * kw; i++) {
+      names.push(`${n.name} position (${Math.floor(i / kw)}, ${i % kw})`);
+      owners.push({ node: n.name, index: i });
+    }
     parts.push({ param: `${n.name}.weight`, view: [k * c, kh * kw, 1], structureOfRow: Int32Array.from({ length: kh * kw }, (_, i) => first + i) });
   }
   if (!names.length) throw new Error(`sparse training (filter-shape): model '${spec.name}' has no ungrouped convolution larger than 1x1`);
-  return { kind: 'filter-shape', names, parts };
+  return { kind: 'filter-shape', names, owners, parts };
 }
 
 /** A residual block: the add, the branch input that a zero branch leaves, and the branch's nodes. */
@@ -101,16 +111,18 @@ export function residualBlocks(spec: ModelSpec): ResidualBlock[] {
 function depthStructures(spec: ModelSpec): Structures {
   const params = paramList(spec).filter((p) => p.trainable);
   const names: string[] = [];
+  const owners: Structures['owners'] = [];
   const parts: PenaltyPart[] = [];
   for (const b of residualBlocks(spec)) {
     const id = names.length;
     names.push(`block ${b.add}`);
+    owners.push({ node: b.add, index: 0 });
     for (const p of params.filter((q) => b.nodes.includes(q.node))) {
       parts.push({ param: p.name, view: [1, 1, p.shape.reduce((x, y) => x * y, 1)], structureOfRow: Int32Array.of(id) });
     }
   }
   if (!names.length) throw new Error(`sparse training (depth): model '${spec.name}' has no residual block`);
-  return { kind: 'depth', names, parts };
+  return { kind: 'depth', names, owners, parts };
 }
 
 export function penaltyStructures(spec: ModelSpec, groups: Group[], kind: StructureKind): Structures {

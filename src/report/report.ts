@@ -32,6 +32,24 @@ export interface SweepPoint {
   uniform?: ModelSummary & { ratio: number };
 }
 
+/** Sparse training before pruning: the penalty, the structures' norms before and after, what went to zero. */
+export interface SparsityReport {
+  kind: string;
+  steps: number;
+  lambda: number;
+  /** λ at the end (grown, if growing). */
+  finalLambda: number;
+  /** Test accuracy of the sparse-trained model, before pruning. */
+  accuracy?: number;
+  before: number[];
+  after: number[];
+  /** The near-zero line: NEAR_ZERO times the median norm before. */
+  nearZeroBelow: number;
+  nearZero: string[];
+  /** Blocks and kernel positions removed (depth, filter shape). */
+  removed: string[];
+}
+
 export interface RunReport {
   tool: 'wgprune';
   createdAt: string;
@@ -49,6 +67,7 @@ export interface RunReport {
   layers: LayerRow[];
   staircases: Staircase[];
   sweep?: SweepPoint[];
+  sparsity?: SparsityReport;
   notes: string[];
   seconds: Record<string, number>;
   /** The compute backend that ran the job (the one that finished it, after a device loss). */
@@ -66,6 +85,15 @@ export function summarize(cost: ModelCost, params: number, accuracy?: { accuracy
 
 const pct = (v?: number) => (v === undefined ? 'n/a' : `${(100 * v).toFixed(2)}%`);
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Histogram of the structures' norms (decades) before and after sparse training. */
+export function normHistogram(s: SparsityReport): string {
+  const lo = -6, hi = 2;
+  const bin = (v: number) => Math.min(hi - lo, Math.max(0, Math.floor(Math.log10(Math.max(v, 1e-30))) - lo + 1));
+  const count = (norms: number[]) => norms.reduce((h, v) => { h[bin(v)]++; return h; }, new Array(hi - lo + 2).fill(0) as number[]);
+  const categories = [`< 1e${lo}`, ...Array.from({ length: hi - lo }, (_, i) => `1e${lo + i}`), `>= 1e${hi}`];
+  return barChart({ title: `Structure norms (${s.kind}) before and after sparse training`, categories, yLabel: 'structures', series: [{ name: 'before', values: count(s.before) }, { name: 'after', values: count(s.after) }] });
+}
 
 /** Accuracy against simulated latency over a budget sweep, accelerator-aware and uniform. */
 export function paretoChart(r: RunReport): string | undefined {
@@ -96,14 +124,17 @@ export function renderHtml(r: RunReport): string {
   ];
   const pareto = paretoChart(r);
   if (pareto) charts.push(pareto);
+  if (r.sparsity) charts.unshift(normHistogram(r.sparsity));
   const budget = r.budget ? `<p>Budget <b>${esc(r.budget.text)}</b> = ${formatNumber(r.budget.value)} ${esc(r.budget.unit)}: ${r.budget.met ? 'met' : '<b>not met</b>'}.</p>` : '';
   const method = Object.entries(r.method).map(([k, v]) => `<li>${esc(k)}: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`).join('');
+  const sp = r.sparsity;
+  const sparsity = sp ? `<h2>Sparse training</h2><p>${esc(sp.kind)}, ${sp.steps} steps, λ ${sp.lambda}${sp.finalLambda !== sp.lambda ? ` grown to ${sp.finalLambda}` : ''}; accuracy after it ${pct(sp.accuracy)}. ${sp.nearZero.length} of ${sp.after.length} structures near zero (norm below ${sp.nearZeroBelow.toPrecision(3)})${sp.removed.length ? `; removed: ${esc(sp.removed.join(', '))}` : ''}.</p>${sp.nearZero.length ? `<details><summary>near zero</summary><p>${esc(sp.nearZero.join(', '))}</p></details>` : ''}` : '';
   const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>wgprune report: ${esc(r.model.name)}</title>
 <style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}
 td:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}.charts svg{border:1px solid #eee;background:#fff}</style></head><body>
 <h1>wgprune: ${esc(r.model.name)} on ${esc(r.accelerator.name)}</h1>
 <p>${esc(r.accelerator.name)}: ${r.accelerator.rows}x${r.accelerator.cols} ${esc(r.accelerator.dataflow)} array at ${r.accelerator.clockMHz} MHz. Model from ${esc(r.model.source)}; evaluated on ${r.data.testCount} images of ${esc(r.data.test)}. ${esc(r.createdAt)}.</p>
-${budget}${summary}<ul>${method}</ul><div class="charts">${charts.join('\n')}</div>${notes}</body></html>
+${budget}${summary}<ul>${method}</ul>${sparsity}<div class="charts">${charts.join('\n')}</div>${notes}</body></html>
 `;
 }

@@ -8,16 +8,19 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import { type Dataset, nearChanceWarning } from '../data/dataset.js';
 import { type Model, paramList, parameterCount } from '../model/model.js';
-import { CostModel, type Budget, METRIC_UNITS, budgetText } from '../prune/budget.js';
+import { CostModel, type Budget, METRIC_UNITS, absoluteBudget, budgetText } from '../prune/budget.js';
 import { LayerTables } from '../prune/layer-tables.js';
 import { channelGroups } from '../prune/dependency.js';
 import type { KeptChannels } from '../prune/compact.js';
+import type { ModelSpec } from '../model/graph.js';
 import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
-import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '../prune/prune-to-budget.js';
+import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget, uniformRatioForBudget } from '../prune/prune-to-budget.js';
 import { pruneReport } from '../prune/report.js';
 import { nmMasks, prunableWeights } from '../prune/sparsity.js';
 import { unstructuredMasksOnDevice } from '../prune/threshold.js';
-import { type LayerRow, type ModelSummary, type RunReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
+import { type LayerRow, type ModelSummary, type RunReport, type SparsityReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
+import { NEAR_ZERO, removeEmptied, sparseTrain } from '../prune/regularize.js';
+import type { StructureKind } from '../prune/structures.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 
@@ -52,7 +55,9 @@ export interface PruneRunOptions {
   /** Budget planning: the phase and the share of the way from the start's cost to the budget. */
   onPlanProgress?: (p: { phase: string; fraction: number }) => void;
   shouldStop?: () => boolean;
-  resume?: PruneResume;
+  /** Sparse training before pruning (structured sparsity learning): its steps, penalty and λ, growing by `factor` every `every` steps until the run's share of structures is near zero. */
+  sparse?: { steps: number; kind: StructureKind; lambda: number; grow?: { every: number; factor: number } };
+  resume?: RunResume;
   /** Continue a run stopped in its uniform baseline or sweep (PruneRunResult.stoppedLater and what it wrote). */
   resumeLater?: LaterResume;
   /** Channel pruning: receives a resumable state every `checkpointEvery` fine-tuning steps. */
@@ -60,8 +65,13 @@ export interface PruneRunOptions {
   checkpointEvery?: number;
 }
 
+/** Where a stopped run was; `step` -1 is sparse training (then `lambda` is its λ), `sparsity` its report once done. */
+export interface RunResume extends PruneResume { lambda?: number; sparsity?: SparsityReport }
+
 export interface PruneRunResult {
   result: ChannelPruneResult;
+  /** The model channel pruning started from: the dense one, or after sparse training (its architecture if blocks or kernel positions went). */
+  start: Model;
   /** Set when the user stopped the uniform baseline or the sweep: pass it back (with the report and pruned model) as `resumeLater`. */
   stoppedLater?: LaterState;
   report: RunReport;
@@ -93,8 +103,8 @@ function fineTuneOf(o: PruneRunOptions, phase: string) {
 }
 
 /** The cycles of one layer as its output channels vary, the others as in the pruned model. */
-async function staircases(o: PruneRunOptions, session: CostModel, r: ChannelPruneResult, dense: ModelCost, count = 3): Promise<Staircase[]> {
-  const tables = new LayerTables(o.model.spec, r.groups, session.withMetric('latency'));
+async function staircases(session: CostModel, r: ChannelPruneResult, dense: ModelCost, spec: ModelSpec, count = 3): Promise<Staircase[]> {
+  const tables = new LayerTables(spec, r.groups, session.withMetric('latency'));
   const counts = new Map([...r.kept].map(([id, k]) => [id, k.length]));
   const out: Staircase[] = [];
   const top = [...dense.layers].sort((a, b) => b.cycles - a.cycles);
@@ -110,17 +120,19 @@ async function staircases(o: PruneRunOptions, session: CostModel, r: ChannelPrun
   return out;
 }
 
+/** Per layer of the dense model: before and after (a layer sparse training removed has zeros after). */
 function layerRows(dense: Model, pruned: Model, d: ModelCost, p: ModelCost): LayerRow[] {
   const outChannels = (m: Model, name: string) => {
     const n = m.spec.nodes.find((x) => x.name === name);
     return n?.op === 'conv2d' ? n.outChannels : n?.op === 'linear' ? n.outFeatures : 0;
   };
-  return d.layers.map((l, i) => {
-    const q = p.layers[i];
+  const after = new Map(p.layers.map((l) => [l.name, l]));
+  return d.layers.map((l) => {
+    const q = after.get(l.name);
     return {
       name: l.name, channelsBefore: outChannels(dense, l.name), channelsAfter: outChannels(pruned, l.name),
-      paramsBefore: l.gemm.K * l.gemm.M * l.gemm.repeats, paramsAfter: q.gemm.K * q.gemm.M * q.gemm.repeats,
-      cyclesBefore: l.cycles, cyclesAfter: q.cycles, energyBeforePJ: l.energy.total, energyAfterPJ: q.energy.total,
+      paramsBefore: l.gemm.K * l.gemm.M * l.gemm.repeats, paramsAfter: q ? q.gemm.K * q.gemm.M * q.gemm.repeats : 0,
+      cyclesBefore: l.cycles, cyclesAfter: q?.cycles ?? 0, energyBeforePJ: l.energy.total, energyAfterPJ: q?.energy.total ?? 0,
     };
   });
 }
@@ -160,7 +172,7 @@ function runLaterPhase(be: Backend, o: PruneRunOptions, costs: CostModel, id: st
 }
 
 /** The pruned model's part of a run: dense and pruned models evaluated and simulated, layers, staircases. */
-interface MainPart { result: ChannelPruneResult; pruned: Model; report: RunReport }
+interface MainPart { result: ChannelPruneResult; pruned: Model; report: RunReport; /** The model pruning started from (sparse-trained, blocks removed). */ start?: Model }
 
 export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRunResult> {
   const t0 = now();
@@ -206,7 +218,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   if (!stoppedText) delete report.stopped;
   if (!uniform) delete report.uniform;
   if (!sweep) delete report.sweep;
-  return { result, report, pruned, ...(stopped ? { stoppedLater: stopped } : {}) };
+  return { result, report, pruned, start: main.start ?? o.model, ...(stopped ? { stoppedLater: stopped } : {}) };
 }
 
 async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Promise<MainPart> {
@@ -223,15 +235,23 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
   let pruned: Model;
   let budgetInfo: RunReport['budget'];
   const t1 = now();
-  if (o.granularity === 'channel' && o.budget) {
+  // Sparse training first: pruning starts from its model (a resumed run past it, from the checkpoint's architecture).
+  const sparse = o.sparse && (o.resume?.step ?? -1) < 0 ? await sparsePhase(be, o, costs) : undefined;
+  const sparsity = sparse?.report ?? o.resume?.sparsity;
+  const start = sparse?.model ?? (o.sparse && o.resume ? { ...o.resume.training.model, masks: new Map() } : dense);
+  if (sparse) seconds.sparse = (now() - t1) / 1000;
+  if (sparse?.interrupted) {
+    result = { groups: channelGroups(dense.spec), kept: new Map(), masked: dense, compact: dense, report: pruneReport(dense, dense), interrupted: sparse.interrupted };
+    pruned = dense;
+  } else if (o.granularity === 'channel' && o.budget) {
     o.onPhase?.(`pruning to ${budgetText(o.budget)} on ${o.accelerator.name}`);
-    const r = await pruneToBudget(be, dense, budgetOptions(o, costs, o.budget, 'fine-tune'));
+    const r = await pruneToBudget(be, start, budgetOptions(o, costs, o.budget, 'fine-tune'));
     result = r;
     pruned = r.compact;
     budgetInfo = { text: budgetText(o.budget), metric: o.budget.metric, value: r.budget, unit: METRIC_UNITS[o.budget.metric], met: r.cost <= r.budget };
   } else if (o.granularity === 'channel') {
     o.onPhase?.(`pruning ${Math.round(100 * o.ratio!)}% of the channels`);
-    result = await pruneChannels(be, dense, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume, onResumable: o.onResumable });
+    result = await pruneChannels(be, start, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume, onResumable: o.onResumable });
     pruned = result.compact;
   } else {
     // A resumed run continues the stopped fine-tune of the masked model (its masks are in the checkpoint).
@@ -240,12 +260,12 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     if (resumed) masked = resumed.model;
     else if (o.granularity === 'nm') {
       // N:M runs along input channels: layers whose input channels are not a multiple of M stay dense.
-      const shapes = new Map(paramList(dense.spec).map((p) => [p.name, p.shape]));
-      const [fits, skipped] = [prunableWeights(dense), prunableWeights(dense)].map((l, i) => l.filter((w) => (shapes.get(w)![1] % o.nm!.m === 0) === (i === 0)));
+      const shapes = new Map(paramList(start.spec).map((p) => [p.name, p.shape]));
+      const [fits, skipped] = [prunableWeights(start), prunableWeights(start)].map((l, i) => l.filter((w) => (shapes.get(w)![1] % o.nm!.m === 0) === (i === 0)));
       if (skipped.length) notes.push(`${o.nm!.n}:${o.nm!.m} sparsity skips ${skipped.join(', ')}: input channels not a multiple of ${o.nm!.m}`);
-      masked = nmMasks(dense, o.nm!.n, o.nm!.m, { layers: fits });
+      masked = nmMasks(start, o.nm!.n, o.nm!.m, { layers: fits });
     } else {
-      masked = await unstructuredMasksOnDevice(be, dense, o.ratio!, { global: true });
+      masked = await unstructuredMasksOnDevice(be, start, o.ratio!, { global: true });
     }
     o.onPhase?.(o.granularity === 'nm' ? `${o.nm!.n}:${o.nm!.m} sparsity` : `unstructured sparsity ${o.ratio}`);
     const ft = fineTuneOf(o, 'fine-tune');
@@ -258,7 +278,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
       if (run.stopped) interrupted = { step: 0, kept: new Map(), training: run.checkpoint };
     }
     pruned = tuned;
-    result = { groups: channelGroups(dense.spec), kept: new Map(), masked: tuned, compact: tuned, report: pruneReport(dense, tuned), interrupted };
+    result = { groups: channelGroups(start.spec), kept: new Map(), masked: tuned, compact: tuned, report: pruneReport(start, tuned), interrupted };
     if (o.granularity === 'unstructured') notes.push('unstructured sparsity removes no whole rows or columns of the GEMMs: a dense systolic array runs the model as fast as the dense one');
   }
   seconds.prune = (now() - t1) / 1000;
@@ -281,10 +301,33 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     dense: summarize(denseCost, parameterCount(dense), denseAccuracy),
     pruned: summarize(prunedCost, parameterCount(pruned, true), prunedAccuracy),
     layers: layerRows(dense, pruned, denseCost, prunedCost),
-    staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(o, costs, result, denseCost) : [],
+    staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(costs, result, await simulate(costs, start), start.spec) : [],
+    ...(sparsity ? { sparsity } : {}),
     notes: [...result.report.notes, ...notes, ...[nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test)].filter((w) => w !== undefined).map((w) => `the dense model's ${w}`)],
     seconds,
   };
-  return { result, report, pruned };
+  return { result: sparsity && result.interrupted ? { ...result, interrupted: { ...result.interrupted, sparsity } as RunResume } : result, report, pruned, start };
+}
+
+/** Sparse training, then (depth, filter shape) the emptied blocks and kernel positions removed; a stop returns a resumable state. */
+async function sparsePhase(be: Backend, o: PruneRunOptions, costs: CostModel): Promise<{ model: Model; report?: SparsityReport; interrupted?: RunResume }> {
+  const sp = o.sparse!;
+  const dense = o.model;
+  // Growing λ stops once the share of structures the pruning will remove is near zero (the budget's uniform ratio stands for it).
+  const target = o.ratio ?? (o.budget ? await uniformRatioForBudget(dense.spec, costs.withMetric(o.budget.metric), await absoluteBudget(o.budget, dense.spec, costs.withMetric(o.budget.metric))) : 0.5);
+  o.onPhase?.(`sparse training: ${sp.kind}, λ ${sp.lambda}${sp.grow ? ` growing x${sp.grow.factor} every ${sp.grow.every} steps` : ''}, ${sp.steps} steps`);
+  const options = { ...o.fineTune, epochs: Math.ceil((sp.steps * o.fineTune.batchSize) / o.train.count) + 1, maxSteps: sp.steps };
+  const resume = o.resume?.step === -1 ? o.resume : undefined;
+  const s = await sparseTrain(be, dense, channelGroups(dense.spec), o.train, options, { kind: sp.kind, lambda: sp.lambda, ...(sp.grow ? { grow: { ...sp.grow, target } } : {}) }, {
+    resume: resume?.training, lambda: resume?.lambda, shouldStop: o.shouldStop, onProgress: (p) => o.onProgress?.(p, 'sparse training'),
+  });
+  if (s.stopped) return { model: dense, interrupted: { step: -1, kept: new Map(), training: s.stopped, lambda: s.lambda } };
+  const ref = s.penalty.reference!;
+  const { model, removed } = removeEmptied(s.model, s.penalty.structures, (i) => s.after[i] <= NEAR_ZERO * ref);
+  const report: SparsityReport = {
+    kind: sp.kind, steps: sp.steps, lambda: sp.lambda, finalLambda: s.lambda, accuracy: (await evaluateModel(be, model, o.test)).accuracy,
+    before: [...s.before], after: [...s.after], nearZeroBelow: NEAR_ZERO * ref, nearZero: s.nearZero, removed,
+  };
+  return { model, report };
 }
 
