@@ -32,6 +32,14 @@ describe('importance criteria', async () => {
     expect(toleranceRatio(l2, want2, 1e-5)).toBeLessThanOrEqual(1);
   });
 
+  it('group-norm is the L2 norm of every slice a channel owns: weights, and its bias', async () => {
+    const b1 = model.params.get('conv1.bias')!.map((_, c) => 0.1 * (c + 1));
+    const m = { ...model, params: new Map(model.params).set('conv1.bias', b1) };
+    const s = await criteria['group-norm'](conv1, { be: gpu, model: m });
+    const want = Array.from({ length: 6 }, (_, c) => Math.sqrt(ownWeights(c).reduce((t, v) => t + v * v, 0) + b1[c] * b1[c]));
+    expect(toleranceRatio(s, want, 1e-5)).toBeLessThanOrEqual(1);
+  });
+
   it('fpgm sums distances between filters of the layer', async () => {
     const s = await criteria.fpgm(conv1, { be: gpu, model });
     const filter = (c: number) => Array.from(w1.subarray(c * 25, c * 25 + 25));
@@ -100,7 +108,7 @@ describe('importance criteria', async () => {
   it('random is seeded; unknown criteria are named', async () => {
     const [a, b] = [await criteria.random(conv1, { be: gpu, model, seed: 3 }), await criteria.random(conv1, { be: gpu, model, seed: 3 })];
     expect(Array.from(a)).toEqual(Array.from(b));
-    expect(() => criterion('l3')).toThrow(/unknown importance criterion 'l3'; choose from: l1, l2, bn-scale, taylor, taylor-abs, fpgm, random/);
+    expect(() => criterion('l3')).toThrow(/unknown importance criterion 'l3'; choose from: l1, l2, bn-scale, taylor, taylor-abs, fpgm, group-norm, random/);
   });
 });
 

@@ -91,6 +91,15 @@ describe('sparse training penalty', () => {
           }
         }
         expect(checked).toBeGreaterThan(0);
+        // The proximal step on the backend: each structure shrinks by lr·λ in norm (to 0 where it is smaller).
+        const lr = 0.4;
+        const shrinkNet = new Network(be, model);
+        await penalty.shrink(be, shrinkNet.params, lr);
+        const shrunk = await shrinkNet.download();
+        shrinkNet.dispose();
+        const [n0, n1] = [structureNorms(model, penalty.structures), structureNorms(shrunk, penalty.structures)];
+        if (kind !== 'group-lasso') expect(toleranceRatio(n1, Array.from(n0, (v) => Math.max(0, v - lr * lambda)), 1e-4, 1e-5), kind).toBeLessThanOrEqual(1);
+        else for (let i = 0; i < n0.length; i++) expect(n1[i], `${kind} structure ${i}`).toBeLessThan(n0[i]); // overlapping structures (a conv in two groups) shrink in turn
         // The backend's norms are the host's.
         const net = new Network(be, model);
         expect(toleranceRatio(await penalty.norms(be, net.params), structureNorms(model, penalty.structures), 1e-4, 1e-5)).toBeLessThanOrEqual(1);
@@ -144,12 +153,12 @@ function toyProblem() {
 }
 
 describe('sparse training', () => {
-  it('empties exactly the channels that cannot help (group lasso, native backend)', async () => {
+  it.each(['proximal', 'gradient'] as const)('empties exactly the channels that cannot help (group lasso, %s, native backend)', async (mode) => {
     const { spec, data } = toyProblem();
     const be = await NativeBackend.create();
     try {
       const groups = channelGroups(spec);
-      const r = await sparseTrain(be, initModel(spec, 2), groups, data, { epochs: 8, batchSize: 64, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, seed: 1, schedule: { kind: 'cosine' } }, { kind: 'group-lasso', lambda: 0.05 });
+      const r = await sparseTrain(be, initModel(spec, 2), groups, data, { epochs: 8, batchSize: 64, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, seed: 1, schedule: { kind: 'cosine' } }, { kind: 'group-lasso', lambda: mode === 'proximal' ? 0.6 : 0.05, mode }); // momentum 0.9 multiplies the gradient's pull by 10
       const names = r.penalty.structures.names;
       const zeroB = names.filter((n) => n.startsWith('b channel'));
       expect(zeroB).toHaveLength(4);
@@ -170,7 +179,7 @@ describe('sparse training', () => {
       const rng = new Rng(4);
       const count = 128;
       const data = { name: 'noise', shape: [1, 8, 8] as [number, number, number], classes: 4, count, images: rng.uniformArray(count * 64), labels: Uint8Array.from({ length: count }, () => rng.int(0, 3)) };
-      const r = await sparseTrain(be, initModel(spec, 1), groups, data, { epochs: 30, batchSize: 32, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, seed: 1 }, { kind: 'group-lasso', lambda: 0.1 });
+      const r = await sparseTrain(be, initModel(spec, 1), groups, data, { epochs: 30, batchSize: 32, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, seed: 1 }, { kind: 'group-lasso', lambda: 1 });
       const zero = new Set(r.nearZero);
       const kept = new Map(groups.filter((g) => g.prunable).map((g) => {
         const k = Array.from({ length: g.channels }, (_, c) => c).filter((c) => !zero.has(`${g.producers.join('+')} channel ${c}`));

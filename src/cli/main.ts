@@ -113,7 +113,7 @@ const COMMANDS: Record<string, Command> = {
       ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' },
       nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
       'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
-      'sparse-train': { type: 'string' }, reg: { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' },
+      'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' },
     },
     help: {
       ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
@@ -128,7 +128,8 @@ const COMMANDS: Record<string, Command> = {
       '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',
       '--sparse-train N': 'first N steps of sparse training (structured sparsity learning) with the fine-tuning options',
       '--reg R': 'its penalty: group-lasso (default; channels of dependency groups), slimming (batch-norm scales), filter-shape (kernel positions), depth (residual blocks)',
-      '--lambda X': 'the penalty weight (default 1e-3)',
+      '--reg-mode M': 'proximal (default: after each optimizer step a structure shrinks by lr*lambda in norm, to exactly 0) or gradient (lambda*w/|w_s| added to the gradient)',
+      '--lambda X': 'the penalty weight (default 0.1)',
       '--lambda-grow F:N': 'grow λ by F every N steps until the pruned share of structures is near zero',
       '--out DIR': 'where pruned.onnx, pruned.safetensors, report.json and report.html go (default out/)',
       '--resume': 'continue the run stopped with Ctrl-C in --out',

@@ -154,9 +154,9 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }
 }
 
-/** --sparse-train N [--reg R] [--lambda X] [--lambda-grow F:N], checked. */
+/** --sparse-train N [--reg R] [--reg-mode M] [--lambda X] [--lambda-grow F:N], checked. */
 function sparseOptions(v: Values): PruneRunOptions['sparse'] {
-  const given = ['reg', 'lambda', 'lambda-grow'].filter((k) => v[k] !== undefined);
+  const given = ['reg', 'reg-mode', 'lambda', 'lambda-grow'].filter((k) => v[k] !== undefined);
   if (v['sparse-train'] === undefined) {
     if (given.length) throw new UsageError(`${given.map((k) => `--${k}`).join(', ')} configure sparse training: add --sparse-train N`);
     return undefined;
@@ -165,12 +165,13 @@ function sparseOptions(v: Values): PruneRunOptions['sparse'] {
   if (!(steps >= 1)) throw new UsageError(`--sparse-train takes a number of steps >= 1, got '${v['sparse-train']}'`);
   const kind = (str(v, 'reg') ?? 'group-lasso') as StructureKind;
   if (!STRUCTURE_KINDS.includes(kind)) throw new UsageError(`--reg '${kind}': use one of ${STRUCTURE_KINDS.join(', ')}`);
-  const lambda = num(v, 'lambda', 1e-3)!;
+  const mode = oneOf(v, 'reg-mode', ['proximal', 'gradient'] as const, 'proximal') as 'proximal' | 'gradient';
+  const lambda = num(v, 'lambda', 0.1)!;
   if (!(lambda > 0)) throw new UsageError(`--lambda must be > 0, got ${lambda}`);
   const growText = str(v, 'lambda-grow');
   const m = growText === undefined ? undefined : /^([0-9.]+):(\d+)$/.exec(growText);
   if (growText !== undefined && (!m || !(Number(m[1]) > 1) || !(Number(m[2]) >= 1))) throw new UsageError(`--lambda-grow takes FACTOR:STEPS with FACTOR > 1, e.g. 2:50, got '${growText}'`);
-  return { steps, kind, lambda, ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) };
+  return { steps, kind, mode, lambda, ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) };
 }
 
 /** The pruned model and report a run wrote when it stopped in its uniform baseline or sweep. */

@@ -1,6 +1,7 @@
 // Sparse training: a structured sparsity penalty added to the loss, λ Σ_s ‖w_s‖₂ over the structures s
 // (structures.ts), applied as its gradient λ w / ‖w_s‖ between the backward pass and the optimizer step
-// (Torch-Pruning's `pruner.regularize(model)`). The per-row sums of squares are reduced on the backend
+// (Torch-Pruning's `pruner.regularize(model)`), or as its proximal step after the optimizer step
+// (exact zeros, and unaffected by Adam's per-weight step sizes). The per-row sums of squares are reduced on the backend
 // (channelStats), the structures' norms combined on the host (a few hundred numbers), and the gradient
 // added on the backend as a per-row scaling of the weights (channelScale + add), so every backend runs
 // it with ops its shared suite checks. λ is constant, or grows (Wang et al., "Neural Pruning via Growing
@@ -10,13 +11,19 @@ import type { Backend, Tensor } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import type { Checkpoint } from '../train/checkpoint.js';
-import { type RegularizeContext, type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
+import { type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
 import type { Group } from './dependency.js';
 import { cropKernels, kernelCrops, removeBlocks } from './structure-removal.js';
 import { type StructureKind, type Structures, penaltyStructures, residualBlocks } from './structures.js';
 
 export interface SparsityOptions {
   kind: StructureKind;
+  /**
+   * proximal (default): after the optimizer step, each structure shrinks by lr·λ in norm and stops at
+   * exactly 0 (the group-lasso proximal step; independent of Adam's per-weight scaling, which otherwise
+   * cancels the penalty's pull). gradient: λ w/‖w_s‖ added to the gradient before the step (SSL's form).
+   */
+  mode?: 'proximal' | 'gradient';
   /** The penalty's weight λ (at the start, when it grows). */
   lambda: number;
   /** Growing regularisation: λ times `factor` every `every` steps while fewer than `target` of the structures are near zero. */
@@ -98,14 +105,40 @@ export class SparsityPenalty {
     return norms;
   }
 
-  /** The trainer hook: the gradient every step, λ grown on schedule. */
-  hook(): (c: RegularizeContext) => Promise<void> {
-    return async ({ be, step, params, grads }) => {
-      const norms = await this.addGradient(be, params, grads);
+  /**
+   * The proximal step of λ Σ‖w_s‖ with step size lr: w_s ← w_s · max(0, 1 − lr·λ/‖w_s‖), on the backend
+   * (per-row factors, channelScale). A parameter in several structures (a conv's filters in one group,
+   * its input slices in another) takes each one's factor in turn. Returns the norms before the step.
+   */
+  async shrink(be: Backend, params: Map<string, Tensor>, learningRate: number): Promise<Float64Array> {
+    const norms = await this.norms(be, params);
+    for (const part of this.structures.parts) {
+      const w = params.get(part.param)!;
+      const [outer, rows, inner] = part.view;
+      const factors = new Float32Array(outer * rows);
+      for (let r = 0; r < rows; r++) {
+        const id = part.structureOfRow[r];
+        const f = id < 0 ? 1 : norms[id] > 0 ? Math.max(0, 1 - (learningRate * this.lambda) / norms[id]) : 0;
+        for (let o = 0; o < outer; o++) factors[o * rows + r] = f;
+      }
+      const w4 = be.reshape(w, [outer, rows, inner, 1]);
+      const s = be.upload(factors, [outer, rows, 1, 1]);
+      const scaled = be.channelScale(w4, s);
+      params.set(part.param, be.reshape(scaled, w.shape));
+      be.dispose(w4, s, scaled, w);
+    }
+    return norms;
+  }
+
+  /** Trainer hooks: the gradient before the optimizer step, or the proximal step after it; λ grown on schedule. */
+  hooks(): Pick<TrainHooks, 'regularize' | 'afterStep'> {
+    const grow = (step: number, norms: Float64Array) => {
       this.reference ??= median(norms);
       const g = this.o.grow;
       if (g && step > 0 && step % g.every === 0 && this.nearZeroShare(norms) < g.target) this.lambda *= g.factor;
     };
+    if (this.o.mode === 'gradient') return { regularize: async ({ be, step, params, grads }) => grow(step, await this.addGradient(be, params, grads)) };
+    return { afterStep: async ({ be, step, params, learningRate }) => grow(step, await this.shrink(be, params, learningRate)) };
   }
 
   nearZeroShare(norms: ArrayLike<number>): number {
@@ -160,13 +193,13 @@ export interface SparseTrainResult {
 /** Trains `model` with the penalty (the caller's training options and hooks); a resumed run passes its checkpoint and λ. */
 export async function sparseTrain(
   be: Backend, model: Model, groups: Group[], data: Dataset, options: TrainOptions, penalty: SparsityOptions,
-  hooks: Omit<TrainHooks, 'regularize'> & { lambda?: number; reference?: number } = {},
+  hooks: Omit<TrainHooks, 'regularize' | 'afterStep'> & { lambda?: number; reference?: number } = {},
 ): Promise<SparseTrainResult> {
   const p = new SparsityPenalty(model.spec, groups, penalty);
   const before = structureNorms(model, p.structures);
   if (hooks.lambda !== undefined) p.lambda = hooks.lambda;
   p.reference = hooks.reference ?? median(before);
-  const run = await train(be, model, data, options, { ...hooks, regularize: p.hook() });
+  const run = await train(be, model, data, options, { ...hooks, ...p.hooks() });
   const after = structureNorms(run.model, p.structures);
   return { model: run.model, before, after, lambda: p.lambda, nearZero: p.nearZero(after), penalty: p, ...(run.stopped ? { stopped: run.checkpoint } : {}) };
 }

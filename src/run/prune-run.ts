@@ -56,7 +56,7 @@ export interface PruneRunOptions {
   onPlanProgress?: (p: { phase: string; fraction: number }) => void;
   shouldStop?: () => boolean;
   /** Sparse training before pruning (structured sparsity learning): its steps, penalty and λ, growing by `factor` every `every` steps until the run's share of structures is near zero. */
-  sparse?: { steps: number; kind: StructureKind; lambda: number; grow?: { every: number; factor: number } };
+  sparse?: { steps: number; kind: StructureKind; mode?: 'proximal' | 'gradient'; lambda: number; grow?: { every: number; factor: number } };
   resume?: RunResume;
   /** Continue a run stopped in its uniform baseline or sweep (PruneRunResult.stoppedLater and what it wrote). */
   resumeLater?: LaterResume;
@@ -315,17 +315,17 @@ async function sparsePhase(be: Backend, o: PruneRunOptions, costs: CostModel): P
   const dense = o.model;
   // Growing λ stops once the share of structures the pruning will remove is near zero (the budget's uniform ratio stands for it).
   const target = o.ratio ?? (o.budget ? await uniformRatioForBudget(dense.spec, costs.withMetric(o.budget.metric), await absoluteBudget(o.budget, dense.spec, costs.withMetric(o.budget.metric))) : 0.5);
-  o.onPhase?.(`sparse training: ${sp.kind}, λ ${sp.lambda}${sp.grow ? ` growing x${sp.grow.factor} every ${sp.grow.every} steps` : ''}, ${sp.steps} steps`);
+  o.onPhase?.(`sparse training: ${sp.kind} (${sp.mode ?? 'proximal'}), λ ${sp.lambda}${sp.grow ? ` growing x${sp.grow.factor} every ${sp.grow.every} steps` : ''}, ${sp.steps} steps`);
   const options = { ...o.fineTune, epochs: Math.ceil((sp.steps * o.fineTune.batchSize) / o.train.count) + 1, maxSteps: sp.steps };
   const resume = o.resume?.step === -1 ? o.resume : undefined;
-  const s = await sparseTrain(be, dense, channelGroups(dense.spec), o.train, options, { kind: sp.kind, lambda: sp.lambda, ...(sp.grow ? { grow: { ...sp.grow, target } } : {}) }, {
+  const s = await sparseTrain(be, dense, channelGroups(dense.spec), o.train, options, { kind: sp.kind, mode: sp.mode, lambda: sp.lambda, ...(sp.grow ? { grow: { ...sp.grow, target } } : {}) }, {
     resume: resume?.training, lambda: resume?.lambda, shouldStop: o.shouldStop, onProgress: (p) => o.onProgress?.(p, 'sparse training'),
   });
   if (s.stopped) return { model: dense, interrupted: { step: -1, kept: new Map(), training: s.stopped, lambda: s.lambda } };
   const ref = s.penalty.reference!;
   const { model, removed } = removeEmptied(s.model, s.penalty.structures, (i) => s.after[i] <= NEAR_ZERO * ref);
   const report: SparsityReport = {
-    kind: sp.kind, steps: sp.steps, lambda: sp.lambda, finalLambda: s.lambda, accuracy: (await evaluateModel(be, model, o.test)).accuracy,
+    kind: sp.kind, mode: sp.mode ?? 'proximal', steps: sp.steps, lambda: sp.lambda, finalLambda: s.lambda, accuracy: (await evaluateModel(be, model, o.test)).accuracy,
     before: [...s.before], after: [...s.after], nearZeroBelow: NEAR_ZERO * ref, nearZero: s.nearZero, removed,
   };
   return { model, report };

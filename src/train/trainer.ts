@@ -52,10 +52,14 @@ export interface TrainHooks {
   checkpointEvery?: number;
   /** Between the backward pass and the optimizer step: add a penalty's gradient to `grads` (sparse training). */
   regularize?: (c: RegularizeContext) => Promise<void> | void;
+  /** After the optimizer step: replace parameters (a proximal step), given the step's learning rate. */
+  afterStep?: (c: AfterStepContext) => Promise<void> | void;
 }
 
 /** What a regularizer sees each step: the step index, the parameters, and the gradients it may replace. */
 export interface RegularizeContext { be: Backend; step: number; params: ReadonlyMap<string, Tensor>; grads: Map<string, Tensor> }
+/** After the optimizer step: the parameters (entries may be replaced; the old tensor is the hook's to dispose) and the learning rate used. */
+export interface AfterStepContext { be: Backend; step: number; params: Map<string, Tensor>; learningRate: number }
 
 export interface TrainResult {
   model: Model;
@@ -166,6 +170,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
         be.sgdStep(weight, g, state.get(`${p.name}.velocity`)!, { learningRate: lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay, mask });
       }
     }
+    await hooks.afterStep?.({ be, step: position.step, params: net.params, learningRate: lr });
     lossSum = accumulateSum(be, lossSum, loss);
     correctSum = accumulateSum(be, correctSum, correct);
     be.dispose(x, labels, loss, dLogits, correct, ...grads.values());
