@@ -5,15 +5,16 @@
 // at the simulated latency each reaches (all within the budget).
 // Options (environment): SSL_MODELS=vgg-small,resnet20 SSL_DATA=mnist,fashion-mnist SSL_BUDGET=0.5
 // SSL_DENSE (dense steps, 400) SSL_STEPS (steps after it, 160) SSL_SPARSE (of which sparse, 80)
-// SSL_LAMBDA (1; proximal steps shrink each structure by lr·λ, λ doubling every 10 steps until half are near zero) BENCH_BACKEND=auto|native|webgpu|gpujs.
+// SSL_LAMBDA (16: proximal steps shrink a structure by lr·λ; λ doubles every 10 steps until the budget's
+// uniform share of channels, those with the smallest norms and the only ones penalised, is near zero) BENCH_BACKEND=auto|native|webgpu|gpujs.
 import { presets } from '../src/accel/presets.js';
 import { subset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/sources.js';
 import { initModel } from '../src/model/model.js';
 import { zooModel } from '../src/model/zoo.js';
-import { CostModel, parseBudget } from '../src/prune/budget.js';
+import { CostModel, absoluteBudget, parseBudget } from '../src/prune/budget.js';
 import { channelGroups } from '../src/prune/dependency.js';
-import { pruneToBudget } from '../src/prune/prune-to-budget.js';
+import { pruneToBudget, uniformRatioForBudget } from '../src/prune/prune-to-budget.js';
 import { NEAR_ZERO, sparseTrain } from '../src/prune/regularize.js';
 import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
 import { type TrainOptions, evaluateModel, train } from '../src/train/trainer.js';
@@ -28,7 +29,7 @@ export async function benchSsl(): Promise<void> {
   const datasets = env('SSL_DATA', 'mnist,fashion-mnist').split(',');
   const fraction = Number(env('SSL_BUDGET', '0.5'));
   const [denseSteps, steps, sparseSteps] = ['SSL_DENSE', 'SSL_STEPS', 'SSL_SPARSE'].map((k, i) => Number(env(k, ['400', '160', '80'][i])));
-  const lambda = Number(env('SSL_LAMBDA', '1'));
+  const lambda = Number(env('SSL_LAMBDA', '16'));
   const accel = presets['systolic-16x16'];
   const budget = parseBudget(`latency=${fraction}`);
   const rows: string[][] = [];
@@ -50,7 +51,9 @@ export async function benchSsl(): Promise<void> {
       };
       const l1 = await prune(dense, 'l1', steps);
       const taylor = await prune(dense, 'taylor', steps);
-      const s = await sparseTrain(be, dense, channelGroups(dense.spec), data, { ...options, maxSteps: sparseSteps, schedule: { kind: 'constant' } }, { kind: 'group-lasso', lambda, grow: { every: 10, factor: 2, target: 0.5 } });
+      // Growing regularisation on the share of channels the budget removes (its uniform ratio), as `prune --lambda-grow` does.
+      const target = await uniformRatioForBudget(dense.spec, costs, await absoluteBudget(budget, dense.spec, costs));
+      const s = await sparseTrain(be, dense, channelGroups(dense.spec), data, { ...options, maxSteps: sparseSteps, schedule: { kind: 'cosine' } }, { kind: 'group-lasso', lambda, grow: { every: 10, factor: 2, target } });
       const sparseAcc = (await evaluateModel(be, s.model, test)).accuracy;
       const ssl = await prune(s.model, 'group-norm', steps - sparseSteps);
       const zeroShare = s.after.filter((v) => v <= NEAR_ZERO * s.penalty.reference!).length / s.after.length;

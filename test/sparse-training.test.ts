@@ -122,6 +122,20 @@ describe('sparse training penalty', () => {
     expect(new Set(depth.structures.parts.map((p) => p.param.split('.').slice(0, 2).join('.')))).toEqual(new Set(['b.conv1', 'b.bn1', 'b.conv2', 'b.bn2']));
   });
 
+  it('growing regularisation penalises only the target share of the channels of each group with the smallest norms', async () => {
+    const penalty = new SparsityPenalty(spec, groups, { kind: 'slimming', lambda, grow: { every: 10, factor: 2, target: 0.4 } });
+    const norms = structureNorms(model, penalty.structures);
+    const got = await addedGradient(cpu(), model, penalty);
+    const byGroup = new Map<string, number[]>();
+    penalty.structures.owners.forEach((o, id) => byGroup.set(o.node, [...(byGroup.get(o.node) ?? []), id]));
+    const smallest = new Set([...byGroup.values()].flatMap((ids) => ids.sort((a, b) => norms[a] - norms[b]).slice(0, Math.ceil(0.4 * ids.length))));
+    expect(smallest.size).toBeLessThan(norms.length);
+    for (const part of penalty.structures.parts) {
+      const g = got.get(part.param)!;
+      part.structureOfRow.forEach((id, r) => { if (id >= 0) expect(g[r] !== 0, `${part.param}[${r}]`).toBe(smallest.has(id)); });
+    }
+  });
+
   it('refuses what it cannot do, naming it', () => {
     expect(() => new SparsityPenalty(spec, groups, { kind: 'group-lasso', lambda: 0 })).toThrow(/λ must be > 0/);
     expect(() => new SparsityPenalty(spec, groups, { kind: 'bogus' as StructureKind, lambda: 1 })).toThrow(/unknown regularisation 'bogus'/);

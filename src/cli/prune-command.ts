@@ -166,7 +166,7 @@ function sparseOptions(v: Values): PruneRunOptions['sparse'] {
   const kind = (str(v, 'reg') ?? 'group-lasso') as StructureKind;
   if (!STRUCTURE_KINDS.includes(kind)) throw new UsageError(`--reg '${kind}': use one of ${STRUCTURE_KINDS.join(', ')}`);
   const mode = oneOf(v, 'reg-mode', ['proximal', 'gradient'] as const, 'proximal') as 'proximal' | 'gradient';
-  const lambda = num(v, 'lambda', 0.1)!;
+  const lambda = num(v, 'lambda', 1)!;
   if (!(lambda > 0)) throw new UsageError(`--lambda must be > 0, got ${lambda}`);
   const growText = str(v, 'lambda-grow');
   const m = growText === undefined ? undefined : /^([0-9.]+):(\d+)$/.exec(growText);

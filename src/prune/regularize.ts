@@ -26,7 +26,11 @@ export interface SparsityOptions {
   mode?: 'proximal' | 'gradient';
   /** The penalty's weight λ (at the start, when it grows). */
   lambda: number;
-  /** Growing regularisation: λ times `factor` every `every` steps while fewer than `target` of the structures are near zero. */
+  /**
+   * Growing regularisation (Wang et al., ICLR 2021): only the `target` share of structures with the
+   * smallest norms (per channel group) is penalised, and λ grows by `factor` every `every` steps until
+   * that share is near zero.
+   */
   grow?: { every: number; factor: number; target: number };
 }
 
@@ -69,6 +73,28 @@ export class SparsityPenalty {
     this.lambda = o.lambda;
   }
 
+  /**
+   * Which structures the penalty acts on: all, or (growing) the `target` share with the smallest norms —
+   * per dependency group for channel structures (as a uniform ratio would cut, never a whole group), over
+   * all structures otherwise.
+   */
+  penalised(norms: Float64Array): (id: number) => boolean {
+    const g = this.o.grow;
+    if (!g) return () => true;
+    const pools = new Map<string, number[]>();
+    const perGroup = this.o.kind === 'group-lasso' || this.o.kind === 'slimming';
+    this.structures.owners.forEach((owner, id) => {
+      const key = perGroup ? owner.node : '';
+      pools.set(key, [...(pools.get(key) ?? []), id]);
+    });
+    const chosen = new Set<number>();
+    for (const ids of pools.values()) {
+      const count = Math.min(Math.ceil(g.target * ids.length), perGroup ? ids.length - 1 : ids.length);
+      for (const id of ids.sort((a, b) => norms[a] - norms[b]).slice(0, count)) chosen.add(id);
+    }
+    return (id) => chosen.has(id);
+  }
+
   /** Per structure, the L2 norm of its entries in `params` (device tensors), reduced on the backend. */
   async norms(be: Backend, params: ReadonlyMap<string, Tensor>): Promise<Float64Array> {
     const sq = new Float64Array(this.structures.names.length);
@@ -85,6 +111,7 @@ export class SparsityPenalty {
   /** Adds λ w / ‖w_s‖ to each parameter's gradient (0 where a structure is already exactly zero); returns the norms. */
   async addGradient(be: Backend, params: ReadonlyMap<string, Tensor>, grads: Map<string, Tensor>): Promise<Float64Array> {
     const norms = await this.norms(be, params);
+    const on = this.penalised(norms);
     for (const part of this.structures.parts) {
       const g = grads.get(part.param);
       if (!g) continue;
@@ -92,7 +119,7 @@ export class SparsityPenalty {
       const factors = new Float32Array(outer * rows);
       for (let r = 0; r < rows; r++) {
         const id = part.structureOfRow[r];
-        const f = id >= 0 && norms[id] > 0 ? this.lambda / norms[id] : 0;
+        const f = id >= 0 && on(id) && norms[id] > 0 ? this.lambda / norms[id] : 0;
         for (let o = 0; o < outer; o++) factors[o * rows + r] = f;
       }
       const w4 = be.reshape(params.get(part.param)!, [outer, rows, inner, 1]);
@@ -112,13 +139,14 @@ export class SparsityPenalty {
    */
   async shrink(be: Backend, params: Map<string, Tensor>, learningRate: number): Promise<Float64Array> {
     const norms = await this.norms(be, params);
+    const on = this.penalised(norms);
     for (const part of this.structures.parts) {
       const w = params.get(part.param)!;
       const [outer, rows, inner] = part.view;
       const factors = new Float32Array(outer * rows);
       for (let r = 0; r < rows; r++) {
         const id = part.structureOfRow[r];
-        const f = id < 0 ? 1 : norms[id] > 0 ? Math.max(0, 1 - (learningRate * this.lambda) / norms[id]) : 0;
+        const f = id < 0 || !on(id) ? 1 : norms[id] > 0 ? Math.max(0, 1 - (learningRate * this.lambda) / norms[id]) : 0;
         for (let o = 0; o < outer; o++) factors[o * rows + r] = f;
       }
       const w4 = be.reshape(w, [outer, rows, inner, 1]);
@@ -195,11 +223,12 @@ export async function sparseTrain(
   be: Backend, model: Model, groups: Group[], data: Dataset, options: TrainOptions, penalty: SparsityOptions,
   hooks: Omit<TrainHooks, 'regularize' | 'afterStep'> & { lambda?: number; reference?: number } = {},
 ): Promise<SparseTrainResult> {
+  const { lambda, reference, ...trainHooks } = hooks;
   const p = new SparsityPenalty(model.spec, groups, penalty);
   const before = structureNorms(model, p.structures);
-  if (hooks.lambda !== undefined) p.lambda = hooks.lambda;
-  p.reference = hooks.reference ?? median(before);
-  const run = await train(be, model, data, options, { ...hooks, ...p.hooks() });
+  if (lambda !== undefined) p.lambda = lambda;
+  p.reference = reference ?? median(before);
+  const run = await train(be, model, data, options, { ...trainHooks, ...p.hooks() });
   const after = structureNorms(run.model, p.structures);
   return { model: run.model, before, after, lambda: p.lambda, nearZero: p.nearZero(after), penalty: p, ...(run.stopped ? { stopped: run.checkpoint } : {}) };
 }
