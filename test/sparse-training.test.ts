@@ -16,6 +16,7 @@ import { STRUCTURE_KINDS, type StructureKind, residualBlocks } from '../src/prun
 import { evaluate } from '../src/accel/cost.js';
 import { modelWorkloads } from '../src/accel/model-workload.js';
 import { preset } from '../src/accel/presets.js';
+import { runPrune } from '../src/run/prune-run.js';
 import { Rng } from '../src/random.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
@@ -253,4 +254,32 @@ describe('removing what sparse training emptied', () => {
     const cycles = async (m: Model) => (await evaluate(preset('systolic-16x16'), modelWorkloads(m.spec))).total.cycles;
     expect(await cycles(cropped)).toBeLessThan(await cycles(model));
   });
+});
+
+describe('sparse training in a pruning run', () => {
+  it('filter shape on resnet20: emptied kernel positions are cropped before channel pruning, the report says what went and what it saved', async () => {
+    const spec = resnet20([1, 8, 8], 4);
+    const rng = new Rng(12);
+    const count = 128;
+    const data = { name: 'noise', shape: [1, 8, 8] as [number, number, number], classes: 4, count, images: rng.uniformArray(count * 64), labels: Uint8Array.from({ length: count }, () => rng.int(0, 3)) };
+    const be = await NativeBackend.create();
+    try {
+      const run = await runPrune(be, {
+        model: initModel(spec, 3), modelSource: 'test', train: data, test: data, accelerator: preset('systolic-16x16'), criterion: 'group-norm', granularity: 'channel', ratio: 0.3, seed: 1,
+        fineTune: { epochs: 1, batchSize: 32, optimizer: 'sgd', learningRate: 0.05, seed: 1, maxSteps: 2 },
+        sparse: { steps: 24, kind: 'filter-shape', lambda: 40, grow: { every: 8, factor: 2 } },
+      });
+      const sp = run.report.sparsity!;
+      expect(sp.removed.length).toBeGreaterThan(0);
+      expect(sp.removed[0]).toMatch(/kernel 3x3 -> [123]x[123]/);
+      expect(sp.cycles!.after).toBeLessThan(sp.cycles!.before);
+      // Channel pruning ran on the cropped architecture: its convs keep the smaller kernels.
+      const kernels = run.pruned.spec.nodes.flatMap((n) => (n.op === 'conv2d' ? [JSON.stringify(n.kernel)] : []));
+      expect(kernels.some((k) => k !== '[3,3]' && k !== '3' && k !== '[1,1]' && k !== '1')).toBe(true);
+      expect(run.start.spec).not.toEqual(spec);
+      expect(run.report.pruned.cycles).toBeLessThan(sp.cycles!.after);
+    } finally {
+      be.destroy();
+    }
+  }, 120_000);
 });

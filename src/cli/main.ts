@@ -126,7 +126,7 @@ const COMMANDS: Record<string, Command> = {
       '--kd': 'distil from the dense model while fine-tuning (--temperature 4, --alpha 0.7)',
       '--compare-uniform': 'also prune uniformly to the same budget, fine-tuned the same way',
       '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',
-      '--sparse-train N': 'first N steps of sparse training (structured sparsity learning) with the fine-tuning options',
+      '--sparse-train N': 'first N steps (or Nep epochs) of sparse training (structured sparsity learning) with the fine-tuning options',
       '--reg R': 'its penalty: group-lasso (default; channels of dependency groups), slimming (batch-norm scales), filter-shape (kernel positions), depth (residual blocks)',
       '--reg-mode M': 'proximal (default: after each optimizer step a structure shrinks by lr*λ in norm, stopping at exactly 0) or gradient (λ w/‖w_s‖ added to the gradient)',
       '--lambda X': 'the penalty weight λ (default 1; proximal: a structure shrinks by lr*λ in norm per step)',

@@ -94,6 +94,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const resumeLater: LaterResume | undefined = laterAt && { ...laterAt, ...(await writtenRun(outDir, model.spec)) };
   const be = await backend(c);
   const fineTune = trainOptions(v, 1);
+  if (sparse?.epochs) sparse.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
   const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;
 
   const run = await runPruneWithFallback(be, {
@@ -154,15 +155,16 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }
 }
 
-/** --sparse-train N [--reg R] [--reg-mode M] [--lambda X] [--lambda-grow F:N], checked. */
-function sparseOptions(v: Values): PruneRunOptions['sparse'] {
+/** --sparse-train N|Nep [--reg R] [--reg-mode M] [--lambda X] [--lambda-grow F:N], checked (epochs become steps once the data is known). */
+function sparseOptions(v: Values): (PruneRunOptions['sparse'] & { epochs?: boolean }) | undefined {
   const given = ['reg', 'reg-mode', 'lambda', 'lambda-grow'].filter((k) => v[k] !== undefined);
   if (v['sparse-train'] === undefined) {
     if (given.length) throw new UsageError(`${given.map((k) => `--${k}`).join(', ')} configure sparse training: add --sparse-train N`);
     return undefined;
   }
-  const steps = int(v, 'sparse-train')!;
-  if (!(steps >= 1)) throw new UsageError(`--sparse-train takes a number of steps >= 1, got '${v['sparse-train']}'`);
+  const length = /^(\d+)(ep|epochs?)?$/.exec(String(v['sparse-train']));
+  if (!length || Number(length[1]) < 1) throw new UsageError(`--sparse-train takes steps (300) or epochs (2ep), at least 1, got '${v['sparse-train']}'`);
+  const steps = Number(length[1]);
   const kind = (str(v, 'reg') ?? 'group-lasso') as StructureKind;
   if (!STRUCTURE_KINDS.includes(kind)) throw new UsageError(`--reg '${kind}': use one of ${STRUCTURE_KINDS.join(', ')}`);
   const mode = oneOf(v, 'reg-mode', ['proximal', 'gradient'] as const, 'proximal') as 'proximal' | 'gradient';
@@ -171,7 +173,7 @@ function sparseOptions(v: Values): PruneRunOptions['sparse'] {
   const growText = str(v, 'lambda-grow');
   const m = growText === undefined ? undefined : /^([0-9.]+):(\d+)$/.exec(growText);
   if (growText !== undefined && (!m || !(Number(m[1]) > 1) || !(Number(m[2]) >= 1))) throw new UsageError(`--lambda-grow takes FACTOR:STEPS with FACTOR > 1, e.g. 2:50, got '${growText}'`);
-  return { steps, kind, mode, lambda, ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) };
+  return { steps, ...(length[2] ? { epochs: true } : {}), kind, mode, lambda, ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) };
 }
 
 /** The pruned model and report a run wrote when it stopped in its uniform baseline or sweep. */

@@ -1,12 +1,12 @@
-// Sparse training: a structured sparsity penalty added to the loss, λ Σ_s ‖w_s‖₂ over the structures s
-// (structures.ts), applied as its gradient λ w / ‖w_s‖ between the backward pass and the optimizer step
-// (Torch-Pruning's `pruner.regularize(model)`), or as its proximal step after the optimizer step
-// (exact zeros, and unaffected by Adam's per-weight step sizes). The per-row sums of squares are reduced on the backend
-// (channelStats), the structures' norms combined on the host (a few hundred numbers), and the gradient
-// added on the backend as a per-row scaling of the weights (channelScale + add), so every backend runs
-// it with ops its shared suite checks. λ is constant, or grows (Wang et al., "Neural Pruning via Growing
-// Regularization", ICLR 2021; Torch-Pruning's GrowingRegPruner) until a target share of the structures
-// is near zero.
+// Sparse training: a structured sparsity penalty λ Σ_s ‖w_s‖₂ over the structures s (structures.ts),
+// applied as its proximal step after the optimizer step (exact zeros, unaffected by Adam's per-weight
+// step sizes) or as its gradient λ w/‖w_s‖ between the backward pass and the optimizer step (SSL's form;
+// Torch-Pruning's `pruner.regularize(model)`). The per-row sums of squares are reduced on the backend
+// (channelStats), the structures' norms combined on the host (a few hundred numbers), and the update
+// applied on the backend as a per-row scaling of the weights (channelScale, + add for the gradient), so
+// every backend runs it with ops its shared suite checks. λ is constant, or grows on the structures to
+// be removed (Wang et al., "Neural Pruning via Growing Regularization", ICLR 2021; Torch-Pruning's
+// GrowingRegPruner) until they are near zero.
 import type { Backend, Tensor } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';

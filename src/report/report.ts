@@ -48,8 +48,9 @@ export interface SparsityReport {
   /** The near-zero line: NEAR_ZERO times the median norm before. */
   nearZeroBelow: number;
   nearZero: string[];
-  /** Blocks and kernel positions removed (depth, filter shape). */
+  /** Blocks and kernel positions removed (depth, filter shape), and the simulated cycles before and after removing them. */
   removed: string[];
+  cycles?: { before: number; after: number };
 }
 
 export interface RunReport {
@@ -130,7 +131,7 @@ export function renderHtml(r: RunReport): string {
   const budget = r.budget ? `<p>Budget <b>${esc(r.budget.text)}</b> = ${formatNumber(r.budget.value)} ${esc(r.budget.unit)}: ${r.budget.met ? 'met' : '<b>not met</b>'}.</p>` : '';
   const method = Object.entries(r.method).map(([k, v]) => `<li>${esc(k)}: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`).join('');
   const sp = r.sparsity;
-  const sparsity = sp ? `<h2>Sparse training</h2><p>${esc(sp.kind)} (${esc(sp.mode)}), ${sp.steps} steps, λ ${sp.lambda}${sp.finalLambda !== sp.lambda ? ` grown to ${sp.finalLambda}` : ''}; accuracy after it ${pct(sp.accuracy)}. ${sp.nearZero.length} of ${sp.after.length} structures near zero (norm below ${sp.nearZeroBelow.toPrecision(3)})${sp.removed.length ? `; removed: ${esc(sp.removed.join(', '))}` : ''}.</p>${sp.nearZero.length ? `<details><summary>near zero</summary><p>${esc(sp.nearZero.join(', '))}</p></details>` : ''}` : '';
+  const sparsity = sp ? `<h2>Sparse training</h2><p>${esc(sp.kind)} (${esc(sp.mode)}), ${sp.steps} steps, λ ${sp.lambda}${sp.finalLambda !== sp.lambda ? ` grown to ${sp.finalLambda}` : ''}; accuracy after it ${pct(sp.accuracy)}. ${sp.nearZero.length} of ${sp.after.length} structures near zero (norm below ${sp.nearZeroBelow.toPrecision(3)})${sp.removed.length ? `; removed: ${esc(sp.removed.join(', '))}` : ''}${sp.cycles ? ` (simulated cycles ${formatNumber(sp.cycles.before)} → ${formatNumber(sp.cycles.after)})` : ''}.</p>${sp.nearZero.length ? `<details><summary>near zero</summary><p>${esc(sp.nearZero.join(', '))}</p></details>` : ''}` : '';
   const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>wgprune report: ${esc(r.model.name)}</title>
 <style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}
