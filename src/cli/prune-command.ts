@@ -57,7 +57,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }
   const granularity = oneOf(v, 'granularity', ['channel', 'unstructured', 'nm'] as const, 'channel') as Granularity;
   const sparse = sparseOptions(v);
-  const criterion = str(v, 'criterion') ?? (sparse ? (sparse.kind === 'slimming' ? 'bn-scale' : 'group-norm') : 'l1');
+  const criterion = str(v, 'criterion') ?? (sparse ? (sparse.run.kind === 'slimming' ? 'bn-scale' : 'group-norm') : 'l1');
   if (!criteria[criterion]) throw new UsageError(`--criterion '${criterion}': use one of ${Object.keys(criteria).join(', ')}`);
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const ratio = num(v, 'ratio');
@@ -94,12 +94,13 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const resumeLater: LaterResume | undefined = laterAt && { ...laterAt, ...(await writtenRun(outDir, model.spec)) };
   const be = await backend(c);
   const fineTune = trainOptions(v, 1);
-  if (sparse?.epochs) sparse.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
+  // Sparse training given in epochs: steps of this data set and batch size.
+  if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
   const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;
 
   const run = await runPruneWithFallback(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
-    criterion, granularity, ratio, budget, nm, schedule, sparse,
+    criterion, granularity, ratio, budget, nm, schedule, sparse: sparse?.run,
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume, resumeLater,
   }, { onNotice: notice(c) });
@@ -156,7 +157,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
 }
 
 /** --sparse-train N|Nep [--reg R] [--reg-mode M] [--lambda X] [--lambda-grow F:N], checked (epochs become steps once the data is known). */
-function sparseOptions(v: Values): (PruneRunOptions['sparse'] & { epochs?: boolean }) | undefined {
+function sparseOptions(v: Values): { run: NonNullable<PruneRunOptions['sparse']>; inEpochs: boolean } | undefined {
   const given = ['reg', 'reg-mode', 'lambda', 'lambda-grow'].filter((k) => v[k] !== undefined);
   if (v['sparse-train'] === undefined) {
     if (given.length) throw new UsageError(`${given.map((k) => `--${k}`).join(', ')} configure sparse training: add --sparse-train N`);
@@ -173,7 +174,7 @@ function sparseOptions(v: Values): (PruneRunOptions['sparse'] & { epochs?: boole
   const growText = str(v, 'lambda-grow');
   const m = growText === undefined ? undefined : /^([0-9.]+):(\d+)$/.exec(growText);
   if (growText !== undefined && (!m || !(Number(m[1]) > 1) || !(Number(m[2]) >= 1))) throw new UsageError(`--lambda-grow takes FACTOR:STEPS with FACTOR > 1, e.g. 2:50, got '${growText}'`);
-  return { steps, ...(length[2] ? { epochs: true } : {}), kind, mode, lambda, ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) };
+  return { run: { steps, kind, mode, lambda, ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) }, inEpochs: length[2] !== undefined };
 }
 
 /** The pruned model and report a run wrote when it stopped in its uniform baseline or sweep. */
