@@ -18,6 +18,7 @@ import { modelWorkloads } from '../src/accel/model-workload.js';
 import { preset } from '../src/accel/presets.js';
 import { runPrune } from '../src/run/prune-run.js';
 import { Rng } from '../src/random.js';
+import { train } from '../src/train/trainer.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
 /** A residual block with a projection-free shortcut, batch norms, a 3x3 conv and a classifier. */
@@ -253,6 +254,21 @@ describe('removing what sparse training emptied', () => {
     expect(toleranceRatio(await inferenceLogits(be, cropped, x, 2), await inferenceLogits(be, model, x, 2), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
     const cycles = async (m: Model) => (await evaluate(preset('systolic-16x16'), modelWorkloads(m.spec))).total.cycles;
     expect(await cycles(cropped)).toBeLessThan(await cycles(model));
+  });
+});
+
+describe('the trainer hooks', () => {
+  it('run once per step: regularize between backward and the optimizer step, afterStep after it with the learning rate', async () => {
+    const spec = residualNet();
+    const rng = new Rng(13);
+    const data = { name: 'noise', shape: [2, 5, 5] as [number, number, number], classes: 3, count: 32, images: rng.uniformArray(32 * 50), labels: Uint8Array.from({ length: 32 }, () => rng.int(0, 2)) };
+    const calls: string[] = [];
+    const run = await train(cpu(), initModel(spec, 1), data, { epochs: 3, batchSize: 8, optimizer: 'sgd', learningRate: 0.1, momentum: 0, seed: 1, maxSteps: 5 }, {
+      regularize: ({ step, grads }) => { calls.push(`regularize ${step}`); expect(grads.has('fc.weight')).toBe(true); },
+      afterStep: ({ step, learningRate }) => { calls.push(`after ${step} lr ${learningRate}`); },
+    });
+    expect(run.history.at(-1)!.step).toBe(5);
+    expect(calls).toEqual([0, 1, 2, 3, 4].flatMap((s) => [`regularize ${s}`, `after ${s} lr 0.1`]));
   });
 });
 
