@@ -1,0 +1,131 @@
+// Low-rank decomposition of a model's layers into ordinary layers of the graph API, so training,
+// compaction, the cost model, checkpoints and ONNX export work on the result unchanged:
+//   linear in→out            → linear in→r (no bias), linear r→out (the bias)          [truncated SVD]
+//   conv 1×1 Cin→Cout        → 1×1 Cin→r (stride, padding), 1×1 r→Cout (the bias)      [truncated SVD]
+//   conv K×K Cin→Cout        → 1×1 Cin→rIn, K×K rIn→rOut (stride, padding, dilation), 1×1 rOut→Cout (the bias)  [Tucker-2]
+// The last layer keeps the original name (consumers and the bias stay as they were); the new ones are
+// `<name>.in` and `<name>.core`. Grouped and depthwise convolutions are left whole.
+import type { ModelSpec, Node } from '../model/graph.js';
+import { type Model, paramList } from '../model/model.js';
+import { rankForEnergy, singularValues, truncatedSvd, tucker2 } from './factorize.js';
+
+/** A layer that can be decomposed: its kind and full ranks ([r] for SVD; [rIn, rOut] for Tucker-2). */
+export interface DecomposableLayer { name: string; method: 'svd' | 'tucker2'; full: number[]; shape: number[] }
+
+/** Ranks per layer name: [r] (SVD) or [rIn, rOut] (Tucker-2). */
+export type Ranks = Map<string, number[]>;
+
+export interface DecomposedLayer {
+  layer: string;
+  method: 'svd' | 'tucker2';
+  full: number[];
+  ranks: number[];
+  /** ‖W − W̃‖² / ‖W‖². */
+  error: number;
+}
+
+/** The layers that can be decomposed, and why others cannot. */
+export function decomposableLayers(spec: ModelSpec): { layers: DecomposableLayer[]; skipped: string[] } {
+  const shapes = new Map(paramList(spec).map((p) => [p.name, p.shape]));
+  const layers: DecomposableLayer[] = [];
+  const skipped: string[] = [];
+  for (const n of spec.nodes) {
+    const shape = shapes.get(`${n.name}.weight`);
+    if (n.op === 'linear') layers.push({ name: n.name, method: 'svd', full: [Math.min(shape![0], shape![1])], shape: shape! });
+    else if (n.op === 'conv2d') {
+      if ((n.groups ?? 1) !== 1) { skipped.push(`${n.name}: grouped or depthwise convolution, left whole`); continue; }
+      const [o, i, kh, kw] = shape!;
+      if (kh * kw === 1) layers.push({ name: n.name, method: 'svd', full: [Math.min(o, i)], shape: shape! });
+      else layers.push({ name: n.name, method: 'tucker2', full: [Math.min(i, o * kh * kw), Math.min(o, i * kh * kw)], shape: shape! });
+    }
+  }
+  return { layers, skipped };
+}
+
+/** Per layer, its spectra: [σ of W] (SVD), or [σ of the input-channel unfolding, σ of the output-channel unfolding] (Tucker-2). */
+export function layerSpectra(model: Model, l: DecomposableLayer): number[][] {
+  const w = maskedWeight(model, l.name);
+  const [o, i] = l.shape;
+  const s = l.shape.slice(2).reduce((a, b) => a * b, 1);
+  if (l.method === 'svd') return [singularValues(w, o, i * s)];
+  const inUnfolding = new Float64Array(i * o * s);
+  for (let oo = 0; oo < o; oo++) for (let c = 0; c < i; c++) for (let p = 0; p < s; p++) inUnfolding[(c * o + oo) * s + p] = w[(oo * i + c) * s + p];
+  return [singularValues(inUnfolding, i, o * s), singularValues(w, o, i * s)];
+}
+
+/** Ranks keeping `energy` of each spectrum's Σσ². */
+export function ranksForEnergy(model: Model, layers: DecomposableLayer[], energy: number): Ranks {
+  return new Map(layers.map((l) => [l.name, layerSpectra(model, l).map((sigma) => rankForEnergy(sigma, energy))]));
+}
+
+function maskedWeight(model: Model, name: string): Float32Array {
+  const w = model.params.get(`${name}.weight`)!;
+  const mask = model.masks.get(`${name}.weight`);
+  return mask ? w.map((v, i) => v * mask[i]) : w;
+}
+
+/** The nodes that replace `n` at these ranks. */
+function replacement(n: Extract<Node, { op: 'conv2d' | 'linear' }>, l: DecomposableLayer, ranks: number[]): Node[] {
+  if (n.op === 'linear') return [{ op: 'linear', name: `${n.name}.in`, input: n.input, outFeatures: ranks[0], bias: false }, { ...n, input: `${n.name}.in` }];
+  const { stride, padding, dilation } = n;
+  const geometry = Object.fromEntries(Object.entries({ stride, padding, dilation }).filter(([, v]) => v !== undefined));
+  if (l.method === 'svd') {
+    return [
+      { op: 'conv2d', name: `${n.name}.in`, input: n.input, outChannels: ranks[0], kernel: 1, ...geometry, bias: false },
+      { op: 'conv2d', name: n.name, input: `${n.name}.in`, outChannels: n.outChannels, kernel: 1, ...(n.bias === false ? { bias: false } : {}) },
+    ];
+  }
+  return [
+    { op: 'conv2d', name: `${n.name}.in`, input: n.input, outChannels: ranks[0], kernel: 1, bias: false },
+    { op: 'conv2d', name: `${n.name}.core`, input: `${n.name}.in`, outChannels: ranks[1], kernel: n.kernel, ...geometry, bias: false },
+    { op: 'conv2d', name: n.name, input: `${n.name}.core`, outChannels: n.outChannels, kernel: 1, ...(n.bias === false ? { bias: false } : {}) },
+  ];
+}
+
+/** The architecture with these layers decomposed (shapes only: for planning). */
+export function decomposedSpec(spec: ModelSpec, ranks: Ranks): ModelSpec {
+  const { layers } = decomposableLayers(spec);
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const nodes = spec.nodes.flatMap((n) => {
+    const r = ranks.get(n.name);
+    if (!r || (n.op !== 'conv2d' && n.op !== 'linear')) return [n];
+    const l = byName.get(n.name);
+    if (!l) throw new Error(`decompose: layer '${n.name}' cannot be decomposed (grouped convolution)`);
+    if (r.length !== l.full.length || r.some((x, k) => !Number.isInteger(x) || x < 1 || x > l.full[k])) throw new Error(`decompose: ranks [${r}] for '${n.name}' must be ${l.full.length} integers in [1, ${l.full.join(', ')}]`);
+    return replacement(n, l, r);
+  });
+  for (const name of ranks.keys()) if (!spec.nodes.some((n) => n.name === name)) throw new Error(`decompose: model '${spec.name}' has no layer '${name}'`);
+  return { ...spec, nodes };
+}
+
+/** The model with these layers decomposed, weights from the factorizations (float64, then float32). */
+export function decompose(model: Model, ranks: Ranks, o: { sweeps?: number } = {}): { model: Model; layers: DecomposedLayer[] } {
+  const spec = decomposedSpec(model.spec, ranks);
+  const params = new Map(model.params);
+  const masks = new Map(model.masks);
+  const out: DecomposedLayer[] = [];
+  const { layers } = decomposableLayers(model.spec);
+  for (const l of layers) {
+    const r = ranks.get(l.name);
+    if (!r) continue;
+    const w = maskedWeight(model, l.name);
+    masks.delete(`${l.name}.weight`);
+    const [oc, ic] = l.shape;
+    const s = l.shape.slice(2).reduce((a, b) => a * b, 1);
+    if (l.method === 'svd') {
+      const f = truncatedSvd(w, oc, ic * s, r[0]);
+      params.set(`${l.name}.in.weight`, Float32Array.from(f.b)); // [r, in] (or [r, Cin, 1, 1])
+      params.set(`${l.name}.weight`, Float32Array.from(f.a)); // [out, r] (or [Cout, r, 1, 1])
+      out.push({ layer: l.name, method: 'svd', full: l.full, ranks: r, error: f.error });
+    } else {
+      const t = tucker2(w, oc, ic, s, r[1], r[0], o.sweeps ?? 3);
+      const uInT = new Float32Array(t.rIn * ic); // [rIn, Cin, 1, 1] = uInᵀ
+      for (let c = 0; c < ic; c++) for (let b = 0; b < t.rIn; b++) uInT[b * ic + c] = t.uIn[c * t.rIn + b];
+      params.set(`${l.name}.in.weight`, uInT);
+      params.set(`${l.name}.core.weight`, Float32Array.from(t.core));
+      params.set(`${l.name}.weight`, Float32Array.from(t.uOut)); // [Cout, rOut, 1, 1]
+      out.push({ layer: l.name, method: 'tucker2', full: l.full, ranks: [t.rIn, t.rOut], error: t.error });
+    }
+  }
+  return { model: { spec, params, masks }, layers: out };
+}

@@ -1,0 +1,125 @@
+// Low-rank decomposition: factorizations against their definitions (full ranks reproduce the layer;
+// a truncated SVD's error is the discarded singular values' energy), decomposed networks on every
+// backend and in onnxruntime, and the budget planner's break-even rule.
+import { createRequire } from 'node:module';
+import { Matrix, QrDecomposition } from 'ml-matrix';
+import { describe, expect, it } from 'vitest';
+import { decompose, decomposableLayers, decomposedSpec, ranksForEnergy } from '../src/decompose/decompose.js';
+import { rankForEnergy, truncatedSvd, tucker2 } from '../src/decompose/factorize.js';
+import { GpujsBackend } from '../src/gpujs/backend.js';
+import { GraphBuilder } from '../src/model/graph.js';
+import { type Model, initModel, paramList } from '../src/model/model.js';
+import { lenet5, resnet20, vggSmall } from '../src/model/zoo.js';
+import { NativeBackend } from '../src/native/backend.js';
+import { exportOnnx } from '../src/onnx/export.js';
+import { Rng } from '../src/random.js';
+import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
+
+const ort = createRequire(import.meta.url)('onnxruntime-node');
+
+/** A random m×n matrix with singular values sigma (orthonormal factors from QR of Gaussian matrices). */
+function withSpectrum(m: number, n: number, sigma: number[], rng: Rng): Float64Array {
+  const q = (rows: number) => new QrDecomposition(new Matrix(Array.from({ length: rows }, () => Array.from({ length: sigma.length }, () => rng.normal())))).orthogonalMatrix;
+  const [U, V] = [q(m), q(n)];
+  const w = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let k = 0; k < sigma.length; k++) w[i * n + j] += U.get(i, k) * sigma[k] * V.get(j, k);
+  return w;
+}
+
+/** A model whose non-weight parameters (biases, batch norms) are random too. */
+function randomModel(spec: Model['spec'], seed: number): Model {
+  const m = initModel(spec, seed);
+  const rng = new Rng(seed + 1);
+  for (const p of paramList(spec)) if (p.kind === 'bias' || p.kind === 'beta') m.params.set(p.name, Float32Array.from(m.params.get(p.name)!, () => rng.normal() * 0.1));
+  return m;
+}
+
+describe('factorizations', () => {
+  it('a truncated SVD keeps the leading singular values; its error is the discarded energy', () => {
+    const rng = new Rng(1);
+    const sigma = [5, 3, 2, 1, 0.5, 0.25];
+    const w = withSpectrum(9, 7, sigma, rng);
+    const total = sigma.reduce((s, v) => s + v * v, 0);
+    for (const r of [1, 3, 6]) {
+      const f = truncatedSvd(w, 9, 7, r);
+      expect(f.sigma.slice(0, 6).map((v) => +v.toFixed(9))).toEqual(sigma);
+      let err = 0;
+      for (let i = 0; i < 9; i++) for (let j = 0; j < 7; j++) {
+        let ab = 0;
+        for (let k = 0; k < r; k++) ab += f.a[i * r + k] * f.b[k * 7 + j];
+        err += (w[i * 7 + j] - ab) ** 2;
+      }
+      const discarded = sigma.slice(r).reduce((s, v) => s + v * v, 0);
+      expect(err).toBeCloseTo(discarded, 9);
+      expect(f.error).toBeCloseTo(discarded / total, 12);
+    }
+    expect(rankForEnergy(sigma, 0.9)).toBe(3); // 25 + 9 = 34 of 39.31 is 86%; + 4 is 97%
+    expect(rankForEnergy(sigma, 0.86)).toBe(2);
+    expect(rankForEnergy(sigma, 1)).toBe(6);
+  });
+
+  it('Tucker-2 at full ranks is exact; truncated, its error is the weight energy it leaves out', () => {
+    const rng = new Rng(2);
+    const [o, i, s] = [6, 5, 9];
+    const w = Float64Array.from({ length: o * i * s }, () => rng.normal());
+    expect(tucker2(w, o, i, s, o, i).error).toBeLessThan(1e-12);
+    const t = tucker2(w, o, i, s, 3, 2);
+    // Rebuild core ×₀ uOut ×₁ uIn and compare with the stated error.
+    let err = 0, total = 0;
+    for (let oo = 0; oo < o; oo++) for (let c = 0; c < i; c++) for (let p = 0; p < s; p++) {
+      let v = 0;
+      for (let a = 0; a < 3; a++) for (let b = 0; b < 2; b++) v += t.uOut[oo * 3 + a] * t.uIn[c * 2 + b] * t.core[(a * 2 + b) * s + p];
+      err += (w[(oo * i + c) * s + p] - v) ** 2;
+      total += w[(oo * i + c) * s + p] ** 2;
+    }
+    expect(t.error).toBeCloseTo(err / total, 9);
+    // ALS improves on (or matches) the HOSVD start.
+    expect(t.error).toBeLessThanOrEqual(tucker2(w, o, i, s, 3, 2, 0).error + 1e-12);
+  });
+});
+
+describe('decomposed networks', () => {
+  const x = new Rng(3).uniformArray(4 * 3 * 16 * 16);
+
+  it('at full ranks compute what the original does (1e-5), on vgg-small and resnet20 with biases and strides', async () => {
+    for (const spec of [vggSmall([3, 16, 16]), resnet20([3, 16, 16])]) {
+      const model = randomModel(spec, 4);
+      const { layers } = decomposableLayers(spec);
+      const full = new Map(layers.map((l) => [l.name, l.full]));
+      const { model: d, layers: done } = decompose(model, full);
+      expect(done.every((l) => l.error < 1e-10), spec.name).toBe(true);
+      expect(d.spec.nodes.length).toBeGreaterThan(spec.nodes.length);
+      const be = cpu();
+      expect(toleranceRatio(await inferenceLogits(be, d, x, 4), await inferenceLogits(be, model, x, 4), 1e-5, 1e-5), spec.name).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('truncated: the same outputs on every backend and in onnxruntime (exported ONNX)', async () => {
+    const spec = vggSmall([3, 16, 16]);
+    const model = randomModel(spec, 5);
+    const { layers } = decomposableLayers(spec);
+    const { model: d } = decompose(model, ranksForEnergy(model, layers, 0.6));
+    expect(paramList(d.spec).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0)).toBeLessThan(paramList(spec).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0));
+    const want = await inferenceLogits(cpu(), d, x, 4);
+    const native = await NativeBackend.create();
+    const gpujs = await GpujsBackend.create();
+    for (const be of [await webgpu(), native, gpujs]) expect(toleranceRatio(await inferenceLogits(be, d, x, 4), want, 1e-4, 1e-4), be.name).toBeLessThanOrEqual(1);
+    native.destroy();
+    gpujs.destroy();
+    const session = await ort.InferenceSession.create(exportOnnx(d));
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [4, 3, 16, 16]) });
+    expect(toleranceRatio(out[session.outputNames[0]].data as Float32Array, want, 1e-4, 1e-4)).toBeLessThanOrEqual(1);
+  });
+
+  it('leaves grouped convolutions whole and refuses ranks it cannot honour, naming the layer', () => {
+    const g = new GraphBuilder('grouped', [4, 6, 6], 3);
+    const spec = g.build(g.linear(g.flatten(g.gap(g.conv(g.conv('input', { out: 4, kernel: 3, padding: 1, groups: 4, name: 'dw' }), { out: 8, kernel: 1, name: 'pw' }))), 3, 'fc'));
+    const { layers, skipped } = decomposableLayers(spec);
+    expect(layers.map((l) => `${l.name} ${l.method} ${l.full}`)).toEqual(['pw svd 4', 'fc svd 3']);
+    expect(skipped).toEqual(['dw: grouped or depthwise convolution, left whole']);
+    expect(() => decomposedSpec(spec, new Map([['dw', [2, 2]]]))).toThrow(/'dw' cannot be decomposed/);
+    expect(() => decomposedSpec(spec, new Map([['pw', [5]]]))).toThrow(/ranks \[5\] for 'pw' must be 1 integers in \[1, 4\]/);
+    expect(() => decomposedSpec(spec, new Map([['nope', [1]]]))).toThrow(/no layer 'nope'/);
+    expect(decomposedSpec(lenet5(), new Map([['conv2', [3, 8]]])).nodes.map((n) => n.name)).toContain('conv2.core');
+  });
+});
