@@ -39,6 +39,12 @@ export { type PruningHistory, pruningHistory, prunedSpec, replayPruning } from '
 export { NEAR_ZERO, SparsityPenalty, type SparsityOptions, removeEmptied, sparseTrain, structureNorms } from './prune/regularize.js';
 export { type StructureKind, type Structures, STRUCTURE_KINDS, penaltyStructures, residualBlocks } from './prune/structures.js';
 export { cropKernels, kernelCrops, removeBlocks } from './prune/structure-removal.js';
+/** Low-rank decomposition: SVD and Tucker-2 into ordinary layers, ranks by energy or planned to a budget. */
+export { type DecomposableLayer, type DecomposedLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, ranksForEnergy } from './decompose/decompose.js';
+export { rankForEnergy, singularValues, truncatedSvd, tucker2 } from './decompose/factorize.js';
+export { type RankPlan, planRanks } from './decompose/plan.js';
+export { type DecomposeRunOptions, runDecompose } from './run/decompose-run.js';
+export { type DecomposeReport, renderDecomposeHtml } from './report/decompose-report.js';
 export { importOnnx } from './onnx/import.js';
 export { exportOnnx } from './onnx/export.js';
 export { runPrune } from './run/prune-run.js';

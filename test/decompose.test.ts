@@ -1,11 +1,22 @@
 // Low-rank decomposition: factorizations against their definitions (full ranks reproduce the layer;
 // a truncated SVD's error is the discarded singular values' energy), decomposed networks on every
 // backend and in onnxruntime, and the budget planner's break-even rule.
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { decompose, decomposableLayers, decomposedSpec, ranksForEnergy } from '../src/decompose/decompose.js';
 import { rankForEnergy, truncatedSvd, tucker2 } from '../src/decompose/factorize.js';
+import { planRanks } from '../src/decompose/plan.js';
+import { evaluate } from '../src/accel/cost.js';
+import { modelWorkloads } from '../src/accel/model-workload.js';
+import { preset } from '../src/accel/presets.js';
+import { CostModel } from '../src/prune/budget.js';
+import { importOnnx } from '../src/onnx/import.js';
+import type { DecomposeReport } from '../src/report/decompose-report.js';
+import { cli } from './helpers/cli.js';
 import { GpujsBackend } from '../src/gpujs/backend.js';
 import { GraphBuilder } from '../src/model/graph.js';
 import { type Model, initModel, paramList } from '../src/model/model.js';
@@ -122,4 +133,50 @@ describe('decomposed networks', () => {
     expect(() => decomposedSpec(spec, new Map([['nope', [1]]]))).toThrow(/no layer 'nope'/);
     expect(decomposedSpec(lenet5(), new Map([['conv2', [3, 8]]])).nodes.map((n) => n.name)).toContain('conv2.core');
   });
+});
+
+describe('ranks to an accelerator budget', () => {
+  it('meets the budget in the exported model, and splits only layers whose split costs less than the layer', async () => {
+    const spec = vggSmall([1, 16, 16]);
+    const model = randomModel(spec, 6);
+    const accel = preset('systolic-16x16');
+    const costs = new CostModel(accel, { metric: 'latency' });
+    const { layers } = decomposableLayers(spec);
+    const dense = await costs.cost(spec);
+    const plan = await planRanks(model, layers, costs, 0.7 * dense, { arrayWidth: 16 });
+    expect(plan.ranks.size).toBeGreaterThan(0);
+    expect(plan.cost).toBeLessThanOrEqual(0.7 * dense);
+    const { model: d } = decompose(model, plan.ranks);
+    // The exported, re-imported model's simulation is the plan's cost.
+    const reimported = importOnnx(exportOnnx(d));
+    expect(await costs.cost(reimported.spec)).toBe(plan.cost);
+    // Break-even: each split layer's parts cost less than the layer did.
+    const [before, after] = [await evaluate(accel, modelWorkloads(spec)), await evaluate(accel, modelWorkloads(d.spec))];
+    for (const name of plan.ranks.keys()) {
+      const whole = before.layers.find((l) => l.name === name)!.cycles;
+      const parts = after.layers.filter((l) => [name, `${name}.in`, `${name}.core`].includes(l.name)).reduce((s, l) => s + l.cycles, 0);
+      expect(parts, name).toBeLessThan(whole);
+    }
+    await expect(planRanks(model, layers, costs, 0.01 * dense, { arrayWidth: 16 })).rejects.toThrow(/no split brings the cost to the budget \d+; the cheapest reachable is \d+ of \d+/);
+  });
+
+  it('the CLI decomposes to a budget and writes a report; options it cannot honour exit 2 with the reason', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wgprune-decompose-'));
+    const r = await cli(['decompose', '--model', 'default', '--budget', 'latency=0.8', '--max-steps', '4', '--train-limit', '512', '--test-limit', '200', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report: DecomposeReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.ranks.budget!.met).toBe(true);
+    expect(report.decomposed.cycles).toBeLessThanOrEqual(0.8 * report.dense.cycles);
+    expect(report.layers.some((l) => l.ranks.length > 0)).toBe(true);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Singular values/);
+    for (const [args, message] of [
+      [['--method', 'cp', '--keep-energy', '0.9'], /CP decomposition is not available yet/],
+      [['--keep-energy', '0.9', '--budget', 'latency=0.5'], /--keep-energy E or --budget METRIC=VALUE \(one of them\)/],
+      [['--keep-energy', '1.5'], /--keep-energy must be in \(0, 1\], got 1.5/],
+    ] as const) {
+      const bad = await cli(['decompose', '--model', 'default', ...args, '--out', out]);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(message);
+    }
+  }, 120_000);
 });

@@ -27,6 +27,7 @@ import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_H
 import { ProgressView } from './progress.js';
 import { type Context, backend, dataValues, notice, output, trainOptions } from './context.js';
 import { pruneCommand } from './prune-command.js';
+import { decomposeCommand } from './decompose-command.js';
 
 interface Command {
   summary: string;
@@ -135,6 +136,25 @@ const COMMANDS: Record<string, Command> = {
       '--resume': 'continue the run stopped with Ctrl-C in --out',
     },
     async run(c) { return pruneCommand(c); },
+  },
+
+  decompose: {
+    summary: 'low-rank decomposition (SVD, Tucker-2) by kept energy or to an accelerator budget, fine-tuned; ONNX, checkpoint and report',
+    usage: 'wgprune decompose --model default --budget latency=0.7 --accel systolic-16x16 [--method auto|svd|tucker2] [--kd] --out out/',
+    options: {
+      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, method: { type: 'string' }, 'keep-energy': { type: 'string' }, budget: { type: 'string' },
+      kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    },
+    help: {
+      ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
+      '--method M': 'auto (default: both), svd (linear and 1x1 layers) or tucker2 (KxK convolutions)',
+      '--keep-energy E': 'ranks keeping this share of each spectrum\'s energy, e.g. 0.9',
+      '--budget B': 'plan ranks to latency=0.7, energy=..., ... on the accelerator (layers whose split does not pay stay whole)',
+      '--kd': 'distil from the original model while fine-tuning (--temperature 4, --alpha 0.7)',
+      '--out DIR': 'where decomposed.onnx, decomposed.safetensors, report.json and report.html go (default out/)',
+      '--resume': 'continue the run stopped with Ctrl-C in --out',
+    },
+    async run(c) { return decomposeCommand(c); },
   },
 
   simulate: {

@@ -21,14 +21,13 @@ import { STRUCTURE_KINDS, type StructureKind } from '../prune/structures.js';
 import { type RunReport, type SparsityReport, paretoChart, renderHtml } from '../report/report.js';
 import { runPruneWithFallback } from '../run/fallback.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
-import { type Checkpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { type Context, backend, dataValues, notice, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { checkOutputDir, writeOutputs } from './outputs.js';
+import { resumedRun, savedOptions } from './resume.js';
 import { type Values, int, num, oneOf, str } from './options.js';
 
-/** Options of the command line, not of the run: a stopped run does not save them, --resume may differ in them (and in --out and --backend). */
-const NOT_SAVED_WITH_A_RUN = ['resume', 'help', 'config', 'json', 'verbose'];
 
 export async function pruneCommand(c: Context): Promise<number | void> {
   const outDir = str(c.values, 'out') ?? 'out';
@@ -39,16 +38,9 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   let laterAt: LaterState | undefined;
   let v = c.values;
   if (v.resume) {
-    const saved: Checkpoint = await loadCheckpoint(resumeFile);
-    const info = saved.info as { options: Values; step: number; kept: [number, number[]][]; lambda?: number; sparsity?: SparsityReport; later?: { phase: string; done: LaterState['done'] } } | undefined;
-    if (!info?.options) throw new Error(`${resumeFile}: not a stopped prune run`);
-    // A resumed run is the stopped one: options given again must not change it.
-    const changed = Object.entries(v).filter(([k, x]) => ![...NOT_SAVED_WITH_A_RUN, 'out', 'backend'].includes(k) && x !== undefined && info.options[k] !== x);
-    if (changed.length) {
-      const given = changed.map(([k, x]) => `--${k}${x === true ? '' : ` ${x}`} (the run has ${info.options[k] ?? 'none'})`);
-      throw new UsageError(`--resume continues the stopped run with its own options; ${given.join(', ')} would change it. Drop them, or start a new run in another --out`);
-    }
-    v = { ...info.options, out: outDir };
+    const r = await resumedRun<{ step: number; kept: [number, number[]][]; lambda?: number; sparsity?: SparsityReport; later?: { phase: string; done: LaterState['done'] } }>(resumeFile, v, 'prune', outDir);
+    const { saved, info } = r;
+    v = r.values;
     resume = { step: info.step, kept: new Map(info.kept), training: saved, lambda: info.lambda, sparsity: info.sparsity };
     if (info.later) {
       laterAt = { ...info.later, at: resume };
@@ -106,7 +98,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
-  const options = Object.fromEntries(Object.entries(v).filter(([k]) => !NOT_SAVED_WITH_A_RUN.includes(k)));
+  const options = savedOptions(v);
   if (run.result.interrupted) {
     const i: RunResume = run.result.interrupted;
     await saveCheckpoint(resumeFile, { ...i.training, info: { options, step: i.step, kept: [...i.kept], ...(i.lambda !== undefined ? { lambda: i.lambda } : {}), ...(i.sparsity ? { sparsity: i.sparsity } : {}) } });

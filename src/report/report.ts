@@ -107,14 +107,18 @@ export function paretoChart(r: RunReport): string | undefined {
   return lineChart({ title: `Accuracy versus simulated latency on ${r.accelerator.name} (budget sweep)`, xLabel: 'cycles', yLabel: 'test accuracy (%)', series });
 }
 
-export function renderHtml(r: RunReport): string {
+/** Accuracy, parameters, MACs, cycles, latency, energy and DRAM words of models side by side (HTML). */
+export function summaryTable(columns: [string, ModelSummary][]): string {
   const rows: [string, (s: ModelSummary) => string][] = [
     ['test accuracy', (s) => pct(s.accuracy)], ['parameters', (s) => formatNumber(s.params)], ['MACs', (s) => formatNumber(s.macs)],
     ['cycles', (s) => formatNumber(s.cycles)], ['latency (ms)', (s) => s.latencyMs.toFixed(4)], ['energy (uJ)', (s) => s.energyUJ.toFixed(3)],
     ['DRAM words', (s) => formatNumber(s.dramWords)],
   ];
-  const columns: [string, ModelSummary][] = [['dense', r.dense], ['pruned', r.pruned], ...(r.uniform ? [[`uniform (ratio ${r.uniform.ratio})`, r.uniform] as [string, ModelSummary]] : [])];
-  const summary = `<table><tr><th></th>${columns.map(([n]) => `<th>${esc(n)}</th>`).join('')}</tr>${rows.map(([label, f]) => `<tr><td>${label}</td>${columns.map(([, s]) => `<td>${f(s)}</td>`).join('')}</tr>`).join('')}</table>`;
+  return `<table><tr><th></th>${columns.map(([n]) => `<th>${esc(n)}</th>`).join('')}</tr>${rows.map(([label, f]) => `<tr><td>${label}</td>${columns.map(([, s]) => `<td>${f(s)}</td>`).join('')}</tr>`).join('')}</table>`;
+}
+
+export function renderHtml(r: RunReport): string {
+  const summary = summaryTable([['dense', r.dense], ['pruned', r.pruned], ...(r.uniform ? [[`uniform (ratio ${r.uniform.ratio})`, r.uniform] as [string, ModelSummary]] : [])]);
   const names = r.layers.map((l) => l.name);
   const charts = [
     barChart({ title: 'Channels kept per layer', categories: names, yLabel: 'output channels', series: [{ name: 'dense', values: r.layers.map((l) => l.channelsBefore) }, { name: 'pruned', values: r.layers.map((l) => l.channelsAfter) }] }),

@@ -1,0 +1,80 @@
+// `wgprune decompose`: low-rank decomposition by kept energy or to an accelerator budget, fine-tuning
+// (optionally distilled), and the decomposed model written as ONNX and a checkpoint with a report;
+// Ctrl-C during fine-tuning saves the run in resume.safetensors.
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Mode } from '../accel/cost.js';
+import { DEFAULT_PRESET } from '../accel/presets.js';
+import { exportOnnx } from '../onnx/export.js';
+import { parseBudget } from '../prune/budget.js';
+import { renderDecomposeHtml } from '../report/decompose-report.js';
+import { runDecompose } from '../run/decompose-run.js';
+import { schedulerFor } from '../open-backend.js';
+import { type Checkpoint, encodeCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { type Context, backend, dataValues, output, trainOptions } from './context.js';
+import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { int, num, oneOf, str } from './options.js';
+import { checkOutputDir, writeOutputs } from './outputs.js';
+import { resumedRun, savedOptions } from './resume.js';
+
+export async function decomposeCommand(c: Context): Promise<number | void> {
+  const outDir = str(c.values, 'out') ?? 'out';
+  checkOutputDir('--out', outDir);
+  const resumeFile = join(outDir, 'resume.safetensors');
+  let v = c.values;
+  let resume: Checkpoint | undefined;
+  if (v.resume) {
+    const r = await resumedRun<object>(resumeFile, v, 'decompose', outDir);
+    [v, resume] = [r.values, r.saved];
+  }
+  if (str(v, 'method') === 'cp') throw new UsageError('--method cp: CP decomposition is not available yet; use tucker2 (K×K convolutions), svd (linear and 1×1 layers) or auto (both)');
+  const method = oneOf(v, 'method', ['auto', 'svd', 'tucker2'] as const, 'auto') as 'auto' | 'svd' | 'tucker2';
+  const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
+  const keepEnergy = num(v, 'keep-energy');
+  let budget;
+  try {
+    budget = str(v, 'budget') ? parseBudget(str(v, 'budget')!, accel) : undefined;
+  } catch (e) {
+    throw new UsageError(`--budget: ${(e as Error).message}`);
+  }
+  if ((keepEnergy === undefined) === (budget === undefined)) throw new UsageError('decompose needs --keep-energy E or --budget METRIC=VALUE (one of them)');
+  if (keepEnergy !== undefined && !(keepEnergy > 0 && keepEnergy <= 1)) throw new UsageError(`--keep-energy must be in (0, 1], got ${keepEnergy}`);
+  const { train: loaded, test: loadedTest } = loadData(dataValues(v));
+  const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+  const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
+  const be = await backend(c);
+  const run = await runDecompose(be, {
+    model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
+    method, keepEnergy, budget, fineTune: trainOptions(v, 1), kd: v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined,
+    onPhase: (t) => c.progress.phase(t), onProgress: (p) => c.progress.update(p, 'fine-tune'), shouldStop: () => c.stop.requested, resume,
+  });
+  c.progress.clear();
+  mkdirSync(outDir, { recursive: true });
+  run.report.backend = be.name;
+  if (run.interrupted) {
+    await saveCheckpoint(resumeFile, { ...run.interrupted, info: { command: 'decompose', options: savedOptions(v) } });
+    output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune decompose --resume --out ${outDir}`);
+    be.destroy();
+    return 130;
+  }
+  const files = { onnx: join(outDir, 'decomposed.onnx'), checkpoint: join(outDir, 'decomposed.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
+  await writeOutputs(outDir, {
+    'decomposed.onnx': exportOnnx(run.model),
+    'decomposed.safetensors': encodeCheckpoint({ model: run.model, optimizer: new Map(), info: { report: files.json, decomposed: run.report.layers.filter((l) => l.ranks.length).map((l) => ({ layer: l.layer, method: l.method, ranks: l.ranks })) } }),
+    'report.json': `${JSON.stringify(run.report, null, 2)}\n`,
+    'report.html': renderDecomposeHtml(run.report),
+  });
+  if (resume) await rm(resumeFile, { force: true });
+  be.destroy();
+  const r = run.report;
+  const line = (name: string, s: typeof r.dense) => `${name.padEnd(11)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles}  energy ${s.energyUJ.toFixed(3)} uJ`;
+  const split = r.layers.filter((l) => l.ranks.length);
+  output(c, { files, report: r }, [
+    line('original', r.dense), line('decomposed', r.decomposed),
+    ...split.map((l) => `  ${l.layer}: ${l.method} ranks ${l.ranks.join('/')} of ${l.full.join('/')}, MACs ${(l.macsAfter / l.macsBefore).toFixed(3)}x, cycles ${(l.cyclesAfter / l.cyclesBefore).toFixed(3)}x`),
+    ...(r.ranks.budget ? [`budget ${r.ranks.budget.text}: ${r.ranks.budget.met ? 'met' : 'NOT met'}; cycles ${(r.decomposed.cycles / r.dense.cycles).toFixed(3)}x, MACs ${(r.decomposed.macs / r.dense.macs).toFixed(3)}x`] : []),
+    ...r.notes.map((n) => `note: ${n}`),
+    `wrote ${files.onnx}, ${files.checkpoint}, ${files.json}, ${files.html} (${r.seconds.total.toFixed(0)} s)`,
+  ].join('\n'));
+}
