@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { decompose, decomposableLayers, decomposedSpec, ranksForEnergy } from '../src/decompose/decompose.js';
-import { rankForEnergy, truncatedSvd, tucker2 } from '../src/decompose/factorize.js';
+import { cpAls, rankForEnergy, truncatedSvd, tucker2 } from '../src/decompose/factorize.js';
 import { planRanks } from '../src/decompose/plan.js';
 import { evaluate } from '../src/accel/cost.js';
 import { modelWorkloads } from '../src/accel/model-workload.js';
@@ -86,6 +86,61 @@ describe('factorizations', () => {
     expect(t.error).toBeCloseTo(err / total, 9);
     // ALS improves on (or matches) the HOSVD start.
     expect(t.error).toBeLessThanOrEqual(tucker2(w, o, i, s, 3, 2, 0).error + 1e-12);
+  });
+});
+
+describe('CP decomposition', () => {
+  /** Σ_r ∘ factors[m][:, r] as a flat tensor. */
+  const compose = (factors: ArrayLike<number>[], dims: number[], rank: number) => {
+    const size = dims.reduce((a, b) => a * b, 1);
+    const out = new Float64Array(size);
+    for (let flat = 0; flat < size; flat++) {
+      let rest = flat;
+      const idx = [...dims].reverse().map((d) => { const i = rest % d; rest = Math.floor(rest / d); return i; }).reverse();
+      for (let r = 0; r < rank; r++) out[flat] += idx.reduce((p, i, m) => p * factors[m][i * rank + r], 1);
+    }
+    return out;
+  };
+
+  it('CP-ALS recovers a tensor of known CP rank, and its reported error is the error of the factors it returns', () => {
+    const rng = new Rng(7);
+    const dims = [6, 5, 3, 3];
+    const truth = dims.map((d) => Float64Array.from({ length: d * 3 }, () => rng.normal()));
+    const w = compose(truth, dims, 3);
+    const exact = cpAls(w, dims, 3, { maxIterations: 500 });
+    expect(exact.error).toBeLessThan(1e-6);
+    const low = cpAls(w, dims, 2);
+    const approx = compose(low.factors, dims, 2);
+    const norm2 = w.reduce((s, v) => s + v * v, 0);
+    expect(w.reduce((s, v, i) => s + (v - approx[i]) ** 2, 0) / norm2).toBeCloseTo(low.error, 9);
+    expect(low.error).toBeGreaterThan(1e-3); // a rank-3 tensor is not rank 2
+  });
+
+  it("a CP-decomposed conv's output error matches the fit's weight error; the chain runs on every backend", async () => {
+    const g = new GraphBuilder('one-conv', [8, 10, 10], 2);
+    const spec = g.build(g.linear(g.flatten(g.gap(g.conv('input', { out: 12, kernel: 3, padding: 0, name: 'c' }))), 2, 'fc'));
+    const model = randomModel(spec, 8);
+    const { model: d, layers } = decompose(model, new Map([['c', [6]]]), { conv: 'cp' });
+    expect(d.spec.nodes.map((n) => n.name)).toEqual(['input', 'c.in', 'c.v', 'c.h', 'c', 'gap1', 'flatten1', 'fc']);
+    // Outputs of the conv alone (no bias): white-noise inputs give E‖ΔW∗x‖² / E‖W∗x‖² = ‖ΔW‖² / ‖W‖².
+    const noise = new Rng(9);
+    const x = Float32Array.from({ length: 16 * 8 * 100 }, () => noise.normal());
+    const be = cpu();
+    const up = (m: Model, name: string, shape: number[]) => be.upload(m.params.get(`${name}.weight`)!, shape);
+    const input = be.upload(x, [16, 8, 10, 10]);
+    const y = await be.read(be.conv2d(input, up(model, 'c', [12, 8, 3, 3])));
+    const z1 = be.conv2d(input, up(d, 'c.in', [6, 8, 1, 1]));
+    const z2 = be.conv2d(z1, up(d, 'c.v', [6, 1, 3, 1]), { groups: 6 });
+    const z3 = be.conv2d(z2, up(d, 'c.h', [6, 1, 1, 3]), { groups: 6 });
+    const yd = await be.read(be.conv2d(z3, up(d, 'c', [12, 6, 1, 1])));
+    let err = 0, total = 0;
+    y.forEach((v, i) => { err += (v - yd[i]) ** 2; total += v * v; });
+    expect(err / total / layers[0].error).toBeGreaterThan(0.7);
+    expect(err / total / layers[0].error).toBeLessThan(1.3);
+    const want = await inferenceLogits(be, d, x.subarray(0, 4 * 800), 4);
+    const native = await NativeBackend.create();
+    for (const other of [await webgpu(), native]) expect(toleranceRatio(await inferenceLogits(other, d, x.subarray(0, 4 * 800), 4), want, 1e-4, 1e-4), other.name).toBeLessThanOrEqual(1);
+    native.destroy();
   });
 });
 
@@ -170,7 +225,7 @@ describe('ranks to an accelerator budget', () => {
     expect(report.layers.some((l) => l.ranks.length > 0)).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Singular values/);
     for (const [args, message] of [
-      [['--method', 'cp', '--keep-energy', '0.9'], /CP decomposition is not available yet/],
+      [['--method', 'lu', '--keep-energy', '0.9'], /--method/],
       [['--keep-energy', '0.9', '--budget', 'latency=0.5'], /--keep-energy E or --budget METRIC=VALUE \(one of them\)/],
       [['--keep-energy', '1.5'], /--keep-energy must be in \(0, 1\], got 1.5/],
     ] as const) {

@@ -28,8 +28,7 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
     const r = await resumedRun<object>(resumeFile, v, 'decompose', outDir);
     [v, resume] = [r.values, r.saved];
   }
-  if (str(v, 'method') === 'cp') throw new UsageError('--method cp: CP decomposition is not available yet; use tucker2 (K×K convolutions), svd (linear and 1×1 layers) or auto (both)');
-  const method = oneOf(v, 'method', ['auto', 'svd', 'tucker2'] as const, 'auto') as 'auto' | 'svd' | 'tucker2';
+  const method = oneOf(v, 'method', ['auto', 'svd', 'tucker2', 'cp'] as const, 'auto') as 'auto' | 'svd' | 'tucker2' | 'cp';
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const keepEnergy = num(v, 'keep-energy');
   let budget;

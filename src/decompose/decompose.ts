@@ -3,29 +3,39 @@
 //   linear in→out            → linear in→r (no bias), linear r→out (the bias)          [truncated SVD]
 //   conv 1×1 Cin→Cout        → 1×1 Cin→r (stride, padding), 1×1 r→Cout (the bias)      [truncated SVD]
 //   conv K×K Cin→Cout        → 1×1 Cin→rIn, K×K rIn→rOut (stride, padding, dilation), 1×1 rOut→Cout (the bias)  [Tucker-2]
+//                              or 1×1 Cin→R, K×1 and 1×K depthwise (the geometry split by axis), 1×1 R→Cout  [CP]
 // The last layer keeps the original name (consumers and the bias stay as they were); the new ones are
-// `<name>.in` and `<name>.core`. Grouped and depthwise convolutions are left whole.
+// `<name>.in`, `<name>.core` (Tucker-2), `<name>.v` and `<name>.h` (CP). Grouped and depthwise
+// convolutions are left whole.
 import type { ModelSpec, Node } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
-import { rankForEnergy, singularValues, truncatedSvd, tucker2 } from './factorize.js';
+import { pair, padding as paddingOf } from '../geometry.js';
+import { cpAls, rankForEnergy, singularValues, truncatedSvd, tucker2 } from './factorize.js';
 
 /** A layer that can be decomposed: its kind and full ranks ([r] for SVD; [rIn, rOut] for Tucker-2). */
-export interface DecomposableLayer { name: string; method: 'svd' | 'tucker2'; full: number[]; shape: number[] }
+export type Method = 'svd' | 'tucker2' | 'cp';
+
+/** How K×K convolutions are split. */
+export type ConvMethod = 'tucker2' | 'cp';
+
+export interface DecomposableLayer { name: string; method: Method; full: number[]; shape: number[] }
 
 /** Ranks per layer name: [r] (SVD) or [rIn, rOut] (Tucker-2). */
 export type Ranks = Map<string, number[]>;
 
 export interface DecomposedLayer {
   layer: string;
-  method: 'svd' | 'tucker2';
+  method: Method;
   full: number[];
   ranks: number[];
   /** ‖W − W̃‖² / ‖W‖². */
   error: number;
+  /** CP-ALS trouble (no convergence, a degenerate fit). */
+  warning?: string;
 }
 
 /** The layers that can be decomposed, and why others cannot. */
-export function decomposableLayers(spec: ModelSpec): { layers: DecomposableLayer[]; skipped: string[] } {
+export function decomposableLayers(spec: ModelSpec, conv: ConvMethod = 'tucker2'): { layers: DecomposableLayer[]; skipped: string[] } {
   const shapes = new Map(paramList(spec).map((p) => [p.name, p.shape]));
   const layers: DecomposableLayer[] = [];
   const skipped: string[] = [];
@@ -36,13 +46,14 @@ export function decomposableLayers(spec: ModelSpec): { layers: DecomposableLayer
       if ((n.groups ?? 1) !== 1) { skipped.push(`${n.name}: grouped or depthwise convolution, left whole`); continue; }
       const [o, i, kh, kw] = shape!;
       if (kh * kw === 1) layers.push({ name: n.name, method: 'svd', full: [Math.min(o, i)], shape: shape! });
+      else if (conv === 'cp') layers.push({ name: n.name, method: 'cp', full: [Math.min(o * i, o * kh * kw, i * kh * kw)], shape: shape! }); // a bound on the CP rank
       else layers.push({ name: n.name, method: 'tucker2', full: [Math.min(i, o * kh * kw), Math.min(o, i * kh * kw)], shape: shape! });
     }
   }
   return { layers, skipped };
 }
 
-/** Per layer, its spectra: [σ of W] (SVD), or [σ of the input-channel unfolding, σ of the output-channel unfolding] (Tucker-2). */
+/** Per layer, its spectra: [σ of W] (SVD), or [σ of the input-channel unfolding, σ of the output-channel unfolding] (Tucker-2, CP). */
 export function layerSpectra(model: Model, l: DecomposableLayer): number[][] {
   const w = maskedWeight(model, l.name);
   const [o, i] = l.shape;
@@ -53,10 +64,13 @@ export function layerSpectra(model: Model, l: DecomposableLayer): number[][] {
   return [singularValues(inUnfolding, i, o * s), singularValues(w, o, i * s)];
 }
 
-/** Ranks keeping `energy` of each spectrum's Σσ². */
+/** Ranks keeping `energy` of each spectrum's Σσ² (CP: the larger of the two channel modes' ranks, a proxy CP-ALS then fits). */
 export function ranksForEnergy(model: Model, layers: DecomposableLayer[], energy: number): Ranks {
-  return new Map(layers.map((l) => [l.name, layerSpectra(model, l).map((sigma) => rankForEnergy(sigma, energy))]));
+  return new Map(layers.map((l) => [l.name, cpRank(l, layerSpectra(model, l).map((sigma) => rankForEnergy(sigma, energy)))]));
 }
+
+/** Tucker-2-style per-mode ranks as a layer's ranks: CP takes the larger (within its bound). */
+export const cpRank = (l: DecomposableLayer, ranks: number[]): number[] => (l.method === 'cp' ? [Math.min(Math.max(...ranks), l.full[0])] : ranks);
 
 function maskedWeight(model: Model, name: string): Float32Array {
   const w = model.params.get(`${name}.weight`)!;
@@ -75,6 +89,17 @@ function replacement(n: Extract<Node, { op: 'conv2d' | 'linear' }>, l: Decomposa
       { op: 'conv2d', name: n.name, input: `${n.name}.in`, outChannels: n.outChannels, kernel: 1, ...(n.bias === false ? { bias: false } : {}) },
     ];
   }
+  if (l.method === 'cp') {
+    // The K×1 conv takes the vertical stride, padding and dilation, the 1×K one the horizontal.
+    const [[sh, sw], [dh, dw], [pt, pl, pb, pr]] = [pair(n.name, 'stride', n.stride, 1, 1), pair(n.name, 'dilation', n.dilation, 1, 1), paddingOf(n.name, n.padding)];
+    const r = ranks[0];
+    return [
+      { op: 'conv2d', name: `${n.name}.in`, input: n.input, outChannels: r, kernel: 1, bias: false },
+      { op: 'conv2d', name: `${n.name}.v`, input: `${n.name}.in`, outChannels: r, kernel: [l.shape[2], 1], stride: [sh, 1], padding: [pt, 0, pb, 0], dilation: [dh, 1], groups: r, bias: false },
+      { op: 'conv2d', name: `${n.name}.h`, input: `${n.name}.v`, outChannels: r, kernel: [1, l.shape[3]], stride: [1, sw], padding: [0, pl, 0, pr], dilation: [1, dw], groups: r, bias: false },
+      { op: 'conv2d', name: n.name, input: `${n.name}.h`, outChannels: n.outChannels, kernel: 1, ...(n.bias === false ? { bias: false } : {}) },
+    ];
+  }
   return [
     { op: 'conv2d', name: `${n.name}.in`, input: n.input, outChannels: ranks[0], kernel: 1, bias: false },
     { op: 'conv2d', name: `${n.name}.core`, input: `${n.name}.in`, outChannels: ranks[1], kernel: n.kernel, ...geometry, bias: false },
@@ -83,8 +108,8 @@ function replacement(n: Extract<Node, { op: 'conv2d' | 'linear' }>, l: Decomposa
 }
 
 /** The architecture with these layers decomposed (shapes only: for planning). */
-export function decomposedSpec(spec: ModelSpec, ranks: Ranks): ModelSpec {
-  const { layers } = decomposableLayers(spec);
+export function decomposedSpec(spec: ModelSpec, ranks: Ranks, conv: ConvMethod = 'tucker2'): ModelSpec {
+  const { layers } = decomposableLayers(spec, conv);
   const byName = new Map(layers.map((l) => [l.name, l]));
   const nodes = spec.nodes.flatMap((n) => {
     const r = ranks.get(n.name);
@@ -99,12 +124,12 @@ export function decomposedSpec(spec: ModelSpec, ranks: Ranks): ModelSpec {
 }
 
 /** The model with these layers decomposed, weights from the factorizations (float64, then float32). */
-export function decompose(model: Model, ranks: Ranks, o: { sweeps?: number } = {}): { model: Model; layers: DecomposedLayer[] } {
-  const spec = decomposedSpec(model.spec, ranks);
+export function decompose(model: Model, ranks: Ranks, o: { sweeps?: number; conv?: ConvMethod } = {}): { model: Model; layers: DecomposedLayer[] } {
+  const spec = decomposedSpec(model.spec, ranks, o.conv);
   const params = new Map(model.params);
   const masks = new Map(model.masks);
   const out: DecomposedLayer[] = [];
-  const { layers } = decomposableLayers(model.spec);
+  const { layers } = decomposableLayers(model.spec, o.conv);
   for (const l of layers) {
     const r = ranks.get(l.name);
     if (!r) continue;
@@ -117,6 +142,16 @@ export function decompose(model: Model, ranks: Ranks, o: { sweeps?: number } = {
       params.set(`${l.name}.in.weight`, Float32Array.from(f.b)); // [r, in] (or [r, Cin, 1, 1])
       params.set(`${l.name}.weight`, Float32Array.from(f.a)); // [out, r] (or [Cout, r, 1, 1])
       out.push({ layer: l.name, method: 'svd', full: l.full, ranks: r, error: f.error });
+    } else if (l.method === 'cp') {
+      const [, , kh, kw] = l.shape;
+      const f = cpAls(w, [oc, ic, kh, kw], r[0]);
+      const R = r[0];
+      const transposed = (x: Float64Array, d: number) => Float32Array.from({ length: d * R }, (_, k) => x[(k % d) * R + Math.floor(k / d)]); // [d, R] -> [R, d]
+      params.set(`${l.name}.in.weight`, transposed(f.factors[1], ic)); // [R, Cin, 1, 1]
+      params.set(`${l.name}.v.weight`, transposed(f.factors[2], kh)); // [R, 1, kh, 1]
+      params.set(`${l.name}.h.weight`, transposed(f.factors[3], kw)); // [R, 1, 1, kw]
+      params.set(`${l.name}.weight`, Float32Array.from(f.factors[0])); // [Cout, R, 1, 1]
+      out.push({ layer: l.name, method: 'cp', full: l.full, ranks: r, error: f.error, ...(f.warning ? { warning: f.warning } : {}) });
     } else {
       const t = tucker2(w, oc, ic, s, r[1], r[0], o.sweeps ?? 3);
       const uInT = new Float32Array(t.rIn * ic); // [rIn, Cin, 1, 1] = uInᵀ

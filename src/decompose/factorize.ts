@@ -1,8 +1,8 @@
-// Low-rank factorizations in float64 on the host, on ml-matrix's SVD: a truncated SVD of a matrix, and
-// Tucker-2 of a convolution weight over its output and input channel modes (HOSVD start, then ALS
-// sweeps; Kim et al., "Compression of Deep Convolutional Neural Networks for Fast and Low Power Mobile
-// Applications", ICLR 2016).
-import { Matrix, SVD } from 'ml-matrix';
+// Low-rank factorizations in float64 on the host, on ml-matrix's SVD and pseudo-inverse: a truncated SVD
+// of a matrix; Tucker-2 of a convolution weight over its output and input channel modes (HOSVD start,
+// then ALS sweeps; Kim et al., "Compression of Deep Convolutional Neural Networks for Fast and Low Power
+// Mobile Applications", ICLR 2016); and CP by alternating least squares (Lebedev et al., ICLR 2015).
+import { Matrix, SVD, pseudoInverse } from 'ml-matrix';
 
 /** Row-major m×n values as a Matrix. */
 export const matrix = (values: ArrayLike<number>, m: number, n: number): Matrix => new Matrix(Array.from({ length: m }, (_, i) => Array.from({ length: n }, (_, j) => values[i * n + j])));
@@ -109,4 +109,95 @@ function projectIn(w: ArrayLike<number>, o: number, i: number, s: number, uIn: M
     if (u !== 0) for (let p = 0; p < s; p++) out[(oo * ri + b) * s + p] += u * w[(oo * i + c) * s + p];
   }
   return out;
+}
+
+export interface CpFit {
+  /** Factors [dₙ, R] row-major per mode (for a conv: Cout, Cin, kernel rows, kernel columns), columns balanced. */
+  factors: Float64Array[];
+  rank: number;
+  /** ‖W − Ŵ‖² / ‖W‖² of the best iterate. */
+  error: number;
+  iterations: number;
+  /** Set when ALS stopped improving or diverged (the known CP degeneracy): what happened. */
+  warning?: string;
+}
+
+/**
+ * CP decomposition by alternating least squares (Lebedev et al., ICLR 2015; Kolda and Bader, SIAM Review
+ * 2009): W ≈ Σ_r ∘ₙ Fₙ[:, r]. Seeded Gaussian start; each sweep solves every mode's factor against the
+ * others (MTTKRP times the pseudo-inverse of the Hadamard product of the other Gram matrices). Stops
+ * when the error improves by less than `tolerance`, after `maxIterations` (the guard against ALS's
+ * swamps and degenerate rank-R fits), and keeps the best iterate, saying so when the error rose.
+ */
+export function cpAls(w: ArrayLike<number>, dims: number[], rank: number, o: { maxIterations?: number; tolerance?: number; seed?: number } = {}): CpFit {
+  const n = dims.length;
+  const size = dims.reduce((a, b) => a * b, 1);
+  const strides = dims.map((_, m) => dims.slice(m + 1).reduce((a, b) => a * b, 1));
+  let state = (o.seed ?? 1) >>> 0;
+  const gaussian = () => {
+    // xorshift32 + Box-Muller: a seeded start, independent of the caller's generators.
+    const u = () => { state ^= state << 13; state ^= state >>> 17; state ^= state << 5; return ((state >>> 0) + 1) / 4294967297; };
+    return Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  };
+  const factors = dims.map((d) => Float64Array.from({ length: d * rank }, gaussian));
+  let norm2 = 0;
+  for (let i = 0; i < size; i++) norm2 += w[i] * w[i];
+  const gram = (f: Float64Array, d: number) => {
+    const g = new Float64Array(rank * rank);
+    for (let i = 0; i < d; i++) for (let a = 0; a < rank; a++) for (let b = 0; b < rank; b++) g[a * rank + b] += f[i * rank + a] * f[i * rank + b];
+    return g;
+  };
+  /** M[i, r] = Σ over the other modes' indices of W · Π_{m≠mode} F_m[idx_m, r]. */
+  const mttkrp = (mode: number) => {
+    const out = new Float64Array(dims[mode] * rank);
+    const idx = new Array<number>(n).fill(0);
+    const prod = new Float64Array(rank);
+    for (let flat = 0; flat < size; flat++) {
+      const v = w[flat];
+      if (v === 0) continue;
+      for (let m = 0; m < n; m++) idx[m] = Math.floor(flat / strides[m]) % dims[m];
+      prod.fill(v);
+      for (let m = 0; m < n; m++) if (m !== mode) for (let r = 0; r < rank; r++) prod[r] *= factors[m][idx[m] * rank + r];
+      const row = idx[mode] * rank;
+      for (let r = 0; r < rank; r++) out[row + r] += prod[r];
+    }
+    return out;
+  };
+  let best = { error: Infinity, factors: factors.map((f) => f.slice()), iteration: 0 };
+  let previous = Infinity;
+  let iterations = 0;
+  let rose = false;
+  const maxIterations = o.maxIterations ?? 100;
+  for (; iterations < maxIterations; iterations++) {
+    let m = new Float64Array(0);
+    for (let mode = 0; mode < n; mode++) {
+      const h = new Float64Array(rank * rank).fill(1);
+      for (let k = 0; k < n; k++) if (k !== mode) gram(factors[k], dims[k]).forEach((v, i) => { h[i] *= v; });
+      m = mttkrp(mode);
+      const solved = new Matrix(Array.from({ length: dims[mode] }, (_, i) => Array.from(m.subarray(i * rank, (i + 1) * rank)))).mmul(pseudoInverse(new Matrix(Array.from({ length: rank }, (_, a) => Array.from(h.subarray(a * rank, (a + 1) * rank))))));
+      factors[mode] = Float64Array.from(solved.to1DArray());
+    }
+    // ‖W − Ŵ‖² = ‖W‖² − 2⟨W, Ŵ⟩ + ‖Ŵ‖², with ⟨W, Ŵ⟩ from the last mode's MTTKRP.
+    const last = n - 1;
+    let inner = 0;
+    for (let i = 0; i < m.length; i++) inner += m[i] * factors[last][i];
+    const h = new Float64Array(rank * rank).fill(1);
+    for (let k = 0; k < n; k++) gram(factors[k], dims[k]).forEach((v, i) => { h[i] *= v; });
+    const approx2 = h.reduce((a, b) => a + b, 0);
+    const error = norm2 > 0 ? Math.max(0, norm2 - 2 * inner + approx2) / norm2 : 0;
+    if (!Number.isFinite(error)) break;
+    if (error < best.error) best = { error, factors: factors.map((f) => f.slice()), iteration: iterations + 1 };
+    else if (error > previous * (1 + 1e-6)) rose = true;
+    if (Math.abs(previous - error) < (o.tolerance ?? 1e-9)) { iterations++; break; }
+    previous = error;
+  }
+  // Balance the columns: each mode's factor gets λ_r^(1/n) of the rank-one term's scale.
+  const out = best.factors;
+  for (let r = 0; r < rank; r++) {
+    const norms = out.map((f, mode) => Math.sqrt(Array.from({ length: dims[mode] }, (_, i) => f[i * rank + r] ** 2).reduce((a, b) => a + b, 0)));
+    const scale = Math.pow(norms.reduce((a, b) => a * b, 1), 1 / n);
+    out.forEach((f, mode) => { if (norms[mode] > 0) for (let i = 0; i < dims[mode]; i++) f[i * rank + r] *= scale / norms[mode]; });
+  }
+  const warning = !Number.isFinite(best.error) ? 'CP-ALS diverged (non-finite error)' : rose ? `CP-ALS error rose during the sweeps (a degenerate fit); the best iterate (${best.iteration}) is kept` : iterations >= maxIterations ? `CP-ALS stopped at ${maxIterations} iterations before converging` : undefined;
+  return { factors: out, rank, error: best.error, iterations, ...(warning ? { warning } : {}) };
 }

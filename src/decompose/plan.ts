@@ -10,7 +10,7 @@
 import type { Model } from '../model/model.js';
 import type { CostModel } from '../prune/budget.js';
 import { rankForEnergy } from './factorize.js';
-import { type DecomposableLayer, type Ranks, decomposedSpec, layerSpectra } from './decompose.js';
+import { type ConvMethod, type DecomposableLayer, type Ranks, cpRank, decomposedSpec, layerSpectra } from './decompose.js';
 
 /** Kept-energy levels of the candidate ranks. */
 export const ENERGY_LADDER = [0.999, 0.99, 0.98, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2];
@@ -25,27 +25,29 @@ export function candidates(model: Model, l: DecomposableLayer, arrayWidth: numbe
     return total > 0 ? sigma.slice(r).reduce((s, v) => s + v * v, 0) / total : 0;
   };
   const out = new Map<string, Candidate>();
-  const add = (ranks: number[]) => {
+  // The error of a CP candidate is its Tucker-2 proxy at the same per-mode ranks; CP-ALS reports the real fit.
+  const addBoth = (modeRanks: number[]) => {
+    const ranks = cpRank(l, modeRanks);
     const key = ranks.join('x');
-    if (!out.has(key) && ranks.every((r) => r >= 1)) out.set(key, { ranks, error: ranks.reduce((s, r, k) => s + discarded(spectra[k], r), 0) });
+    if (!out.has(key) && ranks.every((r) => r >= 1)) out.set(key, { ranks, error: modeRanks.reduce((s, r, k) => s + discarded(spectra[k], r), 0) });
   };
   for (const e of ENERGY_LADDER) {
-    const ranks = spectra.map((sigma, k) => Math.min(rankForEnergy(sigma, e), l.full[k]));
-    add(ranks);
-    add(ranks.map((r) => (r >= arrayWidth ? Math.floor(r / arrayWidth) * arrayWidth : r)));
+    const modeRanks = spectra.map((sigma, k) => Math.min(rankForEnergy(sigma, e), l.method === 'cp' ? sigma.length : l.full[k]));
+    addBoth(modeRanks);
+    addBoth(modeRanks.map((r) => (r >= arrayWidth ? Math.floor(r / arrayWidth) * arrayWidth : r)));
   }
   return [...out.values()].sort((a, b) => a.error - b.error);
 }
 
 export interface RankPlan { ranks: Ranks; cost: number; denseCost: number; /** Layers left whole: not needed for the budget, or no split of theirs paid. */ whole: string[] }
 
-export async function planRanks(model: Model, layers: DecomposableLayer[], costs: CostModel, budget: number, o: { arrayWidth: number; onProgress?: (fraction: number) => void }): Promise<RankPlan> {
+export async function planRanks(model: Model, layers: DecomposableLayer[], costs: CostModel, budget: number, o: { arrayWidth: number; conv?: ConvMethod; onProgress?: (fraction: number) => void }): Promise<RankPlan> {
   const spec = model.spec;
   const denseCost = await costs.cost(spec);
   const options = new Map(layers.map((l) => [l.name, candidates(model, l, o.arrayWidth)]));
   const choice = new Map<string, number>(); // index into the layer's candidates; absent = whole
   const ranksOf = (c: Map<string, number>): Ranks => new Map([...c].map(([name, k]) => [name, options.get(name)![k].ranks]));
-  const costOf = (c: Map<string, number>) => costs.cost(decomposedSpec(spec, ranksOf(c)));
+  const costOf = (c: Map<string, number>) => costs.cost(decomposedSpec(spec, ranksOf(c), o.conv));
   let cost = denseCost;
   while (cost > budget) {
     let best: { name: string; k: number; cost: number; score: number } | undefined;

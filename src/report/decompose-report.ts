@@ -6,7 +6,7 @@ import { barChart, formatNumber, lineChart } from './svg.js';
 
 export interface DecomposedLayerRow {
   layer: string;
-  method: 'svd' | 'tucker2';
+  method: 'svd' | 'tucker2' | 'cp';
   full: number[];
   /** Empty where the layer stayed whole. */
   ranks: number[];

@@ -23,8 +23,8 @@ export interface DecomposeRunOptions {
   accelerator: AcceleratorConfig;
   mode?: Mode;
   scheduler?: EvaluateOptions['schedule'];
-  /** Which layers: svd (linear and 1×1 convs), tucker2 (K×K convs), or both (auto). */
-  method: 'auto' | 'svd' | 'tucker2';
+  /** Which layers: svd (linear and 1×1 convs), tucker2 or cp (K×K convs), or svd and tucker2 (auto). */
+  method: 'auto' | 'svd' | 'tucker2' | 'cp';
   /** Ranks keeping this share of each spectrum's energy; or a budget for the planner. */
   keepEnergy?: number;
   budget?: Budget;
@@ -43,7 +43,7 @@ const now = () => performance.now();
 
 /** Cycles and MACs of a layer of the original model: its own, or the sum of the parts it became. */
 function layerCost(cost: ModelCost, name: string): { cycles: number; macs: number } {
-  const parts = cost.layers.filter((l) => l.name === name || l.name === `${name}.in` || l.name === `${name}.core`);
+  const parts = cost.layers.filter((l) => [name, `${name}.in`, `${name}.core`, `${name}.v`, `${name}.h`].includes(l.name));
   return { cycles: parts.reduce((s, l) => s + l.cycles, 0), macs: parts.reduce((s, l) => s + l.macs, 0) };
 }
 
@@ -53,7 +53,8 @@ export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise
   if (o.keepEnergy !== undefined && !(o.keepEnergy > 0 && o.keepEnergy <= 1)) throw new Error(`decompose: the kept energy must be in (0, 1], got ${o.keepEnergy}`);
   const dense = o.model;
   const costs = new CostModel(o.accelerator, { metric: o.budget?.metric ?? 'latency', mode: o.mode, schedule: o.scheduler });
-  const found = decomposableLayers(dense.spec);
+  const conv = o.method === 'cp' ? 'cp' : 'tucker2';
+  const found = decomposableLayers(dense.spec, conv);
   const layers = found.layers.filter((l: DecomposableLayer) => o.method === 'auto' || l.method === o.method);
   const notes = [...found.skipped];
   if (!layers.length) throw new Error(`decompose: model '${dense.spec.name}' has no layer ${o.method === 'auto' ? '' : `for ${o.method} `}to decompose`);
@@ -66,20 +67,21 @@ export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise
   let budgetValue: number | undefined;
   if (o.budget) {
     budgetValue = await absoluteBudget(o.budget, dense.spec, costs);
-    ranks = (await planRanks(dense, layers, costs, budgetValue, { arrayWidth: Math.min(o.accelerator.rows, o.accelerator.cols) })).ranks;
+    ranks = (await planRanks(dense, layers, costs, budgetValue, { arrayWidth: Math.min(o.accelerator.rows, o.accelerator.cols), conv })).ranks;
   } else {
     // Kept energy picks ranks; a layer whose split would cost more than the layer stays whole (break-even).
     ranks = ranksForEnergy(dense, layers, o.keepEnergy!);
     const whole = await costs.cost(dense.spec);
     for (const name of [...ranks.keys()]) {
-      if ((await costs.cost(decomposedSpec(dense.spec, new Map([[name, ranks.get(name)!]])))) >= whole) {
+      if ((await costs.cost(decomposedSpec(dense.spec, new Map([[name, ranks.get(name)!]]), conv))) >= whole) {
         ranks.delete(name);
         notes.push(`${name} stays whole: its split at these ranks costs more on ${o.accelerator.name} than the layer`);
       }
     }
   }
   const seconds: Record<string, number> = { plan: (now() - t0) / 1000 };
-  const done = o.resume ? { model: o.resume.model, layers: decompose(dense, ranks).layers } : decompose(dense, ranks);
+  const done = o.resume ? { model: o.resume.model, layers: decompose(dense, ranks, { conv }).layers } : decompose(dense, ranks, { conv });
+  notes.push(...done.layers.flatMap((l) => (l.warning ? [`${l.layer}: ${l.warning}`] : [])));
 
   let model = done.model;
   let interrupted: Checkpoint | undefined;
