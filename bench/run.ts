@@ -1,6 +1,7 @@
 // `npm run bench [-- name...]`: runs the named benchmarks (all by default) and prints their tables.
 import { benchAccelerator } from './accelerator.js';
 import { benchBudget } from './budget.js';
+import { benchDecompose } from './decompose.js';
 import { benchFamilies } from './families.js';
 import { benchFuzz } from './fuzz.js';
 import { benchGpujs } from './gpujs.js';
@@ -10,7 +11,7 @@ import { benchPruning } from './pruning.js';
 import { benchSsl } from './ssl.js';
 import { benchTraining } from './training.js';
 
-const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl() };
+const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose() };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of chosen.length ? chosen : Object.keys(benches)) {
   const bench = benches[name];
