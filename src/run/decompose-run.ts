@@ -1,11 +1,9 @@
 // One decomposition run (CLI `decompose`): ranks by kept energy or planned to an accelerator budget,
 // the decomposition, fine-tuning (optionally distilled from the original model; resumable), evaluation,
 // both models simulated on the accelerator, and the report.
-import type { AcceleratorConfig } from '../accel/config.js';
-import type { EvaluateOptions, Mode, ModelCost } from '../accel/cost.js';
+import type { ModelCost } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
-import type { Dataset } from '../data/dataset.js';
 import { type DecomposableLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, ranksForEnergy } from '../decompose/decompose.js';
 import { planRanks } from '../decompose/plan.js';
 import { type Model, parameterCount } from '../model/model.js';
@@ -13,16 +11,10 @@ import { type Budget, CostModel, absoluteBudget, budgetText } from '../prune/bud
 import type { DecomposeReport, DecomposedLayerRow } from '../report/decompose-report.js';
 import { summarize } from '../report/report.js';
 import type { Checkpoint } from '../train/checkpoint.js';
+import type { RunInputs } from './prune-run.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 
-export interface DecomposeRunOptions {
-  model: Model;
-  modelSource: string;
-  train: Dataset;
-  test: Dataset;
-  accelerator: AcceleratorConfig;
-  mode?: Mode;
-  scheduler?: EvaluateOptions['schedule'];
+export interface DecomposeRunOptions extends RunInputs {
   /** Which layers: svd (linear and 1×1 convs), tucker2 or cp (K×K convs), or svd and tucker2 (auto). */
   method: 'auto' | 'svd' | 'tucker2' | 'cp';
   /** Ranks keeping this share of each spectrum's energy; or a budget for the planner. */

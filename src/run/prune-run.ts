@@ -26,7 +26,8 @@ import type { Checkpoint } from '../train/checkpoint.js';
 
 export type Granularity = 'channel' | 'unstructured' | 'nm';
 
-export interface PruneRunOptions {
+/** What every run starts from: the model, the data, the accelerator and how it is simulated. */
+export interface RunInputs {
   model: Model;
   modelSource: string;
   train: Dataset;
@@ -34,6 +35,9 @@ export interface PruneRunOptions {
   accelerator: AcceleratorConfig;
   mode?: Mode;
   scheduler?: EvaluateOptions['schedule'];
+}
+
+export interface PruneRunOptions extends RunInputs {
   criterion: string;
   granularity: Granularity;
   /** Channel or unstructured ratio (fraction removed). */
