@@ -207,7 +207,7 @@ describe('wgprune CLI', () => {
   it('sparse training before pruning: the report has the norms before and after and their histogram; Ctrl-C in it resumes', async () => {
     const out = tmp();
     let sent = false;
-    const args = ['prune', '--model', 'default', '--ratio', '0.3', '--sparse-train', '60', '--reg', 'group-lasso', '--lambda', '0.01', '--lambda-grow', '2:20', ...SMALL, '--epochs', '10', '--max-steps', '4', '--out', out];
+    const args = ['prune', '--model', 'default', '--ratio', '0.3', '--sparse-train', '60', '--reg', 'group-lasso', '--lambda', '60', '--lambda-grow', '2:20', ...SMALL, '--epochs', '10', '--max-steps', '4', '--out', out];
     const first = await cli(args, { onStderr: (text, child) => { if (!sent && /sparse training: step 20\//.test(text)) { sent = true; child.kill('SIGINT'); } } });
     expect(sent).toBe(true);
     expect(first.code, first.stderr).toBe(130);
@@ -221,8 +221,9 @@ describe('wgprune CLI', () => {
     expect(sp.before.length).toBe(sp.after.length);
     expect(sp.after.length).toBeGreaterThan(0);
     expect(sp.finalLambda).toBeGreaterThanOrEqual(sp.lambda);
-    // The penalty shrinks the structures' total norm.
+    // The penalty shrinks the structures' total norm and empties some.
     expect(sp.after.reduce((a, b) => a + b, 0)).toBeLessThan(sp.before.reduce((a, b) => a + b, 0));
+    expect(sp.nearZero.length).toBeGreaterThan(0);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toMatch(/Structure norms \(group-lasso\) before and after sparse training/);
     expect(html).toMatch(/<h2>Sparse training<\/h2>/);
