@@ -215,7 +215,7 @@ describe('ranks to an accelerator budget', () => {
     await expect(planRanks(model, layers, costs, 0.01 * dense, { arrayWidth: 16 })).rejects.toThrow(/no split brings the cost to the budget \d+; the cheapest reachable is \d+ of \d+/);
   });
 
-  it('the CLI decomposes to a budget and writes a report; options it cannot honour exit 2 with the reason', async () => {
+  it('the CLI decomposes to a budget and writes a report; Ctrl-C resumes; options it cannot honour exit 2 with the reason', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wgprune-decompose-'));
     const r = await cli(['decompose', '--model', 'default', '--budget', 'latency=0.8', '--max-steps', '4', '--train-limit', '512', '--test-limit', '200', '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -224,6 +224,18 @@ describe('ranks to an accelerator budget', () => {
     expect(report.decomposed.cycles).toBeLessThanOrEqual(0.8 * report.dense.cycles);
     expect(report.layers.some((l) => l.ranks.length > 0)).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Singular values/);
+    // Ctrl-C during fine-tuning saves the run; --resume continues it.
+    const out2 = mkdtempSync(join(tmpdir(), 'wgprune-decompose-'));
+    let sent = false;
+    const first = await cli(['decompose', '--model', 'default', '--keep-energy', '0.9', '--epochs', '10', '--max-steps', '60', '--train-limit', '512', '--test-limit', '200', '--batch-size', '32', '--out', out2], {
+      onStderr: (text, child) => { if (!sent && /fine-tune: step 10\//.test(text)) { sent = true; child.kill('SIGINT'); } },
+    });
+    expect(sent).toBe(true);
+    expect(first.code, first.stderr).toBe(130);
+    const second = await cli(['decompose', '--resume', '--out', out2]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(Number(/fine-tune: step (\d+)\//.exec(second.stderr)![1])).toBeGreaterThan(10);
+    expect(JSON.parse(readFileSync(join(out2, 'report.json'), 'utf8')).ranks.keepEnergy).toBe(0.9);
     for (const [args, message] of [
       [['--method', 'lu', '--keep-energy', '0.9'], /--method/],
       [['--keep-energy', '0.9', '--budget', 'latency=0.5'], /--keep-energy E or --budget METRIC=VALUE \(one of them\)/],
