@@ -43,6 +43,9 @@ export interface DistillationOptions {
   alpha?: number;
 }
 
+/** The integer grid of a fake quantization: [qmin, qmax] (e.g. -128..127 for int8), per index along `axis` or per tensor. */
+export interface FakeQuantOptions { qmin: number; qmax: number; axis?: number }
+
 export interface SgdOptions { learningRate: number; momentum?: number; weightDecay?: number; mask?: Tensor }
 export interface AdamOptions {
   learningRate: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number;
@@ -118,6 +121,15 @@ export interface Backend {
   channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor): { dx: Tensor; ds: Tensor };
   concat(xs: Tensor[]): Tensor;
   sliceChannels(x: Tensor, offset: number, count: number): Tensor;
+
+  /**
+   * Fake quantization (quantize, then dequantize) per index along `axis` (per channel) or per tensor
+   * (`axis` absent; scale and zeroPoint hold one value): q = roundHalfEven(x / scale) + zeroPoint,
+   * y = (clamp(q, qmin, qmax) − zeroPoint) · scale.
+   */
+  fakeQuantize(x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor;
+  /** Its straight-through gradient, clipped to the representable range: dy where qmin ≤ q ≤ qmax, else 0. */
+  fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor;
 
   /** Per-sample loss, the gradient of the mean loss, and 1 where the top logit is the label (else 0). */
   /** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq) or sum |x * other| (taylor). */

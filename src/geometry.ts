@@ -252,3 +252,21 @@ export function transposed(m: Float32Array, rows: number, cols: number): Float32
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c];
   return t;
 }
+
+// ---- fake quantization (src/cpu/reference-quantize.ts) ----
+
+/** Round half to even (IEEE 754's default, WGSL's round(), onnxruntime's QuantizeLinear). */
+export function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+}
+
+/** The [outer, channels, inner] view of x for the quantization axis (one channel per tensor), checked. */
+export function quantView(op: string, shape: Shape, scaleSize: number, zeroSize: number, o: { qmin: number; qmax: number; axis?: number }): [number, number, number] {
+  if (!(Number.isInteger(o.qmin) && Number.isInteger(o.qmax) && o.qmin < o.qmax)) throw new Error(`${op}: the grid [${o.qmin}, ${o.qmax}] must be integers with qmin < qmax`);
+  const view: [number, number, number] = o.axis === undefined ? [1, 1, shape.reduce((a, b) => a * b, 1)] : axisView(op, shape, o.axis);
+  assertShape(op, 'scale', [scaleSize], [view[1]]);
+  assertShape(op, 'zeroPoint', [zeroSize], [view[1]]);
+  return view;
+}

@@ -1,5 +1,5 @@
 // The CPU reference as a Backend: slow, float64 inside, and the definition every other backend matches.
-import type { AdamOptions, Backend, BatchNormParams, LayerNormOptions, ConvInputs, DistillationOptions, LinearOptions, MemoryStats, SgdOptions, Tensor, Activation } from '../backend.js';
+import type { AdamOptions, Backend, BatchNormParams, LayerNormOptions, ConvInputs, DistillationOptions, FakeQuantOptions, LinearOptions, MemoryStats, SgdOptions, Tensor, Activation } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, type Shape, sizeOf } from '../geometry.js';
 import * as ref from './reference.js';
 
@@ -108,6 +108,10 @@ export class CpuBackend implements Backend {
   channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
     const r = ref.channelScaleBackward(nd(dy), nd(x), nd(s));
     return { dx: this.wrap(r.dx), ds: this.wrap(r.ds) };
+  }
+  fakeQuantize(x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor { return this.wrap(ref.fakeQuantize(nd(x), nd(scale), nd(zeroPoint), o)); }
+  fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
+    return this.wrap(ref.fakeQuantizeBackward(nd(dy), nd(x), nd(scale), nd(zeroPoint), o));
   }
   concat(xs: Tensor[]): Tensor { return this.wrap(ref.concat(xs.map(nd))); }
   sliceChannels(x: Tensor, offset: number, count: number): Tensor { return this.wrap(ref.sliceChannels(nd(x), offset, count)); }

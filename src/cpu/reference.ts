@@ -10,6 +10,7 @@ export interface NdArray { shape: number[]; data: Float64Array }
 
 export { layerNorm, layerNormBackward } from './reference-layer-norm.js';
 export { resample } from './reference-resample.js';
+export { fakeQuantize, fakeQuantizeBackward } from './reference-quantize.js';
 
 export function ndarray(shape: Shape, data?: ArrayLike<number>): NdArray {
   const size = sizeOf(shape);

@@ -3,12 +3,12 @@
 // float32 arrays between kernels, so a kernel call reads its inputs and returns a fresh output.
 // Results match the CPU reference within float32 tolerance, like the WebGPU backend's.
 import {
-  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LayerNormOptions, type LinearOptions,
+  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { PROBE_CONV, probeConvMs } from '../probe.js';
@@ -456,6 +456,15 @@ export class GpujsBackend implements Backend {
   }
 
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
+  fakeQuantize(x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
+    const [, channels, inner] = quantView('fakeQuantize', x.shape, scale.size, zeroPoint.size, o);
+    return this.output('fake-quantize', x.shape, data(x), data(scale), data(zeroPoint), NONE, 0, channels, inner, o.qmin, o.qmax);
+  }
+  fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
+    const [, channels, inner] = quantView('fakeQuantizeBackward', x.shape, scale.size, zeroPoint.size, o);
+    assertShape('fakeQuantizeBackward', 'dy', dy.shape, x.shape);
+    return this.output('fake-quantize', x.shape, data(x), data(scale), data(zeroPoint), data(dy), 1, channels, inner, o.qmin, o.qmax);
+  }
   channelScale(x: Tensor, s: Tensor): Tensor {
     const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);
     return this.output('elementwise', x.shape, data(x), data(s), ELEMENTWISE.channelScale, inner, 0);

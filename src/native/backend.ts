@@ -6,12 +6,12 @@
 // 28x28 32->64 3x3 p1 forward on 2 cores: 17 ms here, 42 ms on onnxruntime-web; XNNPACK runs forward
 // convs at a third of this rate; see README "Notes on the native backend").
 import {
-  type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LayerNormOptions, type LinearOptions,
+  type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import {
@@ -240,6 +240,15 @@ export class NativeBackend implements Backend {
 
   // ---- elementwise ----
 
+  fakeQuantize(x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
+    const view = quantView('fakeQuantize', x.shape, scale.size, zeroPoint.size, o);
+    return this.wrap(x.shape, k.fakeQuantize(data(x), data(scale), data(zeroPoint), view, o));
+  }
+  fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
+    const view = quantView('fakeQuantizeBackward', x.shape, scale.size, zeroPoint.size, o);
+    assertShape('fakeQuantizeBackward', 'dy', dy.shape, x.shape);
+    return this.wrap(x.shape, k.fakeQuantize(data(x), data(scale), data(zeroPoint), view, o, data(dy)));
+  }
   channelScale(x: Tensor, s: Tensor): Tensor {
     const [n, c, inner] = channelScaleView('channelScale', x.shape, s.shape);
     return this.wrap(x.shape, this.run(`scale:${n},${c},${inner}`, () => channelScaleGraph(n, c, inner), [data(x), data(s)]));

@@ -2,6 +2,8 @@
 // copies and gathers (memcpy), pruning statistics, the loss, the optimizers (small tensors, or rare).
 // Each follows the CPU reference's definition (src/cpu/reference.ts) in the same order of operations.
 
+import { roundHalfEven } from '../geometry.js';
+
 /** [outer, channels, inner] of an NCHW (or NC) tensor around its channel axis. */
 export type ChannelView = readonly [number, number, number];
 
@@ -110,4 +112,16 @@ export function adamStep(w: Float32Array, grad: Float32Array, m: Float32Array, v
     v[i] = vi;
     w[i] -= o.lr * ((mi / c1) / (Math.sqrt(vi / c2) + o.epsilon));
   }
+}
+
+/** Fake quantization (dy absent) or its straight-through gradient, float32 (src/cpu/reference-quantize.ts). */
+export function fakeQuantize(x: Float32Array, scale: Float32Array, zeroPoint: Float32Array, [, channels, inner]: ChannelView, o: { qmin: number; qmax: number }, dy?: Float32Array): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    const [s, z] = [scale[c], zeroPoint[c]];
+    const q = roundHalfEven(Math.fround(x[i] / s)) + z;
+    y[i] = dy ? (q >= o.qmin && q <= o.qmax ? dy[i] : 0) : (Math.min(Math.max(q, o.qmin), o.qmax) - z) * s;
+  }
+  return y;
 }

@@ -1,12 +1,12 @@
 // The WebGPU backend: each op validates its inputs (geometry.ts), allocates outputs and records
 // dispatches of the kernels in shaders/. Nothing is submitted until a read or flush().
 import {
-  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type LayerNormOptions, type LinearOptions,
+  ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, linearGeometry, poolGeometry, resampleShape, softmaxSettings,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
@@ -299,6 +299,22 @@ export class WebGpuBackend implements Backend {
   scale(t: Tensor, factor: number): Tensor { return this.elementwise('scale', t, undefined, { value: factor }); }
   mul(a: Tensor, b: Tensor): Tensor { return this.elementwise('mul', a, b); }
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
+  fakeQuantize(x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor { return this.fakeQuant(0, x, scale, zeroPoint, o); }
+  fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
+    assertShape('fakeQuantizeBackward', 'dy', dy.shape, x.shape);
+    return this.fakeQuant(1, x, scale, zeroPoint, o, dy);
+  }
+  private fakeQuant(mode: 0 | 1, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions, dy?: Tensor): Tensor {
+    const [, channels, inner] = quantView(mode ? 'fakeQuantizeBackward' : 'fakeQuantize', x.shape, scale.size, zeroPoint.size, o);
+    const y = this.ctx.empty(x.shape);
+    this.ctx.run({
+      shader: 'fake-quantize', entry: 'main', overrides: { MODE: mode, WORKGROUP_SIZE: WORKGROUP },
+      params: [x.size, channels, inner, o.qmin, o.qmax], floats: [3, 4],
+      bindings: { 1: x, 2: scale, 3: zeroPoint, 4: dy ?? this.ctx.dummy, 5: y }, workgroups: this.ctx.grid(x.size, WORKGROUP),
+    });
+    return y;
+  }
+
   channelScale(x: Tensor, s: Tensor): Tensor {
     const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);
     return this.elementwise('channelScale', x, s, { inner });

@@ -170,6 +170,38 @@ function channelScaleCase(rng: Rng): OpCase {
   };
 }
 
+/**
+ * Fake quantization, per tensor or along a random axis, 2-16 bits, symmetric or asymmetric: random
+ * values beyond the grid (clipping), exact grid points and exact ties (x / s = k + 1/2 with power-of-two
+ * scales, so every backend divides exactly and must round half to even).
+ */
+function fakeQuantCase(rng: Rng): OpCase {
+  const shape = Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 9));
+  const axis = rng.bool() ? undefined : rng.int(0, shape.length - 1);
+  const channels = axis === undefined ? 1 : shape[axis];
+  const bits = rng.int(2, 16), symmetric = rng.bool();
+  const [qmin, qmax] = symmetric ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
+  const pow2 = rng.bool();
+  const scale = Float32Array.from({ length: channels }, () => (pow2 ? 2 ** -rng.int(2, 6) : rng.uniform(0.01, 0.3)));
+  const zero = Float32Array.from({ length: channels }, () => (symmetric ? 0 : rng.int(qmin, qmax)));
+  const size = shape.reduce((a, b) => a * b, 1);
+  const inner = axis === undefined ? size : shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: size }, (_, i) => {
+    const c = Math.floor(i / inner) % channels;
+    const k = rng.int(qmin - zero[c] - 3, qmax - zero[c] + 3); // grid steps around (and past) the range
+    const kind = rng.int(0, 2);
+    return kind === 0 ? rng.uniform(k - 1, k + 1) * scale[c] : pow2 ? (k + (kind === 1 ? 0.5 : 0)) * scale[c] : k * scale[c];
+  });
+  return {
+    label: `[${shape}] axis ${axis ?? 'none'} ${bits} bits ${symmetric ? 'symmetric' : 'asymmetric'}${pow2 ? ' power-of-two scales' : ''}`,
+    inputs: { x: { shape, data: x }, scale: { shape: [channels], data: scale }, zero: { shape: [channels], data: zero }, dy: randomInput(rng, shape) },
+    run: (be, t) => {
+      const o = { qmin, qmax, axis };
+      return { y: be.fakeQuantize(t.x, t.scale, t.zero, o), dx: be.fakeQuantizeBackward(t.dy, t.x, t.scale, t.zero, o) };
+    },
+  };
+}
+
 function concatCase(rng: Rng): OpCase {
   const [n, h, w] = [rng.int(1, 3), rng.int(1, 9), rng.int(1, 9)];
   const parts = Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 6));
@@ -250,6 +282,7 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: 'max, average and global average pooling, forward and backward', make: poolCase },
   { title: 'channel concat, slice and flatten', make: concatCase },
   { title: 'channel scale (squeeze-excitation) forward and backward', make: channelScaleCase },
+  { title: 'fake quantization (2-16 bits, per tensor and per axis, round half to even) and its clipped straight-through gradient', make: fakeQuantCase },
   { title: 'gather-compaction and channel statistics (pruning criteria) along any axis', make: gatherCase },
   { title: 'softmax cross-entropy with and without distillation', make: lossCase },
   { title: 'SGD with momentum and Adam, with and without masks', make: optimizerCase },
