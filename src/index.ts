@@ -45,6 +45,9 @@ export { rankForEnergy, singularValues, truncatedSvd, tucker2 } from './decompos
 export { type RankPlan, planRanks } from './decompose/plan.js';
 export { type DecomposeRunOptions, runDecompose } from './run/decompose-run.js';
 export { type DecomposeReport, renderDecomposeHtml } from './report/decompose-report.js';
+/** Quantization so far: calibrators and weight PTQ on the backend's fake quantization. */
+export { AbsHistogram, entropyThreshold, grid, mseThreshold, percentileThreshold, qparams, sqnr } from './quantize/calibrate.js';
+export { type QuantizedWeights, type WeightQuantOptions, quantizeWeights } from './quantize/weights.js';
 export { importOnnx } from './onnx/import.js';
 export { exportOnnx } from './onnx/export.js';
 export { runPrune } from './run/prune-run.js';
