@@ -1,7 +1,10 @@
 // What every command shares: its parsed values and output channels, training options from flags, the
 // backend it opens (with fallback notices on stderr), and output as text or JSON.
 import { BACKEND_CHOICES, type ComputeBackend, openBackend } from '../open-backend.js';
+import type { AcceleratorConfig } from '../accel/config.js';
+import { type Budget, parseBudget } from '../prune/budget.js';
 import type { TrainOptions } from '../train/trainer.js';
+import { UsageError } from './inputs.js';
 import { type Values, int, num, oneOf, str } from './options.js';
 import type { ProgressView } from './progress.js';
 
@@ -29,3 +32,14 @@ export const output = (c: Context, json: unknown, text: string) => process.stdou
 
 export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize') });
 
+/** --budget METRIC=VALUE on this accelerator (exit 2 naming the problem), or undefined. */
+export function budgetOption(v: Values, accel: AcceleratorConfig): Budget | undefined {
+  try {
+    return str(v, 'budget') ? parseBudget(str(v, 'budget')!, accel) : undefined;
+  } catch (e) {
+    throw new UsageError(`--budget: ${(e as Error).message}`);
+  }
+}
+
+/** --kd [--temperature T] [--alpha A]: distillation from the original model, or undefined. */
+export const kdOption = (v: Values) => (v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined);

@@ -7,12 +7,11 @@ import { join } from 'node:path';
 import type { Mode } from '../accel/cost.js';
 import { DEFAULT_PRESET } from '../accel/presets.js';
 import { exportOnnx } from '../onnx/export.js';
-import { parseBudget } from '../prune/budget.js';
 import { renderDecomposeHtml } from '../report/decompose-report.js';
 import { runDecompose } from '../run/decompose-run.js';
 import { schedulerFor } from '../open-backend.js';
 import { type Checkpoint, encodeCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { type Context, backend, dataValues, output, trainOptions } from './context.js';
+import { type Context, backend, budgetOption, dataValues, kdOption, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { int, num, oneOf, str } from './options.js';
 import { checkOutputDir, writeOutputs } from './outputs.js';
@@ -31,12 +30,7 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   const method = oneOf(v, 'method', ['auto', 'svd', 'tucker2', 'cp'] as const, 'auto') as 'auto' | 'svd' | 'tucker2' | 'cp';
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const keepEnergy = num(v, 'keep-energy');
-  let budget;
-  try {
-    budget = str(v, 'budget') ? parseBudget(str(v, 'budget')!, accel) : undefined;
-  } catch (e) {
-    throw new UsageError(`--budget: ${(e as Error).message}`);
-  }
+  const budget = budgetOption(v, accel);
   if ((keepEnergy === undefined) === (budget === undefined)) throw new UsageError('decompose needs --keep-energy E or --budget METRIC=VALUE (one of them)');
   if (keepEnergy !== undefined && !(keepEnergy > 0 && keepEnergy <= 1)) throw new UsageError(`--keep-energy must be in (0, 1], got ${keepEnergy}`);
   const { train: loaded, test: loadedTest } = loadData(dataValues(v));
@@ -45,7 +39,7 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   const be = await backend(c);
   const run = await runDecompose(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
-    method, keepEnergy, budget, fineTune: trainOptions(v, 1), kd: v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined,
+    method, keepEnergy, budget, fineTune: trainOptions(v, 1), kd: kdOption(v),
     onPhase: (t) => c.progress.phase(t), onProgress: (p) => c.progress.update(p, 'fine-tune'), shouldStop: () => c.stop.requested, resume,
   });
   c.progress.clear();

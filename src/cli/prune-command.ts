@@ -13,7 +13,6 @@ import type { Mode } from '../accel/cost.js';
 import { DEFAULT_PRESET } from '../accel/presets.js';
 import type { ModelSpec } from '../model/graph.js';
 import { exportOnnx } from '../onnx/export.js';
-import { parseBudget } from '../prune/budget.js';
 import { criteria } from '../prune/criteria/index.js';
 import { type PruningHistory, keptFromHistory, pruningHistory } from '../prune/history.js';
 import type { PruneSchedule } from '../prune/prune.js';
@@ -22,7 +21,7 @@ import { type RunReport, type SparsityReport, paretoChart, renderHtml } from '..
 import { runPruneWithFallback } from '../run/fallback.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { type Context, backend, dataValues, notice, output, trainOptions } from './context.js';
+import { type Context, backend, budgetOption, dataValues, kdOption, notice, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { checkOutputDir, writeOutputs } from './outputs.js';
 import { resumedRun, savedOptions } from './resume.js';
@@ -54,12 +53,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const ratio = num(v, 'ratio');
   if (ratio !== undefined && !(ratio >= 0 && ratio < 1)) throw new UsageError(`--ratio must be in [0, 1), got ${ratio}`);
-  let budget;
-  try {
-    budget = str(v, 'budget') ? parseBudget(str(v, 'budget')!, accel) : undefined;
-  } catch (e) {
-    throw new UsageError(`--budget: ${(e as Error).message}`);
-  }
+  const budget = budgetOption(v, accel);
   if (granularity === 'channel' && ratio === undefined && budget === undefined) throw new UsageError('prune needs --ratio R or --budget METRIC=VALUE');
   if (granularity === 'channel' && ratio !== undefined && budget !== undefined) throw new UsageError('give --ratio or --budget, not both');
   let nm;
@@ -88,7 +82,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const fineTune = trainOptions(v, 1);
   // Sparse training given in epochs: steps of this data set and batch size.
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
-  const kd = v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined;
+  const kd = kdOption(v);
 
   const run = await runPruneWithFallback(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,

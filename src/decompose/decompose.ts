@@ -20,6 +20,9 @@ export type ConvMethod = 'tucker2' | 'cp';
 
 export interface DecomposableLayer { name: string; method: Method; full: number[]; shape: number[] }
 
+/** The names a decomposed layer's parts may have (those of its method exist): its own is the last part's. */
+export const partNames = (name: string): string[] => [`${name}.in`, `${name}.core`, `${name}.v`, `${name}.h`, name];
+
 /** Ranks per layer name: [r] (SVD) or [rIn, rOut] (Tucker-2). */
 export type Ranks = Map<string, number[]>;
 

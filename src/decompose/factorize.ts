@@ -87,9 +87,9 @@ export function tucker2(w: ArrayLike<number>, o: number, i: number, s: number, r
   let uIn = leading(unfold(w, o, i, s, 1), rIn);
   for (let t = 0; t < sweeps; t++) {
     // Fix uIn: uOut spans the leading subspace of W ×₁ uInᵀ's mode-0 unfolding, and the other way round.
-    const wIn = projectIn(w, o, i, s, uIn);
-    uOut = leading(matrix(wIn, o, rIn * s), rOut);
-    const wOut = project(w, o, i, s, uOut, Matrix.eye(i, i));
+    const wIn = project(w, o, i, s, Matrix.eye(o, o), uIn); // W ×₁ uInᵀ: [o, rIn, s]
+    uOut = leading(matrix(wIn, o, uIn.columns * s), rOut);
+    const wOut = project(w, o, i, s, uOut, Matrix.eye(i, i)); // W ×₀ uOutᵀ: [rOut, i, s]
     uIn = leading(unfold(wOut, rOut, i, s, 1), rIn);
   }
   const core = project(w, o, i, s, uOut, uIn);
@@ -98,17 +98,6 @@ export function tucker2(w: ArrayLike<number>, o: number, i: number, s: number, r
   let kept = 0;
   for (const v of core) kept += v * v; // orthonormal factors: ‖W − approx‖² = ‖W‖² − ‖core‖²
   return { uOut: Float64Array.from(uOut.to1DArray()), uIn: Float64Array.from(uIn.to1DArray()), core, rOut, rIn, error: total > 0 ? Math.max(0, total - kept) / total : 0 };
-}
-
-/** W ×₁ uInᵀ: [o, rIn, s]. */
-function projectIn(w: ArrayLike<number>, o: number, i: number, s: number, uIn: Matrix): Float64Array {
-  const ri = uIn.columns;
-  const out = new Float64Array(o * ri * s);
-  for (let oo = 0; oo < o; oo++) for (let b = 0; b < ri; b++) for (let c = 0; c < i; c++) {
-    const u = uIn.get(c, b);
-    if (u !== 0) for (let p = 0; p < s; p++) out[(oo * ri + b) * s + p] += u * w[(oo * i + c) * s + p];
-  }
-  return out;
 }
 
 export interface CpFit {

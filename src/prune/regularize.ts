@@ -14,7 +14,7 @@ import type { Checkpoint } from '../train/checkpoint.js';
 import { type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
 import type { Group } from './dependency.js';
 import { cropKernels, kernelCrops, removeBlocks } from './structure-removal.js';
-import { type StructureKind, type Structures, penaltyStructures, residualBlocks } from './structures.js';
+import { type PenaltyPart, type StructureKind, type Structures, penaltyStructures, residualBlocks } from './structures.js';
 
 export interface SparsityOptions {
   kind: StructureKind;
@@ -59,6 +59,20 @@ const median = (v: ArrayLike<number>) => {
   const s = Float64Array.from(v).sort();
   return s.length ? s[Math.floor(s.length / 2)] : 0;
 };
+
+/** w with each row of the part's [outer, rows, inner] view times factor(its structure id, -1 for none), on the backend. */
+function scaleRows(be: Backend, w: Tensor, part: PenaltyPart, factor: (id: number) => number): Tensor {
+  const [outer, rows, inner] = part.view;
+  const perRow = Array.from(part.structureOfRow, factor);
+  const factors = new Float32Array(outer * rows);
+  for (let o = 0; o < outer; o++) factors.set(perRow, o * rows);
+  const w4 = be.reshape(w, [outer, rows, inner, 1]);
+  const s = be.upload(factors, [outer, rows, 1, 1]);
+  const scaled = be.channelScale(w4, s);
+  const out = be.reshape(scaled, w.shape);
+  be.dispose(w4, s, scaled);
+  return out;
+}
 
 export class SparsityPenalty {
   lambda: number;
@@ -115,19 +129,9 @@ export class SparsityPenalty {
     for (const part of this.structures.parts) {
       const g = grads.get(part.param);
       if (!g) continue;
-      const [outer, rows, inner] = part.view;
-      const factors = new Float32Array(outer * rows);
-      for (let r = 0; r < rows; r++) {
-        const id = part.structureOfRow[r];
-        const f = id >= 0 && on(id) && norms[id] > 0 ? this.lambda / norms[id] : 0;
-        for (let o = 0; o < outer; o++) factors[o * rows + r] = f;
-      }
-      const w4 = be.reshape(params.get(part.param)!, [outer, rows, inner, 1]);
-      const s = be.upload(factors, [outer, rows, 1, 1]);
-      const scaled = be.channelScale(w4, s);
-      const flat = be.reshape(scaled, g.shape);
-      grads.set(part.param, be.add(g, flat));
-      be.dispose(w4, s, scaled, flat, g);
+      const scaled = scaleRows(be, params.get(part.param)!, part, (id) => (id >= 0 && on(id) && norms[id] > 0 ? this.lambda / norms[id] : 0));
+      grads.set(part.param, be.add(g, scaled));
+      be.dispose(scaled, g);
     }
     return norms;
   }
@@ -142,18 +146,8 @@ export class SparsityPenalty {
     const on = this.penalised(norms);
     for (const part of this.structures.parts) {
       const w = params.get(part.param)!;
-      const [outer, rows, inner] = part.view;
-      const factors = new Float32Array(outer * rows);
-      for (let r = 0; r < rows; r++) {
-        const id = part.structureOfRow[r];
-        const f = id < 0 || !on(id) ? 1 : norms[id] > 0 ? Math.max(0, 1 - (learningRate * this.lambda) / norms[id]) : 0;
-        for (let o = 0; o < outer; o++) factors[o * rows + r] = f;
-      }
-      const w4 = be.reshape(w, [outer, rows, inner, 1]);
-      const s = be.upload(factors, [outer, rows, 1, 1]);
-      const scaled = be.channelScale(w4, s);
-      params.set(part.param, be.reshape(scaled, w.shape));
-      be.dispose(w4, s, scaled, w);
+      params.set(part.param, scaleRows(be, w, part, (id) => (id < 0 || !on(id) ? 1 : norms[id] > 0 ? Math.max(0, 1 - (learningRate * this.lambda) / norms[id]) : 0)));
+      be.dispose(w);
     }
     return norms;
   }

@@ -4,7 +4,7 @@
 import type { ModelCost } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
-import { type DecomposableLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, ranksForEnergy } from '../decompose/decompose.js';
+import { type DecomposableLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, partNames, ranksForEnergy } from '../decompose/decompose.js';
 import { planRanks } from '../decompose/plan.js';
 import { type Model, parameterCount } from '../model/model.js';
 import { type Budget, CostModel, absoluteBudget, budgetText } from '../prune/budget.js';
@@ -35,7 +35,8 @@ const now = () => performance.now();
 
 /** Cycles and MACs of a layer of the original model: its own, or the sum of the parts it became. */
 function layerCost(cost: ModelCost, name: string): { cycles: number; macs: number } {
-  const parts = cost.layers.filter((l) => [name, `${name}.in`, `${name}.core`, `${name}.v`, `${name}.h`].includes(l.name));
+  const names = partNames(name);
+  const parts = cost.layers.filter((l) => names.includes(l.name));
   return { cycles: parts.reduce((s, l) => s + l.cycles, 0), macs: parts.reduce((s, l) => s + l.macs, 0) };
 }
 

@@ -318,7 +318,7 @@ async function sparsePhase(be: Backend, o: PruneRunOptions, costs: CostModel): P
   const sp = o.sparse!;
   const dense = o.model;
   // Growing λ stops once the share of structures the pruning will remove is near zero (the budget's uniform ratio stands for it).
-  const target = o.ratio ?? (o.budget ? await uniformRatioForBudget(dense.spec, costs.withMetric(o.budget.metric), await absoluteBudget(o.budget, dense.spec, costs.withMetric(o.budget.metric))) : 0.5);
+  const target = o.ratio ?? (o.budget ? await uniformRatioForBudget(dense.spec, costs, await absoluteBudget(o.budget, dense.spec, costs)) : 0.5); // the run's session is under the budget's metric
   o.onPhase?.(`sparse training: ${sp.kind} (${sp.mode ?? 'proximal'}), λ ${sp.lambda}${sp.grow ? ` growing x${sp.grow.factor} every ${sp.grow.every} steps` : ''}, ${sp.steps} steps`);
   const options = { ...o.fineTune, epochs: Math.ceil((sp.steps * o.fineTune.batchSize) / o.train.count) + 1, maxSteps: sp.steps };
   const resume = o.resume?.step === -1 ? o.resume : undefined;
