@@ -5,6 +5,7 @@
 // MODE 2: out0 = sum(a), out1 = sum(a * (b - center))   (batch-norm backward: a = dy, b = x)
 // MODE 3: out0 = sum(|a|); MODE 4: out0 = sum(a^2); MODE 5: out0 = sum(|a * b|)   (pruning importance)
 // MODE 6: out0 = sum(a * b)   (a channel scale's gradient)
+// MODE 7: out0 = max(|a|)   (a symmetric quantizer's range: the tree combines by max)
 
 struct Params { batch: u32, channels: u32, spatial: u32, scale: f32 }
 
@@ -37,14 +38,15 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     else if (MODE == 3u) { s0 += abs(a[i]); }
     else if (MODE == 4u) { s0 += a[i] * a[i]; }
     else if (MODE == 5u) { s0 += abs(a[i] * b[i]); }
-    else { s0 += a[i] * b[i]; }
+    else if (MODE == 6u) { s0 += a[i] * b[i]; }
+    else { s0 = max(s0, abs(a[i])); }
   }
   partial0[t] = s0;
   partial1[t] = s1;
   for (var half = WORKGROUP_SIZE / 2u; half > 0u; half /= 2u) {
     workgroupBarrier();
     if (t < half) {
-      partial0[t] += partial0[t + half];
+      partial0[t] = select(partial0[t] + partial0[t + half], max(partial0[t], partial0[t + half]), MODE == 7u);
       partial1[t] += partial1[t + half];
     }
   }

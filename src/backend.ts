@@ -46,6 +46,9 @@ export interface DistillationOptions {
 /** The integer grid of a fake quantization: [qmin, qmax] (e.g. -128..127 for int8), per index along `axis` or per tensor. */
 export interface FakeQuantOptions { qmin: number; qmax: number; axis?: number }
 
+/** Per-channel statistics: sum |x|, sum x², sum |x · other| (Taylor importance), max |x| (a symmetric quantizer's range). */
+export type ChannelStat = 'l1' | 'l2sq' | 'taylor' | 'absmax';
+
 export interface SgdOptions { learningRate: number; momentum?: number; weightDecay?: number; mask?: Tensor }
 export interface AdamOptions {
   learningRate: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number;
@@ -132,8 +135,8 @@ export interface Backend {
   fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor;
 
   /** Per-sample loss, the gradient of the mean loss, and 1 where the top logit is the label (else 0). */
-  /** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq) or sum |x * other| (taylor). */
-  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor;
+  /** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq), sum |x * other| (taylor) or max |x| (absmax). */
+  channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor;
   /**
    * Radix selection of a magnitude threshold: a 256-bin histogram of the float32 bit patterns of |x|
    * (masked entries count as 0) over all items, bin = (bits >> shift) & 255, counting only entries whose

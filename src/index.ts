@@ -45,9 +45,10 @@ export { rankForEnergy, singularValues, truncatedSvd, tucker2 } from './decompos
 export { type RankPlan, planRanks } from './decompose/plan.js';
 export { type DecomposeRunOptions, runDecompose } from './run/decompose-run.js';
 export { type DecomposeReport, renderDecomposeHtml } from './report/decompose-report.js';
-/** Quantization so far: calibrators and weight PTQ on the backend's fake quantization. */
-export { AbsHistogram, entropyThreshold, grid, mseThreshold, percentileThreshold, qparams, sqnr } from './quantize/calibrate.js';
-export { type QuantizedWeights, type WeightQuantOptions, quantizeWeights } from './quantize/weights.js';
+/** Quantization: calibrators, post-training quantization, quantized layers in the spec (fake-quantized on every backend). */
+export { AbsHistogram, entropyThreshold, mseThreshold, percentileThreshold, qparams, sqnr } from './quantize/calibrate.js';
+export { type ActivationQuant, type LayerQuant, type Quantization, grid, weightScales } from './model/quantization.js';
+export { CALIBRATORS, type Calibrator, type LayerError, type PtqOptions, type PtqResult, quantizeModel } from './quantize/ptq.js';
 export { importOnnx } from './onnx/import.js';
 export { exportOnnx } from './onnx/export.js';
 export { runPrune } from './run/prune-run.js';

@@ -1,5 +1,5 @@
 // The CPU reference as a Backend: slow, float64 inside, and the definition every other backend matches.
-import type { AdamOptions, Backend, BatchNormParams, LayerNormOptions, ConvInputs, DistillationOptions, FakeQuantOptions, LinearOptions, MemoryStats, SgdOptions, Tensor, Activation } from '../backend.js';
+import type { AdamOptions, Backend, ChannelStat, BatchNormParams, LayerNormOptions, ConvInputs, DistillationOptions, FakeQuantOptions, LinearOptions, MemoryStats, SgdOptions, Tensor, Activation } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, type Shape, sizeOf } from '../geometry.js';
 import * as ref from './reference.js';
 
@@ -116,7 +116,7 @@ export class CpuBackend implements Backend {
   concat(xs: Tensor[]): Tensor { return this.wrap(ref.concat(xs.map(nd))); }
   sliceChannels(x: Tensor, offset: number, count: number): Tensor { return this.wrap(ref.sliceChannels(nd(x), offset, count)); }
 
-  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor {
+  channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor {
     return this.wrap(ref.channelStats(nd(x), axis, kind, opt(other)));
   }
   async magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array> {

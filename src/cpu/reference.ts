@@ -1,6 +1,6 @@
 // The CPU reference: the plain, readable definition of every op, computed in float64.
 // Every other backend is tested against these functions, and their gradients against finite differences.
-import { type Activation, activationAlpha, magnitudeBits } from '../backend.js';
+import { type Activation, type ChannelStat, activationAlpha, magnitudeBits } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
   assertShape, axisView, channelScaleView, conv2dGeometry, globalPoolOptions, linearGeometry, poolGeometry, sizeOf,
@@ -444,14 +444,15 @@ export function gatherChannels(x: NdArray, axis: number, indices: ArrayLike<numb
   return y;
 }
 
-/** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq) or sum |x * other| (taylor: weight x gradient). */
-export function channelStats(x: NdArray, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: NdArray): NdArray {
+/** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq), sum |x * other| (taylor: weight x gradient) or max |x| (absmax). */
+export function channelStats(x: NdArray, axis: number, kind: ChannelStat, other?: NdArray): NdArray {
   const [, channels, inner] = axisView('channelStats', x.shape, axis);
   if (kind === 'taylor') assertShape('channelStats', 'other', other?.shape ?? [], x.shape);
   const out = ndarray([channels]);
   x.data.forEach((v, i) => {
     const c = Math.floor(i / inner) % channels;
-    out.data[c] += kind === 'l1' ? Math.abs(v) : kind === 'l2sq' ? v * v : Math.abs(v * other!.data[i]);
+    if (kind === 'absmax') out.data[c] = Math.max(out.data[c], Math.abs(v));
+    else out.data[c] += kind === 'l1' ? Math.abs(v) : kind === 'l2sq' ? v * v : Math.abs(v * other!.data[i]);
   });
   return out;
 }

@@ -5,6 +5,7 @@
 import {
   ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
+  type ChannelStat,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
@@ -25,7 +26,7 @@ const ELEMENTWISE = {
 } as const;
 /** Size signatures a WebAssembly kernel keeps compiled (see kernel()). */
 const MODULE_CACHE_LIMIT = 4096;
-const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5, product: 6 } as const;
+const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5, product: 6, absmax: 7 } as const;
 
 // gpu.js's own types are loose; the few members used here.
 interface GpujsKernel {
@@ -539,7 +540,7 @@ export class GpujsBackend implements Backend {
 
   // ---- pruning statistics ----
 
-  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor {
+  channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor {
     const view = axisView('channelStats', x.shape, axis);
     if (kind === 'taylor') {
       if (!other) throw new Error('channelStats: taylor needs the gradient tensor');

@@ -2,6 +2,7 @@
 // (JSON-serialisable), so a checkpoint carries its architecture and any tool can walk it.
 import type { Activation } from '../backend.js';
 import { type Padding, type Pair, conv2dGeometry, poolGeometry } from '../geometry.js';
+import { type Quantization, checkQuantization } from './quantization.js';
 import { COORDINATE_MODES, NEAREST_MODES, type CoordinateMode, type NearestMode, type ResizeMode } from './resize.js';
 
 export type Node =
@@ -60,6 +61,8 @@ export interface ModelSpec {
   outputActivation?: 'softmax';
   /** The inputs the model was trained on: (pixel scaled to [0, 1] - mean) / std. Any data fed to it gets this. */
   inputNormalization?: Normalization;
+  /** Quantized conv and linear layers (see quantization.ts); absent: float32 throughout. */
+  quantization?: Quantization;
 }
 
 /** Per-sample output shape of each node: [C, H, W] or [features]. */
@@ -105,6 +108,7 @@ export function checkSpecShape(spec: unknown): asserts spec is ModelSpec {
     for (const k of ['kernel', 'stride', 'padding', 'dilation']) if (k in n && !pair(n[k])) throw new Error(`${where} '${n.name}': ${k} must be a non-negative integer or a list of them`);
     if ('channels' in n && (!Array.isArray(n.channels) || n.channels.some((x) => !Number.isInteger(x)))) throw new Error(`${where} '${n.name}': channels must be a list of integers`);
   });
+  if (s.quantization !== undefined) checkQuantization(s.quantization, new Map(s.nodes.map((n: Node) => [n.name, n.op])));
 }
 
 /** Checks the graph and infers every node's output shape; errors name the node. `partial`: a graph under construction (no output check). */

@@ -5,6 +5,7 @@ import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js
 import { consumersOf, foldBatchNorm } from './fold.js';
 import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf, isActivation } from './graph.js';
 import { type Model, paramList } from './model.js';
+import { LayerQuantizers } from './quantized-layers.js';
 import { resizeMatrix } from './resize.js';
 
 /** What forward() keeps for backward(). */
@@ -32,9 +33,12 @@ export class Network {
   private gatherIndices = new Map<string, { forward: Tensor; backward: Tensor; permutation: boolean }>();
   /** Per resize node: its row and column interpolation matrices, and their transposes for backward. */
   private resizeMatrices = new Map<string, { rows: Tensor; cols: Tensor; rowsT: Tensor; colsT: Tensor }>();
+  /** Fake quantization of the spec's quantized layers. */
+  private quantizers: LayerQuantizers;
 
   constructor(readonly be: Backend, readonly model: Model) {
     this.shapes = inferShapes(model.spec);
+    this.quantizers = new LayerQuantizers(be, model.spec.quantization);
     for (const p of paramList(model.spec)) {
       const data = model.params.get(p.name);
       if (!data) throw new Error(`model '${model.spec.name}': parameter '${p.name}' is missing`);
@@ -104,6 +108,32 @@ export class Network {
     return dx;
   }
 
+  /**
+   * A conv's or linear layer's input and weights as it computes with them: fake-quantized where the layer
+   * is quantized (kept in `saved` for backward and released with it), else the tensors themselves.
+   */
+  private layerOperands(name: string, x: Tensor, saved: Map<string, Tensor>): [Tensor, Tensor] {
+    const w = this.param(name, 'weight')!;
+    if (!this.quantizers.has(name)) return [x, w];
+    const [xq, wq] = [this.quantizers.input(name, x), this.quantizers.weight(name, w)!];
+    if (xq) saved.set(`${name}.quantizedInput`, xq);
+    saved.set(`${name}.quantizedWeight`, wq);
+    return [xq ?? x, wq];
+  }
+
+  /** The input and weights a layer computed with in the forward pass `state`. */
+  private operandsOf(state: ForwardState, name: string, x: Tensor): [Tensor, Tensor] {
+    return [state.saved.get(`${name}.quantizedInput`) ?? x, state.saved.get(`${name}.quantizedWeight`) ?? this.param(name, 'weight')!];
+  }
+
+  /** The gradient of a layer's input from that of its (possibly fake-quantized) input. */
+  private throughInputQuantizer(state: ForwardState, name: string, dx: Tensor, x: Tensor): Tensor {
+    if (!state.saved.has(`${name}.quantizedInput`)) return dx;
+    const g = this.quantizers.inputBackward(name, dx, x);
+    this.be.dispose(dx);
+    return g;
+  }
+
   private convOptions(n: Extract<Node, { op: 'conv2d' }>): Conv2dOptions {
     return { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups };
   }
@@ -128,12 +158,16 @@ export class Network {
         y = this.fusedRelus.has(n.name) ? be.reshape(ins[0], ins[0].shape) : be.activation(ins[0], a.kind, a.alpha);
       } else switch (n.op) {
         case 'input': y = be.reshape(x, x.shape); break;
-        case 'conv2d':
-          y = be.conv2d(ins[0], this.param(n.name, 'weight')!, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
+        case 'conv2d': {
+          const [xin, w] = this.layerOperands(n.name, ins[0], saved);
+          y = be.conv2d(xin, w, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
           break;
-        case 'linear':
-          y = be.linear(ins[0], this.param(n.name, 'weight')!, { bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
+        }
+        case 'linear': {
+          const [xin, w] = this.layerOperands(n.name, ins[0], saved);
+          y = be.linear(xin, w, { bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
           break;
+        }
         case 'batchnorm': {
           const p = {
             gamma: this.param(n.name, 'gamma')!, beta: this.param(n.name, 'beta')!, runningMean: this.param(n.name, 'runningMean')!,
@@ -205,17 +239,17 @@ export class Network {
       } else switch (n.op) {
         case 'input': break;
         case 'conv2d': {
-          const w = this.param(n.name, 'weight')!;
-          grads.set(`${n.name}.weight`, be.conv2dBackwardFilter(g, x(), w.shape, { ...this.convOptions(n), mask }));
+          const [xq, wq] = this.operandsOf(state, n.name, x());
+          grads.set(`${n.name}.weight`, be.conv2dBackwardFilter(g, xq, wq.shape, { ...this.convOptions(n), mask }));
           if (this.param(n.name, 'bias')) grads.set(`${n.name}.bias`, be.channelSum(g));
-          if (ins[0] !== 'input') accumulate(ins[0], be.conv2dBackwardInput(g, w, x().shape, { ...this.convOptions(n), mask }));
+          if (ins[0] !== 'input') accumulate(ins[0], this.throughInputQuantizer(state, n.name, be.conv2dBackwardInput(g, wq, x().shape, { ...this.convOptions(n), mask }), x()));
           break;
         }
         case 'linear': {
-          const w = this.param(n.name, 'weight')!;
-          grads.set(`${n.name}.weight`, be.linearBackwardWeight(g, x(), { mask }));
+          const [xq, wq] = this.operandsOf(state, n.name, x());
+          grads.set(`${n.name}.weight`, be.linearBackwardWeight(g, xq, { mask }));
           if (this.param(n.name, 'bias')) grads.set(`${n.name}.bias`, be.channelSum(g));
-          accumulate(ins[0], be.linearBackwardInput(g, w, { mask }));
+          accumulate(ins[0], this.throughInputQuantizer(state, n.name, be.linearBackwardInput(g, wq, { mask }), x()));
           break;
         }
         case 'batchnorm': {
@@ -273,6 +307,7 @@ export class Network {
   dispose(): void {
     this.be.dispose(...this.params.values(), ...this.masks.values(), ...[...this.gatherIndices.values()].flatMap((t) => [t.forward, t.backward]));
     this.be.dispose(...[...this.resizeMatrices.values()].flatMap((t) => [t.rows, t.cols, t.rowsT, t.colsT]));
+    this.quantizers.dispose();
     this.gatherIndices.clear();
     this.resizeMatrices.clear();
     this.params.clear();

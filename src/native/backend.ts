@@ -8,6 +8,7 @@
 import {
   type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
+  type ChannelStat,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
@@ -335,7 +336,7 @@ export class NativeBackend implements Backend {
 
   // ---- pruning statistics ----
 
-  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor {
+  channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor {
     const view = axisView('channelStats', x.shape, axis);
     if (kind === 'taylor') {
       if (!other) throw new Error('channelStats: taylor needs the gradient tensor');

@@ -2,6 +2,7 @@
 // copies and gathers (memcpy), pruning statistics, the loss, the optimizers (small tensors, or rare).
 // Each follows the CPU reference's definition (src/cpu/reference.ts) in the same order of operations.
 
+import type { ChannelStat } from '../backend.js';
 import { roundHalfEven } from '../geometry.js';
 
 /** [outer, channels, inner] of an NCHW (or NC) tensor around its channel axis. */
@@ -20,7 +21,7 @@ export function gatherChannels(x: Float32Array, [outer, channels, inner]: Channe
   return y;
 }
 
-export function channelStats(x: Float32Array, [outer, channels, inner]: ChannelView, kind: 'l1' | 'l2sq' | 'taylor', other?: Float32Array): Float32Array {
+export function channelStats(x: Float32Array, [outer, channels, inner]: ChannelView, kind: ChannelStat, other?: Float32Array): Float32Array {
   const out = new Float64Array(channels);
   for (let o = 0; o < outer; o++)
     for (let c = 0; c < channels; c++) {
@@ -28,8 +29,9 @@ export function channelStats(x: Float32Array, [outer, channels, inner]: ChannelV
       const base = (o * channels + c) * inner;
       if (kind === 'l1') for (let i = base; i < base + inner; i++) s += Math.abs(x[i]);
       else if (kind === 'l2sq') for (let i = base; i < base + inner; i++) s += x[i] * x[i];
+      else if (kind === 'absmax') for (let i = base; i < base + inner; i++) s = Math.max(s, Math.abs(x[i]));
       else for (let i = base; i < base + inner; i++) s += Math.abs(x[i] * other![i]);
-      out[c] += s;
+      out[c] = kind === 'absmax' ? Math.max(out[c], s) : out[c] + s;
     }
   return Float32Array.from(out);
 }

@@ -4,13 +4,9 @@
 // TensorRT", GTC 2017) and the threshold of least quantization MSE — over a histogram of |x| that
 // calibration batches accumulate into.
 
-export interface Grid { qmin: number; qmax: number }
+import { grid } from '../model/quantization.js';
 
-/** [qmin, qmax] of a signed (symmetric) or unsigned (asymmetric) grid of `bits` (2-16). */
-export function grid(bits: number, symmetric: boolean): Grid {
-  if (!(Number.isInteger(bits) && bits >= 2 && bits <= 16)) throw new Error(`quantization: bits must be an integer in [2, 16], got ${bits}`);
-  return symmetric ? { qmin: -(2 ** (bits - 1)), qmax: 2 ** (bits - 1) - 1 } : { qmin: 0, qmax: 2 ** bits - 1 };
-}
+export { grid };
 
 /**
  * Scale and zero point for [lo, hi] (widened to include 0, so 0 is exact): symmetric maps ±max|x| to
@@ -80,27 +76,32 @@ export function percentileThreshold(h: AbsHistogram, p: number): number {
 /**
  * TensorRT's entropy calibration: for each candidate threshold (bin i ≥ levels), P = the histogram up to i
  * with the outliers folded into its last bin, Q = P quantized to `levels` levels (each level's mass spread
- * over its nonzero bins); the threshold of least KL(P ‖ Q).
+ * over its nonzero bins); the threshold of least KL(P ‖ Q). As NVIDIA's pytorch-quantization calibrator
+ * does, the zero bin counts as much as the next one, so that a ReLU's spike of exact zeros does not
+ * dominate the divergence; a candidate whose Q misses mass P has (infinite divergence) is not taken.
  */
 export function entropyThreshold(h: AbsHistogram, levels = 128): number {
   let best = { kl: Infinity, i: h.bins };
+  const counts = Float64Array.from(h.counts);
+  if (counts.length > 1) counts[0] = counts[1];
   for (let i = levels; i <= h.bins; i++) {
-    const p = Array.from(h.counts.subarray(0, i));
-    for (let b = i; b < h.bins; b++) p[i - 1] += h.counts[b];
+    const p = Array.from(counts.subarray(0, i));
+    for (let b = i; b < h.bins; b++) p[i - 1] += counts[b];
     const q = new Array<number>(i).fill(0);
     const per = i / levels;
     for (let l = 0; l < levels; l++) {
       const [from, to] = [Math.floor(l * per), Math.floor((l + 1) * per)];
       let mass = 0, nonzero = 0;
-      for (let b = from; b < to; b++) { mass += h.counts[b]; if (h.counts[b] > 0) nonzero++; }
-      for (let b = from; b < to; b++) if (h.counts[b] > 0) q[b] = mass / nonzero;
+      for (let b = from; b < to; b++) { mass += counts[b]; if (counts[b] > 0) nonzero++; }
+      for (let b = from; b < to; b++) if (counts[b] > 0) q[b] = mass / nonzero;
     }
     const [sp, sq] = [p.reduce((a, b) => a + b, 0), q.reduce((a, b) => a + b, 0)];
     if (sp === 0 || sq === 0) continue;
     let kl = 0;
     for (let b = 0; b < i; b++) {
       if (p[b] === 0) continue;
-      kl += (p[b] / sp) * Math.log(q[b] > 0 ? (p[b] / sp) / (q[b] / sq) : (p[b] / sp) / 1e-12);
+      if (q[b] === 0) { kl = Infinity; break; }
+      kl += (p[b] / sp) * Math.log((p[b] / sp) / (q[b] / sq));
     }
     if (kl < best.kl) best = { kl, i };
   }

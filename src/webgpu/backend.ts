@@ -3,6 +3,7 @@
 import {
   ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
+  type ChannelStat,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
@@ -24,6 +25,8 @@ export interface WebGpuBackendOptions extends DeviceOptions {
 const CONV_MODE = { forward: 0, backwardInput: 1, backwardFilter: 2 } as const;
 const ELEMENTWISE = { add: 4, mul: 5, fill: 6, scale: 7, addRelu: 10, activation: 11, activationBackward: 12, channelScale: 13 } as const;
 const WORKGROUP = 256;
+/** channel-reduce.wgsl's MODE of each channel statistic. */
+const CHANNEL_STAT_MODES = { l1: 3, l2sq: 4, taylor: 5, absmax: 7 } as const;
 const CONV_WORKGROUP = 64;
 /** The shared-memory tile is 64x64; below this many GEMM rows most of it would idle. */
 const SHARED_TILE_MIN_ROWS = 32;
@@ -190,7 +193,7 @@ export class WebGpuBackend implements Backend {
 
   // ---- per-channel reductions and batch norm ----
 
-  private channelReduce(mode: 0 | 1 | 2 | 3 | 4 | 5 | 6, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
+  private channelReduce(mode: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
     const [batch, channels] = a.shape;
     const spatial = a.size / (batch * channels);
     this.ctx.run({
@@ -413,7 +416,7 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
-  channelStats(x: Tensor, axis: number, kind: 'l1' | 'l2sq' | 'taylor', other?: Tensor): Tensor {
+  channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor {
     const [outer, channels, inner] = axisView('channelStats', x.shape, axis);
     if (kind === 'taylor') {
       if (!other) throw new Error('channelStats: taylor needs the gradient tensor');
@@ -421,7 +424,7 @@ export class WebGpuBackend implements Backend {
     }
     const view = this.ctx.view(x, [outer, channels, inner]);
     const out = this.ctx.empty([channels]);
-    this.channelReduce(kind === 'l1' ? 3 : kind === 'l2sq' ? 4 : 5, view, { b: other, out0: out });
+    this.channelReduce(CHANNEL_STAT_MODES[kind], view, { b: other, out0: out });
     this.dispose(view);
     return out;
   }

@@ -231,6 +231,7 @@ function gatherCase(rng: Rng): OpCase {
     run: (be, t) => ({
       y: be.gatherChannels(t.x, axis, t.indices),
       l1: be.channelStats(t.x, axis, 'l1'), l2sq: be.channelStats(t.x, axis, 'l2sq'), taylor: be.channelStats(t.x, axis, 'taylor', t.g),
+      absmax: be.channelStats(t.x, axis, 'absmax'),
     }),
   };
 }
@@ -283,7 +284,7 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: 'channel concat, slice and flatten', make: concatCase },
   { title: 'channel scale (squeeze-excitation) forward and backward', make: channelScaleCase },
   { title: 'fake quantization (2-16 bits, per tensor and per axis, round half to even) and its clipped straight-through gradient', make: fakeQuantCase },
-  { title: 'gather-compaction and channel statistics (pruning criteria) along any axis', make: gatherCase },
+  { title: 'gather-compaction and channel statistics (pruning criteria, quantizer ranges) along any axis', make: gatherCase },
   { title: 'softmax cross-entropy with and without distillation', make: lossCase },
   { title: 'SGD with momentum and Adam, with and without masks', make: optimizerCase },
 ];

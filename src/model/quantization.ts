@@ -1,0 +1,68 @@
+// A model's quantization: for each quantized conv or linear layer, the bit width of its weights
+// (symmetric, per output channel or per tensor, the scale from max |w| so that nothing is clipped) and
+// the calibrated quantizer of its input activation (per tensor, as TensorRT and onnxruntime's QDQ
+// format place it). Plain data in the spec, so checkpoints carry it and every backend runs it as fake
+// quantization; weight scales follow the weights, so pruning, compaction and fine-tuning need nothing more.
+
+/** A tensor quantizer: its grid (`bits`, signed symmetric or unsigned asymmetric) and calibrated parameters. */
+export interface ActivationQuant { bits: number; symmetric: boolean; scale: number; zeroPoint: number }
+
+export interface LayerQuant {
+  /** 2-16: symmetric integer weights, scale max |w| / qmax. */
+  weightBits: number;
+  /** One scale per output channel (the default) or one for the tensor. */
+  perChannel: boolean;
+  /** The layer's input quantizer; absent: the input stays float. */
+  input?: ActivationQuant;
+}
+
+/** Quantized layers by node name. */
+export type Quantization = Record<string, LayerQuant>;
+
+/** [qmin, qmax] of a signed (symmetric) or unsigned (asymmetric) grid of `bits` (2-16). */
+export function grid(bits: number, symmetric: boolean): { qmin: number; qmax: number } {
+  if (!(Number.isInteger(bits) && bits >= 2 && bits <= 16)) throw new Error(`quantization: bits must be an integer in [2, 16], got ${bits}`);
+  return symmetric ? { qmin: -(2 ** (bits - 1)), qmax: 2 ** (bits - 1) - 1 } : { qmin: 0, qmax: 2 ** bits - 1 };
+}
+
+/**
+ * Added to every weight scale so that an all-zero (pruned) filter gets a positive scale and quantizes to
+ * zeros instead of 0/0; far below one float32 ulp of any real scale, so it changes no other.
+ */
+export const SCALE_FLOOR = 1e-30;
+
+/**
+ * The weight scales the backends compute, in float32 as they do: fround(max |w| · fround(1 / qmax)) +
+ * SCALE_FLOOR per output channel (or one for the tensor). Exports and host-side checks use these.
+ */
+export function weightScales(w: Float32Array, outChannels: number, q: LayerQuant): Float32Array {
+  const channels = q.perChannel ? outChannels : 1;
+  const per = w.length / channels;
+  const inverse = Math.fround(1 / grid(q.weightBits, true).qmax);
+  return Float32Array.from({ length: channels }, (_, c) => {
+    let m = 0;
+    for (let i = c * per; i < (c + 1) * per; i++) m = Math.max(m, Math.abs(w[i]));
+    return Math.fround(Math.fround(m * inverse) + SCALE_FLOOR);
+  });
+}
+
+/** Checks a spec's quantization from an untrusted file; errors name the layer and the field. */
+export function checkQuantization(q: unknown, layers: Map<string, string>): asserts q is Quantization {
+  if (typeof q !== 'object' || q === null || Array.isArray(q)) throw new Error('quantization must be an object of layers');
+  for (const [name, l] of Object.entries(q as Record<string, Record<string, unknown>>)) {
+    const where = `quantization of '${name}'`;
+    const op = layers.get(name);
+    if (op !== 'conv2d' && op !== 'linear') throw new Error(`${where}: no conv or linear layer has that name${op ? ` (it is a ${op})` : ''}`);
+    if (typeof l !== 'object' || l === null) throw new Error(`${where}: must be { weightBits, perChannel, input? }`);
+    grid(l.weightBits as number, true);
+    if (typeof l.perChannel !== 'boolean') throw new Error(`${where}: perChannel must be true or false`);
+    const a = l.input as Record<string, unknown> | undefined;
+    if (a === undefined) continue;
+    if (typeof a !== 'object' || a === null || typeof a.symmetric !== 'boolean') throw new Error(`${where}: input must be { bits, symmetric, scale, zeroPoint }`);
+    const g = grid(a.bits as number, a.symmetric);
+    if (!(typeof a.scale === 'number' && a.scale > 0 && Number.isFinite(a.scale))) throw new Error(`${where}: input scale must be a positive number, got ${JSON.stringify(a.scale)}`);
+    if (!(Number.isInteger(a.zeroPoint) && (a.zeroPoint as number) >= g.qmin && (a.zeroPoint as number) <= g.qmax)) {
+      throw new Error(`${where}: input zeroPoint must be an integer in [${g.qmin}, ${g.qmax}], got ${JSON.stringify(a.zeroPoint)}`);
+    }
+  }
+}
