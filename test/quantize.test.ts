@@ -13,12 +13,17 @@ import { type Model, initModel } from '../src/model/model.js';
 import { Network } from '../src/model/network.js';
 import { SCALE_FLOOR, weightScales } from '../src/model/quantization.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
+import { exportOnnx } from '../src/onnx/export.js';
+import { onnx } from '../src/onnx/proto.js';
+import { createRequire } from 'node:module';
 import { NativeBackend } from '../src/native/backend.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import { evaluateModel } from '../src/train/trainer.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
+
+const ort = createRequire(import.meta.url)('onnxruntime-node');
 
 describe('fake quantization', () => {
   it('rounds half to even', () => {
@@ -243,3 +248,54 @@ describe('post-training quantization', () => {
     }
   }, 120_000);
 });
+
+describe('QDQ export', () => {
+  it('the PTQ LeNet-5 runs in onnxruntime as QuantizeLinear/DequantizeLinear with per-axis int8 weights and int32 biases, agreeing with our fake-quantized model', async () => {
+    const be = await NativeBackend.create();
+    try {
+      const { model } = await loadCheckpoint(new URL('../models/lenet5-mnist.safetensors', import.meta.url).pathname);
+      const [train, test] = [subset(loadMnist('train'), 2000), subset(loadMnist('test'), 2000)];
+      for (const activations of ['asymmetric', 'symmetric'] as const) {
+        const q = await quantizeModel(be, model, train, { bits: 8, activations, calibrationImages: 256 });
+        const bytes = exportOnnx(q.model);
+        const graph = onnx.ModelProto.decode(bytes).graph!;
+        const weightDq = graph.node!.find((n) => n.name === 'conv2.weight_dequantized')!;
+        expect(weightDq.opType).toBe('DequantizeLinear');
+        expect(Number(weightDq.attribute!.find((a) => a.name === 'axis')?.i)).toBe(0);
+        const byName = new Map(graph.initializer!.map((t) => [t.name, t]));
+        expect(byName.get('conv2.weight_scale')!.dims!.map(Number)).toEqual([16]);
+        expect(byName.get('conv2.weight_quantized')!.dataType).toBe(3); // int8
+        expect(byName.get('conv2.bias_quantized')!.dataType).toBe(6); // int32
+        expect(byName.get('conv2.input_zero_point')!.dataType).toBe(activations === 'symmetric' ? 3 : 2);
+        expect(graph.node!.filter((n) => n.opType === 'QuantizeLinear').length).toBe(Object.keys(q.model.spec.quantization!).length);
+        const ours = await inferenceLogits(be, q.model, test.images, test.count);
+        const session = await ort.InferenceSession.create(bytes);
+        const theirs = (await session.run({ input: new ort.Tensor('float32', test.images, [test.count, 1, 28, 28]) })).output.data as Float32Array;
+        let same = 0;
+        for (let i = 0; i < test.count; i++) if (argmax(ours, i, 10) === argmax(theirs, i, 10)) same++;
+        expect(same / test.count, activations).toBeGreaterThanOrEqual(0.995);
+      }
+    } finally {
+      be.destroy();
+    }
+  }, 120_000);
+
+  it('a 4-bit input grid is clipped before QuantizeLinear; more than 8 bits is refused naming the layer', async () => {
+    const g = new GraphBuilder('q4', [2, 4, 4], 3);
+    const spec = g.build(g.linear(g.flatten('input'), 3, 'fc'));
+    const m = initModel(spec, 1);
+    const x = Float32Array.from({ length: 5 * 32 }, (_, i) => Math.sin(i) * 2);
+    const q4: Model = { ...m, spec: { ...spec, quantization: { fc: { weightBits: 4, perChannel: false, input: { bits: 4, symmetric: false, scale: 0.1, zeroPoint: 5 } } } } };
+    const session = await ort.InferenceSession.create(exportOnnx(q4));
+    const theirs = (await session.run({ input: new ort.Tensor('float32', x, [5, 2, 4, 4]) })).output.data as Float32Array;
+    expect(toleranceRatio(theirs, await inferenceLogits(cpu(), q4, x, 5), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+    const q12: Model = { ...m, spec: { ...spec, quantization: { fc: { weightBits: 12, perChannel: true } } } };
+    expect(() => exportOnnx(q12)).toThrow("export: layer 'fc' is quantized to 12 bits; QDQ at opset 13 holds 8-bit integers at most");
+  });
+});
+
+function argmax(logits: ArrayLike<number>, row: number, classes: number): number {
+  let best = 0;
+  for (let k = 1; k < classes; k++) if (logits[row * classes + k] > logits[row * classes + best]) best = k;
+  return best;
+}

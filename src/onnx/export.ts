@@ -1,7 +1,8 @@
 // ONNX export (opset 13): dense, masked (weights multiplied by their masks) or compacted models, with
-// float32 initializers in raw_data. The input and output have a symbolic batch dimension.
+// float32 initializers in raw_data; quantized layers in QDQ form (export-qdq.ts). The input and output have a symbolic batch dimension.
 import { inferShapes, type Node } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
+import { qdqOperands } from './export-qdq.js';
 import { type AttributeProto, DataType, NORMALIZATION_KEY, type NodeProto, type TensorProto, onnx } from './proto.js';
 
 export const EXPORT_OPSET = 13;
@@ -43,13 +44,24 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
   const params = new Map(paramList(spec).map((p) => [p.name, p]));
   const initializers: TensorProto[] = [];
   const nodes: NodeProto[] = [];
-  const param = (name: string): string => {
-    const p = params.get(name)!;
+  /** A parameter's values, masked weights as zeros. */
+  const values = (name: string): Float32Array => {
     const data = model.params.get(name);
     if (!data) throw new Error(`export: parameter '${name}' is missing`);
     const mask = model.masks.get(name);
-    initializers.push(floatTensor(name, p.shape, mask ? data.map((v, i) => (mask[i] ? v : 0)) : data));
+    return mask ? data.map((v, i) => (mask[i] ? v : 0)) : data;
+  };
+  const param = (name: string): string => {
+    initializers.push(floatTensor(name, params.get(name)!.shape, values(name)));
     return name;
+  };
+  /** A conv's or linear layer's input, weight and bias: float initializers, or their QDQ form where the layer is quantized. */
+  const operands = (n: Extract<Node, { op: 'conv2d' | 'linear' }>): string[] => {
+    const q = spec.quantization?.[n.name];
+    const hasBias = n.bias !== false;
+    if (!q) return [ref(n.input), param(`${n.name}.weight`), ...(hasBias ? [param(`${n.name}.bias`)] : [])];
+    const r = qdqOperands(n, q, ref(n.input), values(`${n.name}.weight`), params.get(`${n.name}.weight`)!.shape, hasBias ? values(`${n.name}.bias`) : undefined, { initializers, nodes });
+    return [r.input, r.weight, ...(r.bias ? [r.bias] : [])];
   };
   const constant = (name: string, value: number) => {
     initializers.push(floatTensor(name, [], Float32Array.of(value)));
@@ -69,7 +81,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
       case 'input': break;
       case 'conv2d': {
         const k = pairOf(n.kernel, 1);
-        emit(n, 'Conv', [ref(n.input), param(`${n.name}.weight`), ...(n.bias === false ? [] : [param(`${n.name}.bias`)])], [
+        emit(n, 'Conv', operands(n), [
           ints('kernel_shape', k), ints('strides', pairOf(n.stride, 1)), ints('pads', padsOf(n.padding)), ints('dilations', pairOf(n.dilation, 1)), int('group', n.groups ?? 1),
         ]);
         break;
@@ -137,7 +149,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         break;
       case 'flatten': emit(n, 'Flatten', [ref(n.input)], [int('axis', 1)]); break;
       case 'linear':
-        emit(n, 'Gemm', [ref(n.input), param(`${n.name}.weight`), ...(n.bias === false ? [] : [param(`${n.name}.bias`)])], [int('transB', 1)]);
+        emit(n, 'Gemm', operands(n), [int('transB', 1)]);
         break;
       default: throw new Error(`export: node '${(n as Node).name}' (${(n as Node).op}) has no ONNX form`);
     }
