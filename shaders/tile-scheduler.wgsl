@@ -1,6 +1,6 @@
 // The tile scheduler's candidate evaluation, one invocation per (problem, candidate), then a reduction
 // per problem. The exact twin of src/accel/tiled.ts: unsigned 32-bit counts that saturate at 2^32 - 1,
-// and exact scores (cycles, DRAM words, 64-bit energy in femtojoules, or 96-bit energy x cycles).
+// and exact scores (cycles, DRAM traffic in width units, 64-bit energy in femtojoules, or 96-bit energy x cycles).
 
 struct Problem {
   P: u32, K: u32, M: u32, ofmap_w: u32,
@@ -8,10 +8,14 @@ struct Problem {
   stride_h: u32, stride_w: u32, channels: u32, rows: u32,
   cols: u32, dataflow: u32, ifmap_words: u32, filter_words: u32,
   ofmap_words: u32, bandwidth_per16: u32, sparse_n: u32, sparse_m: u32,
-  candidates: u32, first: u32, _pad0: u32, _pad1: u32,
+  candidates: u32, first: u32,
+  // Widths in units (src/accel/widths.ts) and energy weights in femtojoules (per MAC, register-file
+  // access, SRAM unit, DRAM unit) of this layer.
+  activation_units: u32, weight_units: u32, psum_units: u32,
+  w_mac: u32, w_rf: u32, w_sram: u32, w_dram: u32, _pad: u32,
 }
 
-struct Params { problems: u32, objective: u32, w_mac: u32, w_rf: u32, w_sram: u32, w_dram: u32 }
+struct Params { problems: u32, objective: u32 }
 
 override WRITE_COUNTS: bool = false; // also write every candidate's counts (tests compare them with the CPU)
 const COUNT_FIELDS: u32 = 24u;
@@ -110,6 +114,18 @@ struct Counts {
   dram_ifmap_reads: u32, dram_filter_reads: u32, dram_ofmap_reads: u32, dram_ofmap_writes: u32,
 }
 
+// DRAM traffic in width units: inputs at the activation width, weights at theirs, the final outputs at the
+// activation width and spilled partial sums at theirs.
+fn dram_units(q: Problem, c: Counts) -> u32 {
+  let outputs = mul_s(q.P, q.M);
+  let spilled = add_s(c.dram_ofmap_reads, sub_floor(c.dram_ofmap_writes, outputs));
+  return add_s(add_s(mul_s(c.dram_ifmap_reads, q.activation_units), mul_s(c.dram_filter_reads, q.weight_units)), add_s(mul_s(spilled, q.psum_units), mul_s(outputs, q.activation_units)));
+}
+
+fn sram_units(q: Problem, c: Counts) -> u32 {
+  return add_s(add_s(mul_s(add_s(c.sram_ifmap_reads, c.sram_ifmap_writes), q.activation_units), mul_s(add_s(c.sram_filter_reads, c.sram_filter_writes), q.weight_units)), mul_s(add_s(c.sram_ofmap_reads, c.sram_ofmap_writes), q.psum_units));
+}
+
 fn evaluate_candidate(q: Problem, tp: u32, tk: u32, tm: u32, order: u32) -> Counts {
   var c: Counts;
   let k_eff = cdiv(mul_s(q.K, q.sparse_n), q.sparse_m);
@@ -141,9 +157,8 @@ fn evaluate_candidate(q: Problem, tp: u32, tk: u32, tm: u32, order: u32) -> Coun
   let spills = refetch(order, trips, 5u);
   c.dram_ofmap_writes = mul_s(outputs, spills);
   c.dram_ofmap_reads = mul_s(outputs, spills - 1u);
-  let dram_words = add_s(add_s(c.dram_ifmap_reads, c.dram_filter_reads), add_s(c.dram_ofmap_reads, c.dram_ofmap_writes));
-  c.dram_cycles = cdiv(mul_s(dram_words, 16u), q.bandwidth_per16);
-  c.prologue_cycles = cdiv(mul_s(add_s(if_tile, mul_s(tk_eff, tm)), 16u), q.bandwidth_per16);
+  c.dram_cycles = cdiv(mul_s(dram_units(q, c), 16u), q.bandwidth_per16);
+  c.prologue_cycles = cdiv(mul_s(add_s(mul_s(if_tile, q.activation_units), mul_s(mul_s(tk_eff, tm), q.weight_units)), 16u), q.bandwidth_per16);
   c.stall_cycles = sub_floor(c.dram_cycles, c.compute_cycles);
   c.cycles = add_s(add_s(c.prologue_cycles, c.compute_cycles), c.stall_cycles);
   c.macs = mul_s(mul_s(q.P, k_eff), q.M);
@@ -181,17 +196,16 @@ fn less96(a: vec3<u32>, b: vec3<u32>) -> bool {
   return a.z < b.z;
 }
 
-// Objectives: 0 latency, 1 energy, 2 energy-delay product, 3 DRAM words.
-fn score(c: Counts) -> vec3<u32> {
+// Objectives: 0 latency, 1 energy, 2 energy-delay product, 3 DRAM traffic.
+fn score(q: Problem, c: Counts) -> vec3<u32> {
   if (c.fits == 0u) { return vec3<u32>(MAX, MAX, MAX); }
   if (params.objective == 0u) { return vec3<u32>(0u, 0u, c.cycles); }
-  let dram = add_s(add_s(add_s(c.dram_ifmap_reads, c.dram_filter_reads), c.dram_ofmap_reads), c.dram_ofmap_writes);
+  let dram = dram_units(q, c);
   if (params.objective == 3u) { return vec3<u32>(0u, 0u, dram); }
-  let sram = add_s(add_s(add_s(add_s(add_s(c.sram_ifmap_reads, c.sram_filter_reads), c.sram_ofmap_reads), c.sram_ofmap_writes), c.sram_ifmap_writes), c.sram_filter_writes);
-  var energy = mul_wide(c.macs, params.w_mac);
-  energy = add64(energy, mul_wide(c.register_file, params.w_rf));
-  energy = add64(energy, mul_wide(sram, params.w_sram));
-  energy = add64(energy, mul_wide(dram, params.w_dram));
+  var energy = mul_wide(c.macs, q.w_mac);
+  energy = add64(energy, mul_wide(c.register_file, q.w_rf));
+  energy = add64(energy, mul_wide(sram_units(q, c), q.w_sram));
+  energy = add64(energy, mul_wide(dram, q.w_dram));
   if (params.objective == 1u) { return vec3<u32>(0u, energy.x, energy.y); }
   return mul96(energy, c.cycles);
 }
@@ -212,7 +226,7 @@ fn evaluate(@builtin(global_invocation_id) gid: vec3<u32>) {
   let tk = size_at(q.K, d.y, (rest / nm) % nk);
   let tp = size_at(q.P, d.x, rest / (nm * nk));
   let c = evaluate_candidate(q, tp, tk, tm, order);
-  let s = score(c);
+  let s = score(q, c);
   let at = q.first + index;
   scores[at * 3u] = s.x; scores[at * 3u + 1u] = s.y; scores[at * 3u + 2u] = s.z;
   if (WRITE_COUNTS) {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../src/accel/cost.js';
 import { COUNT_FIELDS, gpuScheduler, scheduleProblemsOnGpu } from '../src/schedulers/webgpu.js';
-import { type Objective, type TileCounts, candidateAt, candidateCount, energyWeights, evaluateCandidate, scheduleOnCpu, score, tileProblem } from '../src/accel/tiled.js';
+import { type Objective, type TileCounts, candidateAt, candidateCount, evaluateCandidate, scheduleOnCpu, score, tileProblem } from '../src/accel/tiled.js';
 import { Rng } from '../src/random.js';
 import { randomConfig, randomLayer } from './helpers/accel-cases.js';
 import { webgpu } from './helpers/backends.js';
@@ -41,7 +41,7 @@ describe('GPU tile scheduler equals the CPU reference', async () => {
         qs.forEach((q, i) => {
           const cpu = scheduleOnCpu(c, q, objective);
           expect(best[i].index, `problem ${i}`).toBe(cpu.index);
-          expect(best[i].score).toBe(score(cpu.counts, objective, energyWeights(c)));
+          expect(best[i].score).toBe(score(q, cpu.counts, objective));
         });
       }
     });

@@ -4,7 +4,7 @@ import { validateConfig } from '../src/accel/config.js';
 import { evaluate } from '../src/accel/cost.js';
 import { presets } from '../src/accel/presets.js';
 import { compulsoryIfmapWords, tileProblem } from '../src/accel/tiled.js';
-import { convWorkload } from '../src/accel/workload.js';
+import { convWorkload, linearWorkload } from '../src/accel/workload.js';
 import { conv2dGeometry } from '../src/geometry.js';
 import { Rng } from '../src/random.js';
 import { randomConfig, randomLayer } from './helpers/accel-cases.js';
@@ -51,15 +51,46 @@ describe('tiled mode', () => {
     }
   });
 
-  it('energy is the sum of its parts, each an access count times the energy table', async () => {
+  it('energy is the sum of its parts, each an access count times the energy table scaled to the widths moved (Horowitz)', async () => {
     for (const { c, l } of cases) {
       const cost = (await evaluate(c, [l])).layers[0];
       const e = cost.energy;
       expect(e.total).toBeCloseTo(e.mac + e.registerFile + e.sram + e.dram, 6);
-      expect(e.mac).toBeCloseTo(cost.macs * c.energy.mac, 6);
-      const dram = Object.values(cost.dram).reduce((a, b) => a + b, 0);
-      expect(e.dram).toBeCloseTo(dram * c.energy.dram, 6);
+      const word = c.wordBytes * 8;
+      const [w, a, p] = [l.bits?.weights ?? c.precision?.weights ?? word, l.bits?.activations ?? c.precision?.activations ?? word, c.precision?.psums ?? word];
+      // Multiply ∝ product of the operand widths (0.2 pJ at 8 x 8 bits), add ∝ the accumulator's width (0.1 pJ at 32).
+      const mac = (x: number, y: number, z: number) => 0.2 * (x * y) / 64 + 0.1 * z / 32;
+      expect(e.mac / (cost.macs * c.energy.mac)).toBeCloseTo(mac(w, a, p) / mac(word, word, c.precision?.psums ?? word), 9);
+      // DRAM bits: inputs at a, weights at w, final outputs at a, spilled partial sums at p.
+      const outputs = cost.gemm.P * cost.gemm.M * cost.gemm.repeats;
+      const bits = cost.dram.ifmapReads * a + cost.dram.filterReads * w + (cost.dram.ofmapReads + cost.dram.ofmapWrites - outputs) * p + outputs * a;
+      expect(e.dram).toBeCloseTo((bits / word) * c.energy.dram, 6);
+      expect(cost.dramBytes).toBeCloseTo(bits / 8, 6);
+      if (!l.bits && !c.precision) expect(e.mac).toBeCloseTo(cost.macs * c.energy.mac, 6);
     }
+  });
+
+  it('halving the widths halves the DRAM bytes of a memory-bound layer, doubles the values each SRAM holds, and prices energy by the bits', async () => {
+    // A fully connected layer: every weight is read once, so DRAM time bounds it at one word per cycle.
+    const c = validateConfig({ ...presets['systolic-16x16'], dramBandwidth: 1 });
+    const fc = linearWorkload('fc', 4096, 256);
+    const [wide, narrow] = [(await evaluate(c, [fc])).layers[0], (await evaluate(c, [{ ...fc, bits: { weights: 8, activations: 8 } }])).layers[0]];
+    expect(wide.stallCycles).toBeGreaterThan(2 * wide.computeCycles);
+    expect(narrow.dramBytes).toBeCloseTo(wide.dramBytes / 2, 6);
+    expect(narrow.cycles / wide.cycles).toBeGreaterThan(0.45);
+    expect(narrow.cycles / wide.cycles).toBeLessThan(0.55);
+    const q = (bits?: { weights: number; activations: number }) => tileProblem(c, bits ? { ...fc, bits } : fc);
+    expect(q({ weights: 8, activations: 8 }).filterWords).toBe(2 * q().filterWords);
+    expect(q({ weights: 4, activations: 8 }).filterWords).toBe(4 * q().filterWords);
+    expect(q({ weights: 8, activations: 8 }).ifmapWords).toBe(2 * q().ifmapWords);
+    // 16-bit words at 0.5 pJ per MAC (Eyeriss table); int8 operands with 16-bit partial sums: (0.2 + 0.05) / (0.8 + 0.05).
+    expect(narrow.energy.mac / wide.energy.mac).toBeCloseTo(0.25 / 0.85, 9);
+    expect(narrow.energy.dram / wide.energy.dram).toBeCloseTo(0.5, 6);
+    // The SCALE-Sim mode keeps its one-byte convention: widths change nothing there.
+    const scalesim = async (l: typeof fc) => (await evaluate(c, [l], { mode: 'scalesim' })).total;
+    expect(await scalesim({ ...fc, bits: { weights: 4, activations: 4 } })).toEqual(await scalesim(fc));
+    expect(() => validateConfig({ ...c, precision: { weights: 8, activations: 8 } })).toThrow(/precision.psums must be a positive integer, got undefined/);
+    expect(() => validateConfig({ ...c, precision: { weights: 64, activations: 8, psums: 32 } })).toThrow(/precision.weights must be at most 32 bits, got 64/);
   });
 
   it('reports utilization within (0, 1] and the latency staircase of a 32-wide os array', async () => {

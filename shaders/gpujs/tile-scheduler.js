@@ -3,10 +3,10 @@
 // exact past 2^24: it returns an approximate score (the host re-scores the near-best candidates exactly),
 // negated when some count reaches 2^31 (where the exact u32 counts may saturate: the host re-scores
 // those too), and 3e38 for candidates that do not fit or do not exist.
-// problems: 24 floats per problem, in the order of src/schedulers/webgpu.ts's problemWords.
-function tileScheduler(problems, objective, wMac, wRf, wSram, wDram) {
+// problems: 30 floats per problem, in the order of src/schedulers/webgpu.ts's problemWords.
+function tileScheduler(problems, objective) {
   const index = this.thread.x;
-  const base = this.thread.y * 24;
+  const base = this.thread.y * 30;
   const P = problems[base];
   const K = problems[base + 1];
   const M = problems[base + 2];
@@ -28,6 +28,14 @@ function tileScheduler(problems, objective, wMac, wRf, wSram, wDram) {
   const sparseN = problems[base + 18];
   const sparseM = problems[base + 19];
   const candidates = problems[base + 20];
+  // Widths in units (src/accel/widths.ts) and this layer's energy weights in femtojoules.
+  const activationUnits = problems[base + 22];
+  const weightUnits = problems[base + 23];
+  const psumUnits = problems[base + 24];
+  const wMac = problems[base + 25];
+  const wRf = problems[base + 26];
+  const wSram = problems[base + 27];
+  const wDram = problems[base + 28];
   if (index >= candidates) {
     return 3e38;
   }
@@ -112,12 +120,13 @@ function tileScheduler(problems, objective, wMac, wRf, wSram, wDram) {
   const spills = refetch(order, tripP, tripK, tripM, 1, 0, 1);
   const dramOfmapWrites = outputs * spills;
   const dramOfmapReads = outputs * (spills - 1);
-  const dram = dramIfmap + dramFilter + dramOfmapReads + dramOfmapWrites;
+  // In width units: the final outputs at the activation width, spilled partial sums at theirs.
+  const dram = (dramIfmap + outputs) * activationUnits + dramFilter * weightUnits + (dramOfmapReads + dramOfmapWrites - outputs) * psumUnits;
   const dramCycles = cdiv(dram * 16, bandwidth);
-  const prologue = cdiv((ifTile + tkEff * tm) * 16, bandwidth);
+  const prologue = cdiv((ifTile * activationUnits + tkEff * tm * weightUnits) * 16, bandwidth);
   const cycles = prologue + Math.max(computeCycles, dramCycles);
   const macs = P * kEff * M;
-  const sram = sramIfmap + sramFilter + Math.max(psum - outputs, 0) + dramOfmapWrites + psum + dramOfmapReads + dramIfmap + dramFilter;
+  const sram = (sramIfmap + dramIfmap) * activationUnits + (sramFilter + dramFilter) * weightUnits + (Math.max(psum - outputs, 0) + dramOfmapWrites + psum + dramOfmapReads) * psumUnits;
   let score = cycles;
   if (objective === 3) {
     score = dram;

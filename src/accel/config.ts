@@ -20,6 +20,13 @@ export interface SparsitySupport {
   m: number;
 }
 
+/**
+ * Word widths in bits of each tensor class: what a layer runs at unless its model quantizes it (weights
+ * and activations); partial sums at `psums` always. The energy table prices a word of `wordBytes` and a
+ * MAC at `wordBytes` operands; other widths scale from it (see widths.ts).
+ */
+export interface Precision { weights: number; activations: number; psums: number }
+
 export interface AcceleratorConfig {
   name: string;
   rows: number;
@@ -29,8 +36,10 @@ export interface AcceleratorConfig {
   ifmapSramKB: number;
   filterSramKB: number;
   ofmapSramKB: number;
-  /** Bytes per word. */
+  /** Bytes per word: the unit of the energy table and of dramBandwidth. */
   wordBytes: number;
+  /** Widths of weights, activations and partial sums; all `wordBytes` × 8 when absent. */
+  precision?: Precision;
   /** DRAM bandwidth in words per cycle. */
   dramBandwidth: number;
   clockMHz: number;
@@ -62,7 +71,7 @@ export function validateConfig(raw: unknown, origin = 'accelerator config'): Acc
   try {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('accelerator config: must be a JSON object');
     const c = raw as Record<string, unknown>;
-    const known = new Set(['name', 'rows', 'cols', 'dataflow', 'ifmapSramKB', 'filterSramKB', 'ofmapSramKB', 'wordBytes', 'dramBandwidth', 'clockMHz', 'energy', 'sparsity', 'source']);
+    const known = new Set(['name', 'rows', 'cols', 'dataflow', 'ifmapSramKB', 'filterSramKB', 'ofmapSramKB', 'wordBytes', 'precision', 'dramBandwidth', 'clockMHz', 'energy', 'sparsity', 'source']);
     for (const key of Object.keys(c)) if (!known.has(key)) throw new Error(`accelerator config: unknown field '${key}' (known: ${[...known].join(', ')})`);
     if (c.dataflow !== 'os' && c.dataflow !== 'ws' && c.dataflow !== 'is') {
       throw new Error(`accelerator config: dataflow must be 'os', 'ws' or 'is', got ${JSON.stringify(c.dataflow)}`);
@@ -75,6 +84,17 @@ export function validateConfig(raw: unknown, origin = 'accelerator config'): Acc
       sparsity = { n: positive('sparsity.n', s?.n, true), m: positive('sparsity.m', s?.m, true) };
       if (sparsity.n >= sparsity.m) throw new Error(`accelerator config: sparsity.n (${sparsity.n}) must be below sparsity.m (${sparsity.m})`);
     }
+    let precision: Precision | undefined;
+    if (c.precision !== undefined) {
+      const pr = c.precision as Record<string, unknown>;
+      if (typeof pr !== 'object' || pr === null) throw new Error('accelerator config: precision must be an object {weights, activations, psums} of bit widths');
+      const width = (k: string) => {
+        const b = positive(`precision.${k}`, pr[k], true);
+        if (b > 32) throw new Error(`accelerator config: precision.${k} must be at most 32 bits, got ${b}`);
+        return b;
+      };
+      precision = { weights: width('weights'), activations: width('activations'), psums: width('psums') };
+    }
     return {
       name: typeof c.name === 'string' && c.name ? c.name : 'custom',
       rows: positive('rows', c.rows, true),
@@ -84,6 +104,7 @@ export function validateConfig(raw: unknown, origin = 'accelerator config'): Acc
       filterSramKB: positive('filterSramKB', c.filterSramKB),
       ofmapSramKB: positive('ofmapSramKB', c.ofmapSramKB),
       wordBytes: positive('wordBytes', c.wordBytes, true),
+      ...(precision ? { precision } : {}),
       dramBandwidth: bandwidth(c.dramBandwidth),
       clockMHz: positive('clockMHz', c.clockMHz),
       energy: {
@@ -98,8 +119,14 @@ export function validateConfig(raw: unknown, origin = 'accelerator config'): Acc
   }
 }
 
-/** Words each SRAM holds. */
-export function sramWords(c: AcceleratorConfig): { ifmap: number; filter: number; ofmap: number } {
-  const words = (kb: number) => Math.floor((kb * 1024) / c.wordBytes);
-  return { ifmap: words(c.ifmapSramKB), filter: words(c.filterSramKB), ofmap: words(c.ofmapSramKB) };
+/** The config's widths (all the word's when it names none). */
+export function precisionOf(c: AcceleratorConfig): Precision {
+  const bits = c.wordBytes * 8;
+  return c.precision ?? { weights: bits, activations: bits, psums: bits };
+}
+
+/** Values each SRAM holds: inputs at `activations` bits, weights at `weights`, partial sums at `psums` (default: the word). */
+export function sramWords(c: AcceleratorConfig, bits: Precision = { weights: c.wordBytes * 8, activations: c.wordBytes * 8, psums: c.wordBytes * 8 }): { ifmap: number; filter: number; ofmap: number } {
+  const values = (kb: number, b: number) => Math.floor((kb * 1024 * 8) / b);
+  return { ifmap: values(c.ifmapSramKB, bits.activations), filter: values(c.filterSramKB, bits.weights), ofmap: values(c.ofmapSramKB, bits.psums) };
 }

@@ -4,7 +4,7 @@ import type { AcceleratorConfig } from './config.js';
 import { scaleSimLayer } from './scalesim.js';
 import { vectorPassCost } from './vector-pass.js';
 import {
-  type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, U32_MAX, compulsoryIfmapWords, scheduleOnCpu, tileProblem,
+  type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, U32_MAX, compulsoryIfmapWords, countsEnergy, scheduleOnCpu, tileProblem, trafficUnits,
 } from './tiled.js';
 import { type Gemm, type LayerWorkload, gemmOf } from './workload.js';
 
@@ -26,6 +26,8 @@ export interface LayerCost {
   mappingEfficiency: number;
   sram: Traffic & { ifmapWrites: number; filterWrites: number };
   dram: Traffic;
+  /** DRAM bytes moved: each class at its width. */
+  dramBytes: number;
   /** picojoules */
   energy: Energy;
   tiling?: Tiling;
@@ -70,14 +72,15 @@ function fromTiled(c: AcceleratorConfig, l: LayerWorkload, s: Scheduled): LayerC
     ofmapWrites: t.sramOfmapWrites * r, ifmapWrites: t.sramIfmapWrites * r, filterWrites: t.sramFilterWrites * r,
   };
   const dram = { ifmapReads: t.dramIfmapReads * r, filterReads: t.dramFilterReads * r, ofmapReads: t.dramOfmapReads * r, ofmapWrites: t.dramOfmapWrites * r };
-  const sramTotal = Object.values(sram).reduce((a, b) => a + b, 0);
-  const dramTotal = Object.values(dram).reduce((a, b) => a + b, 0);
+  const q = tileProblem(c, l);
+  const one = countsEnergy(c, q, t);
+  const e = { mac: one.mac * r, registerFile: one.registerFile * r, sram: one.sram * r, dram: one.dram * r };
   const cycles = t.cycles * r;
   return {
     name: l.name, gemm, macs: t.macs * r, cycles, computeCycles: (t.computeCycles + t.prologueCycles) * r, stallCycles: t.stallCycles * r,
     utilization: (t.macs * r) / (cycles * c.rows * c.cols),
     mappingEfficiency: t.usedPeFolds / (t.folds * c.rows * c.cols),
-    sram, dram, energy: energyOf(c, t.macs * r, t.registerFile * r, sramTotal, dramTotal), tiling: s.tiling,
+    sram, dram, dramBytes: (trafficUnits(q, t).dram * r * q.unitBits) / 8, energy: { ...e, total: e.mac + e.registerFile + e.sram + e.dram }, tiling: s.tiling,
   };
 }
 
@@ -93,7 +96,7 @@ function fromScaleSim(c: AcceleratorConfig, l: LayerWorkload): LayerCost {
   return {
     name: l.name, gemm, macs: s.macs, cycles: s.totalCycles, computeCycles: s.totalCycles, stallCycles: 0,
     utilization: s.overallUtilPct / 100, mappingEfficiency: s.mappingEffPct / 100,
-    sram, dram, energy: energyOf(c, s.macs, 3 * s.macs, sramTotal, dramTotal),
+    sram, dram, dramBytes: dramTotal * c.wordBytes, energy: energyOf(c, s.macs, 3 * s.macs, sramTotal, dramTotal),
   };
 }
 
@@ -131,7 +134,7 @@ export function summarize(c: AcceleratorConfig, mode: Mode, objective: Objective
       utilization: cycles ? macs / (cycles * c.rows * c.cols) : 0,
       // Of the PE array's layers only (a vector pass maps nothing onto it).
       mappingEfficiency: arrayCycles ? sum((l) => l.mappingEfficiency * l.cycles) / arrayCycles : 0,
-      sram: sumRecord((l) => l.sram), dram: sumRecord((l) => l.dram), energy: sumRecord((l) => l.energy),
+      sram: sumRecord((l) => l.sram), dram: sumRecord((l) => l.dram), dramBytes: sum((l) => l.dramBytes), energy: sumRecord((l) => l.energy),
     },
     latencyMs: cycles / (c.clockMHz * 1000),
   };

@@ -3,7 +3,7 @@
 // accelerator-aware pruning consumes; the latency staircase of the array shows in it.
 import type { AcceleratorConfig } from './config.js';
 import type { EvaluateOptions } from './cost.js';
-import { type Objective, type TileProblem, candidateAt, dramAccesses, sramAccesses, evaluateCandidate, scheduleOnCpu, tileProblem } from './tiled.js';
+import { type Objective, type TileProblem, candidateAt, countsEnergy, dramAccesses, evaluateCandidate, scheduleOnCpu, tileProblem } from './tiled.js';
 import { type LayerWorkload, keptWorkload } from './workload.js';
 
 export { keptWorkload };
@@ -48,16 +48,15 @@ export async function buildLookupTable(c: AcceleratorConfig, l: LayerWorkload, o
     layer: l.name, depthwise, inChannels, outChannels,
     cycles: new Float64Array(n), energyPJ: new Float64Array(n), dramWords: new Float64Array(n),
   };
-  const e = c.energy;
   problems.forEach((q, i) => {
     const t = candidateAt(q, indices[i]);
     const k = evaluateCandidate(q, t.tp, t.tk, t.tm, t.orderIndex);
     if (!k.fits) throw new Error(`lookup table: layer '${l.name}' with ${pairs[i][0]} -> ${pairs[i][1]} channels fits no tiling of ${c.name}`);
     const repeats = workloads[i].groups;
-    const [sram, dram] = [sramAccesses(k), dramAccesses(k)];
+    const e = countsEnergy(c, q, k);
     table.cycles[i] = k.cycles * repeats;
-    table.dramWords[i] = dram * repeats;
-    table.energyPJ[i] = (k.macs * e.mac + k.registerFile * e.registerFile + sram * e.sram + dram * e.dram) * repeats;
+    table.dramWords[i] = dramAccesses(k) * repeats;
+    table.energyPJ[i] = (e.mac + e.registerFile + e.sram + e.dram) * repeats;
   });
   return table;
 }

@@ -33,11 +33,11 @@ export function modelWorkloads(spec: ModelSpec): LayerWorkload[] {
   const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
   const layers: LayerWorkload[] = [];
   for (const n of spec.nodes) {
-    if (n.op === 'conv2d') {
+    if (n.op === 'conv2d' || n.op === 'linear') {
       const x = shapes.get(n.input)!;
-      layers.push(convWorkload(n.name, conv2dGeometry([1, ...x], paramShapes(n, shapes).weight, n)));
-    } else if (n.op === 'linear') {
-      layers.push(linearWorkload(n.name, shapes.get(n.input)![0], n.outFeatures));
+      const l = n.op === 'conv2d' ? convWorkload(n.name, conv2dGeometry([1, ...x], paramShapes(n, shapes).weight, n)) : linearWorkload(n.name, x[0], n.outFeatures);
+      const q = spec.quantization?.[n.name];
+      layers.push(q ? { ...l, bits: { weights: q.weightBits, ...(q.input ? { activations: q.input.bits } : {}) } } : l);
     } else {
       const vector = vectorOp(n, nodes, shapes);
       if (!vector) continue;

@@ -2,6 +2,9 @@
 // Energies (pJ per 16-bit word access) follow Eyeriss's normalised costs (Chen, Emer, Sze, ISCA 2016;
 // Sze et al., Proc. IEEE 2017): MAC 1x, register file 1x, global buffer 6x, DRAM 200x, with the
 // 16-bit MAC at 0.5 pJ (between Horowitz's ISSCC 2014 45 nm int8 multiply, 0.2 pJ, and fp16, 1.1 pJ).
+// Layers at other widths (a quantized model's, or a config's `precision`) scale from these by widths.ts:
+// the multiply by the product of the operand widths (Horowitz: int8 0.2 pJ, int32 3.1 pJ), the add by the
+// accumulator's width (int8 0.03 pJ, int32 0.1 pJ), SRAM and DRAM by the bits moved.
 import { type AcceleratorConfig, validateConfig } from './config.js';
 
 const MAC_PJ = 0.5;
@@ -28,8 +31,8 @@ const presetList: AcceleratorConfig[] = [
   },
   {
     name: 'tpu-v1', rows: 256, cols: 256, dataflow: 'ws', ifmapSramKB: 12 * 1024, filterSramKB: 64, ofmapSramKB: 4 * 1024,
-    wordBytes: 1, dramBandwidth: 30, clockMHz: 700, energy: int8Energy,
-    source: 'Jouppi et al., ISCA 2017: 256x256 int8 MACs at 700 MHz, 24 MiB unified buffer (split here), 4 MiB accumulators, 64 KiB weight FIFO, 30 GB/s DDR3 (~43 B/cycle; 30 words/cycle used)',
+    wordBytes: 1, precision: { weights: 8, activations: 8, psums: 32 }, dramBandwidth: 30, clockMHz: 700, energy: int8Energy,
+    source: 'Jouppi et al., ISCA 2017: 256x256 int8 MACs at 700 MHz, 24 MiB unified buffer (split here), 4 MiB of 32-bit accumulators, 64 KiB weight FIFO, 30 GB/s DDR3 (~43 B/cycle; 30 words/cycle used)',
   },
   {
     name: 'eyeriss', rows: 12, cols: 14, dataflow: 'ws', ifmapSramKB: 54, filterSramKB: 27, ofmapSramKB: 27,

@@ -5,7 +5,8 @@
 //
 // Every count is an unsigned 32-bit integer that saturates at 2^32 - 1, computed with the helpers below,
 // so that shaders/tile-scheduler.wgsl evaluates the same candidates with identical results.
-import { type AcceleratorConfig, sramWords } from './config.js';
+import { type AcceleratorConfig, type Precision, sramWords } from './config.js';
+import { layerPrecision, macScale, registerFileScale, widthUnits } from './widths.js';
 import { type LayerWorkload, gemmOf } from './workload.js';
 
 export const U32_MAX = 0xffffffff;
@@ -42,11 +43,18 @@ export interface TileProblem {
   P: number; K: number; M: number;
   ofmapW: number; ifmapH: number; ifmapW: number; filterH: number; filterW: number; strideH: number; strideW: number; channels: number;
   rows: number; cols: number; dataflow: 0 | 1 | 2; // os, ws, is
+  /** SRAM capacities in values: inputs, weights and partial sums at their widths. */
   ifmapWords: number; filterWords: number; ofmapWords: number;
-  /** DRAM bandwidth in words per 16 cycles (an integer, so DRAM time is exact). */
+  /** DRAM bandwidth in width units (widths.ts) per 16 cycles (an integer, so DRAM time is exact). */
   bandwidthPer16: number;
   /** N:M sparsity skipped on the weight side: kept n of every m (n = m = 1 for dense). */
   sparseN: number; sparseM: number;
+  /** Widths in units of activations (inputs and final outputs), weights and partial sums. */
+  activationUnits: number; weightUnits: number; psumUnits: number;
+  /** Integer energy weights in femtojoules: per MAC, per register-file access, per SRAM and per DRAM unit. */
+  energy: [number, number, number, number];
+  /** The layer's widths and the counting unit in bits (host side; the kernels take the units). */
+  precision: Precision; unitBits: number;
 }
 
 const DATAFLOWS = { os: 0, ws: 1, is: 2 } as const;
@@ -54,7 +62,10 @@ const DATAFLOWS = { os: 0, ws: 1, is: 2 } as const;
 export function tileProblem(c: AcceleratorConfig, l: LayerWorkload): TileProblem {
   if (l.vector) throw new Error(`layer '${l.name}' is a vector pass (${l.vector.op}), not a GEMM: it has no tiling`);
   const { P, K, M } = gemmOf(l);
-  const sram = sramWords(c);
+  const bits = layerPrecision(c, l);
+  const units = widthUnits(c, bits);
+  const sram = sramWords(c, bits);
+  const fj = (pj: number) => Math.max(1, Math.round(pj * 1000));
   // N:M hardware skips pruned weights only for layers whose weights conform (assumption: like NVIDIA's
   // sparse tensor cores, the array compresses K by n/m and stores only kept weights; metadata is free).
   const sparse = c.sparsity && l.sparsity && l.sparsity.n * c.sparsity.m <= c.sparsity.n * l.sparsity.m ? c.sparsity : undefined;
@@ -63,9 +74,45 @@ export function tileProblem(c: AcceleratorConfig, l: LayerWorkload): TileProblem
     strideH: l.strideH, strideW: l.strideW, channels: l.channels,
     rows: c.rows, cols: c.cols, dataflow: DATAFLOWS[c.dataflow],
     ifmapWords: sram.ifmap, filterWords: sram.filter, ofmapWords: sram.ofmap,
-    bandwidthPer16: Math.max(1, Math.round(c.dramBandwidth * 16)),
+    bandwidthPer16: Math.max(1, Math.round(c.dramBandwidth * 16)) * units.word,
     sparseN: sparse?.n ?? 1, sparseM: sparse?.m ?? 1,
+    activationUnits: units.activations, weightUnits: units.weights, psumUnits: units.psums, precision: bits, unitBits: units.unitBits,
+    energy: [
+      fj(c.energy.mac * macScale(c, bits)), fj(c.energy.registerFile * registerFileScale(c, bits)),
+      fj((c.energy.sram * units.unitBits) / (c.wordBytes * 8)), fj((c.energy.dram * units.unitBits) / (c.wordBytes * 8)),
+    ],
   };
+}
+
+/**
+ * SRAM and DRAM traffic of a candidate in width units: inputs at the activation width, weights at theirs,
+ * partial sums at theirs; of the output written to DRAM, the final values at the activation width (the
+ * output stage requantizes) and any spilled partial sums at the partial-sum width.
+ */
+export function trafficUnits(q: TileProblem, t: Pick<TileCounts, 'sramIfmapReads' | 'sramIfmapWrites' | 'sramFilterReads' | 'sramFilterWrites' | 'sramOfmapReads' | 'sramOfmapWrites' | 'dramIfmapReads' | 'dramFilterReads' | 'dramOfmapReads' | 'dramOfmapWrites'>): { sram: number; dram: number } {
+  const sram = add(add(mul(add(t.sramIfmapReads, t.sramIfmapWrites), q.activationUnits), mul(add(t.sramFilterReads, t.sramFilterWrites), q.weightUnits)), mul(add(t.sramOfmapReads, t.sramOfmapWrites), q.psumUnits));
+  return { sram, dram: dramUnits(q, [t.dramIfmapReads, t.dramFilterReads, t.dramOfmapReads, t.dramOfmapWrites]) };
+}
+
+/**
+ * Energy in picojoules of a candidate's counts at the layer's widths: the table's MAC and register-file
+ * energies scaled by width, SRAM and DRAM by the units moved (exact floats; the integer weights of the
+ * problem only rank candidates).
+ */
+export function countsEnergy(c: AcceleratorConfig, q: TileProblem, t: TileCounts): { mac: number; registerFile: number; sram: number; dram: number } {
+  const traffic = trafficUnits(q, t);
+  const perUnit = q.unitBits / (c.wordBytes * 8);
+  return {
+    mac: t.macs * c.energy.mac * macScale(c, q.precision), registerFile: t.registerFile * c.energy.registerFile * registerFileScale(c, q.precision),
+    sram: traffic.sram * c.energy.sram * perUnit, dram: traffic.dram * c.energy.dram * perUnit,
+  };
+}
+
+/** DRAM units of (ifmap reads, filter reads, ofmap reads, ofmap writes). */
+function dramUnits(q: TileProblem, d: readonly number[]): number {
+  const outputs = mul(q.P, q.M);
+  const spilled = add(d[2], d[3] > outputs ? d[3] - outputs : 0);
+  return add(add(mul(d[0], q.activationUnits), mul(d[1], q.weightUnits)), add(mul(spilled, q.psumUnits), mul(outputs, q.activationUnits)));
 }
 
 /** Words of the input feature map that a tile of tp output pixels and tk window taps reads. */
@@ -176,17 +223,15 @@ function dramOf(q: TileProblem, a: TileTotals, orderIndex: number): [number, num
 }
 
 /** Cycles to fetch the first input and filter tiles before compute starts. */
-const prologueOf = (q: TileProblem, ifTile: number, tkEff: number, tm: number) => ceilDiv(mul(add(ifTile, mul(tkEff, tm)), 16), q.bandwidthPer16);
+const prologueOf = (q: TileProblem, ifTile: number, tkEff: number, tm: number) => ceilDiv(mul(add(mul(ifTile, q.activationUnits), mul(mul(tkEff, tm), q.weightUnits)), 16), q.bandwidthPer16);
 
-/** Cycles of a tiling given its DRAM words: double-buffered prefetch stalls only when DRAM time exceeds compute time. */
-function cyclesOf(q: TileProblem, a: TileTotals, tm: number, dramWords: number) {
-  const dramCycles = ceilDiv(mul(dramWords, 16), q.bandwidthPer16);
+/** Cycles of a tiling given its DRAM traffic in units: double-buffered prefetch stalls only when DRAM time exceeds compute time. */
+function cyclesOf(q: TileProblem, a: TileTotals, tm: number, dramTraffic: number) {
+  const dramCycles = ceilDiv(mul(dramTraffic, 16), q.bandwidthPer16);
   const prologueCycles = prologueOf(q, a.ifTile, a.tkEff, tm);
   const stallCycles = dramCycles > a.computeCycles ? dramCycles - a.computeCycles : 0;
   return { dramCycles, prologueCycles, stallCycles, cycles: add(add(prologueCycles, a.computeCycles), stallCycles) };
 }
-
-const dramTotal = (d: readonly number[]) => add(add(d[0], d[1]), add(d[2], d[3]));
 
 /** The counts of a tiling in one loop order. */
 function withOrder(q: TileProblem, tm: number, a: TileTotals, orderIndex: number): TileCounts {
@@ -195,7 +240,7 @@ function withOrder(q: TileProblem, tm: number, a: TileTotals, orderIndex: number
   const macs = mul(mul(q.P, a.kEff), q.M);
   return {
     fits: a.fits, computeCycles: a.computeCycles,
-    ...cyclesOf(q, a, tm, dramTotal([dramIfmapReads, dramFilterReads, dramOfmapReads, dramOfmapWrites])),
+    ...cyclesOf(q, a, tm, dramUnits(q, [dramIfmapReads, dramFilterReads, dramOfmapReads, dramOfmapWrites])),
     usedPeFolds: a.usedPeFolds, folds: a.folds, macs,
     // Each MAC reads two operands from PE registers and updates one partial sum.
     registerFile: mul(3, macs),
@@ -262,32 +307,21 @@ export function candidateAt(q: TileProblem, index: number): Tiling & { orderInde
 
 export type Objective = 'latency' | 'energy' | 'edp' | 'dram';
 
-/** Integer energy weights (femtojoules per access) for exact comparisons on CPU and GPU alike. */
-export function energyWeights(c: AcceleratorConfig): [number, number, number, number] {
-  const fj = (pj: number) => Math.max(1, Math.round(pj * 1000));
-  return [fj(c.energy.mac), fj(c.energy.registerFile), fj(c.energy.sram), fj(c.energy.dram)];
-}
-
-export function sramAccesses(t: TileCounts): number {
-  return [t.sramIfmapReads, t.sramFilterReads, t.sramOfmapReads, t.sramOfmapWrites, t.sramIfmapWrites, t.sramFilterWrites].reduce((a, b) => a + b, 0);
-}
-
 export function dramAccesses(t: TileCounts): number {
   return t.dramIfmapReads + t.dramFilterReads + t.dramOfmapReads + t.dramOfmapWrites;
 }
 
 /**
- * The scheduler's score, exact: cycles; DRAM words; energy in femtojoules (64-bit); or energy x cycles (96-bit).
- * Non-fitting candidates score 2^96 - 1. The sums saturate per operand class like the GPU's.
+ * The scheduler's score, exact: cycles; DRAM traffic in width units; energy in femtojoules (64-bit); or
+ * energy x cycles (96-bit). Non-fitting candidates score 2^96 - 1. The sums saturate like the GPU's.
  */
-export function score(t: TileCounts, objective: Objective, weights: readonly number[]): bigint {
+export function score(q: TileProblem, t: TileCounts, objective: Objective): bigint {
   const MAX96 = (1n << 96n) - 1n;
   if (!t.fits) return MAX96;
   if (objective === 'latency') return BigInt(t.cycles);
-  const dram = [t.dramIfmapReads, t.dramFilterReads, t.dramOfmapReads, t.dramOfmapWrites].reduce(add, 0);
+  const { sram, dram } = trafficUnits(q, t);
   if (objective === 'dram') return BigInt(dram);
-  const sram = [t.sramIfmapReads, t.sramFilterReads, t.sramOfmapReads, t.sramOfmapWrites, t.sramIfmapWrites, t.sramFilterWrites].reduce(add, 0);
-  const energy = [t.macs, t.registerFile, sram, dram].reduce((e, count, i) => e + BigInt(count) * BigInt(weights[i]), 0n);
+  const energy = [t.macs, t.registerFile, sram, dram].reduce((e, count, i) => e + BigInt(count) * BigInt(q.energy[i]), 0n);
   return objective === 'energy' ? energy : energy * BigInt(t.cycles);
 }
 
@@ -300,10 +334,9 @@ export interface Scheduled { index: number; tiling: Tiling; counts: TileCounts; 
  * for latency, tilings whose cycle lower bound cannot beat the best so far are skipped unevaluated.
  */
 export function scheduleOnCpu(c: AcceleratorConfig, q: TileProblem, objective: Objective): Scheduled {
-  const weights = energyWeights(c);
   const d = arrayDims(q);
   const [np, nk, nm] = [sizeChoices(q.P, d.p), sizeChoices(q.K, d.k), sizeChoices(q.M, d.m)];
-  // Cycles and DRAM words are below 2^32: plain numbers compare them exactly.
+  // Cycles and DRAM units are below 2^32: plain numbers compare them exactly.
   const numeric = objective === 'latency' || objective === 'dram';
   let best = -1;
   let bestNumber = Infinity;
@@ -339,11 +372,11 @@ export function scheduleOnCpu(c: AcceleratorConfig, q: TileProblem, objective: O
         for (let o = 0; o < LOOP_ORDERS.length; o++) {
           const index = first + o;
           if (numeric) {
-            const words = dramTotal(dramOf(q, totals, o));
-            const s = objective === 'latency' ? cyclesOf(q, totals, tm, words).cycles : words;
+            const traffic = dramUnits(q, dramOf(q, totals, o));
+            const s = objective === 'latency' ? cyclesOf(q, totals, tm, traffic).cycles : traffic;
             if (better(s, index)) [best, bestNumber, bestTiling] = [index, s, { tp, tk, tm, o, totals }];
           } else {
-            const s = score(withOrder(q, tm, totals, o), objective, weights);
+            const s = score(q, withOrder(q, tm, totals, o), objective);
             if (best < 0 || s < bestBig || (s === bestBig && index < best)) [best, bestBig, bestTiling] = [index, s, { tp, tk, tm, o, totals }];
           }
         }

@@ -5,7 +5,7 @@
 // bound by its operations (one per lane per cycle, one lane per PE-array column, an assumption of this
 // model) or by DRAM bandwidth, whichever is slower. Activations and batch norms after a conv are not
 // passes: they apply in the output stage of the unit that made their input (NVDLA's SDP).
-import type { AcceleratorConfig } from './config.js';
+import { type AcceleratorConfig, precisionOf } from './config.js';
 import type { LayerCost } from './cost.js';
 import { type LayerWorkload, gemmOf } from './workload.js';
 
@@ -21,14 +21,16 @@ export function vectorPassCost(c: AcceleratorConfig, l: LayerWorkload): LayerCos
   const outputWords = l.numFilters * l.ofmapH * l.ofmapW;
   const ops = outputWords * v.opsPerOutput;
   const computeCycles = Math.ceil(ops / c.cols);
+  // Activations at the config's width, as a share of the word (the unit of bandwidth and energy).
+  const share = precisionOf(c).activations / (c.wordBytes * 8);
   // dramBandwidth is a multiple of 1/16 word per cycle (config.ts), exact in binary: the quotient is correctly rounded.
-  const dramCycles = Math.ceil((inputWords + outputWords) / c.dramBandwidth);
+  const dramCycles = Math.ceil(((inputWords + outputWords) * share) / c.dramBandwidth);
   const cycles = Math.max(computeCycles, dramCycles, 1);
   const sram = { ifmapReads: inputWords, filterReads: 0, ofmapReads: 0, ofmapWrites: outputWords, ifmapWrites: inputWords, filterWrites: 0 };
   const dram = { ifmapReads: inputWords, filterReads: 0, ofmapReads: 0, ofmapWrites: outputWords };
-  const e = { mac: ops * c.energy.mac, registerFile: 0, sram: (2 * inputWords + outputWords) * c.energy.sram, dram: (inputWords + outputWords) * c.energy.dram };
+  const e = { mac: ops * c.energy.mac, registerFile: 0, sram: (2 * inputWords + outputWords) * share * c.energy.sram, dram: (inputWords + outputWords) * share * c.energy.dram };
   return {
     name: l.name, gemm: gemmOf(l), macs: 0, cycles, computeCycles, stallCycles: cycles - computeCycles, utilization: 0, mappingEfficiency: 0,
-    sram, dram, energy: { ...e, total: e.mac + e.registerFile + e.sram + e.dram }, vector: v.op,
+    sram, dram, dramBytes: (inputWords + outputWords) * share * c.wordBytes, energy: { ...e, total: e.mac + e.registerFile + e.sram + e.dram }, vector: v.op,
   };
 }

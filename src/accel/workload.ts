@@ -16,6 +16,8 @@ export interface LayerWorkload {
   groups: number;
   /** Weights conform to N:M sparsity along input channels. */
   sparsity?: { n: number; m: number };
+  /** Bit widths of a quantized layer's weights and input activations (else the accelerator's). */
+  bits?: { weights?: number; activations?: number };
   /** Not a GEMM but a pass of the vector unit (channels in, numFilters out; groups 1). */
   vector?: VectorOp;
 }

@@ -5,7 +5,7 @@
 import type { GpujsBackend } from '../gpujs/backend.js';
 import type { AcceleratorConfig } from '../accel/config.js';
 import { OBJECTIVES, problemWords, scheduledAt } from './webgpu.js';
-import { type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, energyWeights, evaluateCandidate, score } from '../accel/tiled.js';
+import { type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, evaluateCandidate, score } from '../accel/tiled.js';
 
 /** Relative error bound of the float32 scores (tens of roundings of 2^-24 each), with a wide margin. */
 const FLOAT_TOLERANCE = 1e-4;
@@ -14,7 +14,7 @@ const NO_FIT = 1e38;
 const BATCH_CELLS = 1 << 22;
 
 /** A problem's best candidate: the near-best by float score (and any flagged), re-scored exactly. */
-function bestCandidate(q: TileProblem, floats: Float32Array, objective: Objective, weights: readonly number[]): number {
+function bestCandidate(q: TileProblem, floats: Float32Array, objective: Objective): number {
   let min = Infinity;
   for (let i = 0; i < floats.length; i++) if (floats[i] >= 0 && floats[i] < min) min = floats[i];
   let best = -1;
@@ -23,7 +23,7 @@ function bestCandidate(q: TileProblem, floats: Float32Array, objective: Objectiv
     const s = floats[i];
     if (s >= NO_FIT || (s >= 0 && s > min * (1 + FLOAT_TOLERANCE) + 1)) continue;
     const t = candidateAt(q, i);
-    const exact = score(evaluateCandidate(q, t.tp, t.tk, t.tm, t.orderIndex), objective, weights);
+    const exact = score(q, evaluateCandidate(q, t.tp, t.tk, t.tm, t.orderIndex), objective);
     if (best < 0 || exact < bestScore) [best, bestScore] = [i, exact];
   }
   return Math.max(best, 0);
@@ -32,7 +32,6 @@ function bestCandidate(q: TileProblem, floats: Float32Array, objective: Objectiv
 /** The gpu.js scheduler with evaluate()'s `schedule` signature. */
 export function gpujsScheduler(be: GpujsBackend) {
   return async (c: AcceleratorConfig, problems: TileProblem[], objective: Objective): Promise<Scheduled[]> => {
-    const weights = energyWeights(c);
     const result: Scheduled[] = [];
     for (let start = 0; start < problems.length;) {
       let width = 0;
@@ -43,8 +42,8 @@ export function gpujsScheduler(be: GpujsBackend) {
       }
       const batch = problems.slice(start, end);
       const words = Float32Array.from(batch.flatMap((q) => problemWords(q, candidateCount(q), 0)));
-      const rows = await be.runGrid('tile-scheduler', width, batch.length, words, OBJECTIVES[objective], ...weights);
-      batch.forEach((q, i) => result.push(scheduledAt(c, q, bestCandidate(q, rows[i].subarray(0, candidateCount(q)), objective, weights))));
+      const rows = await be.runGrid('tile-scheduler', width, batch.length, words, OBJECTIVES[objective]);
+      batch.forEach((q, i) => result.push(scheduledAt(c, q, bestCandidate(q, rows[i].subarray(0, candidateCount(q)), objective))));
       start = end;
     }
     return result;

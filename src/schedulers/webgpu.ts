@@ -4,12 +4,12 @@
 import type { GpuContext } from '../webgpu/context.js';
 import type { AcceleratorConfig } from '../accel/config.js';
 import {
-  type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, energyWeights, evaluateCandidate,
+  type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, evaluateCandidate,
 } from '../accel/tiled.js';
 
 /** Objective codes, as both tile-scheduler kernels (WGSL and gpu.js) take them. */
 export const OBJECTIVES: Record<Objective, number> = { latency: 0, energy: 1, edp: 2, dram: 3 };
-const PROBLEM_WORDS = 24;
+export const PROBLEM_WORDS = 30;
 export const COUNT_FIELDS = 24;
 /** Candidates evaluated per submission (12 bytes of scores each). */
 const BATCH_CANDIDATES = 1 << 22;
@@ -23,7 +23,8 @@ export interface GpuScheduleResult {
 
 export function problemWords(q: TileProblem, candidates: number, first: number): number[] {
   return [q.P, q.K, q.M, q.ofmapW, q.ifmapH, q.ifmapW, q.filterH, q.filterW, q.strideH, q.strideW, q.channels, q.rows,
-    q.cols, q.dataflow, q.ifmapWords, q.filterWords, q.ofmapWords, q.bandwidthPer16, q.sparseN, q.sparseM, candidates, first, 0, 0];
+    q.cols, q.dataflow, q.ifmapWords, q.filterWords, q.ofmapWords, q.bandwidthPer16, q.sparseN, q.sparseM, candidates, first,
+    q.activationUnits, q.weightUnits, q.psumUnits, ...q.energy, 0];
 }
 
 export async function scheduleProblemsOnGpu(
@@ -31,7 +32,6 @@ export async function scheduleProblemsOnGpu(
 ): Promise<GpuScheduleResult> {
   const best: GpuScheduleResult['best'] = [];
   const countChunks: Uint32Array[] = [];
-  const weights = energyWeights(c);
   for (let start = 0; start < problems.length;) {
     // A batch of whole problems holding at most BATCH_CANDIDATES candidates (at least one problem).
     const batch: { q: TileProblem; n: number; first: number }[] = [];
@@ -54,7 +54,7 @@ export async function scheduleProblemsOnGpu(
     const counts = o.writeCounts ? buffer(total * COUNT_FIELDS) : buffer(4);
     const bestBuffer = buffer(batch.length * 4);
     const maxCandidates = Math.max(...batch.map((b) => b.n));
-    const params = [batch.length, OBJECTIVES[objective], ...weights];
+    const params = [batch.length, OBJECTIVES[objective]];
     const overrides = { WRITE_COUNTS: !!o.writeCounts };
     ctx.run({ shader: 'tile-scheduler', entry: 'evaluate', overrides, params, bindings: { 1: problemBuffer, 2: scores, 3: counts }, workgroups: [Math.ceil(maxCandidates / 64), batch.length] });
     ctx.run({ shader: 'tile-scheduler', entry: 'reduce', overrides, params, bindings: { 1: problemBuffer, 2: scores, 4: bestBuffer }, workgroups: [Math.min(batch.length, 65535), Math.ceil(batch.length / 65535)] });

@@ -7,7 +7,13 @@ import type { Rng } from '../../src/random.js';
 
 const conv = (name: string, x: number[], w: number[], o = {}) => convWorkload(name, conv2dGeometry(x, w, o));
 
+/** A random layer; one in three quantized (weights and activations of 1-16 bits). */
 export function randomLayer(rng: Rng): LayerWorkload {
+  const l = randomShape(rng);
+  return rng.bool(1 / 3) ? { ...l, bits: { weights: rng.pick([1, 2, 4, 8, 16]), activations: rng.pick([2, 4, 8, 16]) } } : l;
+}
+
+function randomShape(rng: Rng): LayerWorkload {
   const kind = rng.pick(['conv', 'strided', 'pointwise', 'depthwise', 'fc']);
   const c = rng.int(1, 48), m = rng.int(1, 64), h = rng.int(4, 30);
   if (kind === 'fc') return linearWorkload('fc', rng.int(8, 500), rng.int(2, 120));
@@ -18,6 +24,7 @@ export function randomLayer(rng: Rng): LayerWorkload {
 
 export function randomConfig(rng: Rng): AcceleratorConfig {
   const base = rng.pick(Object.values(presets).filter((p) => p.rows <= 32));
-  return validateConfig({ ...base, dataflow: rng.pick(['os', 'ws', 'is']), ifmapSramKB: rng.pick([1, 4, 16, 64]), filterSramKB: rng.pick([1, 4, 16, 64]), ofmapSramKB: rng.pick([1, 4, 16]) });
+  const precision = rng.bool(0.5) ? { precision: { weights: rng.pick([4, 8, 16]), activations: rng.pick([8, 16]), psums: rng.pick([16, 24, 32]) } } : {};
+  return validateConfig({ ...base, ...precision, dataflow: rng.pick(['os', 'ws', 'is']), ifmapSramKB: rng.pick([1, 4, 16, 64]), filterSramKB: rng.pick([1, 4, 16, 64]), ofmapSramKB: rng.pick([1, 4, 16]) });
 }
 
