@@ -28,6 +28,7 @@ import { ProgressView } from './progress.js';
 import { type Context, backend, dataValues, notice, output, trainOptions } from './context.js';
 import { pruneCommand } from './prune-command.js';
 import { decomposeCommand } from './decompose-command.js';
+import { quantizeCommand } from './quantize-command.js';
 
 interface Command {
   summary: string;
@@ -155,6 +156,30 @@ const COMMANDS: Record<string, Command> = {
       '--resume': 'continue the run stopped with Ctrl-C in --out',
     },
     async run(c) { return decomposeCommand(c); },
+  },
+
+  quantize: {
+    summary: 'post-training quantization (calibrated, batch norm folded) and optional quantization-aware training; QDQ ONNX, checkpoint and report',
+    usage: 'wgprune quantize --model default --bits 8 [--calibrate percentile|minmax|entropy|mse] [--qat [--kd]] --accel systolic-16x16 --out out/',
+    options: {
+      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, bits: { type: 'string' }, calibrate: { type: 'string' }, percentile: { type: 'string' }, 'calibration-images': { type: 'string' },
+      weights: { type: 'string' }, activations: { type: 'string' }, qat: { type: 'boolean' },
+      kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    },
+    help: {
+      ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
+      '--bits N': 'weight and activation bits, 2-16 (default 8; the ONNX export holds 8 at most)',
+      '--calibrate C': 'activation ranges by percentile (default), minmax, entropy (KL, as TensorRT) or mse',
+      '--percentile P': 'the percentile of |x| kept (default 99.99)',
+      '--calibration-images N': 'training images to calibrate on (default 512)',
+      '--weights W': 'per-channel (default) or per-tensor weight scales',
+      '--activations A': 'asymmetric (default: unsigned with a zero point) or symmetric (TensorRT-style) activation grids',
+      '--qat': 'quantization-aware training after calibration, with the training options (Adam at lr 1e-4 unless --lr)',
+      '--kd': 'distil from the float model during QAT (--temperature 4, --alpha 0.7)',
+      '--out DIR': 'where quantized.onnx, quantized.safetensors, report.json and report.html go (default out/)',
+      '--resume': 'continue the QAT stopped with Ctrl-C in --out',
+    },
+    async run(c) { return quantizeCommand(c); },
   },
 
   simulate: {

@@ -3,6 +3,8 @@
 // the calibrated quantizer of its input activation (per tensor, as TensorRT and onnxruntime's QDQ
 // format place it). Plain data in the spec, so checkpoints carry it and every backend runs it as fake
 // quantization; weight scales follow the weights, so pruning, compaction and fine-tuning need nothing more.
+// Masked (pruned) weights of a quantized layer are stored as zeros (quantizeModel does so), so that the
+// ranges cover only the kept weights.
 
 /** A tensor quantizer: its grid (`bits`, signed symmetric or unsigned asymmetric) and calibrated parameters. */
 export interface ActivationQuant { bits: number; symmetric: boolean; scale: number; zeroPoint: number }

@@ -73,7 +73,11 @@ export async function quantizeModel(be: Backend, model: Model, data: Dataset, o:
   const calibrator = o.calibrator ?? 'percentile';
   if (!CALIBRATORS.includes(calibrator)) throw new Error(`quantize: unknown calibrator '${calibrator}'; choose from ${CALIBRATORS.join(', ')}`);
   const settings = { bits: o.bits, calibrator, percentile: o.percentile ?? 99.99 };
-  const folded = foldBatchNorm({ ...model, spec: { ...model.spec, quantization: undefined } });
+  // Pruned weights become exact zeros (masks kept), so weight ranges cover only kept weights; the masked
+  // optimizer steps of quantization-aware training keep them zero.
+  const params = new Map(model.params);
+  for (const [name, mask] of model.masks) params.set(name, model.params.get(name)!.map((w, i) => (mask[i] === 0 ? 0 : w)));
+  const folded = foldBatchNorm({ ...model, params, spec: { ...model.spec, quantization: undefined } });
   const layers = folded.spec.nodes.filter((n) => n.op === 'conv2d' || n.op === 'linear');
   const chosen = o.layers ?? layers.map((n) => n.name);
   for (const name of chosen) if (!layers.some((n) => n.name === name)) throw new Error(`quantize: model '${model.spec.name}' has no conv or linear layer '${name}'`);

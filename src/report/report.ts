@@ -13,7 +13,11 @@ export interface ModelSummary {
   cycles: number;
   latencyMs: number;
   energyUJ: number;
+  /** Energy by where it is spent (µJ): MACs, register files, SRAM, DRAM. */
+  energySplitUJ: { mac: number; registerFile: number; sram: number; dram: number };
   dramWords: number;
+  /** DRAM bytes at each tensor's width. */
+  dramBytes: number;
 }
 
 export interface LayerRow {
@@ -82,7 +86,8 @@ export function summarize(cost: ModelCost, params: number, accuracy?: { accuracy
   return {
     ...(accuracy ? { accuracy: accuracy.accuracy, loss: accuracy.loss } : {}),
     params, macs: cost.total.macs, cycles: cost.total.cycles, latencyMs: cost.latencyMs,
-    energyUJ: cost.total.energy.total / 1e6, dramWords: d.ifmapReads + d.filterReads + d.ofmapReads + d.ofmapWrites,
+    energyUJ: cost.total.energy.total / 1e6, dramWords: d.ifmapReads + d.filterReads + d.ofmapReads + d.ofmapWrites, dramBytes: cost.total.dramBytes,
+    energySplitUJ: { mac: cost.total.energy.mac / 1e6, registerFile: cost.total.energy.registerFile / 1e6, sram: cost.total.energy.sram / 1e6, dram: cost.total.energy.dram / 1e6 },
   };
 }
 
@@ -112,7 +117,7 @@ export function summaryTable(columns: [string, ModelSummary][]): string {
   const rows: [string, (s: ModelSummary) => string][] = [
     ['test accuracy', (s) => pct(s.accuracy)], ['parameters', (s) => formatNumber(s.params)], ['MACs', (s) => formatNumber(s.macs)],
     ['cycles', (s) => formatNumber(s.cycles)], ['latency (ms)', (s) => s.latencyMs.toFixed(4)], ['energy (uJ)', (s) => s.energyUJ.toFixed(3)],
-    ['DRAM words', (s) => formatNumber(s.dramWords)],
+    ['DRAM words', (s) => formatNumber(s.dramWords)], ['DRAM bytes', (s) => formatNumber(s.dramBytes)],
   ];
   return `<table><tr><th></th>${columns.map(([n]) => `<th>${esc(n)}</th>`).join('')}</tr>${rows.map(([label, f]) => `<tr><td>${label}</td>${columns.map(([, s]) => `<td>${f(s)}</td>`).join('')}</tr>`).join('')}</table>`;
 }

@@ -1,0 +1,91 @@
+// `wgprune quantize`: post-training quantization (batch norm folded, ranges calibrated on training images),
+// optionally quantization-aware training (distilled with --kd), and the quantized model written as QDQ
+// ONNX and a checkpoint with a report; Ctrl-C during QAT saves the run in resume.safetensors.
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Mode } from '../accel/cost.js';
+import { DEFAULT_PRESET } from '../accel/presets.js';
+import { exportOnnx } from '../onnx/export.js';
+import { schedulerFor } from '../open-backend.js';
+import { CALIBRATORS, type Calibrator } from '../quantize/ptq.js';
+import { inputRange, renderQuantizeHtml } from '../report/quantize-report.js';
+import { runQuantize } from '../run/quantize-run.js';
+import { type Checkpoint, encodeCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { type Context, backend, dataValues, kdOption, output, trainOptions } from './context.js';
+import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { int, num, oneOf, str } from './options.js';
+import { checkOutputDir, writeOutputs } from './outputs.js';
+import { resumedRun, savedOptions } from './resume.js';
+
+/** QAT's learning rate when --lr names none: a tenth of training's, as fine-tuning a converged model wants. */
+const QAT_ADAM_LR = 1e-4;
+
+export async function quantizeCommand(c: Context): Promise<number | void> {
+  const outDir = str(c.values, 'out') ?? 'out';
+  checkOutputDir('--out', outDir);
+  const resumeFile = join(outDir, 'resume.safetensors');
+  let v = c.values;
+  let resume: Checkpoint | undefined;
+  if (v.resume) {
+    const r = await resumedRun<object>(resumeFile, v, 'quantize', outDir);
+    [v, resume] = [r.values, r.saved];
+  }
+  const bits = int(v, 'bits', 8)!;
+  if (!(bits >= 2 && bits <= 16)) throw new UsageError(`--bits must be an integer from 2 to 16, got ${bits}`);
+  const calibrator = oneOf(v, 'calibrate', CALIBRATORS, 'percentile') as Calibrator;
+  const percentile = num(v, 'percentile');
+  if (percentile !== undefined && calibrator !== 'percentile') throw new UsageError(`--percentile applies to --calibrate percentile, not ${calibrator}`);
+  if (percentile !== undefined && !(percentile > 0 && percentile <= 100)) throw new UsageError(`--percentile must be in (0, 100], got ${percentile}`);
+  const calibrationImages = int(v, 'calibration-images', 512)!;
+  if (!(calibrationImages >= 1)) throw new UsageError(`--calibration-images must be a positive integer, got ${calibrationImages}`);
+  const weights = oneOf(v, 'weights', ['per-channel', 'per-tensor'] as const, 'per-channel') as 'per-channel' | 'per-tensor';
+  const activations = oneOf(v, 'activations', ['asymmetric', 'symmetric'] as const, 'asymmetric') as 'asymmetric' | 'symmetric';
+  const qat = v.qat ? trainOptions(v, 1) : undefined;
+  if (qat && v.lr === undefined && qat.optimizer === 'adam') qat.learningRate = QAT_ADAM_LR;
+  if (!qat && (v.kd || v.resume)) throw new UsageError(`--${v.kd ? 'kd' : 'resume'} applies to quantization-aware training: add --qat`);
+  const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
+  const { train: loaded, test: loadedTest } = loadData(dataValues(v));
+  const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+  if (model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; quantize its float original`);
+  const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
+  const be = await backend(c);
+  const run = await runQuantize(be, {
+    model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
+    ptq: { bits, calibrator, percentile, calibrationImages, weights, activations, seed: int(v, 'seed', 1)! }, qat, kd: kdOption(v),
+    onPhase: (t) => c.progress.phase(t), onProgress: (p) => c.progress.update(p, 'QAT'), shouldStop: () => c.stop.requested, resume,
+  });
+  c.progress.clear();
+  mkdirSync(outDir, { recursive: true });
+  run.report.backend = be.name;
+  if (run.interrupted) {
+    await saveCheckpoint(resumeFile, { ...run.interrupted, info: { command: 'quantize', options: savedOptions(v) } });
+    output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune quantize --resume --out ${outDir}`);
+    be.destroy();
+    return 130;
+  }
+  const r = run.report;
+  const files = { onnx: join(outDir, 'quantized.onnx'), checkpoint: join(outDir, 'quantized.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
+  const notes: string[] = [];
+  let onnx: Uint8Array | undefined;
+  try {
+    onnx = exportOnnx(run.model);
+  } catch (e) {
+    notes.push(`no ONNX written: ${(e as Error).message}`);
+  }
+  await writeOutputs(outDir, {
+    ...(onnx ? { 'quantized.onnx': onnx } : {}),
+    'quantized.safetensors': encodeCheckpoint({ model: run.model, optimizer: new Map(), info: { report: files.json } }),
+    'report.json': `${JSON.stringify(r, null, 2)}\n`,
+    'report.html': renderQuantizeHtml(r),
+  });
+  if (resume) await rm(resumeFile, { force: true });
+  be.destroy();
+  const line = (name: string, s: typeof r.float) => `${name.padEnd(10)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  cycles ${s.cycles}  energy ${s.energyUJ.toFixed(3)} uJ (MACs ${s.energySplitUJ.mac.toFixed(3)}, SRAM ${s.energySplitUJ.sram.toFixed(3)}, DRAM ${s.energySplitUJ.dram.toFixed(3)})  DRAM ${s.dramBytes} bytes`;
+  output(c, { files: { ...files, ...(onnx ? {} : { onnx: undefined }) }, report: r, notes }, [
+    line('float', r.float), line(`PTQ int${bits}`, r.ptq), ...(r.qat ? [line(`QAT int${bits}`, r.qat)] : []),
+    ...r.layers.map((l) => `  ${l.layer}: w${l.weightBits}${l.perChannel ? '/ch' : ''} a${l.input?.bits ?? 32} [${l.input ? inputRange(l.input).map((x) => x.toPrecision(3)).join(', ') : 'float'}]  SQNR ${l.sqnr.toFixed(1)} dB  energy ${(l.energyAfter / l.energyBefore).toFixed(3)}x`),
+    ...notes.map((n) => `note: ${n}`),
+    `wrote ${onnx ? `${files.onnx}, ` : ''}${files.checkpoint}, ${files.json}, ${files.html} (${r.seconds.total.toFixed(0)} s)`,
+  ].join('\n'));
+}

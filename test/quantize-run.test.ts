@@ -1,0 +1,94 @@
+// Quantization as a user runs it: `wgprune quantize` (PTQ, then QAT with Ctrl-C and --resume, usage
+// errors), its QDQ ONNX run by onnxruntime, and quantization-aware training of a pruned model keeping its
+// pruned weights at exactly zero.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { subset } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/sources.js';
+import { NativeBackend } from '../src/native/backend.js';
+import { unstructuredMasks } from '../src/prune/sparsity.js';
+import { quantizeModel } from '../src/quantize/ptq.js';
+import type { QuantizeReport } from '../src/report/quantize-report.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { evaluateModel, train } from '../src/train/trainer.js';
+import { cli } from './helpers/cli.js';
+
+const ort = createRequire(import.meta.url)('onnxruntime-node');
+const shipped = new URL('../models/lenet5-mnist.safetensors', import.meta.url).pathname;
+
+describe('wgprune quantize', () => {
+  it('PTQ at 8 bits keeps accuracy and cuts simulated energy and DRAM bytes; the QDQ ONNX runs in onnxruntime', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wgprune-quantize-'));
+    const r = await cli(['quantize', '--model', 'default', '--bits', '8', '--calibration-images', '256', '--train-limit', '1000', '--test-limit', '500', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report: QuantizeReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(Math.abs(report.ptq.accuracy! - report.float.accuracy!)).toBeLessThanOrEqual(0.01);
+    expect(report.layers.map((l) => l.weightBits)).toEqual([8, 8, 8, 8, 8]);
+    expect(report.ptq.energyUJ).toBeLessThan(0.7 * report.float.energyUJ);
+    expect(report.ptq.dramBytes).toBeLessThan(0.7 * report.float.dramBytes);
+    expect(report.qat).toBeUndefined();
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/SQNR of each quantized layer/);
+    const test = subset(loadMnist('test'), 500);
+    const session = await ort.InferenceSession.create(readFileSync(join(out, 'quantized.onnx')));
+    const logits = (await session.run({ input: new ort.Tensor('float32', test.images, [500, 1, 28, 28]) })).output.data as Float32Array;
+    let correct = 0;
+    for (let i = 0; i < 500; i++) {
+      const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+      if (row.indexOf(Math.max(...row)) === test.labels[i]) correct++;
+    }
+    expect(Math.abs(correct / 500 - report.ptq.accuracy!)).toBeLessThanOrEqual(0.004);
+  }, 120_000);
+
+  it('QAT stops with Ctrl-C and resumes; options it cannot honour exit 2 with the reason', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wgprune-quantize-'));
+    let sent = false;
+    const first = await cli(['quantize', '--model', 'default', '--bits', '4', '--qat', '--epochs', '10', '--max-steps', '60', '--train-limit', '512', '--test-limit', '200', '--batch-size', '32', '--out', out], {
+      onStderr: (text, child) => { if (!sent && /QAT: step 10\//.test(text)) { sent = true; child.kill('SIGINT'); } },
+    });
+    expect(sent).toBe(true);
+    expect(first.code, first.stderr).toBe(130);
+    const second = await cli(['quantize', '--resume', '--out', out]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(Number(/QAT: step (\d+)\//.exec(second.stderr)![1])).toBeGreaterThan(10);
+    const report: QuantizeReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.settings.bits).toBe(4);
+    expect(report.qat!.training.maxSteps).toBe(60);
+    for (const [args, message] of [
+      [['--bits', '1'], /--bits must be an integer from 2 to 16, got 1/],
+      [['--calibrate', 'kl'], /--calibrate/],
+      [['--calibrate', 'mse', '--percentile', '99'], /--percentile applies to --calibrate percentile, not mse/],
+      [['--kd'], /--kd applies to quantization-aware training: add --qat/],
+      [['--weights', 'per-row'], /--weights/],
+    ] as const) {
+      const bad = await cli(['quantize', '--model', 'default', ...args, '--out', out]);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(message);
+    }
+  }, 180_000);
+});
+
+describe('quantization-aware training', () => {
+  it('of a pruned LeNet-5 at 3 bits recovers accuracy PTQ lost, and pruned weights stay exactly zero', async () => {
+    const be = await NativeBackend.create();
+    try {
+      const { model } = await loadCheckpoint(shipped);
+      const pruned = unstructuredMasks(model, 0.5);
+      const [trainSet, test] = [subset(loadMnist('train'), 4000), subset(loadMnist('test'), 1000)];
+      const ptq = await quantizeModel(be, pruned, trainSet, { bits: 3, calibrator: 'mse', calibrationImages: 256 });
+      const before = (await evaluateModel(be, ptq.model, test)).accuracy;
+      const qat = await train(be, ptq.model, trainSet, { epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 1e-4, seed: 1, maxSteps: 60 });
+      const after = (await evaluateModel(be, qat.model, test)).accuracy;
+      expect(after).toBeGreaterThan(before + 0.003);
+      for (const [name, mask] of pruned.masks) {
+        const w = qat.model.params.get(name)!;
+        expect(w.every((v, i) => mask[i] !== 0 || v === 0), name).toBe(true);
+      }
+      expect(qat.model.spec.quantization).toEqual(ptq.model.spec.quantization);
+    } finally {
+      be.destroy();
+    }
+  }, 120_000);
+});
