@@ -43,8 +43,12 @@ export interface DistillationOptions {
   alpha?: number;
 }
 
-/** The integer grid of a fake quantization: [qmin, qmax] (e.g. -128..127 for int8), per index along `axis` or per tensor. */
-export interface FakeQuantOptions { qmin: number; qmax: number; axis?: number }
+/**
+ * The integer grid of a fake quantization: [qmin, qmax] (e.g. -128..127 for int8), per index along `axis`
+ * or per tensor. `binary` (with the grid [-1, 1]): one bit, y = s · sign(x) with sign(0) = +1, no zero
+ * point, and the gradient of the clipped-linear surrogate s · clamp(x / s, -1, 1): dy where |x| ≤ s.
+ */
+export interface FakeQuantOptions { qmin: number; qmax: number; axis?: number; binary?: boolean }
 
 /** Per-channel statistics: sum |x|, sum x², sum |x · other| (Taylor importance), max |x| (a symmetric quantizer's range). */
 export type ChannelStat = 'l1' | 'l2sq' | 'taylor' | 'absmax';

@@ -263,8 +263,9 @@ export function roundHalfEven(v: number): number {
 }
 
 /** The [outer, channels, inner] view of x for the quantization axis (one channel per tensor), checked. */
-export function quantView(op: string, shape: Shape, scaleSize: number, zeroSize: number, o: { qmin: number; qmax: number; axis?: number }): [number, number, number] {
+export function quantView(op: string, shape: Shape, scaleSize: number, zeroSize: number, o: { qmin: number; qmax: number; axis?: number; binary?: boolean }): [number, number, number] {
   if (!(Number.isInteger(o.qmin) && Number.isInteger(o.qmax) && o.qmin < o.qmax)) throw new Error(`${op}: the grid [${o.qmin}, ${o.qmax}] must be integers with qmin < qmax`);
+  if (o.binary && (o.qmin !== -1 || o.qmax !== 1)) throw new Error(`${op}: a binary quantizer's grid is [-1, 1], got [${o.qmin}, ${o.qmax}]`);
   const view: [number, number, number] = o.axis === undefined ? [1, 1, shape.reduce((a, b) => a * b, 1)] : axisView(op, shape, o.axis);
   assertShape(op, 'scale', [scaleSize], [view[1]]);
   assertShape(op, 'zeroPoint', [zeroSize], [view[1]]);

@@ -459,12 +459,12 @@ export class GpujsBackend implements Backend {
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor { return this.elementwise(o.relu ? 'addRelu' : 'add', a, b); }
   fakeQuantize(x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
     const [, channels, inner] = quantView('fakeQuantize', x.shape, scale.size, zeroPoint.size, o);
-    return this.output('fake-quantize', x.shape, data(x), data(scale), data(zeroPoint), NONE, 0, channels, inner, o.qmin, o.qmax);
+    return this.output('fake-quantize', x.shape, data(x), data(scale), data(zeroPoint), NONE, 0, channels, inner, o.qmin, o.qmax, o.binary ? 1 : 0);
   }
   fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
     const [, channels, inner] = quantView('fakeQuantizeBackward', x.shape, scale.size, zeroPoint.size, o);
     assertShape('fakeQuantizeBackward', 'dy', dy.shape, x.shape);
-    return this.output('fake-quantize', x.shape, data(x), data(scale), data(zeroPoint), data(dy), 1, channels, inner, o.qmin, o.qmax);
+    return this.output('fake-quantize', x.shape, data(x), data(scale), data(zeroPoint), data(dy), 1, channels, inner, o.qmin, o.qmax, o.binary ? 1 : 0);
   }
   channelScale(x: Tensor, s: Tensor): Tensor {
     const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);

@@ -117,11 +117,15 @@ export function adamStep(w: Float32Array, grad: Float32Array, m: Float32Array, v
 }
 
 /** Fake quantization (dy absent) or its straight-through gradient, float32 (src/cpu/reference-quantize.ts). */
-export function fakeQuantize(x: Float32Array, scale: Float32Array, zeroPoint: Float32Array, [, channels, inner]: ChannelView, o: { qmin: number; qmax: number }, dy?: Float32Array): Float32Array {
+export function fakeQuantize(x: Float32Array, scale: Float32Array, zeroPoint: Float32Array, [, channels, inner]: ChannelView, o: { qmin: number; qmax: number; binary?: boolean }, dy?: Float32Array): Float32Array {
   const y = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const c = Math.floor(i / inner) % channels;
     const [s, z] = [scale[c], zeroPoint[c]];
+    if (o.binary) {
+      y[i] = dy ? (Math.abs(x[i]) <= s ? dy[i] : 0) : x[i] >= 0 ? s : -s;
+      continue;
+    }
     const q = roundHalfEven(Math.fround(x[i] / s)) + z;
     y[i] = dy ? (q >= o.qmin && q <= o.qmax ? dy[i] : 0) : (Math.min(Math.max(q, o.qmin), o.qmax) - z) * s;
   }

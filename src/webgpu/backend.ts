@@ -311,7 +311,7 @@ export class WebGpuBackend implements Backend {
     const [, channels, inner] = quantView(mode ? 'fakeQuantizeBackward' : 'fakeQuantize', x.shape, scale.size, zeroPoint.size, o);
     const y = this.ctx.empty(x.shape);
     this.ctx.run({
-      shader: 'fake-quantize', entry: 'main', overrides: { MODE: mode, WORKGROUP_SIZE: WORKGROUP },
+      shader: 'fake-quantize', entry: 'main', overrides: { MODE: mode, BINARY: !!o.binary, WORKGROUP_SIZE: WORKGROUP },
       params: [x.size, channels, inner, o.qmin, o.qmax], floats: [3, 4],
       bindings: { 1: x, 2: scale, 3: zeroPoint, 4: dy ?? this.ctx.dummy, 5: y }, workgroups: this.ctx.grid(x.size, WORKGROUP),
     });

@@ -179,8 +179,9 @@ function fakeQuantCase(rng: Rng): OpCase {
   const shape = Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 9));
   const axis = rng.bool() ? undefined : rng.int(0, shape.length - 1);
   const channels = axis === undefined ? 1 : shape[axis];
-  const bits = rng.int(2, 16), symmetric = rng.bool();
-  const [qmin, qmax] = symmetric ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
+  const binary = rng.bool(0.25);
+  const bits = binary ? 1 : rng.int(2, 16), symmetric = binary || rng.bool();
+  const [qmin, qmax] = binary ? [-1, 1] : symmetric ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
   const pow2 = rng.bool();
   const scale = Float32Array.from({ length: channels }, () => (pow2 ? 2 ** -rng.int(2, 6) : rng.uniform(0.01, 0.3)));
   const zero = Float32Array.from({ length: channels }, () => (symmetric ? 0 : rng.int(qmin, qmax)));
@@ -190,13 +191,14 @@ function fakeQuantCase(rng: Rng): OpCase {
     const c = Math.floor(i / inner) % channels;
     const k = rng.int(qmin - zero[c] - 3, qmax - zero[c] + 3); // grid steps around (and past) the range
     const kind = rng.int(0, 2);
+    if (binary) return rng.pick([0, scale[c], -scale[c], rng.uniform(-3, 3) * scale[c]]); // zero, the clip edges, and around them
     return kind === 0 ? rng.uniform(k - 1, k + 1) * scale[c] : pow2 ? (k + (kind === 1 ? 0.5 : 0)) * scale[c] : k * scale[c];
   });
   return {
-    label: `[${shape}] axis ${axis ?? 'none'} ${bits} bits ${symmetric ? 'symmetric' : 'asymmetric'}${pow2 ? ' power-of-two scales' : ''}`,
+    label: `[${shape}] axis ${axis ?? 'none'} ${binary ? 'binary' : `${bits} bits ${symmetric ? 'symmetric' : 'asymmetric'}`}${pow2 ? ' power-of-two scales' : ''}`,
     inputs: { x: { shape, data: x }, scale: { shape: [channels], data: scale }, zero: { shape: [channels], data: zero }, dy: randomInput(rng, shape) },
     run: (be, t) => {
-      const o = { qmin, qmax, axis };
+      const o = { qmin, qmax, axis, binary };
       return { y: be.fakeQuantize(t.x, t.scale, t.zero, o), dx: be.fakeQuantizeBackward(t.dy, t.x, t.scale, t.zero, o) };
     },
   };
@@ -283,7 +285,7 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: 'max, average and global average pooling, forward and backward', make: poolCase },
   { title: 'channel concat, slice and flatten', make: concatCase },
   { title: 'channel scale (squeeze-excitation) forward and backward', make: channelScaleCase },
-  { title: 'fake quantization (2-16 bits, per tensor and per axis, round half to even) and its clipped straight-through gradient', make: fakeQuantCase },
+  { title: 'fake quantization (binary and 2-16 bits, per tensor and per axis, round half to even) and its clipped straight-through gradient', make: fakeQuantCase },
   { title: 'gather-compaction and channel statistics (pruning criteria, quantizer ranges) along any axis', make: gatherCase },
   { title: 'softmax cross-entropy with and without distillation', make: lossCase },
   { title: 'SGD with momentum and Adam, with and without masks', make: optimizerCase },
