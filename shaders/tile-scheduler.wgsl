@@ -12,7 +12,7 @@ struct Problem {
   // Widths in units (src/accel/widths.ts) and energy weights in femtojoules (per MAC, register-file
   // access, SRAM unit, DRAM unit) of this layer.
   activation_units: u32, weight_units: u32, psum_units: u32,
-  w_mac: u32, w_rf: u32, w_sram: u32, w_dram: u32, _pad: u32,
+  w_mac: u32, w_rf: u32, w_sram: u32, w_dram: u32, output_units: u32,
 }
 
 struct Params { problems: u32, objective: u32 }
@@ -115,11 +115,11 @@ struct Counts {
 }
 
 // DRAM traffic in width units: inputs at the activation width, weights at theirs, the final outputs at the
-// activation width and spilled partial sums at theirs.
+// output width and spilled partial sums at theirs.
 fn dram_units(q: Problem, c: Counts) -> u32 {
   let outputs = mul_s(q.P, q.M);
   let spilled = add_s(c.dram_ofmap_reads, sub_floor(c.dram_ofmap_writes, outputs));
-  return add_s(add_s(mul_s(c.dram_ifmap_reads, q.activation_units), mul_s(c.dram_filter_reads, q.weight_units)), add_s(mul_s(spilled, q.psum_units), mul_s(outputs, q.activation_units)));
+  return add_s(add_s(mul_s(c.dram_ifmap_reads, q.activation_units), mul_s(c.dram_filter_reads, q.weight_units)), add_s(mul_s(spilled, q.psum_units), mul_s(outputs, q.output_units)));
 }
 
 fn sram_units(q: Problem, c: Counts) -> u32 {

@@ -60,10 +60,17 @@ describe('tiled mode', () => {
       const [w, a, p] = [l.bits?.weights ?? c.precision?.weights ?? word, l.bits?.activations ?? c.precision?.activations ?? word, c.precision?.psums ?? word];
       // Multiply ∝ product of the operand widths (0.2 pJ at 8 x 8 bits), add ∝ the accumulator's width (0.1 pJ at 32).
       const mac = (x: number, y: number, z: number) => 0.2 * (x * y) / 64 + 0.1 * z / 32;
-      expect(e.mac / (cost.macs * c.energy.mac)).toBeCloseTo(mac(w, a, p) / mac(word, word, c.precision?.psums ?? word), 9);
-      // DRAM bits: inputs at a, weights at w, final outputs at a, spilled partial sums at p.
+      const binary = w === 1 && a === 1;
+      if (binary) {
+        // Packed words of `word` binary MACs: word XNORs and one-bit adds, one accumulate per word.
+        const words = Math.ceil(l.channels / word) * l.filterH * l.filterW * cost.gemm.P * cost.gemm.M * cost.gemm.repeats;
+        expect(cost.macs).toBe(cost.gemm.P * cost.gemm.K * cost.gemm.M * cost.gemm.repeats);
+        expect(e.mac / (words * c.energy.mac)).toBeCloseTo((word * (mac(1, 1, 0) + 0.1 / 32) + 0.1 * p / 32) / mac(word, word, c.precision?.psums ?? word), 9);
+      } else expect(e.mac / (cost.macs * c.energy.mac)).toBeCloseTo(mac(w, a, p) / mac(word, word, c.precision?.psums ?? word), 9);
+      // DRAM bits: inputs at a, weights at w, final outputs at a, spilled partial sums at p (binary: packed words in, one-bit outputs).
       const outputs = cost.gemm.P * cost.gemm.M * cost.gemm.repeats;
-      const bits = cost.dram.ifmapReads * a + cost.dram.filterReads * w + (cost.dram.ofmapReads + cost.dram.ofmapWrites - outputs) * p + outputs * a;
+      const [inBits, weightBits, outBits] = binary ? [word, word, 1] : [a, w, a];
+      const bits = cost.dram.ifmapReads * inBits + cost.dram.filterReads * weightBits + (cost.dram.ofmapReads + cost.dram.ofmapWrites - outputs) * p + outputs * outBits;
       expect(e.dram).toBeCloseTo((bits / word) * c.energy.dram, 6);
       expect(cost.dramBytes).toBeCloseTo(bits / 8, 6);
       if (!l.bits && !c.precision) expect(e.mac).toBeCloseTo(cost.macs * c.energy.mac, 6);
@@ -90,6 +97,14 @@ describe('tiled mode', () => {
     const scalesim = async (l: typeof fc) => (await evaluate(c, [l], { mode: 'scalesim' })).total;
     expect(await scalesim({ ...fc, bits: { weights: 4, activations: 4 } })).toEqual(await scalesim(fc));
     expect(() => validateConfig({ ...c, precision: { weights: 8, activations: 8 } })).toThrow(/precision.psums must be a positive integer, got undefined/);
+    // Binary weights and activations: XNOR-popcount on 16-bit words, 16 input channels per PE per cycle.
+    const layer = conv('b', [1, 64, 16, 16], [64, 64, 3, 3], { padding: 1 });
+    const array = presets['systolic-16x16'];
+    const [int8, xnor] = [(await evaluate(array, [{ ...layer, bits: { weights: 8, activations: 8 } }])).layers[0], (await evaluate(array, [{ ...layer, bits: { weights: 1, activations: 1 } }])).layers[0]];
+    expect(xnor.macs).toBe(int8.macs);
+    // 16x fewer word operations; each tile's fill and drain stays (so somewhat less than 16x fewer cycles).
+    expect(xnor.computeCycles).toBeLessThan(int8.computeCycles / 8);
+    expect(xnor.energy.mac / int8.energy.mac).toBeCloseTo((16 * (0.2 / 64 + 0.1 / 32) + 0.05) / (0.2 + 0.05) / 16, 9);
     expect(() => validateConfig({ ...c, precision: { weights: 64, activations: 8, psums: 32 } })).toThrow(/precision.weights must be at most 32 bits, got 64/);
   });
 

@@ -57,7 +57,7 @@ describe('wgprune quantize', () => {
     expect(report.settings.bits).toBe(4);
     expect(report.qat!.training.maxSteps).toBe(60);
     for (const [args, message] of [
-      [['--bits', '1'], /--bits must be an integer from 2 to 16, got 1/],
+      [['--bits', '17'], /--bits must be an integer from 1 \(binary\) to 16, got 17/],
       [['--calibrate', 'kl'], /--calibrate/],
       [['--calibrate', 'mse', '--percentile', '99'], /--percentile applies to --calibrate percentile, not mse/],
       [['--kd'], /--kd applies to quantization-aware training: add --qat/],

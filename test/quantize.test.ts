@@ -53,7 +53,9 @@ describe('calibration', () => {
   it('grids and scale/zero point: symmetric and asymmetric', () => {
     expect(grid(8, true)).toEqual({ qmin: -128, qmax: 127 });
     expect(grid(4, false)).toEqual({ qmin: 0, qmax: 15 });
-    expect(() => grid(1, true)).toThrow(/bits must be an integer in \[2, 16\], got 1/);
+    expect(grid(1, true)).toEqual({ qmin: -1, qmax: 1, binary: true });
+    expect(() => grid(0, true)).toThrow(/bits must be an integer in \[1, 16\], got 0/);
+    expect(grid(1, false)).toEqual({ qmin: 0, qmax: 1 });
     expect(qparams(-1, 2, 8, true)).toEqual({ scale: 2 / 127, zeroPoint: 0 });
     expect(qparams(-1, 2, 8, false)).toEqual({ scale: 3 / 255, zeroPoint: 85 });
     expect(qparams(0.5, 2, 8, false).zeroPoint).toBe(0); // the range widens to include 0
@@ -145,6 +147,29 @@ describe('quantized layers in the graph', () => {
     }
   }, 60_000);
 
+  it('binary weights (sign · mean |w|) and one-bit inputs (±s, or {0, s} after a ReLU) agree on every backend, with host-binarized operands and with onnxruntime', async () => {
+    const binaryConv = { weightBits: 1, perChannel: true, input: { bits: 1, symmetric: true, scale: 0.7, zeroPoint: 0 } };
+    // The first layer alone against operands binarized on the host.
+    const w = float.params.get('conv.weight')!;
+    const alpha = Array.from({ length: 5 }, (_, c) => w.subarray(c * 27, (c + 1) * 27).reduce((s, v) => s + Math.abs(v), 0) / 27);
+    const wb = Float32Array.from(w, (v, i) => (v >= 0 ? 1 : -1) * alpha[Math.floor(i / 27)]);
+    const xb = Float32Array.from(x, (v) => (v >= 0 ? 0.7 : -0.7));
+    const want = await inferenceLogits(cpu(), { ...float, params: new Map(float.params).set('conv.weight', wb) }, xb, 4);
+    const first: Model = { ...float, spec: { ...spec, quantization: { conv: binaryConv } } };
+    expect(toleranceRatio(await inferenceLogits(cpu(), first, x, 4), want, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+    // Both layers one-bit (the second's input is a ReLU's: levels {0, 0.5}) on every backend and in onnxruntime.
+    const both: Model = { ...float, spec: { ...spec, quantization: { conv: binaryConv, fc: { weightBits: 1, perChannel: false, input: { bits: 1, symmetric: false, scale: 0.5, zeroPoint: 0 } } } } };
+    const reference = await inferenceLogits(cpu(), both, x, 4);
+    const native = await NativeBackend.create();
+    const gpujs = await GpujsBackend.create();
+    for (const be of [native, await webgpu(), gpujs]) expect(toleranceRatio(await inferenceLogits(be, both, x, 4), reference, 1e-4, 1e-5), be.name).toBeLessThanOrEqual(1);
+    native.destroy();
+    gpujs.destroy();
+    const session = await ort.InferenceSession.create(exportOnnx(both));
+    const theirs = (await session.run({ input: new ort.Tensor('float32', x, [4, 3, 6, 6]) })).output.data as Float32Array;
+    expect(toleranceRatio(theirs, reference, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+  }, 60_000);
+
   it('train with the straight-through gradient: weights as if float at the quantized values, inputs clipped outside the grid; every backend as the CPU reference', async () => {
     const grads = async (be: Backend, m: Model) => {
       const net = new Network(be, m);
@@ -217,7 +242,7 @@ describe('quantized layers in the graph', () => {
     const relu = spec.nodes.find((n) => n.op === 'relu')!.name;
     expect(bad({ [relu]: { weightBits: 8, perChannel: true } })).toThrow(`quantization of '${relu}': no conv or linear layer has that name (it is a relu)`);
     expect(bad({ nothing: { weightBits: 8, perChannel: true } })).toThrow("quantization of 'nothing': no conv or linear layer has that name");
-    expect(bad({ conv: { weightBits: 17, perChannel: true } })).toThrow(/bits must be an integer in \[2, 16\], got 17/);
+    expect(bad({ conv: { weightBits: 17, perChannel: true } })).toThrow(/bits must be an integer in \[1, 16\], got 17/);
     expect(bad({ conv: { weightBits: 8, perChannel: true, input: { bits: 8, symmetric: false, scale: 0, zeroPoint: 0 } } })).toThrow(/quantization of 'conv': input scale must be a positive number, got 0/);
     expect(bad({ conv: { weightBits: 8, perChannel: true, input: { bits: 8, symmetric: true, scale: 1, zeroPoint: 200 } } })).toThrow(/zeroPoint must be an integer in \[-128, 127\], got 200/);
   });

@@ -36,6 +36,7 @@ function tileScheduler(problems, objective) {
   const wRf = problems[base + 26];
   const wSram = problems[base + 27];
   const wDram = problems[base + 28];
+  const outputUnits = problems[base + 29];
   if (index >= candidates) {
     return 3e38;
   }
@@ -121,7 +122,7 @@ function tileScheduler(problems, objective) {
   const dramOfmapWrites = outputs * spills;
   const dramOfmapReads = outputs * (spills - 1);
   // In width units: the final outputs at the activation width, spilled partial sums at theirs.
-  const dram = (dramIfmap + outputs) * activationUnits + dramFilter * weightUnits + (dramOfmapReads + dramOfmapWrites - outputs) * psumUnits;
+  const dram = dramIfmap * activationUnits + outputs * outputUnits + dramFilter * weightUnits + (dramOfmapReads + dramOfmapWrites - outputs) * psumUnits;
   const dramCycles = cdiv(dram * 16, bandwidth);
   const prologue = cdiv((ifTile * activationUnits + tkEff * tm * weightUnits) * 16, bandwidth);
   const cycles = prologue + Math.max(computeCycles, dramCycles);

@@ -6,7 +6,7 @@ import { vectorPassCost } from './vector-pass.js';
 import {
   type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, U32_MAX, compulsoryIfmapWords, countsEnergy, scheduleOnCpu, tileProblem, trafficUnits,
 } from './tiled.js';
-import { type Gemm, type LayerWorkload, gemmOf } from './workload.js';
+import { type Gemm, type LayerWorkload, gemmOf, macsOf } from './workload.js';
 
 export type Mode = 'tiled' | 'scalesim';
 
@@ -74,10 +74,12 @@ function fromTiled(c: AcceleratorConfig, l: LayerWorkload, s: Scheduled): LayerC
   const dram = { ifmapReads: t.dramIfmapReads * r, filterReads: t.dramFilterReads * r, ofmapReads: t.dramOfmapReads * r, ofmapWrites: t.dramOfmapWrites * r };
   const q = tileProblem(c, l);
   const one = countsEnergy(c, q, t);
+  // A packed binary layer's word operations each do `pack` binary MACs: report those (utilization stays per word operation).
+  const macs = q.pack > 1 ? macsOf(l) : t.macs * r;
   const e = { mac: one.mac * r, registerFile: one.registerFile * r, sram: one.sram * r, dram: one.dram * r };
   const cycles = t.cycles * r;
   return {
-    name: l.name, gemm, macs: t.macs * r, cycles, computeCycles: (t.computeCycles + t.prologueCycles) * r, stallCycles: t.stallCycles * r,
+    name: l.name, gemm, macs, cycles, computeCycles: (t.computeCycles + t.prologueCycles) * r, stallCycles: t.stallCycles * r,
     utilization: (t.macs * r) / (cycles * c.rows * c.cols),
     mappingEfficiency: t.usedPeFolds / (t.folds * c.rows * c.cols),
     sram, dram, dramBytes: (trafficUnits(q, t).dram * r * q.unitBits) / 8, energy: { ...e, total: e.mac + e.registerFile + e.sram + e.dram }, tiling: s.tiling,

@@ -6,7 +6,7 @@
 // Every count is an unsigned 32-bit integer that saturates at 2^32 - 1, computed with the helpers below,
 // so that shaders/tile-scheduler.wgsl evaluates the same candidates with identical results.
 import { type AcceleratorConfig, type Precision, sramWords } from './config.js';
-import { layerPrecision, macScale, registerFileScale, widthUnits } from './widths.js';
+import { macScale, packedBinary, packedMacScale, registerFileScale, widthUnits } from './widths.js';
 import { type LayerWorkload, gemmOf } from './workload.js';
 
 export const U32_MAX = 0xffffffff;
@@ -49,21 +49,23 @@ export interface TileProblem {
   bandwidthPer16: number;
   /** N:M sparsity skipped on the weight side: kept n of every m (n = m = 1 for dense). */
   sparseN: number; sparseM: number;
-  /** Widths in units of activations (inputs and final outputs), weights and partial sums. */
-  activationUnits: number; weightUnits: number; psumUnits: number;
+  /** Widths in units of activations (inputs), weights, partial sums and the final outputs. */
+  activationUnits: number; weightUnits: number; psumUnits: number; outputUnits: number;
   /** Integer energy weights in femtojoules: per MAC, per register-file access, per SRAM and per DRAM unit. */
   energy: [number, number, number, number];
   /** The layer's widths and the counting unit in bits (host side; the kernels take the units). */
   precision: Precision; unitBits: number;
+  /** Binary MACs per PE per cycle (packed XNOR-popcount; 1 otherwise): the GEMM's K counts packed words. */
+  pack: number;
 }
 
 const DATAFLOWS = { os: 0, ws: 1, is: 2 } as const;
 
-export function tileProblem(c: AcceleratorConfig, l: LayerWorkload): TileProblem {
-  if (l.vector) throw new Error(`layer '${l.name}' is a vector pass (${l.vector.op}), not a GEMM: it has no tiling`);
+export function tileProblem(c: AcceleratorConfig, layer: LayerWorkload): TileProblem {
+  if (layer.vector) throw new Error(`layer '${layer.name}' is a vector pass (${layer.vector.op}), not a GEMM: it has no tiling`);
+  const { layer: l, pack, precision: bits, outputBits } = packedBinary(c, layer);
   const { P, K, M } = gemmOf(l);
-  const bits = layerPrecision(c, l);
-  const units = widthUnits(c, bits);
+  const units = widthUnits(c, bits, outputBits);
   const sram = sramWords(c, bits);
   const fj = (pj: number) => Math.max(1, Math.round(pj * 1000));
   // N:M hardware skips pruned weights only for layers whose weights conform (assumption: like NVIDIA's
@@ -76,9 +78,9 @@ export function tileProblem(c: AcceleratorConfig, l: LayerWorkload): TileProblem
     ifmapWords: sram.ifmap, filterWords: sram.filter, ofmapWords: sram.ofmap,
     bandwidthPer16: Math.max(1, Math.round(c.dramBandwidth * 16)) * units.word,
     sparseN: sparse?.n ?? 1, sparseM: sparse?.m ?? 1,
-    activationUnits: units.activations, weightUnits: units.weights, psumUnits: units.psums, precision: bits, unitBits: units.unitBits,
+    activationUnits: units.activations, weightUnits: units.weights, psumUnits: units.psums, outputUnits: units.outputs, precision: bits, unitBits: units.unitBits, pack,
     energy: [
-      fj(c.energy.mac * macScale(c, bits)), fj(c.energy.registerFile * registerFileScale(c, bits)),
+      fj(c.energy.mac * (pack > 1 ? packedMacScale(c, pack, bits.psums) : macScale(c, bits))), fj(c.energy.registerFile * registerFileScale(c, bits)),
       fj((c.energy.sram * units.unitBits) / (c.wordBytes * 8)), fj((c.energy.dram * units.unitBits) / (c.wordBytes * 8)),
     ],
   };
@@ -86,8 +88,9 @@ export function tileProblem(c: AcceleratorConfig, l: LayerWorkload): TileProblem
 
 /**
  * SRAM and DRAM traffic of a candidate in width units: inputs at the activation width, weights at theirs,
- * partial sums at theirs; of the output written to DRAM, the final values at the activation width (the
- * output stage requantizes) and any spilled partial sums at the partial-sum width.
+ * partial sums at theirs; of the output written to DRAM, the final values at the output width (the
+ * activation width: the output stage requantizes; one bit for a binary layer) and any spilled partial
+ * sums at the partial-sum width.
  */
 export function trafficUnits(q: TileProblem, t: Pick<TileCounts, 'sramIfmapReads' | 'sramIfmapWrites' | 'sramFilterReads' | 'sramFilterWrites' | 'sramOfmapReads' | 'sramOfmapWrites' | 'dramIfmapReads' | 'dramFilterReads' | 'dramOfmapReads' | 'dramOfmapWrites'>): { sram: number; dram: number } {
   const sram = add(add(mul(add(t.sramIfmapReads, t.sramIfmapWrites), q.activationUnits), mul(add(t.sramFilterReads, t.sramFilterWrites), q.weightUnits)), mul(add(t.sramOfmapReads, t.sramOfmapWrites), q.psumUnits));
@@ -103,7 +106,7 @@ export function countsEnergy(c: AcceleratorConfig, q: TileProblem, t: TileCounts
   const traffic = trafficUnits(q, t);
   const perUnit = q.unitBits / (c.wordBytes * 8);
   return {
-    mac: t.macs * c.energy.mac * macScale(c, q.precision), registerFile: t.registerFile * c.energy.registerFile * registerFileScale(c, q.precision),
+    mac: t.macs * c.energy.mac * (q.pack > 1 ? packedMacScale(c, q.pack, q.precision.psums) : macScale(c, q.precision)), registerFile: t.registerFile * c.energy.registerFile * registerFileScale(c, q.precision),
     sram: traffic.sram * c.energy.sram * perUnit, dram: traffic.dram * c.energy.dram * perUnit,
   };
 }
@@ -112,7 +115,7 @@ export function countsEnergy(c: AcceleratorConfig, q: TileProblem, t: TileCounts
 function dramUnits(q: TileProblem, d: readonly number[]): number {
   const outputs = mul(q.P, q.M);
   const spilled = add(d[2], d[3] > outputs ? d[3] - outputs : 0);
-  return add(add(mul(d[0], q.activationUnits), mul(d[1], q.weightUnits)), add(mul(spilled, q.psumUnits), mul(outputs, q.activationUnits)));
+  return add(add(mul(d[0], q.activationUnits), mul(d[1], q.weightUnits)), add(mul(spilled, q.psumUnits), mul(outputs, q.outputUnits)));
 }
 
 /** Words of the input feature map that a tile of tp output pixels and tk window taps reads. */

@@ -14,11 +14,25 @@ export function layerPrecision(c: AcceleratorConfig, l: LayerWorkload): Precisio
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-/** The counting unit of a layer in bits, and each class's width in units. */
-export function widthUnits(c: AcceleratorConfig, p: Precision): { unitBits: number; weights: number; activations: number; psums: number; word: number } {
+/** The counting unit of a layer in bits, and each class's width in units (outputs: the activation width unless given). */
+export function widthUnits(c: AcceleratorConfig, p: Precision, outputBits = p.activations): { unitBits: number; weights: number; activations: number; psums: number; outputs: number; word: number } {
   const word = c.wordBytes * 8;
-  const u = [p.weights, p.activations, p.psums].reduce(gcd, word);
-  return { unitBits: u, weights: p.weights / u, activations: p.activations / u, psums: p.psums / u, word: word / u };
+  const u = [p.weights, p.activations, p.psums, outputBits].reduce(gcd, word);
+  return { unitBits: u, weights: p.weights / u, activations: p.activations / u, psums: p.psums / u, outputs: outputBits / u, word: word / u };
+}
+
+/**
+ * A layer with binary weights and binary activations runs as XNOR and popcount on packed words: each PE
+ * takes a word of `pack` = word-width input channels per cycle (binary accelerators pack channels into
+ * words), so the GEMM's input channels shrink by `pack` and its operands are words; its outputs stay
+ * one bit wide. Other layers run one MAC per PE per cycle (pack 1).
+ */
+export function packedBinary(c: AcceleratorConfig, l: LayerWorkload): { layer: LayerWorkload; pack: number; precision: Precision; outputBits: number } {
+  const p = layerPrecision(c, l);
+  if (p.weights !== 1 || p.activations !== 1) return { layer: l, pack: 1, precision: p, outputBits: p.activations };
+  const word = c.wordBytes * 8;
+  const packedChannels = Math.ceil(l.channels / word);
+  return { layer: { ...l, channels: packedChannels }, pack: word, precision: { weights: word, activations: word, psums: p.psums }, outputBits: 1 };
 }
 
 // Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm): integer multiply 0.2 pJ at 8 bits and 3.1 pJ
@@ -35,6 +49,15 @@ const addPj = (psums: number) => (0.1 * psums) / 32;
 export function macScale(c: AcceleratorConfig, p: Precision): number {
   const word = c.wordBytes * 8;
   return (multiplyPj(p.weights, p.activations) + addPj(p.psums)) / (multiplyPj(word, word) + addPj(precisionOf(c).psums));
+}
+
+/**
+ * A packed word of `pack` binary MACs relative to the table's MAC: `pack` one-bit XNORs (a 1 x 1 multiply)
+ * and one-bit popcount adds, and one accumulate of the word's count at the partial-sum width.
+ */
+export function packedMacScale(c: AcceleratorConfig, pack: number, psums: number): number {
+  const word = c.wordBytes * 8;
+  return (pack * (multiplyPj(1, 1) + addPj(1)) + addPj(psums)) / (multiplyPj(word, word) + addPj(precisionOf(c).psums));
 }
 
 /** A register-file access (operand or partial sum, three per MAC) relative to one of a word: by the mean width. */

@@ -160,21 +160,23 @@ const COMMANDS: Record<string, Command> = {
 
   quantize: {
     summary: 'post-training quantization (calibrated, batch norm folded) and optional quantization-aware training; QDQ ONNX, checkpoint and report',
-    usage: 'wgprune quantize --model default --bits 8 [--calibrate percentile|minmax|entropy|mse] [--qat [--kd]] --accel systolic-16x16 --out out/',
+    usage: 'wgprune quantize --model default --bits 8 [--activation-bits N] [--calibrate percentile|minmax|entropy|mse] [--qat [--kd]] --accel systolic-16x16 --out out/',
     options: {
       ...MODEL, ...DATA, ...ACCEL, ...TRAINING, bits: { type: 'string' }, calibrate: { type: 'string' }, percentile: { type: 'string' }, 'calibration-images': { type: 'string' },
-      weights: { type: 'string' }, activations: { type: 'string' }, qat: { type: 'boolean' },
+      weights: { type: 'string' }, activations: { type: 'string' }, 'activation-bits': { type: 'string' }, 'edge-bits': { type: 'string' }, qat: { type: 'boolean' },
       kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
     },
     help: {
       ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
-      '--bits N': 'weight and activation bits, 2-16 (default 8; the ONNX export holds 8 at most)',
+      '--bits N': 'weight and activation bits, 2-16 (default 8; the ONNX export holds 8 at most), or 1: binary weights sign(w)·mean|w| (XNOR-Net; train them with --qat)',
+      '--activation-bits N': 'activation bits when they differ (default --bits; 8 with binary weights); 1: ±mean|x| for signed inputs, {0, t} after a ReLU',
+      '--edge-bits N': 'bits of the first and last layers (default 8 with binary weights, else --bits)',
       '--calibrate C': 'activation ranges by percentile (default), minmax, entropy (KL, as TensorRT) or mse',
       '--percentile P': 'the percentile of |x| kept (default 99.99)',
       '--calibration-images N': 'training images to calibrate on (default 512)',
       '--weights W': 'per-channel (default) or per-tensor weight scales',
       '--activations A': 'asymmetric (default: unsigned with a zero point) or symmetric (TensorRT-style) activation grids',
-      '--qat': 'quantization-aware training after calibration, with the training options (Adam at lr 1e-4 unless --lr)',
+      '--qat': 'quantization-aware training after calibration, with the training options (Adam at lr 1e-4, 1e-3 with one-bit layers, unless --lr)',
       '--kd': 'distil from the float model during QAT (--temperature 4, --alpha 0.7)',
       '--out DIR': 'where quantized.onnx, quantized.safetensors, report.json and report.html go (default out/)',
       '--resume': 'continue the QAT stopped with Ctrl-C in --out',

@@ -6,11 +6,11 @@
 // Masked (pruned) weights of a quantized layer are stored as zeros (quantizeModel does so), so that the
 // ranges cover only the kept weights.
 
-/** A tensor quantizer: its grid (`bits`, signed symmetric or unsigned asymmetric) and calibrated parameters. */
+/** A tensor quantizer: its grid (`bits`, signed symmetric or unsigned asymmetric; 1 bit: scale · sign(x)) and calibrated parameters. */
 export interface ActivationQuant { bits: number; symmetric: boolean; scale: number; zeroPoint: number }
 
 export interface LayerQuant {
-  /** 2-16: symmetric integer weights, scale max |w| / qmax. */
+  /** 2-16: symmetric integer weights, scale max |w| / qmax; 1: binary, sign(w) · mean |w| (XNOR-Net). */
   weightBits: number;
   /** One scale per output channel (the default) or one for the tensor. */
   perChannel: boolean;
@@ -21,9 +21,14 @@ export interface LayerQuant {
 /** Quantized layers by node name. */
 export type Quantization = Record<string, LayerQuant>;
 
-/** [qmin, qmax] of a signed (symmetric) or unsigned (asymmetric) grid of `bits` (2-16). */
-export function grid(bits: number, symmetric: boolean): { qmin: number; qmax: number } {
-  if (!(Number.isInteger(bits) && bits >= 2 && bits <= 16)) throw new Error(`quantization: bits must be an integer in [2, 16], got ${bits}`);
+/**
+ * [qmin, qmax] of a signed (symmetric) or unsigned (asymmetric) grid of `bits` (2-16). One bit: symmetric
+ * is binary, the levels ±scale (XNOR-Net; `binary` set for the backends' fake quantization); unsigned is
+ * the levels {0, scale} (DoReFa-Net's 1-bit activations, for inputs after a ReLU).
+ */
+export function grid(bits: number, symmetric: boolean): { qmin: number; qmax: number; binary?: true } {
+  if (!(Number.isInteger(bits) && bits >= 1 && bits <= 16)) throw new Error(`quantization: bits must be an integer in [1, 16], got ${bits}`);
+  if (bits === 1 && symmetric) return { qmin: -1, qmax: 1, binary: true };
   return symmetric ? { qmin: -(2 ** (bits - 1)), qmax: 2 ** (bits - 1) - 1 } : { qmin: 0, qmax: 2 ** bits - 1 };
 }
 
@@ -35,16 +40,18 @@ export const SCALE_FLOOR = 1e-30;
 
 /**
  * The weight scales the backends compute, in float32 as they do: fround(max |w| · fround(1 / qmax)) +
- * SCALE_FLOOR per output channel (or one for the tensor). Exports and host-side checks use these.
+ * SCALE_FLOOR per output channel (or one for the tensor); binary: mean |w| · fround(1 / count) +
+ * SCALE_FLOOR (the sum's rounding differs by backend). Exports and host-side checks use these.
  */
 export function weightScales(w: Float32Array, outChannels: number, q: LayerQuant): Float32Array {
   const channels = q.perChannel ? outChannels : 1;
   const per = w.length / channels;
-  const inverse = Math.fround(1 / grid(q.weightBits, true).qmax);
+  const binary = q.weightBits === 1;
+  const inverse = Math.fround(1 / (binary ? per : grid(q.weightBits, true).qmax));
   return Float32Array.from({ length: channels }, (_, c) => {
     let m = 0;
-    for (let i = c * per; i < (c + 1) * per; i++) m = Math.max(m, Math.abs(w[i]));
-    return Math.fround(Math.fround(m * inverse) + SCALE_FLOOR);
+    for (let i = c * per; i < (c + 1) * per; i++) m = binary ? m + Math.abs(w[i]) : Math.max(m, Math.abs(w[i]));
+    return Math.fround(Math.fround(Math.fround(m) * inverse) + SCALE_FLOOR);
   });
 }
 

@@ -1,8 +1,10 @@
 // Fake quantization of a network's quantized layers on its backend: each layer's input through its
 // calibrated quantizer, its weights through a symmetric grid whose scales the backend computes from the
-// weights each pass (max |w| per output channel, as weightScales() defines them), and the clipped
+// weights each pass (max |w| per output channel, or mean |w| for binary weights, as weightScales() defines
+// them), and the clipped
 // straight-through gradient of the input quantizer. The weights' quantizer clips nothing (its range is
-// their max), so its straight-through gradient is the identity and the weight gradient passes unchanged.
+// their max), so its straight-through gradient is the identity and the weight gradient passes unchanged;
+// for binary weights the identity is BinaryConnect's and XNOR-Net's estimator for weights inside ±1.
 import type { Backend, Tensor } from '../backend.js';
 import { type LayerQuant, type Quantization, SCALE_FLOOR, grid } from './quantization.js';
 
@@ -35,9 +37,10 @@ export class LayerQuantizers {
     if (!q) return undefined;
     const be = this.be;
     const channels = q.perChannel ? w.shape[0] : 1;
-    const c = this.weightConstants(layer, q, channels);
+    const c = this.weightConstants(layer, q, channels, w.size / channels);
     const rows = be.reshape(w, [channels, w.size / channels]);
-    const range = be.channelStats(rows, 0, 'absmax');
+    // Binary: the mean |w| (l1 / count); otherwise the range max |w| (× 1 / qmax below).
+    const range = be.channelStats(rows, 0, q.weightBits === 1 ? 'l1' : 'absmax');
     const range4 = be.reshape(range, [1, channels, 1, 1]);
     const scaled = be.channelScale(range4, c.inverseQmax);
     const scale4 = be.add(scaled, c.floor);
@@ -66,10 +69,11 @@ export class LayerQuantizers {
     return q;
   }
 
-  private weightConstants(layer: string, q: LayerQuant, channels: number): WeightConstants {
+  /** Per layer: 1 / qmax (binary: 1 / the values per scale), SCALE_FLOOR and zero points, for `channels` scales of `per` values. */
+  private weightConstants(layer: string, q: LayerQuant, channels: number, per: number): WeightConstants {
     let c = this.weights.get(layer);
     if (!c) {
-      const inverse = Math.fround(1 / grid(q.weightBits, true).qmax);
+      const inverse = Math.fround(1 / (q.weightBits === 1 ? per : grid(q.weightBits, true).qmax));
       c = {
         inverseQmax: this.be.upload(new Float32Array(channels).fill(inverse), [1, channels, 1, 1]),
         floor: this.be.upload(new Float32Array(channels).fill(SCALE_FLOOR), [1, channels, 1, 1]),

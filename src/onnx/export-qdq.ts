@@ -2,7 +2,9 @@
 // through QuantizeLinear → DequantizeLinear with its calibrated scale and zero point (a Clip first when
 // the grid is narrower than 8 bits, since QuantizeLinear saturates to the whole 8-bit type); the weights
 // stored as int8 with per-axis (or one) scales and a DequantizeLinear; the bias as int32 with scale =
-// weight scale × input scale and zero point 0, as onnxruntime's quantizer writes it.
+// weight scale × input scale and zero point 0, as onnxruntime's quantizer writes it. Binary weights are int8
+// ±1 with their mean-|w| scales; a binary input is Where(x ≥ 0, scale, −scale) (QuantizeLinear cannot
+// take a sign); a layer with a one-bit operand keeps a float bias.
 import { roundHalfEven } from '../geometry.js';
 import type { Node } from '../model/graph.js';
 import { type LayerQuant, SCALE_FLOOR, grid, weightScales } from '../model/quantization.js';
@@ -28,10 +30,11 @@ export interface QdqOperands { input: string; weight: string; bias?: string }
 
 /**
  * Emits the QDQ nodes and initializers of layer `n` quantized as `q` and returns the names of its
- * dequantized input, weight and bias. `w` holds the (masked) float weights of shape `shape`.
+ * dequantized input, weight and bias. `w` holds the float weights of shape `shape`, `mask` their mask
+ * (pruned weights are zeros after quantization, as the layer computes them).
  */
 export function qdqOperands(
-  n: Extract<Node, { op: 'conv2d' | 'linear' }>, q: LayerQuant, input: string, w: Float32Array, shape: number[], bias: Float32Array | undefined,
+  n: Extract<Node, { op: 'conv2d' | 'linear' }>, q: LayerQuant, input: string, w: Float32Array, mask: Float32Array | undefined, shape: number[], bias: Float32Array | undefined,
   out: { initializers: TensorProto[]; nodes: NodeProto[] },
 ): QdqOperands {
   const bits = [q.weightBits, ...(q.input ? [q.input.bits] : [])];
@@ -45,7 +48,12 @@ export function qdqOperands(
 
   let x = input;
   let inputScale: number | undefined;
-  if (q.input) {
+  if (q.input?.bits === 1 && q.input.symmetric) {
+    const a = q.input;
+    out.initializers.push(tensor(`${n.name}.input_zero`, [], DataType.FLOAT, [0]), tensor(`${n.name}.input_plus`, [], DataType.FLOAT, [a.scale]), tensor(`${n.name}.input_minus`, [], DataType.FLOAT, [-a.scale]));
+    x = node('Where', [node('GreaterOrEqual', [x, `${n.name}.input_zero`], 'input_sign'), `${n.name}.input_plus`, `${n.name}.input_minus`], 'input_binary');
+    inputScale = a.scale;
+  } else if (q.input) {
     const a = q.input;
     const g = grid(a.bits, a.symmetric);
     const type = a.symmetric ? QType.INT8 : QType.UINT8;
@@ -64,11 +72,15 @@ export function qdqOperands(
     inputScale = a.scale;
   }
 
-  // An all-zero (pruned) filter quantizes to zeros at any scale: 1 keeps its int32 bias in range.
-  const scales = weightScales(w, shape[0], q).map((s) => (s === Math.fround(SCALE_FLOOR) ? 1 : s));
+  // An all-zero (pruned) filter quantizes to zeros (binary too: ± the floor scale) at any scale: 1 keeps its int32 bias in range.
+  const floored = weightScales(w, shape[0], q);
+  const scales = floored.map((s) => (s === Math.fround(SCALE_FLOOR) ? 1 : s));
   const g = grid(q.weightBits, true);
   const per = w.length / scales.length;
-  const wq = Int8Array.from(w, (v, i) => Math.min(g.qmax, Math.max(g.qmin, roundHalfEven(v / scales[Math.floor(i / per)]))));
+  const wq = Int8Array.from(w, (v, i) => {
+    if (mask?.[i] === 0 || floored[Math.floor(i / per)] === Math.fround(SCALE_FLOOR)) return 0;
+    return g.binary ? (v >= 0 ? 1 : -1) : Math.min(g.qmax, Math.max(g.qmin, roundHalfEven(v / scales[Math.floor(i / per)])));
+  });
   const scaleDims = q.perChannel ? [scales.length] : [];
   out.initializers.push(
     tensor(`${n.name}.weight_quantized`, shape, QType.INT8, wq),
@@ -78,7 +90,9 @@ export function qdqOperands(
   const weight = node('DequantizeLinear', [`${n.name}.weight_quantized`, `${n.name}.weight_scale`, `${n.name}.weight_zero_point`], 'weight_dequantized', q.perChannel ? [axis] : []);
 
   if (!bias) return { input: x, weight };
-  if (inputScale === undefined) {
+  if (inputScale === undefined || q.weightBits === 1 || q.input?.bits === 1) {
+    // Float where the accumulator's grid is coarse (one-bit operands: the step weight scale × input scale
+    // is a sizeable share of the bias) or undefined (a float input), as the fake-quantized layer computes it.
     out.initializers.push(tensor(`${n.name}.bias`, [bias.length], DataType.FLOAT, bias));
     return { input: x, weight, bias: `${n.name}.bias` };
   }

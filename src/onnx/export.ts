@@ -60,7 +60,8 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
     const q = spec.quantization?.[n.name];
     const hasBias = n.bias !== false;
     if (!q) return [ref(n.input), param(`${n.name}.weight`), ...(hasBias ? [param(`${n.name}.bias`)] : [])];
-    const r = qdqOperands(n, q, ref(n.input), values(`${n.name}.weight`), params.get(`${n.name}.weight`)!.shape, hasBias ? values(`${n.name}.bias`) : undefined, { initializers, nodes });
+    const weight = `${n.name}.weight`;
+    const r = qdqOperands(n, q, ref(n.input), values(weight), model.masks.get(weight), params.get(weight)!.shape, hasBias ? values(`${n.name}.bias`) : undefined, { initializers, nodes });
     return [r.input, r.weight, ...(r.bias ? [r.bias] : [])];
   };
   const constant = (name: string, value: number) => {

@@ -30,6 +30,9 @@ export class AbsHistogram {
   /** Signed extremes seen (for min/max calibration). */
   lo = Infinity;
   hi = -Infinity;
+  /** Σ|x| and the count (a binary quantizer's scale is the mean |x|). */
+  absSum = 0;
+  count = 0;
 
   constructor(readonly bins = 2048) { this.counts = new Float64Array(bins); }
 
@@ -40,7 +43,9 @@ export class AbsHistogram {
       if (v < this.lo) this.lo = v;
       if (v > this.hi) this.hi = v;
       m = Math.max(m, Math.abs(v));
+      this.absSum += Math.abs(v);
     }
+    this.count += values.length;
     if (m > this.max) this.rebin(m);
     const width = this.max / this.bins;
     for (let i = 0; i < values.length; i++) this.counts[Math.min(this.bins - 1, width > 0 ? Math.floor(Math.abs(values[i]) / width) : 0)]++;

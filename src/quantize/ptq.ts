@@ -17,8 +17,12 @@ export const CALIBRATORS = ['minmax', 'percentile', 'entropy', 'mse'] as const;
 export type Calibrator = (typeof CALIBRATORS)[number];
 
 export interface PtqOptions {
-  /** Bits of weights and activations (2-16). */
+  /** Bits of weights and (unless activationBits) activations: 2-16, or 1 for binary weights (XNOR-Net). */
   bits: number;
+  /** Bits of activations when they differ from the weights' (default: `bits`, or 8 for binary weights); 1: ±scale for signed inputs, {0, scale} after a ReLU. */
+  activationBits?: number;
+  /** Bits of the first and last quantized layers, weights and activations (default: 8 for binary weights, else `bits`), as the binarization papers keep them. */
+  edgeBits?: number;
   /** Weight scales per output channel (default) or one per tensor. */
   weights?: 'per-channel' | 'per-tensor';
   /** Activation grids: asymmetric (unsigned with a zero point, the default) or symmetric (TensorRT). */
@@ -54,10 +58,15 @@ function calibrationBatches(data: Dataset, count: number, seed: number): number[
 /**
  * The input range a calibrator keeps from a histogram, as a quantizer of `bits`. The model's own input
  * (normalised pixels) keeps its whole range: it is known exactly, and a calibrator on |x| would clip an
- * image's foreground to the background's spike (entropy does, on MNIST).
+ * image's foreground to the background's spike (entropy does, on MNIST). One bit: signed inputs become
+ * ±mean |x| (XNOR-Net's scale); inputs after a ReLU become {0, t} with t of least squared error.
  */
 function calibrated(h: AbsHistogram, o: Required<Pick<PtqOptions, 'bits' | 'calibrator' | 'percentile'>>, symmetric: boolean, modelInput: boolean): ActivationQuant {
   const unsigned = h.lo >= 0; // after a ReLU: all `bits` levels lie on one side of 0
+  if (o.bits === 1) {
+    if (!unsigned) return { bits: 1, symmetric: true, scale: Math.fround(h.count ? h.absSum / h.count || 1 : 1), zeroPoint: 0 };
+    return { bits: 1, symmetric: false, scale: Math.fround(mseThreshold(h, 2) || 1), zeroPoint: 0 };
+  }
   const threshold = o.calibrator === 'minmax' || modelInput ? h.max
     : o.calibrator === 'percentile' ? percentileThreshold(h, o.percentile)
       : o.calibrator === 'entropy' ? entropyThreshold(h, 2 ** (o.bits - (unsigned && !symmetric ? 0 : 1)))
@@ -69,10 +78,11 @@ function calibrated(h: AbsHistogram, o: Required<Pick<PtqOptions, 'bits' | 'cali
 
 /** The batch norms folded and the chosen layers quantized with calibrated input ranges. */
 export async function quantizeModel(be: Backend, model: Model, data: Dataset, o: PtqOptions): Promise<PtqResult> {
-  grid(o.bits, true);
+  const activationBits = o.activationBits ?? (o.bits === 1 ? 8 : o.bits);
+  const edgeBits = o.edgeBits ?? (o.bits === 1 ? 8 : o.bits);
+  for (const b of [o.bits, activationBits, edgeBits]) grid(b, true);
   const calibrator = o.calibrator ?? 'percentile';
   if (!CALIBRATORS.includes(calibrator)) throw new Error(`quantize: unknown calibrator '${calibrator}'; choose from ${CALIBRATORS.join(', ')}`);
-  const settings = { bits: o.bits, calibrator, percentile: o.percentile ?? 99.99 };
   // Pruned weights become exact zeros (masks kept), so weight ranges cover only kept weights; the masked
   // optimizer steps of quantization-aware training keep them zero.
   const params = new Map(model.params);
@@ -96,10 +106,14 @@ export async function quantizeModel(be: Backend, model: Model, data: Dataset, o:
     be.dispose(x);
   }
   const quantization: Quantization = {};
-  for (const [name] of inputOf) {
+  const names = [...inputOf.keys()];
+  for (const name of names) {
+    const edge = name === names[0] || name === names[names.length - 1];
+    const [w, a] = edge ? [edgeBits, edgeBits] : [o.bits, activationBits];
+    const settings = { bits: a, calibrator, percentile: o.percentile ?? 99.99 };
     quantization[name] = {
-      weightBits: o.bits, perChannel: o.weights !== 'per-tensor',
-      input: calibrated(histograms.get(name)!, settings, o.activations === 'symmetric', folded.spec.nodes.find((n) => n.name === inputOf.get(name))?.op === 'input'),
+      weightBits: w, perChannel: o.weights !== 'per-tensor',
+      input: calibrated(histograms.get(name)!, settings, a === 1 || o.activations === 'symmetric', folded.spec.nodes.find((n) => n.name === inputOf.get(name))?.op === 'input'),
     };
   }
   const quantized: Model = { ...folded, spec: { ...folded.spec, quantization } };

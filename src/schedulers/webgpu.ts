@@ -24,7 +24,7 @@ export interface GpuScheduleResult {
 export function problemWords(q: TileProblem, candidates: number, first: number): number[] {
   return [q.P, q.K, q.M, q.ofmapW, q.ifmapH, q.ifmapW, q.filterH, q.filterW, q.strideH, q.strideW, q.channels, q.rows,
     q.cols, q.dataflow, q.ifmapWords, q.filterWords, q.ofmapWords, q.bandwidthPer16, q.sparseN, q.sparseM, candidates, first,
-    q.activationUnits, q.weightUnits, q.psumUnits, ...q.energy, 0];
+    q.activationUnits, q.weightUnits, q.psumUnits, ...q.energy, q.outputUnits];
 }
 
 export async function scheduleProblemsOnGpu(

@@ -7,10 +7,10 @@ import type { Rng } from '../../src/random.js';
 
 const conv = (name: string, x: number[], w: number[], o = {}) => convWorkload(name, conv2dGeometry(x, w, o));
 
-/** A random layer; one in three quantized (weights and activations of 1-16 bits). */
+/** A random layer; one in three quantized (weights and activations of 1-16 bits; both binary: packed XNOR-popcount). */
 export function randomLayer(rng: Rng): LayerWorkload {
   const l = randomShape(rng);
-  return rng.bool(1 / 3) ? { ...l, bits: { weights: rng.pick([1, 2, 4, 8, 16]), activations: rng.pick([2, 4, 8, 16]) } } : l;
+  return rng.bool(1 / 3) ? { ...l, bits: { weights: rng.pick([1, 2, 4, 8, 16]), activations: rng.pick([1, 2, 4, 8, 16]) } } : l;
 }
 
 function randomShape(rng: Rng): LayerWorkload {
