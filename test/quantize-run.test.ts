@@ -15,6 +15,11 @@ import type { QuantizeReport } from '../src/report/quantize-report.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
 import { cli } from './helpers/cli.js';
+import { presets } from '../src/accel/presets.js';
+import { CostModel } from '../src/prune/budget.js';
+import { planMixedPrecision } from '../src/prune/mixed-precision.js';
+import { ChannelPruner } from '../src/prune/pruner.js';
+import type { RunReport } from '../src/report/report.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
 const shipped = new URL('../models/lenet5-mnist.safetensors', import.meta.url).pathname;
@@ -91,4 +96,57 @@ describe('quantization-aware training', () => {
       be.destroy();
     }
   }, 120_000);
+});
+
+describe('mixed precision with channel pruning at one budget', () => {
+  it('plans 4/8-bit widths that leave room for channels: lower loss than the widest widths and than float pruning at the same energy, budget met', async () => {
+    const be = await NativeBackend.create();
+    try {
+      const { model } = await loadCheckpoint(shipped);
+      const data = subset(loadMnist('train'), 2000);
+      const accel = presets['systolic-16x16'];
+      const costs = new CostModel(accel, { metric: 'energy' });
+      const budget = { metric: 'energy' as const, fraction: 0.15 };
+      const plan = await planMixedPrecision(be, model, { bits: [4, 8], budget, costs, importance: 'l1', data });
+      expect(Object.values(plan.bits).every((b) => b === 4 || b === 8)).toBe(true);
+      expect(Object.values(plan.bits)).toContain(4);
+      expect(plan.loss).toBeLessThan(plan.widestLoss);
+      expect(plan.budget).toBeCloseTo(0.15 * (await costs.cost(model.spec)), 3);
+      // The planned model pruned to the budget meets it at its widths; float pruning to the same energy loses more.
+      const prune = async (m: typeof model) => {
+        const pruner = new ChannelPruner(be, m, { importance: 'l1', budget: { metric: 'energy', value: plan.budget }, costs });
+        await pruner.step();
+        return { cost: await costs.cost((await pruner.compact()).spec), loss: (await evaluateModel(be, pruner.model, subset(data, 512))).loss };
+      };
+      const [mixed, float] = [await prune(plan.model), await prune(model)];
+      expect(mixed.cost).toBeLessThanOrEqual(plan.budget * (1 + 1e-9));
+      expect(mixed.loss).toBeCloseTo(plan.loss, 4);
+      expect(float.loss).toBeGreaterThan(mixed.loss);
+      await expect(planMixedPrecision(be, model, { bits: [1, 8], budget, costs, importance: 'l1', data })).rejects.toThrow(/bits must be integers in \[2, 16\], got 1,8/);
+    } finally {
+      be.destroy();
+    }
+  }, 180_000);
+
+  it('prune --bits plans widths and channels, reports both against the float model, and exports QDQ; usage errors exit 2', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wgprune-mixed-'));
+    const r = await cli(['prune', '--model', 'default', '--budget', 'energy=0.2', '--bits', '4,8', '--max-steps', '20', '--train-limit', '1000', '--test-limit', '300', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const p = report.precision!;
+    expect(Object.keys(p.bits)).toEqual(['conv1', 'conv2', 'fc1', 'fc2', 'fc3']);
+    expect(report.pruned.energyUJ).toBeLessThanOrEqual(0.2 * p.float.energyUJ * (1 + 1e-9));
+    expect(report.dense.energyUJ).toBeLessThan(p.float.energyUJ); // the quantized model before pruning
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Mixed precision/);
+    const session = await ort.InferenceSession.create(readFileSync(join(out, 'pruned.onnx')));
+    expect(session.inputNames).toEqual(['input']);
+    for (const [args, message] of [
+      [['--ratio', '0.5', '--bits', '4,8'], /--bits plans bit widths with the channels against a budget: add --budget/],
+      [['--budget', 'energy=0.3', '--bits', '1,8'], /--bits takes widths from 2 to 16, e.g. 4,8, got '1'/],
+    ] as const) {
+      const bad = await cli(['prune', '--model', 'default', ...args, '--out', out]);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(message);
+    }
+  }, 180_000);
 });

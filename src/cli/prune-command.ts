@@ -19,6 +19,9 @@ import type { PruneSchedule } from '../prune/prune.js';
 import { STRUCTURE_KINDS, type StructureKind } from '../prune/structures.js';
 import { type RunReport, type SparsityReport, paretoChart, renderHtml } from '../report/report.js';
 import { runPruneWithFallback } from '../run/fallback.js';
+import { planPrecision } from '../run/precision-plan.js';
+import { CostModel } from '../prune/budget.js';
+import { schedulerFor } from '../open-backend.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { type Context, backend, budgetOption, dataValues, kdOption, notice, output, trainOptions } from './context.js';
@@ -68,6 +71,13 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   if (schedule && schedule.kind !== 'one-shot' && granularity !== 'channel') throw new UsageError(`--schedule ${str(v, 'schedule')} applies to channel pruning; --granularity ${granularity} prunes in one shot`);
   if (schedule?.kind === 'agp' && budget) throw new UsageError(`--schedule agp:N follows a ratio; with --budget use iterative:N (the budget shrinks in N equal steps)`);
   if (budget && granularity !== 'channel') throw new UsageError(`--budget applies to channel pruning; --granularity ${granularity} takes --ratio`);
+  const bits = str(v, 'bits')?.split(',').map((x) => {
+    const b = Number(x);
+    if (!(Number.isInteger(b) && b >= 2 && b <= 16)) throw new UsageError(`--bits takes widths from 2 to 16, e.g. 4,8, got '${x}'`);
+    return b;
+  });
+  if (bits && !budget) throw new UsageError('--bits plans bit widths with the channels against a budget: add --budget METRIC=VALUE');
+  if (bits && sparse) throw new UsageError('--bits and --sparse-train do not combine yet: the widths are planned on the dense model');
   const sweep = str(v, 'sweep')?.split(',').map((x) => {
     const f = Number(x);
     if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);
@@ -76,22 +86,29 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const { train: loaded, test: loadedTest } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
   const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
-  // A run stopped after its pruned model continues from the pruned model and report it wrote then.
-  const resumeLater: LaterResume | undefined = laterAt && { ...laterAt, ...(await writtenRun(outDir, model.spec)) };
   const be = await backend(c);
   const fineTune = trainOptions(v, 1);
   // Sparse training given in epochs: steps of this data set and batch size.
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
   const kd = kdOption(v);
+  const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
+  // Mixed precision: widths planned with the channels; the run then prunes the quantized model (QAT) to the same budget.
+  const precision = bits && await planPrecision(be, {
+    model, train: trainData, test, budget: budget!, costs: new CostModel(accel, { metric: budget!.metric, mode, schedule: schedulerFor(be) }), criterion, bits,
+    onStep: (t) => c.progress.phase(`mixed precision: ${t}`),
+  });
+  // A run stopped after its pruned model continues from the pruned model and report it wrote then.
+  const resumeLater: LaterResume | undefined = laterAt && { ...laterAt, ...(await writtenRun(outDir, (precision ? precision.model : model).spec)) };
 
   const run = await runPruneWithFallback(be, {
-    model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode,
-    criterion, granularity, ratio, budget, nm, schedule, sparse: sparse?.run,
+    model: precision ? precision.model : model, modelSource: source, train: trainData, test, accelerator: accel, mode,
+    criterion, granularity, ratio, budget: precision ? precision.budget : budget, nm, schedule, sparse: sparse?.run,
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume, resumeLater,
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
+  if (precision) run.report.precision = precision.report;
   const options = savedOptions(v);
   if (run.result.interrupted) {
     const i: RunResume = run.result.interrupted;
@@ -128,10 +145,11 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   else if (resume || resumeLater) await rm(resumeFile, { force: true });
   run.backend.destroy();
   const r = run.report;
-  const line = (name: string, s: typeof r.dense) => `${name.padEnd(8)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;
+  const line = (name: string, s: typeof r.dense) => `${name.padEnd(9)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;
   output(c, { files, report: r }, [
-    line('dense', r.dense), line('pruned', r.pruned), ...(r.uniform ? [line(`uniform`, r.uniform)] : []),
-    ...(r.budget ? [`budget ${r.budget.text} = ${Math.round(r.budget.value)} ${r.budget.unit}: ${r.budget.met ? 'met' : 'NOT met'}; latency ${(r.pruned.cycles / r.dense.cycles).toFixed(3)}x dense, energy ${(r.pruned.energyUJ / r.dense.energyUJ).toFixed(3)}x`] : []),
+    ...(r.precision ? [line('float', r.precision.float), line('quantized', r.dense), `bits ${Object.entries(r.precision.bits).map(([l, b]) => `${l} ${b}`).join(', ')}`] : [line('dense', r.dense)]),
+    line('pruned', r.pruned), ...(r.uniform ? [line(`uniform`, r.uniform)] : []),
+    ...(r.budget ? [`budget ${r.budget.text} = ${Math.round(r.budget.value)} ${r.budget.unit}: ${r.budget.met ? 'met' : 'NOT met'}; latency ${(r.pruned.cycles / (r.precision?.float ?? r.dense).cycles).toFixed(3)}x ${r.precision ? 'float' : 'dense'}, energy ${(r.pruned.energyUJ / (r.precision?.float ?? r.dense).energyUJ).toFixed(3)}x`] : []),
     ...r.notes.map((n) => `note: ${n}`),
     `backend ${r.backend}`,
     `wrote ${files.onnx}, ${files.checkpoint}, ${files.json}, ${files.html} (${r.seconds.total.toFixed(0)} s)`,

@@ -18,17 +18,17 @@ export type BudgetMetric = (typeof BUDGET_METRICS)[number];
 /** `fraction` of the dense model's cost, or an absolute `value` in the metric's base unit. */
 export type Budget = { metric: BudgetMetric; fraction: number } | { metric: BudgetMetric; value: number };
 
-/** Base units: cycles, picojoules, DRAM words, MACs, weights. */
-export const METRIC_UNITS: Record<BudgetMetric, string> = { latency: 'cycles', energy: 'pJ', dram: 'words', macs: 'MACs', params: 'weights' };
+/** Base units: cycles, picojoules, DRAM bytes (each tensor at its width), MACs, weights. */
+export const METRIC_UNITS: Record<BudgetMetric, string> = { latency: 'cycles', energy: 'pJ', dram: 'bytes', macs: 'MACs', params: 'weights' };
 
 const UNIT_SCALE: Record<string, [BudgetMetric, number]> = {
   cycles: ['latency', 1], pj: ['energy', 1], nj: ['energy', 1e3], uj: ['energy', 1e6], mj: ['energy', 1e9],
-  words: ['dram', 1], macs: ['macs', 1], weights: ['params', 1],
+  bytes: ['dram', 1], kb: ['dram', 1024], mb: ['dram', 1024 * 1024], macs: ['macs', 1], weights: ['params', 1],
 };
 
 /**
  * `latency=0.5` (half the dense latency), `latency=20000cycles`, `latency=0.1ms` (at the clock of
- * `config`), `energy=3uJ`, `dram=1e5words`, `macs=0.4`, `params=2e4weights`.
+ * `config`), `energy=3uJ`, `dram=200kB`, `dram=1e5words` (of `config`'s word), `macs=0.4`, `params=2e4weights`.
  */
 export function parseBudget(text: string, config?: AcceleratorConfig): Budget {
   const m = /^\s*([a-z]+)\s*=\s*([0-9.eE+-]+)\s*([a-zA-Z]*)\s*$/.exec(text);
@@ -42,6 +42,10 @@ export function parseBudget(text: string, config?: AcceleratorConfig): Budget {
   if (!unit) {
     if (x > 1) throw new Error(`budget '${text}': a bare number is a fraction of the dense cost and must be in (0, 1]; give a unit for an absolute budget (${METRIC_UNITS[metric]})`);
     return { metric, fraction: x };
+  }
+  if (metric === 'dram' && unit === 'words') {
+    if (!config) throw new Error(`budget '${text}': DRAM words need an accelerator's word size`);
+    return { metric, value: x * config.wordBytes };
   }
   if (metric === 'latency' && (unit === 'ms' || unit === 'us')) {
     if (!config) throw new Error(`budget '${text}': a latency in ${unit} needs an accelerator clock`);
@@ -61,7 +65,7 @@ export function metricOf(l: LayerCost, m: BudgetMetric): number {
   switch (m) {
     case 'latency': return l.cycles;
     case 'energy': return l.energy.total;
-    case 'dram': return l.dram.ifmapReads + l.dram.filterReads + l.dram.ofmapReads + l.dram.ofmapWrites;
+    case 'dram': return l.dramBytes;
     case 'macs': return l.macs;
     case 'params': return l.gemm.K * l.gemm.M * l.gemm.repeats; // conv and linear weights
   }

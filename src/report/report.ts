@@ -75,10 +75,24 @@ export interface RunReport {
   staircases: Staircase[];
   sweep?: SweepPoint[];
   sparsity?: SparsityReport;
+  /** Mixed precision planned with the channels (prune --bits): each layer's width, and the float model the budget is a share of. */
+  precision?: PrecisionReport;
   notes: string[];
   seconds: Record<string, number>;
   /** The compute backend that ran the job (the one that finished it, after a device loss). */
   backend?: string;
+}
+
+export interface PrecisionReport {
+  candidates: number[];
+  bits: Record<string, number>;
+  /** The float model (the run's dense model is the quantized one before pruning). */
+  float: ModelSummary;
+  /** Loss on the judging images of the planned model (pruned, quantized, not fine-tuned), and of the same at the widest width. */
+  judgedLoss: number;
+  widestLoss: number;
+  steps: { layer: string; bits: number; loss: number }[];
+  seconds: number;
 }
 
 export function summarize(cost: ModelCost, params: number, accuracy?: { accuracy: number; loss: number }): ModelSummary {
@@ -118,12 +132,14 @@ export function summaryTable(columns: [string, ModelSummary][]): string {
     ['test accuracy', (s) => pct(s.accuracy)], ['parameters', (s) => formatNumber(s.params)], ['MACs', (s) => formatNumber(s.macs)],
     ['cycles', (s) => formatNumber(s.cycles)], ['latency (ms)', (s) => s.latencyMs.toFixed(4)], ['energy (uJ)', (s) => s.energyUJ.toFixed(3)],
     ['DRAM words', (s) => formatNumber(s.dramWords)], ['DRAM bytes', (s) => formatNumber(s.dramBytes)],
+    ['energy: MACs / SRAM / DRAM (uJ)', (s) => [s.energySplitUJ.mac, s.energySplitUJ.sram, s.energySplitUJ.dram].map((e) => e.toFixed(3)).join(' / ')],
   ];
   return `<table><tr><th></th>${columns.map(([n]) => `<th>${esc(n)}</th>`).join('')}</tr>${rows.map(([label, f]) => `<tr><td>${label}</td>${columns.map(([, s]) => `<td>${f(s)}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 export function renderHtml(r: RunReport): string {
-  const summary = summaryTable([['dense', r.dense], ['pruned', r.pruned], ...(r.uniform ? [[`uniform (ratio ${r.uniform.ratio})`, r.uniform] as [string, ModelSummary]] : [])]);
+  const pr = r.precision;
+  const summary = summaryTable([...(pr ? [['float', pr.float] as [string, ModelSummary]] : []), [pr ? 'quantized' : 'dense', r.dense], ['pruned', r.pruned], ...(r.uniform ? [[`uniform (ratio ${r.uniform.ratio})`, r.uniform] as [string, ModelSummary]] : [])]);
   const names = r.layers.map((l) => l.name);
   const charts = [
     barChart({ title: 'Channels kept per layer', categories: names, yLabel: 'output channels', series: [{ name: 'dense', values: r.layers.map((l) => l.channelsBefore) }, { name: 'pruned', values: r.layers.map((l) => l.channelsAfter) }] }),
@@ -141,12 +157,14 @@ export function renderHtml(r: RunReport): string {
   const method = Object.entries(r.method).map(([k, v]) => `<li>${esc(k)}: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`).join('');
   const sp = r.sparsity;
   const sparsity = sp ? `<h2>Sparse training</h2><p>${esc(sp.kind)} (${esc(sp.mode)}), ${sp.steps} steps, λ ${sp.lambda}${sp.finalLambda !== sp.lambda ? ` grown to ${sp.finalLambda}` : ''}; accuracy after it ${pct(sp.accuracy)}. ${sp.nearZero.length} of ${sp.after.length} structures near zero (norm below ${sp.nearZeroBelow.toPrecision(3)})${sp.removed.length ? `; removed: ${esc(sp.removed.join(', '))}` : ''}${sp.cycles ? ` (simulated cycles ${formatNumber(sp.cycles.before)} → ${formatNumber(sp.cycles.after)})` : ''}.</p>${sp.nearZero.length ? `<details><summary>near zero</summary><p>${esc(sp.nearZero.join(', '))}</p></details>` : ''}` : '';
+  const precision = pr ? `<h2>Mixed precision</h2><p>Bit widths from {${pr.candidates.join(', ')}} planned with the channels against the budget (loss on the judging images of the pruned, quantized model: ${pr.judgedLoss.toFixed(4)}, ${pr.widestLoss.toFixed(4)} with every layer at ${Math.max(...pr.candidates)} bits).</p>`
+    + `<table><tr><th>layer</th><th>bits</th><th>channels</th><th>energy (pJ)</th></tr>${r.layers.filter((l) => pr.bits[l.name] !== undefined).map((l) => `<tr><td>${esc(l.name)}</td><td>${pr.bits[l.name]}</td><td>${l.channelsBefore} → ${l.channelsAfter}</td><td>${formatNumber(l.energyBeforePJ)} → ${formatNumber(l.energyAfterPJ)}</td></tr>`).join('')}</table>` : '';
   const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>wgprune report: ${esc(r.model.name)}</title>
 <style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}
 td:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}.charts svg{border:1px solid #eee;background:#fff}</style></head><body>
 <h1>wgprune: ${esc(r.model.name)} on ${esc(r.accelerator.name)}</h1>
 <p>${esc(r.accelerator.name)}: ${r.accelerator.rows}x${r.accelerator.cols} ${esc(r.accelerator.dataflow)} array at ${r.accelerator.clockMHz} MHz. Model from ${esc(r.model.source)}; evaluated on ${r.data.testCount} images of ${esc(r.data.test)}. ${esc(r.createdAt)}.</p>
-${budget}${summary}<ul>${method}</ul>${sparsity}<div class="charts">${charts.join('\n')}</div>${notes}</body></html>
+${budget}${summary}<ul>${method}</ul>${precision}${sparsity}<div class="charts">${charts.join('\n')}</div>${notes}</body></html>
 `;
 }
