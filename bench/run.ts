@@ -6,13 +6,14 @@ import { benchFamilies } from './families.js';
 import { benchFuzz } from './fuzz.js';
 import { benchGpujs } from './gpujs.js';
 import { benchKernels } from './kernels.js';
+import { benchMixed } from './mixed.js';
 import { benchPlanning } from './planning.js';
 import { benchPruning } from './pruning.js';
 import { benchQuantize } from './quantize.js';
 import { benchSsl } from './ssl.js';
 import { benchTraining } from './training.js';
 
-const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose(), quantize: () => benchQuantize() };
+const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose(), quantize: () => benchQuantize(), mixed: () => benchMixed() };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of chosen.length ? chosen : Object.keys(benches)) {
   const bench = benches[name];
