@@ -1,6 +1,7 @@
 // Low-rank decomposition against channel pruning at one budget: from the same dense model, channel
-// pruning alone, Tucker-2 alone and CP alone (ranks planned on the accelerator), the same fine-tuning
-// for each: accuracy at the simulated cost each reaches, and the MAC cut next to the cycle cut.
+// pruning alone, pruning and decomposition planned together, Tucker-2 alone and CP alone (ranks planned
+// on the accelerator), the same fine-tuning for each: accuracy at the simulated cost each reaches, and
+// the MAC cut next to the cycle cut.
 // Options (environment): DECOMPOSE_MODELS=vgg-small,mobilenet DECOMPOSE_DATA=mnist
 // DECOMPOSE_BUDGETS=latency=0.7,energy=0.7 DECOMPOSE_PRESETS=systolic-16x16,systolic-32x32
 // DECOMPOSE_DENSE (dense steps, 400) DECOMPOSE_STEPS (fine-tuning steps, 150) BENCH_BACKEND=auto|native|...
@@ -12,6 +13,7 @@ import { zooModel } from '../src/model/zoo.js';
 import { CostModel, parseBudget } from '../src/prune/budget.js';
 import { pruneToBudget } from '../src/prune/prune-to-budget.js';
 import { runDecompose } from '../src/run/decompose-run.js';
+import { planPruneDecompose } from '../src/decompose/joint.js';
 import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
 import { type TrainOptions, evaluateModel, train } from '../src/train/trainer.js';
 import { table } from './util.js';
@@ -41,6 +43,9 @@ export async function benchDecompose(): Promise<void> {
           const row = (method: string, acc: number, macs: number, cycles: number, energy: number) => rows.push([dataName, modelName, presetName, budgetText, pct(denseAcc), method, pct(acc), macs.toFixed(3), cycles.toFixed(3), energy.toFixed(3)]);
           const p = await pruneToBudget(be, dense, { criterion: 'l1', budget, accelerator: accel, costs, fineTune: { data, options: fineTune } });
           row('channel pruning (l1)', (await evaluateModel(be, p.compact, test)).accuracy, p.prunedCost.total.macs / p.denseCost.total.macs, p.prunedCost.total.cycles / p.denseCost.total.cycles, p.prunedCost.total.energy.total / p.denseCost.total.energy.total);
+          const joint = await planPruneDecompose(be, dense, { budget, costs, importance: 'l1', data });
+          const j = await pruneToBudget(be, joint.model, { criterion: 'l1', budget: { metric: budget.metric, value: joint.budget }, accelerator: accel, costs, fineTune: { data, options: fineTune } });
+          row(`pruning + decomposition (${joint.ranks.size ? [...joint.ranks.keys()].join(', ') : 'no'} split)`, (await evaluateModel(be, j.compact, test)).accuracy, j.prunedCost.total.macs / p.denseCost.total.macs, j.prunedCost.total.cycles / p.denseCost.total.cycles, j.prunedCost.total.energy.total / p.denseCost.total.energy.total);
           for (const method of ['tucker2', 'cp'] as const) {
             try {
               const d = await runDecompose(be, { model: dense, modelSource: modelName, train: data, test, accelerator: accel, scheduler: schedulerFor(be), method: method === 'tucker2' ? 'auto' : 'cp', budget, fineTune });

@@ -43,12 +43,17 @@ export { cropKernels, kernelCrops, removeBlocks } from './prune/structure-remova
 export { type DecomposableLayer, type DecomposedLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, ranksForEnergy } from './decompose/decompose.js';
 export { rankForEnergy, singularValues, truncatedSvd, tucker2 } from './decompose/factorize.js';
 export { type RankPlan, planRanks } from './decompose/plan.js';
+export { type JointPlan, type JointPlanOptions, planPruneDecompose } from './decompose/joint.js';
+export { adaptBatchNorm } from './train/adapt-bn.js';
 export { type DecomposeRunOptions, runDecompose } from './run/decompose-run.js';
 export { type DecomposeReport, renderDecomposeHtml } from './report/decompose-report.js';
 /** Quantization: calibrators, post-training quantization, quantized layers in the spec (fake-quantized on every backend). */
 export { AbsHistogram, entropyThreshold, mseThreshold, percentileThreshold, qparams, sqnr } from './quantize/calibrate.js';
 export { type ActivationQuant, type LayerQuant, type Quantization, grid, weightScales } from './model/quantization.js';
 export { CALIBRATORS, type Calibrator, type LayerError, type PtqOptions, type PtqResult, quantizeModel } from './quantize/ptq.js';
+export { type MixedPrecisionOptions, type MixedPrecisionPlan, planMixedPrecision } from './prune/mixed-precision.js';
+export { type QuantizeRunOptions, runQuantize } from './run/quantize-run.js';
+export { type QuantizeReport, renderQuantizeHtml } from './report/quantize-report.js';
 export { importOnnx } from './onnx/import.js';
 export { exportOnnx } from './onnx/export.js';
 export { runPrune } from './run/prune-run.js';

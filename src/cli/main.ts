@@ -112,7 +112,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'prune to a ratio or an accelerator budget, fine-tune (optionally distilled), write ONNX, checkpoint and report',
     usage: 'wgprune prune --model default --budget latency=0.5 --accel systolic-16x16 --kd --out out/',
     options: {
-      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' }, bits: { type: 'string' },
+      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' }, bits: { type: 'string' }, decompose: { type: 'boolean' }, 'decompose-method': { type: 'string' },
       nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
       'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
       'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' },
@@ -123,6 +123,7 @@ const COMMANDS: Record<string, Command> = {
       '--granularity G': 'channel (default), unstructured or nm',
       '--ratio R': 'fraction of channels (or weights) to remove, in [0, 1)',
       '--budget B': 'latency=0.5 (fraction of dense), latency=0.1ms, energy=3uJ, dram=200kB, macs=..., params=...',
+      '--decompose': 'plan layer splits (SVD, Tucker-2) with the channels against the budget: each layer pruned, split or both (--decompose-method auto|svd|tucker2|cp)',
       '--bits W,W': 'mixed precision: plan each layer\'s width from these (e.g. 4,8) with the channels against the budget, then prune and fine-tune the quantized model (QAT)',
       '--nm N:M': 'N:M sparsity pattern (granularity nm), e.g. 2:4',
       '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',

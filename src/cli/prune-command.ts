@@ -19,7 +19,7 @@ import type { PruneSchedule } from '../prune/prune.js';
 import { STRUCTURE_KINDS, type StructureKind } from '../prune/structures.js';
 import { type RunReport, type SparsityReport, paretoChart, renderHtml } from '../report/report.js';
 import { runPruneWithFallback } from '../run/fallback.js';
-import { planPrecision } from '../run/precision-plan.js';
+import { planPrecision, planSplits } from '../run/plan-before-pruning.js';
 import { CostModel } from '../prune/budget.js';
 import { schedulerFor } from '../open-backend.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
@@ -78,6 +78,10 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   });
   if (bits && !budget) throw new UsageError('--bits plans bit widths with the channels against a budget: add --budget METRIC=VALUE');
   if (bits && sparse) throw new UsageError('--bits and --sparse-train do not combine yet: the widths are planned on the dense model');
+  const decomposeMethod = v.decompose ? oneOf(v, 'decompose-method', ['auto', 'svd', 'tucker2', 'cp'] as const, 'auto') as 'auto' | 'svd' | 'tucker2' | 'cp' : undefined;
+  if (!v.decompose && v['decompose-method'] !== undefined) throw new UsageError('--decompose-method chooses the splits of --decompose: add --decompose');
+  if (decomposeMethod && !budget) throw new UsageError('--decompose plans layer splits with the channels against a budget: add --budget METRIC=VALUE');
+  if (decomposeMethod && (bits || sparse)) throw new UsageError(`--decompose and ${bits ? '--bits' : '--sparse-train'} do not combine yet`);
   const sweep = str(v, 'sweep')?.split(',').map((x) => {
     const f = Number(x);
     if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);
@@ -92,23 +96,24 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
   const kd = kdOption(v);
   const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
-  // Mixed precision: widths planned with the channels; the run then prunes the quantized model (QAT) to the same budget.
-  const precision = bits && await planPrecision(be, {
-    model, train: trainData, test, budget: budget!, costs: new CostModel(accel, { metric: budget!.metric, mode, schedule: schedulerFor(be) }), criterion, bits,
-    onStep: (t) => c.progress.phase(`mixed precision: ${t}`),
-  });
+  // Mixed precision or layer splits planned with the channels; the run then prunes that model (QAT where quantized) to the same budget.
+  const planInputs = budget && { model, train: trainData, test, budget, costs: new CostModel(accel, { metric: budget.metric, mode, schedule: schedulerFor(be) }), criterion };
+  const precision = bits && await planPrecision(be, { ...planInputs!, bits, onStep: (t: string) => c.progress.phase(`mixed precision: ${t}`) });
+  const splits = decomposeMethod && await planSplits(be, { ...planInputs!, method: decomposeMethod, onStep: (t: string) => c.progress.phase(`pruning and decomposition: ${t}`) });
+  const planned = precision || splits || undefined;
   // A run stopped after its pruned model continues from the pruned model and report it wrote then.
-  const resumeLater: LaterResume | undefined = laterAt && { ...laterAt, ...(await writtenRun(outDir, (precision ? precision.model : model).spec)) };
+  const resumeLater: LaterResume | undefined = laterAt && { ...laterAt, ...(await writtenRun(outDir, (planned ? planned.model : model).spec)) };
 
   const run = await runPruneWithFallback(be, {
-    model: precision ? precision.model : model, modelSource: source, train: trainData, test, accelerator: accel, mode,
-    criterion, granularity, ratio, budget: precision ? precision.budget : budget, nm, schedule, sparse: sparse?.run,
+    model: planned ? planned.model : model, modelSource: source, train: trainData, test, accelerator: accel, mode,
+    criterion, granularity, ratio, budget: planned ? planned.budget : budget, nm, schedule, sparse: sparse?.run,
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume, resumeLater,
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
   if (precision) run.report.precision = precision.report;
+  if (splits) run.report.splits = splits.report;
   const options = savedOptions(v);
   if (run.result.interrupted) {
     const i: RunResume = run.result.interrupted;
@@ -145,11 +150,14 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   else if (resume || resumeLater) await rm(resumeFile, { force: true });
   run.backend.destroy();
   const r = run.report;
+  const reference = r.precision?.float ?? r.splits?.original ?? r.dense;
   const line = (name: string, s: typeof r.dense) => `${name.padEnd(9)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;
   output(c, { files, report: r }, [
-    ...(r.precision ? [line('float', r.precision.float), line('quantized', r.dense), `bits ${Object.entries(r.precision.bits).map(([l, b]) => `${l} ${b}`).join(', ')}`] : [line('dense', r.dense)]),
+    ...(r.precision ? [line('float', r.precision.float), line('quantized', r.dense), `bits ${Object.entries(r.precision.bits).map(([l, b]) => `${l} ${b}`).join(', ')}`]
+      : r.splits ? [line('original', r.splits.original), line('split', r.dense), `split ${Object.entries(r.splits.split).map(([l, k]) => `${l} (ranks ${k.join('/')})`).join(', ') || 'none: channel pruning alone'}`]
+        : [line('dense', r.dense)]),
     line('pruned', r.pruned), ...(r.uniform ? [line(`uniform`, r.uniform)] : []),
-    ...(r.budget ? [`budget ${r.budget.text} = ${Math.round(r.budget.value)} ${r.budget.unit}: ${r.budget.met ? 'met' : 'NOT met'}; latency ${(r.pruned.cycles / (r.precision?.float ?? r.dense).cycles).toFixed(3)}x ${r.precision ? 'float' : 'dense'}, energy ${(r.pruned.energyUJ / (r.precision?.float ?? r.dense).energyUJ).toFixed(3)}x`] : []),
+    ...(r.budget ? [`budget ${r.budget.text} = ${Math.round(r.budget.value)} ${r.budget.unit}: ${r.budget.met ? 'met' : 'NOT met'}; latency ${(r.pruned.cycles / reference.cycles).toFixed(3)}x ${r.precision ? 'float' : r.splits ? 'original' : 'dense'}, energy ${(r.pruned.energyUJ / reference.energyUJ).toFixed(3)}x`] : []),
     ...r.notes.map((n) => `note: ${n}`),
     `backend ${r.backend}`,
     `wrote ${files.onnx}, ${files.checkpoint}, ${files.json}, ${files.html} (${r.seconds.total.toFixed(0)} s)`,

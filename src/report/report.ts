@@ -77,6 +77,8 @@ export interface RunReport {
   sparsity?: SparsityReport;
   /** Mixed precision planned with the channels (prune --bits): each layer's width, and the float model the budget is a share of. */
   precision?: PrecisionReport;
+  /** Decomposition planned with the channels (prune --decompose): the layers split, and the original model the budget is a share of. */
+  splits?: SplitReport;
   notes: string[];
   seconds: Record<string, number>;
   /** The compute backend that ran the job (the one that finished it, after a device loss). */
@@ -92,6 +94,20 @@ export interface PrecisionReport {
   judgedLoss: number;
   widestLoss: number;
   steps: { layer: string; bits: number; loss: number }[];
+  seconds: number;
+}
+
+export interface SplitReport {
+  method: string;
+  /** Split layers and the ranks they started at (channel pruning may have cut them further: see the layers). */
+  split: Record<string, number[]>;
+  /** The original model (the run's dense model is the split one before pruning). */
+  original: ModelSummary;
+  /** Loss on the judging images of the planned model (pruned, batch norm adapted, not fine-tuned), and of channel pruning alone. */
+  judgedLoss: number;
+  pruningLoss: number;
+  steps: { layer: string; ranks: number[]; loss: number }[];
+  notes: string[];
   seconds: number;
 }
 
@@ -139,7 +155,8 @@ export function summaryTable(columns: [string, ModelSummary][]): string {
 
 export function renderHtml(r: RunReport): string {
   const pr = r.precision;
-  const summary = summaryTable([...(pr ? [['float', pr.float] as [string, ModelSummary]] : []), [pr ? 'quantized' : 'dense', r.dense], ['pruned', r.pruned], ...(r.uniform ? [[`uniform (ratio ${r.uniform.ratio})`, r.uniform] as [string, ModelSummary]] : [])]);
+  const sr = r.splits;
+  const summary = summaryTable([...(pr ? [['float', pr.float] as [string, ModelSummary]] : sr ? [['original', sr.original] as [string, ModelSummary]] : []), [pr ? 'quantized' : sr ? 'split' : 'dense', r.dense], ['pruned', r.pruned], ...(r.uniform ? [[`uniform (ratio ${r.uniform.ratio})`, r.uniform] as [string, ModelSummary]] : [])]);
   const names = r.layers.map((l) => l.name);
   const charts = [
     barChart({ title: 'Channels kept per layer', categories: names, yLabel: 'output channels', series: [{ name: 'dense', values: r.layers.map((l) => l.channelsBefore) }, { name: 'pruned', values: r.layers.map((l) => l.channelsAfter) }] }),
@@ -159,12 +176,13 @@ export function renderHtml(r: RunReport): string {
   const sparsity = sp ? `<h2>Sparse training</h2><p>${esc(sp.kind)} (${esc(sp.mode)}), ${sp.steps} steps, λ ${sp.lambda}${sp.finalLambda !== sp.lambda ? ` grown to ${sp.finalLambda}` : ''}; accuracy after it ${pct(sp.accuracy)}. ${sp.nearZero.length} of ${sp.after.length} structures near zero (norm below ${sp.nearZeroBelow.toPrecision(3)})${sp.removed.length ? `; removed: ${esc(sp.removed.join(', '))}` : ''}${sp.cycles ? ` (simulated cycles ${formatNumber(sp.cycles.before)} → ${formatNumber(sp.cycles.after)})` : ''}.</p>${sp.nearZero.length ? `<details><summary>near zero</summary><p>${esc(sp.nearZero.join(', '))}</p></details>` : ''}` : '';
   const precision = pr ? `<h2>Mixed precision</h2><p>Bit widths from {${pr.candidates.join(', ')}} planned with the channels against the budget (loss on the judging images of the pruned, quantized model: ${pr.judgedLoss.toFixed(4)}, ${pr.widestLoss.toFixed(4)} with every layer at ${Math.max(...pr.candidates)} bits).</p>`
     + `<table><tr><th>layer</th><th>bits</th><th>channels</th><th>energy (pJ)</th></tr>${r.layers.filter((l) => pr.bits[l.name] !== undefined).map((l) => `<tr><td>${esc(l.name)}</td><td>${pr.bits[l.name]}</td><td>${l.channelsBefore} → ${l.channelsAfter}</td><td>${formatNumber(l.energyBeforePJ)} → ${formatNumber(l.energyAfterPJ)}</td></tr>`).join('')}</table>` : '';
+  const splits = sr ? `<h2>Pruning and decomposition</h2><p>${Object.keys(sr.split).length ? `Split (${esc(sr.method)}): ${Object.entries(sr.split).map(([l, k]) => `${esc(l)} at ranks ${k.join('/')}`).join(', ')}; channel pruning then cut the ranks with the channels (layers below).` : 'No split paid: channel pruning alone.'} Judged loss of the plan ${sr.judgedLoss.toFixed(4)}, of channel pruning alone ${sr.pruningLoss.toFixed(4)} (pruned, batch norm adapted, before fine-tuning).</p>` : '';
   const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>wgprune report: ${esc(r.model.name)}</title>
 <style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}
 td:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}.charts svg{border:1px solid #eee;background:#fff}</style></head><body>
 <h1>wgprune: ${esc(r.model.name)} on ${esc(r.accelerator.name)}</h1>
 <p>${esc(r.accelerator.name)}: ${r.accelerator.rows}x${r.accelerator.cols} ${esc(r.accelerator.dataflow)} array at ${r.accelerator.clockMHz} MHz. Model from ${esc(r.model.source)}; evaluated on ${r.data.testCount} images of ${esc(r.data.test)}. ${esc(r.createdAt)}.</p>
-${budget}${summary}<ul>${method}</ul>${precision}${sparsity}<div class="charts">${charts.join('\n')}</div>${notes}</body></html>
+${budget}${summary}<ul>${method}</ul>${precision}${splits}${sparsity}<div class="charts">${charts.join('\n')}</div>${notes}</body></html>
 `;
 }
