@@ -10,23 +10,15 @@ import { exportOnnx } from '../onnx/export.js';
 import { renderDecomposeHtml } from '../report/decompose-report.js';
 import { runDecompose } from '../run/decompose-run.js';
 import { schedulerFor } from '../open-backend.js';
-import { type Checkpoint, encodeCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { encodeCheckpoint } from '../train/checkpoint.js';
 import { type Context, backend, budgetOption, dataValues, kdOption, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { int, num, oneOf, str } from './options.js';
-import { checkOutputDir, writeOutputs } from './outputs.js';
-import { resumedRun, savedOptions } from './resume.js';
+import { writeOutputs } from './outputs.js';
+import { resumableRun, saveStopped } from './resume.js';
 
 export async function decomposeCommand(c: Context): Promise<number | void> {
-  const outDir = str(c.values, 'out') ?? 'out';
-  checkOutputDir('--out', outDir);
-  const resumeFile = join(outDir, 'resume.safetensors');
-  let v = c.values;
-  let resume: Checkpoint | undefined;
-  if (v.resume) {
-    const r = await resumedRun<object>(resumeFile, v, 'decompose', outDir);
-    [v, resume] = [r.values, r.saved];
-  }
+  const { outDir, resumeFile, values: v, resume } = await resumableRun(c, 'decompose');
   const method = oneOf(v, 'method', ['auto', 'svd', 'tucker2', 'cp'] as const, 'auto') as 'auto' | 'svd' | 'tucker2' | 'cp';
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const keepEnergy = num(v, 'keep-energy');
@@ -45,12 +37,7 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
   run.report.backend = be.name;
-  if (run.interrupted) {
-    await saveCheckpoint(resumeFile, { ...run.interrupted, info: { command: 'decompose', options: savedOptions(v) } });
-    output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune decompose --resume --out ${outDir}`);
-    be.destroy();
-    return 130;
-  }
+  if (run.interrupted) return saveStopped(c, be, 'decompose', resumeFile, outDir, run.interrupted, v);
   const files = { onnx: join(outDir, 'decomposed.onnx'), checkpoint: join(outDir, 'decomposed.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
   await writeOutputs(outDir, {
     'decomposed.onnx': exportOnnx(run.model),

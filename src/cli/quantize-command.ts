@@ -11,12 +11,12 @@ import { schedulerFor } from '../open-backend.js';
 import { CALIBRATORS, type Calibrator } from '../quantize/ptq.js';
 import { inputRange, renderQuantizeHtml } from '../report/quantize-report.js';
 import { runQuantize } from '../run/quantize-run.js';
-import { type Checkpoint, encodeCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { encodeCheckpoint } from '../train/checkpoint.js';
 import { type Context, backend, dataValues, kdOption, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { int, num, oneOf, str } from './options.js';
-import { checkOutputDir, writeOutputs } from './outputs.js';
-import { resumedRun, savedOptions } from './resume.js';
+import { writeOutputs } from './outputs.js';
+import { resumableRun, saveStopped } from './resume.js';
 
 /**
  * QAT's Adam learning rate when --lr names none: a tenth of training's, as fine-tuning a converged model
@@ -27,15 +27,7 @@ const QAT_ADAM_LR = 1e-4;
 const BINARY_QAT_ADAM_LR = 1e-3;
 
 export async function quantizeCommand(c: Context): Promise<number | void> {
-  const outDir = str(c.values, 'out') ?? 'out';
-  checkOutputDir('--out', outDir);
-  const resumeFile = join(outDir, 'resume.safetensors');
-  let v = c.values;
-  let resume: Checkpoint | undefined;
-  if (v.resume) {
-    const r = await resumedRun<object>(resumeFile, v, 'quantize', outDir);
-    [v, resume] = [r.values, r.saved];
-  }
+  const { outDir, resumeFile, values: v, resume } = await resumableRun(c, 'quantize');
   const bitsOption = (name: string, fallback: number) => {
     const b = int(v, name, fallback)!;
     if (!(b >= 1 && b <= 16)) throw new UsageError(`--${name} must be an integer from 1 (binary) to 16, got ${b}`);
@@ -69,12 +61,7 @@ export async function quantizeCommand(c: Context): Promise<number | void> {
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
   run.report.backend = be.name;
-  if (run.interrupted) {
-    await saveCheckpoint(resumeFile, { ...run.interrupted, info: { command: 'quantize', options: savedOptions(v) } });
-    output(c, { stopped: true, resume: resumeFile }, `stopped; the run is saved in ${resumeFile}. Continue with: wgprune quantize --resume --out ${outDir}`);
-    be.destroy();
-    return 130;
-  }
+  if (run.interrupted) return saveStopped(c, be, 'quantize', resumeFile, outDir, run.interrupted, v);
   const r = run.report;
   const files = { onnx: join(outDir, 'quantized.onnx'), checkpoint: join(outDir, 'quantized.safetensors'), json: join(outDir, 'report.json'), html: join(outDir, 'report.html') };
   const notes: string[] = [];

@@ -1,6 +1,6 @@
 // Seeded random cases for every backend op, shared by the WebGPU and gpu.js kernel tests (each runs
 // them against the CPU reference). Shapes include sizes that are not multiples of any workgroup or tile.
-import { ACTIVATIONS, type Tensor } from '../../src/backend.js';
+import { ACTIVATIONS } from '../../src/backend.js';
 import { type Conv2dOptions, type PoolOptions, conv2dGeometry } from '../../src/geometry.js';
 import type { Rng } from '../../src/random.js';
 import { type OpCase, binaryMask, randomInput } from './op-cases.js';
