@@ -56,7 +56,7 @@ export function parseBudget(text: string, config?: AcceleratorConfig): Budget {
   return { metric, value: x * scale[1] };
 }
 
-export const budgetText = (b: Budget) => ('fraction' in b ? `${b.metric}=${b.fraction}` : `${b.metric}=${b.value}${METRIC_UNITS[b.metric]}`);
+export const budgetText = (b: Budget) => ('fraction' in b ? `${b.metric}=${b.fraction}` : `${b.metric}=${Number(b.value.toPrecision(6))}${METRIC_UNITS[b.metric]}`);
 
 /** The scheduler objective that minimises a metric (MACs and weights do not depend on the schedule). */
 export const objectiveFor = (m: BudgetMetric): Objective => (m === 'energy' ? 'energy' : m === 'dram' ? 'dram' : 'latency');
