@@ -35,6 +35,10 @@ describe('wgprune quantize', () => {
     expect(report.ptq.energyUJ).toBeLessThan(0.7 * report.float.energyUJ);
     expect(report.ptq.dramBytes).toBeLessThan(0.7 * report.float.dramBytes);
     expect(report.qat).toBeUndefined();
+    // What binarizing fc1 would buy: XNOR-popcount on 16-bit words, 16 input channels per PE per cycle.
+    const fc1 = report.layers.find((l) => l.layer === 'fc1')!;
+    expect(fc1.binaryCycles).toBeLessThan(fc1.cyclesAfter / 8);
+    expect(fc1.binaryEnergy).toBeLessThan(fc1.energyAfter / 4);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/SQNR of each quantized layer/);
     const test = subset(loadMnist('test'), 500);
     const session = await ort.InferenceSession.create(readFileSync(join(out, 'quantized.onnx')));

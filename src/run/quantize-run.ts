@@ -57,10 +57,13 @@ export async function runQuantize(be: Backend, o: QuantizeRunOptions): Promise<Q
   o.onPhase?.('evaluating the quantized model');
   const cost = await costs.evaluate(modelWorkloads(model.spec));
   const layerCost = (c: ModelCost, name: string) => c.layers.find((l) => l.name === name)!;
+  // What binarizing each layer (weights and activations: XNOR-popcount on the array) would buy.
+  const binary = await costs.evaluate(modelWorkloads(model.spec).map((w) => (w.vector ? w : { ...w, bits: { weights: 1, activations: 1 } })));
   const rows: QuantizedLayerRow[] = ptq.layers.map((l) => {
     const q = model.spec.quantization![l.layer];
-    const [before, after] = [layerCost(floatCost, l.layer), layerCost(cost, l.layer)];
+    const [before, after, asBinary] = [layerCost(floatCost, l.layer), layerCost(cost, l.layer), layerCost(binary, l.layer)];
     return {
+      binaryCycles: asBinary.cycles, binaryEnergy: asBinary.energy.total,
       layer: l.layer, weightBits: q.weightBits, perChannel: q.perChannel, input: q.input, sqnr: l.sqnr,
       cyclesBefore: before.cycles, cyclesAfter: after.cycles, energyBefore: before.energy.total, energyAfter: after.energy.total,
       dramBytesBefore: before.dramBytes, dramBytesAfter: after.dramBytes,
