@@ -22,7 +22,8 @@ export function foldBatchNorm(model: Model): Model {
   for (const n of spec.nodes) {
     if (n.op !== 'batchnorm' || n.name === spec.output) continue;
     const layer = byName.get(n.input);
-    if ((layer?.op === 'conv2d' || layer?.op === 'linear') && consumers.get(layer.name)!.length === 1 && layer.name !== spec.output) {
+    // A quantized layer keeps its batch norm: folding would change the weights its quantizer sees.
+    if ((layer?.op === 'conv2d' || layer?.op === 'linear') && consumers.get(layer.name)!.length === 1 && layer.name !== spec.output && !spec.quantization?.[layer.name]) {
       folded.set(n.name, layer.name);
       bnOf.set(layer.name, n);
     }
