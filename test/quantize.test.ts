@@ -235,6 +235,19 @@ describe('quantized layers in the graph', () => {
     expect(toleranceRatio(convGrad, expected, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
   });
 
+  it('inference keeps a quantized layer\'s batch norm unfolded: the fused inference network computes what the plain one does', async () => {
+    const b = new GraphBuilder('qbn', [3, 6, 6], 4);
+    const bnSpec = b.build(b.linear(b.flatten(b.relu(b.bn(b.conv('input', { out: 5, kernel: 3, padding: 1, name: 'conv' }), 'bn'))), 4, 'fc'));
+    const m = initModel(bnSpec, 5);
+    m.params.set('bn.runningMean', Float32Array.from({ length: 5 }, () => rng.normal()));
+    m.params.set('bn.gamma', Float32Array.from({ length: 5 }, () => 0.5 + rng.uniform(0, 2)));
+    const q: Model = { ...m, spec: { ...bnSpec, quantization: { conv: { weightBits: 3, perChannel: true } } } };
+    const be = cpu();
+    const plain = new Network(be, q);
+    const f = plain.forward(be.upload(x, [4, 3, 6, 6]), false);
+    expect(toleranceRatio(await inferenceLogits(be, q, x, 4), await be.read(f.logits), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+  });
+
   it('a spec with quantization survives a checkpoint; bad quantization fields are refused naming the layer', () => {
     const m = quantized(true);
     expect(decodeCheckpoint(encodeCheckpoint({ model: m, optimizer: new Map() })).model.spec.quantization).toEqual(m.spec.quantization);
