@@ -123,7 +123,9 @@ export function decomposedSpec(spec: ModelSpec, ranks: Ranks, conv: ConvMethod =
     return replacement(n, l, r);
   });
   for (const name of ranks.keys()) if (!spec.nodes.some((n) => n.name === name)) throw new Error(`decompose: model '${spec.name}' has no layer '${name}'`);
-  return { ...spec, nodes };
+  // A split layer's quantizer belonged to the whole layer: its parts run in float until quantized again.
+  const quantization = spec.quantization && Object.fromEntries(Object.entries(spec.quantization).filter(([layer]) => !ranks.has(layer)));
+  return { ...spec, nodes, ...(quantization ? { quantization } : {}) };
 }
 
 /** The model with these layers decomposed, weights from the factorizations (float64, then float32). */

@@ -23,6 +23,7 @@ export function removeBlocks(model: Model, blocks: ResidualBlock[]): Model {
     spec = { ...spec, nodes: spec.nodes.filter((n) => n.name !== b.add && !b.nodes.includes(n.name)).map((n) => rename(n, b.add, b.shortcut)), output: spec.output === b.add ? b.shortcut : spec.output };
   }
   const keep = (name: string) => !gone.has(name.slice(0, name.lastIndexOf('.')));
+  if (spec.quantization) spec = { ...spec, quantization: Object.fromEntries(Object.entries(spec.quantization).filter(([layer]) => !gone.has(layer))) };
   return {
     spec,
     params: new Map([...model.params].filter(([k]) => keep(k))),
