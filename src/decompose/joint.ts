@@ -69,6 +69,7 @@ export async function planPruneDecompose(be: Backend, dense: Model, o: JointPlan
   const steps: JointPlan['steps'] = [];
   for (;;) {
     let best: { layer: string; loss: number } | undefined;
+    o.onStep?.(`round ${steps.length + 1}: judging a split of each of ${layers.length - ranks.size} layers`);
     for (const l of layers) {
       if (ranks.has(l.name)) continue;
       const r = await judgePlan(new Map([...ranks, [l.name, startRanks.get(l.name)!]]));

@@ -74,6 +74,7 @@ export async function planMixedPrecision(be: Backend, dense: Model, o: MixedPrec
   const steps: MixedPrecisionPlan['steps'] = [];
   for (;;) {
     let best: { layer: string; bits: number; loss: number } | undefined;
+    o.onStep?.(`round ${steps.length + 1}: judging a step down for each of ${layers.filter((l) => bits[l] !== widths.at(-1)).length} layers`);
     for (const layer of layers) {
       const next = widths[widths.indexOf(bits[layer]) + 1];
       if (next === undefined) continue;
