@@ -50,7 +50,7 @@ export async function benchMixed(): Promise<void> {
           }
         };
         await row('pruning, float32', dense);
-        await row('uniform int8 + pruning', (await quantizeModel(be, dense, data, { bits: 8 })).model);
+        await row('uniform int8 + pruning', (await quantizeModel(be, dense, data, { bits: 8, foldBatchNorm: false })).model);
         const plan = await planMixedPrecision(be, dense, { bits, budget, costs, importance: 'l1', data });
         await row(`mixed {${bits.join(', ')}} + pruning`, plan.model, Object.entries(plan.bits).map(([l, b]) => `${l}:${b}`).join(' '));
       }

@@ -2,14 +2,17 @@
 // beside its channels: for a bit assignment, the channels are allocated to the same budget on the
 // accelerator model at those widths (cheaper layers leave room for more channels), and the plan is judged
 // by what it costs in accuracy where both choices meet, the loss of the pruned, quantized model on
-// calibration images (HAQ, Wang et al. CVPR 2019, and HAWQ-V3, Yao et al. ICML 2021, choose bits by
-// measured sensitivity; here the measure includes the channels each choice buys). Greedy: from every
+// calibration images, batch norm statistics recomputed first (EagleEye's adaptive batch norm) (HAQ, Wang
+// et al. CVPR 2019, and HAWQ-V3, Yao et al. ICML 2021, choose bits by measured sensitivity; here the
+// measure includes the channels each choice buys). Batch norm stays unfolded: the model is pruned and
+// fine-tuned next (quantizeModel's foldBatchNorm). Greedy: from every
 // layer at the widest width, lower the one layer whose step down gives the least loss, while it helps.
 import type { Backend } from '../backend.js';
 import { type Dataset, subset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import type { Quantization } from '../model/quantization.js';
 import { type PtqOptions, quantizeModel } from '../quantize/ptq.js';
+import { adaptBatchNorm } from '../train/adapt-bn.js';
 import { evaluateModel } from '../train/trainer.js';
 import { type Budget, type CostModel, absoluteBudget } from './budget.js';
 import { ChannelPruner } from './pruner.js';
@@ -32,7 +35,7 @@ export interface MixedPrecisionOptions {
 }
 
 export interface MixedPrecisionPlan {
-  /** The batch-norm-folded model quantized at the chosen widths (no channels pruned yet). */
+  /** The model quantized at the chosen widths, batch norm kept (no channels pruned yet). */
   model: Model;
   bits: Record<string, number>;
   /** The absolute budget, from the float model's cost. */
@@ -50,7 +53,8 @@ export async function planMixedPrecision(be: Backend, dense: Model, o: MixedPrec
   const budget = await absoluteBudget(o.budget, dense.spec, o.costs);
   // One calibrated quantization per width: a layer at width b takes its quantizer from the model at b.
   const atWidth = new Map<number, Model>();
-  for (const b of widths) atWidth.set(b, (await quantizeModel(be, dense, o.data, { ...o.ptq, bits: b })).model);
+  // Batch norm stays: the model is pruned and fine-tuned next.
+  for (const b of widths) atWidth.set(b, (await quantizeModel(be, dense, o.data, { ...o.ptq, bits: b, foldBatchNorm: false })).model);
   const widest = atWidth.get(widths[0])!;
   const layers = Object.keys(widest.spec.quantization!);
   const judge = subset(o.data, Math.min(o.judgeImages ?? 512, o.data.count));
@@ -65,7 +69,7 @@ export async function planMixedPrecision(be: Backend, dense: Model, o: MixedPrec
     } catch {
       return Infinity; // this assignment cannot reach the budget by pruning
     }
-    return (await evaluateModel(be, pruner.model, judge)).loss;
+    return (await evaluateModel(be, await adaptBatchNorm(be, pruner.model, o.data), judge)).loss;
   };
 
   let bits = Object.fromEntries(layers.map((l) => [l, widths[0]]));
