@@ -57,7 +57,7 @@ export async function benchDecompose(): Promise<void> {
           }
         }
       }
-      console.log(`${dataName} ${modelName} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      console.log(`${dataName} ${modelName} done (${((performance.now() - t0) / 1000).toFixed(0)} s); the rows so far:\n${table(['data', 'model', 'accelerator', 'budget', 'dense acc', 'method', 'accuracy', 'MACs', 'cycles', 'energy'], rows)}`);
     }
   }
   console.log(table(['data', 'model', 'accelerator', 'budget', 'dense acc', 'method', 'accuracy', 'MACs', 'cycles', 'energy'], rows));
