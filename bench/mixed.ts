@@ -3,12 +3,14 @@
 // model is quantized); accuracy at the simulated energy each reaches, as a share of the float model's.
 // Options (environment): MIXED_MODELS=lenet5,vgg-small,mobilenet MIXED_DATA=mnist,fashion-mnist
 // MIXED_BUDGETS=energy=0.2 MIXED_PRESET=systolic-16x16 MIXED_BITS=4,8 MIXED_DENSE (dense steps, 400)
-// MIXED_STEPS (fine-tuning steps, 150) BENCH_BACKEND=auto|native|...
+// MIXED_STEPS (fine-tuning steps, 150) MIXED_FOLDED=1 (also float pruning of the batch-norm-folded model)
+// BENCH_BACKEND=auto|native|...
 import { presets } from '../src/accel/presets.js';
 import { subset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/sources.js';
 import { type Model, initModel } from '../src/model/model.js';
 import { zooModel } from '../src/model/zoo.js';
+import { foldBatchNorm } from '../src/model/fold.js';
 import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
 import { CostModel, parseBudget } from '../src/prune/budget.js';
 import { planMixedPrecision } from '../src/prune/mixed-precision.js';
@@ -50,6 +52,7 @@ export async function benchMixed(): Promise<void> {
           }
         };
         await row('pruning, float32', dense);
+        if (env('MIXED_FOLDED', '') === '1') await row('pruning, float32, batch norm folded first', foldBatchNorm(dense));
         await row('uniform int8 + pruning', (await quantizeModel(be, dense, data, { bits: 8, foldBatchNorm: false })).model);
         const plan = await planMixedPrecision(be, dense, { bits, budget, costs, importance: 'l1', data });
         await row(`mixed {${bits.join(', ')}} + pruning`, plan.model, Object.entries(plan.bits).map(([l, b]) => `${l}:${b}`).join(' '));
