@@ -2,7 +2,7 @@
 // quantization-aware training; per quantized layer its bits, input quantizer, SQNR against float32 on the
 // calibration images, and cycles, energy and DRAM bytes at float and quantized widths; JSON, and HTML
 // with SVG charts (SQNR per layer, energy per layer, energy split into MACs, register files, SRAM, DRAM).
-import type { ActivationQuant } from '../model/quantization.js';
+import { type ActivationQuant, grid } from '../model/quantization.js';
 import { type ModelSummary, summaryTable } from './report.js';
 import { barChart, formatNumber } from './svg.js';
 
@@ -40,7 +40,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /** An input quantizer's float range. */
 export function inputRange(a: ActivationQuant): [number, number] {
-  const [qmin, qmax] = a.symmetric ? [-(2 ** (a.bits - 1)), 2 ** (a.bits - 1) - 1] : [0, 2 ** a.bits - 1];
+  const { qmin, qmax } = grid(a.bits, a.symmetric);
   return [(qmin - a.zeroPoint) * a.scale, (qmax - a.zeroPoint) * a.scale];
 }
 
