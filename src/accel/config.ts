@@ -125,8 +125,8 @@ export function precisionOf(c: AcceleratorConfig): Precision {
   return c.precision ?? { weights: bits, activations: bits, psums: bits };
 }
 
-/** Values each SRAM holds: inputs at `activations` bits, weights at `weights`, partial sums at `psums` (default: the word). */
-export function sramWords(c: AcceleratorConfig, bits: Precision = { weights: c.wordBytes * 8, activations: c.wordBytes * 8, psums: c.wordBytes * 8 }): { ifmap: number; filter: number; ofmap: number } {
+/** Values each SRAM holds: inputs at `activations` bits, weights at `weights`, partial sums at `psums`. */
+export function sramWords(c: AcceleratorConfig, bits: Precision): { ifmap: number; filter: number; ofmap: number } {
   const values = (kb: number, b: number) => Math.floor((kb * 1024 * 8) / b);
   return { ifmap: values(c.ifmapSramKB, bits.activations), filter: values(c.filterSramKB, bits.weights), ofmap: values(c.ofmapSramKB, bits.psums) };
 }

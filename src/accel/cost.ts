@@ -4,7 +4,7 @@ import type { AcceleratorConfig } from './config.js';
 import { scaleSimLayer } from './scalesim.js';
 import { vectorPassCost } from './vector-pass.js';
 import {
-  type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, U32_MAX, compulsoryIfmapWords, countsEnergy, scheduleOnCpu, tileProblem, trafficUnits,
+  type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, U32_MAX, compulsoryIfmapWords, countsEnergy, scheduleOnCpu, tileProblem,
 } from './tiled.js';
 import { type Gemm, type LayerWorkload, gemmOf, macsOf } from './workload.js';
 
@@ -58,7 +58,7 @@ function energyOf(c: AcceleratorConfig, macs: number, registerFile: number, sram
   return { ...e, total: e.mac + e.registerFile + e.sram + e.dram };
 }
 
-function fromTiled(c: AcceleratorConfig, l: LayerWorkload, s: Scheduled): LayerCost {
+function fromTiled(c: AcceleratorConfig, l: LayerWorkload, q: TileProblem, s: Scheduled): LayerCost {
   const t: TileCounts = s.counts;
   const gemm = gemmOf(l);
   // Counts are unsigned 32-bit integers that saturate (the GPU scheduler's arithmetic): a saturated one is no longer exact.
@@ -72,7 +72,6 @@ function fromTiled(c: AcceleratorConfig, l: LayerWorkload, s: Scheduled): LayerC
     ofmapWrites: t.sramOfmapWrites * r, ifmapWrites: t.sramIfmapWrites * r, filterWrites: t.sramFilterWrites * r,
   };
   const dram = { ifmapReads: t.dramIfmapReads * r, filterReads: t.dramFilterReads * r, ofmapReads: t.dramOfmapReads * r, ofmapWrites: t.dramOfmapWrites * r };
-  const q = tileProblem(c, l);
   const one = countsEnergy(c, q, t);
   // A packed binary layer's word operations each do `pack` binary MACs: report those (utilization stays per word operation).
   const macs = q.pack > 1 ? macsOf(l) : t.macs * r;
@@ -82,7 +81,7 @@ function fromTiled(c: AcceleratorConfig, l: LayerWorkload, s: Scheduled): LayerC
     name: l.name, gemm, macs, cycles, computeCycles: (t.computeCycles + t.prologueCycles) * r, stallCycles: t.stallCycles * r,
     utilization: (t.macs * r) / (cycles * c.rows * c.cols),
     mappingEfficiency: t.usedPeFolds / (t.folds * c.rows * c.cols),
-    sram, dram, dramBytes: (trafficUnits(q, t).dram * r * q.unitBits) / 8, energy: { ...e, total: e.mac + e.registerFile + e.sram + e.dram }, tiling: s.tiling,
+    sram, dram, dramBytes: one.dramBytes * r, energy: { ...e, total: e.mac + e.registerFile + e.sram + e.dram }, tiling: s.tiling,
   };
 }
 
@@ -112,7 +111,7 @@ export async function evaluate(c: AcceleratorConfig, layers: LayerWorkload[], o:
   } else {
     const problems = gemms.map((l) => tileProblem(c, l));
     const scheduled = o.schedule ? await o.schedule(c, problems, objective) : problems.map((q) => scheduleOnCpu(c, q, objective));
-    gemmCosts = gemms.map((l, i) => fromTiled(c, l, scheduled[i]));
+    gemmCosts = gemms.map((l, i) => fromTiled(c, l, problems[i], scheduled[i]));
   }
   let next = 0;
   return summarize(c, mode, objective, layers.map((l) => (l.vector ? vectorPassCost(c, l) : gemmCosts[next++])));

@@ -100,14 +100,14 @@ export function trafficUnits(q: TileProblem, t: Pick<TileCounts, 'sramIfmapReads
 /**
  * Energy in picojoules of a candidate's counts at the layer's widths: the table's MAC and register-file
  * energies scaled by width, SRAM and DRAM by the units moved (exact floats; the integer weights of the
- * problem only rank candidates).
+ * problem only rank candidates); and the DRAM bytes it moves.
  */
-export function countsEnergy(c: AcceleratorConfig, q: TileProblem, t: TileCounts): { mac: number; registerFile: number; sram: number; dram: number } {
+export function countsEnergy(c: AcceleratorConfig, q: TileProblem, t: TileCounts): { mac: number; registerFile: number; sram: number; dram: number; dramBytes: number } {
   const traffic = trafficUnits(q, t);
   const perUnit = q.unitBits / (c.wordBytes * 8);
   return {
     mac: t.macs * c.energy.mac * (q.pack > 1 ? packedMacScale(c, q.pack, q.precision.psums) : macScale(c, q.precision)), registerFile: t.registerFile * c.energy.registerFile * registerFileScale(c, q.precision),
-    sram: traffic.sram * c.energy.sram * perUnit, dram: traffic.dram * c.energy.dram * perUnit,
+    sram: traffic.sram * c.energy.sram * perUnit, dram: traffic.dram * c.energy.dram * perUnit, dramBytes: (traffic.dram * q.unitBits) / 8,
   };
 }
 

@@ -42,13 +42,15 @@ export function packedBinary(c: AcceleratorConfig, l: LayerWorkload): { layer: L
 const multiplyPj = (weights: number, activations: number) => (0.2 * weights * activations) / 64;
 const addPj = (psums: number) => (0.1 * psums) / 32;
 
+/** The model's energy of the table's MAC: operands of the word's width, the config's partial sums. */
+const tableMacPj = (c: AcceleratorConfig) => multiplyPj(c.wordBytes * 8, c.wordBytes * 8) + addPj(precisionOf(c).psums);
+
 /**
- * A MAC's energy at these widths relative to the energy table's MAC (operands of the word's width and
- * the config's partial sums): the multiply by the product of widths, the accumulate by its width.
+ * A MAC's energy at these widths relative to the energy table's MAC: the multiply by the product of
+ * widths, the accumulate by its width.
  */
 export function macScale(c: AcceleratorConfig, p: Precision): number {
-  const word = c.wordBytes * 8;
-  return (multiplyPj(p.weights, p.activations) + addPj(p.psums)) / (multiplyPj(word, word) + addPj(precisionOf(c).psums));
+  return (multiplyPj(p.weights, p.activations) + addPj(p.psums)) / tableMacPj(c);
 }
 
 /**
@@ -56,8 +58,7 @@ export function macScale(c: AcceleratorConfig, p: Precision): number {
  * and one-bit popcount adds, and one accumulate of the word's count at the partial-sum width.
  */
 export function packedMacScale(c: AcceleratorConfig, pack: number, psums: number): number {
-  const word = c.wordBytes * 8;
-  return (pack * (multiplyPj(1, 1) + addPj(1)) + addPj(psums)) / (multiplyPj(word, word) + addPj(precisionOf(c).psums));
+  return (pack * (multiplyPj(1, 1) + addPj(1)) + addPj(psums)) / tableMacPj(c);
 }
 
 /** A register-file access (operand or partial sum, three per MAC) relative to one of a word: by the mean width. */

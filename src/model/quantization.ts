@@ -43,11 +43,14 @@ export const SCALE_FLOOR = 1e-30;
  * SCALE_FLOOR per output channel (or one for the tensor); binary: mean |w| · fround(1 / count) +
  * SCALE_FLOOR (the sum's rounding differs by backend). Exports and host-side checks use these.
  */
+/** What a weight scale multiplies its statistic by: 1 / qmax of max |w|, or (binary) 1 / count of Σ|w|; float32. */
+export const weightScaleFactor = (q: LayerQuant, perScale: number) => Math.fround(1 / (q.weightBits === 1 ? perScale : grid(q.weightBits, true).qmax));
+
 export function weightScales(w: Float32Array, outChannels: number, q: LayerQuant): Float32Array {
   const channels = q.perChannel ? outChannels : 1;
   const per = w.length / channels;
   const binary = q.weightBits === 1;
-  const inverse = Math.fround(1 / (binary ? per : grid(q.weightBits, true).qmax));
+  const inverse = weightScaleFactor(q, per);
   return Float32Array.from({ length: channels }, (_, c) => {
     let m = 0;
     for (let i = c * per; i < (c + 1) * per; i++) m = binary ? m + Math.abs(w[i]) : Math.max(m, Math.abs(w[i]));

@@ -6,7 +6,7 @@
 // their max), so its straight-through gradient is the identity and the weight gradient passes unchanged;
 // for binary weights the identity is BinaryConnect's and XNOR-Net's estimator for weights inside ±1.
 import type { Backend, Tensor } from '../backend.js';
-import { type LayerQuant, type Quantization, SCALE_FLOOR, grid } from './quantization.js';
+import { type LayerQuant, type Quantization, SCALE_FLOOR, grid, weightScaleFactor } from './quantization.js';
 
 interface InputQuantizer { scale: Tensor; zeroPoint: Tensor; grid: { qmin: number; qmax: number } }
 interface WeightConstants { inverseQmax: Tensor; floor: Tensor; zeros: Tensor }
@@ -69,11 +69,11 @@ export class LayerQuantizers {
     return q;
   }
 
-  /** Per layer: 1 / qmax (binary: 1 / the values per scale), SCALE_FLOOR and zero points, for `channels` scales of `per` values. */
+  /** Per layer: the scale factor (weightScaleFactor), SCALE_FLOOR and zero points, for `channels` scales of `per` values. */
   private weightConstants(layer: string, q: LayerQuant, channels: number, per: number): WeightConstants {
     let c = this.weights.get(layer);
     if (!c) {
-      const inverse = Math.fround(1 / (q.weightBits === 1 ? per : grid(q.weightBits, true).qmax));
+      const inverse = weightScaleFactor(q, per);
       c = {
         inverseQmax: this.be.upload(new Float32Array(channels).fill(inverse), [1, channels, 1, 1]),
         floor: this.be.upload(new Float32Array(channels).fill(SCALE_FLOOR), [1, channels, 1, 1]),

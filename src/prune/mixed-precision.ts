@@ -2,35 +2,21 @@
 // beside its channels: for a bit assignment, the channels are allocated to the same budget on the
 // accelerator model at those widths (cheaper layers leave room for more channels), and the plan is judged
 // by what it costs in accuracy where both choices meet, the loss of the pruned, quantized model on
-// calibration images, batch norm statistics recomputed first (EagleEye's adaptive batch norm) (HAQ, Wang
+// calibration images, batch norm statistics recomputed first (budget-judge.ts) (HAQ, Wang
 // et al. CVPR 2019, and HAWQ-V3, Yao et al. ICML 2021, choose bits by measured sensitivity; here the
 // measure includes the channels each choice buys). Batch norm stays unfolded: the model is pruned and
 // fine-tuned next (quantizeModel's foldBatchNorm). Greedy: from every
 // layer at the widest width, lower the one layer whose step down gives the least loss, while it helps.
 import type { Backend } from '../backend.js';
-import { type Dataset, subset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import type { Quantization } from '../model/quantization.js';
 import { type PtqOptions, quantizeModel } from '../quantize/ptq.js';
-import { adaptBatchNorm } from '../train/adapt-bn.js';
-import { evaluateModel } from '../train/trainer.js';
-import { type Budget, type CostModel, absoluteBudget } from './budget.js';
-import { ChannelPruner } from './pruner.js';
+import { type BudgetJudgeOptions, budgetJudge } from './budget-judge.js';
 
-export interface MixedPrecisionOptions {
+export interface MixedPrecisionOptions extends BudgetJudgeOptions {
   /** Candidate widths, e.g. [4, 8] (2-16). */
   bits: number[];
-  budget: Budget;
-  /** The run's cost session (its metric is the budget's). */
-  costs: CostModel;
-  importance: string;
-  /** Calibration and judging images (training data). */
-  data: Dataset;
-  /** Images the plans are judged on (default 512). */
-  judgeImages?: number;
   ptq?: Omit<PtqOptions, 'bits' | 'activationBits' | 'edgeBits'>;
-  ignore?: string[];
-  roundTo?: number;
   onStep?: (text: string) => void;
 }
 
@@ -50,27 +36,18 @@ export interface MixedPrecisionPlan {
 export async function planMixedPrecision(be: Backend, dense: Model, o: MixedPrecisionOptions): Promise<MixedPrecisionPlan> {
   const widths = [...new Set(o.bits)].sort((a, b) => b - a);
   if (widths.length < 1 || widths.some((b) => !(Number.isInteger(b) && b >= 2 && b <= 16))) throw new Error(`mixed precision: bits must be integers in [2, 16], got ${o.bits.join(',')}`);
-  const budget = await absoluteBudget(o.budget, dense.spec, o.costs);
+  const { budget, judge } = await budgetJudge(be, dense, o);
   // One calibrated quantization per width: a layer at width b takes its quantizer from the model at b.
   const atWidth = new Map<number, Model>();
   // Batch norm stays: the model is pruned and fine-tuned next.
   for (const b of widths) atWidth.set(b, (await quantizeModel(be, dense, o.data, { ...o.ptq, bits: b, foldBatchNorm: false })).model);
   const widest = atWidth.get(widths[0])!;
   const layers = Object.keys(widest.spec.quantization!);
-  const judge = subset(o.data, Math.min(o.judgeImages ?? 512, o.data.count));
   const quantized = (bits: Record<string, number>): Model => {
     const q: Quantization = Object.fromEntries(layers.map((l) => [l, atWidth.get(bits[l])!.spec.quantization![l]]));
     return { ...widest, spec: { ...widest.spec, quantization: q } };
   };
-  const judgePlan = async (bits: Record<string, number>): Promise<number> => {
-    const pruner = new ChannelPruner(be, quantized(bits), { importance: o.importance, budget: { metric: o.budget.metric, value: budget }, costs: o.costs, ignore: o.ignore, roundTo: o.roundTo });
-    try {
-      await pruner.step();
-    } catch {
-      return Infinity; // this assignment cannot reach the budget by pruning
-    }
-    return (await evaluateModel(be, await adaptBatchNorm(be, pruner.model, o.data), judge)).loss;
-  };
+  const judgePlan = (bits: Record<string, number>) => judge(quantized(bits));
 
   let bits = Object.fromEntries(layers.map((l) => [l, widths[0]]));
   const widestLoss = await judgePlan(bits);

@@ -52,12 +52,7 @@ const BATCH = 128;
 
 /** A seeded sample of `count` images of the data set, in batches. */
 function calibrationBatches(data: Dataset, count: number, seed: number): number[][] {
-  const rng = new Rng(seed);
-  const order = Array.from({ length: data.count }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = new Rng(seed).shuffle(Array.from({ length: data.count }, (_, i) => i));
   const picked = order.slice(0, Math.min(count, data.count));
   return Array.from({ length: Math.ceil(picked.length / BATCH) }, (_, b) => picked.slice(b * BATCH, (b + 1) * BATCH));
 }
