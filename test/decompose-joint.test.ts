@@ -55,6 +55,7 @@ describe('pruning and decomposition against one budget', () => {
       [['--ratio', '0.5', '--decompose'], /--decompose plans layer splits with the channels against a budget: add --budget/],
       [['--budget', 'latency=0.5', '--decompose-method', 'cp'], /--decompose-method chooses the splits of --decompose: add --decompose/],
       [['--budget', 'latency=0.5', '--decompose', '--bits', '4,8'], /--decompose and --bits do not combine yet/],
+      [['--budget', 'latency=0.5', '--decompose', '--sweep', '0.7'], /--sweep and --decompose do not combine yet/],
     ] as const) {
       const bad = await cli(['prune', '--model', 'default', ...args, '--out', out]);
       expect(bad.code, args.join(' ')).toBe(2);

@@ -70,6 +70,7 @@ describe('wgprune quantize', () => {
       [['--calibrate', 'kl'], /--calibrate/],
       [['--calibrate', 'mse', '--percentile', '99'], /--percentile applies to --calibrate percentile, not mse/],
       [['--kd'], /--kd applies to quantization-aware training: add --qat/],
+      [['--activation-bits', '1', '--activations', 'symmetric'], /--activations does not apply to one-bit activations/],
       [['--weights', 'per-row'], /--weights/],
     ] as const) {
       const bad = await cli(['quantize', '--model', 'default', ...args, '--out', out]);
@@ -147,6 +148,7 @@ describe('mixed precision with channel pruning at one budget', () => {
     for (const [args, message] of [
       [['--ratio', '0.5', '--bits', '4,8'], /--bits plans bit widths with the channels against a budget: add --budget/],
       [['--budget', 'energy=0.3', '--bits', '1,8'], /--bits takes widths from 2 to 16, e.g. 4,8, got '1'/],
+      [['--budget', 'energy=0.3', '--bits', '4,8', '--sweep', '0.5'], /--sweep and --bits do not combine yet/],
     ] as const) {
       const bad = await cli(['prune', '--model', 'default', ...args, '--out', out]);
       expect(bad.code, args.join(' ')).toBe(2);

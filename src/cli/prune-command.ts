@@ -82,6 +82,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   if (!v.decompose && v['decompose-method'] !== undefined) throw new UsageError('--decompose-method chooses the splits of --decompose: add --decompose');
   if (decomposeMethod && !budget) throw new UsageError('--decompose plans layer splits with the channels against a budget: add --budget METRIC=VALUE');
   if (decomposeMethod && (bits || sparse)) throw new UsageError(`--decompose and ${bits ? '--bits' : '--sparse-train'} do not combine yet`);
+  if ((bits || decomposeMethod) && v.sweep !== undefined) throw new UsageError(`--sweep and ${bits ? '--bits' : '--decompose'} do not combine yet: the sweep's fractions would be of the planned model, not of the original`);
   const sweep = str(v, 'sweep')?.split(',').map((x) => {
     const f = Number(x);
     if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);

@@ -43,6 +43,7 @@ export async function quantizeCommand(c: Context): Promise<number | void> {
   const calibrationImages = int(v, 'calibration-images', 512)!;
   if (!(calibrationImages >= 1)) throw new UsageError(`--calibration-images must be a positive integer, got ${calibrationImages}`);
   const weights = oneOf(v, 'weights', ['per-channel', 'per-tensor'] as const, 'per-channel') as 'per-channel' | 'per-tensor';
+  if (activationBits === 1 && v.activations !== undefined) throw new UsageError('--activations does not apply to one-bit activations: they are ±mean|x| for signed inputs and {0, t} after a ReLU, by the data');
   const activations = oneOf(v, 'activations', ['asymmetric', 'symmetric'] as const, 'asymmetric') as 'asymmetric' | 'symmetric';
   const qat = v.qat ? trainOptions(v, 1) : undefined;
   if (qat && v.lr === undefined && qat.optimizer === 'adam') qat.learningRate = bits === 1 || activationBits === 1 ? BINARY_QAT_ADAM_LR : QAT_ADAM_LR;
