@@ -39,9 +39,10 @@ export { type PruningHistory, pruningHistory, prunedSpec, replayPruning } from '
 export { NEAR_ZERO, SparsityPenalty, type SparsityOptions, removeEmptied, sparseTrain, structureNorms } from './prune/regularize.js';
 export { type StructureKind, type Structures, STRUCTURE_KINDS, penaltyStructures, residualBlocks } from './prune/structures.js';
 export { cropKernels, kernelCrops, removeBlocks } from './prune/structure-removal.js';
-/** Low-rank decomposition: SVD and Tucker-2 into ordinary layers, ranks by energy or planned to a budget. */
-export { type DecomposableLayer, type DecomposedLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, ranksForEnergy } from './decompose/decompose.js';
-export { rankForEnergy, singularValues, truncatedSvd, tucker2 } from './decompose/factorize.js';
+/** Low-rank decomposition: SVD, Tucker-2 and CP into ordinary layers, ranks by energy, by VBMF or planned to a budget. */
+export { type DecomposableLayer, type DecomposedLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, ranksForEnergy, ranksForVbmf } from './decompose/decompose.js';
+export { cpAls, rankForEnergy, singularValues, truncatedSvd, tucker2 } from './decompose/factorize.js';
+export { vbmfRank } from './decompose/vbmf.js';
 export { type RankPlan, planRanks } from './decompose/plan.js';
 export { type JointPlan, type JointPlanOptions, planPruneDecompose } from './decompose/joint.js';
 export { adaptBatchNorm } from './train/adapt-bn.js';

@@ -5,9 +5,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Matrix, QrDecomposition } from 'ml-matrix';
+import { Matrix, QrDecomposition, SVD } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { decompose, decomposableLayers, decomposedSpec, ranksForEnergy } from '../src/decompose/decompose.js';
+import { decompose, decomposableLayers, decomposedSpec, ranksForEnergy, ranksForVbmf } from '../src/decompose/decompose.js';
+import { vbmfRank } from '../src/decompose/vbmf.js';
 import { cpAls, rankForEnergy, truncatedSvd, tucker2 } from '../src/decompose/factorize.js';
 import { planRanks } from '../src/decompose/plan.js';
 import { evaluate } from '../src/accel/cost.js';
@@ -24,6 +25,7 @@ import { lenet5, resnet20, vggSmall } from '../src/model/zoo.js';
 import { NativeBackend } from '../src/native/backend.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { Rng } from '../src/random.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
@@ -86,6 +88,47 @@ describe('factorizations', () => {
     expect(t.error).toBeCloseTo(err / total, 9);
     // ALS improves on (or matches) the HOSVD start.
     expect(t.error).toBeLessThanOrEqual(tucker2(w, o, i, s, 3, 2, 0).error + 1e-12);
+  });
+});
+
+describe('VBMF rank selection', () => {
+  /** Signal of known rank (singular values 3x the noise's spectral edge and up) plus Gaussian noise of this deviation. */
+  const noisy = (m: number, n: number, rank: number, noise: number, rng: Rng) => {
+    const edge = noise * (Math.sqrt(m) + Math.sqrt(n)); // the largest singular value of m×n Gaussian noise, to first order
+    const w = rank ? withSpectrum(m, n, Array.from({ length: rank }, (_, k) => 3 * edge * (1 + k / 2)), rng) : new Float64Array(m * n);
+    return w.map((v) => v + noise * rng.normal());
+  };
+  const svdSigma = (w: Float64Array, m: number, n: number) => new SVD(new Matrix(Array.from({ length: m }, (_, i) => Array.from(w.subarray(i * n, (i + 1) * n)))), { autoTranspose: true }).diagonal;
+
+  it('finds the rank of a low-rank signal in Gaussian noise and estimates the noise variance, with no threshold given', () => {
+    const rng = new Rng(3);
+    for (const [m, n, rank, noise] of [[40, 100, 5, 0.1], [576, 64, 12, 0.05], [100, 100, 10, 0.2], [30, 200, 0, 0.1]]) {
+      const v = vbmfRank(svdSigma(noisy(m, n, rank, noise, rng), m, n), m, n);
+      expect(v.rank, `${m}x${n}`).toBe(rank);
+      expect(Math.abs(v.noiseVariance / noise ** 2 - 1), `${m}x${n}`).toBeLessThan(0.1);
+    }
+    expect(() => vbmfRank([1, 2], 3, 4)).toThrow(/3x4 matrix has 3 singular values, got 2/);
+  });
+
+  it('picks Tucker-2 ranks of a conv weight from its two unfoldings; a layer of random weights stays whole', () => {
+    const rng = new Rng(5);
+    const g = new GraphBuilder('tucker', [12, 6, 6], 4);
+    const spec = g.build(g.linear(g.flatten(g.gap(g.conv('input', { out: 16, kernel: 3, padding: 1, name: 'conv' }))), 4, 'fc'));
+    const model = initModel(spec, 1);
+    // w[o, c, p] = Σ uOut[o, a] uIn[c, b] core[a, b, p] + noise: Tucker ranks 4 (output) and 3 (input).
+    const [uOut, uIn] = [withSpectrum(16, 4, [1, 1, 1, 1], rng), withSpectrum(12, 3, [1, 1, 1], rng)];
+    const core = Float64Array.from({ length: 4 * 3 * 9 }, () => rng.normal());
+    const w = new Float32Array(16 * 12 * 9);
+    for (let o = 0; o < 16; o++) for (let c = 0; c < 12; c++) for (let p = 0; p < 9; p++) {
+      let v = 0;
+      for (let a = 0; a < 4; a++) for (let b = 0; b < 3; b++) v += uOut[o * 4 + a] * uIn[c * 3 + b] * core[(a * 3 + b) * 9 + p];
+      w[(o * 12 + c) * 9 + p] = v + 0.01 * rng.normal();
+    }
+    model.params.set('conv.weight', w);
+    const { ranks, notes } = ranksForVbmf(model, decomposableLayers(spec).layers);
+    expect(ranks.get('conv')).toEqual([3, 4]);
+    expect(ranks.has('fc')).toBe(false); // initialised at random: noise only
+    expect(notes).toEqual(['fc stays whole: VBMF finds no low-rank structure above the noise it estimates from the spectrum']);
   });
 });
 
@@ -236,9 +279,20 @@ describe('ranks to an accelerator budget', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(Number(/fine-tune: step (\d+)\//.exec(second.stderr)![1])).toBeGreaterThan(10);
     expect(JSON.parse(readFileSync(join(out2, 'report.json'), 'utf8')).ranks.keepEnergy).toBe(0.9);
+    // --vbmf: the ranks the library's VBMF gives on the shipped checkpoint's weights, in the report and its page.
+    const out3 = mkdtempSync(join(tmpdir(), 'wgprune-decompose-'));
+    const vb = await cli(['decompose', '--model', 'default', '--vbmf', '--max-steps', '0', '--test-limit', '100', '--out', out3]);
+    expect(vb.code, vb.stderr).toBe(0);
+    const vbReport: DecomposeReport = JSON.parse(readFileSync(join(out3, 'report.json'), 'utf8'));
+    const shipped = (await loadCheckpoint('models/lenet5-mnist.safetensors')).model;
+    const expected = ranksForVbmf(shipped, decomposableLayers(shipped.spec).layers).ranks;
+    expect(vbReport.ranks.vbmf).toBe(true);
+    expect(Object.fromEntries(vbReport.layers.filter((l) => l.ranks.length).map((l) => [l.layer, l.ranks]))).toEqual(Object.fromEntries(expected));
+    expect(readFileSync(join(out3, 'report.html'), 'utf8')).toMatch(/empirical VBMF/);
     for (const [args, message] of [
       [['--method', 'lu', '--keep-energy', '0.9'], /--method/],
-      [['--keep-energy', '0.9', '--budget', 'latency=0.5'], /--keep-energy E or --budget METRIC=VALUE \(one of them\)/],
+      [['--keep-energy', '0.9', '--budget', 'latency=0.5'], /needs one of --keep-energy E, --vbmf or --budget METRIC=VALUE/],
+      [['--vbmf', '--keep-energy', '0.9'], /needs one of --keep-energy E, --vbmf or --budget METRIC=VALUE/],
       [['--keep-energy', '1.5'], /--keep-energy must be in \(0, 1\], got 1.5/],
     ] as const) {
       const bad = await cli(['decompose', '--model', 'default', ...args, '--out', out]);

@@ -1,4 +1,4 @@
-// `wgprune decompose`: low-rank decomposition by kept energy or to an accelerator budget, fine-tuning
+// `wgprune decompose`: low-rank decomposition by kept energy, by VBMF or to an accelerator budget, fine-tuning
 // (optionally distilled), and the decomposed model written as ONNX and a checkpoint with a report;
 // Ctrl-C during fine-tuning saves the run in resume.safetensors.
 import { mkdirSync } from 'node:fs';
@@ -22,8 +22,9 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   const method = oneOf(v, 'method', ['auto', 'svd', 'tucker2', 'cp'] as const, 'auto') as 'auto' | 'svd' | 'tucker2' | 'cp';
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const keepEnergy = num(v, 'keep-energy');
+  const vbmf = v.vbmf === true;
   const budget = budgetOption(v, accel);
-  if ((keepEnergy === undefined) === (budget === undefined)) throw new UsageError('decompose needs --keep-energy E or --budget METRIC=VALUE (one of them)');
+  if ([keepEnergy !== undefined, vbmf, budget !== undefined].filter(Boolean).length !== 1) throw new UsageError('decompose needs one of --keep-energy E, --vbmf or --budget METRIC=VALUE');
   if (keepEnergy !== undefined && !(keepEnergy > 0 && keepEnergy <= 1)) throw new UsageError(`--keep-energy must be in (0, 1], got ${keepEnergy}`);
   const { train: loaded, test: loadedTest } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
@@ -31,7 +32,7 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   const be = await backend(c);
   const run = await runDecompose(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
-    method, keepEnergy, budget, fineTune: trainOptions(v, 1), kd: kdOption(v),
+    method, keepEnergy, vbmf, budget, fineTune: trainOptions(v, 1), kd: kdOption(v),
     onPhase: (t) => c.progress.phase(t), onProgress: (p) => c.progress.update(p, 'fine-tune'), shouldStop: () => c.stop.requested, resume,
   });
   c.progress.clear();

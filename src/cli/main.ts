@@ -142,16 +142,17 @@ const COMMANDS: Record<string, Command> = {
   },
 
   decompose: {
-    summary: 'low-rank decomposition (SVD, Tucker-2) by kept energy or to an accelerator budget, fine-tuned; ONNX, checkpoint and report',
-    usage: 'wgprune decompose --model default --budget latency=0.7 --accel systolic-16x16 [--method auto|svd|tucker2|cp] [--kd] --out out/',
+    summary: 'low-rank decomposition (SVD, Tucker-2, CP) by kept energy, by VBMF or to an accelerator budget, fine-tuned; ONNX, checkpoint and report',
+    usage: 'wgprune decompose --model default --budget latency=0.7|--keep-energy 0.9|--vbmf --accel systolic-16x16 [--method auto|svd|tucker2|cp] [--kd] --out out/',
     options: {
-      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, method: { type: 'string' }, 'keep-energy': { type: 'string' }, budget: { type: 'string' },
+      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, method: { type: 'string' }, 'keep-energy': { type: 'string' }, vbmf: { type: 'boolean' }, budget: { type: 'string' },
       kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
     },
     help: {
       ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
       '--method M': 'auto (default: svd and tucker2), svd (linear and 1x1 layers), tucker2 or cp (KxK convolutions)',
       '--keep-energy E': 'ranks keeping this share of each spectrum\'s energy, e.g. 0.9',
+      '--vbmf': 'ranks by empirical VBMF: the components above the noise level each spectrum implies (Kim et al., ICLR 2016)',
       '--budget B': 'plan ranks to latency=0.7, energy=..., ... on the accelerator (layers whose split does not pay stay whole)',
       '--kd': 'distil from the original model while fine-tuning (--temperature 4, --alpha 0.7)',
       '--out DIR': 'where decomposed.onnx, decomposed.safetensors, report.json and report.html go (default out/)',

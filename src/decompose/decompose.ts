@@ -11,6 +11,7 @@ import type { ModelSpec, Node } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
 import { pair, padding as paddingOf } from '../geometry.js';
 import { cpAls, rankForEnergy, singularValues, truncatedSvd, tucker2 } from './factorize.js';
+import { vbmfRank } from './vbmf.js';
 
 /** A layer that can be decomposed: its kind and full ranks ([r] for SVD; [rIn, rOut] for Tucker-2). */
 export type Method = 'svd' | 'tucker2' | 'cp';
@@ -65,6 +66,31 @@ export function layerSpectra(model: Model, l: DecomposableLayer): number[][] {
   const inUnfolding = new Float64Array(i * o * s);
   for (let oo = 0; oo < o; oo++) for (let c = 0; c < i; c++) for (let p = 0; p < s; p++) inUnfolding[(c * o + oo) * s + p] = w[(oo * i + c) * s + p];
   return [singularValues(inUnfolding, i, o * s), singularValues(w, o, i * s)];
+}
+
+/** The matrices whose spectra layerSpectra gives, as [rows, cols]: W (SVD), or the input then the output channel unfolding. */
+function unfoldingShapes(l: DecomposableLayer): [number, number][] {
+  const [o, i] = l.shape;
+  const s = l.shape.slice(2).reduce((a, b) => a * b, 1);
+  return l.method === 'svd' ? [[o, i * s]] : [[i, o * s], [o, i * s]];
+}
+
+/**
+ * Ranks by empirical VBMF on each spectrum (the noise level estimated from the spectrum; Kim et al.,
+ * ICLR 2016, choose Tucker-2 ranks so). A spectrum with no component above its estimated noise (a flat
+ * one: no low-rank structure to find) keeps its full rank; a layer left at full ranks stays whole, with a note.
+ */
+export function ranksForVbmf(model: Model, layers: DecomposableLayer[]): { ranks: Ranks; notes: string[] } {
+  const ranks: Ranks = new Map();
+  const notes: string[] = [];
+  for (const l of layers) {
+    const shapes = unfoldingShapes(l);
+    const full = shapes.map(([m, n]) => Math.min(m, n));
+    const r = layerSpectra(model, l).map((sigma, k) => vbmfRank(sigma, ...shapes[k]).rank || full[k]);
+    if (r.every((x, k) => x === full[k])) notes.push(`${l.name} stays whole: VBMF finds no low-rank structure above the noise it estimates from the spectrum`);
+    else ranks.set(l.name, cpRank(l, r));
+  }
+  return { ranks, notes };
 }
 
 /** Ranks keeping `energy` of each spectrum's Σσ² (CP: the larger of the two channel modes' ranks, a proxy CP-ALS then fits). */

@@ -22,8 +22,8 @@ export interface DecomposeReport {
   createdAt: string;
   model: { name: string; source: string };
   accelerator: { name: string; rows: number; cols: number; dataflow: string };
-  /** How ranks were chosen: kept energy, or a budget (with its value and whether the model meets it). */
-  ranks: { keepEnergy?: number; budget?: { text: string; metric: string; value: number; met: boolean } };
+  /** How ranks were chosen: kept energy, empirical VBMF, or a budget (with its value and whether the model meets it). */
+  ranks: { keepEnergy?: number; vbmf?: boolean; budget?: { text: string; metric: string; value: number; met: boolean } };
   dense: ModelSummary;
   decomposed: ModelSummary;
   layers: DecomposedLayerRow[];
@@ -47,7 +47,9 @@ export function renderDecomposeHtml(r: DecomposeReport): string {
       series: r.spectra.slice(0, 8).map((s) => ({ name: s.layer, points: s.sigma[0].map((v, i) => [i + 1, v / (s.sigma[0][0] || 1)] as [number, number]) })),
     }),
   ];
-  const budget = r.ranks.budget ? `<p>Budget <b>${esc(r.ranks.budget.text)}</b> = ${formatNumber(r.ranks.budget.value)}: ${r.ranks.budget.met ? 'met' : '<b>not met</b>'}.</p>` : `<p>Ranks keep ${100 * (r.ranks.keepEnergy ?? 1)}% of each spectrum's energy.</p>`;
+  const budget = r.ranks.budget ? `<p>Budget <b>${esc(r.ranks.budget.text)}</b> = ${formatNumber(r.ranks.budget.value)}: ${r.ranks.budget.met ? 'met' : '<b>not met</b>'}.</p>` : r.ranks.vbmf
+      ? '<p>Ranks by empirical VBMF (Nakajima et al., JMLR 2013): the components of each spectrum above the noise level it estimates.</p>'
+      : `<p>Ranks keep ${100 * (r.ranks.keepEnergy ?? 1)}% of each spectrum's energy.</p>`;
   const notes = r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>wgprune decomposition: ${esc(r.model.name)}</title>
 <style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:4px 10px;text-align:right}

@@ -4,7 +4,7 @@
 import type { ModelCost } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
-import { type DecomposableLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, partNames, ranksForEnergy } from '../decompose/decompose.js';
+import { type DecomposableLayer, type Ranks, decompose, decomposableLayers, decomposedSpec, layerSpectra, partNames, ranksForEnergy, ranksForVbmf } from '../decompose/decompose.js';
 import { planRanks } from '../decompose/plan.js';
 import { type Model, parameterCount } from '../model/model.js';
 import { type Budget, CostModel, absoluteBudget, budgetText } from '../prune/budget.js';
@@ -17,8 +17,9 @@ import { type Progress, type TrainOptions, evaluateModel, train } from '../train
 export interface DecomposeRunOptions extends RunInputs {
   /** Which layers: svd (linear and 1×1 convs), tucker2 or cp (K×K convs), or svd and tucker2 (auto). */
   method: 'auto' | 'svd' | 'tucker2' | 'cp';
-  /** Ranks keeping this share of each spectrum's energy; or a budget for the planner. */
+  /** How ranks are chosen (exactly one): keeping this share of each spectrum's energy, by empirical VBMF, or planned to a budget. */
   keepEnergy?: number;
+  vbmf?: boolean;
   budget?: Budget;
   fineTune: TrainOptions;
   kd?: { temperature: number; alpha: number };
@@ -42,7 +43,7 @@ function layerCost(cost: ModelCost, name: string): { cycles: number; macs: numbe
 
 export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise<DecomposeRunResult> {
   const t0 = now();
-  if ((o.keepEnergy === undefined) === (o.budget === undefined)) throw new Error('decompose: give a kept energy or a budget, not both or neither');
+  if ([o.keepEnergy !== undefined, !!o.vbmf, o.budget !== undefined].filter(Boolean).length !== 1) throw new Error('decompose: give one of a kept energy, vbmf or a budget');
   if (o.keepEnergy !== undefined && !(o.keepEnergy > 0 && o.keepEnergy <= 1)) throw new Error(`decompose: the kept energy must be in (0, 1], got ${o.keepEnergy}`);
   const dense = o.model;
   const costs = new CostModel(o.accelerator, { metric: o.budget?.metric ?? 'latency', mode: o.mode, schedule: o.scheduler });
@@ -55,15 +56,19 @@ export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise
   o.onPhase?.('evaluating the original model');
   const denseAccuracy = await evaluateModel(be, dense, o.test);
   const denseCost = await costs.evaluate(modelWorkloads(dense.spec));
-  o.onPhase?.(o.budget ? `planning ranks to ${budgetText(o.budget)} on ${o.accelerator.name}` : `ranks keeping ${o.keepEnergy} of the energy`);
+  o.onPhase?.(o.budget ? `planning ranks to ${budgetText(o.budget)} on ${o.accelerator.name}` : o.vbmf ? 'ranks by VBMF' : `ranks keeping ${o.keepEnergy} of the energy`);
   let ranks: Ranks;
   let budgetValue: number | undefined;
   if (o.budget) {
     budgetValue = await absoluteBudget(o.budget, dense.spec, costs);
     ranks = (await planRanks(dense, layers, costs, budgetValue, { arrayWidth: Math.min(o.accelerator.rows, o.accelerator.cols), conv })).ranks;
   } else {
-    // Kept energy picks ranks; a layer whose split would cost more than the layer stays whole (break-even).
-    ranks = ranksForEnergy(dense, layers, o.keepEnergy!);
+    // Kept energy or VBMF picks ranks; a layer whose split would cost more than the layer stays whole (break-even).
+    if (o.vbmf) {
+      const chosen = ranksForVbmf(dense, layers);
+      ranks = chosen.ranks;
+      notes.push(...chosen.notes);
+    } else ranks = ranksForEnergy(dense, layers, o.keepEnergy!);
     const whole = await costs.cost(dense.spec);
     for (const name of [...ranks.keys()]) {
       if ((await costs.cost(decomposedSpec(dense.spec, new Map([[name, ranks.get(name)!]]), conv))) >= whole) {
@@ -99,7 +104,7 @@ export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise
     tool: 'wgprune', kind: 'decompose', createdAt: new Date().toISOString(),
     model: { name: dense.spec.name, source: o.modelSource },
     accelerator: { name: o.accelerator.name, rows: o.accelerator.rows, cols: o.accelerator.cols, dataflow: o.accelerator.dataflow },
-    ranks: o.budget ? { budget: { text: budgetText(o.budget), metric: o.budget.metric, value: budgetValue!, met: (await costs.cost(model.spec)) <= budgetValue! * (1 + 1e-9) } } : { keepEnergy: o.keepEnergy },
+    ranks: o.budget ? { budget: { text: budgetText(o.budget), metric: o.budget.metric, value: budgetValue!, met: (await costs.cost(model.spec)) <= budgetValue! * (1 + 1e-9) } } : o.vbmf ? { vbmf: true } : { keepEnergy: o.keepEnergy },
     dense: summarize(denseCost, parameterCount(dense), denseAccuracy),
     decomposed: summarize(cost, parameterCount(model), interrupted ? undefined : await evaluateModel(be, model, o.test)),
     layers: rows,
