@@ -123,7 +123,7 @@ const COMMANDS: Record<string, Command> = {
       '--granularity G': 'channel (default), unstructured or nm',
       '--ratio R': 'fraction of channels (or weights) to remove, in [0, 1)',
       '--budget B': 'latency=0.5 (fraction of dense), latency=0.1ms, energy=3uJ, dram=200kB, macs=..., params=...',
-      '--decompose': 'plan layer splits (SVD, Tucker-2) with the channels against the budget: each layer pruned, split or both (--decompose-method auto|svd|tucker2|cp)',
+      '--decompose': 'plan layer splits (SVD, Tucker-2 or CP) with the channels against the budget: each layer pruned, split or both (--decompose-method auto|svd|tucker2|cp)',
       '--bits W,W': 'mixed precision: plan each layer\'s width from these (e.g. 4,8) with the channels against the budget, then prune and fine-tune the quantized model (QAT)',
       '--nm N:M': 'N:M sparsity pattern (granularity nm), e.g. 2:4',
       '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',

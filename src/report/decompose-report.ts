@@ -27,7 +27,7 @@ export interface DecomposeReport {
   dense: ModelSummary;
   decomposed: ModelSummary;
   layers: DecomposedLayerRow[];
-  /** Per decomposable layer, its spectra (one for SVD; input then output unfolding for Tucker-2), largest first. */
+  /** Per decomposable layer, its spectra (one for SVD; input then output unfolding for Tucker-2 and CP), largest first. */
   spectra: { layer: string; sigma: number[][] }[];
   fineTune: Record<string, unknown> | false;
   notes: string[];

@@ -1,4 +1,4 @@
-// One decomposition run (CLI `decompose`): ranks by kept energy or planned to an accelerator budget,
+// One decomposition run (CLI `decompose`): ranks by kept energy, by VBMF or planned to an accelerator budget,
 // the decomposition, fine-tuning (optionally distilled from the original model; resumable), evaluation,
 // both models simulated on the accelerator, and the report.
 import type { ModelCost } from '../accel/cost.js';
