@@ -15,7 +15,7 @@ import { gpujsScheduler } from '../src/schedulers/gpujs.js';
 import { GpujsBackend } from '../src/gpujs/backend.js';
 import { openBackend } from '../src/open-backend.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
-import { allocateToBudget } from '../src/prune/allocate-budget.js';
+import { allocateToBudget, groupLayers } from '../src/prune/allocate-budget.js';
 import { CostModel } from '../src/prune/budget.js';
 import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
@@ -53,9 +53,10 @@ export async function benchPlanning(): Promise<void> {
     const groups = channelGroups(spec);
     const rng = new Rng(1);
     const scores = new Map(groups.filter((g) => g.prunable).map((g) => [g.id, Float64Array.from({ length: g.channels }, () => rng.uniform(0, 1) ** 2)]));
+    // The planner's objective: -log of the share of each group's importance kept, once per layer making or reading its channels.
     const lost = (kept: Map<number, number[]>) => [...kept].reduce((sum, [id, k]) => {
       const s = scores.get(id)!;
-      return sum + Math.log(s.reduce((a, b) => a + b, 0)) - Math.log(k.reduce((a, c) => a + s[c], 0));
+      return sum + groupLayers(groups[id]) * (Math.log(s.reduce((a, b) => a + b, 0)) - Math.log(k.reduce((a, c) => a + s[c], 0)));
     }, 0);
     const session = () => new CostModel(accel, { metric: 'latency', schedule: schedule as never });
 
