@@ -40,10 +40,10 @@ export async function benchDecompose(): Promise<void> {
         for (const budgetText of env('DECOMPOSE_BUDGETS', 'latency=0.7,energy=0.7').split(',')) {
           const budget = parseBudget(budgetText);
           const costs = new CostModel(accel, { metric: budget.metric, schedule: schedulerFor(be) });
-          const row = (method: string, acc: number, macs: number, cycles: number, energy: number) => {
-            rows.push([dataName, modelName, presetName, budgetText, pct(denseAcc), method, pct(acc), macs.toFixed(3), cycles.toFixed(3), energy.toFixed(3)]);
-            console.log(rows.at(-1)!.join('  ')); // each row as it comes: a stopped run keeps what it measured
-          };
+          // Each row printed as it comes: a stopped run keeps what it measured.
+          const record = (cells: string[]) => { rows.push(cells); console.log(cells.join('  ')); };
+          const row = (method: string, acc: number, macs: number, cycles: number, energy: number) =>
+            record([dataName, modelName, presetName, budgetText, pct(denseAcc), method, pct(acc), macs.toFixed(3), cycles.toFixed(3), energy.toFixed(3)]);
           const p = await pruneToBudget(be, dense, { criterion: 'l1', budget, accelerator: accel, costs, fineTune: { data, options: fineTune } });
           row('channel pruning (l1)', (await evaluateModel(be, p.compact, test)).accuracy, p.prunedCost.total.macs / p.denseCost.total.macs, p.prunedCost.total.cycles / p.denseCost.total.cycles, p.prunedCost.total.energy.total / p.denseCost.total.energy.total);
           const joint = await planPruneDecompose(be, dense, { budget, costs, importance: 'l1', data });
@@ -55,8 +55,7 @@ export async function benchDecompose(): Promise<void> {
               const r = d.report;
               row(`${method === 'tucker2' ? 'SVD + Tucker-2' : 'CP'} (${r.layers.filter((l) => l.ranks.length).length} layers split)`, r.decomposed.accuracy!, r.decomposed.macs / r.dense.macs, r.decomposed.cycles / r.dense.cycles, r.decomposed.energyUJ / r.dense.energyUJ);
             } catch (e) {
-              rows.push([dataName, modelName, presetName, budgetText, pct(denseAcc), method, `n/a: ${(e as Error).message.slice(0, 80)}`, '', '', '']);
-              console.log(rows.at(-1)!.join('  '));
+              record([dataName, modelName, presetName, budgetText, pct(denseAcc), method, `n/a: ${(e as Error).message.slice(0, 80)}`, '', '', '']);
             }
           }
         }

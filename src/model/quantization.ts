@@ -38,14 +38,14 @@ export function grid(bits: number, symmetric: boolean): { qmin: number; qmax: nu
  */
 export const SCALE_FLOOR = 1e-30;
 
+/** What a weight scale multiplies its statistic by: 1 / qmax of max |w|, or (binary) 1 / count of Σ|w|; float32. */
+export const weightScaleFactor = (q: LayerQuant, perScale: number) => Math.fround(1 / (q.weightBits === 1 ? perScale : grid(q.weightBits, true).qmax));
+
 /**
  * The weight scales the backends compute, in float32 as they do: fround(max |w| · fround(1 / qmax)) +
  * SCALE_FLOOR per output channel (or one for the tensor); binary: mean |w| · fround(1 / count) +
  * SCALE_FLOOR (the sum's rounding differs by backend). Exports and host-side checks use these.
  */
-/** What a weight scale multiplies its statistic by: 1 / qmax of max |w|, or (binary) 1 / count of Σ|w|; float32. */
-export const weightScaleFactor = (q: LayerQuant, perScale: number) => Math.fround(1 / (q.weightBits === 1 ? perScale : grid(q.weightBits, true).qmax));
-
 export function weightScales(w: Float32Array, outChannels: number, q: LayerQuant): Float32Array {
   const channels = q.perChannel ? outChannels : 1;
   const per = w.length / channels;
