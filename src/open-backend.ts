@@ -1,5 +1,5 @@
 // Picks the compute backend. `auto`: a hardware WebGPU adapter first; in Node without one, the native
-// CPU backend (onnxruntime's kernels: about 100x WebGPU on SwiftShader for convolutions), then WebGPU
+// CPU backend (onnxruntime's and oneDNN's kernels: about 100x WebGPU on SwiftShader for convolutions), then WebGPU
 // on a software adapter, then gpu.js; in browsers WebGPU, else gpu.js. Any backend can be asked for by
 // name. Also gives each backend's tile scheduler, so callers never branch on the backend's kind.
 import type { AcceleratorConfig } from './accel/config.js';
@@ -58,7 +58,7 @@ export async function openBackend(o: OpenBackendOptions = {}): Promise<ComputeBa
     }
     try {
       const be = await openNative(o.native);
-      o.onNotice?.(`${why[0]}; running on the native CPU backend (onnxruntime, ${be.threads} threads)`);
+      o.onNotice?.(`${why[0]}; running on the native CPU backend (${be.label})`);
       return be;
     } catch (e) {
       why.push((e as Error).message);
@@ -79,7 +79,7 @@ export async function openBackend(o: OpenBackendOptions = {}): Promise<ComputeBa
 export function backendLabel(be: ComputeBackend): string {
   if (be instanceof WebGpuBackend) return `webgpu (${be.report.software ? 'software adapter' : 'GPU'}: ${describe(be.report)})`;
   if (be instanceof GpujsBackend) return `gpu.js (${be.mode})`;
-  return `native (onnxruntime CPU kernels, ${be.threads} threads)`;
+  return `native (${be.label})`;
 }
 
 export type TileScheduler = (c: AcceleratorConfig, problems: TileProblem[], objective: Objective) => Promise<Scheduled[]> | Scheduled[];

@@ -33,7 +33,7 @@ describe('backend selection', () => {
       expect(notices).toEqual([]);
     } else {
       expect(be).toBeInstanceOf(NativeBackend);
-      expect(notices).toEqual([expect.stringMatching(/^no hardware GPU \(.+\); running on the native CPU backend \(onnxruntime, \d+ threads\)$/)]);
+      expect(notices).toEqual([expect.stringMatching(/^no hardware GPU \(.+\); running on the native CPU backend \(onnxruntime CPU kernels \+ oneDNN [\d.]+, \d+ threads\)$/)]);
     }
   });
 
@@ -74,6 +74,6 @@ describe('device loss', () => {
     expect(r.backend).toBeInstanceOf(NativeBackend);
     expect(ran).toEqual(['webgpu', 'native']);
     expect(r.value).toEqual([1, 0]);
-    expect(notices).toEqual([expect.stringMatching(/^the WebGPU device was lost \(.*\); resuming on native \(onnxruntime CPU kernels, \d+ threads\) from step 7$/)]);
+    expect(notices).toEqual([expect.stringMatching(/^the WebGPU device was lost \(.*\); resuming on native \(onnxruntime CPU kernels \+ oneDNN [\d.]+, \d+ threads\) from step 7$/)]);
   });
 });

@@ -99,7 +99,7 @@ describe('wgprune CLI', () => {
     expect(planning.map((e) => e.phase)).toContain('planning: from the whole model: descent');
     expect(events.some((e) => e.event === 'progress' && e.phase === 'fine-tune' && e.step > 0)).toBe(true);
     // No GPU in CI: auto ran the job on the native backend, and the report says so.
-    expect(report.backend).toMatch(/^native \(onnxruntime CPU kernels, \d+ threads\)$/);
+    expect(report.backend).toMatch(/^native \(onnxruntime CPU kernels \+ oneDNN [\d.]+, \d+ threads\)$/);
 
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
     try {
@@ -129,6 +129,7 @@ describe('wgprune CLI', () => {
     const doctor = JSON.parse(d.stdout);
     expect(doctor.native.available).toBe(true);
     expect(doctor.native.convMs).toBeGreaterThan(0);
+    expect(doctor.native.onednn).toMatch(/^oneDNN \d/);
     expect(doctor.webgpu.available).toBe(true);
     // CI has no GPU: WebGPU is SwiftShader, which auto passes over for the native backend.
     expect(doctor.webgpu.software).toBe(true);

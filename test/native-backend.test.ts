@@ -1,7 +1,7 @@
-// The native CPU backend (onnxruntime's kernels + float32 loops) against the CPU reference: the same
-// seeded cases as the WebGPU and gpu.js kernels, its own gradients against finite differences of its own
-// forward ops, masked weights that contribute nothing and stay 0, and no tensor or session growth over
-// training steps.
+// The native CPU backend (onnxruntime's kernels, oneDNN's convolutions, float32 loops) against the CPU
+// reference: the same seeded cases as the WebGPU and gpu.js kernels, convolutions on oneDNN and on
+// onnxruntime both, its own gradients against finite differences of its own forward ops, masked weights
+// that contribute nothing and stay 0, and no tensor or session growth over training steps.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../src/backend.js';
 import { subset } from '../src/data/dataset.js';
@@ -22,14 +22,29 @@ describe('native backend matches the CPU reference', async () => {
   const reference = cpu();
   afterAll(() => be.destroy());
 
-  it('conv2d forward and backward (strided, dilated, 1x1, depthwise, grouped, masked)', () => expectBackendsAgree(be, reference, convCase, 36));
-  for (const suite of OP_SUITES) it(suite.title, () => expectBackendsAgree(be, reference, suite.make));
-
   it('magnitude histogram (exact counts) and threshold masks', () => expectMagnitudeSelectionAgrees(be, reference));
   it('rejects inputs with the op and shapes named, and a bad thread count', async () => {
     expectNamedShapeErrors(be);
     await expect(NativeBackend.create({ threads: 0 })).rejects.toThrow(/native backend: threads must be a positive integer, got 0/);
+    await expect(NativeBackend.create({ kernels: 'mkl' as 'auto' })).rejects.toThrow(/kernels must be auto, onednn or onnxruntime, got 'mkl'/);
   });
+});
+
+// CI builds the oneDNN addon (.ci/run installs libdnnl-dev): its kernels are tested, never skipped.
+const KERNELS = ['onednn', 'onnxruntime'] as const;
+
+describe.each(KERNELS)('native backend with %s kernels matches the CPU reference', async (kernels) => {
+  const be = await NativeBackend.create({ kernels });
+  const reference = cpu();
+  afterAll(() => be.destroy());
+
+  it('conv2d forward and backward (strided, dilated, 1x1, depthwise, grouped, masked)', async () => {
+    expect(be.onednn).toMatch(kernels === 'onednn' ? /^oneDNN \d/ : /^not used/);
+    await expectBackendsAgree(be, reference, convCase, 36);
+  });
+  for (const suite of OP_SUITES) it(suite.title, () => expectBackendsAgree(be, reference, suite.make));
+  // oneDNN ran every case itself rather than handing some to onnxruntime.
+  it('oneDNN refused no shape', () => expect(be.onednnRefusals).toEqual([]));
 });
 
 // A convolution or linear layer is linear in its input and its weight, so central differences are exact
@@ -52,8 +67,8 @@ async function numericGradient(be: NativeBackend, values: Float32Array, shape: n
   return g;
 }
 
-describe('native backend gradients equal finite differences of its own forward ops', async () => {
-  const be = await NativeBackend.create();
+describe.each(KERNELS)('native backend gradients (%s kernels) equal finite differences of its own forward ops', async (kernels) => {
+  const be = await NativeBackend.create({ kernels });
   afterAll(() => be.destroy());
   const cases: [string, number[], number[], Conv2dOptions][] = [
     ['strided, asymmetric padding', [2, 2, 7, 6], [3, 2, 3, 2], { stride: [2, 3], padding: [1, 0, 2, 1] }],

@@ -33,8 +33,9 @@ export async function doctor(choice: BackendChoice): Promise<{ json: Record<stri
     const be = await openNative();
     const convMs = await probeConvMs(be);
     be.destroy();
-    native = { available: true, threads: be.threads, convMs };
-    lines.push(`native: onnxruntime CPU kernels, ${be.threads} threads; ${PROBE_CONV} in ${convMs.toFixed(1)} ms`);
+    native = { available: true, threads: be.threads, onednn: be.onednn, convMs };
+    lines.push(`native: ${be.label}; ${PROBE_CONV} in ${convMs.toFixed(1)} ms`);
+    if (!be.onednn.startsWith('oneDNN')) lines.push(`  oneDNN ${be.onednn}`);
   } catch (e) {
     native = { available: false, reason: (e as Error).message };
     lines.push(`native: unavailable (${(e as Error).message})`);

@@ -23,6 +23,7 @@ import {
   activationBackwardGraph, activationGraph, addGraph, channelScaleBackwardGraph, channelScaleGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
   globalAvgPoolBackwardGraph, globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph, resampleGraph,
 } from './memory-graphs.js';
+import { OnednnKernels, Pass, loadOnednn } from './onednn.js';
 import { type OpGraph, type OpSession, compile, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
 
@@ -39,9 +40,19 @@ const flagKey = (f: ConvFlags) => `${f.bias ? 'b' : ''}${f.mask ? 'm' : ''}${f.r
 const geometryKey = (g: Conv2dGeometry | PoolGeometry) => Object.values(g).join(',');
 
 export interface NativeBackendOptions {
-  /** onnxruntime intra-op threads (default: every core). */
+  /** onnxruntime's intra-op threads and oneDNN's OpenMP threads (default: every core). */
   threads?: number;
+  /**
+   * Where convolutions, batch norm, activations and add run: 'onednn' (the addon, see onednn.ts; an error where
+   * it is not built), 'onnxruntime', or 'auto' (default: oneDNN where the addon loads).
+   */
+  kernels?: 'auto' | 'onednn' | 'onnxruntime';
 }
+
+/** Released arrays kept per length for reuse (see NativeBackend.released). */
+const RELEASED_PER_LENGTH = 16;
+
+const maskedWeight = (w: Float32Array, mask: Float32Array | undefined) => (mask ? w.map((v, i) => v * mask[i]) : w);
 
 export class NativeBackend implements Backend {
   readonly name = 'native';
@@ -53,14 +64,39 @@ export class NativeBackend implements Backend {
   private liveBytes = 0;
   private stats = { peakBytes: 0, bytesUploaded: 0, bytesRead: 0 };
   private ort = loadOrt();
+  /** oneDNN's kernels where the addon loads (onnxruntime runs what they refuse). */
+  private dnn?: OnednnKernels;
+  /**
+   * Released arrays by length, reused for the outputs oneDNN and the pooling loops write: a fresh array
+   * costs a page fault per 4 KiB on first write, close to a third of a MobileNet step's CPU time when
+   * every op allocated (README, native backend notes).
+   */
+  private released = new Map<number, Float32Array[]>();
+  /** 'oneDNN <version>' where its kernels run, else why not. */
+  readonly onednn: string;
 
   private constructor(o: NativeBackendOptions) {
     this.threads = o.threads ?? defaultThreads();
+    const choice = o.kernels ?? 'auto';
+    let why = 'kernels: onnxruntime asked for';
+    if (choice !== 'onnxruntime') {
+      const { addon, reason } = loadOnednn();
+      if (!addon && choice === 'onednn') throw new Error(`oneDNN kernels unavailable: ${reason}`);
+      if (addon) this.dnn = new OnednnKernels(addon, this.threads, (size) => this.reuse(size));
+      why = reason ?? '';
+    }
+    this.onednn = this.dnn ? `oneDNN ${this.dnn.version}` : `not used (${why})`;
+  }
+
+  /** The backend in a few words: its libraries and threads. */
+  get label(): string {
+    return `onnxruntime CPU kernels${this.dnn ? ` + ${this.onednn}` : ''}, ${this.threads} threads`;
   }
 
   /** Loads onnxruntime-node; fails with its reason where it cannot load (browsers, unsupported platforms). */
   static async create(o: NativeBackendOptions = {}): Promise<NativeBackend> {
     if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new Error(`native backend: threads must be a positive integer, got ${o.threads}`);
+    if (o.kernels !== undefined && !['auto', 'onednn', 'onnxruntime'].includes(o.kernels)) throw new Error(`native backend: kernels must be auto, onednn or onnxruntime, got '${o.kernels}'`);
     try {
       return new NativeBackend(o);
     } catch (e) {
@@ -71,7 +107,11 @@ export class NativeBackend implements Backend {
   destroy(): void {
     for (const s of this.sessions.values()) s.dispose();
     this.sessions.clear();
+    this.released.clear();
   }
+
+  /** Ops (kind, shape) oneDNN had no implementation for; onnxruntime ran them. */
+  get onednnRefusals(): readonly string[] { return this.dnn?.refusals ?? []; }
 
   /** Compiled op graphs held (one per op, shape and flags). */
   get sessionCount(): number { return this.sessions.size; }
@@ -126,35 +166,50 @@ export class NativeBackend implements Backend {
       else {
         this.views.delete(t.storage);
         this.liveBytes -= t.storage.data.byteLength;
+        this.release(t.storage.data);
       }
     }
+  }
+  /** A released array of `size` (its old values still in it), else a new one. */
+  private reuse(size: number): Float32Array { return this.released.get(size)?.pop() ?? new Float32Array(size); }
+  /** Keeps a released array for reuse, up to a few per length (a training step releases the same shapes each time). */
+  private release(values: Float32Array): void {
+    const list = this.released.get(values.length) ?? [];
+    if (list.length < RELEASED_PER_LENGTH) list.push(values);
+    this.released.set(values.length, list);
   }
   flush(): void {}
   memory(): MemoryStats {
     return { liveTensors: this.live.size, liveBuffers: this.views.size, liveBytes: this.liveBytes, ...this.stats };
   }
 
-  // ---- convolution and linear layers: onnxruntime ----
+  // ---- convolution and linear layers: oneDNN or onnxruntime ----
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
     const g = conv2dGeometry(x.shape, w.shape, o);
     checkConvExtras('conv2d', g.outChannels, w.shape, o);
+    const shape = [g.batch, g.outChannels, g.outH, g.outW];
     const f = { bias: !!o.bias, mask: !!o.mask, relu: !!o.relu };
-    const y = this.run(`conv:${geometryKey(g)}:${flagKey(f)}`, () => convForwardGraph(g, f), [data(x), data(w), maybe(o.bias), maybe(o.mask)]);
-    return this.wrap([g.batch, g.outChannels, g.outH, g.outW], y);
+    const y = this.dnn?.conv(Pass.Forward, g, data(x), maskedWeight(data(w), maybe(o.mask)), sizeOf(shape), { bias: maybe(o.bias), relu: o.relu })
+      ?? this.run(`conv:${geometryKey(g)}:${flagKey(f)}`, () => convForwardGraph(g, f), [data(x), data(w), maybe(o.bias), maybe(o.mask)]);
+    return this.wrap(shape, y);
   }
   conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
     const g = conv2dGeometry(inputShape, w.shape, o);
     assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
     checkConvExtras('conv2dBackwardInput', g.outChannels, w.shape, o);
     const f = { mask: !!o.mask };
-    return this.wrap(inputShape, this.run(`convdx:${geometryKey(g)}:${flagKey(f)}`, () => convBackwardInputGraph(g, f), [data(dy), data(w), maybe(o.mask)]));
+    const dx = this.dnn?.conv(Pass.Input, g, data(dy), maskedWeight(data(w), maybe(o.mask)), sizeOf(inputShape))
+      ?? this.run(`convdx:${geometryKey(g)}:${flagKey(f)}`, () => convBackwardInputGraph(g, f), [data(dy), data(w), maybe(o.mask)]);
+    return this.wrap(inputShape, dx);
   }
   conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
     const g = conv2dGeometry(x.shape, filterShape, o);
     assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
     checkConvExtras('conv2dBackwardFilter', g.outChannels, filterShape, o);
     const f = { mask: !!o.mask };
+    const dw = this.dnn?.conv(Pass.Filter, g, data(dy), data(x), sizeOf(filterShape));
+    if (dw) return this.wrap(filterShape, o.mask ? maskedWeight(dw, data(o.mask)) : dw);
     return this.wrap(filterShape, this.run(`convdw:${geometryKey(g)}:${flagKey(f)}`, () => convBackwardFilterGraph(g, f), [data(dy), data(x), maybe(o.mask)]));
   }
   linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
@@ -192,7 +247,8 @@ export class NativeBackend implements Backend {
   batchNormTraining(x: Tensor, p: BatchNormParams) {
     checkBatchNorm('batchNormTraining', x.shape, { gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
     const [n, c, sp] = axisView('batchNormTraining', x.shape, 1);
-    const [y, mean, invStd, variance] = this.runAll(`bn:${n},${c},${sp},${p.epsilon}`, () => batchNormTrainingGraph(n, c, sp, p.epsilon), [data(x), data(p.gamma), data(p.beta)]);
+    const [y, mean, invStd, variance] = this.dnn?.batchNormForward(n, c, sp, p.epsilon, data(x), data(p.gamma), data(p.beta))
+      ?? this.runAll(`bn:${n},${c},${sp},${p.epsilon}`, () => batchNormTrainingGraph(n, c, sp, p.epsilon), [data(x), data(p.gamma), data(p.beta)]);
     // Running statistics take the unbiased variance (PyTorch's convention).
     const [runningMean, runningVar] = [data(p.runningMean), data(p.runningVar)];
     const count = n * sp, m = p.momentum;
@@ -214,7 +270,8 @@ export class NativeBackend implements Backend {
     assertShape('batchNormBackward', 'dy', dy.shape, x.shape);
     checkBatchNorm('batchNormBackward', x.shape, { gamma, mean, invStd });
     const [n, c, sp] = axisView('batchNormBackward', x.shape, 1);
-    const [dx, dGamma, dBeta] = this.runAll(`bnback:${n},${c},${sp}`, () => batchNormBackwardGraph(n, c, sp), [data(dy), data(x), data(gamma), data(mean), data(invStd)]);
+    const [dx, dGamma, dBeta] = this.dnn?.batchNormBackward(n, c, sp, data(dy), data(x), data(gamma), data(mean), data(invStd))
+      ?? this.runAll(`bnback:${n},${c},${sp}`, () => batchNormBackwardGraph(n, c, sp), [data(dy), data(x), data(gamma), data(mean), data(invStd)]);
     return { dx: this.wrap(x.shape, dx), dGamma: this.wrap([c], dGamma), dBeta: this.wrap([c], dBeta) };
   }
 
@@ -262,16 +319,20 @@ export class NativeBackend implements Backend {
   }
   activation(x: Tensor, kind: Activation, alpha?: number): Tensor {
     const a = activationAlpha(kind, alpha);
-    return this.wrap(x.shape, this.run(`act:${x.size},${kind},${a}`, () => activationGraph(x.size, kind, a), [data(x)]));
+    const y = this.dnn?.activation(data(x), kind, a) ?? this.run(`act:${x.size},${kind},${a}`, () => activationGraph(x.size, kind, a), [data(x)]);
+    return this.wrap(x.shape, y);
   }
   activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor {
     assertShape('activationBackward', 'dy', dy.shape, x.shape);
     const a = activationAlpha(kind, alpha);
-    return this.wrap(x.shape, this.run(`actback:${x.size},${kind},${a}`, () => activationBackwardGraph(x.size, kind, a), [data(dy), data(x)]));
+    const dx = this.dnn?.activationBackward(data(dy), data(x), kind, a)
+      ?? this.run(`actback:${x.size},${kind},${a}`, () => activationBackwardGraph(x.size, kind, a), [data(dy), data(x)]);
+    return this.wrap(x.shape, dx);
   }
   add(a: Tensor, b: Tensor, o: { relu?: boolean } = {}): Tensor {
     assertShape('add', 'second input', b.shape, a.shape);
-    return this.wrap(a.shape, this.run(`add:${a.size},${!!o.relu}`, () => addGraph(a.size, !!o.relu), [data(a), data(b)]));
+    const y = this.dnn?.add(data(a), data(b), !!o.relu) ?? this.run(`add:${a.size},${!!o.relu}`, () => addGraph(a.size, !!o.relu), [data(a), data(b)]);
+    return this.wrap(a.shape, y);
   }
 
   // ---- pooling ----
@@ -286,7 +347,7 @@ export class NativeBackend implements Backend {
     const g = poolGeometry('maxPoolBackward', inputShape, o);
     assertShape('maxPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
     assertShape('maxPoolBackward', 'argmax', argmax.shape, dy.shape);
-    return this.wrap(inputShape, pool.maxPoolBackward(data(dy), data(argmax), g));
+    return this.wrap(inputShape, pool.maxPoolBackward(data(dy), data(argmax), g, this.reuse(sizeOf(inputShape))));
   }
   avgPool(x: Tensor, o: PoolOptions): Tensor {
     const g = poolGeometry('avgPool', x.shape, o);

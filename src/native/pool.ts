@@ -28,10 +28,14 @@ function windows(g: PoolGeometry, visit: (plane: number, out: number, y0: number
       for (let ox = 0; ox < g.outW; ox++) visit(plane, (plane * g.outH + oy) * g.outW + ox, rows[oy][0], rows[oy][1], cols[ox][0], cols[ox][1], oy, ox);
 }
 
-export function maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry): Float32Array {
+/** Scatters dy to the argmax of each window, into `dx` (zeroed here). */
+export function maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry, dx: Float32Array = new Float32Array(g.batch * g.channels * g.inH * g.inW)): Float32Array {
   const plane = g.inH * g.inW, outPlane = g.outH * g.outW;
-  const dx = new Float32Array(g.batch * g.channels * plane);
-  for (let i = 0; i < dy.length; i++) if (argmax[i] >= 0) dx[Math.floor(i / outPlane) * plane + argmax[i]] += dy[i];
+  dx.fill(0);
+  for (let p = 0, i = 0; p < g.batch * g.channels; p++) {
+    const base = p * plane;
+    for (let j = 0; j < outPlane; j++, i++) if (argmax[i] >= 0) dx[base + argmax[i]] += dy[i];
+  }
   return dx;
 }
 

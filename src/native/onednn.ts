@@ -1,0 +1,139 @@
+// oneDNN's kernels (the library PyTorch's CPU convolutions run on) through wgprune's own Node-API addon,
+// src/native/onednn/, which `npm install` builds where Debian's libdnnl-dev and a C++ compiler are
+// present (scripts/build-onednn.mjs); where it is absent the native backend runs everything on
+// onnxruntime. Measured here per convolution at batch 64 (3x3, padding 1, 2 threads), forward / input
+// gradient / filter gradient in ms, oneDNN with its blocked layouts and reorders against onnxruntime:
+// 16->16 at 28x28 1.9 / 1.6 / 1.8 against 4.0 / 4.0 / 7.9; 64->64 at 7x7 1.0 / 1.1 / 1.5 against 6.4 /
+// 6.6 / 8.2. Batch norm [64, 16, 28, 28] forward / backward 1.3 / 1.7 ms against 2.5 / 2.1; ReLU and add
+// 0.1 ms against 0.7 and 1.0 (onnxruntime copies every output into a fresh array).
+// oneDNN's OpenMP workers keep libgomp's default (spin a while after each op, as PyTorch's do): on a
+// quiet machine that trains resnet20 at 300-366 samples/s against 239-271 with OMP_WAIT_POLICY=PASSIVE,
+// but with other work on the cores a tiny convolution took 0.8 ms against 0.08 with PASSIVE.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Activation } from '../backend.js';
+import type { Conv2dGeometry } from '../geometry.js';
+
+interface Addon {
+  convolution(pass: number, geometry: Int32Array, relu: boolean, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
+  batchNormForward(n: number, c: number, spatial: number, epsilon: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void;
+  activation(code: number, alpha: number, beta: number, backward: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  add(relu: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  setThreads(threads: number): void;
+  version(): string;
+}
+
+/** The addon's path: build/ at the package root (src/native/ and dist/native/ are both two levels down). */
+export const ONEDNN_ADDON = fileURLToPath(new URL('../../build/onednn.node', import.meta.url));
+
+let loaded: { addon?: Addon; reason?: string } | undefined;
+
+/** The addon, or why it cannot be used (`WGPRUNE_ONEDNN=off` acts as if it were not built). */
+export function loadOnednn(): { addon?: Addon; reason?: string } {
+  if (loaded) return loaded;
+  if (process.env.WGPRUNE_ONEDNN === 'off') return (loaded = { reason: 'WGPRUNE_ONEDNN=off' });
+  if (!existsSync(ONEDNN_ADDON)) return (loaded = { reason: `${ONEDNN_ADDON} is not built (apt-get install libdnnl-dev g++, then npm rebuild wgprune or node scripts/build-onednn.mjs)` });
+  try {
+    return (loaded = { addon: createRequire(import.meta.url)(ONEDNN_ADDON) as Addon });
+  } catch (e) {
+    return (loaded = { reason: `${ONEDNN_ADDON} does not load: ${(e as Error).message.split('\n')[0]}` });
+  }
+}
+
+export const enum Pass { Forward = 0, Input = 1, Filter = 2 }
+/**
+ * The activations oneDNN runs, as [its algorithm's code in memory.cc, alpha, beta] from our alpha (see
+ * activationAlpha); hard sigmoid and hard swish stay on onnxruntime.
+ */
+const ACTIVATIONS: Partial<Record<Activation, (alpha: number) => [number, number, number]>> = {
+  relu: () => [0, 0, 0], leakyrelu: (a) => [0, a, 0], relu6: () => [1, 0, 6], sigmoid: () => [2, 0, 0], silu: () => [3, 1, 0], gelu: () => [4, 0, 0], 'gelu-tanh': () => [5, 0, 0],
+};
+
+let threadsSet = 0;
+
+/**
+ * The ops the native backend runs on oneDNN: convolutions, batch norm's training passes, activations and add.
+ * Each returns undefined where oneDNN refused the op's shape (it has no implementation for it; the
+ * refusal is kept) so that onnxruntime runs it instead. Outputs come from `alloc` (the backend's pool of
+ * released arrays): every op here writes every element of its outputs.
+ */
+export class OnednnKernels {
+  private refused = new Set<string>();
+  readonly version: string;
+
+  constructor(private addon: Addon, private threads: number, private alloc: (size: number) => Float32Array) {
+    this.version = addon.version();
+  }
+
+  /** The ops (kind, shape) oneDNN refused. */
+  get refusals(): readonly string[] { return [...this.refused]; }
+
+  private attempt<T>(key: string, run: () => T): T | undefined {
+    if (this.refused.has(key)) return undefined;
+    if (this.threads !== threadsSet) this.addon.setThreads((threadsSet = this.threads));
+    try {
+      return run();
+    } catch (e) {
+      if (!(e as Error).message.startsWith('oneDNN:')) throw e;
+      this.refused.add(key);
+      return undefined;
+    }
+  }
+
+  /**
+   * One pass of a convolution: forward (a = x, b = w, with bias and fused ReLU), input gradient (a = dy,
+   * b = w) or filter gradient (a = dy, b = x), into an array of `size`.
+   */
+  conv(pass: Pass, g: Conv2dGeometry, a: Float32Array, b: Float32Array, size: number, extras: { bias?: Float32Array; relu?: boolean } = {}): Float32Array | undefined {
+    const geometry = Int32Array.of(g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.groups, g.kernelH, g.kernelW,
+      g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight, g.dilationH, g.dilationW);
+    return this.attempt(`conv${pass}:${geometry.join(',')}:${extras.bias ? 'b' : ''}${extras.relu ? 'r' : ''}`, () => {
+      const out = this.alloc(size);
+      this.addon.convolution(pass, geometry, !!extras.relu, a, b, extras.bias ?? null, out);
+      return out;
+    });
+  }
+
+  /** Batch norm's training forward over [n, c, spatial]: [y, the batch mean, invStd = 1 / sqrt(variance + epsilon), the biased variance]. */
+  batchNormForward(n: number, c: number, spatial: number, epsilon: number, x: Float32Array, gamma: Float32Array, beta: Float32Array) {
+    return this.attempt(`bn:${n},${c},${spatial}`, () => {
+      const y = this.alloc(n * c * spatial), mean = new Float32Array(c), variance = new Float32Array(c);
+      this.addon.batchNormForward(n, c, spatial, epsilon, x, gamma, beta, y, mean, variance);
+      return [y, mean, variance.map((v) => 1 / Math.sqrt(v + epsilon)), variance];
+    });
+  }
+
+  /** Batch norm's backward through the batch statistics (mean, invStd as the forward gave them): [dx, dGamma, dBeta]. */
+  batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invStd: Float32Array) {
+    return this.attempt(`bnback:${n},${c},${spatial}`, () => {
+      const dx = this.alloc(n * c * spatial), dGamma = new Float32Array(c), dBeta = new Float32Array(c);
+      // oneDNN takes the variance and epsilon; variance + epsilon is 1 / invStd^2, with epsilon 0 here.
+      this.addon.batchNormBackward(n, c, spatial, dy, x, gamma, mean, invStd.map((s) => 1 / (s * s)), dx, dGamma, dBeta);
+      return [dx, dGamma, dBeta];
+    });
+  }
+
+  /** f(x) for the activations oneDNN has (undefined for the others). */
+  activation(x: Float32Array, kind: Activation, alpha: number) { return this.activationPass(false, kind, alpha, x, x); }
+  /** dy * f'(x). */
+  activationBackward(dy: Float32Array, x: Float32Array, kind: Activation, alpha: number) { return this.activationPass(true, kind, alpha, dy, x); }
+  private activationPass(backward: boolean, kind: Activation, alpha: number, a: Float32Array, b: Float32Array): Float32Array | undefined {
+    const params = ACTIVATIONS[kind]?.(alpha);
+    if (!params) return undefined;
+    return this.attempt(`act:${kind},${alpha},${backward},${a.length}`, () => {
+      const out = this.alloc(a.length);
+      this.addon.activation(...params, backward, a.length, a, b, out);
+      return out;
+    });
+  }
+
+  add(a: Float32Array, b: Float32Array, relu: boolean) {
+    return this.attempt(`add:${relu},${a.length}`, () => {
+      const out = this.alloc(a.length);
+      this.addon.add(relu, a.length, a, b, out);
+      return out;
+    });
+  }
+}

@@ -1,0 +1,170 @@
+// wgprune's oneDNN addon (the library PyTorch's CPU convolutions use; Debian's libdnnl, oneDNN 2.x),
+// its convolutions and module entry. One call runs one pass of one convolution on float32 NCHW arrays
+// the caller owns: forward (bias, fused ReLU), input gradient or filter gradient. Primitives, their
+// reorders to and from the blocked layouts oneDNN picks, and those layouts' buffers are built once per
+// pass and geometry and cached. Built by scripts/build-onednn.mjs; loaded by src/native/onednn.ts.
+#include <omp.h>
+#include <map>
+#include <unordered_map>
+#include <vector>
+#include "common.h"
+
+using namespace dnnl;
+using namespace wgprune;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+enum Pass { kForward = 0, kInput = 1, kFilter = 2 };
+
+// One operand in the caller's plain layout and, when oneDNN wants another, the reorder and buffer for it.
+struct Operand {
+  memory::desc plain;
+  memory blocked;  // empty when the plain layout is used directly
+  primitive reorder;
+};
+
+struct Entry {
+  primitive prim;
+  Operand a, b, out;  // forward: x, w, y; input gradient: dy, w, dx; filter gradient: dy, x, dw
+  int argA, argB, argOut;
+  bool bias = false;
+  memory::desc biasDesc;
+};
+
+Operand operand(const memory::desc& plain, const memory::desc& want, bool input) {
+  Operand o{plain, memory(), primitive()};
+  if (want != plain) {
+    o.blocked = memory(want, cpu());
+    o.reorder = input ? reorder(reorder::primitive_desc(cpu(), plain, cpu(), want)) : reorder(reorder::primitive_desc(cpu(), want, cpu(), plain));
+  }
+  return o;
+}
+
+// g: batch, inC, inH, inW, outC, outH, outW, groups, kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW.
+Entry build(int pass, const std::vector<int>& g, bool bias, bool relu) {
+  const memory::dim n = g[0], ic = g[1], ih = g[2], iw = g[3], oc = g[4], oh = g[5], ow = g[6], groups = g[7];
+  const memory::dim kh = g[8], kw = g[9], sh = g[10], sw = g[11], pt = g[12], pl = g[13], dh = g[16], dw = g[17];
+  // The bottom/right padding the output size implies (the forward's floor division may leave rows unread).
+  const memory::dim pb = (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt, pr = (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl;
+  const memory::dims src{n, ic, ih, iw}, dst{n, oc, oh, ow}, strides{sh, sw}, dil{dh - 1, dw - 1}, padL{pt, pl}, padR{pb, pr};
+  const memory::dims wts = groups > 1 ? memory::dims{groups, oc / groups, ic / groups, kh, kw} : memory::dims{oc, ic, kh, kw};
+  const memory::desc srcPlain(src, dt::f32, tag::nchw), dstPlain(dst, dt::f32, tag::nchw);
+  const memory::desc wPlain(wts, dt::f32, groups > 1 ? tag::goihw : tag::oihw), biasPlain({oc}, dt::f32, tag::x);
+  const memory::desc srcAny(src, dt::f32, tag::any), dstAny(dst, dt::f32, tag::any), wAny(wts, dt::f32, tag::any);
+  const auto alg = algorithm::convolution_direct;
+  primitive_attr attr;
+  if (relu) { post_ops ops; ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); attr.set_post_ops(ops); }
+  auto fwdDesc = bias && pass == kForward
+      ? convolution_forward::desc(prop_kind::forward_training, alg, srcAny, wAny, biasPlain, dstAny, strides, dil, padL, padR)
+      : convolution_forward::desc(prop_kind::forward_training, alg, srcAny, wAny, dstAny, strides, dil, padL, padR);
+  convolution_forward::primitive_desc fwd(fwdDesc, attr, cpu());
+  Entry e;
+  e.bias = bias && pass == kForward;
+  e.biasDesc = biasPlain;
+  if (pass == kForward) {
+    e.prim = convolution_forward(fwd);
+    e.a = operand(srcPlain, fwd.src_desc(), true); e.b = operand(wPlain, fwd.weights_desc(), true); e.out = operand(dstPlain, fwd.dst_desc(), false);
+    e.argA = DNNL_ARG_SRC; e.argB = DNNL_ARG_WEIGHTS; e.argOut = DNNL_ARG_DST;
+  } else if (pass == kInput) {
+    convolution_backward_data::primitive_desc pd(convolution_backward_data::desc(alg, srcAny, wAny, dstAny, strides, dil, padL, padR), cpu(), fwd);
+    e.prim = convolution_backward_data(pd);
+    e.a = operand(dstPlain, pd.diff_dst_desc(), true); e.b = operand(wPlain, pd.weights_desc(), true); e.out = operand(srcPlain, pd.diff_src_desc(), false);
+    e.argA = DNNL_ARG_DIFF_DST; e.argB = DNNL_ARG_WEIGHTS; e.argOut = DNNL_ARG_DIFF_SRC;
+  } else {
+    convolution_backward_weights::primitive_desc pd(convolution_backward_weights::desc(alg, srcAny, wAny, dstAny, strides, dil, padL, padR), cpu(), fwd);
+    e.prim = convolution_backward_weights(pd);
+    e.a = operand(dstPlain, pd.diff_dst_desc(), true); e.b = operand(srcPlain, pd.src_desc(), true); e.out = operand(wPlain, pd.diff_weights_desc(), false);
+    e.argA = DNNL_ARG_DIFF_DST; e.argB = DNNL_ARG_SRC; e.argOut = DNNL_ARG_DIFF_WEIGHTS;
+  }
+  return e;
+}
+
+// The memory the primitive reads or writes for `o`, reordering an input in from the caller's array.
+memory bind(Operand& o, float* data, bool input) {
+  memory plain(o.plain, cpu(), data);
+  if (!o.blocked) return plain;
+  if (input) o.reorder.execute(queue(), {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, o.blocked}});
+  return o.blocked;
+}
+
+void run(Entry& e, float* a, float* b, float* bias, float* out) {
+  std::unordered_map<int, memory> args{{e.argA, bind(e.a, a, true)}, {e.argB, bind(e.b, b, true)}, {e.argOut, bind(e.out, out, false)}};
+  if (e.bias) args.insert({DNNL_ARG_BIAS, memory(e.biasDesc, cpu(), bias)});
+  e.prim.execute(queue(), args);
+  if (e.out.blocked) e.out.reorder.execute(queue(), {{DNNL_ARG_FROM, e.out.blocked}, {DNNL_ARG_TO, memory(e.out.plain, cpu(), out)}});
+  queue().wait();
+}
+
+std::map<std::string, Entry> entries;
+
+// convolution(pass, geometry: Int32Array(18), relu: boolean, a, b, bias | null, out): see Entry for a, b, out.
+}  // namespace
+
+napi_value wgprune::Convolution(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  if (!arguments(env, info, 7, argv, "convolution")) return nullptr;
+  int32_t pass;
+  bool relu;
+  int32_t* geometry;
+  float *a, *b, *bias, *out;
+  size_t count, na, nb, nbias, nout;
+  if (napi_get_value_int32(env, argv[0], &pass) != napi_ok || pass < 0 || pass > 2) return fail(env, "convolution: pass must be 0, 1 or 2");
+  if (!array(env, argv[1], &geometry, &count) || count != 18) return fail(env, "convolution: geometry must be an Int32Array of 18");
+  napi_get_value_bool(env, argv[2], &relu);
+  if (!array(env, argv[3], &a, &na) || !array(env, argv[4], &b, &nb) || !array(env, argv[5], &bias, &nbias) || !array(env, argv[6], &out, &nout) || !a || !b || !out)
+    return fail(env, "convolution: a, b and out must be Float32Arrays");
+  std::vector<int> g(geometry, geometry + 18);
+  std::string key = std::to_string(pass) + (relu ? "r" : "") + (bias ? "b" : "");
+  for (int v : g) key += "," + std::to_string(v);
+  try {
+    auto it = entries.find(key);
+    if (it == entries.end()) it = entries.emplace(key, build(pass, g, bias != nullptr, relu)).first;
+    Entry& e = it->second;
+    if (na * 4 != e.a.plain.get_size() || nb * 4 != e.b.plain.get_size() || nout * 4 != e.out.plain.get_size() || (e.bias && nbias != size_t(g[4])))
+      return fail(env, "convolution: array sizes do not match the geometry");
+    run(e, a, b, bias, out);
+  } catch (const dnnl::error& err) {
+    return fail(env, std::string("oneDNN: ") + err.what());
+  }
+  return nullptr;
+}
+
+namespace {
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  int32_t threads;
+  napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
+  if (argc != 1 || napi_get_value_int32(env, arg, &threads) != napi_ok || threads < 1) return fail(env, "setThreads: a positive integer expected");
+  omp_set_num_threads(threads);
+  return nullptr;
+}
+
+napi_value Version(napi_env env, napi_callback_info) {
+  const dnnl_version_t* v = dnnl_version();
+  std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  napi_value result;
+  napi_create_string_utf8(env, s.c_str(), s.size(), &result);
+  return result;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"convolution", nullptr, Convolution, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"activation", nullptr, Activation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
