@@ -56,13 +56,14 @@ const rate = (flops: number, ms: number) => (Number.isNaN(ms) ? 'n/a' : (flops /
 export async function benchKernels(repeats = 3): Promise<void> {
   const webgpu = await WebGpuBackend.create();
   const native = await NativeBackend.create();
+  const nativeOrt = await NativeBackend.create({ kernels: 'onnxruntime' });
   const gpujs = await GpujsBackend.create();
   await tfjsWebgpu(['enable-dawn-features=disable_robustness']);
   require('@tensorflow/tfjs-backend-wasm');
-  console.log(`native: onnxruntime CPU, ${native.threads} threads; webgpu: ${webgpu.report.tried.at(-1)}, conv variant for 64 rows: ${webgpu.convVariant(64)}; gpu.js: ${gpujs.mode}`);
+  console.log(`native: ${native.label}; native-onnxruntime: ${nativeOrt.label}; webgpu: ${webgpu.report.tried.at(-1)}, conv variant for 64 rows: ${webgpu.convVariant(64)}; gpu.js: ${gpujs.mode}`);
   const rng = new Rng(1);
   const rows: string[][] = [];
-  const ours = [native, webgpu, gpujs] as Backend[];
+  const ours = [native, nativeOrt, webgpu, gpujs] as Backend[];
   // Every side reads its result back: tfjs offers no other public way to wait for its queue.
   const timeOurs = async (be: Backend, run: () => Tensor) => median(await time(repeats, async () => { const t = run(); await be.read(t); be.dispose(t); }));
   // Each TensorFlow.js backend gets its own copies of the inputs (a tensor used on another backend would be moved).
@@ -76,7 +77,7 @@ export async function benchKernels(repeats = 3): Promise<void> {
     const ms = [];
     for (const be of ours) ms.push(await timeOurs(be, () => runOurs(be)));
     for (const backend of ['webgpu', 'wasm']) ms.push(await timeTf(backend, runTf));
-    const [mNative, mWebgpu, , tWebgpu, tWasm] = ms;
+    const [mNative, , mWebgpu, , tWebgpu, tWasm] = ms;
     rows.push([label, pass, ...ms.map((m) => rate(flops, m)), Number.isNaN(tWasm) ? 'n/a' : (tWasm / mNative).toFixed(1), (tWebgpu / mWebgpu).toFixed(2)]);
     console.log(rows.at(-1)!.join('  '));
   };
@@ -109,6 +110,6 @@ export async function benchKernels(repeats = 3): Promise<void> {
   await measure('1024^3 matmul (A B^T)', 'forward', 2 * n ** 3, (be) => be.linear(matrices.get(be)![0], matrices.get(be)![1]), tfMatmul);
 
   console.log();
-  console.log(table(['shape', 'pass', 'native GFLOP/s', 'webgpu GFLOP/s', 'gpu.js GFLOP/s', 'tfjs-webgpu GFLOP/s', 'tfjs-wasm GFLOP/s', 'native / tfjs-wasm', 'webgpu / tfjs-webgpu'], rows));
-  for (const be of [webgpu, native, gpujs]) be.destroy();
+  console.log(table(['shape', 'pass', 'native GFLOP/s', 'native-onnxruntime GFLOP/s', 'webgpu GFLOP/s', 'gpu.js GFLOP/s', 'tfjs-webgpu GFLOP/s', 'tfjs-wasm GFLOP/s', 'native / tfjs-wasm', 'webgpu / tfjs-webgpu'], rows));
+  for (const be of [webgpu, native, nativeOrt, gpujs]) be.destroy();
 }

@@ -16,6 +16,7 @@ import { table } from './util.js';
 
 export const BATCH = 64;
 const STEPS = 3; // vgg-small steps take seconds each on SwiftShader
+const NATIVE_STEPS = 12; // native steps take milliseconds: more of them average out the machine's noise
 
 export function tfModel(tf: typeof TF, name: string): TF.LayersModel {
   const m = tf.sequential();
@@ -60,11 +61,12 @@ export async function tfThroughput(tf: typeof TF, name: string, shape: number[])
 export async function oursThroughput(be: Backend, spec: ModelSpec): Promise<{ samplesPerSecond: number; peakBytes: number }> {
   const rng = new Rng(1);
   const size = spec.inputShape.reduce((a, b) => a * b);
-  const count = BATCH * (STEPS + 1);
+  const steps = be.name === 'native' ? NATIVE_STEPS : STEPS;
+  const count = BATCH * (steps + 1);
   const data = { name: 'random', shape: spec.inputShape, classes: 10, count, images: rng.uniformArray(count * size), labels: Uint8Array.from({ length: count }, () => rng.int(0, 9)) };
   const options = { epochs: 1, batchSize: BATCH, optimizer: 'sgd' as const, learningRate: 0.01, momentum: 0.9, seed: 1, logEvery: 1 };
   await train(be, initModel(spec, 1), data, { ...options, maxSteps: 1 }); // warm-up: pipelines
-  const r = await train(be, initModel(spec, 1), data, { ...options, maxSteps: STEPS + 1, logEvery: 1 });
+  const r = await train(be, initModel(spec, 1), data, { ...options, maxSteps: steps + 1, logEvery: 1 });
   const steady = r.history.slice(1); // the first step allocates the pool
   const ms = steady.reduce((s, p) => s + (BATCH * 1000) / p.samplesPerSecond, 0);
   return { samplesPerSecond: (steady.length * BATCH * 1000) / ms, peakBytes: be.memory().peakBytes };
@@ -84,12 +86,13 @@ function torchThroughput(models: string[], threads: number, shape: readonly numb
 }
 
 export async function benchTraining(): Promise<void> {
-  // TRAINING_MODELS=vgg-small and TRAINING_BACKENDS=native,gpujs run a subset.
+  // TRAINING_MODELS=vgg-small and TRAINING_BACKENDS=native,gpujs run a subset; native-onnxruntime is
+  // the native backend with every kernel on onnxruntime (where the oneDNN addon is not built).
   const models = (process.env.TRAINING_MODELS ?? 'lenet5,vgg-small,resnet20,mobilenet').split(',');
-  const backends = (process.env.TRAINING_BACKENDS ?? 'native,gpujs,webgpu').split(',') as ('native' | 'gpujs' | 'webgpu')[];
+  const backends = (process.env.TRAINING_BACKENDS ?? 'native,native-onnxruntime,gpujs,webgpu').split(',') as ('native' | 'native-onnxruntime' | 'gpujs' | 'webgpu')[];
   const shape = [1, 28, 28] as const;
   const opened = new Map<string, ComputeBackend>();
-  for (const b of backends) opened.set(b, await openBackend({ backend: b }));
+  for (const b of backends) opened.set(b, await openBackend(b === 'native-onnxruntime' ? { backend: 'native', native: { kernels: 'onnxruntime' } } : { backend: b }));
   for (const [b, be] of opened) console.log(`${b}: ${backendLabel(be)}`);
   const native = opened.get('native') as NativeBackend | undefined;
   const threads = native?.threads ?? 2;

@@ -49,8 +49,6 @@ export interface NativeBackendOptions {
   kernels?: 'auto' | 'onednn' | 'onnxruntime';
 }
 
-/** Released arrays kept per length for reuse (see NativeBackend.released). */
-const RELEASED_PER_LENGTH = 16;
 
 const maskedWeight = (w: Float32Array, mask: Float32Array | undefined) => (mask ? w.map((v, i) => v * mask[i]) : w);
 
@@ -72,6 +70,7 @@ export class NativeBackend implements Backend {
    * every op allocated (README, native backend notes).
    */
   private released = new Map<number, Float32Array[]>();
+  private releasedBytes = 0;
   /** 'oneDNN <version>' where its kernels run, else why not. */
   readonly onednn: string;
 
@@ -108,6 +107,7 @@ export class NativeBackend implements Backend {
     for (const s of this.sessions.values()) s.dispose();
     this.sessions.clear();
     this.released.clear();
+    this.releasedBytes = 0;
   }
 
   /** Ops (kind, shape) oneDNN had no implementation for; onnxruntime ran them. */
@@ -171,12 +171,22 @@ export class NativeBackend implements Backend {
     }
   }
   /** A released array of `size` (its old values still in it), else a new one. */
-  private reuse(size: number): Float32Array { return this.released.get(size)?.pop() ?? new Float32Array(size); }
-  /** Keeps a released array for reuse, up to a few per length (a training step releases the same shapes each time). */
+  private reuse(size: number): Float32Array {
+    const values = this.released.get(size)?.pop();
+    if (!values) return new Float32Array(size);
+    this.releasedBytes -= values.byteLength;
+    return values;
+  }
+  /**
+   * Keeps a released array for reuse while the kept ones stay within the peak of live bytes (a training
+   * step releases the same shapes each step: resnet20 keeps about 40 activations of one size alive).
+   */
   private release(values: Float32Array): void {
+    if (this.releasedBytes + values.byteLength > this.stats.peakBytes) return;
     const list = this.released.get(values.length) ?? [];
-    if (list.length < RELEASED_PER_LENGTH) list.push(values);
+    list.push(values);
     this.released.set(values.length, list);
+    this.releasedBytes += values.byteLength;
   }
   flush(): void {}
   memory(): MemoryStats {
