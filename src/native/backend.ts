@@ -1,10 +1,10 @@
-// The native CPU backend (Node): convolutions, linear layers, batch norm, activations, adds, channel
-// sums and max/global pooling as onnxruntime op graphs (conv-graphs.ts, memory-graphs.ts; MLAS, all
-// cores); the loss, optimizers, channel copies, pruning statistics and average pooling as float32 loops
+// The native CPU backend (Node): convolutions, batch norm, activations and adds on oneDNN where our addon
+// is built (onednn.ts); linear layers, channel sums, max/global pooling and layer norm, and everything
+// where the addon is not, as onnxruntime op graphs (conv-graphs.ts, memory-graphs.ts; MLAS, all cores);
+// the loss, optimizers, channel copies, pruning statistics and average pooling as float32 loops
 // (kernels.ts, pool.ts). Tensors are float32 arrays in host memory and every op runs synchronously.
-// Chosen over onnxruntime-web's WebAssembly build and TensorFlow.js's XNNPACK by measurement (conv N32
-// 28x28 32->64 3x3 p1 forward on 2 cores: 17 ms here, 42 ms on onnxruntime-web; XNNPACK runs forward
-// convs at a third of this rate; see README "Notes on the native backend").
+// Chosen by measurement over onnxruntime-web's WebAssembly build and TensorFlow.js's XNNPACK (see README
+// "Notes on the native backend").
 import {
   type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
@@ -23,7 +23,8 @@ import {
   activationBackwardGraph, activationGraph, addGraph, channelScaleBackwardGraph, channelScaleGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
   globalAvgPoolBackwardGraph, globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph, resampleGraph,
 } from './memory-graphs.js';
-import { OnednnKernels, Pass, loadOnednn } from './onednn.js';
+import { ArrayPool } from './array-pool.js';
+import { type OnednnKernels, Pass, openOnednn } from './onednn.js';
 import { type OpGraph, type OpSession, compile, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
 
@@ -50,8 +51,6 @@ export interface NativeBackendOptions {
 }
 
 
-const maskedWeight = (w: Float32Array, mask: Float32Array | undefined) => (mask ? w.map((v, i) => v * mask[i]) : w);
-
 export class NativeBackend implements Backend {
   readonly name = 'native';
   readonly threads: number;
@@ -64,27 +63,14 @@ export class NativeBackend implements Backend {
   private ort = loadOrt();
   /** oneDNN's kernels where the addon loads (onnxruntime runs what they refuse). */
   private dnn?: OnednnKernels;
-  /**
-   * Released arrays by length, reused for the outputs oneDNN and the pooling loops write: a fresh array
-   * costs a page fault per 4 KiB on first write, close to a third of a MobileNet step's CPU time when
-   * every op allocated (README, native backend notes).
-   */
-  private released = new Map<number, Float32Array[]>();
-  private releasedBytes = 0;
+  /** Arrays of released tensors, reused for the outputs oneDNN and the pooling loops write (up to the peak of live bytes). */
+  private released = new ArrayPool();
   /** 'oneDNN <version>' where its kernels run, else why not. */
   readonly onednn: string;
 
   private constructor(o: NativeBackendOptions) {
     this.threads = o.threads ?? defaultThreads();
-    const choice = o.kernels ?? 'auto';
-    let why = 'kernels: onnxruntime asked for';
-    if (choice !== 'onnxruntime') {
-      const { addon, reason } = loadOnednn();
-      if (!addon && choice === 'onednn') throw new Error(`oneDNN kernels unavailable: ${reason}`);
-      if (addon) this.dnn = new OnednnKernels(addon, this.threads, (size) => this.reuse(size));
-      why = reason ?? '';
-    }
-    this.onednn = this.dnn ? `oneDNN ${this.dnn.version}` : `not used (${why})`;
+    ({ kernels: this.dnn, description: this.onednn } = openOnednn(o.kernels ?? 'auto', this.threads, (size) => this.released.take(size)));
   }
 
   /** The backend in a few words: its libraries and threads. */
@@ -107,7 +93,6 @@ export class NativeBackend implements Backend {
     for (const s of this.sessions.values()) s.dispose();
     this.sessions.clear();
     this.released.clear();
-    this.releasedBytes = 0;
   }
 
   /** Ops (kind, shape) oneDNN had no implementation for; onnxruntime ran them. */
@@ -166,27 +151,9 @@ export class NativeBackend implements Backend {
       else {
         this.views.delete(t.storage);
         this.liveBytes -= t.storage.data.byteLength;
-        this.release(t.storage.data);
+        this.released.give(t.storage.data, this.stats.peakBytes);
       }
     }
-  }
-  /** A released array of `size` (its old values still in it), else a new one. */
-  private reuse(size: number): Float32Array {
-    const values = this.released.get(size)?.pop();
-    if (!values) return new Float32Array(size);
-    this.releasedBytes -= values.byteLength;
-    return values;
-  }
-  /**
-   * Keeps a released array for reuse while the kept ones stay within the peak of live bytes (a training
-   * step releases the same shapes each step: resnet20 keeps about 40 activations of one size alive).
-   */
-  private release(values: Float32Array): void {
-    if (this.releasedBytes + values.byteLength > this.stats.peakBytes) return;
-    const list = this.released.get(values.length) ?? [];
-    list.push(values);
-    this.released.set(values.length, list);
-    this.releasedBytes += values.byteLength;
   }
   flush(): void {}
   memory(): MemoryStats {
@@ -200,7 +167,7 @@ export class NativeBackend implements Backend {
     checkConvExtras('conv2d', g.outChannels, w.shape, o);
     const shape = [g.batch, g.outChannels, g.outH, g.outW];
     const f = { bias: !!o.bias, mask: !!o.mask, relu: !!o.relu };
-    const y = this.dnn?.conv(Pass.Forward, g, data(x), maskedWeight(data(w), maybe(o.mask)), sizeOf(shape), { bias: maybe(o.bias), relu: o.relu })
+    const y = this.dnn?.conv(Pass.Forward, g, data(x), data(w), sizeOf(shape), { mask: maybe(o.mask), bias: maybe(o.bias), relu: o.relu })
       ?? this.run(`conv:${geometryKey(g)}:${flagKey(f)}`, () => convForwardGraph(g, f), [data(x), data(w), maybe(o.bias), maybe(o.mask)]);
     return this.wrap(shape, y);
   }
@@ -209,7 +176,7 @@ export class NativeBackend implements Backend {
     assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
     checkConvExtras('conv2dBackwardInput', g.outChannels, w.shape, o);
     const f = { mask: !!o.mask };
-    const dx = this.dnn?.conv(Pass.Input, g, data(dy), maskedWeight(data(w), maybe(o.mask)), sizeOf(inputShape))
+    const dx = this.dnn?.conv(Pass.Input, g, data(dy), data(w), sizeOf(inputShape), { mask: maybe(o.mask) })
       ?? this.run(`convdx:${geometryKey(g)}:${flagKey(f)}`, () => convBackwardInputGraph(g, f), [data(dy), data(w), maybe(o.mask)]);
     return this.wrap(inputShape, dx);
   }
@@ -218,9 +185,9 @@ export class NativeBackend implements Backend {
     assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
     checkConvExtras('conv2dBackwardFilter', g.outChannels, filterShape, o);
     const f = { mask: !!o.mask };
-    const dw = this.dnn?.conv(Pass.Filter, g, data(dy), data(x), sizeOf(filterShape));
-    if (dw) return this.wrap(filterShape, o.mask ? maskedWeight(dw, data(o.mask)) : dw);
-    return this.wrap(filterShape, this.run(`convdw:${geometryKey(g)}:${flagKey(f)}`, () => convBackwardFilterGraph(g, f), [data(dy), data(x), maybe(o.mask)]));
+    const dw = this.dnn?.conv(Pass.Filter, g, data(dy), data(x), sizeOf(filterShape), { mask: maybe(o.mask) })
+      ?? this.run(`convdw:${geometryKey(g)}:${flagKey(f)}`, () => convBackwardFilterGraph(g, f), [data(dy), data(x), maybe(o.mask)]);
+    return this.wrap(filterShape, dw);
   }
   linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
     const g = linearGeometry(x.shape, w.shape);
@@ -357,7 +324,7 @@ export class NativeBackend implements Backend {
     const g = poolGeometry('maxPoolBackward', inputShape, o);
     assertShape('maxPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
     assertShape('maxPoolBackward', 'argmax', argmax.shape, dy.shape);
-    return this.wrap(inputShape, pool.maxPoolBackward(data(dy), data(argmax), g, this.reuse(sizeOf(inputShape))));
+    return this.wrap(inputShape, pool.maxPoolBackward(data(dy), data(argmax), g, this.released.take(sizeOf(inputShape))));
   }
   avgPool(x: Tensor, o: PoolOptions): Tensor {
     const g = poolGeometry('avgPool', x.shape, o);

@@ -42,6 +42,21 @@ export function loadOnednn(): { addon?: Addon; reason?: string } {
   }
 }
 
+/**
+ * oneDNN's kernels as `choice` asks ('onednn' throws where the addon cannot load; 'onnxruntime' takes
+ * none), with a description: 'oneDNN <version>', or why they are not used.
+ */
+export function openOnednn(choice: 'auto' | 'onednn' | 'onnxruntime', threads: number, alloc: (size: number) => Float32Array): { kernels?: OnednnKernels; description: string } {
+  if (choice === 'onnxruntime') return { description: 'not used (kernels: onnxruntime asked for)' };
+  const { addon, reason } = loadOnednn();
+  if (!addon) {
+    if (choice === 'onednn') throw new Error(`oneDNN kernels unavailable: ${reason}`);
+    return { description: `not used (${reason})` };
+  }
+  const kernels = new OnednnKernels(addon, threads, alloc);
+  return { kernels, description: `oneDNN ${kernels.version}` };
+}
+
 export const enum Pass { Forward = 0, Input = 1, Filter = 2 }
 /**
  * The activations oneDNN runs, as [its algorithm's code in memory.cc, alpha, beta] from our alpha (see
@@ -83,15 +98,19 @@ export class OnednnKernels {
   }
 
   /**
-   * One pass of a convolution: forward (a = x, b = w, with bias and fused ReLU), input gradient (a = dy,
-   * b = w) or filter gradient (a = dy, b = x), into an array of `size`.
+   * One pass of a convolution into an array of `size`: forward (a = x, b = w, with bias and fused ReLU),
+   * input gradient (a = dy, b = w) or filter gradient (a = dy, b = x). A mask multiplies the weight, or
+   * the filter gradient, so pruned weights neither contribute nor learn.
    */
-  conv(pass: Pass, g: Conv2dGeometry, a: Float32Array, b: Float32Array, size: number, extras: { bias?: Float32Array; relu?: boolean } = {}): Float32Array | undefined {
+  conv(pass: Pass, g: Conv2dGeometry, a: Float32Array, b: Float32Array, size: number, extras: { mask?: Float32Array; bias?: Float32Array; relu?: boolean } = {}): Float32Array | undefined {
     const geometry = Int32Array.of(g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.groups, g.kernelH, g.kernelW,
       g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight, g.dilationH, g.dilationW);
+    const mask = extras.mask;
     return this.attempt(`conv${pass}:${geometry.join(',')}:${extras.bias ? 'b' : ''}${extras.relu ? 'r' : ''}`, () => {
       const out = this.alloc(size);
-      this.addon.convolution(pass, geometry, !!extras.relu, a, b, extras.bias ?? null, out);
+      const weight = mask && pass !== Pass.Filter ? b.map((v, i) => v * mask[i]) : b;
+      this.addon.convolution(pass, geometry, !!extras.relu, a, weight, extras.bias ?? null, out);
+      if (mask && pass === Pass.Filter) for (let i = 0; i < out.length; i++) out[i] *= mask[i];
       return out;
     });
   }
