@@ -316,7 +316,7 @@ export class NativeBackend implements Backend {
 
   maxPool(x: Tensor, o: PoolOptions) {
     const g = poolGeometry('maxPool', x.shape, o);
-    const [y, argmax] = this.runAll(`maxpool:${geometryKey(g)}`, () => maxPoolGraph(g), [data(x)]);
+    const [y, argmax] = this.dnn?.maxPool(data(x), g) ?? this.runAll(`maxpool:${geometryKey(g)}`, () => maxPoolGraph(g), [data(x)]);
     const shape = [g.batch, g.channels, g.outH, g.outW];
     return { y: this.wrap(shape, y), argmax: this.wrap(shape, argmax) };
   }
@@ -324,7 +324,8 @@ export class NativeBackend implements Backend {
     const g = poolGeometry('maxPoolBackward', inputShape, o);
     assertShape('maxPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
     assertShape('maxPoolBackward', 'argmax', argmax.shape, dy.shape);
-    return this.wrap(inputShape, pool.maxPoolBackward(data(dy), data(argmax), g, this.released.take(sizeOf(inputShape))));
+    const dx = this.dnn?.maxPoolBackward(data(dy), data(argmax), g) ?? pool.maxPoolBackward(data(dy), data(argmax), g, this.released.take(sizeOf(inputShape)));
+    return this.wrap(inputShape, dx);
   }
   avgPool(x: Tensor, o: PoolOptions): Tensor {
     const g = poolGeometry('avgPool', x.shape, o);

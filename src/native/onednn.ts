@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Activation } from '../backend.js';
-import type { Conv2dGeometry } from '../geometry.js';
+import type { Conv2dGeometry, PoolGeometry } from '../geometry.js';
 
 interface Addon {
   convolution(pass: number, geometry: Int32Array, relu: boolean, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
@@ -21,6 +21,8 @@ interface Addon {
   batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void;
   activation(code: number, alpha: number, beta: number, backward: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   add(relu: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  maxPool(geometry: Int32Array, x: Float32Array, y: Float32Array, argmax: Float32Array): void;
+  maxPoolBackward(geometry: Int32Array, dy: Float32Array, argmax: Float32Array, dx: Float32Array): void;
   setThreads(threads: number): void;
   version(): string;
 }
@@ -155,4 +157,18 @@ export class OnednnKernels {
       return out;
     });
   }
+
+  /** Max pooling and its argmax (our addon's own loop, pool.cc): [y, argmax]. */
+  maxPool(x: Float32Array, g: PoolGeometry): Float32Array[] {
+    const size = g.batch * g.channels * g.outH * g.outW, y = this.alloc(size), argmax = this.alloc(size);
+    this.addon.maxPool(poolWindow(g), x, y, argmax);
+    return [y, argmax];
+  }
+  maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry): Float32Array {
+    const dx = this.alloc(g.batch * g.channels * g.inH * g.inW);
+    this.addon.maxPoolBackward(poolWindow(g), dy, argmax, dx);
+    return dx;
+  }
 }
+
+const poolWindow = (g: PoolGeometry) => Int32Array.of(g.batch * g.channels, g.inH, g.inW, g.outH, g.outW, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW);

@@ -1,4 +1,4 @@
-// What both halves of wgprune's oneDNN addon share: the engine and stream, reading Node-API arguments,
+// What the parts of wgprune's native addon share: the engine and stream, reading Node-API arguments,
 // and throwing oneDNN's errors as JavaScript errors whose message starts with "oneDNN:".
 #pragma once
 #include <node_api.h>
@@ -42,5 +42,7 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info);
 napi_value BatchNormBackward(napi_env env, napi_callback_info info);
 napi_value Activation(napi_env env, napi_callback_info info);
 napi_value Add(napi_env env, napi_callback_info info);
+napi_value MaxPool(napi_env env, napi_callback_info info);
+napi_value MaxPoolBackward(napi_env env, napi_callback_info info);
 
 }  // namespace wgprune
