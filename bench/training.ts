@@ -16,7 +16,7 @@ import { table } from './util.js';
 
 export const BATCH = 64;
 const STEPS = 3; // vgg-small steps take seconds each on SwiftShader
-const NATIVE_STEPS = 12; // native steps take milliseconds: more of them average out the machine's noise
+const NATIVE_STEPS = 12; // native (and PyTorch) steps take milliseconds: the median of more of them is steadier
 
 export function tfModel(tf: typeof TF, name: string): TF.LayersModel {
   const m = tf.sequential();
@@ -67,16 +67,17 @@ export async function oursThroughput(be: Backend, spec: ModelSpec): Promise<{ sa
   const options = { epochs: 1, batchSize: BATCH, optimizer: 'sgd' as const, learningRate: 0.01, momentum: 0.9, seed: 1, logEvery: 1 };
   await train(be, initModel(spec, 1), data, { ...options, maxSteps: 1 }); // warm-up: pipelines
   const r = await train(be, initModel(spec, 1), data, { ...options, maxSteps: steps + 1, logEvery: 1 });
-  const steady = r.history.slice(1); // the first step allocates the pool
-  const ms = steady.reduce((s, p) => s + (BATCH * 1000) / p.samplesPerSecond, 0);
-  return { samplesPerSecond: (steady.length * BATCH * 1000) / ms, peakBytes: be.memory().peakBytes };
+  // The median steady step (the first allocates the pool): robust to the machine's noise, which moves
+  // single steps by tens of percent; PyTorch's side takes its median step too.
+  const rates = r.history.slice(1).map((p) => p.samplesPerSecond).sort((a, b) => a - b);
+  return { samplesPerSecond: rates[Math.floor(rates.length / 2)], peakBytes: be.memory().peakBytes };
 }
 
 /** PyTorch CPU eager on the same architectures, batch and threads (bench/python/torch_training.py), or why not. */
 function torchThroughput(models: string[], threads: number, shape: readonly number[]): Record<string, number> | string {
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const script = new URL('./python/torch_training.py', import.meta.url).pathname;
-  const r = spawnSync(python, [script, '--threads', String(threads), '--batch', String(BATCH), '--steps', '5', '--input', shape.join('x'), ...models], { encoding: 'utf8' });
+  const r = spawnSync(python, [script, '--threads', String(threads), '--batch', String(BATCH), '--steps', String(NATIVE_STEPS), '--input', shape.join('x'), ...models], { encoding: 'utf8' });
   if (r.status !== 0) {
     return /No module named 'torch'/.test(r.stderr ?? '') || r.error
       ? 'n/a: PyTorch not installed (apt-get install python3-torch)'
@@ -85,36 +86,52 @@ function torchThroughput(models: string[], threads: number, shape: readonly numb
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
+/** The native backends' rounds (TRAINING_ROUNDS): each round measures every native column and PyTorch back to back. */
+const ROUNDS = Number(process.env.TRAINING_ROUNDS ?? 3);
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
 export async function benchTraining(): Promise<void> {
   // TRAINING_MODELS=vgg-small and TRAINING_BACKENDS=native,gpujs run a subset; native-onnxruntime is
   // the native backend with every kernel on onnxruntime (where the oneDNN addon is not built).
   const models = (process.env.TRAINING_MODELS ?? 'lenet5,vgg-small,resnet20,mobilenet').split(',');
   const backends = (process.env.TRAINING_BACKENDS ?? 'native,native-onnxruntime,gpujs,webgpu').split(',') as ('native' | 'native-onnxruntime' | 'gpujs' | 'webgpu')[];
+  if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error(`TRAINING_ROUNDS must be a positive integer, got '${process.env.TRAINING_ROUNDS}'`);
   const shape = [1, 28, 28] as const;
   const opened = new Map<string, ComputeBackend>();
   for (const b of backends) opened.set(b, await openBackend(b === 'native-onnxruntime' ? { backend: 'native', native: { kernels: 'onnxruntime' } } : { backend: b }));
   for (const [b, be] of opened) console.log(`${b}: ${backendLabel(be)}`);
   const native = opened.get('native') as NativeBackend | undefined;
   const threads = native?.threads ?? 2;
-  const ours: Record<string, Record<string, number>> = {};
-  for (const name of models) {
-    ours[name] = {};
-    for (const [b, be] of opened) {
-      ours[name][b] = (await oursThroughput(be, zooModel(name, [...shape], 10))).samplesPerSecond;
-      console.log(`${name} on ${b}: ${ours[name][b].toFixed(1)} samples/s`);
+  // This machine's speed drifts by tens of percent over seconds: the native columns and PyTorch are
+  // measured back to back, model by model, in several rounds, and each column shows its median round.
+  const measured: Record<string, Record<string, number[]>> = {};
+  let torchMissing: string | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of models) {
+      const m = (measured[name] ??= {});
+      for (const [b, be] of opened) {
+        if (round > 0 && be.name !== 'native') continue; // gpu.js and WebGPU: one round (minutes each)
+        const rate = (await oursThroughput(be, zooModel(name, [...shape], 10))).samplesPerSecond;
+        (m[b] ??= []).push(rate);
+        console.log(`round ${round + 1}: ${name} on ${b}: ${rate.toFixed(1)} samples/s`);
+      }
+      const torch = torchThroughput([name], threads, shape);
+      if (typeof torch === 'string') torchMissing = torch;
+      else {
+        (m.torch ??= []).push(torch[name]);
+        console.log(`round ${round + 1}: ${name} on PyTorch: ${torch[name].toFixed(1)} samples/s`);
+      }
     }
   }
-  const torch = torchThroughput(models, threads, shape);
-  if (typeof torch === 'string') console.log(`PyTorch: ${torch}`);
-  const cell = (v: number | undefined) => (v === undefined ? 'n/a' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? 'n/a' : (a / b).toFixed(2));
+  if (torchMissing) console.log(`PyTorch: ${torchMissing}`);
+  const cell = (v: number[] | undefined) => (v === undefined ? 'n/a' : median(v) >= 100 ? median(v).toFixed(0) : median(v).toFixed(1));
+  const ratio = (a: number[] | undefined, b: number[] | undefined) => (a === undefined || b === undefined ? 'n/a' : (median(a) / median(b)).toFixed(2));
   const rows = models.map((name) => {
-    const t = typeof torch === 'string' ? undefined : torch[name];
-    const o = ours[name];
-    return [name, ...backends.map((b) => cell(o[b])), cell(t), ratio(o.native, t), ratio(o.native, o.gpujs)];
+    const o = measured[name];
+    return [name, ...backends.map((b) => cell(o[b])), cell(o.torch), ratio(o.native, o.torch), ratio(o.native, o.gpujs)];
   });
   console.log();
-  console.log(`batch ${BATCH}, ${shape.join('x')} inputs, SGD with momentum, ${threads} threads for native and PyTorch; samples/s`);
+  console.log(`batch ${BATCH}, ${shape.join('x')} inputs, SGD with momentum, ${threads} threads for native and PyTorch; samples/s, the median of ${ROUNDS} rounds (gpu.js, WebGPU: one)`);
   console.log(table(['model', ...backends, `PyTorch ${threads} threads`, 'native / PyTorch', 'native / gpu.js'], rows));
   for (const be of opened.values()) be.destroy();
 }
