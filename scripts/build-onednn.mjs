@@ -1,7 +1,7 @@
-// Builds build/onednn.node, the native backend's oneDNN convolutions (src/native/onednn/conv.cc), where
+// Builds build/onednn.node, the native backend's oneDNN kernels (src/native/onednn/*.cc), where
 // Debian's libdnnl-dev (oneDNN 2.x, the library PyTorch's CPU convolutions run on), a C++ compiler and
 // Node's headers are present. Run by `npm install`/`npm ci`; never fails the install: where something is
-// missing it says what and the native backend keeps its onnxruntime convolutions. It calls the compiler
+// missing it says what and the native backend runs every op on onnxruntime. It calls the compiler
 // directly rather than node-gyp, which would download Node's headers from nodejs.org.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -16,7 +16,8 @@ const nodeHeaders = [join(process.config.variables.node_prefix ?? '/usr', 'inclu
   .find((d) => existsSync(join(d, 'node_api.h')));
 
 function skip(why) {
-  console.log(`wgprune: oneDNN convolutions not built (${why}); the native backend will run convolutions on onnxruntime.`);
+  rmSync(target, { force: true }); // an addon left from other sources would not match the code loading it
+  console.log(`wgprune: the native addon (oneDNN kernels) not built (${why}); the native backend will run every op on onnxruntime.`);
   process.exit(0);
 }
 
@@ -36,4 +37,4 @@ if (r.status !== 0) {
   skip(`${compiler} failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(0, 5).join(' | ')}`);
 }
 renameSync(partial, target); // atomically: a half-written addon never sits at the loaded path
-console.log(`wgprune: built ${target} (oneDNN convolutions for the native backend)`);
+console.log(`wgprune: built ${target} (oneDNN kernels for the native backend)`);

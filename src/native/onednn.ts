@@ -27,6 +27,8 @@ interface Addon {
   version(): string;
 }
 
+const ADDON_FUNCTIONS = ['convolution', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'setThreads', 'version'] as const satisfies readonly (keyof Addon)[];
+
 /** The addon's path: build/ at the package root (src/native/ and dist/native/ are both two levels down). */
 export const ONEDNN_ADDON = fileURLToPath(new URL('../../build/onednn.node', import.meta.url));
 
@@ -38,7 +40,10 @@ export function loadOnednn(): { addon?: Addon; reason?: string } {
   if (process.env.WGPRUNE_ONEDNN === 'off') return (loaded = { reason: 'WGPRUNE_ONEDNN=off' });
   if (!existsSync(ONEDNN_ADDON)) return (loaded = { reason: `${ONEDNN_ADDON} is not built (apt-get install libdnnl-dev g++, then npm rebuild wgprune or node scripts/build-onednn.mjs)` });
   try {
-    return (loaded = { addon: createRequire(import.meta.url)(ONEDNN_ADDON) as Addon });
+    const addon = createRequire(import.meta.url)(ONEDNN_ADDON) as Addon;
+    const missing = ADDON_FUNCTIONS.filter((f) => typeof addon[f] !== 'function');
+    if (missing.length) return (loaded = { reason: `${ONEDNN_ADDON} was built from other sources (no ${missing.join(', ')}): run node scripts/build-onednn.mjs` });
+    return (loaded = { addon });
   } catch (e) {
     return (loaded = { reason: `${ONEDNN_ADDON} does not load: ${(e as Error).message.split('\n')[0]}` });
   }
