@@ -38,7 +38,7 @@ let loaded: { addon?: Addon; reason?: string } | undefined;
 export function loadOnednn(): { addon?: Addon; reason?: string } {
   if (loaded) return loaded;
   if (process.env.WGPRUNE_ONEDNN === 'off') return (loaded = { reason: 'WGPRUNE_ONEDNN=off' });
-  if (!existsSync(ONEDNN_ADDON)) return (loaded = { reason: `${ONEDNN_ADDON} is not built (apt-get install libdnnl-dev g++, then npm rebuild wgprune or node scripts/build-onednn.mjs)` });
+  if (!existsSync(ONEDNN_ADDON)) return (loaded = { reason: `${ONEDNN_ADDON} is not built (apt-get install libdnnl-dev g++, then 'npm rebuild wgprune' where it is a dependency, 'node scripts/build-onednn.mjs' in a checkout)` });
   try {
     const addon = createRequire(import.meta.url)(ONEDNN_ADDON) as Addon;
     const missing = ADDON_FUNCTIONS.filter((f) => typeof addon[f] !== 'function');
@@ -65,6 +65,7 @@ export function openOnednn(choice: 'auto' | 'onednn' | 'onnxruntime', threads: n
 }
 
 export const enum Pass { Forward = 0, Input = 1, Filter = 2 }
+
 /**
  * The activations oneDNN runs, as [its algorithm's code in memory.cc, alpha, beta] from our alpha (see
  * activationAlpha); hard sigmoid and hard swish stay on onnxruntime.
