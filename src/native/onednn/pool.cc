@@ -4,7 +4,7 @@
 // onnxruntime's MaxPool with indices took 7 ms per call on vgg-small's [64, 32, 28, 28], and a float32
 // loop in JavaScript was slower still (2.2 ms against onnxruntime's 1.1 on LeNet-5's first pool). Definition: reference.maxPool / maxPoolBackward (src/cpu/reference.ts): taps in
 // row-major order, the first maximum wins ties. Planes (sample, channel) run in parallel (OpenMP).
-#include <vector>
+#include <string>
 #include "common.h"
 
 using namespace wgprune;
@@ -14,26 +14,33 @@ namespace {
 // g: planes, inH, inW, outH, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW.
 struct Window { int64_t planes, inH, inW, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW; };
 
-bool window(napi_env env, napi_value v, Window& w) {
+// Reads (geometry, three float32 arrays), each array sized as `sizes` says: 'i' the input planes, 'o'
+// the output planes. False, with a JavaScript error thrown, otherwise.
+bool poolArguments(napi_env env, napi_callback_info info, const char* name, const char* sizes, Window& w, float* arrays[3]) {
+  napi_value argv[4];
+  if (!arguments(env, info, 4, argv, name)) return false;
   int32_t* g;
   size_t count;
-  if (!array(env, v, &g, &count) || !g || count != 13) return false;
-  w = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12]};
-  return true;
+  bool ok = array(env, argv[0], &g, &count) && g && count == 13;
+  if (ok) w = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12]};
+  for (int i = 0; ok && i < 3; i++) {
+    size_t length;
+    const int64_t want = sizes[i] == 'i' ? w.planes * w.inH * w.inW : w.planes * w.outH * w.outW;
+    ok = array(env, argv[i + 1], &arrays[i], &length) && arrays[i] && int64_t(length) == want;
+  }
+  if (!ok) fail(env, std::string(name) + ": a geometry of 13 and three Float32Arrays of its sizes expected");
+  return ok;
 }
 
 }  // namespace
 
 // maxPool(geometry: Int32Array(13), x, y, argmax).
 napi_value wgprune::MaxPool(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!arguments(env, info, 4, argv, "maxPool")) return nullptr;
   Window w;
-  float *x, *y, *argmax;
-  size_t nx, ny, na;
-  if (!window(env, argv[0], w) || !array(env, argv[1], &x, &nx) || !array(env, argv[2], &y, &ny) || !array(env, argv[3], &argmax, &na) ||
-      !x || !y || !argmax || int64_t(nx) != w.planes * w.inH * w.inW || int64_t(ny) != w.planes * w.outH * w.outW || na != ny)
-    return fail(env, "maxPool: a geometry of 13 and float32 x, y, argmax of its sizes expected");
+  float* arrays[3];
+  if (!poolArguments(env, info, "maxPool", "ioo", w, arrays)) return nullptr;
+  const float* x = arrays[0];
+  float *y = arrays[1], *argmax = arrays[2];
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < w.planes; p++) {
     const float* in = x + p * w.inH * w.inW;
@@ -61,14 +68,11 @@ napi_value wgprune::MaxPool(napi_env env, napi_callback_info info) {
 
 // maxPoolBackward(geometry: Int32Array(13), dy, argmax, dx): dx zeroed, then each dy added at its argmax.
 napi_value wgprune::MaxPoolBackward(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!arguments(env, info, 4, argv, "maxPoolBackward")) return nullptr;
   Window w;
-  float *dy, *argmax, *dx;
-  size_t ndy, na, ndx;
-  if (!window(env, argv[0], w) || !array(env, argv[1], &dy, &ndy) || !array(env, argv[2], &argmax, &na) || !array(env, argv[3], &dx, &ndx) ||
-      !dy || !argmax || !dx || int64_t(ndx) != w.planes * w.inH * w.inW || int64_t(ndy) != w.planes * w.outH * w.outW || na != ndy)
-    return fail(env, "maxPoolBackward: a geometry of 13 and float32 dy, argmax, dx of its sizes expected");
+  float* arrays[3];
+  if (!poolArguments(env, info, "maxPoolBackward", "ooi", w, arrays)) return nullptr;
+  const float *dy = arrays[0], *argmax = arrays[1];
+  float* dx = arrays[2];
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < w.planes; p++) {
     float* plane = dx + p * w.inH * w.inW;
