@@ -1,6 +1,6 @@
-// The native CPU backend (onnxruntime's kernels, oneDNN's convolutions, float32 loops) against the CPU
-// reference: the same seeded cases as the WebGPU and gpu.js kernels, convolutions on oneDNN and on
-// onnxruntime both, its own gradients against finite differences of its own forward ops, masked weights
+// The native CPU backend (onnxruntime's kernels, our oneDNN addon, float32 loops) against the CPU
+// reference: the same seeded cases as the WebGPU and gpu.js kernels, on the addon's kernels and on
+// onnxruntime's both, its own gradients against finite differences of its own forward ops, masked weights
 // that contribute nothing and stay 0, and no tensor or session growth over training steps.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../src/backend.js';

@@ -1,8 +1,8 @@
-// The native CPU backend (Node): convolutions, batch norm, activations and adds on oneDNN where our addon
-// is built (onednn.ts); linear layers, channel sums, max/global pooling and layer norm, and everything
-// where the addon is not, as onnxruntime op graphs (conv-graphs.ts, memory-graphs.ts; MLAS, all cores);
-// the loss, optimizers, channel copies, pruning statistics and average pooling as float32 loops
-// (kernels.ts, pool.ts). Tensors are float32 arrays in host memory and every op runs synchronously.
+// The native CPU backend (Node): convolutions, batch norm, activations and adds on oneDNN, and max
+// pooling, in our addon where it is built (onednn.ts); linear layers, channel sums, global pooling and
+// layer norm, and everything where the addon is not, as onnxruntime op graphs (conv-graphs.ts,
+// memory-graphs.ts; MLAS, all cores); the loss, optimizers, channel copies, pruning statistics and
+// average pooling as float32 loops (kernels.ts, pool.ts). Tensors are float32 arrays in host memory and every op runs synchronously.
 // Chosen by measurement over onnxruntime-web's WebAssembly build and TensorFlow.js's XNNPACK (see README
 // "Notes on the native backend").
 import {
@@ -24,7 +24,7 @@ import {
   globalAvgPoolBackwardGraph, globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph, resampleGraph,
 } from './memory-graphs.js';
 import { ArrayPool } from './array-pool.js';
-import { type OnednnKernels, Pass, openOnednn } from './onednn.js';
+import { NATIVE_KERNELS, type NativeKernels, type OnednnKernels, Pass, openOnednn } from './onednn.js';
 import { type OpGraph, type OpSession, compile, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
 
@@ -47,7 +47,7 @@ export interface NativeBackendOptions {
    * Where convolutions, batch norm, activations and add run: 'onednn' (the addon, see onednn.ts; an error where
    * it is not built), 'onnxruntime', or 'auto' (default: oneDNN where the addon loads).
    */
-  kernels?: 'auto' | 'onednn' | 'onnxruntime';
+  kernels?: NativeKernels;
 }
 
 
@@ -81,7 +81,7 @@ export class NativeBackend implements Backend {
   /** Loads onnxruntime-node; fails with its reason where it cannot load (browsers, unsupported platforms). */
   static async create(o: NativeBackendOptions = {}): Promise<NativeBackend> {
     if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) throw new Error(`native backend: threads must be a positive integer, got ${o.threads}`);
-    if (o.kernels !== undefined && !['auto', 'onednn', 'onnxruntime'].includes(o.kernels)) throw new Error(`native backend: kernels must be auto, onednn or onnxruntime, got '${o.kernels}'`);
+    if (o.kernels !== undefined && !NATIVE_KERNELS.includes(o.kernels)) throw new Error(`native backend: kernels must be auto, onednn or onnxruntime, got '${o.kernels}'`);
     try {
       return new NativeBackend(o);
     } catch (e) {

@@ -49,11 +49,15 @@ export function loadOnednn(): { addon?: Addon; reason?: string } {
   }
 }
 
+/** Where the native backend's convolutions, batch norm, activations, adds and max pooling run. */
+export const NATIVE_KERNELS = ['auto', 'onednn', 'onnxruntime'] as const;
+export type NativeKernels = (typeof NATIVE_KERNELS)[number];
+
 /**
  * oneDNN's kernels as `choice` asks ('onednn' throws where the addon cannot load; 'onnxruntime' takes
  * none), with a description: 'oneDNN <version>', or why they are not used.
  */
-export function openOnednn(choice: 'auto' | 'onednn' | 'onnxruntime', threads: number, alloc: (size: number) => Float32Array): { kernels?: OnednnKernels; description: string } {
+export function openOnednn(choice: NativeKernels, threads: number, alloc: (size: number) => Float32Array): { kernels?: OnednnKernels; description: string } {
   if (choice === 'onnxruntime') return { description: 'not used (kernels: onnxruntime asked for)' };
   const { addon, reason } = loadOnednn();
   if (!addon) {

@@ -29,7 +29,7 @@ function windows(g: PoolGeometry, visit: (plane: number, out: number, y0: number
 }
 
 /** Scatters dy to the argmax of each window, into `dx` (zeroed here). */
-export function maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry, dx: Float32Array = new Float32Array(g.batch * g.channels * g.inH * g.inW)): Float32Array {
+export function maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry, dx: Float32Array): Float32Array {
   const plane = g.inH * g.inW, outPlane = g.outH * g.outW;
   dx.fill(0);
   for (let p = 0, i = 0; p < g.batch * g.channels; p++) {

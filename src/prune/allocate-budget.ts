@@ -1,9 +1,10 @@
 // Allocation to a budget: a greedy knapsack over channel groups (in the spirit of HALP, Shen et al.,
 // NeurIPS 2022) whose costs come from the accelerator model. What a cut loses is -log of the share of
 // its group's importance kept, once per layer making or reading the group's channels (groupLayers):
-// scale-free across layers of different sizes, and ever dearer as a group empties. (Measured on LeNet-5, l1, systolic-16x16, short distilled fine-tune: at half latency the
-// share lost kept 98.0% accuracy where scores over the group mean kept 95.0% and raw scores 90.1%; at
-// 0.3 the share lost starved fc1 to one neuron, 21.7%, where -log kept 93.4%.)
+// scale-free across layers of different sizes, and ever dearer as a group empties. (Measured on
+// LeNet-5, l1, systolic-16x16, short distilled fine-tune: at half latency the share lost kept 98.0%
+// accuracy where scores over the group mean kept 95.0% and raw scores 90.1%; at 0.3 the share lost
+// starved fc1 to one neuron, 21.7%, where -log kept 93.4%.)
 //   Descent: while the model costs more than the budget, every cut of every group (keep its k most
 //   important channels, others as they are) is priced: importance lost per unit of cost saved. The
 //   cheapest cut wins. Channels inside a flat step of the latency staircase save nothing, so the
