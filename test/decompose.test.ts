@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Matrix, QrDecomposition, SVD } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { decompose, decomposableLayers, decomposedSpec, ranksForEnergy, ranksForVbmf } from '../src/decompose/decompose.js';
+import { decompose, decomposableLayers, decomposedSpec, layerRanks, ranksForEnergy, ranksForVbmf } from '../src/decompose/decompose.js';
 import { vbmfRank } from '../src/decompose/vbmf.js';
 import { cpAls, rankForEnergy, truncatedSvd, tucker2 } from '../src/decompose/factorize.js';
 import { planRanks } from '../src/decompose/plan.js';
@@ -230,6 +230,29 @@ describe('decomposed networks', () => {
     expect(() => decomposedSpec(spec, new Map([['pw', [5]]]))).toThrow(/ranks \[5\] for 'pw' must be 1 integers in \[1, 4\]/);
     expect(() => decomposedSpec(spec, new Map([['nope', [1]]]))).toThrow(/no layer 'nope'/);
     expect(decomposedSpec(lenet5(), new Map([['conv2', [3, 8]]])).nodes.map((n) => n.name)).toContain('conv2.core');
+  });
+
+  it('Tucker-2 ranks out of balance are refused when given and raised when chosen; every chosen pair decomposes to finite weights', async () => {
+    const dense = randomModel(vggSmall(), 5);
+    // conv2's core would need rOut ≤ rIn·9 and rIn ≤ rOut·9.
+    expect(() => decomposedSpec(dense.spec, new Map([['conv2', [1, 12]]]))).toThrow(/Tucker-2 ranks \[1,12\] for 'conv2' cannot be fitted: the output rank 12 exceeds the input rank times the kernel's 9 positions \(9\)/);
+    expect(() => decomposedSpec(dense.spec, new Map([['conv2', [12, 1]]]))).toThrow(/input rank 12 exceeds/);
+    expect(() => tucker2(new Float64Array(16 * 16 * 9).fill(1), 16, 16, 9, 12, 1)).toThrow(/cannot be fitted/);
+    const { layers } = decomposableLayers(dense.spec);
+    const conv2 = layers.find((l) => l.name === 'conv2')!;
+    expect(layerRanks(conv2, [1, 12])).toEqual([2, 12]);
+    expect(layerRanks(conv2, [12, 1])).toEqual([12, 2]);
+    // An RGB-like first layer: few input channels, so energy picks a small input rank beside a large output rank.
+    const g = new GraphBuilder('rgb', [3, 8, 8], 4);
+    const rgb = randomModel(g.build(g.linear(g.flatten(g.gap(g.conv('input', { out: 32, kernel: 3, padding: 1, name: 'c1' }))), 4, 'fc')), 3);
+    const rgbLayers = decomposableLayers(rgb.spec).layers;
+    const cases: [Model, Map<string, number[]>][] = [[dense, ranksForEnergy(dense, layers, 0.5)], [dense, ranksForVbmf(dense, layers).ranks], [rgb, ranksForEnergy(rgb, rgbLayers, 0.3)], [rgb, ranksForEnergy(rgb, rgbLayers, 0.99)]];
+    for (const [m, ranks] of cases) {
+      for (const [name, [rIn, rOut]] of ranks) if (ranks.get(name)!.length === 2) expect(Math.max(rOut / rIn, rIn / rOut), name).toBeLessThanOrEqual(9);
+      const { model } = decompose(m, ranks);
+      for (const p of paramList(model.spec)) expect(model.params.get(p.name)!.length, p.name).toBe(p.shape.reduce((a, b) => a * b, 1));
+      for (const [name, w] of model.params) expect(w.every(Number.isFinite), name).toBe(true);
+    }
   });
 });
 

@@ -88,18 +88,36 @@ export function ranksForVbmf(model: Model, layers: DecomposableLayer[]): { ranks
     const full = shapes.map(([m, n]) => Math.min(m, n));
     const r = layerSpectra(model, l).map((sigma, k) => vbmfRank(sigma, ...shapes[k]).rank || full[k]);
     if (r.every((x, k) => x === full[k])) notes.push(`${l.name} stays whole: VBMF finds no low-rank structure above the noise it estimates from the spectrum`);
-    else ranks.set(l.name, cpRank(l, r));
+    else ranks.set(l.name, layerRanks(l, r));
   }
   return { ranks, notes };
 }
 
 /** Ranks keeping `energy` of each spectrum's Σσ² (CP: the larger of the two channel modes' ranks, a proxy CP-ALS then fits). */
 export function ranksForEnergy(model: Model, layers: DecomposableLayer[], energy: number): Ranks {
-  return new Map(layers.map((l) => [l.name, cpRank(l, layerSpectra(model, l).map((sigma) => rankForEnergy(sigma, energy)))]));
+  return new Map(layers.map((l) => [l.name, layerRanks(l, layerSpectra(model, l).map((sigma) => rankForEnergy(sigma, energy)))]));
 }
 
-/** Tucker-2-style per-mode ranks as a layer's ranks: CP takes the larger (within its bound). */
-export const cpRank = (l: DecomposableLayer, ranks: number[]): number[] => (l.method === 'cp' ? [Math.min(Math.max(...ranks), l.full[0])] : ranks);
+/**
+ * Tucker-2-style per-mode ranks [rIn, rOut] as a layer's ranks. CP takes the larger (within its bound).
+ * Tucker-2's core [rOut, rIn, s] has rank at most rIn·s in its output mode and rOut·s in its input mode,
+ * so a pair with rOut > rIn·s (or rIn > rOut·s) cannot be fitted: the smaller rank is raised to the
+ * least that can carry the larger (keeping at least the energy that chose the ranks).
+ */
+export function layerRanks(l: DecomposableLayer, ranks: number[]): number[] {
+  if (l.method === 'cp') return [Math.min(Math.max(...ranks), l.full[0])];
+  if (l.method !== 'tucker2') return ranks;
+  const s = l.shape.slice(2).reduce((a, b) => a * b, 1);
+  const [rIn, rOut] = ranks;
+  return [Math.max(rIn, Math.ceil(rOut / s)), Math.max(rOut, Math.ceil(rIn / s))];
+}
+
+/** Why Tucker-2 ranks [rIn, rOut] cannot be fitted to a layer with s kernel positions, or undefined when they can. */
+export function tuckerRanksProblem(rIn: number, rOut: number, s: number): string | undefined {
+  if (rOut > rIn * s) return `the output rank ${rOut} exceeds the input rank times the kernel's ${s} positions (${rIn * s})`;
+  if (rIn > rOut * s) return `the input rank ${rIn} exceeds the output rank times the kernel's ${s} positions (${rOut * s})`;
+  return undefined;
+}
 
 function maskedWeight(model: Model, name: string): Float32Array {
   const w = model.params.get(`${name}.weight`)!;
@@ -146,6 +164,8 @@ export function decomposedSpec(spec: ModelSpec, ranks: Ranks, conv: ConvMethod =
     const l = byName.get(n.name);
     if (!l) throw new Error(`decompose: layer '${n.name}' cannot be decomposed (grouped convolution)`);
     if (r.length !== l.full.length || r.some((x, k) => !Number.isInteger(x) || x < 1 || x > l.full[k])) throw new Error(`decompose: ranks [${r}] for '${n.name}' must be ${l.full.length} integers in [1, ${l.full.join(', ')}]`);
+    const problem = l.method === 'tucker2' ? tuckerRanksProblem(r[0], r[1], l.shape[2] * l.shape[3]) : undefined;
+    if (problem) throw new Error(`decompose: Tucker-2 ranks [${r}] for '${n.name}' cannot be fitted: ${problem}`);
     return replacement(n, l, r);
   });
   for (const name of ranks.keys()) if (!spec.nodes.some((n) => n.name === name)) throw new Error(`decompose: model '${spec.name}' has no layer '${name}'`);
@@ -192,6 +212,12 @@ export function decompose(model: Model, ranks: Ranks, o: { sweeps?: number; conv
       params.set(`${l.name}.weight`, Float32Array.from(t.uOut)); // [Cout, rOut, 1, 1]
       out.push({ layer: l.name, method: 'tucker2', full: l.full, ranks: [t.rIn, t.rOut], error: t.error });
     }
+  }
+  // Every factor must fill its layer's parameter exactly: a short array would leave NaN or garbage weights.
+  for (const p of paramList(spec)) {
+    const got = params.get(p.name)?.length;
+    const want = p.shape.reduce((a, b) => a * b, 1);
+    if (got !== want) throw new Error(`decompose: internal error: '${p.name}' has ${got ?? 'no'} values where its shape [${p.shape}] needs ${want}`);
   }
   return { model: { spec, params, masks }, layers: out };
 }

@@ -83,6 +83,8 @@ export interface Tucker2 {
 export function tucker2(w: ArrayLike<number>, o: number, i: number, s: number, rOut: number, rIn: number, sweeps = 3): Tucker2 {
   // A mode's rank is at most the other dimensions' product (o ≤ i·s is not guaranteed for a first layer).
   [rOut, rIn] = [Math.min(rOut, o, i * s), Math.min(rIn, i, o * s)];
+  // The core [rOut, rIn, s] can carry at most rIn·s output and rOut·s input directions.
+  if (rOut > rIn * s || rIn > rOut * s) throw new Error(`tucker2: ranks (out ${rOut}, in ${rIn}) cannot be fitted with ${s} kernel positions: each must be at most the other times ${s}`);
   let uOut = leading(unfold(w, o, i, s, 0), rOut);
   let uIn = leading(unfold(w, o, i, s, 1), rIn);
   for (let t = 0; t < sweeps; t++) {

@@ -10,7 +10,7 @@
 import type { Model } from '../model/model.js';
 import type { CostModel } from '../prune/budget.js';
 import { rankForEnergy } from './factorize.js';
-import { type ConvMethod, type DecomposableLayer, type Ranks, cpRank, decomposedSpec, layerSpectra } from './decompose.js';
+import { type ConvMethod, type DecomposableLayer, type Ranks, decomposedSpec, layerRanks, layerSpectra } from './decompose.js';
 
 /** Kept-energy levels of the candidate ranks. */
 export const ENERGY_LADDER = [0.999, 0.99, 0.98, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2];
@@ -27,9 +27,10 @@ export function candidates(model: Model, l: DecomposableLayer, arrayWidth: numbe
   const out = new Map<string, Candidate>();
   // The error of a CP candidate is its Tucker-2 proxy at the same per-mode ranks; CP-ALS reports the real fit.
   const addBoth = (modeRanks: number[]) => {
-    const ranks = cpRank(l, modeRanks);
+    const ranks = layerRanks(l, modeRanks);
     const key = ranks.join('x');
-    if (!out.has(key) && ranks.every((r) => r >= 1)) out.set(key, { ranks, error: modeRanks.reduce((s, r, k) => s + discarded(spectra[k], r), 0) });
+    const perMode = l.method === 'cp' ? modeRanks : ranks;
+    if (!out.has(key) && ranks.every((r) => r >= 1)) out.set(key, { ranks, error: perMode.reduce((s, r, k) => s + discarded(spectra[k], r), 0) });
   };
   for (const e of ENERGY_LADDER) {
     const modeRanks = spectra.map((sigma, k) => Math.min(rankForEnergy(sigma, e), l.method === 'cp' ? sigma.length : l.full[k]));

@@ -38,13 +38,15 @@ export class Network {
 
   constructor(readonly be: Backend, readonly model: Model) {
     this.shapes = inferShapes(model.spec);
-    this.quantizers = new LayerQuantizers(be, model.spec.quantization);
+    this.quantizers = new LayerQuantizers(be, model.spec.quantization, model.masks);
     for (const p of paramList(model.spec)) {
       const data = model.params.get(p.name);
       if (!data) throw new Error(`model '${model.spec.name}': parameter '${p.name}' is missing`);
       if (data.length !== p.shape.reduce((a, b) => a * b, 1)) throw new Error(`model '${model.spec.name}': parameter '${p.name}' has ${data.length} values, its shape [${p.shape}] needs ${p.shape.reduce((a, b) => a * b, 1)}`);
-      this.params.set(p.name, be.upload(data, p.shape));
       const mask = model.masks.get(p.name);
+      // Pruned weights are 0 on the device, whatever the host array holds: every statistic of a weight
+      // (a quantizer's range, importance) then sees the model the masks define, as its compacted form does.
+      this.params.set(p.name, be.upload(mask ? data.map((v, i) => (mask[i] === 0 ? 0 : v)) : data, p.shape));
       if (mask) this.masks.set(p.name, be.upload(mask, p.shape));
     }
   }

@@ -38,23 +38,39 @@ export function grid(bits: number, symmetric: boolean): { qmin: number; qmax: nu
  */
 export const SCALE_FLOOR = 1e-30;
 
-/** What a weight scale multiplies its statistic by: 1 / qmax of max |w|, or (binary) 1 / count of Σ|w|; float32. */
-export const weightScaleFactor = (q: LayerQuant, perScale: number) => Math.fround(1 / (q.weightBits === 1 ? perScale : grid(q.weightBits, true).qmax));
+/**
+ * What each weight scale multiplies its statistic by, in float32: 1 / qmax of max |w|, or (binary) 1 / the
+ * number of weights the scale covers that are not pruned (XNOR-Net's mean |w| over the weights that
+ * exist, so a masked model and its compacted model binarize alike). `mask` is the weight's mask.
+ */
+export function weightScaleFactors(q: LayerQuant, channels: number, perScale: number, mask?: Float32Array): Float32Array {
+  if (q.weightBits !== 1) return new Float32Array(channels).fill(Math.fround(1 / grid(q.weightBits, true).qmax));
+  return Float32Array.from({ length: channels }, (_, c) => {
+    let alive = perScale;
+    if (mask) { alive = 0; for (let i = c * perScale; i < (c + 1) * perScale; i++) if (mask[i] !== 0) alive++; }
+    return Math.fround(1 / Math.max(alive, 1));
+  });
+}
 
 /**
  * The weight scales the backends compute, in float32 as they do: fround(max |w| · fround(1 / qmax)) +
- * SCALE_FLOOR per output channel (or one for the tensor); binary: mean |w| · fround(1 / count) +
- * SCALE_FLOOR (the sum's rounding differs by backend). Exports and host-side checks use these.
+ * SCALE_FLOOR per output channel (or one for the tensor); binary: Σ|w| · fround(1 / count) +
+ * SCALE_FLOOR (the sum's rounding differs by backend). Exports and host-side checks use these. Pruned
+ * weights (mask 0) count as absent, as they are in the network, so a masked model and its compacted
+ * model get the same scales.
  */
-export function weightScales(w: Float32Array, outChannels: number, q: LayerQuant): Float32Array {
+export function weightScales(w: Float32Array, outChannels: number, q: LayerQuant, mask?: Float32Array): Float32Array {
   const channels = q.perChannel ? outChannels : 1;
   const per = w.length / channels;
   const binary = q.weightBits === 1;
-  const inverse = weightScaleFactor(q, per);
+  const factors = weightScaleFactors(q, channels, per, mask);
   return Float32Array.from({ length: channels }, (_, c) => {
     let m = 0;
-    for (let i = c * per; i < (c + 1) * per; i++) m = binary ? m + Math.abs(w[i]) : Math.max(m, Math.abs(w[i]));
-    return Math.fround(Math.fround(Math.fround(m) * inverse) + SCALE_FLOOR);
+    for (let i = c * per; i < (c + 1) * per; i++) {
+      const v = mask?.[i] === 0 ? 0 : Math.abs(w[i]);
+      m = binary ? m + v : Math.max(m, v);
+    }
+    return Math.fround(Math.fround(Math.fround(m) * factors[c]) + SCALE_FLOOR);
   });
 }
 

@@ -6,7 +6,7 @@
 // their max), so its straight-through gradient is the identity and the weight gradient passes unchanged;
 // for binary weights the identity is BinaryConnect's and XNOR-Net's estimator for weights inside ±1.
 import type { Backend, Tensor } from '../backend.js';
-import { type LayerQuant, type Quantization, SCALE_FLOOR, grid, weightScaleFactor } from './quantization.js';
+import { type LayerQuant, type Quantization, SCALE_FLOOR, grid, weightScaleFactors } from './quantization.js';
 
 interface InputQuantizer { scale: Tensor; zeroPoint: Tensor; grid: { qmin: number; qmax: number } }
 interface WeightConstants { inverseQmax: Tensor; floor: Tensor; zeros: Tensor }
@@ -15,7 +15,8 @@ export class LayerQuantizers {
   private inputs = new Map<string, InputQuantizer>();
   private weights = new Map<string, WeightConstants>();
 
-  constructor(private be: Backend, private layers: Quantization = {}) {}
+  /** `masks`: the model's weight masks (by parameter name); binary scales average over the weights not pruned. */
+  constructor(private be: Backend, private layers: Quantization = {}, private masks: Map<string, Float32Array> = new Map()) {}
 
   has(layer: string): boolean { return layer in this.layers; }
 
@@ -69,13 +70,12 @@ export class LayerQuantizers {
     return q;
   }
 
-  /** Per layer: the scale factor (weightScaleFactor), SCALE_FLOOR and zero points, for `channels` scales of `per` values. */
+  /** Per layer: the scale factors (weightScaleFactors), SCALE_FLOOR and zero points, for `channels` scales of `per` values. */
   private weightConstants(layer: string, q: LayerQuant, channels: number, per: number): WeightConstants {
     let c = this.weights.get(layer);
     if (!c) {
-      const inverse = weightScaleFactor(q, per);
       c = {
-        inverseQmax: this.be.upload(new Float32Array(channels).fill(inverse), [1, channels, 1, 1]),
+        inverseQmax: this.be.upload(weightScaleFactors(q, channels, per, this.masks.get(`${layer}.weight`)), [1, channels, 1, 1]),
         floor: this.be.upload(new Float32Array(channels).fill(SCALE_FLOOR), [1, channels, 1, 1]),
         zeros: this.be.zeros([channels]),
       };

@@ -73,7 +73,7 @@ export function qdqOperands(
   }
 
   // An all-zero (pruned) filter quantizes to zeros (binary too: ± the floor scale) at any scale: 1 keeps its int32 bias in range.
-  const floored = weightScales(w, shape[0], q);
+  const floored = weightScales(w, shape[0], q, mask);
   const scales = floored.map((s) => (s === Math.fround(SCALE_FLOOR) ? 1 : s));
   const g = grid(q.weightBits, true);
   const per = w.length / scales.length;
