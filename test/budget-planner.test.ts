@@ -1,6 +1,7 @@
 // The budget planner at scale: layer cost tables equal full simulations of the same shapes; plans meet
 // the budget, end every pruned group on a step edge and lose no more importance than the previous
 // planner (commit 6c57eee, test/helpers/previous-planner.ts); the dense model is simulated once a run.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { modelWorkloads } from '../src/accel/model-workload.js';
 import { preset } from '../src/accel/presets.js';
@@ -120,3 +121,26 @@ describe('one cost session per run', () => {
   });
 });
 
+
+describe('plans do not depend on what the session judged before', () => {
+  it('a mixed-precision candidate gets the plan a fresh session gives it, whichever candidates came first (property)', async () => {
+    const specs = { lenet5: lenet5(), 'vgg-small': vggSmall() };
+    const widths = fc.constantFrom(2, 4, 8, 16);
+    await fc.assert(fc.asyncProperty(fc.constantFrom<keyof typeof specs>('lenet5', 'vgg-small'), fc.array(widths, { minLength: 8, maxLength: 8 }), fc.array(widths, { minLength: 8, maxLength: 8 }), fc.constantFrom(0.3, 0.45, 0.6), async (name, a, b, fraction) => {
+      const withBits = (bits: number[]) => {
+        const spec = specs[name];
+        const layers = spec.nodes.filter((n) => n.op === 'conv2d' || n.op === 'linear');
+        return { ...spec, quantization: Object.fromEntries(layers.map((n, i) => [n.name, { weightBits: bits[i % bits.length], perChannel: true }])) };
+      };
+      const [first, second] = [withBits(a), withBits(b)];
+      const groups = channelGroups(second);
+      const scores = randomScores(second, 3);
+      const plan = async (costs: CostModel, spec: ModelSpec) => allocateToBudget(spec, groups, scores, costs, fraction * (await costs.cost(spec)));
+      const shared = new CostModel(accel, { metric: 'energy' });
+      await plan(shared, first);
+      const afterAnother = await plan(shared.withMetric('energy'), second);
+      const fresh = await plan(new CostModel(accel, { metric: 'energy' }), second);
+      expect([...afterAnother.counts]).toEqual([...fresh.counts]);
+    }), { numRuns: 6, seed: 7 });
+  });
+});

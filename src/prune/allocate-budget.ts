@@ -20,6 +20,7 @@
 // layer with it changed and its stale price comes out cheapest (lazy greedy). Against the exhaustive
 // planner this replaced (6c57eee), the plans lost the same importance on the zoo at 28x28 and one lost
 // less (test/budget-planner.test.ts, npm run bench -- planning).
+import { modelWorkloads } from '../accel/model-workload.js';
 import type { ModelSpec } from '../model/graph.js';
 import { type Allocation, allocate } from './allocate.js';
 import type { CostModel, KeptCounts } from './budget.js';
@@ -248,7 +249,7 @@ export async function allocateToBudget(
   if (uniform) starts.push(new Map(active.map((g) => [g.id, Math.min(cap(g), uniform.get(g.id) ?? cap(g))])));
   let found: Awaited<ReturnType<typeof search>> | undefined;
   for (const [i, start] of starts.entries()) {
-    const r = i === 0 ? await search(start, 'from the whole model', descentPath(costs, groups, scores, o)) : await search(start, 'from the uniform ratio');
+    const r = i === 0 ? await search(start, 'from the whole model', descentPath(costs, spec, groups, scores, o)) : await search(start, 'from the uniform ratio');
     if (!found || r.lost < found.lost) found = r;
   }
   const { counts, cost: current } = found!;
@@ -263,16 +264,21 @@ export async function allocateToBudget(
   return { kept, counts, cost: current, notes };
 }
 
-/** Per cost session: the descent from the whole model, by what decides it (groups, scores, options), for sweeps. */
-const descents = new WeakMap<CostModel, Map<string, [number, number][]>>();
+/**
+ * Per cost session: the descent from the whole model, by everything that decides it — the model's layer
+ * workloads (shapes and bit widths: two mixed-precision candidates cost differently), the metric, the
+ * groups, the scores and the options — so that a sweep replays a path only on the model that made it.
+ */
+const descents = new WeakMap<CostModel['config'], Map<string, [number, number][]>>();
 
-function descentPath(costs: CostModel, groups: Group[], scores: Map<number, Float64Array>, o: BudgetAllocationOptions): [number, number][] {
+function descentPath(costs: CostModel, spec: ModelSpec, groups: Group[], scores: Map<number, Float64Array>, o: BudgetAllocationOptions): [number, number][] {
   let h = 0x811c9dc5; // FNV-1a over the scores' bits
   const view = new Uint32Array(Float64Array.from([...scores].sort((a, b) => a[0] - b[0]).flatMap(([id, s]) => [id, ...s])).buffer);
   for (const word of view) h = Math.imul(h ^ word, 0x01000193) >>> 0;
-  const key = JSON.stringify([groups.map((g) => `${g.producers.join('+')}:${g.channels}`), h, o.ignore, o.roundTo, o.normalize, o.maxKept && [...o.maxKept]]);
-  const byKey = descents.get(costs) ?? new Map<string, [number, number][]>();
-  descents.set(costs, byKey);
+  const session = [costs.o.metric, costs.o.mode, costs.o.schedule, modelWorkloads(spec)];
+  const key = JSON.stringify([session, groups.map((g) => `${g.producers.join('+')}:${g.channels}`), h, o.ignore, o.roundTo, o.normalize, o.maxKept && [...o.maxKept]]);
+  const byKey = descents.get(costs.config) ?? new Map<string, [number, number][]>();
+  descents.set(costs.config, byKey);
   if (!byKey.has(key)) byKey.set(key, []);
   return byKey.get(key)!;
 }
