@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { initModel } from '../src/model/model.js';
+import { initModel, paramList } from '../src/model/model.js';
+import { applyChannelMasks } from '../src/prune/compact.js';
+import { channelGroups } from '../src/prune/dependency.js';
 import { lenet5, vggSmall } from '../src/model/zoo.js';
 import { agpSparsity, iterativeRatios, nmMasks, unstructuredMasks } from '../src/prune/sparsity.js';
 import { selectMagnitude, unstructuredMasksOnDevice } from '../src/prune/threshold.js';
@@ -80,5 +83,48 @@ describe('unstructured and N:M masks, schedules', () => {
     expect(new Float32Array(new Uint32Array([s.bits]).buffer)[0]).toBe(2);
     expect([s.below, s.equal]).toEqual([2, 4]);
     gpu.dispose(x);
+  });
+});
+
+describe('pruning steps in any order', () => {
+  it('a weight pruned once stays pruned through any later step: unstructured (host and GPU), N:M, channels (property)', async () => {
+    const gpu = await webgpu();
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('unstructured' as const), sparsity: fc.double({ min: 0, max: 0.9, noNaN: true }), global: fc.boolean(), device: fc.boolean() }),
+      fc.record({ kind: fc.constant('nm' as const), nm: fc.constantFrom([1, 4], [2, 4], [3, 4], [1, 2]) }),
+      fc.record({ kind: fc.constant('channels' as const), keep: fc.double({ min: 0.2, max: 1, noNaN: true }) }),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 2, maxLength: 4 }), fc.integer({ min: 0, max: 100 }), async (steps, seed) => {
+      const rng = new Rng(seed);
+      let m = initModel(vggSmall(), seed);
+      const layers = ['conv2.weight', 'conv3.weight', 'conv4.weight']; // input channels multiples of 4
+      const groups = channelGroups(m.spec);
+      for (const s of steps) {
+        const before = new Map([...m.masks].map(([k, v]) => [k, v.slice()]));
+        if (s.kind === 'unstructured') m = s.device ? await unstructuredMasksOnDevice(gpu, m, s.sparsity, { global: s.global, layers }) : unstructuredMasks(m, s.sparsity, { global: s.global, layers });
+        else if (s.kind === 'nm') m = nmMasks(m, s.nm[0], s.nm[1], { layers });
+        else {
+          const kept = new Map(groups.filter((g) => g.prunable).map((g) => [g.id, rng.shuffle(Array.from({ length: g.channels }, (_, i) => i)).slice(0, Math.max(1, Math.round(s.keep * g.channels))).sort((a, b) => a - b)]));
+          m = applyChannelMasks(m, groups, kept);
+        }
+        for (const [name, prior] of before) {
+          const now = m.masks.get(name)!;
+          const revived = prior.reduce((n, v, i) => n + (v === 0 && now[i] !== 0 ? 1 : 0), 0);
+          expect(revived, `${s.kind} revived weights of ${name}`).toBe(0);
+        }
+        if (s.kind === 'nm') {
+          // N:M: at most N of every M along input channels survive.
+          for (const name of layers) {
+            const [out, cin, kh, kw] = paramList(m.spec).find((p) => p.name === name)!.shape;
+            const mask = m.masks.get(name)!;
+            for (let o = 0; o < out; o++) for (let t = 0; t < kh * kw; t++) for (let c0 = 0; c0 < cin; c0 += s.nm[1]) {
+              let alive = 0;
+              for (let j = 0; j < s.nm[1]; j++) alive += mask[(o * cin + c0 + j) * kh * kw + t];
+              expect(alive).toBeLessThanOrEqual(s.nm[0]);
+            }
+          }
+        }
+      }
+    }), { numRuns: 25, seed: 11 });
   });
 });

@@ -41,7 +41,8 @@ export function unstructuredMasks(model: Model, sparsity: number, o: { global?: 
 
 /**
  * N:M semi-structured masks (NVIDIA's 2:4 convention): along the input-channel (reduction) axis, in each
- * run of M consecutive weights keep the N largest. Conv weights [out, in, kh, kw] group input channels at
+ * run of M consecutive weights keep the N largest of those not pruned before (a run with fewer than N
+ * left keeps those: pruned weights stay pruned). Conv weights [out, in, kh, kw] group input channels at
  * each (out, kh, kw); linear weights [out, in] group consecutive inputs.
  */
 export function nmMasks(model: Model, n: number, m: number, o: { layers?: string[] } = {}): Model {
@@ -55,12 +56,14 @@ export function nmMasks(model: Model, n: number, m: number, o: { layers?: string
     const taps = shape.slice(2).reduce((a, b) => a * b, 1);
     if (inChannels % m) throw new Error(`prune: ${n}:${m} sparsity needs the input channels of '${l}' (${inChannels}) to be a multiple of ${m}`);
     const mag = magnitudes(model, l);
+    const prior = model.masks.get(l);
+    const alive = (i: number) => (prior && prior[i] === 0 ? 0 : 1);
     const mask = new Float32Array(mag.length);
     for (let o2 = 0; o2 < out; o2++)
       for (let t = 0; t < taps; t++)
         for (let c0 = 0; c0 < inChannels; c0 += m) {
           const idx = Array.from({ length: m }, (_, j) => (o2 * inChannels + c0 + j) * taps + t);
-          idx.sort((a, b) => mag[b] - mag[a] || a - b).slice(0, n).forEach((i) => { mask[i] = 1; });
+          idx.sort((a, b) => alive(b) - alive(a) || mag[b] - mag[a] || a - b).slice(0, n).forEach((i) => { mask[i] = alive(i); });
         }
     masks.set(l, mask);
   }
