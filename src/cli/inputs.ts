@@ -57,12 +57,19 @@ const limit = (d: Dataset, text: string | undefined, flag: string) => {
   return subset(d, Math.min(n, d.count));
 };
 
-export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
+/**
+ * The training and test sets the options name. `--test-images/--test-labels` (together) replace the
+ * test set; without `--images/--labels` the training set is `--data`'s, which a command that trains
+ * (`trains`) must be given explicitly: fine-tuning on MNIST beside the user's own test files would be a surprise.
+ */
+export function loadData(o: DataOptions, use: { trains: boolean } = { trains: true }): { train: Dataset; test: Dataset } {
   let train: Dataset;
   let test: Dataset;
   const normalization = parseNormalization(o.normalize);
+  if (!o.testImages !== !o.testLabels) throw new UsageError('--test-images and --test-labels go together');
   if (o.images || o.labels) {
     if (!o.images || !o.labels) throw new UsageError('--images and --labels go together');
+    if (o.data !== undefined) throw new UsageError(`--data '${o.data}' and --images/--labels name two training sets: give one`);
     // Without --normalize, files take their own statistics (the built-in sets have published ones).
     train = loadFiles(o.images, o.labels, { normalization });
     if (!normalization) train = renormalize(train, pixelStatistics(train));
@@ -70,8 +77,9 @@ export function loadData(o: DataOptions): { train: Dataset; test: Dataset } {
   } else {
     const name = o.data ?? 'mnist';
     if (name !== 'mnist' && name !== 'fashion-mnist') throw new UsageError(`--data '${name}': use mnist, fashion-mnist, or --images/--labels files (IDX or NPY)`);
+    if (o.testImages && use.trains && o.data === undefined) throw new UsageError('--test-images/--test-labels without --images/--labels: name the training set too (--images/--labels, or --data mnist|fashion-mnist)');
     train = loadDataset(name, 'train', normalization);
-    test = loadDataset(name, 'test', normalization);
+    test = o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : loadDataset(name, 'test', normalization);
   }
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
 }

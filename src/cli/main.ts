@@ -95,7 +95,7 @@ const COMMANDS: Record<string, Command> = {
     options: { ...MODEL, ...DATA },
     help: { ...MODEL_HELP, ...DATA_HELP },
     async run(c) {
-      const { test: loaded } = loadData(dataValues(c.values));
+      const { test: loaded } = loadData(dataValues(c.values), { trains: false });
       const { model, source } = await loadModel(str(c.values, 'model'), loaded.shape as [number, number, number], loaded.classes, int(c.values, 'seed', 1)!);
       const [test] = dataForModel(model, str(c.values, 'normalize'), loaded);
       const be = await backend(c);
