@@ -19,6 +19,10 @@ import { preset } from '../src/accel/presets.js';
 import { runPrune } from '../src/run/prune-run.js';
 import { Rng } from '../src/random.js';
 import { train } from '../src/train/trainer.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { DEFAULT_CHECKPOINT } from '../src/cli/inputs.js';
+import { subset } from '../src/data/dataset.js';
+import { loadDataset } from '../src/data/sources.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
 /** A residual block with a projection-free shortcut, batch norms, a 3x3 conv and a classifier. */
@@ -298,4 +302,34 @@ describe('sparse training in a pruning run', () => {
       be.destroy();
     }
   }, 120_000);
+});
+
+describe('sparse training at its defaults', () => {
+  it('reaches its target on a trained model: the structures the pruning removes are near zero, so pruning them costs nothing; a phase that falls short says so', async () => {
+    const { model } = await loadCheckpoint(DEFAULT_CHECKPOINT);
+    const train = subset(loadDataset('mnist', 'train'), 2048);
+    const test = subset(loadDataset('mnist', 'test'), 500);
+    const be = await NativeBackend.create();
+    try {
+      const base = {
+        model, modelSource: 'shipped', train, test, accelerator: preset('systolic-16x16'), criterion: 'group-norm', granularity: 'channel' as const, ratio: 0.5, seed: 1,
+        // Sparse training takes these options; the fine-tune after pruning is one step, so the pruned model is
+        // about the sparse-trained model less what pruning cut.
+        fineTune: { epochs: 1, batchSize: 64, optimizer: 'adam' as const, learningRate: 1e-3, seed: 1, maxSteps: 1 },
+      };
+      const run = await runPrune(be, { ...base, sparse: { steps: 80, kind: 'group-lasso' } });
+      const sp = run.report.sparsity!;
+      expect(sp.lambdaChosen).toBe('auto');
+      expect(sp.reached!.nearZero).toBeGreaterThanOrEqual(0.9 * sp.reached!.penalised);
+      expect(sp.warning).toBeUndefined();
+      expect(run.report.pruned.accuracy!).toBeGreaterThan(sp.accuracy! - 0.01);
+      expect(run.report.pruned.accuracy!).toBeGreaterThan(0.9);
+      // A constant λ far too small for the phase: the report and its notes say the structures did not reach zero.
+      const weak = await runPrune(be, { ...base, sparse: { steps: 10, kind: 'group-lasso', lambda: 1e-4 } });
+      expect(weak.report.sparsity!.warning).toMatch(/sparse training ended with \d+ of the \d+ structures it aimed at near zero/);
+      expect(weak.report.notes.join('\n')).toMatch(/structures it aimed at near zero/);
+    } finally {
+      be.destroy();
+    }
+  }, 300_000);
 });

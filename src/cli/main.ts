@@ -133,7 +133,7 @@ const COMMANDS: Record<string, Command> = {
       '--sparse-train N': 'first N steps (or Nep epochs) of sparse training (structured sparsity learning) with the fine-tuning options',
       '--reg R': 'its penalty: group-lasso (default; channels of dependency groups), slimming (batch-norm scales), filter-shape (kernel positions), depth (residual blocks)',
       '--reg-mode M': 'proximal (default: after each optimizer step a structure shrinks by lr*λ in norm, stopping at exactly 0) or gradient (λ w/‖w_s‖ added to the gradient)',
-      '--lambda X': 'the penalty weight λ (default 1; proximal: a structure shrinks by lr*λ in norm per step)',
+      '--lambda X': 'the penalty weight λ (proximal: a structure shrinks by lr*λ in norm per step); constant unless --lambda-grow. Default: automatic — λ from the norms (the median structure to remove would empty within the phase), growing x2 every tenth of the phase until those structures are near zero',
       '--lambda-grow F:N': 'growing regularisation: penalise only the share of structures the pruning removes (smallest norms), λ times F every N steps until they are near zero',
       '--out DIR': 'where pruned.onnx, pruned.safetensors, report.json and report.html go (default out/)',
       '--resume': 'continue the run stopped with Ctrl-C in --out',

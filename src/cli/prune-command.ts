@@ -182,12 +182,12 @@ function sparseOptions(v: Values): { run: NonNullable<PruneRunOptions['sparse']>
   const kind = (str(v, 'reg') ?? 'group-lasso') as StructureKind;
   if (!STRUCTURE_KINDS.includes(kind)) throw new UsageError(`--reg '${kind}': use one of ${STRUCTURE_KINDS.join(', ')}`);
   const mode = oneOf(v, 'reg-mode', ['proximal', 'gradient'] as const, 'proximal') as 'proximal' | 'gradient';
-  const lambda = num(v, 'lambda', 1)!;
-  if (!(lambda > 0)) throw new UsageError(`--lambda must be > 0, got ${lambda}`);
+  const lambda = num(v, 'lambda');
+  if (lambda !== undefined && !(lambda > 0 && Number.isFinite(lambda))) throw new UsageError(`--lambda must be a finite number > 0, got ${lambda}`);
   const growText = str(v, 'lambda-grow');
   const m = growText === undefined ? undefined : /^([0-9.]+):(\d+)$/.exec(growText);
   if (growText !== undefined && (!m || !(Number(m[1]) > 1) || !(Number(m[2]) >= 1))) throw new UsageError(`--lambda-grow takes FACTOR:STEPS with FACTOR > 1, e.g. 2:50, got '${growText}'`);
-  return { run: { steps, kind, mode, lambda, ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) }, inEpochs: length[2] !== undefined };
+  return { run: { steps, kind, mode, ...(lambda !== undefined ? { lambda } : {}), ...(m ? { grow: { factor: Number(m[1]), every: Number(m[2]) } } : {}) }, inEpochs: length[2] !== undefined };
 }
 
 /** The pruned model and report a run wrote when it stopped in its uniform baseline or sweep. */

@@ -24,8 +24,13 @@ export interface SparsityOptions {
    * cancels the penalty's pull). gradient: λ w/‖w_s‖ added to the gradient before the step (SSL's form).
    */
   mode?: 'proximal' | 'gradient';
-  /** The penalty's weight λ (at the start, when it grows). */
-  lambda: number;
+  /**
+   * The penalty's weight λ (at the start, when it grows). Absent: chosen from the norms at the first step
+   * (autoLambda), which needs `grow` and `steps`.
+   */
+  lambda?: number;
+  /** The phase's length in steps (for the automatic λ). */
+  steps?: number;
   /**
    * Growing regularisation (Wang et al., ICLR 2021): only the `target` share of structures with the
    * smallest norms (per channel group) is penalised, and λ grows by `factor` every `every` steps until
@@ -74,17 +79,35 @@ function scaleRows(be: Backend, w: Tensor, part: PenaltyPart, factor: (id: numbe
   return out;
 }
 
+/**
+ * The automatic starting λ: with the proximal step each penalised structure shrinks by lr·λ in norm per
+ * step, so λ = median penalised norm / (lr · steps / 2) alone would empty the median penalised structure
+ * within the phase under a cosine schedule (Σ lr = lr₀·steps/2) if the data's gradient did not pull back;
+ * growth (×2 every tenth of the phase while too few are near zero) overcomes that pull.
+ */
+export function autoLambda(penalisedNorms: number[], learningRate: number, steps: number): number {
+  const m = median(penalisedNorms);
+  return m > 0 && learningRate > 0 ? m / (learningRate * Math.max(1, steps / 2)) : 1;
+}
+
+/** The growth the automatic λ uses: ×2 every tenth of the phase. */
+export const autoGrowth = (steps: number) => ({ factor: 2, every: Math.max(1, Math.round(steps / 10)) });
+
 export class SparsityPenalty {
+  /** NaN until the first step sets the automatic λ. */
   lambda: number;
+  /** λ at the first step: given, or the automatic one once chosen (a resumed run's λ is not its start). */
+  startLambda?: number;
   /** The median structure norm when the penalty first ran: "near zero" is relative to it. */
   reference?: number;
   readonly structures: Structures;
 
   constructor(readonly spec: Model['spec'], groups: Group[], readonly o: SparsityOptions) {
-    if (!(o.lambda > 0)) throw new Error(`sparse training: λ must be > 0, got ${o.lambda}`);
+    if (o.lambda === undefined ? !(o.grow && o.steps && o.steps >= 1) : !(o.lambda > 0)) throw new Error(o.lambda === undefined ? 'sparse training: an automatic λ needs growth and the phase\'s steps' : `sparse training: λ must be > 0, got ${o.lambda}`);
     if (o.grow && !(o.grow.every >= 1 && o.grow.factor > 1 && o.grow.target > 0 && o.grow.target <= 1)) throw new Error('sparse training: growing λ needs every >= 1, factor > 1 and a target share in (0, 1]');
     this.structures = penaltyStructures(spec, groups, o.kind);
-    this.lambda = o.lambda;
+    this.lambda = o.lambda ?? Number.NaN;
+    this.startLambda = o.lambda;
   }
 
   /**
@@ -154,13 +177,30 @@ export class SparsityPenalty {
 
   /** Trainer hooks: the gradient before the optimizer step, or the proximal step after it; λ grown on schedule. */
   hooks(): Pick<TrainHooks, 'regularize' | 'afterStep'> {
+    const start = async (be: Backend, params: ReadonlyMap<string, Tensor>, learningRate: number) => {
+      if (!Number.isNaN(this.lambda)) return;
+      const norms = await this.norms(be, params);
+      const on = this.penalised(norms);
+      this.lambda = this.startLambda = autoLambda(Array.from(norms).filter((_, i) => on(i)), learningRate, this.o.steps!);
+    };
     const grow = (step: number, norms: Float64Array) => {
       this.reference ??= median(norms);
       const g = this.o.grow;
       if (g && step > 0 && step % g.every === 0 && this.nearZeroShare(norms) < g.target) this.lambda *= g.factor;
     };
-    if (this.o.mode === 'gradient') return { regularize: async ({ be, step, params, grads }) => grow(step, await this.addGradient(be, params, grads)) };
-    return { afterStep: async ({ be, step, params, learningRate }) => grow(step, await this.shrink(be, params, learningRate)) };
+    if (this.o.mode === 'gradient') {
+      return { regularize: async ({ be, step, params, grads, learningRate }) => { await start(be, params, learningRate); grow(step, await this.addGradient(be, params, grads)); } };
+    }
+    return { afterStep: async ({ be, step, params, learningRate }) => { await start(be, params, learningRate); grow(step, await this.shrink(be, params, learningRate)); } };
+  }
+
+  /** How many of the structures the penalty aims at (growing: the target share with the smallest norms) are near zero in `norms`. */
+  reached(norms: Float64Array): { penalised: number; nearZero: number } {
+    const on = this.penalised(norms);
+    const ref = this.reference ?? median(norms);
+    let penalised = 0, nearZero = 0;
+    norms.forEach((v, i) => { if (on(i)) { penalised++; if (v <= NEAR_ZERO * ref) nearZero++; } });
+    return { penalised, nearZero };
   }
 
   nearZeroShare(norms: ArrayLike<number>): number {
@@ -206,7 +246,11 @@ export interface SparseTrainResult {
   after: Float64Array;
   /** λ at the end (grown, if growing). */
   lambda: number;
+  /** λ at the first step (given or automatic); absent when resumed past it. */
+  startLambda?: number;
   nearZero: string[];
+  /** Of the structures the penalty aimed at, how many ended near zero. */
+  reached: { penalised: number; nearZero: number };
   penalty: SparsityPenalty;
   /** Set when the user stopped it: a checkpoint to continue from (with `lambda`). */
   stopped?: Checkpoint;
@@ -224,5 +268,8 @@ export async function sparseTrain(
   p.reference = reference ?? median(before);
   const run = await train(be, model, data, options, { ...trainHooks, ...p.hooks() });
   const after = structureNorms(run.model, p.structures);
-  return { model: run.model, before, after, lambda: p.lambda, nearZero: p.nearZero(after), penalty: p, ...(run.stopped ? { stopped: run.checkpoint } : {}) };
+  return {
+    model: run.model, before, after, lambda: p.lambda, ...(p.startLambda !== undefined ? { startLambda: p.startLambda } : {}), nearZero: p.nearZero(after), reached: p.reached(after), penalty: p,
+    ...(run.stopped ? { stopped: run.checkpoint } : {}),
+  };
 }

@@ -42,9 +42,15 @@ export interface SparsityReport {
   /** proximal or gradient. */
   mode: string;
   steps: number;
+  /** λ at the start: given, or chosen from the norms (`lambdaChosen`). */
   lambda: number;
+  lambdaChosen: 'given' | 'auto';
   /** λ at the end (grown, if growing). */
   finalLambda: number;
+  /** Of the structures the penalty aimed at (the share the pruning removes), how many ended near zero. */
+  reached?: { penalised: number; nearZero: number };
+  /** Set when the structures aimed at did not reach zero. */
+  warning?: string;
   /** Test accuracy of the sparse-trained model, before pruning. */
   accuracy?: number;
   before: number[];
@@ -173,7 +179,7 @@ export function renderHtml(r: RunReport): string {
   const budget = r.budget ? `<p>Budget <b>${esc(r.budget.text)}</b> = ${formatNumber(r.budget.value)} ${esc(r.budget.unit)}: ${r.budget.met ? 'met' : '<b>not met</b>'}.</p>` : '';
   const method = Object.entries(r.method).map(([k, v]) => `<li>${esc(k)}: ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`).join('');
   const sp = r.sparsity;
-  const sparsity = sp ? `<h2>Sparse training</h2><p>${esc(sp.kind)} (${esc(sp.mode)}), ${sp.steps} steps, λ ${sp.lambda}${sp.finalLambda !== sp.lambda ? ` grown to ${sp.finalLambda}` : ''}; accuracy after it ${pct(sp.accuracy)}. ${sp.nearZero.length} of ${sp.after.length} structures near zero (norm below ${sp.nearZeroBelow.toPrecision(3)})${sp.removed.length ? `; removed: ${esc(sp.removed.join(', '))}` : ''}${sp.cycles ? ` (simulated cycles ${formatNumber(sp.cycles.before)} → ${formatNumber(sp.cycles.after)})` : ''}.</p>${sp.nearZero.length ? `<details><summary>near zero</summary><p>${esc(sp.nearZero.join(', '))}</p></details>` : ''}` : '';
+  const sparsity = sp ? `<h2>Sparse training</h2><p>${esc(sp.kind)} (${esc(sp.mode)}), ${sp.steps} steps, λ ${sp.lambda.toPrecision(3)}${sp.lambdaChosen === 'auto' ? ' (automatic)' : ''}${sp.finalLambda !== sp.lambda ? ` grown to ${sp.finalLambda.toPrecision(3)}` : ''}; accuracy after it ${pct(sp.accuracy)}. ${sp.nearZero.length} of ${sp.after.length} structures near zero (norm below ${sp.nearZeroBelow.toPrecision(3)})${sp.removed.length ? `; removed: ${esc(sp.removed.join(', '))}` : ''}${sp.cycles ? ` (simulated cycles ${formatNumber(sp.cycles.before)} → ${formatNumber(sp.cycles.after)})` : ''}.</p>${sp.nearZero.length ? `<details><summary>near zero</summary><p>${esc(sp.nearZero.join(', '))}</p></details>` : ''}` : '';
   const precision = pr ? `<h2>Mixed precision</h2><p>Bit widths from {${pr.candidates.join(', ')}} planned with the channels against the budget (loss on the judging images of the pruned, quantized model: ${pr.judgedLoss.toFixed(4)}, ${pr.widestLoss.toFixed(4)} with every layer at ${Math.max(...pr.candidates)} bits).</p>`
     + `<table><tr><th>layer</th><th>bits</th><th>channels</th><th>energy (pJ)</th></tr>${r.layers.filter((l) => pr.bits[l.name] !== undefined).map((l) => `<tr><td>${esc(l.name)}</td><td>${pr.bits[l.name]}</td><td>${l.channelsBefore} → ${l.channelsAfter}</td><td>${formatNumber(l.energyBeforePJ)} → ${formatNumber(l.energyAfterPJ)}</td></tr>`).join('')}</table>` : '';
   const splits = sr ? `<h2>Pruning and decomposition</h2><p>${Object.keys(sr.split).length ? `Split (${esc(sr.method)}): ${Object.entries(sr.split).map(([l, k]) => `${esc(l)} at ranks ${k.join('/')}`).join(', ')}; channel pruning then cut the ranks with the channels (layers below).` : 'No split paid: channel pruning alone.'} Judged loss of the plan ${sr.judgedLoss.toFixed(4)}, of channel pruning alone ${sr.pruningLoss.toFixed(4)} (pruned, batch norm adapted, before fine-tuning).</p>` : '';

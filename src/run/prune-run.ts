@@ -19,7 +19,7 @@ import { pruneReport } from '../prune/report.js';
 import { nmMasks, prunableWeights } from '../prune/sparsity.js';
 import { unstructuredMasksOnDevice } from '../prune/threshold.js';
 import { type LayerRow, type ModelSummary, type RunReport, type SparsityReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
-import { NEAR_ZERO, removeEmptied, sparseTrain } from '../prune/regularize.js';
+import { NEAR_ZERO, autoGrowth, removeEmptied, sparseTrain } from '../prune/regularize.js';
 import type { StructureKind } from '../prune/structures.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import type { Checkpoint } from '../train/checkpoint.js';
@@ -59,8 +59,12 @@ export interface PruneRunOptions extends RunInputs {
   /** Budget planning: the phase and the share of the way from the start's cost to the budget. */
   onPlanProgress?: (p: { phase: string; fraction: number }) => void;
   shouldStop?: () => boolean;
-  /** Sparse training before pruning (structured sparsity learning): its steps, penalty and λ, growing by `factor` every `every` steps until the run's share of structures is near zero. */
-  sparse?: { steps: number; kind: StructureKind; mode?: 'proximal' | 'gradient'; lambda: number; grow?: { every: number; factor: number } };
+  /**
+   * Sparse training before pruning (structured sparsity learning): its steps, penalty and λ, growing by
+   * `factor` every `every` steps until the run's share of structures is near zero. Without λ and growth
+   * both are automatic (autoLambda, autoGrowth); with λ alone it stays constant.
+   */
+  sparse?: { steps: number; kind: StructureKind; mode?: 'proximal' | 'gradient'; lambda?: number; grow?: { every: number; factor: number } };
   resume?: RunResume;
   /** Continue a run stopped in its uniform baseline or sweep (PruneRunResult.stoppedLater and what it wrote). */
   resumeLater?: LaterResume;
@@ -242,6 +246,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
   // Sparse training first: pruning starts from its model (a resumed run past it, from the checkpoint's architecture).
   const sparse = o.sparse && (o.resume?.step ?? -1) < 0 ? await sparsePhase(be, o, costs) : undefined;
   const sparsity = sparse?.report ?? o.resume?.sparsity;
+  if (sparsity?.warning) notes.push(sparsity.warning);
   const start = sparse?.model ?? (o.sparse && o.resume ? { ...o.resume.training.model, masks: new Map() } : dense);
   if (sparse) seconds.sparse = (now() - t1) / 1000;
   if (sparse?.interrupted) {
@@ -319,20 +324,25 @@ async function sparsePhase(be: Backend, o: PruneRunOptions, costs: CostModel): P
   const dense = o.model;
   // Growing λ stops once the share of structures the pruning will remove is near zero (the budget's uniform ratio stands for it).
   const target = o.ratio ?? (o.budget ? await uniformRatioForBudget(dense.spec, costs, await absoluteBudget(o.budget, dense.spec, costs)) : 0.5); // the run's session is under the budget's metric
-  o.onPhase?.(`sparse training: ${sp.kind} (${sp.mode ?? 'proximal'}), λ ${sp.lambda}${sp.grow ? ` growing x${sp.grow.factor} every ${sp.grow.every} steps` : ''}, ${sp.steps} steps`);
+  const grow = sp.grow ?? (sp.lambda === undefined ? autoGrowth(sp.steps) : undefined);
+  o.onPhase?.(`sparse training: ${sp.kind} (${sp.mode ?? 'proximal'}), λ ${sp.lambda ?? 'automatic (from the norms)'}${grow ? ` growing x${grow.factor} every ${grow.every} steps until ${Math.round(100 * target)}% of the structures are near zero` : ''}, ${sp.steps} steps`);
   const options = { ...o.fineTune, epochs: Math.ceil((sp.steps * o.fineTune.batchSize) / o.train.count) + 1, maxSteps: sp.steps };
   const resume = o.resume?.step === -1 ? o.resume : undefined;
-  const s = await sparseTrain(be, dense, channelGroups(dense.spec), o.train, options, { kind: sp.kind, mode: sp.mode, lambda: sp.lambda, ...(sp.grow ? { grow: { ...sp.grow, target } } : {}) }, {
+  const s = await sparseTrain(be, dense, channelGroups(dense.spec), o.train, options, { kind: sp.kind, mode: sp.mode, lambda: sp.lambda, steps: sp.steps, ...(grow ? { grow: { ...grow, target } } : {}) }, {
     resume: resume?.training, lambda: resume?.lambda, shouldStop: o.shouldStop, onProgress: (p) => o.onProgress?.(p, 'sparse training'),
   });
   if (s.stopped) return { model: dense, interrupted: { step: -1, kept: new Map(), training: s.stopped, lambda: s.lambda } };
   const ref = s.penalty.reference!;
+  // The phase is there to empty what the pruning removes: say so when it did not (λ too small or too few steps).
+  const short = s.reached.nearZero < 0.9 * s.reached.penalised;
+  const warning = short ? `sparse training ended with ${s.reached.nearZero} of the ${s.reached.penalised} structures it aimed at near zero (λ ${s.lambda.toPrecision(3)} at the end): pruning will cut structures still in use; give more steps (--sparse-train), a larger --lambda or --lambda-grow` : undefined;
   const { model, removed } = removeEmptied(s.model, s.penalty.structures, (i) => s.after[i] <= NEAR_ZERO * ref);
   // What removing blocks or kernel positions buys on the accelerator, before any channel is pruned.
   const cycles = removed.length ? { before: (await simulate(costs, s.model)).total.cycles, after: (await simulate(costs, model)).total.cycles } : undefined;
   const report: SparsityReport = {
-    kind: sp.kind, mode: sp.mode ?? 'proximal', steps: sp.steps, lambda: sp.lambda, finalLambda: s.lambda, accuracy: (await evaluateModel(be, model, o.test)).accuracy,
-    before: [...s.before], after: [...s.after], nearZeroBelow: NEAR_ZERO * ref, nearZero: s.nearZero, removed, ...(cycles ? { cycles } : {}),
+    kind: sp.kind, mode: sp.mode ?? 'proximal', steps: sp.steps, lambda: sp.lambda ?? s.startLambda ?? s.lambda, lambdaChosen: sp.lambda === undefined ? 'auto' : 'given', finalLambda: s.lambda, reached: s.reached,
+    accuracy: (await evaluateModel(be, model, o.test)).accuracy,
+    before: [...s.before], after: [...s.after], nearZeroBelow: NEAR_ZERO * ref, nearZero: s.nearZero, removed, ...(cycles ? { cycles } : {}), ...(warning ? { warning } : {}),
   };
   return { model, report };
 }

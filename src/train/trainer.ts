@@ -57,7 +57,7 @@ export interface TrainHooks {
 }
 
 /** What a regularizer sees each step: the step index, the parameters, and the gradients it may replace. */
-export interface RegularizeContext { be: Backend; step: number; params: ReadonlyMap<string, Tensor>; grads: Map<string, Tensor> }
+export interface RegularizeContext { be: Backend; step: number; params: ReadonlyMap<string, Tensor>; grads: Map<string, Tensor>; learningRate: number }
 /** After the optimizer step: the parameters (entries may be replaced; the old tensor is the hook's to dispose) and the learning rate used. */
 export interface AfterStepContext { be: Backend; step: number; params: Map<string, Tensor>; learningRate: number }
 
@@ -158,7 +158,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     const { loss, dLogits, correct } = be.softmaxCrossEntropy(forward.logits, labels,
       teacherPass ? { teacher: teacherPass.logits, temperature: o.distill!.temperature, alpha: o.distill!.alpha } : {});
     const grads = net.backward(forward, dLogits);
-    await hooks.regularize?.({ be, step: position.step, params: net.params, grads });
+    await hooks.regularize?.({ be, step: position.step, params: net.params, grads, learningRate: lr });
     for (const p of trainable) {
       const g = grads.get(p.name);
       if (!g) continue;
