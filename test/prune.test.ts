@@ -9,6 +9,9 @@ import { predict } from '../src/model/predict.js';
 import { pruneChannels, scheduleRatios } from '../src/prune/prune.js';
 import { type PruningHistory, prunedSpec, pruningHistory, replayPruning } from '../src/prune/history.js';
 import { ChannelPruner } from '../src/prune/pruner.js';
+import { budgetJudge } from '../src/prune/budget-judge.js';
+import { CostModel } from '../src/prune/budget.js';
+import { preset } from '../src/accel/presets.js';
 import { Rng } from '../src/random.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
 import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
@@ -80,5 +83,38 @@ describe('the pruner object (Torch-Pruning style)', () => {
     for (const [k, v] of compact.params) expect(replayed.params.get(k), k).toEqual(v);
     expect(() => prunedSpec(initModel(lenet5([1, 32, 32]), 1).spec, h)).toThrow(/pruning history of 'lenet5' \(1x28x28 input\) does not fit/);
     expect(() => prunedSpec(vggSmall([1, 28, 28]), h)).toThrow(/model 'vgg-small' has no group conv1 of 6 channels/);
+  });
+});
+
+describe('options a pruner cannot honour, and errors a judge must not hide', () => {
+  const accelerator = preset('systolic-16x16');
+  const model = initModel(lenet5(), 2);
+  const budget = { metric: 'latency' as const, fraction: 0.6 };
+
+  it('a budget honours an iterative schedule as its steps and refuses what only a ratio means', async () => {
+    const stepped = new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, schedule: { kind: 'iterative', steps: 3 } });
+    expect(stepped.totalSteps).toBe(3);
+    const budgets = (await stepped.budgets())!;
+    expect(budgets).toHaveLength(3);
+    expect(budgets[0]).toBeGreaterThan(budgets[2]);
+    for (let i = 0; i < 3; i++) await stepped.step();
+    expect(stepped.done).toBe(true);
+    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, ratios: { conv1: 0.5 } })).toThrow(/ratios apply to a ratio; a budget allocates by cost/);
+    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, global: true })).toThrow(/global apply to a ratio/);
+    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, schedule: { kind: 'agp', steps: 3 } })).toThrow(/AGP schedule follows a ratio/);
+    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, schedule: { kind: 'iterative', steps: 3 }, budgetSteps: 2 })).toThrow(/disagree/);
+    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', ratio: 0.5, budgetSteps: 2 })).toThrow(/budgetSteps applies to a budget/);
+  });
+
+  it('the budget judge scores an unreachable budget as Infinity, gives Taylor its data, and lets other errors through', async () => {
+    const data = subset(loadMnist('train'), 64);
+    const costs = new CostModel(accelerator, { metric: 'latency' });
+    const taylor = await budgetJudge(cpu(), model, { budget, costs, importance: 'taylor', data, judgeImages: 32 });
+    expect(Number.isFinite(await taylor.judge(model))).toBe(true);
+    const unreachable = await budgetJudge(cpu(), model, { budget: { metric: 'latency', value: 1 }, costs, importance: 'l1', data, judgeImages: 32 });
+    expect(await unreachable.judge(model)).toBe(Infinity);
+    // A failure inside the step (here a model whose weights do not match its spec) is an error, not "over budget".
+    const broken = { ...model, params: new Map([...model.params].map(([k, v]) => [k, k === 'fc1.weight' ? v.subarray(1) : v])) };
+    await expect(unreachable.judge(broken)).rejects.toThrow(/47999 values/);
   });
 });

@@ -28,6 +28,10 @@ import type { KeptChannels } from './compact.js';
 import type { Group } from './dependency.js';
 import { LayerTables } from './layer-tables.js';
 
+
+/** The allocation cannot bring the model to the budget (every group at its minimum costs more): a fact about the model, not a failure. */
+export class BudgetUnreachableError extends Error {}
+
 export interface BudgetAllocationOptions {
   /** Producer names whose groups are left whole. */
   ignore?: string[];
@@ -210,7 +214,7 @@ export async function allocateToBudget(
       if (!best) {
         const floor = new Map(active.map((g) => [g.id, Math.min(...Array.from({ length: g.channels }, (_, i) => i + 1).filter((k) => allowed(g, k)))]));
         const smallest = await tables.total(floor);
-        throw new Error(`prune: the budget ${fmt(budget)} ${costs.o.metric} cannot be met; the smallest achievable cost is ${fmt(Math.min(smallest, current))} (every prunable group at its minimum)`);
+        throw new BudgetUnreachableError(`prune: the budget ${fmt(budget)} ${costs.o.metric} cannot be met; the smallest achievable cost is ${fmt(Math.min(smallest, current))} (every prunable group at its minimum)`);
       }
       path?.push([best.g.id, best.k]);
       apply(best.g, best.k);

@@ -2,13 +2,15 @@
 // candidates: each candidate model is pruned by the channel allocation to the one absolute budget, its
 // batch-norm statistics are recomputed (EagleEye's adaptive batch norm, Li et al., ECCV 2020: without it
 // every heavily pruned candidate sits near chance), and its loss on a fixed set of training images is
-// its score; a candidate the allocation cannot bring to the budget scores Infinity.
+// its score; a candidate the allocation cannot bring to the budget scores Infinity (any other error is an
+// error, and propagates).
 import type { Backend } from '../backend.js';
 import { type Dataset, subset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import { adaptBatchNorm } from '../train/adapt-bn.js';
 import { evaluateModel } from '../train/trainer.js';
 import { type Budget, type CostModel, absoluteBudget } from './budget.js';
+import { BudgetUnreachableError } from './allocate-budget.js';
 import { ChannelPruner } from './pruner.js';
 
 export interface BudgetJudgeOptions {
@@ -30,11 +32,12 @@ export async function budgetJudge(be: Backend, reference: Model, o: BudgetJudgeO
   const budget = await absoluteBudget(o.budget, reference.spec, o.costs);
   const images = subset(o.data, Math.min(o.judgeImages ?? 512, o.data.count));
   const judge = async (candidate: Model): Promise<number> => {
-    const pruner = new ChannelPruner(be, candidate, { importance: o.importance, budget: { metric: o.budget.metric, value: budget }, costs: o.costs, ignore: o.ignore, roundTo: o.roundTo });
+    const pruner = new ChannelPruner(be, candidate, { importance: o.importance, budget: { metric: o.budget.metric, value: budget }, costs: o.costs, ignore: o.ignore, roundTo: o.roundTo, taylorData: images });
     try {
       await pruner.step();
-    } catch {
-      return Infinity; // the allocation cannot bring this candidate to the budget
+    } catch (e) {
+      if (e instanceof BudgetUnreachableError) return Infinity;
+      throw e;
     }
     return (await evaluateModel(be, await adaptBatchNorm(be, pruner.model, o.data), images)).loss;
   };

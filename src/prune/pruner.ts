@@ -79,19 +79,28 @@ export class ChannelPruner {
     this.gradients = typeof o.importance === 'string' && GRADIENT_CRITERIA.includes(o.importance);
     if ([o.ratio, o.budget, o.allocator].filter((x) => x !== undefined).length !== 1) throw new Error('pruner: give one of a ratio, a budget or an allocator');
     if (o.allocator) {
+      const unhonoured = (['schedule', 'ratios', 'global', 'budgetSteps'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
+      if (unhonoured.length) throw new Error(`pruner: ${unhonoured.join(', ')} do not apply with an allocator (it decides each step)`);
       this.totalSteps = o.allocator.steps;
       this.allocateStep = o.allocator.allocate;
     } else if (o.budget) {
       const budget = o.budget;
       if (!o.costs && !o.accelerator) throw new Error('pruner: a budget needs an accelerator (or a cost session)');
       const costs = o.costs?.withMetric(budget.metric) ?? new CostModel(o.accelerator!, { metric: budget.metric });
-      this.totalSteps = o.budgetSteps ?? 1;
+      // A budget shrinks in steps (iterative:N is budgetSteps N); what only a ratio can mean is refused.
+      const unhonoured = (['ratios', 'global'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
+      if (unhonoured.length) throw new Error(`pruner: ${unhonoured.join(' and ')} apply to a ratio; a budget allocates by cost`);
+      if (o.schedule && o.schedule.kind === 'agp') throw new Error('pruner: an AGP schedule follows a ratio; with a budget use iterative:N (or budgetSteps)');
+      const scheduled = o.schedule?.kind === 'iterative' ? o.schedule.steps : undefined;
+      if (scheduled !== undefined && o.budgetSteps !== undefined && scheduled !== o.budgetSteps) throw new Error(`pruner: schedule iterative:${scheduled} and budgetSteps ${o.budgetSteps} disagree`);
+      this.totalSteps = o.budgetSteps ?? scheduled ?? 1;
       this.allocateStep = async ({ step, groups, scores, model, kept }) => {
         const budgets = await this.budgets();
         return allocateToBudget(model.spec, groups, scores, costs, budgets![step], { ignore: o.ignore, roundTo: o.roundTo, available: kept, onProgress: o.onPlanProgress });
       };
       this.budgets = async () => (this.stepBudgets ??= budgetSteps(await costs.cost(dense.spec), await absoluteBudget(budget, dense.spec, costs), this.totalSteps));
     } else {
+      if (o.budgetSteps !== undefined) throw new Error('pruner: budgetSteps applies to a budget; a ratio takes a schedule');
       const final = o.ratio!;
       const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, final);
       this.totalSteps = ratios.length;
