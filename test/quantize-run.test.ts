@@ -49,6 +49,10 @@ describe('wgprune quantize', () => {
       if (row.indexOf(Math.max(...row)) === test.labels[i]) correct++;
     }
     expect(Math.abs(correct / 500 - report.ptq.accuracy!)).toBeLessThanOrEqual(0.004);
+    // A quantized model is no float reference: mixed precision refuses it, as quantize does.
+    const again = await cli(['prune', '--model', join(out, 'quantized.safetensors'), '--budget', 'energy=0.5', '--bits', '4,8', '--out', join(out, 'p')]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/quantized\.safetensors: the model is quantized already; --bits plans widths from a float model/);
   }, 120_000);
 
   it('QAT stops with Ctrl-C and resumes; options it cannot honour exit 2 with the reason', async () => {

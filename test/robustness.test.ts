@@ -246,6 +246,55 @@ describe('one set of checks for every command', () => {
     }
   });
 
+  it('every option a command would drop or cannot honour is refused before the work, exit 2, naming it', async () => {
+    const dir = tmp();
+    const cases: [string[], RegExp][] = [
+      [['prune', '--ratio', '0.5', '--nm', '2:4'], /--nm 2:4 is an N:M pattern: add --granularity nm/],
+      [['prune', '--granularity', 'nm', '--nm', '2:4', '--ratio', '0.3'], /--ratio does not apply to --granularity nm: the pattern 2:4 fixes the share pruned \(0\.50\)/],
+      [['prune', '--granularity', 'nm', '--nm', '4:4'], /--nm must be N:M with 1 <= N < M, got '4:4'/],
+      [['prune', '--ratio', '0.5', '--compare-uniform'], /--compare-uniform prunes uniformly to the same budget: add --budget/],
+      [['prune', '--granularity', 'unstructured', '--ratio', '0.5', '--sweep', '0.5'], /--sweep sweeps channel pruning's budget; --granularity unstructured takes one --ratio/],
+      [['prune', '--ratio', '0.5', '--temperature', '2'], /--temperature configure distillation: add --kd/],
+      [['prune', '--ratio', '0.5', '--kd', '--alpha', '3'], /--alpha is the distillation loss's weight, in \[0, 1\], got 3/],
+      [['prune', '--ratio', '0.5', '--kd', '--temperature', '0'], /--temperature must be > 0/],
+      [['prune', '--ratio', '0.5', '--batch-size', '0'], /--batch-size must be a positive integer, got '0'/],
+      [['prune', '--ratio', '0.5', '--lr=-1'], /--lr must be a positive number, got '-1'/],
+      [['quantize', '--bits', '8', '--epochs', '2', '--lr', '0.01'], /--epochs, --lr apply to quantization-aware training: add --qat/],
+      [['simulate', '--model', 'default', '--input', '3x32x32'], /--input shapes a zoo model; the shipped checkpoint has its own input shape/],
+      [['export', '--model', 'models/lenet5-mnist.safetensors', '--input', '3x32x32', '--out', join(dir, 'x.onnx')], /--input shapes a zoo model; 'models\/lenet5-mnist\.safetensors' has its own input shape/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli([...args, ...(args[0] === 'prune' || args[0] === 'quantize' ? ['--model', 'default', '--out', tmp()] : [])]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    for (const key of ['__proto__', 'constructor', 'toString', 'verbose', 'help']) {
+      writeFileSync(join(dir, 'c.json'), `{"${key}": ${key === 'verbose' || key === 'help' ? 'true' : '"x"'}}`);
+      const r = await cli(['eval', '--model', 'default', '--config', join(dir, 'c.json')]);
+      expect(r.code, key).toBe(2);
+      expect(r.stderr, key).toMatch(key === 'verbose' || key === 'help' ? new RegExp(`'${key}' is an option of the command line`) : new RegExp(`unknown option '${key}' for eval`));
+    }
+  });
+
+  it('train --resume continues the run it names: other data, model or training options are refused', async () => {
+    const dir = tmp();
+    const out = join(dir, 'm.safetensors');
+    const first = await cli(['train', '--model', 'lenet5', '--max-steps', '2', '--train-limit', '128', '--test-limit', '32', '--out', out]);
+    expect(first.code, first.stderr).toBe(0);
+    const cases: [string[], RegExp][] = [
+      [['--data', 'fashion-mnist'], /training data fashion-mnist-train \(the run trains on mnist-train\)/],
+      [['--lr', '0.5'], /--lr 0\.5 \(the run has 0\.001\)/],
+      [['--optimizer', 'sgd'], /--optimizer sgd \(the run has adam\)/],
+      [['--epochs', '3'], /--epochs 3 \(the run has 1\)/],
+      [['--model', 'vgg-small'], /--model vgg-small \(the run trains the model in/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(['train', '--resume', out, '--out', join(dir, 'n.safetensors'), '--train-limit', '128', '--test-limit', '32', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
   it('config values are checked with the flags\' types; a negative value gets a clear message', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ kd: 'false' }));

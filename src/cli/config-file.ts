@@ -5,6 +5,9 @@ import { UsageError } from './inputs.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
+/** Options about the invocation itself, which a config file does not hold. */
+const COMMAND_LINE_ONLY = ['config', 'help', 'verbose'];
+
 export function mergeConfigFile(file: string, values: Values, options: Record<string, { type: string }>, command: string): void {
   let config: unknown;
   try {
@@ -14,8 +17,10 @@ export function mergeConfigFile(file: string, values: Values, options: Record<st
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UsageError(`--config ${file}: must be a JSON object of options`);
   for (const [k, x] of Object.entries(config)) {
-    const option = options[k];
+    // Own keys only: '__proto__', 'constructor' or 'toString' name no option.
+    const option = Object.hasOwn(options, k) ? options[k] : undefined;
     if (!option) throw new UsageError(`--config ${file}: unknown option '${k}' for ${command}`);
+    if (COMMAND_LINE_ONLY.includes(k)) throw new UsageError(`--config ${file}: '${k}' is an option of the command line, not of the run`);
     const ok = option.type === 'boolean' ? typeof x === 'boolean' : typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x));
     if (!ok) throw new UsageError(`--config ${file}: option '${k}' takes ${option.type === 'boolean' ? 'true or false' : 'a string or a number'}, got ${JSON.stringify(x)}`);
     if (values[k] === undefined) values[k] = typeof x === 'boolean' ? x : String(x);

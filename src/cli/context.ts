@@ -12,9 +12,14 @@ export interface Context { values: Values; json: boolean; progress: ProgressView
 
 export function trainOptions(v: Values, epochs: number): TrainOptions {
   const optimizer = oneOf(v, 'optimizer', ['adam', 'sgd'] as const, 'adam');
+  const positive = (key: string, x: number | undefined, integer: boolean) => {
+    if (x !== undefined && !(x > 0 && (!integer || Number.isInteger(x)))) throw new UsageError(`--${key} must be a positive ${integer ? 'integer' : 'number'}, got '${v[key]}'`);
+    return x;
+  };
   return {
-    epochs: int(v, 'epochs', epochs)!, batchSize: int(v, 'batch-size', 64)!, optimizer, learningRate: num(v, 'lr', optimizer === 'adam' ? 1e-3 : 0.05)!,
-    seed: int(v, 'seed', 1)!, schedule: { kind: 'cosine' }, logEvery: 10, maxSteps: int(v, 'max-steps'), maxSeconds: num(v, 'max-seconds'),
+    epochs: positive('epochs', int(v, 'epochs', epochs), true)!, batchSize: positive('batch-size', int(v, 'batch-size', 64), true)!, optimizer,
+    learningRate: positive('lr', num(v, 'lr', optimizer === 'adam' ? 1e-3 : 0.05), false)!,
+    seed: int(v, 'seed', 1)!, schedule: { kind: 'cosine' }, logEvery: 10, maxSteps: positive('max-steps', int(v, 'max-steps'), true), maxSeconds: positive('max-seconds', num(v, 'max-seconds'), false),
   };
 }
 
@@ -41,5 +46,15 @@ export function budgetOption(v: Values, accel: AcceleratorConfig): Budget | unde
   }
 }
 
-/** --kd [--temperature T] [--alpha A]: distillation from the original model, or undefined. */
-export const kdOption = (v: Values) => (v.kd ? { temperature: num(v, 'temperature', 4)!, alpha: num(v, 'alpha', 0.7)! } : undefined);
+/** --kd [--temperature T] [--alpha A]: distillation from the original model, or undefined; T > 0, A in [0, 1]. */
+export function kdOption(v: Values): { temperature: number; alpha: number } | undefined {
+  const given = ['temperature', 'alpha'].filter((k) => v[k] !== undefined);
+  if (!v.kd) {
+    if (given.length) throw new UsageError(`${given.map((k) => `--${k}`).join(' and ')} configure distillation: add --kd`);
+    return undefined;
+  }
+  const temperature = num(v, 'temperature', 4)!, alpha = num(v, 'alpha', 0.7)!;
+  if (!(temperature > 0)) throw new UsageError(`--temperature must be > 0, got ${temperature}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alpha is the distillation loss's weight, in [0, 1], got ${alpha}`);
+  return { temperature, alpha };
+}

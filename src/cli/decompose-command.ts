@@ -26,13 +26,15 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   const budget = budgetOption(v, accel);
   if ([keepEnergy !== undefined, vbmf, budget !== undefined].filter(Boolean).length !== 1) throw new UsageError('decompose needs one of --keep-energy E, --vbmf or --budget METRIC=VALUE');
   if (keepEnergy !== undefined && !(keepEnergy > 0 && keepEnergy <= 1)) throw new UsageError(`--keep-energy must be in (0, 1], got ${keepEnergy}`);
+  const fineTune = trainOptions(v, 1);
+  const kd = kdOption(v);
   const { train: loaded, test: loadedTest } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
   const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
   const be = await backend(c);
   const run = await runDecompose(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
-    method, keepEnergy, vbmf, budget, fineTune: trainOptions(v, 1), kd: kdOption(v),
+    method, keepEnergy, vbmf, budget, fineTune, kd,
     onPhase: (t) => c.progress.phase(t), onProgress: (p) => c.progress.update(p, 'fine-tune'), shouldStop: () => c.stop.requested, resume,
   });
   c.progress.clear();

@@ -14,9 +14,10 @@ import { readFile } from '../data/sources.js';
 import { exportOnnx } from '../onnx/export.js';
 import { criteria } from '../prune/criteria/index.js';
 import { withDeviceFallback } from '../run/fallback.js';
-import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
-import { evaluateModel, train } from '../train/trainer.js';
+import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+import { zoo } from '../model/zoo.js';
 import { BACKEND_CHOICES, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
 import { nearChanceWarning, normalizationText } from '../data/dataset.js';
@@ -39,7 +40,26 @@ interface Command {
 }
 
 /** --input CxHxW for zoo models outside a data set's shape (default 1x28x28). */
+/** Training flags and the options a checkpoint's run started with: --resume continues that run, so none may differ. */
+const TRAINING_FIELDS: [string, keyof TrainOptions][] = [['epochs', 'epochs'], ['batch-size', 'batchSize'], ['optimizer', 'optimizer'], ['lr', 'learningRate'], ['seed', 'seed'], ['max-steps', 'maxSteps'], ['max-seconds', 'maxSeconds']];
+
+function checkTrainResume(file: string, resume: Checkpoint, v: Values, given: TrainOptions, dataName: string): void {
+  const saved = resume.position?.options as Partial<TrainOptions> | undefined;
+  const changed = TRAINING_FIELDS.filter(([flag, field]) => v[flag] !== undefined && saved && saved[field] !== given[field]).map(([flag, field]) => `--${flag} ${v[flag]} (the run has ${saved![field] ?? 'none'})`);
+  if (v.model !== undefined) changed.push(`--model ${v.model} (the run trains the model in ${file})`);
+  const trainData = resume.info?.trainData;
+  if (typeof trainData === 'string' && trainData !== dataName) changed.push(`training data ${dataName} (the run trains on ${trainData})`);
+  if (changed.length) throw new UsageError(`--resume continues the stopped run with its own options; ${changed.join(', ')} would change it. Drop them, or start a new run`);
+}
+
+/** --input CxHxW shapes a zoo model only: a checkpoint or ONNX file has its own. */
+function checkInputFor(v: Values): void {
+  const model = str(v, 'model') ?? 'default';
+  if (v.input !== undefined && !zoo[model]) throw new UsageError(`--input shapes a zoo model; ${model === 'default' ? 'the shipped checkpoint' : `'${model}'`} has its own input shape`);
+}
+
 function modelInput(v: Values): [number, number, number] {
+  checkInputFor(v);
   const text = str(v, 'input') ?? '1x28x28';
   const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
   if (!m) throw new UsageError(`--input must be CxHxW, e.g. 3x32x32, got '${text}'`);
@@ -67,18 +87,22 @@ const COMMANDS: Record<string, Command> = {
       const v = c.values;
       const out = str(v, 'out') ?? 'out/model.safetensors';
       checkOutputFile('--out', out);
+      const options = trainOptions(v, 1);
       const { train: loaded, test: loadedTest } = loadData(dataValues(v));
       const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
+      if (resume) checkTrainResume(str(v, 'resume')!, resume, v, options, loaded.name);
       const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
       const [data, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
       ensureDir(out);
       let latest = resume;
-      const { value: r, backend: be } = await withDeviceFallback(await backend(c), (on) => train(on, model, data, trainOptions(v, 1), {
+      // Checkpoints name their training set, so that --resume can refuse another.
+      const withData = (k: Checkpoint): Checkpoint => ({ ...k, info: { ...k.info, trainData: loaded.name } });
+      const { value: r, backend: be } = await withDeviceFallback(await backend(c), (on) => train(on, model, data, options, {
         resume: latest, onProgress: (p) => c.progress.update(p, 'train'), shouldStop: () => c.stop.requested,
-        onCheckpoint: (k) => { latest = k; return saveCheckpoint(out, k); }, checkpointEvery: 200,
+        onCheckpoint: (k) => { latest = k; return saveCheckpoint(out, withData(k)); }, checkpointEvery: 200,
       }), () => `step ${latest?.position?.step ?? 0} (${out})`, { onNotice: notice(c) });
       c.progress.clear();
-      await saveCheckpoint(out, r.checkpoint);
+      await saveCheckpoint(out, withData(r.checkpoint));
       if (r.stopped) {
         output(c, { stopped: true, checkpoint: out, step: r.checkpoint.position?.step }, `stopped at step ${r.checkpoint.position?.step}; resume with: wgprune train --resume ${out}`);
         return 130;
@@ -201,6 +225,8 @@ const COMMANDS: Record<string, Command> = {
       let source: string;
       if (str(v, 'topology')) {
         const file = str(v, 'topology')!;
+        const other = ['model', 'input', 'seed'].filter((k) => v[k] !== undefined);
+        if (other.length) throw new UsageError(`--topology ${file} is the workload; ${other.map((k) => `--${k}`).join(', ')} would be ignored: drop ${other.length > 1 ? 'them' : 'it'}`);
         layers = parseScaleSimTopology(readText(file), file);
         source = file;
       } else {

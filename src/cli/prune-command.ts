@@ -60,11 +60,15 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   if (granularity === 'channel' && ratio === undefined && budget === undefined) throw new UsageError('prune needs --ratio R or --budget METRIC=VALUE');
   if (granularity === 'channel' && ratio !== undefined && budget !== undefined) throw new UsageError('give --ratio or --budget, not both');
   let nm;
+  if (v.nm !== undefined && granularity !== 'nm') throw new UsageError(`--nm ${str(v, 'nm')} is an N:M pattern: add --granularity nm`);
   if (granularity === 'nm') {
     const m = /^(\d+):(\d+)$/.exec(str(v, 'nm') ?? '2:4');
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new UsageError(`--nm must be N:M with 1 <= N <= M, got '${str(v, 'nm')}'`);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--nm must be N:M with 1 <= N < M, got '${str(v, 'nm')}'`);
     nm = { n: Number(m[1]), m: Number(m[2]) };
+    if (ratio !== undefined) throw new UsageError(`--ratio does not apply to --granularity nm: the pattern ${nm.n}:${nm.m} fixes the share pruned (${(1 - nm.n / nm.m).toFixed(2)})`);
   }
+  if (v['compare-uniform'] && budget === undefined) throw new UsageError('--compare-uniform prunes uniformly to the same budget: add --budget METRIC=VALUE');
+  if (v.sweep !== undefined && granularity !== 'channel') throw new UsageError(`--sweep sweeps channel pruning's budget; --granularity ${granularity} takes one --ratio`);
   if (granularity === 'unstructured' && ratio === undefined) throw new UsageError('unstructured pruning needs --ratio');
   // Combinations the run cannot honour are refused, not dropped.
   const schedule = parseSchedule(str(v, 'schedule'));
@@ -88,14 +92,15 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);
     return f;
   });
+  const fineTune = trainOptions(v, 1);
+  const kd = kdOption(v);
   const { train: loaded, test: loadedTest } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+  if (bits && model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; --bits plans widths from a float model: give its float original`);
   const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
   const be = await backend(c);
-  const fineTune = trainOptions(v, 1);
   // Sparse training given in epochs: steps of this data set and batch size.
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
-  const kd = kdOption(v);
   const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
   // Mixed precision or layer splits planned with the channels; the run then prunes that model (QAT where quantized) to the same budget.
   const planInputs = budget && { model, train: trainData, test, budget, costs: new CostModel(accel, { metric: budget.metric, mode, schedule: schedulerFor(be) }), criterion };

@@ -47,7 +47,9 @@ export async function quantizeCommand(c: Context): Promise<number | void> {
   const activations = oneOf(v, 'activations', ['asymmetric', 'symmetric'] as const, 'asymmetric') as 'asymmetric' | 'symmetric';
   const qat = v.qat ? trainOptions(v, 1) : undefined;
   if (qat && v.lr === undefined && qat.optimizer === 'adam') qat.learningRate = bits === 1 || activationBits === 1 ? BINARY_QAT_ADAM_LR : QAT_ADAM_LR;
-  if (!qat && (v.kd || v.resume)) throw new UsageError(`--${v.kd ? 'kd' : 'resume'} applies to quantization-aware training: add --qat`);
+  const qatOnly = ['kd', 'resume', 'epochs', 'lr', 'optimizer', 'batch-size', 'max-steps', 'max-seconds', 'temperature', 'alpha'].filter((k) => v[k] !== undefined);
+  if (!qat && qatOnly.length) throw new UsageError(`${qatOnly.map((k) => `--${k}`).join(', ')} ${qatOnly.length > 1 ? 'apply' : 'applies'} to quantization-aware training: add --qat`);
+  const kd = kdOption(v);
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const { train: loaded, test: loadedTest } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
@@ -56,7 +58,7 @@ export async function quantizeCommand(c: Context): Promise<number | void> {
   const be = await backend(c);
   const run = await runQuantize(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
-    ptq: { bits, activationBits, edgeBits, calibrator, percentile, calibrationImages, weights, activations, seed: int(v, 'seed', 1)! }, qat, kd: kdOption(v),
+    ptq: { bits, activationBits, edgeBits, calibrator, percentile, calibrationImages, weights, activations, seed: int(v, 'seed', 1)! }, qat, kd,
     onPhase: (t) => c.progress.phase(t), onProgress: (p) => c.progress.update(p, 'QAT'), shouldStop: () => c.stop.requested, resume,
   });
   c.progress.clear();
