@@ -10,6 +10,8 @@ import type { Conv2dOptions } from '../src/geometry.js';
 import { initModel } from '../src/model/model.js';
 import { mobilenet, resnet20 } from '../src/model/zoo.js';
 import { NativeBackend } from '../src/native/backend.js';
+import { ONEDNN_ADDON, loadOnednn } from '../src/native/onednn.js';
+import { Worker } from 'node:worker_threads';
 import { Rng } from '../src/random.js';
 import { train } from '../src/train/trainer.js';
 import { expectMagnitudeSelectionAgrees, expectNamedShapeErrors } from './helpers/backend-checks.js';
@@ -135,5 +137,61 @@ describe('native backend training', () => {
       expect(be.memory().liveTensors, 'everything released after training').toBe(0);
     }
     be.destroy();
+  });
+});
+
+describe('oneDNN caches', () => {
+  const { addon } = loadOnednn();
+
+  it('stay within their byte budget while many shapes come and go, and destroy() frees them', async () => {
+    expect(addon, 'the oneDNN addon is built').toBeDefined();
+    const limit = 2 << 20;
+    addon!.setCacheLimit(limit);
+    try {
+      const be = await NativeBackend.create({ kernels: 'onednn' });
+      const reference = cpu();
+      const rng = new Rng(3);
+      let most = 0;
+      for (let c = 1; c <= 40; c++) {
+        const x = rng.uniformArray(2 * c * 81), w = rng.uniformArray((c + 1) * c * 9);
+        const y = be.conv2d(be.upload(x, [2, c, 9, 9]), be.upload(w, [c + 1, c, 3, 3]), { padding: 1 });
+        const expected = reference.conv2d(reference.upload(x, [2, c, 9, 9]), reference.upload(w, [c + 1, c, 3, 3]), { padding: 1 });
+        expect(toleranceRatio(await be.read(y), await reference.read(expected))).toBeLessThanOrEqual(1);
+        most = Math.max(most, addon!.cacheStats().bytes);
+      }
+      expect(most).toBeLessThanOrEqual(limit);
+      expect(addon!.cacheStats().entries).toBeLessThan(40);
+      be.destroy();
+      expect(addon!.cacheStats()).toEqual({ entries: 0, bytes: 0 });
+    } finally {
+      addon!.setCacheLimit(256 << 20);
+    }
+  });
+
+  it('key each float exactly: batch norms with epsilon 1e-7 and 1e-8 each compute their own', async () => {
+    const be = await NativeBackend.create({ kernels: 'onednn' });
+    const reference = cpu();
+    // Variance 1e-8 per channel: epsilon then decides the scale.
+    const x = Float32Array.from({ length: 2 * 3 * 16 }, (_, i) => (i % 2 ? 1e-4 : -1e-4));
+    for (const epsilon of [1e-7, 1e-8, 1e-7]) {
+      const run = (b: typeof be | typeof reference) => b.batchNormTraining(b.upload(x, [2, 3, 4, 4]), {
+        gamma: b.upload([1, 1, 1], [3]), beta: b.upload([0, 0, 0], [3]), runningMean: b.zeros([3]), runningVar: b.upload([1, 1, 1], [3]), epsilon, momentum: 0.1,
+      }).y;
+      expect(toleranceRatio(await be.read(run(be)), await reference.read(run(reference)), 1e-3, 1e-3), `epsilon ${epsilon}`).toBeLessThanOrEqual(1);
+    }
+    be.destroy();
+  });
+
+  it('two worker threads running convolutions at once get their own stream and caches: every result as computed alone', async () => {
+    const run = (channels: number[]) => new Promise<{ mismatches: number; checksum: number[]; stats: { entries: number } }>((resolve, reject) => {
+      const worker = new Worker(new URL('./helpers/onednn-worker.mjs', import.meta.url), { workerData: { addon: ONEDNN_ADDON, channels, rounds: 30 } });
+      worker.once('message', (m) => { resolve(m); void worker.terminate(); });
+      worker.once('error', reject);
+    });
+    const [alone] = [await run([3, 5, 8])];
+    const [a, b] = await Promise.all([run([3, 5, 8]), run([4, 6, 9])]);
+    expect(a.mismatches + b.mismatches).toBe(0);
+    expect(a.checksum).toEqual(alone.checksum);
+    expect(a.stats.entries).toBe(3); // its own three primitives: none of the other thread's
   });
 });

@@ -93,6 +93,7 @@ export class NativeBackend implements Backend {
     for (const s of this.sessions.values()) s.dispose();
     this.sessions.clear();
     this.released.clear();
+    this.dnn?.clearCaches();
   }
 
   /** Ops (kind, shape) oneDNN had no implementation for; onnxruntime ran them. */

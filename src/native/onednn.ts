@@ -25,9 +25,15 @@ interface Addon {
   maxPoolBackward(geometry: Int32Array, dy: Float32Array, argmax: Float32Array, dx: Float32Array): void;
   setThreads(threads: number): void;
   version(): string;
+  /** Frees the calling thread's cached primitives and buffers. */
+  clearCaches(): void;
+  /** The calling thread's cached primitives and the bytes they are taken to hold. */
+  cacheStats(): { entries: number; bytes: number };
+  /** The byte budget of each thread's caches (least recently used out first; default 256 MiB). */
+  setCacheLimit(bytes: number): void;
 }
 
-const ADDON_FUNCTIONS = ['convolution', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'setThreads', 'version'] as const satisfies readonly (keyof Addon)[];
+const ADDON_FUNCTIONS = ['convolution', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit'] as const satisfies readonly (keyof Addon)[];
 
 /** The addon's path: build/ at the package root (src/native/ and dist/native/ are both two levels down). */
 export const ONEDNN_ADDON = fileURLToPath(new URL('../../build/onednn.node', import.meta.url));
@@ -96,6 +102,15 @@ export class OnednnKernels {
 
   /** The ops (kind, shape) oneDNN refused. */
   get refusals(): readonly string[] { return [...this.refused]; }
+
+  /** This thread's cached primitives: how many, and the bytes they are taken to hold. */
+  cacheStats(): { entries: number; bytes: number } { return this.addon.cacheStats(); }
+
+  /** Frees this thread's cached primitives and buffers (the backend's destroy()). */
+  clearCaches(): void { this.addon.clearCaches(); }
+
+  /** The byte budget of each thread's primitive caches (process-wide setting). */
+  setCacheLimit(bytes: number): void { this.addon.setCacheLimit(bytes); }
 
   private attempt<T>(key: string, run: () => T): T | undefined {
     if (this.refused.has(key)) return undefined;

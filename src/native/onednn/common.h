@@ -1,14 +1,78 @@
-// What the parts of wgprune's native addon share: the engine and stream, reading Node-API arguments,
-// and throwing oneDNN's errors as JavaScript errors whose message starts with "oneDNN:".
+// What the parts of wgprune's native addon share: the engine and stream, the bounded primitive caches,
+// reading Node-API arguments, and throwing oneDNN's errors as JavaScript errors whose message starts
+// with "oneDNN:".
+// Threads: each thread (Node's main thread, each worker) has its own stream and caches (thread_local),
+// so two backends in two workers never share a stream, a primitive or a buffer; the engine is shared
+// (oneDNN's engines are thread-safe).
 #pragma once
 #include <node_api.h>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <cstdint>
+#include <cstring>
+#include <list>
 #include <string>
+#include <unordered_map>
 
 namespace wgprune {
 
 inline dnnl::engine& cpu() { static dnnl::engine e(dnnl::engine::kind::cpu, 0); return e; }
-inline dnnl::stream& queue() { static dnnl::stream s(cpu()); return s; }
+inline dnnl::stream& queue() { thread_local dnnl::stream s(cpu()); return s; }
+
+// A float as the primitive sees it (float32), exactly: its bit pattern (1e-7 and 1e-8 differ).
+inline std::string floatKey(double v) {
+  float f = float(v);
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return std::to_string(bits);
+}
+
+// What a cached primitive is taken to hold beyond its buffers (its descriptors and JIT code), a rough
+// bound so that a cache of small primitives is bounded too.
+constexpr size_t kPrimitiveOverhead = 64 * 1024;
+
+// The byte budget of each thread's caches together (setCacheLimit; default 256 MiB).
+inline size_t& cacheLimit() { static size_t limit = size_t(256) << 20; return limit; }
+
+// A least-recently-used cache of values by key, bounded in bytes: inserting evicts the least recently
+// used entries until the new one fits (an entry larger than the whole budget is kept alone).
+template <typename V>
+class Lru {
+ public:
+  V* find(const std::string& key) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return nullptr;
+    order_.splice(order_.begin(), order_, it->second);
+    return &it->second->value;
+  }
+  V& insert(const std::string& key, V value, size_t bytes, size_t otherBytes) {
+    while (!order_.empty() && bytes_ + otherBytes + bytes > cacheLimit()) {
+      bytes_ -= order_.back().bytes;
+      index_.erase(order_.back().key);
+      order_.pop_back();
+    }
+    order_.push_front(Item{key, std::move(value), bytes});
+    index_[key] = order_.begin();
+    bytes_ += bytes;
+    return order_.front().value;
+  }
+  void clear() { order_.clear(); index_.clear(); bytes_ = 0; }
+  size_t bytes() const { return bytes_; }
+  size_t size() const { return order_.size(); }
+
+ private:
+  struct Item { std::string key; V value; size_t bytes; };
+  std::list<Item> order_;
+  std::unordered_map<std::string, typename std::list<Item>::iterator> index_;
+  size_t bytes_ = 0;
+};
+
+// The calling thread's two caches (convolutions; memory-bound ops): their bytes and entries, and clearing them.
+size_t convCacheBytes();
+size_t convCacheEntries();
+void clearConvCache();
+size_t opCacheBytes();
+size_t opCacheEntries();
+void clearOpCache();
 
 inline napi_value fail(napi_env env, const std::string& message) {
   napi_throw_error(env, nullptr, message.c_str());

@@ -2,9 +2,9 @@
 // its convolutions and module entry. One call runs one pass of one convolution on float32 NCHW arrays
 // the caller owns: forward (bias, fused ReLU), input gradient or filter gradient. Primitives, their
 // reorders to and from the blocked layouts oneDNN picks, and those layouts' buffers are built once per
-// pass and geometry and cached. Built by scripts/build-onednn.mjs; loaded by src/native/onednn.ts.
+// pass and geometry and cached (per thread, least recently used first out past the byte budget in
+// common.h). Built by scripts/build-onednn.mjs; loaded by src/native/onednn.ts.
 #include <omp.h>
-#include <map>
 #include <unordered_map>
 #include <vector>
 #include "common.h"
@@ -97,7 +97,14 @@ void run(Entry& e, float* a, float* b, float* bias, float* out) {
   queue().wait();
 }
 
-std::map<std::string, Entry> entries;
+// Bytes an entry holds: its blocked buffers, and the primitive itself (kPrimitiveOverhead).
+size_t entryBytes(const Entry& e) {
+  size_t bytes = kPrimitiveOverhead;
+  for (const Operand* o : {&e.a, &e.b, &e.out}) if (o->blocked) bytes += o->blocked.get_desc().get_size() + kPrimitiveOverhead;
+  return bytes;
+}
+
+Lru<Entry>& entries() { thread_local Lru<Entry> cache; return cache; }
 
 // convolution(pass, geometry: Int32Array(18), relu: boolean, a, b, bias | null, out): see Entry for a, b, out.
 }  // namespace
@@ -119,9 +126,13 @@ napi_value wgprune::Convolution(napi_env env, napi_callback_info info) {
   std::string key = std::to_string(pass) + (relu ? "r" : "") + (bias ? "b" : "");
   for (int v : g) key += "," + std::to_string(v);
   try {
-    auto it = entries.find(key);
-    if (it == entries.end()) it = entries.emplace(key, build(pass, g, bias != nullptr, relu)).first;
-    Entry& e = it->second;
+    Entry* found = entries().find(key);
+    if (!found) {
+      Entry built = build(pass, g, bias != nullptr, relu);
+      const size_t bytes = entryBytes(built);
+      found = &entries().insert(key, std::move(built), bytes, opCacheBytes());
+    }
+    Entry& e = *found;
     if (na * 4 != e.a.plain.get_size() || nb * 4 != e.b.plain.get_size() || nout * 4 != e.out.plain.get_size() || (e.bias && nbias != size_t(g[4])))
       return fail(env, "convolution: array sizes do not match the geometry");
     run(e, a, b, bias, out);
@@ -140,6 +151,43 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
   if (argc != 1 || napi_get_value_int32(env, arg, &threads) != napi_ok || threads < 1) return fail(env, "setThreads: a positive integer expected");
   omp_set_num_threads(threads);
+  return nullptr;
+}
+
+}  // namespace
+
+size_t wgprune::convCacheBytes() { return entries().bytes(); }
+size_t wgprune::convCacheEntries() { return entries().size(); }
+void wgprune::clearConvCache() { entries().clear(); }
+
+namespace {
+
+// clearCaches(): frees the calling thread's primitives and buffers (NativeBackend.destroy()).
+napi_value ClearCaches(napi_env, napi_callback_info) {
+  clearConvCache();
+  clearOpCache();
+  return nullptr;
+}
+
+// cacheStats(): { entries, bytes } of the calling thread's caches.
+napi_value CacheStats(napi_env env, napi_callback_info) {
+  napi_value result, entriesValue, bytesValue;
+  napi_create_object(env, &result);
+  napi_create_double(env, double(convCacheEntries() + opCacheEntries()), &entriesValue);
+  napi_create_double(env, double(convCacheBytes() + opCacheBytes()), &bytesValue);
+  napi_set_named_property(env, result, "entries", entriesValue);
+  napi_set_named_property(env, result, "bytes", bytesValue);
+  return result;
+}
+
+// setCacheLimit(bytes): the byte budget of each thread's caches together (taking effect at the next insert).
+napi_value SetCacheLimit(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  double bytes;
+  napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
+  if (argc != 1 || napi_get_value_double(env, arg, &bytes) != napi_ok || !(bytes >= 0)) return fail(env, "setCacheLimit: a byte count >= 0 expected");
+  cacheLimit() = size_t(bytes);
   return nullptr;
 }
 
@@ -162,6 +210,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolBackward", nullptr, MaxPoolBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"clearCaches", nullptr, ClearCaches, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cacheStats", nullptr, CacheStats, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setCacheLimit", nullptr, SetCacheLimit, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

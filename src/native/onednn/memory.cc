@@ -1,8 +1,7 @@
 // wgprune's oneDNN addon, its memory-bound ops on plain float32 arrays the caller owns: batch norm's
 // training forward and backward (per channel of [N, C, spatial]), activations forward and backward, and
-// add (with a fused ReLU). Primitives are built once per op and shape and cached.
+// add (with a fused ReLU). Primitives are built once per op and shape and cached (per thread, bounded: common.h).
 #include <iterator>
-#include <map>
 #include <unordered_map>
 #include <vector>
 #include "common.h"
@@ -23,13 +22,12 @@ struct Op {
   int alias = 0, aliasOf = 0;
 };
 
-std::map<std::string, Op> ops;
+Lru<Op>& ops() { thread_local Lru<Op> cache; return cache; }
 
 template <typename Build>
 Op& cached(const std::string& key, Build build) {
-  auto it = ops.find(key);
-  if (it == ops.end()) it = ops.emplace(key, build()).first;
-  return it->second;
+  if (Op* found = ops().find(key)) return *found;
+  return ops().insert(key, build(), kPrimitiveOverhead, convCacheBytes());
 }
 
 // Runs `op` on the arrays argv[first...], each checked against its argument's size.
@@ -63,6 +61,10 @@ batch_normalization_forward::primitive_desc batchNormForwardDesc(const memory::d
 
 }  // namespace
 
+size_t wgprune::opCacheBytes() { return ops().bytes(); }
+size_t wgprune::opCacheEntries() { return ops().size(); }
+void wgprune::clearOpCache() { ops().clear(); }
+
 // batchNormForward(n, c, spatial, epsilon, x, gamma, beta, y, mean, variance): training statistics (biased variance).
 napi_value wgprune::BatchNormForward(napi_env env, napi_callback_info info) {
   napi_value argv[10];
@@ -71,7 +73,7 @@ napi_value wgprune::BatchNormForward(napi_env env, napi_callback_info info) {
   double epsilon;
   if (!dims(env, argv, 3, d) || napi_get_value_double(env, argv[3], &epsilon) != napi_ok) return fail(env, "batchNormForward: n, c, spatial and epsilon must be numbers");
   try {
-    const std::string key = "bn," + std::to_string(d[0]) + "," + std::to_string(d[1]) + "," + std::to_string(d[2]) + "," + std::to_string(epsilon);
+    const std::string key = "bn," + std::to_string(d[0]) + "," + std::to_string(d[1]) + "," + std::to_string(d[2]) + "," + floatKey(epsilon);
     Op& op = cached(key, [&] {
       const memory::desc data({d[0], d[1], d[2], 1}, dt::f32, tag::nchw), channel({d[1]}, dt::f32, tag::x);
       auto pd = batchNormForwardDesc(data, float(epsilon));
@@ -126,7 +128,7 @@ napi_value wgprune::Activation(napi_env env, napi_callback_info info) {
       napi_get_value_double(env, argv[2], &beta) != napi_ok || napi_get_value_bool(env, argv[3], &backward) != napi_ok || napi_get_value_int64(env, argv[4], &size) != napi_ok || size < 1)
     return fail(env, "activation: code, alpha, beta, backward and a positive size expected");
   try {
-    const std::string key = "act," + std::to_string(code) + "," + std::to_string(alpha) + "," + std::to_string(beta) + "," + std::to_string(backward) + "," + std::to_string(size);
+    const std::string key = "act," + std::to_string(code) + "," + floatKey(alpha) + "," + floatKey(beta) + "," + std::to_string(backward) + "," + std::to_string(size);
     Op& op = cached(key, [&] {
       const memory::desc flat({size}, dt::f32, tag::x);
       eltwise_forward::primitive_desc forward({prop_kind::forward_training, kActivations[code], flat, float(alpha), float(beta)}, cpu());
