@@ -15,6 +15,7 @@ import { SCALE_FLOOR, weightScales } from '../src/model/quantization.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { onnx } from '../src/onnx/proto.js';
+import { tensorValues } from '../src/onnx/import-constants.js';
 import { createRequire } from 'node:module';
 import { NativeBackend } from '../src/native/backend.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
@@ -307,6 +308,16 @@ describe('QDQ export', () => {
         expect(byName.get('conv2.bias_quantized')!.dataType).toBe(6); // int32
         expect(byName.get('conv2.input_zero_point')!.dataType).toBe(activations === 'symmetric' ? 3 : 2);
         expect(graph.node!.filter((n) => n.opType === 'QuantizeLinear').length).toBe(Object.keys(q.model.spec.quantization!).length);
+        // Each int32 bias is round(b / (input scale × weight scale)), its scale that product, per output channel.
+        for (const [layer, lq] of Object.entries(q.model.spec.quantization!)) {
+          if (!lq.input) continue; // a float input: the bias stays float
+          const w = q.model.params.get(`${layer}.weight`)!, b = q.model.params.get(`${layer}.bias`)!;
+          const sw = weightScales(w, b.length, lq, q.model.masks.get(`${layer}.weight`));
+          const scale = Float32Array.from(b, (_, c) => Math.fround(lq.input!.scale * sw[lq.perChannel ? c : 0]));
+          expect(tensorValues(byName.get(`${layer}.weight_scale`)!, 'x').data, layer).toEqual(Array.from(sw));
+          expect(tensorValues(byName.get(`${layer}.bias_scale`)!, 'x').data, layer).toEqual(Array.from(scale));
+          expect(tensorValues(byName.get(`${layer}.bias_quantized`)!, 'x').data, layer).toEqual(Array.from(b, (v, c) => roundHalfEven(v / scale[c])));
+        }
         const ours = await inferenceLogits(be, q.model, test.images, test.count);
         const session = await ort.InferenceSession.create(bytes);
         const theirs = (await session.run({ input: new ort.Tensor('float32', test.images, [test.count, 1, 28, 28]) })).output.data as Float32Array;
@@ -324,10 +335,15 @@ describe('QDQ export', () => {
     const spec = g.build(g.linear(g.flatten('input'), 3, 'fc'));
     const m = initModel(spec, 1);
     const x = Float32Array.from({ length: 5 * 32 }, (_, i) => Math.sin(i) * 2);
+    const rng = new Rng(8);
+    m.params.set('fc.bias', Float32Array.from({ length: 3 }, () => rng.normal()));
     const q4: Model = { ...m, spec: { ...spec, quantization: { fc: { weightBits: 4, perChannel: false, input: { bits: 4, symmetric: false, scale: 0.1, zeroPoint: 5 } } } } };
     const session = await ort.InferenceSession.create(exportOnnx(q4));
     const theirs = (await session.run({ input: new ort.Tensor('float32', x, [5, 2, 4, 4]) })).output.data as Float32Array;
-    expect(toleranceRatio(theirs, await inferenceLogits(cpu(), q4, x, 5), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+    // The exported bias is int32 on the accumulator's grid (input scale × weight scale): ours with the bias on that grid.
+    const step = Math.fround(0.1 * weightScales(m.params.get('fc.weight')!, 3, q4.spec.quantization!.fc)[0]);
+    const onGrid: Model = { ...q4, params: new Map([...q4.params, ['fc.bias', q4.params.get('fc.bias')!.map((b) => roundHalfEven(b / step) * step)]]) };
+    expect(toleranceRatio(theirs, await inferenceLogits(cpu(), onGrid, x, 5), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
     const q12: Model = { ...m, spec: { ...spec, quantization: { fc: { weightBits: 12, perChannel: true } } } };
     expect(() => exportOnnx(q12)).toThrow("export: layer 'fc' is quantized to 12 bits; QDQ at opset 13 holds 8-bit integers at most");
   });
