@@ -48,7 +48,14 @@ describe('pruning and decomposition against one budget', () => {
     const r = await cli(['prune', '--model', 'default', '--budget', 'latency=0.6', '--decompose', '--max-steps', '10', '--train-limit', '1000', '--test-limit', '300', '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-    expect(report.splits!.judgedLoss).toBeLessThanOrEqual(report.splits!.pruningLoss);
+    // The splits the report names are the pruned model's: each split layer's parts are in its checkpoint, every other layer is whole.
+    const pruned = await loadCheckpoint(join(out, 'pruned.safetensors'));
+    const names = new Set(pruned.model.spec.nodes.map((n) => n.name));
+    for (const layer of ['conv1', 'conv2', 'fc1', 'fc2']) expect(names.has(`${layer}.in`), layer).toBe(layer in report.splits!.split);
+    // The losses recorded per step are the planner's trace: each accepted split lowered the loss, the last is the judged loss.
+    const losses = [report.splits!.pruningLoss, ...report.splits!.steps.map((st) => st.loss)];
+    losses.slice(1).forEach((l, i) => expect(l).toBeLessThan(losses[i]));
+    expect(losses.at(-1)).toBe(report.splits!.judgedLoss);
     expect(report.pruned.cycles).toBeLessThanOrEqual(0.6 * report.splits!.original.cycles * (1 + 1e-9));
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Pruning and decomposition/);
     for (const [args, message] of [

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Matrix, QrDecomposition, SVD } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { decompose, decomposableLayers, decomposedSpec, layerRanks, ranksForEnergy, ranksForVbmf } from '../src/decompose/decompose.js';
+import fc from 'fast-check';
+import { type ConvMethod, decompose, decomposableLayers, decomposedSpec, layerRanks, ranksForEnergy, ranksForVbmf } from '../src/decompose/decompose.js';
 import { vbmfRank } from '../src/decompose/vbmf.js';
 import { cpAls, rankForEnergy, truncatedSvd, tucker2 } from '../src/decompose/factorize.js';
 import { planRanks } from '../src/decompose/plan.js';
@@ -323,4 +324,32 @@ describe('ranks to an accelerator budget', () => {
       expect(bad.stderr).toMatch(message);
     }
   }, 120_000);
+});
+
+describe('any ranks', () => {
+  it('a decomposition at any rank pair either runs to finite weights of the right sizes or is refused by name (property)', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.constantFrom(1, 2, 3), fc.constantFrom<ConvMethod>('tucker2', 'cp'),
+      fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 0, max: 100 }),
+      (cin, cout, k, method, r0, r1, seed) => {
+        const g = new GraphBuilder('any', [cin, 6, 6], 3);
+        const spec = g.build(g.linear(g.flatten(g.gap(g.conv('input', { out: cout, kernel: k, padding: 1, name: 'c' }))), 3, 'fc'));
+        const m = randomModel(spec, seed);
+        const layer = decomposableLayers(spec, method).layers.find((l) => l.name === 'c')!;
+        const ranks = new Map([['c', layer.full.length === 2 ? [r0, r1] : [r0]]]);
+        let out;
+        try {
+          out = decompose(m, ranks, { conv: method });
+        } catch (e) {
+          expect((e as Error).message).toMatch(/^decompose: (Tucker-2 )?ranks \[[\d,]+\] for 'c' (must be|cannot be fitted)/);
+          return;
+        }
+        for (const p of paramList(out.model.spec)) {
+          const w = out.model.params.get(p.name)!;
+          expect(w.length, p.name).toBe(p.shape.reduce((a, b) => a * b, 1));
+          expect(w.every(Number.isFinite), p.name).toBe(true);
+        }
+      },
+    ), { numRuns: 150, seed: 3 });
+  });
 });

@@ -77,7 +77,8 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   if (budget && granularity !== 'channel') throw new UsageError(`--budget applies to channel pruning; --granularity ${granularity} takes --ratio`);
   const bits = str(v, 'bits')?.split(',').map((x) => {
     const b = Number(x);
-    if (!(Number.isInteger(b) && b >= 2 && b <= 16)) throw new UsageError(`--bits takes widths from 2 to 16, e.g. 4,8, got '${x}'`);
+    // The run ends in a QDQ ONNX file, whose integers are 8 bits at most (opset 13).
+    if (!(Number.isInteger(b) && b >= 2 && b <= 8)) throw new UsageError(`--bits takes widths from 2 to 8 (the exported QDQ ONNX holds 8-bit integers at most), e.g. 4,8, got '${x}'`);
     return b;
   });
   if (bits && !budget) throw new UsageError('--bits plans bit widths with the channels against a budget: add --budget METRIC=VALUE');
