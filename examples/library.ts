@@ -1,7 +1,7 @@
 // Using wgprune as a library (the README's "Use it as a library" shows this file; test/library.test.ts runs it).
 // Import from 'wgprune' in your project (Node resolves it to src/node.ts's API); here the entry is ../src/node.ts.
 import {
-  ChannelPruner, type Criterion, DEFAULT_PRESET, CostModel, evaluateModel, initModel, loadMnist, openBackend, parseBudget,
+  ChannelPruner, type Criterion, DEFAULT_PRESET, CostModel, SparsityPenalty, channelGroups, evaluateModel, initModel, loadMnist, openBackend, parseBudget,
   presets, pruneToBudget, pruningHistory, subset, type TrainOptions, train, zooModel,
 } from '../src/node.js';
 
@@ -47,8 +47,17 @@ export async function example(o: { steps?: number; log?: (line: string) => void 
   log(`budget: ${cycles} of ${denseCycles} cycles (${(cycles / denseCycles).toFixed(3)} of dense)`);
   // The same in one call, with the fine-tuning loop built in: pruneToBudget(be, dense, { criterion, budget, accelerator, costs, steps, fineTune }).
   const planned = await pruneToBudget(be, dense, { criterion: 'l1', budget: parseBudget('latency=0.5'), accelerator: presets[DEFAULT_PRESET], costs });
+
+  // 3. Structured sparsity learning in your own training loop: the penalty's hooks (group lasso's
+  // proximal step after each optimizer step; λ automatic and growing until half the channels of each
+  // group are near zero), then prune by group norm.
+  const penalty = new SparsityPenalty(dense.spec, channelGroups(dense.spec), { kind: 'group-lasso', steps: tuning.maxSteps, grow: { every: 5, factor: 2, target: 0.5 } });
+  const sparse = (await train(be, dense, data, tuning, { ...penalty.hooks() })).model;
+  const sparsePruner = new ChannelPruner(be, sparse, { importance: 'group-norm', ratio: 0.5 });
+  await sparsePruner.step();
+  log(`sparse training: λ ${penalty.lambda.toPrecision(3)}; pruned by group norm: ${(100 * (await evaluateModel(be, sparsePruner.model, test)).accuracy).toFixed(1)}% before fine-tuning`);
   be.destroy();
-  return { dense, small, fast, cycles, denseCycles, planned, history };
+  return { dense, small, fast, cycles, denseCycles, planned, history, sparse, penalty };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await example();

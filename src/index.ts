@@ -35,7 +35,7 @@ export { unstructuredMasksOnDevice } from './prune/threshold.js';
 export { nmMasks, unstructuredMasks } from './prune/sparsity.js';
 export { compactModel, applyChannelMasks } from './prune/compact.js';
 export { type PruningHistory, pruningHistory, prunedSpec, replayPruning } from './prune/history.js';
-/** Structured sparsity learning: train with `regularize: new SparsityPenalty(spec, groups, o).hook()`, or sparseTrain(). */
+/** Structured sparsity learning: train(be, model, data, options, { ...new SparsityPenalty(spec, groups, o).hooks() }) (examples/library.ts), or sparseTrain(). */
 export { NEAR_ZERO, SparsityPenalty, type SparsityOptions, removeEmptied, sparseTrain, structureNorms } from './prune/regularize.js';
 export { type StructureKind, type Structures, STRUCTURE_KINDS, penaltyStructures, residualBlocks } from './prune/structures.js';
 export { cropKernels, kernelCrops, removeBlocks } from './prune/structure-removal.js';

@@ -5,11 +5,17 @@ import { example } from '../examples/library.js';
 import { parameterCount } from '../src/model/model.js';
 import { prunedSpec } from '../src/prune/history.js';
 import { zooModel } from '../src/model/zoo.js';
+import { structureNorms } from '../src/prune/regularize.js';
 
 describe('the library example', () => {
   it('prunes with the pruner object and to a budget; the history rebuilds the pruned architecture', async () => {
     const lines: string[] = [];
-    const { dense, small, fast, cycles, denseCycles, planned, history } = await example({ steps: 20, log: (l) => lines.push(l) });
+    const { dense, small, fast, cycles, denseCycles, planned, history, sparse, penalty } = await example({ steps: 20, log: (l) => lines.push(l) });
+    // The sparse-training snippet: its hooks ran (λ chosen, the structures aimed at near zero).
+    expect(Number.isFinite(penalty.lambda)).toBe(true);
+    const reached = penalty.reached(structureNorms(sparse, penalty.structures));
+    expect(reached.nearZero).toBeGreaterThanOrEqual(0.9 * reached.penalised);
+    expect(lines.some((l) => l.startsWith('sparse training: λ'))).toBe(true);
     expect(lines.filter((l) => l.startsWith('step ')).length).toBe(2);
     expect(prunedSpec(zooModel('lenet5', [1, 28, 28], 10), history)).toEqual(small.spec);
     expect(parameterCount(small)).toBeLessThan(0.7 * parameterCount(dense));
