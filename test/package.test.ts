@@ -1,7 +1,7 @@
 // The package as a user installs it: `npm pack` (which builds dist/), the tarball installed into an empty
 // project, then the `wgprune` bin, a small prune, and a script importing the API from 'wgprune'.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,8 @@ describe('the npm package', () => {
       cwd, encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_audit: 'false', npm_config_fund: 'false' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tarball = run('npm', ['pack', '--silent', '--pack-destination', dir], ROOT).trim().split('\n').at(-1)!;
+    // npm pack rebuilt dist/: the checkout's bin keeps its exec bit (npx wgprune in the checkout runs it).
+    expect(statSync(join(ROOT, 'dist', 'cli', 'bin.js')).mode & 0o111).toBe(0o111);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
     run('npm', ['install', '--prefer-offline', join(dir, tarball)]);
     expect(existsSync(join(dir, 'node_modules', 'wgprune', 'dist', 'cli', 'bin.js'))).toBe(true);
