@@ -62,7 +62,7 @@ describe('wgprune CLI', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
     const missing = await cli(['eval', '--model', 'missing.onnx', '--test-limit', '10']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2); // a file the user named that is not there: a usage error
     expect(missing.stderr).toMatch(/missing\.onnx: no such file/);
     const help = await cli(['simulate', '--help']);
     expect(help.code).toBe(0);

@@ -1,6 +1,6 @@
 // --config FILE: a JSON object of a command's options, checked with the same types as the flags;
 // flags on the command line win.
-import { readFileSync } from 'node:fs';
+import { readFile } from '../data/sources.js';
 import { UsageError } from './inputs.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -11,9 +11,9 @@ const COMMAND_LINE_ONLY = ['config', 'help', 'verbose'];
 export function mergeConfigFile(file: string, values: Values, options: Record<string, { type: string }>, command: string): void {
   let config: unknown;
   try {
-    config = JSON.parse(readFileSync(file, 'utf8'));
+    config = JSON.parse(new TextDecoder().decode(readFile(file)));
   } catch (e) {
-    throw new UsageError(`--config ${file}: ${(e as Error).message}`);
+    throw new UsageError(`--config ${file}: ${(e as Error).message.replace(`${file}: `, '')}`);
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UsageError(`--config ${file}: must be a JSON object of options`);
   for (const [k, x] of Object.entries(config)) {

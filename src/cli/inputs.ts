@@ -38,6 +38,9 @@ export async function loadModel(name: string | undefined, inputShape: InputShape
 
 export interface DataOptions { data?: string; images?: string; labels?: string; testImages?: string; testLabels?: string; trainLimit?: string; testLimit?: string; normalize?: string }
 
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+const MAX_FLOAT32 = 3.4028234663852886e38;
+
 /** --normalize: none, mnist, fashion-mnist or MEAN,STD (pixels scaled to [0, 1], then (x - mean) / std). */
 export function parseNormalization(text: string | undefined): Normalization | undefined {
   if (text === undefined) return undefined;
@@ -46,6 +49,10 @@ export function parseNormalization(text: string | undefined): Normalization | un
   if (text === 'fashion-mnist') return FASHION_MNIST_NORMALIZATION;
   const [mean, std, extra] = text.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x)));
   if (extra !== undefined || !Number.isFinite(mean) || !(std > 0)) throw new UsageError(`--normalize must be none, mnist, fashion-mnist or MEAN,STD with STD > 0, got '${text}'`);
+  // Pixels are float32: the mean and std must be float32 numbers, the std a normal one (1/std finite).
+  if (!Number.isFinite(Math.fround(mean)) || !(Math.fround(std) >= FLOAT32_MIN_NORMAL && Number.isFinite(Math.fround(std)))) {
+    throw new UsageError(`--normalize '${text}': MEAN and STD must be float32 numbers, STD from ${FLOAT32_MIN_NORMAL} to ${MAX_FLOAT32}`);
+  }
   return { mean, std };
 }
 

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Mode, evaluate } from '../accel/cost.js';
+import { type LayerCost, type Mode, evaluate, summarize } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import { DEFAULT_PRESET } from '../accel/presets.js';
 import { parseScaleSimTopology } from '../accel/scalesim-io.js';
@@ -20,7 +20,8 @@ import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import { zoo } from '../model/zoo.js';
 import { BACKEND_CHOICES, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
-import { nearChanceWarning, normalizationText } from '../data/dataset.js';
+import { StopRequested, checkStop } from '../interrupt.js';
+import { DataError, nearChanceWarning, normalizationText } from '../data/dataset.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { mergeConfigFile } from './config-file.js';
 import { checkOutputFile } from './outputs.js';
@@ -63,7 +64,10 @@ function modelInput(v: Values): [number, number, number] {
   const text = str(v, 'input') ?? '1x28x28';
   const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
   if (!m) throw new UsageError(`--input must be CxHxW, e.g. 3x32x32, got '${text}'`);
-  return [Number(m[1]), Number(m[2]), Number(m[3])];
+  const dims: [number, number, number] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // An image of at most 2^26 values (a 4096x4096 RGB image holds 2^25.6): beyond, arrays would not fit.
+  if (dims.some((d) => d < 1) || dims[0] * dims[1] * dims[2] > 2 ** 26) throw new UsageError(`--input ${text}: each size at least 1, and at most ${2 ** 26} values in all (C x H x W)`);
+  return dims;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -123,8 +127,8 @@ const COMMANDS: Record<string, Command> = {
       const { model, source } = await loadModel(str(c.values, 'model'), loaded.shape as [number, number, number], loaded.classes, int(c.values, 'seed', 1)!);
       const [test] = dataForModel(model, str(c.values, 'normalize'), loaded);
       const be = await backend(c);
-      const e = await evaluateModel(be, model, test);
-      be.destroy();
+      c.progress.phase(`evaluating ${model.spec.name} on ${test.count} images (${test.name})`);
+      const e = await evaluateModel(be, model, test, 256, () => c.stop.requested).finally(() => be.destroy());
       const warning = nearChanceWarning(e.accuracy, model.spec.classes, test);
       if (warning) notice(c)(warning);
       output(c, { model: model.spec.name, source, data: test.name, normalization: test.normalization, ...e },
@@ -235,8 +239,18 @@ const COMMANDS: Record<string, Command> = {
         source = m.source;
       }
       const be = mode === 'tiled' ? await backend(c) : undefined;
-      const cost = await evaluate(accel, layers, { mode, objective, schedule: be ? schedulerFor(be) : undefined });
-      be?.destroy();
+      c.progress.phase(`simulating ${layers.length} layers on ${accel.name} (${mode} mode)`);
+      // In chunks of layers, so that Ctrl-C stops a long topology between them (exit 130).
+      const costs: LayerCost[] = [];
+      try {
+        for (let i = 0; i < layers.length; i += 16) {
+          await checkStop(() => c.stop.requested, 'the simulation');
+          costs.push(...(await evaluate(accel, layers.slice(i, i + 16), { mode, objective, schedule: be ? schedulerFor(be) : undefined })).layers);
+        }
+      } finally {
+        be?.destroy();
+      }
+      const cost = summarize(accel, mode, objective, costs);
       const table = ['layer        GEMM (P x K x M)        cycles    stalls   util  map-eff   SRAM reads   DRAM words   energy nJ',
         ...cost.layers.map((l) => [
           l.name.padEnd(12), (l.vector ? `${l.vector} (vector unit)` : `${l.gemm.P} x ${l.gemm.K} x ${l.gemm.M}${l.gemm.repeats > 1 ? ` x${l.gemm.repeats}` : ''}`).padEnd(22), String(l.cycles).padStart(9), String(l.stallCycles).padStart(9),
@@ -334,7 +348,11 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     return typeof code === 'number' ? code : 0;
   } catch (e) {
-    const usage = e instanceof UsageError;
+    if (e instanceof StopRequested) {
+      process.stderr.write(`wgprune: ${e.message}; it has nothing to resume from: run it again\n`);
+      return 130;
+    }
+    const usage = e instanceof UsageError || e instanceof DataError;
     process.stderr.write(`wgprune: ${usage ? 'usage: ' : ''}${(e as Error).message}\n`);
     if (verbose && !usage) process.stderr.write(`${(e as Error).stack}\n`);
     if (usage) process.stderr.write(`see 'wgprune ${COMMANDS[name] ? `${name} ` : ''}--help'\n`);

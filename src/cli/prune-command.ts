@@ -16,7 +16,7 @@ import { exportOnnx } from '../onnx/export.js';
 import { criteria } from '../prune/criteria/index.js';
 import { type PruningHistory, keptFromHistory, pruningHistory } from '../prune/history.js';
 import type { PruneSchedule } from '../prune/prune.js';
-import { STRUCTURE_KINDS, type StructureKind } from '../prune/structures.js';
+import { STRUCTURE_KINDS, type StructureKind, penaltyStructures } from '../prune/structures.js';
 import { type RunReport, type SparsityReport, paretoChart, renderHtml } from '../report/report.js';
 import { runPruneWithFallback } from '../run/fallback.js';
 import { planPrecision, planSplits } from '../run/plan-before-pruning.js';
@@ -24,16 +24,17 @@ import { CostModel } from '../prune/budget.js';
 import { schedulerFor } from '../open-backend.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { channelGroups } from '../prune/dependency.js';
 import { type Context, backend, budgetOption, dataValues, kdOption, notice, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
-import { checkOutputDir, writeOutputs } from './outputs.js';
+import { RUN_OUTPUTS, checkOutputDir, writeOutputs } from './outputs.js';
 import { resumedRun, savedOptions } from './resume.js';
 import { type Values, int, num, oneOf, str } from './options.js';
 
 
 export async function pruneCommand(c: Context): Promise<number | void> {
   const outDir = str(c.values, 'out') ?? 'out';
-  checkOutputDir('--out', outDir);
+  checkOutputDir('--out', outDir, RUN_OUTPUTS.prune);
   const resumeFile = join(outDir, 'resume.safetensors');
   let resume: RunResume | undefined;
   /** Stopped in the uniform baseline or the sweep: where, and the rows finished. */
@@ -43,6 +44,8 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     const r = await resumedRun<{ step: number; kept: [number, number[]][]; lambda?: number; sparsity?: SparsityReport; later?: { phase: string; done: LaterState['done'] } }>(resumeFile, v, 'prune', outDir);
     const { saved, info } = r;
     v = r.values;
+    const readable = Number.isInteger(info.step) && Array.isArray(info.kept) && info.kept.every((e) => Array.isArray(e) && e.length === 2 && Number.isInteger(e[0]) && Array.isArray(e[1]) && e[1].every(Number.isInteger));
+    if (!readable) throw new Error(`${resumeFile}: the stopped run's step and kept channels are not readable (was the file edited?); start a new run in another --out`);
     resume = { step: info.step, kept: new Map(info.kept), training: saved, lambda: info.lambda, sparsity: info.sparsity };
     if (info.later) {
       laterAt = { ...info.later, at: resume };
@@ -97,6 +100,14 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const kd = kdOption(v);
   const { train: loaded, test: loadedTest } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+  if (sparse) {
+    // The penalty must fit the model (batch norms for slimming, residual blocks for depth) before any work.
+    try {
+      penaltyStructures(model.spec, channelGroups(model.spec), sparse.run.kind);
+    } catch (e) {
+      throw new UsageError(`--reg ${sparse.run.kind}: ${(e as Error).message.replace(/^sparse training( \([\w-]+\))?: /, '')}`);
+    }
+  }
   if (bits && model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; --bits plans widths from a float model: give its float original`);
   const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
   const be = await backend(c);

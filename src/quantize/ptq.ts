@@ -2,6 +2,7 @@
 // range calibrated on a sample of training images (min/max, a percentile of |x|, entropy or least MSE),
 // weights symmetric per output channel (or per tensor), and each layer's error as the SQNR of its output
 // against float32 on the calibration images.
+import { checkStop } from '../interrupt.js';
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { gatherBatch } from '../data/dataset.js';
@@ -42,6 +43,8 @@ export interface PtqOptions {
    */
   foldBatchNorm?: boolean;
   seed?: number;
+  /** Polled between calibration batches: true ends it with StopRequested. */
+  shouldStop?: () => boolean;
 }
 
 export interface LayerError { layer: string; sqnr: number; input?: ActivationQuant }
@@ -79,6 +82,16 @@ function calibrated(h: AbsHistogram, o: Required<Pick<PtqOptions, 'bits' | 'cali
 }
 
 /** The batch norms folded and the chosen layers quantized with calibrated input ranges. */
+/** Stops calibration between batches when asked, releasing its networks. */
+async function checkStopReleasing(shouldStop: (() => boolean) | undefined, ...nets: Network[]): Promise<void> {
+  try {
+    await checkStop(shouldStop, 'calibration');
+  } catch (e) {
+    for (const n of nets) n.dispose();
+    throw e;
+  }
+}
+
 export async function quantizeModel(be: Backend, model: Model, data: Dataset, o: PtqOptions): Promise<PtqResult> {
   const activationBits = o.activationBits ?? (o.bits === 1 ? 8 : o.bits);
   const edgeBits = o.edgeBits ?? (o.bits === 1 ? 8 : o.bits);
@@ -107,6 +120,7 @@ export async function quantizeModel(be: Backend, model: Model, data: Dataset, o:
     for (const [name, input] of inputOf) histograms.get(name)!.add(await be.read(f.outputs.get(input)!));
     float.release(f);
     be.dispose(x);
+    await checkStopReleasing(o.shouldStop, float);
   }
   const quantization: Quantization = {};
   const names = [...inputOf.keys()];
@@ -135,6 +149,7 @@ export async function quantizeModel(be: Backend, model: Model, data: Dataset, o:
     float.release(f);
     fake.release(q);
     be.dispose(x);
+    await checkStopReleasing(o.shouldStop, fake, float);
   }
   float.dispose();
   fake.dispose();

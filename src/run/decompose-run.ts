@@ -54,7 +54,7 @@ export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise
   if (!layers.length) throw new Error(`decompose: model '${dense.spec.name}' has no layer ${o.method === 'auto' ? '' : `for ${o.method} `}to decompose`);
 
   o.onPhase?.('evaluating the original model');
-  const denseAccuracy = await evaluateModel(be, dense, o.test);
+  const denseAccuracy = await evaluateModel(be, dense, o.test, undefined, o.shouldStop); // nothing done yet: a stop ends the run
   const denseCost = await costs.evaluate(modelWorkloads(dense.spec));
   o.onPhase?.(o.budget ? `planning ranks to ${budgetText(o.budget)} on ${o.accelerator.name}` : o.vbmf ? 'ranks by VBMF' : `ranks keeping ${o.keepEnergy} of the energy`);
   let ranks: Ranks;

@@ -235,7 +235,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
   const dense = o.model;
   const notes: string[] = [];
   o.onPhase?.('evaluating the dense model');
-  const denseAccuracy = await evaluateModel(be, dense, o.test);
+  const denseAccuracy = await evaluateModel(be, dense, o.test, undefined, o.shouldStop); // nothing done yet: a stop ends the run
   const denseCost = await simulate(costs, dense);
   seconds.dense = (now() - t0) / 1000;
 

@@ -68,6 +68,14 @@ export function decodeCheckpoint(bytes: Uint8Array, file = 'checkpoint'): Checkp
     if (!data) throw new Error(`${file}: parameter '${p.name}' of the architecture is missing`);
     if (data.length !== size) throw new Error(`${file}: parameter '${p.name}' has ${data.length} values, its shape [${p.shape}] needs ${size}`);
   }
+  // A mask keeps (1) or prunes (0) each weight of its parameter: anything else would scale weights or spread NaN.
+  const sizes = new Map(paramList(spec).map((p) => [p.name, p.shape.reduce((a, b) => a * b, 1)]));
+  for (const [name, mask] of model.masks) {
+    if (!sizes.has(name)) throw new Error(`${file}: mask '${name}' belongs to no parameter of the architecture`);
+    if (mask.length !== sizes.get(name)) throw new Error(`${file}: mask '${name}' has ${mask.length} values, its parameter has ${sizes.get(name)}`);
+    const bad = mask.findIndex((v) => v !== 0 && v !== 1);
+    if (bad >= 0) throw new Error(`${file}: mask '${name}' holds ${mask[bad]} at index ${bad}; masks hold 0 (pruned) or 1 (kept)`);
+  }
   return {
     model, optimizer,
     position: json('position', metadata.position),
@@ -80,9 +88,11 @@ export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void>
 }
 
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile, stat } = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
+    // A FIFO or device would block the read or never end: only regular files are read.
+    if (!(await stat(path)).isFile()) throw new Error('not a regular file');
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
     throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);

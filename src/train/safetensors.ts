@@ -55,7 +55,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'checkpoint'): { ten
     if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && end - begin === size * 4 && dataStart + end <= bytes.length)) {
       throw new Error(`${file}: tensor '${name}' has offsets [${begin}, ${end}] that do not match its shape [${e.shape}] or the file size (truncated?)`);
     }
-    const copy = bytes.slice(dataStart + begin, dataStart + end);
+    // A copy (Uint8Array's slice: a Node Buffer's own slice() is a view of the whole file's memory).
+    const copy = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
     tensors.set(name, { shape: e.shape!, data: new Float32Array(copy.buffer) });
     spans.push([begin, end, name]);
   }

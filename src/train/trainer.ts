@@ -1,6 +1,7 @@
 // The training loop on any backend: a whole step (forward, loss, backward, optimizer) is recorded and
 // submitted without reading anything back; loss and accuracy accumulate on the device and are read
 // every `logEvery` steps. Optional knowledge distillation runs the teacher in the same step.
+import { checkStop, yieldToEvents } from '../interrupt.js';
 import type { Backend, Tensor } from '../backend.js';
 import { type Batch, type Dataset, epochOrder, gatherBatch } from '../data/dataset.js';
 import { type Model, firstNonFinite, paramList } from '../model/model.js';
@@ -182,11 +183,15 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
 
     if (sinceReport >= logEvery || position.step === totalSteps) await report();
     if (hooks.onCheckpoint && hooks.checkpointEvery && position.step % hooks.checkpointEvery === 0) await hooks.onCheckpoint(await checkpoint());
+    await yieldToEvents(); // a Ctrl-C reaches shouldStop within a step, whatever the backend
     if (hooks.shouldStop?.()) { stopped = position.step < totalSteps; break; }
     if (o.maxSeconds !== undefined && performance.now() - t0 > o.maxSeconds * 1000) break;
   }
   if (sinceReport > 0) await report();
   const final = await checkpoint();
+  // The loss can stay finite while a parameter is not (a NaN reaching weights through a masked or unused path).
+  const bad = firstNonFinite(final.model.params);
+  if (bad) throw new Error(`training produced a non-finite parameter: '${bad.name}' holds ${bad.value} at index ${bad.index} after step ${position.step} (learning rate ${o.learningRate}); nothing was saved from this phase`);
   if (stopped) await hooks.onCheckpoint?.(final);
   be.dispose(lossSum, correctSum, ...state.values());
   net.dispose();
@@ -196,8 +201,11 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
 
 export interface EvalResult { loss: number; accuracy: number; count: number }
 
-/** Loss and accuracy of a model on a data set, in inference mode (batch norm uses running statistics). */
-export async function evaluateModel(be: Backend, model: Model, data: Dataset, batchSize = 256): Promise<EvalResult> {
+/**
+ * Loss and accuracy of a model on a data set, in inference mode (batch norm uses running statistics).
+ * `shouldStop`, polled between batches, ends it with StopRequested.
+ */
+export async function evaluateModel(be: Backend, model: Model, data: Dataset, batchSize = 256, shouldStop?: () => boolean): Promise<EvalResult> {
   const net = Network.forInference(be, model);
   const [c, h, w] = data.shape;
   let lossSum: Tensor = be.zeros([1]);
@@ -214,6 +222,15 @@ export async function evaluateModel(be: Backend, model: Model, data: Dataset, ba
     be.dispose(x, labels, loss, dLogits, correct);
     net.release(f);
     be.flush();
+    if (shouldStop) {
+      try {
+        await checkStop(shouldStop, 'evaluation');
+      } catch (e) {
+        be.dispose(lossSum, correctSum);
+        net.dispose();
+        throw e;
+      }
+    }
   }
   const [loss, correct] = [(await be.read(lossSum))[0], (await be.read(correctSum))[0]];
   be.dispose(lossSum, correctSum);
