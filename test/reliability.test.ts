@@ -185,13 +185,14 @@ describe('Ctrl-C within a second everywhere', () => {
     }).then((r) => resolve({ code: r.code, seconds: (performance.now() - sentAt) / 1000, stderr: r.stderr }));
   });
 
-  it('eval, quantize without --qat, simulate, decompose and prune stop with exit 130 within 2 s', async () => {
+  it('eval, train, quantize without --qat, simulate, decompose and prune stop with exit 130 within 2 s', async () => {
     const dir = tmp();
     const topology = ['Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,',
       ...Array.from({ length: 3000 }, (_, i) => `conv${i}, 56, 56, 3, 3, 64, 64, 1,`)].join('\n');
     writeFileSync(join(dir, 'long.csv'), topology);
     const cases: [string, string[], RegExp][] = [
       ['eval', ['eval', '--model', 'resnet20'], /evaluating resnet20 on 10000 images/],
+      ['train', ['train', '--model', 'vgg-small', '--epochs', '1', '--out', join(dir, 't.safetensors')], /step \d+\//],
       ['quantize', ['quantize', '--model', 'resnet20', '--bits', '8', '--calibration-images', '8192', '--out', join(dir, 'q')], /calibrating 8-bit/],
       ['simulate', ['simulate', '--topology', join(dir, 'long.csv'), '--backend', 'native'], /simulating 3000 layers/],
       ['decompose', ['decompose', '--model', 'vgg-small', '--keep-energy', '0.9', '--epochs', '1', '--out', join(dir, 'd')], /fine-tune|step \d+\//],
@@ -203,6 +204,7 @@ describe('Ctrl-C within a second everywhere', () => {
       expect(r.seconds, name).toBeLessThan(2);
     }
     // The runs with a resumable phase saved it.
+    expect(existsSync(join(dir, 't.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'd', 'resume.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'p', 'resume.safetensors'))).toBe(true);
   }, 300_000);

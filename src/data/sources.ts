@@ -30,16 +30,21 @@ export function readFile(file: string): Uint8Array {
 /** Reads images and labels from IDX or NPY files (by extension: .npy, anything else IDX). */
 /** Image and label files; byte images are scaled to [0, 1]; then normalised with `normalization` if given. */
 export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: string; normalization?: Normalization } = {}): Dataset {
-  const read = (file: string) => {
-    const bytes = readFile(file);
+  return datasetFromBytes({ file: imagesFile, bytes: readFile(imagesFile) }, { file: labelsFile, bytes: readFile(labelsFile) }, o);
+}
+
+/** loadFiles on bytes already read (by extension: .npy, anything else IDX). */
+export function datasetFromBytes(imagesIn: { file: string; bytes: Uint8Array }, labelsIn: { file: string; bytes: Uint8Array }, o: { name?: string; normalization?: Normalization } = {}): Dataset {
+  const read = ({ file, bytes }: { file: string; bytes: Uint8Array }) => {
     if (file.endsWith('.npy')) {
       const a = parseNpy(bytes, file);
       return { dims: a.shape, data: a.data, integer: a.integer, descr: a.descr };
     }
     return { ...parseIdx(bytes, file), integer: true, descr: 'IDX unsigned bytes' };
   };
-  const images = read(imagesFile);
-  const labels = read(labelsFile);
+  const [imagesFile, labelsFile] = [imagesIn.file, labelsIn.file];
+  const images = read(imagesIn);
+  const labels = read(labelsIn);
   // Integer pixels are bytes (0-255), scaled to [0, 1] as IDX files are; float pixels are taken as [0, 1] already.
   if (images.integer) {
     const bad = images.data.findIndex((v: number) => v < 0 || v > 255);
