@@ -127,6 +127,12 @@ describe('no NaN model from bad data', () => {
     }
   });
 
+  it('a zoo model at a size no array can hold is refused with the sizes named', async () => {
+    const r = await cli(['simulate', '--model', 'lenet5', '--input', '99999999999x32x32']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--input 99999999999x32x32: each size at least 1, and at most 67108864 values in all/);
+  });
+
   it('options that do not fit the model are refused before the work: --reg slimming without batch norms, depth without residual blocks', async () => {
     for (const [reg, message] of [['slimming', /--reg slimming: model 'lenet5' has no prunable channel with a batch norm/], ['depth', /--reg depth: model 'lenet5' has no residual block/]] as const) {
       const r = await cli(['prune', '--model', 'default', '--ratio', '0.5', '--sparse-train', '10', '--reg', reg, '--out', tmp()]);
@@ -207,5 +213,12 @@ describe('Ctrl-C within a second everywhere', () => {
     expect(existsSync(join(dir, 't.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'd', 'resume.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'p', 'resume.safetensors'))).toBe(true);
+    // A hand-edited resume file: refused naming it, not with an internal message.
+    const file = join(dir, 'p', 'resume.safetensors');
+    const saved = decodeCheckpoint(readFileSync(file), file);
+    writeFileSync(file, encodeCheckpoint({ ...saved, info: { ...saved.info, kept: 'z' } }));
+    const edited = await cli(['prune', '--resume', '--out', join(dir, 'p')]);
+    expect(edited.code).not.toBe(0);
+    expect(edited.stderr).toMatch(/resume\.safetensors: the stopped run's step and kept channels are not readable \(was the file edited\?\)/);
   }, 300_000);
 });
