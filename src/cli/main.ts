@@ -142,7 +142,7 @@ const COMMANDS: Record<string, Command> = {
     options: {
       ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' }, bits: { type: 'string' }, decompose: { type: 'boolean' }, 'decompose-method': { type: 'string' },
       nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
-      'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+      'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'restore-bn': { type: 'string' },
       'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' },
     },
     help: {
@@ -157,6 +157,7 @@ const COMMANDS: Record<string, Command> = {
       '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',
       '--kd': 'distil from the dense model while fine-tuning (--temperature 4, --alpha 0.7)',
       '--compare-uniform': 'also prune uniformly to the same budget, fine-tuned the same way',
+      '--restore-bn M': 'auto (default: on for an ONNX model), on or off: give convolutions whose batch norm the export folded one back for fine-tuning (identity at first), folded back afterwards',
       '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',
       '--sparse-train N': 'first N steps (or Nep epochs) of sparse training (structured sparsity learning) with the fine-tuning options',
       '--reg R': 'its penalty: group-lasso (default; channels of dependency groups), slimming (batch-norm scales), filter-shape (kernel positions), depth (residual blocks)',

@@ -36,7 +36,7 @@ function checkCreatable(option: string, path: string): void {
 
 /** The files each run command writes into its --out folder (resume.safetensors while stopped). */
 export const RUN_OUTPUTS: Record<string, string[]> = {
-  prune: ['pruned.onnx', 'pruned.safetensors', 'report.json', 'report.html', 'pareto.json', 'resume.safetensors'],
+  prune: ['pruned.onnx', 'pruned.safetensors', 'report.json', 'report.html', 'pareto.json', 'pareto.svg', 'resume.safetensors'],
   decompose: ['decomposed.onnx', 'decomposed.safetensors', 'report.json', 'report.html', 'resume.safetensors'],
   quantize: ['quantized.onnx', 'quantized.safetensors', 'report.json', 'report.html', 'resume.safetensors'],
 };

@@ -98,6 +98,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   });
   const fineTune = trainOptions(v, 1);
   const kd = kdOption(v);
+  const restoreBn = oneOf(v, 'restore-bn', ['auto', 'on', 'off'] as const, 'auto');
   const { train: loaded, test: loadedTest } = loadData(dataValues(v));
   const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
   if (sparse) {
@@ -110,6 +111,8 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }
   if (bits && model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; --bits plans widths from a float model: give its float original`);
   const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
+  // auto: an imported ONNX model whose convolutions lost their batch norms to the export gets them back for fine-tuning.
+  const restoreBatchNorm = restoreBn === 'on' || (restoreBn === 'auto' && /\.onnx$/i.test(source));
   const be = await backend(c);
   // Sparse training given in epochs: steps of this data set and batch size.
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
@@ -125,7 +128,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const run = await runPruneWithFallback(be, {
     model: planned ? planned.model : model, modelSource: source, train: trainData, test, accelerator: accel, mode,
     criterion, granularity, ratio, budget: planned ? planned.budget : budget, nm, schedule, sparse: sparse?.run,
-    fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!,
+    fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!, restoreBatchNorm,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume, resumeLater,
   }, { onNotice: notice(c) });
   c.progress.clear();

@@ -12,15 +12,15 @@ export function consumersOf(spec: ModelSpec): Map<string, Node[]> {
   return out;
 }
 
-/** The model with every foldable batch norm folded (the same model when none is). */
-export function foldBatchNorm(model: Model): Model {
+/** The model with every foldable batch norm (of those `only` names) folded (the same model when none is). */
+export function foldBatchNorm(model: Model, only: (batchNorm: string) => boolean = () => true): Model {
   const { spec } = model;
   const consumers = consumersOf(spec);
   const byName = new Map(spec.nodes.map((n) => [n.name, n]));
   const folded = new Map<string, string>(); // batch-norm name -> the layer it folds into
   const bnOf = new Map<string, Extract<Node, { op: 'batchnorm' }>>(); // and back
   for (const n of spec.nodes) {
-    if (n.op !== 'batchnorm' || n.name === spec.output) continue;
+    if (n.op !== 'batchnorm' || n.name === spec.output || !only(n.name)) continue;
     const layer = byName.get(n.input);
     // A quantized layer keeps its batch norm: folding would change the weights its quantizer sees.
     if ((layer?.op === 'conv2d' || layer?.op === 'linear') && consumers.get(layer.name)!.length === 1 && layer.name !== spec.output && !spec.quantization?.[layer.name]) {

@@ -2,6 +2,7 @@
 // ratio or an accelerator budget, unstructured, or N:M), fine-tune (optionally distilled from the
 // dense model), evaluate, simulate both models on the accelerator, and build the report. Optionally
 // the uniform baseline at the same budget and a budget sweep (the Pareto front).
+import { convsWithoutBatchNorm, foldRestored, restoreBatchNorms } from '../train/restore-bn.js';
 import type { AcceleratorConfig } from '../accel/config.js';
 import type { EvaluateOptions, Mode, ModelCost } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
@@ -66,6 +67,11 @@ export interface PruneRunOptions extends RunInputs {
    */
   sparse?: { steps: number; kind: StructureKind; mode?: 'proximal' | 'gradient'; lambda?: number; grow?: { every: number; factor: number } };
   resume?: RunResume;
+  /**
+   * Give convolutions without a batch norm one for fine-tuning (a PyTorch export folded them), folded
+   * back afterwards (train/restore-bn.ts).
+   */
+  restoreBatchNorm?: boolean;
   /** Continue a run stopped in its uniform baseline or sweep (PruneRunResult.stoppedLater and what it wrote). */
   resumeLater?: LaterResume;
   /** Channel pruning: receives a resumable state every `checkpointEvery` fine-tuning steps. */
@@ -183,6 +189,15 @@ function runLaterPhase(be: Backend, o: PruneRunOptions, costs: CostModel, id: st
 interface MainPart { result: ChannelPruneResult; pruned: Model; report: RunReport; /** The model pruning started from (sparse-trained, blocks removed). */ start?: Model }
 
 export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRunResult> {
+  const convs = o.restoreBatchNorm ? convsWithoutBatchNorm(o.model.spec) : [];
+  if (!convs.length) return runPruneOn(be, o);
+  o.onPhase?.(`restoring batch norms after ${convs.length} convolutions for fine-tuning (folded back into them afterwards)`);
+  const r = await runPruneOn(be, { ...o, model: await restoreBatchNorms(be, o.model, o.train, convs) });
+  const note = `batch norms restored after ${convs.length} convolutions without one for fine-tuning (identity on the training data at first), folded back into them in the pruned model`;
+  return { ...r, report: { ...r.report, notes: [note, ...r.report.notes] } };
+}
+
+async function runPruneOn(be: Backend, o: PruneRunOptions): Promise<PruneRunResult> {
   const t0 = now();
   if (o.granularity !== 'channel' && o.budget) throw new Error(`prune: budgets apply to channel pruning; ${o.granularity} pruning takes --ratio${o.granularity === 'nm' ? ' or --nm' : ''}`);
   if (o.granularity === 'channel' && (o.ratio === undefined) === (o.budget === undefined)) throw new Error('prune: channel pruning needs exactly one of a ratio or a budget');
@@ -209,7 +224,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
         stopped = { done, phase: id, at: r.interrupted };
         break;
       }
-      done[id] = { ...summarize(r.prunedCost, parameterCount(r.compact), await evaluateModel(be, r.compact, o.test)), ...(r.uniformRatio !== undefined ? { ratio: r.uniformRatio } : {}) };
+      done[id] = { ...summarize(r.prunedCost, parameterCount(foldRestored(r.compact)), await evaluateModel(be, r.compact, o.test)), ...(r.uniformRatio !== undefined ? { ratio: r.uniformRatio } : {}) };
     }
   }
   const uniform = done.uniform as RunReport['uniform'];
@@ -291,6 +306,8 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     if (o.granularity === 'unstructured') notes.push('unstructured sparsity removes no whole rows or columns of the GEMMs: a dense systolic array runs the model as fast as the dense one');
   }
   seconds.prune = (now() - t1) / 1000;
+  // Batch norms restored for fine-tuning go back into their convolutions: the model exported and costed is a plain one.
+  pruned = foldRestored(pruned);
 
   o.onPhase?.('evaluating the pruned model');
   const prunedAccuracy = result.interrupted ? undefined : await evaluateModel(be, pruned, o.test);
@@ -307,7 +324,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
       schedule: o.schedule ?? { kind: 'one-shot' }, fineTune: o.fineTune, distillation: o.kd ?? false, mode: o.mode ?? 'tiled',
     },
     budget: budgetInfo,
-    dense: summarize(denseCost, parameterCount(dense), denseAccuracy),
+    dense: summarize(denseCost, parameterCount(foldRestored(dense)), denseAccuracy),
     pruned: summarize(prunedCost, parameterCount(pruned, true), prunedAccuracy),
     layers: layerRows(dense, pruned, denseCost, prunedCost),
     staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(costs, result, await simulate(costs, start), start.spec) : [],
