@@ -1,6 +1,7 @@
 // evaluate(config, workload, mapping options): the one entry to the accelerator model. Per layer and in
 // total: cycles, stalls, utilization, SRAM and DRAM traffic per operand, and energy per level.
 import type { AcceleratorConfig } from './config.js';
+import type { Energy, LayerCost } from './layer-cost.js';
 import { scaleSimLayer } from './scalesim.js';
 import { vectorPassCost } from './vector-pass.js';
 import {
@@ -10,30 +11,7 @@ import { type Gemm, type LayerWorkload, gemmOf, macsOf } from './workload.js';
 
 export type Mode = 'tiled' | 'scalesim';
 
-export interface Traffic { ifmapReads: number; filterReads: number; ofmapReads: number; ofmapWrites: number }
-export interface Energy { mac: number; registerFile: number; sram: number; dram: number; total: number }
-
-export interface LayerCost {
-  name: string;
-  gemm: Gemm;
-  macs: number;
-  cycles: number;
-  computeCycles: number;
-  stallCycles: number;
-  /** MACs / (cycles x PEs). */
-  utilization: number;
-  /** Mean over folds of the fraction of PEs mapped. */
-  mappingEfficiency: number;
-  sram: Traffic & { ifmapWrites: number; filterWrites: number };
-  dram: Traffic;
-  /** DRAM bytes moved: each class at its width. */
-  dramBytes: number;
-  /** picojoules */
-  energy: Energy;
-  tiling?: Tiling;
-  /** A vector-unit pass (its op), not a GEMM on the PE array. */
-  vector?: string;
-}
+export type { Energy, LayerCost, Traffic } from './layer-cost.js';
 
 export interface ModelCost {
   accelerator: string;

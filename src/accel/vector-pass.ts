@@ -6,7 +6,7 @@
 // model) or by DRAM bandwidth, whichever is slower. Activations and batch norms after a conv are not
 // passes: they apply in the output stage of the unit that made their input (NVDLA's SDP).
 import { type AcceleratorConfig, precisionOf } from './config.js';
-import type { LayerCost } from './cost.js';
+import type { LayerCost } from './layer-cost.js';
 import { type LayerWorkload, gemmOf } from './workload.js';
 
 /** Words a pass reads: its inputs and per-channel parameters. */

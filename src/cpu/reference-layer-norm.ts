@@ -3,7 +3,7 @@
 // model's), the statistics cover the kept channels only and masked channels output 0, so the masked
 // model computes what the compacted one does.
 import { assertShape, layerNormView } from '../geometry.js';
-import { type NdArray, ndarray } from './reference.js';
+import { type NdArray, ndarray } from './ndarray.js';
 
 export interface LayerNormStatistics { mean: NdArray; invStd: NdArray }
 

@@ -1,7 +1,7 @@
 // The CPU reference of pooling: max pooling (with the argmax every backend returns), average pooling
 // (count_include_pad or not) and global average pooling, forward and backward.
 import { type PoolGeometry, type PoolOptions, type Shape, globalPoolOptions, poolGeometry } from '../geometry.js';
-import { type NdArray, ndarray } from './reference.js';
+import { type NdArray, ndarray } from './ndarray.js';
 
 /** Visits each output position of a pooling window and the input positions inside it. */
 function forEachWindow(g: PoolGeometry, visit: (plane: number, o: number, inside: number[], divisor: number) => void): void {

@@ -3,7 +3,7 @@
 // y = s · sign(x) (sign(0) = +1), gradient where |x| ≤ s.
 import type { FakeQuantOptions } from '../backend.js';
 import { assertShape, quantView, roundHalfEven } from '../geometry.js';
-import { type NdArray, ndarray } from './reference.js';
+import { type NdArray, ndarray } from './ndarray.js';
 
 const grid = (x: number, s: number, z: number) => roundHalfEven(x / s) + z;
 

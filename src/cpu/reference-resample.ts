@@ -1,6 +1,6 @@
 // The CPU reference of separable linear resampling: each [H, W] plane becomes rows * plane * cols^T.
 import { resampleShape } from '../geometry.js';
-import { type NdArray, ndarray } from './reference.js';
+import { type NdArray, ndarray } from './ndarray.js';
 
 export function resample(x: NdArray, rows: NdArray, cols: NdArray): NdArray {
   const shape = resampleShape('resample', x.shape, rows.shape, cols.shape);

@@ -6,18 +6,14 @@ import {
   assertShape, axisView, channelScaleView, conv2dGeometry, linearGeometry, sizeOf,
 } from '../geometry.js';
 
-export interface NdArray { shape: number[]; data: Float64Array }
+import { type NdArray, ndarray } from './ndarray.js';
+
+export { type NdArray, ndarray } from './ndarray.js';
 
 export { layerNorm, layerNormBackward } from './reference-layer-norm.js';
 export { resample } from './reference-resample.js';
 export { fakeQuantize, fakeQuantizeBackward } from './reference-quantize.js';
 export { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, maxPool, maxPoolBackward } from './reference-pool.js';
-
-export function ndarray(shape: Shape, data?: ArrayLike<number>): NdArray {
-  const size = sizeOf(shape);
-  if (data && data.length !== size) throw new Error(`ndarray: ${data.length} values for shape [${shape.join(', ')}]`);
-  return { shape: [...shape], data: data ? Float64Array.from(data) : new Float64Array(size) };
-}
 
 const isKept = (mask: NdArray | undefined, i: number) => !mask || mask.data[i] !== 0;
 

@@ -13,9 +13,15 @@ import {
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { type GpujsKernelName, gpujsKernelSources } from './kernel-sources.js';
-import { type GpujsInstance, type GpujsKernel, type GpujsMode, type GpujsModule, loadGpujs, slowerThanWebasm, supportedGpujsModes } from './modes.js';
+import { type GpujsInstance, type GpujsKernel, type GpujsMode, type GpujsModeProbe, type GpujsModule, loadGpujs, probeModes, slowerThanWebasm, supportedGpujsModes } from './modes.js';
 
-export { GPUJS_MODES, type GpujsMode, type GpujsModeProbe, type GpujsModule, loadGpujs, probeGpujsModes, supportedGpujsModes } from './modes.js';
+export { GPUJS_MODES, type GpujsMode, type GpujsModeProbe, type GpujsModule, loadGpujs, supportedGpujsModes } from './modes.js';
+
+/**
+ * Every gpu.js mode on this machine: whether it runs our kernels, and how long a small convolution
+ * takes there (after compilation), each mode forced.
+ */
+export const probeGpujsModes = (m?: GpujsModule): Promise<GpujsModeProbe[]> => probeModes((o) => GpujsBackend.create(o), m);
 
 /** Index arithmetic in the kernels is float32: exact for integers below 2^24. */
 const MAX_ELEMENTS = 1 << 24;
@@ -109,7 +115,7 @@ export class GpujsBackend implements Backend {
         // gpu.js degrades kernels it cannot compile to plain JS: that is mode cpu, not the one asked for.
         if (actual === 'cpu' && mode !== 'cpu') throw new Error(`gpu.js ran the test kernel on cpu: ${ran.kernel?.fallbackReason ?? 'no reason given'}`);
         if (!o.mode && candidates.includes('webasm')) {
-          const slower = await slowerThanWebasm(be, ran, m);
+          const slower = await slowerThanWebasm(be, ran, m, (o) => GpujsBackend.create(o));
           if (slower) throw new Error(slower);
         }
         be.skipped = failures;

@@ -1,7 +1,11 @@
 // gpu.js's modes: which this machine supports, which runs our kernels and how fast (wgprune doctor), and
 // when a GL mode should give way to WebAssembly. The types of the few gpu.js members the backend uses.
+import type { Backend } from '../backend.js';
 import { PROBE_CONV, probeConvMs } from '../probe.js';
-import { GpujsBackend } from './backend.js';
+
+/** What probing needs of a gpu.js backend, and how to make one (the backend passes its own create: no import loop). */
+type ModeBackend = Backend & { readonly mode: GpujsMode; destroy(): void };
+export type CreateGpujs = (o: { mode: GpujsMode; module: GpujsModule }) => Promise<ModeBackend>;
 
 /** gpu.js modes the backend runs on, fastest first where more than one works. */
 export type GpujsMode = 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
@@ -59,12 +63,12 @@ function rendererOf(kernel: GpujsKernel): string {
  * headless GL on llvmpipe: 70 ms vs 19 ms for the probe conv). Browsers name the renderer; headless GL
  * says only 'ANGLE', so there the two are timed.
  */
-export async function slowerThanWebasm(be: GpujsBackend, ran: GpujsKernel, m: GpujsModule): Promise<string | undefined> {
+export async function slowerThanWebasm(be: ModeBackend, ran: GpujsKernel, m: GpujsModule, create: CreateGpujs): Promise<string | undefined> {
   if (!GL_MODES.includes(be.mode)) return undefined;
   const renderer = rendererOf(ran);
   if (SOFTWARE_RENDERER.test(renderer)) return `a software rasterizer (${renderer}), slower than webasm`;
   if (be.mode !== 'headlessgl') return undefined;
-  const wasm = await GpujsBackend.create({ mode: 'webasm', module: m });
+  const wasm = await create({ mode: 'webasm', module: m });
   const [glMs, wasmMs] = [await probeConvMs(be), await probeConvMs(wasm)];
   wasm.destroy();
   return wasmMs < glMs ? `slower than webasm (${glMs.toFixed(1)} vs ${wasmMs.toFixed(1)} ms for a probe conv)` : undefined;
@@ -75,7 +79,7 @@ export interface GpujsModeProbe { mode: GpujsMode; works: boolean; detail: strin
 /**
  * Every gpu.js mode on this machine: whether it runs our kernels, and how long a small convolution
  * takes there (after compilation), each mode forced. */
-export async function probeGpujsModes(m?: GpujsModule): Promise<GpujsModeProbe[]> {
+export async function probeModes(create: CreateGpujs, m?: GpujsModule): Promise<GpujsModeProbe[]> {
   const module = m ?? (await loadGpujs());
   const supported = supportedGpujsModes(module);
   const probes: GpujsModeProbe[] = [];
@@ -85,7 +89,7 @@ export async function probeGpujsModes(m?: GpujsModule): Promise<GpujsModeProbe[]
       continue;
     }
     try {
-      const be = await GpujsBackend.create({ mode, module });
+      const be = await create({ mode, module });
       const convMs = await probeConvMs(be);
       be.destroy();
       probes.push({ mode, works: true, detail: `works; ${PROBE_CONV} in ${convMs.toFixed(1)} ms`, convMs });
