@@ -1,4 +1,4 @@
-// Using wgprune as a library (the README's "Use it as a library" shows this file; test/library.test.ts runs it).
+// Using wgprune as a library (docs/library.md shows this file; test/library.test.ts runs it).
 // Import from 'wgprune' in your project (Node resolves it to src/node.ts's API); here the entry is ../src/node.ts.
 import {
   ChannelPruner, type Criterion, DEFAULT_PRESET, CostModel, SparsityPenalty, channelGroups, evaluateModel, initModel, loadMnist, openBackend, parseBudget,

@@ -1,6 +1,6 @@
 // Released float32 arrays kept by length for reuse as op outputs. A fresh array costs a page fault per
 // 4 KiB on its first write: with every op allocating, those were close to a third of a MobileNet
-// training step's CPU time on the native backend (README, native backend notes).
+// training step's CPU time on the native backend (docs/backends.md, native backend notes).
 export class ArrayPool {
   private kept = new Map<number, Float32Array[]>();
   private keptBytes = 0;

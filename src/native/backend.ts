@@ -3,8 +3,8 @@
 // layer norm, and everything where the addon is not, as onnxruntime op graphs (conv-graphs.ts,
 // memory-graphs.ts; MLAS, all cores); the loss, optimizers, channel copies, pruning statistics and
 // average pooling as float32 loops (kernels.ts, pool.ts). Tensors are float32 arrays in host memory and every op runs synchronously.
-// Chosen by measurement over onnxruntime-web's WebAssembly build and TensorFlow.js's XNNPACK (see README
-// "Notes on the native backend").
+// Chosen by measurement over onnxruntime-web's WebAssembly build and TensorFlow.js's XNNPACK (see
+// docs/backends.md, "Notes on the native backend").
 import {
   type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
