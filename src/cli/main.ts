@@ -40,7 +40,6 @@ interface Command {
   run(c: Context): Promise<unknown>;
 }
 
-/** --input CxHxW for zoo models outside a data set's shape (default 1x28x28). */
 /** Training flags and the options a checkpoint's run started with: --resume continues that run, so none may differ. */
 const TRAINING_FIELDS: [string, keyof TrainOptions][] = [['epochs', 'epochs'], ['batch-size', 'batchSize'], ['optimizer', 'optimizer'], ['lr', 'learningRate'], ['seed', 'seed'], ['max-steps', 'maxSteps'], ['max-seconds', 'maxSeconds']];
 
@@ -59,6 +58,7 @@ function checkInputFor(v: Values): void {
   if (v.input !== undefined && !zoo[model]) throw new UsageError(`--input shapes a zoo model; ${model === 'default' ? 'the shipped checkpoint' : `'${model}'`} has its own input shape`);
 }
 
+/** --input CxHxW for zoo models outside a data set's shape (default 1x28x28). */
 function modelInput(v: Values): [number, number, number] {
   checkInputFor(v);
   const text = str(v, 'input') ?? '1x28x28';
