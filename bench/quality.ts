@@ -115,12 +115,14 @@ export async function benchQuality(): Promise<void> {
       }
       row.push(`${(tpCost.macs / denseCost.macs).toFixed(3)} / ${(ours!.macs / denseCost.macs).toFixed(3)}`, `${(tpCost.cycles / denseCost.cycles).toFixed(3)} / ${(ours!.cycles / denseCost.cycles).toFixed(3)}`);
       rows.push(row);
+      console.error(`row: | ${row.join(' | ')} |`); // each row as it is done: a long run stopped early keeps what it measured
       if (env.QUALITY_BUDGET === '0') continue;
       // The product's claim: at Torch-Pruning's model's latency, accelerator-aware allocation against uniform.
       const fraction = tpCost.cycles / denseCost.cycles;
       const r = await runPrune(be, { ...base, ...VARIANTS.defaults.o, ratio: undefined, budget: { metric: 'latency', fraction }, compareUniform: true });
       budgetRows.push([name, data, fraction.toFixed(3), pct(torch.tp_accuracy), pct(r.report.pruned.accuracy), pct(r.report.uniform?.accuracy),
         `${(r.report.pruned.cycles / denseCost.cycles).toFixed(3)} / ${((r.report.uniform?.cycles ?? NaN) / denseCost.cycles).toFixed(3)}`]);
+      console.error(`budget row: | ${budgetRows.at(-1)!.join(' | ')} |`);
     }
   }
   be.destroy();
