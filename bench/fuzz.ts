@@ -14,22 +14,10 @@ import { importOnnx } from '../src/onnx/import.js';
 import { Rng } from '../src/random.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { datasetFromBytes } from '../src/data/sources.js';
-import { parseNpy } from '../src/data/dataset.js';
+import { encodeNpy, parseNpy } from '../src/data/dataset.js';
 import { table } from './util.js';
 
 const FIXTURES = new URL('../test/fixtures/onnx/', import.meta.url);
-
-/** A .npy file (format 1.0) of `descr` values. */
-function npy(descr: string, shape: number[], body: ArrayBufferView): Uint8Array {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const bytes = new Uint8Array(10 + header.length + body.byteLength);
-  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(bytes.buffer).setUint16(8, header.length, true);
-  bytes.set(new TextEncoder().encode(header), 10);
-  bytes.set(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), 10 + header.length);
-  return bytes;
-}
 
 /** Images of a random dtype whose values are pixels, with now and then a NaN, an infinity, a negative or a value past 255. */
 function imageFile(rng: Rng, count: number): Uint8Array {
@@ -41,7 +29,7 @@ function imageFile(rng: Rng, count: number): Uint8Array {
   const integer = (v: number) => (Number.isFinite(v) ? v : 0);
   const body = descr === '|u1' ? Uint8Array.from(values, integer) : descr === '|i1' ? Int8Array.from(values, integer) : descr === '<i4' ? Int32Array.from(values, integer)
     : descr === '<i8' ? BigInt64Array.from(values, (v) => BigInt(integer(v))) : descr === '<f4' ? Float32Array.from(values, (v) => v / 255) : Float64Array.from(values, (v) => v / 255);
-  return npy(descr, [count, 4, 4], body);
+  return encodeNpy(descr, [count, 4, 4], body);
 }
 
 function mutate(rng: Rng, original: Uint8Array, i: number): Uint8Array {
@@ -98,7 +86,7 @@ export async function benchFuzz(): Promise<void> {
   for (let i = 0; i < cases; i++) {
     const count = rng.int(1, 8);
     const images = i % 4 === 3 ? mutate(rng, imageFile(rng, count), i) : imageFile(rng, count);
-    const labels = npy('<f8', [count], Float64Array.from({ length: count }, () => (rng.uniform(0, 1) < 0.05 ? rng.uniform(-2, 300) : rng.int(0, 9))));
+    const labels = encodeNpy('<f8', [count], Float64Array.from({ length: count }, () => (rng.uniform(0, 1) < 0.05 ? rng.uniform(-2, 300) : rng.int(0, 9))));
     const file = `fuzz-${i}-images.npy`;
     await attempt('images', file, async () => {
       const d = datasetFromBytes({ file, bytes: images }, { file: `fuzz-${i}-labels.npy`, bytes: labels }, { normalization: { mean: 0, std: 1 } });

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelWorkloads } from '../src/accel/model-workload.js';
 import { presets } from '../src/accel/presets.js';
-import { type Dataset } from '../src/data/dataset.js';
+import { type Dataset, encodeNpy } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/sources.js';
 import { openBackend } from '../src/open-backend.js';
 import { importOnnx } from '../src/onnx/import.js';
@@ -39,25 +39,14 @@ const VARIANTS: Record<string, { label: string; o: Partial<PruneRunOptions> }> =
 };
 
 /** One data set as PyTorch reads it: uint8 NPY images and labels (pixels / 255 on both sides). */
-function writeNpy(file: string, shape: number[], data: Uint8Array): void {
-  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const bytes = new Uint8Array(10 + header.length + data.length);
-  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(bytes.buffer).setUint16(8, header.length, true);
-  bytes.set(new TextEncoder().encode(header), 10);
-  bytes.set(data, 10 + header.length);
-  writeFileSync(file, bytes);
-}
-
 function exportData(name: string, sets: Record<'train' | 'test', Dataset>): string {
   const dir = join(DIR, name, 'data');
   if (existsSync(join(dir, 'test_labels.npy'))) return dir;
   mkdirSync(dir, { recursive: true });
   for (const split of ['train', 'test'] as const) {
     const d = sets[split];
-    writeNpy(join(dir, `${split}_images.npy`), [d.count, 28, 28], Uint8Array.from(d.images, (v) => Math.round(v * 255)));
-    writeNpy(join(dir, `${split}_labels.npy`), [d.count], d.labels);
+    writeFileSync(join(dir, `${split}_images.npy`), encodeNpy('|u1', [d.count, 28, 28], Uint8Array.from(d.images, (v) => Math.round(v * 255))));
+    writeFileSync(join(dir, `${split}_labels.npy`), encodeNpy('|u1', [d.count], d.labels));
   }
   return dir;
 }

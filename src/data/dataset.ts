@@ -108,6 +108,18 @@ export function parseNpy(bytes: Uint8Array, file: string): { shape: number[]; da
   return { shape, data: type[1](body.buffer), integer: !descr.includes('f'), descr };
 }
 
+/** A .npy file (format 1.0, C order) of `descr` values ('|u1', '<i8', '<f4', ...): parseNpy's inverse, for fixtures and peers. */
+export function encodeNpy(descr: string, shape: number[], body: ArrayBufferView): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`; // the data starts on a 64-byte boundary
+  const bytes = new Uint8Array(10 + header.length + body.byteLength);
+  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(bytes.buffer).setUint16(8, header.length, true);
+  bytes.set(new TextEncoder().encode(header), 10);
+  bytes.set(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), 10 + header.length);
+  return bytes;
+}
+
 /** Images (N x H x W, N x C x H x W, or N x H x W x C with C in 1..4 last) and labels into a data set. */
 export function makeDataset(
   name: string, images: { dims: number[]; data: ArrayLike<number> }, labels: { dims: number[]; data: ArrayLike<number> },
@@ -146,6 +158,9 @@ export function makeDataset(
         const src = channelsLast ? (n * plane + p) * c + ch : (n * c + ch) * plane + p;
         out[(n * c + ch) * plane + p] = (images.data[src] * scale - mean) / std;
       }
+  // Finite in float64 is not enough: past float32's range (or normalised past it) a pixel becomes infinite.
+  const overflow = out.findIndex((v) => !Number.isFinite(v));
+  if (overflow >= 0) throw new DataError(`${imageFile}: a pixel of image ${Math.floor(overflow / (c * plane))} is beyond float32's range once scaled and normalised (${out[overflow]}); images must be pixels`);
   return { name, shape, classes, count, images: out, labels: labelData, normalization: { mean, std } };
 }
 
