@@ -9,7 +9,7 @@
 //   QUALITY_MODELS  vgg-small,resnet20     QUALITY_DATA  mnist,fashion-mnist
 //   QUALITY_DENSE_EPOCHS  PyTorch training epochs (3)     QUALITY_DIR  working folder (/tmp/wgprune-quality;
 //   PyTorch's results are kept there and reused: QUALITY_FRESH=1 trains again)
-//   QUALITY_VARIANTS  which wgprune settings (all: defaults,no-bn,sgd,adaptive-bn)    QUALITY_BUDGET=0 skips the budget rows
+//   QUALITY_VARIANTS  which wgprune settings (all: defaults,no-bn,sgd,no-bn-sgd)    QUALITY_BUDGET=0 skips the budget rows
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,6 +77,8 @@ export async function benchQuality(): Promise<void> {
   }
   const be = await openBackend({ backend: 'native' });
   const variants = (env.QUALITY_VARIANTS ?? Object.keys(VARIANTS).join(',')).split(',');
+  const unknown = variants.filter((v) => !VARIANTS[v]);
+  if (unknown.length) throw new Error(`QUALITY_VARIANTS: unknown ${unknown.join(', ')}; choose from ${Object.keys(VARIANTS).join(', ')}`);
   const rows: string[][] = [];
   const budgetRows: string[][] = [];
   for (const data of (env.QUALITY_DATA ?? 'mnist,fashion-mnist').split(',')) {

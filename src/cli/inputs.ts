@@ -71,7 +71,8 @@ const limit = (d: Dataset, text: string | undefined, flag: string) => {
  */
 export function loadData(o: DataOptions, use: { trains: boolean } = { trains: true }): { train: Dataset; test: Dataset } {
   let train: Dataset;
-  let test: Dataset;
+  /** The test set the training set comes with (files: the same images; a built-in set: its own test split). */
+  let own: () => Dataset;
   const normalization = parseNormalization(o.normalize);
   if (!o.testImages !== !o.testLabels) throw new UsageError('--test-images and --test-labels go together');
   if (o.images || o.labels) {
@@ -80,14 +81,16 @@ export function loadData(o: DataOptions, use: { trains: boolean } = { trains: tr
     // Without --normalize, files take their own statistics (the built-in sets have published ones).
     train = loadFiles(o.images, o.labels, { normalization });
     if (!normalization) train = renormalize(train, pixelStatistics(train));
-    test = o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : train;
+    own = () => train;
   } else {
     const name = o.data ?? 'mnist';
     if (name !== 'mnist' && name !== 'fashion-mnist') throw new UsageError(`--data '${name}': use mnist, fashion-mnist, or --images/--labels files (IDX or NPY)`);
     if (o.testImages && use.trains && o.data === undefined) throw new UsageError('--test-images/--test-labels without --images/--labels: name the training set too (--images/--labels, or --data mnist|fashion-mnist)');
     train = loadDataset(name, 'train', normalization);
-    test = o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : loadDataset(name, 'test', normalization);
+    own = () => loadDataset(name, 'test', normalization);
   }
+  // Test files take the training set's normalisation, whichever set that is.
+  const test = o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : own();
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
 }
 

@@ -10,7 +10,7 @@
 import type { ModelSpec, Node } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
 import { pair, padding as paddingOf } from '../geometry.js';
-import { cpAls, rankForEnergy, singularValues, truncatedSvd, tucker2 } from './factorize.js';
+import { cpAls, rankForEnergy, singularValues, truncatedSvd, tucker2, tuckerRanksProblem } from './factorize.js';
 import { vbmfRank } from './vbmf.js';
 
 /** A layer that can be decomposed: its kind and full ranks ([r] for SVD; [rIn, rOut] for Tucker-2). */
@@ -110,13 +110,6 @@ export function layerRanks(l: DecomposableLayer, ranks: number[]): number[] {
   const s = l.shape.slice(2).reduce((a, b) => a * b, 1);
   const [rIn, rOut] = ranks;
   return [Math.max(rIn, Math.ceil(rOut / s)), Math.max(rOut, Math.ceil(rIn / s))];
-}
-
-/** Why Tucker-2 ranks [rIn, rOut] cannot be fitted to a layer with s kernel positions, or undefined when they can. */
-export function tuckerRanksProblem(rIn: number, rOut: number, s: number): string | undefined {
-  if (rOut > rIn * s) return `the output rank ${rOut} exceeds the input rank times the kernel's ${s} positions (${rIn * s})`;
-  if (rIn > rOut * s) return `the input rank ${rIn} exceeds the output rank times the kernel's ${s} positions (${rOut * s})`;
-  return undefined;
 }
 
 function maskedWeight(model: Model, name: string): Float32Array {

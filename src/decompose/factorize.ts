@@ -71,6 +71,13 @@ function project(w: ArrayLike<number>, o: number, i: number, s: number, uOut: Ma
   return core;
 }
 
+/** Why Tucker-2 ranks (rIn, rOut) cannot be fitted with s kernel positions — the core [rOut, rIn, s] carries at most rIn·s output and rOut·s input directions — or undefined when they can. */
+export function tuckerRanksProblem(rIn: number, rOut: number, s: number): string | undefined {
+  if (rOut > rIn * s) return `the output rank ${rOut} exceeds the input rank times the kernel's ${s} positions (${rIn * s})`;
+  if (rIn > rOut * s) return `the input rank ${rIn} exceeds the output rank times the kernel's ${s} positions (${rOut * s})`;
+  return undefined;
+}
+
 export interface Tucker2 {
   /** [o, rOut] and [i, rIn] factors (column-orthonormal), row-major; the core [rOut, rIn, s]. */
   uOut: Float64Array; uIn: Float64Array; core: Float64Array;
@@ -83,8 +90,8 @@ export interface Tucker2 {
 export function tucker2(w: ArrayLike<number>, o: number, i: number, s: number, rOut: number, rIn: number, sweeps = 3): Tucker2 {
   // A mode's rank is at most the other dimensions' product (o ≤ i·s is not guaranteed for a first layer).
   [rOut, rIn] = [Math.min(rOut, o, i * s), Math.min(rIn, i, o * s)];
-  // The core [rOut, rIn, s] can carry at most rIn·s output and rOut·s input directions.
-  if (rOut > rIn * s || rIn > rOut * s) throw new Error(`tucker2: ranks (out ${rOut}, in ${rIn}) cannot be fitted with ${s} kernel positions: each must be at most the other times ${s}`);
+  const problem = tuckerRanksProblem(rIn, rOut, s);
+  if (problem) throw new Error(`tucker2: ranks (out ${rOut}, in ${rIn}) cannot be fitted: ${problem}`);
   let uOut = leading(unfold(w, o, i, s, 0), rOut);
   let uIn = leading(unfold(w, o, i, s, 1), rIn);
   for (let t = 0; t < sweeps; t++) {

@@ -103,14 +103,8 @@ export class OnednnKernels {
   /** The ops (kind, shape) oneDNN refused. */
   get refusals(): readonly string[] { return [...this.refused]; }
 
-  /** This thread's cached primitives: how many, and the bytes they are taken to hold. */
-  cacheStats(): { entries: number; bytes: number } { return this.addon.cacheStats(); }
-
   /** Frees this thread's cached primitives and buffers (the backend's destroy()). */
   clearCaches(): void { this.addon.clearCaches(); }
-
-  /** The byte budget of each thread's primitive caches (process-wide setting). */
-  setCacheLimit(bytes: number): void { this.addon.setCacheLimit(bytes); }
 
   private attempt<T>(key: string, run: () => T): T | undefined {
     if (this.refused.has(key)) return undefined;

@@ -28,7 +28,6 @@ import type { KeptChannels } from './compact.js';
 import type { Group } from './dependency.js';
 import { LayerTables } from './layer-tables.js';
 
-
 /** The allocation cannot bring the model to the budget (every group at its minimum costs more): a fact about the model, not a failure. */
 export class BudgetUnreachableError extends Error {}
 

@@ -103,7 +103,8 @@ export class SparsityPenalty {
   readonly structures: Structures;
 
   constructor(readonly spec: Model['spec'], groups: Group[], readonly o: SparsityOptions) {
-    if (o.lambda === undefined ? !(o.grow && o.steps && o.steps >= 1) : !(o.lambda > 0)) throw new Error(o.lambda === undefined ? 'sparse training: an automatic λ needs growth and the phase\'s steps' : `sparse training: λ must be > 0, got ${o.lambda}`);
+    if (o.lambda !== undefined && !(o.lambda > 0)) throw new Error(`sparse training: λ must be > 0, got ${o.lambda}`);
+    if (o.lambda === undefined && !(o.grow && o.steps && o.steps >= 1)) throw new Error('sparse training: an automatic λ needs growth and the phase\'s steps');
     if (o.grow && !(o.grow.every >= 1 && o.grow.factor > 1 && o.grow.target > 0 && o.grow.target <= 1)) throw new Error('sparse training: growing λ needs every >= 1, factor > 1 and a target share in (0, 1]');
     this.structures = penaltyStructures(spec, groups, o.kind);
     this.lambda = o.lambda ?? Number.NaN;

@@ -81,7 +81,6 @@ function calibrated(h: AbsHistogram, o: Required<Pick<PtqOptions, 'bits' | 'cali
   return { bits: o.bits, symmetric, scale: Math.fround(p.scale), zeroPoint: p.zeroPoint };
 }
 
-/** The batch norms folded and the chosen layers quantized with calibrated input ranges. */
 /** Stops calibration between batches when asked, releasing its networks. */
 async function checkStopReleasing(shouldStop: (() => boolean) | undefined, ...nets: Network[]): Promise<void> {
   try {
@@ -92,6 +91,7 @@ async function checkStopReleasing(shouldStop: (() => boolean) | undefined, ...ne
   }
 }
 
+/** The batch norms folded and the chosen layers quantized with calibrated input ranges. */
 export async function quantizeModel(be: Backend, model: Model, data: Dataset, o: PtqOptions): Promise<PtqResult> {
   const activationBits = o.activationBits ?? (o.bits === 1 ? 8 : o.bits);
   const edgeBits = o.edgeBits ?? (o.bits === 1 ? 8 : o.bits);

@@ -191,11 +191,11 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   const final = await checkpoint();
   // The loss can stay finite while a parameter is not (a NaN reaching weights through a masked or unused path).
   const bad = firstNonFinite(final.model.params);
-  if (bad) throw new Error(`training produced a non-finite parameter: '${bad.name}' holds ${bad.value} at index ${bad.index} after step ${position.step} (learning rate ${o.learningRate}); nothing was saved from this phase`);
-  if (stopped) await hooks.onCheckpoint?.(final);
+  if (stopped && !bad) await hooks.onCheckpoint?.(final);
   be.dispose(lossSum, correctSum, ...state.values());
   net.dispose();
   teacher?.dispose();
+  if (bad) throw new Error(`training produced a non-finite parameter: '${bad.name}' holds ${bad.value} at index ${bad.index} after step ${position.step} (learning rate ${o.learningRate}); nothing was saved from this phase`);
   return { model: final.model, history, checkpoint: final, stopped };
 }
 
