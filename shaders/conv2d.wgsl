@@ -16,7 +16,6 @@ struct Params {
 
 override MODE: u32 = 0u;
 override HAS_BIAS: bool = false;   // MODE 0 only
-override HAS_MASK: bool = false;   // weight mask, multiplied into A (modes 0, 1) or the result (mode 2)
 override FUSED_RELU: bool = false; // MODE 0 only
 override UNIT_STRIDE: bool = false; // stride 1: mode 1 needs no divisibility test
 override POINTWISE: bool = false;   // 1x1 kernel, stride 1, no padding: every tap is inside the input
@@ -26,7 +25,6 @@ override WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a_src: array<f32>; // modes 0, 1: weights; mode 2: output gradient
 @group(0) @binding(2) var<storage, read> b_src: array<f32>; // modes 0, 2: input; mode 1: output gradient
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
@@ -106,7 +104,7 @@ fn a_row_stride() -> u32 {
 
 fn load_a(d: Depth, row: u32, rows: u32) -> f32 {
   if (!d.valid || row >= rows) { return 0.0; }
-  return load_a_at(d.a_offset + row * a_row_stride());
+  return a_src[d.a_offset + row * a_row_stride()];
 }
 
 fn load_b(c: Column, d: Depth) -> f32 {
@@ -144,14 +142,8 @@ fn store(g: u32, row: u32, col: u32, value: f32) {
     let in_plane = p.in_h * p.in_w;
     out[((col / in_plane) * p.in_channels + g * in_group() + row) * in_plane + col % in_plane] = value;
   } else {
-    let i = (g * out_group() + row) * in_group() * kernel_size() + col;
-    if (HAS_MASK) { out[i] = select(0.0, value, mask[i] != 0.0); } else { out[i] = value; }
+    out[(g * out_group() + row) * in_group() * kernel_size() + col] = value;
   }
-}
-
-fn load_a_at(i: u32) -> f32 {
-  if (HAS_MASK && MODE != 2u) { return a_src[i] * mask[i]; }
-  return a_src[i];
 }
 
 // A register tile: TILE_ROWS (1, 4 or 8) rows x 4 columns. Written out by hand rather than as loops
@@ -168,17 +160,17 @@ fn row_offsets(row0: u32, rows: u32) -> Rows {
 }
 
 fn accumulate(acc: ptr<function, Acc>, a: u32, r: Rows, b: vec4<f32>) {
-  (*acc).v0 += load_a_at(a + r.r0) * b;
+  (*acc).v0 += a_src[a + r.r0] * b;
   if (TILE_ROWS > 1u) {
-    (*acc).v1 += load_a_at(a + r.r1) * b;
-    (*acc).v2 += load_a_at(a + r.r2) * b;
-    (*acc).v3 += load_a_at(a + r.r3) * b;
+    (*acc).v1 += a_src[a + r.r1] * b;
+    (*acc).v2 += a_src[a + r.r2] * b;
+    (*acc).v3 += a_src[a + r.r3] * b;
   }
   if (TILE_ROWS > 4u) {
-    (*acc).v4 += load_a_at(a + r.r4) * b;
-    (*acc).v5 += load_a_at(a + r.r5) * b;
-    (*acc).v6 += load_a_at(a + r.r6) * b;
-    (*acc).v7 += load_a_at(a + r.r7) * b;
+    (*acc).v4 += a_src[a + r.r4] * b;
+    (*acc).v5 += a_src[a + r.r5] * b;
+    (*acc).v6 += a_src[a + r.r6] * b;
+    (*acc).v7 += a_src[a + r.r7] * b;
   }
 }
 
@@ -274,7 +266,7 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // Backward input as a forward convolution: w_flipped[g, ci, m, KH-1-ky, KW-1-kx] = w[g, m, ci, ky, kx]
-// (masked), one invocation per weight. Valid for stride 1 with padding <= (kernel - 1) * dilation.
+// one invocation per weight. Valid for stride 1 with padding <= (kernel - 1) * dilation.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn flip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
@@ -285,7 +277,7 @@ fn flip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let k = i % ks;
   let g = m / p.out_group;
   let flipped = ks - 1u - k;
-  out[((g * p.in_group + ci) * p.out_group + m % p.out_group) * ks + flipped] = load_a_at(i);
+  out[((g * p.in_group + ci) * p.out_group + m % p.out_group) * ks + flipped] = a_src[i];
 }
 
 const TILE: u32 = 64u;       // rows and columns per workgroup tile

@@ -2,25 +2,19 @@
 // non-negative number orders like the number, so the k-th smallest |w| is found 8 bits at a time:
 // `histogram` counts, per 8-bit digit at `shift`, the entries whose higher digits equal `prefix`
 // (four passes, the host picks a digit after each); `threshold_mask` then keeps what lies above.
-// Masked entries count as magnitude 0.
+// Pruned weights are 0 (the network's weights are masked once, src/backend.ts).
 
 struct Params { count: u32, shift: u32, prefix: u32, threshold: u32 }
 
-override HAS_MASK: bool = false;
 override WORKGROUP_SIZE: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> mask: array<f32>;
 @group(0) @binding(3) var<storage, read_write> hist: array<atomic<u32>>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 fn magnitude_bits(i: u32) -> u32 {
-  var v = abs(w[i]);
-  if (HAS_MASK) {
-    if (mask[i] == 0.0) { v = 0.0; }
-  }
-  return bitcast<u32>(v);
+  return bitcast<u32>(abs(w[i]));
 }
 
 fn index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {

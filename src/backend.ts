@@ -19,8 +19,10 @@ export function activationAlpha(kind: Activation, alpha?: number): number {
   return alpha ?? (kind === 'hardsigmoid' ? 1 / 6 : 0.01);
 }
 
-export interface ConvInputs { bias?: Tensor; mask?: Tensor }
-export interface LinearOptions { bias?: Tensor; mask?: Tensor; relu?: boolean }
+// Weight masks are applied once, in the model's parameter view: a network's weights are 0 where pruned and
+// the optimizer steps (which take the mask) keep them so; kernels see effective weights only.
+export interface ConvInputs { bias?: Tensor }
+export interface LinearOptions { bias?: Tensor; relu?: boolean }
 
 export interface BatchNormParams {
   gamma: Tensor; beta: Tensor; runningMean: Tensor; runningVar: Tensor;
@@ -84,12 +86,12 @@ export interface Backend {
   memory(): MemoryStats;
 
   conv2d(x: Tensor, w: Tensor, o?: Conv2dOptions & ConvInputs): Tensor;
-  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o?: Conv2dOptions & { mask?: Tensor }): Tensor;
-  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o?: Conv2dOptions & { mask?: Tensor }): Tensor;
+  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o?: Conv2dOptions): Tensor;
+  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o?: Conv2dOptions): Tensor;
   /** y = x W^T + b with W of shape [out, in]. */
   linear(x: Tensor, w: Tensor, o?: LinearOptions): Tensor;
-  linearBackwardInput(dy: Tensor, w: Tensor, o?: { mask?: Tensor }): Tensor;
-  linearBackwardWeight(dy: Tensor, x: Tensor, o?: { mask?: Tensor }): Tensor;
+  linearBackwardInput(dy: Tensor, w: Tensor): Tensor;
+  linearBackwardWeight(dy: Tensor, x: Tensor): Tensor;
   /** Sum over batch and space per channel: the gradient of a bias. */
   channelSum(x: Tensor): Tensor;
 
@@ -143,18 +145,18 @@ export interface Backend {
   channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor;
   /**
    * Radix selection of a magnitude threshold: a 256-bin histogram of the float32 bit patterns of |x|
-   * (masked entries count as 0) over all items, bin = (bits >> shift) & 255, counting only entries whose
-   * bits >> (shift + 8) equal `prefix` (every entry when shift is 24).
+   * over all tensors, bin = (bits >> shift) & 255, counting only entries whose bits >> (shift + 8) equal
+   * `prefix` (every entry when shift is 24). Pruned weights are 0 and count as such.
    */
-  magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array>;
-  /** 1 where the float32 bits of |x| (0 where masked) exceed `thresholdBits`, else 0. */
-  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor;
+  magnitudeHistogram(xs: Tensor[], shift: number, prefix: number): Promise<Uint32Array>;
+  /** 1 where the float32 bits of |x| exceed `thresholdBits`, else 0. */
+  thresholdMask(x: Tensor, thresholdBits: number): Tensor;
   /** Keeps channels `indices` (a tensor of integer values) along `axis`: gather-compaction. */
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor;
 
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o?: DistillationOptions): { loss: Tensor; dLogits: Tensor; correct: Tensor };
 
-  /** In place on w and velocity. */
+  /** In place on w and velocity; with a mask, pruned entries of w and its state are set to exactly 0. */
   sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void;
   /** In place on w, m and v. */
   adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void;

@@ -152,8 +152,7 @@ export function axisView(op: string, shape: Shape, axis: number): [number, numbe
 
 // ---- input checks shared by the device backends (the CPU reference checks as it computes) ----
 
-export function checkConvExtras(op: string, outChannels: number, wShape: Shape, o: { bias?: { shape: Shape }; mask?: { shape: Shape } }): void {
-  if (o.mask) assertShape(op, 'mask', o.mask.shape, wShape);
+export function checkConvBias(op: string, outChannels: number, o: { bias?: { shape: Shape } }): void {
   if (o.bias) assertShape(op, 'bias', o.bias.shape, [outChannels]);
 }
 

@@ -79,7 +79,7 @@ describe('unstructured and N:M masks, schedules', () => {
     }
     // The selection itself: the k-th smallest magnitude, with counts below and equal.
     const x = gpu.upload([3, -1, 2, 2, -2, 0.5, 7, 2], [8]);
-    const s = await selectMagnitude(gpu, [{ x }], 4);
+    const s = await selectMagnitude(gpu, [x], 4);
     expect(new Float32Array(new Uint32Array([s.bits]).buffer)[0]).toBe(2);
     expect([s.below, s.equal]).toEqual([2, 4]);
     gpu.dispose(x);

@@ -1,13 +1,7 @@
-// gpu.js kernel: one element of the weight gradient of a convolution; pruned weights get +0.
+// gpu.js kernel: one element of the weight gradient of a convolution.
 // The output pixels whose tap lies inside the input are computed as ranges, so the inner loop has no branch.
-function conv2dBackwardFilter(dy, x, mask, hasMask, batch, inC, inH, inW, outC, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW, inGroup, outGroup) {
+function conv2dBackwardFilter(dy, x, batch, inC, inH, inW, outC, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW, inGroup, outGroup) {
   const i = this.thread.x;
-  let keep = 1;
-  if (hasMask > 0) {
-    if (mask[i] === 0) {
-      keep = 0;
-    }
-  }
   const t1 = Math.floor((i + 0.5) / kW);
   const kx = i - t1 * kW;
   const t2 = Math.floor((t1 + 0.5) / kH);
@@ -23,16 +17,14 @@ function conv2dBackwardFilter(dy, x, mask, hasMask, batch, inC, inH, inW, outC, 
   const oxFrom = Math.max(0, Math.floor((sW - 1 - xShift) / sW));
   const oxTo = Math.min(outW, Math.floor((inW - 1 - xShift) / sW) + 1);
   let sum = 0;
-  if (keep > 0) {
-    for (let n = 0; n < batch; n++) {
-      const dyPlane = (n * outC + m) * outH * outW;
-      const xPlane = (n * inC + g * inGroup + c) * inH * inW + yShift * inW + xShift;
-      for (let oy = oyFrom; oy < oyTo; oy++) {
-        const dyRow = dyPlane + oy * outW;
-        const xRow = xPlane + oy * sH * inW;
-        for (let ox = oxFrom; ox < oxTo; ox++) {
-          sum += dy[dyRow + ox] * x[xRow + ox * sW];
-        }
+  for (let n = 0; n < batch; n++) {
+    const dyPlane = (n * outC + m) * outH * outW;
+    const xPlane = (n * inC + g * inGroup + c) * inH * inW + yShift * inW + xShift;
+    for (let oy = oyFrom; oy < oyTo; oy++) {
+      const dyRow = dyPlane + oy * outW;
+      const xRow = xPlane + oy * sH * inW;
+      for (let ox = oxFrom; ox < oxTo; ox++) {
+        sum += dy[dyRow + ox] * x[xRow + ox * sW];
       }
     }
   }

@@ -1,4 +1,4 @@
-// gpu.js kernel: one element of the input gradient of a convolution (the weights arrive masked).
+// gpu.js kernel: one element of the input gradient of a convolution.
 // Input pixel iy meets output row oy = (iy + pT - ky * dH) / sH when that divides exactly; with stride 1
 // the taps that meet an output pixel are computed as ranges, so the inner loop has no branch.
 function conv2dBackwardInput(dy, w, inC, inH, inW, outC, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW, inGroup, outGroup) {

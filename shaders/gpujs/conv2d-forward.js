@@ -1,5 +1,5 @@
 // gpu.js kernel: one output element of a grouped, strided, dilated, padded convolution (NCHW), with
-// optional bias and fused ReLU. The weights arrive already masked. Indices are decomposed with
+// optional bias and fused ReLU. Indices are decomposed with
 // floor((i + 0.5) / n), exact for integers below 2^24 in float32 (the backend rejects larger tensors).
 // The taps inside the input are computed as ranges up front, so the inner loop has no branch.
 function conv2dForward(x, w, bias, hasBias, relu, inC, inH, inW, outC, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW, inGroup, outGroup) {

@@ -1,6 +1,5 @@
 // gpu.js kernel: elementwise ops on same-size tensors (a, b) with scalars s0, s1.
-// 0 a + b; 7 b != 0 ? a : +0 (masking); 8 1 if |a| (+0 where b == 0 and s1 > 0) > s0 else 0 (threshold
-// mask); 9 (1 - s0) * a + s0 * s1 * b (running statistics); 10 1 / sqrt(s0 * a + s1) (inverse std);
+// 0 a + b; 8 1 if |a| > s0 else 0 (threshold mask); 9 (1 - s0) * a + s0 * s1 * b (running statistics); 10 1 / sqrt(s0 * a + s1) (inverse std);
 // 11 a * b; 12 relu(a + b); 13 activation number s1 (ACTIVATIONS in src/backend.ts) of a with alpha s0;
 // 14 its gradient (dy = a, x = b). Formulas: reference.activate and activationSlope;
 // 15 a * b[floor(i / s0)]: one factor per run of s0 elements (a channel scale).
@@ -19,20 +18,8 @@ function elementwise(a, b, op, s0, s1) {
   if (op === 15) {
     return v * b[Math.floor(i / s0)];
   }
-  if (op === 7) {
-    if (b[i] !== 0) {
-      return v;
-    }
-    return 0;
-  }
   if (op === 8) {
-    let magnitude = Math.abs(v);
-    if (s1 > 0) {
-      if (b[i] === 0) {
-        magnitude = 0;
-      }
-    }
-    if (magnitude > s0) {
+    if (Math.abs(v) > s0) {
       return 1;
     }
     return 0;

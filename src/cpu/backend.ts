@@ -45,22 +45,22 @@ export class CpuBackend implements Backend {
   }
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
-    return this.wrap(ref.conv2d(nd(x), nd(w), { ...o, bias: opt(o.bias), mask: opt(o.mask) }));
+    return this.wrap(ref.conv2d(nd(x), nd(w), { ...o, bias: opt(o.bias) }));
   }
-  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
-    return this.wrap(ref.conv2dBackwardInput(nd(dy), nd(w), inputShape, { ...o, mask: opt(o.mask) }));
+  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions = {}): Tensor {
+    return this.wrap(ref.conv2dBackwardInput(nd(dy), nd(w), inputShape, o));
   }
-  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
-    return this.wrap(ref.conv2dBackwardFilter(nd(dy), nd(x), filterShape, { ...o, mask: opt(o.mask) }));
+  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions = {}): Tensor {
+    return this.wrap(ref.conv2dBackwardFilter(nd(dy), nd(x), filterShape, o));
   }
   linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
-    return this.wrap(ref.linear(nd(x), nd(w), { ...o, bias: opt(o.bias), mask: opt(o.mask) }));
+    return this.wrap(ref.linear(nd(x), nd(w), { ...o, bias: opt(o.bias) }));
   }
-  linearBackwardInput(dy: Tensor, w: Tensor, o: { mask?: Tensor } = {}): Tensor {
-    return this.wrap(ref.linearBackwardInput(nd(dy), nd(w), { mask: opt(o.mask) }));
+  linearBackwardInput(dy: Tensor, w: Tensor): Tensor {
+    return this.wrap(ref.linearBackwardInput(nd(dy), nd(w)));
   }
-  linearBackwardWeight(dy: Tensor, x: Tensor, o: { mask?: Tensor } = {}): Tensor {
-    return this.wrap(ref.linearBackwardWeight(nd(dy), nd(x), { mask: opt(o.mask) }));
+  linearBackwardWeight(dy: Tensor, x: Tensor): Tensor {
+    return this.wrap(ref.linearBackwardWeight(nd(dy), nd(x)));
   }
   channelSum(x: Tensor): Tensor { return this.wrap(ref.channelSum(nd(x))); }
 
@@ -119,11 +119,11 @@ export class CpuBackend implements Backend {
   channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor {
     return this.wrap(ref.channelStats(nd(x), axis, kind, opt(other)));
   }
-  async magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array> {
-    return ref.magnitudeHistogram(items.map((i) => ({ x: nd(i.x), mask: opt(i.mask) })), shift, prefix);
+  async magnitudeHistogram(xs: Tensor[], shift: number, prefix: number): Promise<Uint32Array> {
+    return ref.magnitudeHistogram(xs.map(nd), shift, prefix);
   }
-  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor {
-    return this.wrap(ref.thresholdMask(nd(x), opt(mask), thresholdBits));
+  thresholdMask(x: Tensor, thresholdBits: number): Tensor {
+    return this.wrap(ref.thresholdMask(nd(x), thresholdBits));
   }
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor {
     return this.wrap(ref.gatherChannels(nd(x), axis, (indices as CpuTensor).data));

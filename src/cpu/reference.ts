@@ -17,10 +17,6 @@ export { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, maxPool
 
 const isKept = (mask: NdArray | undefined, i: number) => !mask || mask.data[i] !== 0;
 
-function maskedWeight(w: NdArray, mask?: NdArray): NdArray {
-  return mask ? { shape: w.shape, data: w.data.map((v, i) => (isKept(mask, i) ? v : 0)) } : w;
-}
-
 /** Visits every (output pixel, kernel tap) pair of a convolution whose input pixel lies inside the input. */
 function forEachTap(
   g: Conv2dGeometry,
@@ -51,14 +47,13 @@ const outIndex = (g: Conv2dGeometry, n: number, m: number, y: number, x: number)
 const wIndex = (g: Conv2dGeometry, m: number, c: number, ky: number, kx: number) =>
   ((m * (g.inChannels / g.groups) + (c % (g.inChannels / g.groups))) * g.kernelH + ky) * g.kernelW + kx;
 
-export interface ConvInputs { bias?: NdArray; mask?: NdArray }
+export interface ConvInputs { bias?: NdArray }
 
 export function conv2d(x: NdArray, w: NdArray, o: Conv2dOptions & ConvInputs = {}): NdArray {
   const g = conv2dGeometry(x.shape, w.shape, o);
-  const wm = maskedWeight(w, o.mask);
   const y = ndarray([g.batch, g.outChannels, g.outH, g.outW]);
   forEachTap(g, (n, _group, m, oy, ox, c, ky, kx, iy, ix) => {
-    y.data[outIndex(g, n, m, oy, ox)] += wm.data[wIndex(g, m, c, ky, kx)] * x.data[inIndex(g, n, c, iy, ix)];
+    y.data[outIndex(g, n, m, oy, ox)] += w.data[wIndex(g, m, c, ky, kx)] * x.data[inIndex(g, n, c, iy, ix)];
   });
   const plane = g.outH * g.outW;
   for (let i = 0; i < y.data.length; i++) {
@@ -69,42 +64,40 @@ export function conv2d(x: NdArray, w: NdArray, o: Conv2dOptions & ConvInputs = {
   return y;
 }
 
-export function conv2dBackwardInput(dy: NdArray, w: NdArray, inputShape: Shape, o: Conv2dOptions & { mask?: NdArray } = {}): NdArray {
+export function conv2dBackwardInput(dy: NdArray, w: NdArray, inputShape: Shape, o: Conv2dOptions = {}): NdArray {
   const g = conv2dGeometry(inputShape, w.shape, o);
   assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-  const wm = maskedWeight(w, o.mask);
   const dx = ndarray(inputShape);
   forEachTap(g, (n, _group, m, oy, ox, c, ky, kx, iy, ix) => {
-    dx.data[inIndex(g, n, c, iy, ix)] += wm.data[wIndex(g, m, c, ky, kx)] * dy.data[outIndex(g, n, m, oy, ox)];
+    dx.data[inIndex(g, n, c, iy, ix)] += w.data[wIndex(g, m, c, ky, kx)] * dy.data[outIndex(g, n, m, oy, ox)];
   });
   return dx;
 }
 
-export function conv2dBackwardFilter(dy: NdArray, x: NdArray, filterShape: Shape, o: Conv2dOptions & { mask?: NdArray } = {}): NdArray {
+export function conv2dBackwardFilter(dy: NdArray, x: NdArray, filterShape: Shape, o: Conv2dOptions = {}): NdArray {
   const g = conv2dGeometry(x.shape, filterShape, o);
   assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
   const dw = ndarray(filterShape);
   forEachTap(g, (n, _group, m, oy, ox, c, ky, kx, iy, ix) => {
     dw.data[wIndex(g, m, c, ky, kx)] += dy.data[outIndex(g, n, m, oy, ox)] * x.data[inIndex(g, n, c, iy, ix)];
   });
-  if (o.mask) dw.data.forEach((v, i) => { dw.data[i] = isKept(o.mask, i) ? v : 0; });
   return dw;
 }
 
 /** y = x W^T + b, W of shape [out, in]. */
-export function linear(x: NdArray, w: NdArray, o: { bias?: NdArray; mask?: NdArray; relu?: boolean } = {}): NdArray {
+export function linear(x: NdArray, w: NdArray, o: { bias?: NdArray; relu?: boolean } = {}): NdArray {
   const g = linearGeometry(x.shape, w.shape);
   const y = conv2d(as4d(x), as4d(w), o);
   return { shape: [g.batch, g.outChannels], data: y.data };
 }
 
-export function linearBackwardInput(dy: NdArray, w: NdArray, o: { mask?: NdArray } = {}): NdArray {
-  const dx = conv2dBackwardInput(as4d(dy), as4d(w), [dy.shape[0], w.shape[1], 1, 1], o);
+export function linearBackwardInput(dy: NdArray, w: NdArray): NdArray {
+  const dx = conv2dBackwardInput(as4d(dy), as4d(w), [dy.shape[0], w.shape[1], 1, 1]);
   return { shape: [dy.shape[0], w.shape[1]], data: dx.data };
 }
 
-export function linearBackwardWeight(dy: NdArray, x: NdArray, o: { mask?: NdArray } = {}): NdArray {
-  const dw = conv2dBackwardFilter(as4d(dy), as4d(x), [dy.shape[1], x.shape[1], 1, 1], o);
+export function linearBackwardWeight(dy: NdArray, x: NdArray): NdArray {
+  const dw = conv2dBackwardFilter(as4d(dy), as4d(x), [dy.shape[1], x.shape[1], 1, 1]);
   return { shape: [dy.shape[1], x.shape[1]], data: dw.data };
 }
 
@@ -392,17 +385,17 @@ export function channelStats(x: NdArray, axis: number, kind: ChannelStat, other?
 }
 
 /** Radix-selection histogram (see Backend.magnitudeHistogram). */
-export function magnitudeHistogram(items: { x: NdArray; mask?: NdArray }[], shift: number, prefix: number): Uint32Array {
+export function magnitudeHistogram(xs: NdArray[], shift: number, prefix: number): Uint32Array {
   const hist = new Uint32Array(256);
-  for (const { x, mask } of items) {
-    x.data.forEach((v, i) => {
-      const bits = magnitudeBits(v, mask !== undefined && mask.data[i] === 0);
+  for (const x of xs) {
+    x.data.forEach((v) => {
+      const bits = magnitudeBits(v);
       if (shift === 24 || bits >>> (shift + 8) === prefix) hist[(bits >>> shift) & 255]++;
     });
   }
   return hist;
 }
 
-export function thresholdMask(x: NdArray, mask: NdArray | undefined, thresholdBits: number): NdArray {
-  return ndarray(x.shape, x.data.map((v, i) => (magnitudeBits(v, mask !== undefined && mask.data[i] === 0) > thresholdBits ? 1 : 0)));
+export function thresholdMask(x: NdArray, thresholdBits: number): NdArray {
+  return ndarray(x.shape, x.data.map((v) => (magnitudeBits(v) > thresholdBits ? 1 : 0)));
 }

@@ -9,7 +9,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { type GpujsKernelName, gpujsKernelSources } from './kernel-sources.js';
@@ -26,7 +26,7 @@ export const probeGpujsModes = (m?: GpujsModule): Promise<GpujsModeProbe[]> => p
 /** Index arithmetic in the kernels is float32: exact for integers below 2^24. */
 const MAX_ELEMENTS = 1 << 24;
 const ELEMENTWISE = {
-  add: 0, masked: 7, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14, channelScale: 15,
+  add: 0, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14, channelScale: 15,
 } as const;
 /** Size signatures a WebAssembly kernel keeps compiled (see kernel()). */
 const MODULE_CACHE_LIMIT = 4096;
@@ -220,54 +220,46 @@ export class GpujsBackend implements Backend {
 
   // ---- convolution and linear layers ----
 
-  private maskedWeight(w: Tensor, mask?: Tensor): Data {
-    return mask ? this.run('elementwise', w.size, data(w), data(mask), ELEMENTWISE.masked, 0, 0) : data(w);
-  }
-
-  private convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, shape: Shape, o: { bias?: Tensor; mask?: Tensor; relu?: boolean }): Tensor {
-    return this.output('conv2d-forward', shape, data(x), this.maskedWeight(w, o.mask), o.bias ? data(o.bias) : NONE,
+  private convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, shape: Shape, o: { bias?: Tensor; relu?: boolean }): Tensor {
+    return this.output('conv2d-forward', shape, data(x), data(w), o.bias ? data(o.bias) : NONE,
       o.bias ? 1 : 0, o.relu ? 1 : 0, ...convArgs(g));
   }
-  private convBackwardInput(g: Conv2dGeometry, dy: Tensor, w: Tensor, shape: Shape, mask?: Tensor): Tensor {
-    return this.output('conv2d-backward-input', shape, data(dy), this.maskedWeight(w, mask), ...convArgs(g));
+  private convBackwardInput(g: Conv2dGeometry, dy: Tensor, w: Tensor, shape: Shape): Tensor {
+    return this.output('conv2d-backward-input', shape, data(dy), data(w), ...convArgs(g));
   }
-  private convBackwardFilter(g: Conv2dGeometry, dy: Tensor, x: Tensor, shape: Shape, mask?: Tensor): Tensor {
-    return this.output('conv2d-backward-filter', shape, data(dy), data(x), mask ? data(mask) : NONE, mask ? 1 : 0, g.batch, ...convArgs(g));
+  private convBackwardFilter(g: Conv2dGeometry, dy: Tensor, x: Tensor, shape: Shape): Tensor {
+    return this.output('conv2d-backward-filter', shape, data(dy), data(x), g.batch, ...convArgs(g));
   }
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
     const g = conv2dGeometry(x.shape, w.shape, o);
-    checkConvExtras('conv2d', g.outChannels, w.shape, o);
+    checkConvBias('conv2d', g.outChannels, o);
     return this.convForward(g, x, w, [g.batch, g.outChannels, g.outH, g.outW], o);
   }
-  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions = {}): Tensor {
     const g = conv2dGeometry(inputShape, w.shape, o);
     assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-    checkConvExtras('conv2dBackwardInput', g.outChannels, w.shape, o);
-    return this.convBackwardInput(g, dy, w, [...inputShape], o.mask);
+    return this.convBackwardInput(g, dy, w, [...inputShape]);
   }
-  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions = {}): Tensor {
     const g = conv2dGeometry(x.shape, filterShape, o);
     assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-    checkConvExtras('conv2dBackwardFilter', g.outChannels, filterShape, o);
-    return this.convBackwardFilter(g, dy, x, [...filterShape], o.mask);
+    return this.convBackwardFilter(g, dy, x, [...filterShape]);
   }
   linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
     const g = linearGeometry(x.shape, w.shape);
-    checkConvExtras('linear', g.outChannels, w.shape, o);
+    checkConvBias('linear', g.outChannels, o);
     return this.convForward(g, x, w, [g.batch, g.outChannels], o);
   }
-  linearBackwardInput(dy: Tensor, w: Tensor, o: { mask?: Tensor } = {}): Tensor {
+  linearBackwardInput(dy: Tensor, w: Tensor): Tensor {
     const g = linearGeometry([dy.shape[0], w.shape[1]], w.shape);
     assertShape('linearBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels]);
-    checkConvExtras('linearBackwardInput', g.outChannels, w.shape, o);
-    return this.convBackwardInput(g, dy, w, [g.batch, g.inChannels], o.mask);
+    return this.convBackwardInput(g, dy, w, [g.batch, g.inChannels]);
   }
-  linearBackwardWeight(dy: Tensor, x: Tensor, o: { mask?: Tensor } = {}): Tensor {
+  linearBackwardWeight(dy: Tensor, x: Tensor): Tensor {
     const g = linearGeometry(x.shape, [dy.shape[1], x.shape[1]]);
     assertShape('linearBackwardWeight', 'dy', dy.shape, [g.batch, g.outChannels]);
-    checkConvExtras('linearBackwardWeight', g.outChannels, [g.outChannels, g.inChannels], o);
-    return this.convBackwardFilter(g, dy, x, [g.outChannels, g.inChannels], o.mask);
+    return this.convBackwardFilter(g, dy, x, [g.outChannels, g.inChannels]);
   }
 
   // ---- per-channel reductions and batch norm ----
@@ -468,15 +460,13 @@ export class GpujsBackend implements Backend {
    * The radix histogram is a scatter, which gpu.js kernels cannot express without one pass per bin
    * (256 times the reads): with the values already in host memory, one pass here is the fast way.
    */
-  async magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array> {
+  async magnitudeHistogram(xs: Tensor[], shift: number, prefix: number): Promise<Uint32Array> {
     const hist = new Uint32Array(256);
-    for (const { x, mask } of items) {
-      if (mask) assertShape('magnitudeHistogram', 'mask', mask.shape, x.shape);
+    for (const x of xs) {
       const values = await data(x);
       const bits = new Uint32Array(values.buffer, values.byteOffset, x.size);
-      const m = mask ? await data(mask) : undefined;
       for (let i = 0; i < bits.length; i++) {
-        const b = m && m[i] === 0 ? 0 : bits[i] & 0x7fffffff;
+        const b = bits[i] & 0x7fffffff;
         if (shift === 24 || b >>> (shift + 8) === prefix) hist[(b >>> shift) & 255]++;
       }
     }
@@ -484,10 +474,9 @@ export class GpujsBackend implements Backend {
   }
 
   /** For non-negative floats, comparing values orders them exactly as comparing bit patterns. */
-  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor {
-    if (mask) assertShape('thresholdMask', 'mask', mask.shape, x.shape);
+  thresholdMask(x: Tensor, thresholdBits: number): Tensor {
     floatBits[0] = thresholdBits;
-    return this.elementwise('threshold', x, mask, floatOfBits[0], mask ? 1 : 0);
+    return this.elementwise('threshold', x, undefined, floatOfBits[0]);
   }
 
   // ---- loss ----

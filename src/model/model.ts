@@ -50,6 +50,19 @@ export function cloneModel(m: Model): Model {
   };
 }
 
+/**
+ * A parameter as every computation sees it: 0 where its mask prunes it, whatever the host array holds.
+ * Masks are applied here, once (the network uploads this view; its optimizer steps keep it so), and no
+ * kernel takes a mask.
+ */
+export function maskedParam(m: Model, name: string): Float32Array {
+  const data = m.params.get(name);
+  if (!data) throw new Error(`model '${m.spec.name}': parameter '${name}' is missing`);
+  const mask = m.masks.get(name);
+  if (mask && mask.length !== data.length) throw new Error(`model '${m.spec.name}': the mask of '${name}' has ${mask.length} values, the parameter ${data.length}`);
+  return mask ? data.map((v, i) => (mask[i] === 0 ? 0 : v)) : data;
+}
+
 export function parameterCount(m: Model, onlyKept = false): number {
   let n = 0;
   for (const p of paramList(m.spec)) {

@@ -4,7 +4,7 @@ import type { Backend, Tensor } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
 import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf, isActivation } from './graph.js';
-import { type Model, paramList } from './model.js';
+import { type Model, maskedParam, paramList } from './model.js';
 import { LayerQuantizers } from './quantized-layers.js';
 import { resizeMatrix } from './resize.js';
 
@@ -40,14 +40,12 @@ export class Network {
     this.shapes = inferShapes(model.spec);
     this.quantizers = new LayerQuantizers(be, model.spec.quantization, model.masks);
     for (const p of paramList(model.spec)) {
-      const data = model.params.get(p.name);
-      if (!data) throw new Error(`model '${model.spec.name}': parameter '${p.name}' is missing`);
+      // Pruned weights are 0 on the device: every kernel and statistic of a weight (a quantizer's range,
+      // importance) sees the model the masks define, as its compacted form does; the optimizer keeps them 0.
+      const data = maskedParam(model, p.name);
       if (data.length !== p.shape.reduce((a, b) => a * b, 1)) throw new Error(`model '${model.spec.name}': parameter '${p.name}' has ${data.length} values, its shape [${p.shape}] needs ${p.shape.reduce((a, b) => a * b, 1)}`);
+      this.params.set(p.name, be.upload(data, p.shape));
       const mask = model.masks.get(p.name);
-      if (mask && mask.length !== data.length) throw new Error(`model '${model.spec.name}': the mask of '${p.name}' has ${mask.length} values, the parameter ${data.length}`);
-      // Pruned weights are 0 on the device, whatever the host array holds: every statistic of a weight
-      // (a quantizer's range, importance) then sees the model the masks define, as its compacted form does.
-      this.params.set(p.name, be.upload(mask ? data.map((v, i) => (mask[i] === 0 ? 0 : v)) : data, p.shape));
       if (mask) this.masks.set(p.name, be.upload(mask, p.shape));
     }
   }
@@ -163,12 +161,12 @@ export class Network {
         case 'input': y = be.reshape(x, x.shape); break;
         case 'conv2d': {
           const [xin, w] = this.layerOperands(n.name, ins[0], saved);
-          y = be.conv2d(xin, w, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
+          y = be.conv2d(xin, w, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), relu: this.reluLayers.has(n.name) });
           break;
         }
         case 'linear': {
           const [xin, w] = this.layerOperands(n.name, ins[0], saved);
-          y = be.linear(xin, w, { bias: this.param(n.name, 'bias'), mask: this.masks.get(`${n.name}.weight`), relu: this.reluLayers.has(n.name) });
+          y = be.linear(xin, w, { bias: this.param(n.name, 'bias'), relu: this.reluLayers.has(n.name) });
           break;
         }
         case 'batchnorm': {
@@ -235,7 +233,6 @@ export class Network {
       flowing.delete(n.name);
       const ins = inputsOf(n);
       const x = (k = 0) => state.outputs.get(ins[k])!;
-      const mask = this.masks.get(`${n.name}.weight`);
       if (isActivation(n)) {
         const a = activationOf(n);
         accumulate(ins[0], be.activationBackward(g, x(), a.kind, a.alpha));
@@ -243,16 +240,16 @@ export class Network {
         case 'input': break;
         case 'conv2d': {
           const [xq, wq] = this.operandsOf(state, n.name, x());
-          grads.set(`${n.name}.weight`, be.conv2dBackwardFilter(g, xq, wq.shape, { ...this.convOptions(n), mask }));
+          grads.set(`${n.name}.weight`, be.conv2dBackwardFilter(g, xq, wq.shape, this.convOptions(n)));
           if (this.param(n.name, 'bias')) grads.set(`${n.name}.bias`, be.channelSum(g));
-          if (ins[0] !== 'input') accumulate(ins[0], this.throughInputQuantizer(state, n.name, be.conv2dBackwardInput(g, wq, x().shape, { ...this.convOptions(n), mask }), x()));
+          if (ins[0] !== 'input') accumulate(ins[0], this.throughInputQuantizer(state, n.name, be.conv2dBackwardInput(g, wq, x().shape, this.convOptions(n)), x()));
           break;
         }
         case 'linear': {
           const [xq, wq] = this.operandsOf(state, n.name, x());
-          grads.set(`${n.name}.weight`, be.linearBackwardWeight(g, xq, { mask }));
+          grads.set(`${n.name}.weight`, be.linearBackwardWeight(g, xq));
           if (this.param(n.name, 'bias')) grads.set(`${n.name}.bias`, be.channelSum(g));
-          accumulate(ins[0], this.throughInputQuantizer(state, n.name, be.linearBackwardInput(g, wq, { mask }), x()));
+          accumulate(ins[0], this.throughInputQuantizer(state, n.name, be.linearBackwardInput(g, wq), x()));
           break;
         }
         case 'batchnorm': {

@@ -9,7 +9,8 @@ import type { Backend, Tensor } from '../backend.js';
 import { type LayerQuant, type Quantization, SCALE_FLOOR, grid, weightScaleFactors } from './quantization.js';
 
 interface InputQuantizer { scale: Tensor; zeroPoint: Tensor; grid: { qmin: number; qmax: number } }
-interface WeightConstants { inverseQmax: Tensor; floor: Tensor; zeros: Tensor }
+/** `mask` [1, size, 1, 1]: binary layers only, whose sign(0) = +1 would revive a pruned weight. */
+interface WeightConstants { inverseQmax: Tensor; floor: Tensor; zeros: Tensor; mask?: Tensor }
 
 export class LayerQuantizers {
   private inputs = new Map<string, InputQuantizer>();
@@ -47,14 +48,17 @@ export class LayerQuantizers {
     const scale4 = be.add(scaled, c.floor);
     const scale = be.reshape(scale4, [channels]);
     const y = be.fakeQuantize(rows, scale, c.zeros, { ...grid(q.weightBits, true), axis: 0 });
-    const out = be.reshape(y, w.shape);
-    be.dispose(rows, range, range4, scaled, scale4, scale, y);
+    // Integer grids map a pruned 0 to 0; the binary grid maps it to +scale, so its mask is applied again.
+    const flat = c.mask && be.reshape(y, c.mask.shape);
+    const masked = flat && be.channelScale(flat, c.mask!);
+    const out = be.reshape(masked ?? y, w.shape);
+    be.dispose(rows, range, range4, scaled, scale4, scale, y, flat, masked);
     return out;
   }
 
   dispose(): void {
     for (const q of this.inputs.values()) this.be.dispose(q.scale, q.zeroPoint);
-    for (const c of this.weights.values()) this.be.dispose(c.inverseQmax, c.floor, c.zeros);
+    for (const c of this.weights.values()) this.be.dispose(c.inverseQmax, c.floor, c.zeros, c.mask);
     this.inputs.clear();
     this.weights.clear();
   }
@@ -74,10 +78,12 @@ export class LayerQuantizers {
   private weightConstants(layer: string, q: LayerQuant, channels: number, per: number): WeightConstants {
     let c = this.weights.get(layer);
     if (!c) {
+      const mask = this.masks.get(`${layer}.weight`);
       c = {
-        inverseQmax: this.be.upload(weightScaleFactors(q, channels, per, this.masks.get(`${layer}.weight`)), [1, channels, 1, 1]),
+        inverseQmax: this.be.upload(weightScaleFactors(q, channels, per, mask), [1, channels, 1, 1]),
         floor: this.be.upload(new Float32Array(channels).fill(SCALE_FLOOR), [1, channels, 1, 1]),
         zeros: this.be.zeros([channels]),
+        mask: mask && q.weightBits === 1 ? this.be.upload(mask, [1, mask.length, 1, 1]) : undefined,
       };
       this.weights.set(layer, c);
     }

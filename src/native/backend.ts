@@ -12,7 +12,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import {
@@ -36,7 +36,7 @@ class NativeTensor implements Tensor {
 
 const data = (t: Tensor): Float32Array => (t as NativeTensor).storage.data;
 const maybe = (t: Tensor | undefined) => (t ? data(t) : undefined);
-const flagKey = (f: ConvFlags) => `${f.bias ? 'b' : ''}${f.mask ? 'm' : ''}${f.relu ? 'r' : ''}`;
+const flagKey = (f: ConvFlags) => `${f.bias ? 'b' : ''}${f.relu ? 'r' : ''}`;
 /** A session key part from a conv or pool geometry: every field, in order. */
 const geometryKey = (g: Conv2dGeometry | PoolGeometry) => Object.values(g).join(',');
 
@@ -165,54 +165,46 @@ export class NativeBackend implements Backend {
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
     const g = conv2dGeometry(x.shape, w.shape, o);
-    checkConvExtras('conv2d', g.outChannels, w.shape, o);
+    checkConvBias('conv2d', g.outChannels, o);
     const shape = [g.batch, g.outChannels, g.outH, g.outW];
-    const f = { bias: !!o.bias, mask: !!o.mask, relu: !!o.relu };
-    const y = this.dnn?.conv(Pass.Forward, g, data(x), data(w), sizeOf(shape), { mask: maybe(o.mask), bias: maybe(o.bias), relu: o.relu })
-      ?? this.run(`conv:${geometryKey(g)}:${flagKey(f)}`, () => convForwardGraph(g, f), [data(x), data(w), maybe(o.bias), maybe(o.mask)]);
+    const f = { bias: !!o.bias, relu: !!o.relu };
+    const y = this.dnn?.conv(Pass.Forward, g, data(x), data(w), sizeOf(shape), { bias: maybe(o.bias), relu: o.relu })
+      ?? this.run(`conv:${geometryKey(g)}:${flagKey(f)}`, () => convForwardGraph(g, f), [data(x), data(w), maybe(o.bias)]);
     return this.wrap(shape, y);
   }
-  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions = {}): Tensor {
     const g = conv2dGeometry(inputShape, w.shape, o);
     assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-    checkConvExtras('conv2dBackwardInput', g.outChannels, w.shape, o);
-    const f = { mask: !!o.mask };
-    const dx = this.dnn?.conv(Pass.Input, g, data(dy), data(w), sizeOf(inputShape), { mask: maybe(o.mask) })
-      ?? this.run(`convdx:${geometryKey(g)}:${flagKey(f)}`, () => convBackwardInputGraph(g, f), [data(dy), data(w), maybe(o.mask)]);
+    const dx = this.dnn?.conv(Pass.Input, g, data(dy), data(w), sizeOf(inputShape))
+      ?? this.run(`convdx:${geometryKey(g)}`, () => convBackwardInputGraph(g), [data(dy), data(w)]);
     return this.wrap(inputShape, dx);
   }
-  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions = {}): Tensor {
     const g = conv2dGeometry(x.shape, filterShape, o);
     assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-    checkConvExtras('conv2dBackwardFilter', g.outChannels, filterShape, o);
-    const f = { mask: !!o.mask };
-    const dw = this.dnn?.conv(Pass.Filter, g, data(dy), data(x), sizeOf(filterShape), { mask: maybe(o.mask) })
-      ?? this.run(`convdw:${geometryKey(g)}:${flagKey(f)}`, () => convBackwardFilterGraph(g, f), [data(dy), data(x), maybe(o.mask)]);
+    const dw = this.dnn?.conv(Pass.Filter, g, data(dy), data(x), sizeOf(filterShape))
+      ?? this.run(`convdw:${geometryKey(g)}`, () => convBackwardFilterGraph(g), [data(dy), data(x)]);
     return this.wrap(filterShape, dw);
   }
   linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
     const g = linearGeometry(x.shape, w.shape);
-    checkConvExtras('linear', g.outChannels, w.shape, o);
-    const f = { bias: !!o.bias, mask: !!o.mask, relu: !!o.relu };
+    checkConvBias('linear', g.outChannels, o);
+    const f = { bias: !!o.bias, relu: !!o.relu };
     const y = this.run(`fc:${g.batch},${g.inChannels},${g.outChannels}:${flagKey(f)}`, () => linearGraph(g.batch, g.inChannels, g.outChannels, f),
-      [data(x), data(w), maybe(o.bias), maybe(o.mask)]);
+      [data(x), data(w), maybe(o.bias)]);
     return this.wrap([g.batch, g.outChannels], y);
   }
-  linearBackwardInput(dy: Tensor, w: Tensor, o: { mask?: Tensor } = {}): Tensor {
+  linearBackwardInput(dy: Tensor, w: Tensor): Tensor {
     const g = linearGeometry([dy.shape[0], w.shape[1]], w.shape);
     assertShape('linearBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels]);
-    checkConvExtras('linearBackwardInput', g.outChannels, w.shape, o);
-    const f = { mask: !!o.mask };
-    return this.wrap([g.batch, g.inChannels], this.run(`fcdx:${g.batch},${g.inChannels},${g.outChannels}:${flagKey(f)}`,
-      () => linearBackwardInputGraph(g.batch, g.inChannels, g.outChannels, f), [data(dy), data(w), maybe(o.mask)]));
+    return this.wrap([g.batch, g.inChannels], this.run(`fcdx:${g.batch},${g.inChannels},${g.outChannels}`,
+      () => linearBackwardInputGraph(g.batch, g.inChannels, g.outChannels), [data(dy), data(w)]));
   }
-  linearBackwardWeight(dy: Tensor, x: Tensor, o: { mask?: Tensor } = {}): Tensor {
+  linearBackwardWeight(dy: Tensor, x: Tensor): Tensor {
     const g = linearGeometry(x.shape, [dy.shape[1], x.shape[1]]);
     assertShape('linearBackwardWeight', 'dy', dy.shape, [g.batch, g.outChannels]);
-    checkConvExtras('linearBackwardWeight', g.outChannels, [g.outChannels, g.inChannels], o);
-    const f = { mask: !!o.mask };
-    return this.wrap([g.outChannels, g.inChannels], this.run(`fcdw:${g.batch},${g.inChannels},${g.outChannels}:${flagKey(f)}`,
-      () => linearBackwardWeightGraph(g.batch, g.inChannels, g.outChannels, f), [data(dy), data(x), maybe(o.mask)]));
+    return this.wrap([g.outChannels, g.inChannels], this.run(`fcdw:${g.batch},${g.inChannels},${g.outChannels}`,
+      () => linearBackwardWeightGraph(g.batch, g.inChannels, g.outChannels), [data(dy), data(x)]));
   }
 
   // ---- batch norm and per-channel reductions ----
@@ -384,17 +376,13 @@ export class NativeBackend implements Backend {
     }
     return this.wrap([view[1]], k.channelStats(data(x), view, kind, maybe(other)));
   }
-  async magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array> {
+  async magnitudeHistogram(xs: Tensor[], shift: number, prefix: number): Promise<Uint32Array> {
     const hist = new Uint32Array(256);
-    for (const { x, mask } of items) {
-      if (mask) assertShape('magnitudeHistogram', 'mask', mask.shape, x.shape);
-      k.addMagnitudeHistogram(hist, data(x), maybe(mask), shift, prefix);
-    }
+    for (const x of xs) k.addMagnitudeHistogram(hist, data(x), shift, prefix);
     return hist;
   }
-  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor {
-    if (mask) assertShape('thresholdMask', 'mask', mask.shape, x.shape);
-    return this.wrap(x.shape, k.thresholdMask(data(x), maybe(mask), thresholdBits));
+  thresholdMask(x: Tensor, thresholdBits: number): Tensor {
+    return this.wrap(x.shape, k.thresholdMask(data(x), thresholdBits));
   }
 
   // ---- loss and optimizers ----

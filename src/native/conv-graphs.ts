@@ -1,6 +1,6 @@
 // The op graphs of convolution and linear layers on onnxruntime's CPU kernels, forward and backward.
-// Inputs are declared in the order the backend feeds them: data, weight, then the optional bias and mask.
-//  - forward: Conv (bias, fused Relu) on the masked weight;
+// Inputs are declared in the order the backend feeds them: data, weight, then the optional bias.
+//  - forward: Conv (bias, fused Relu);
 //  - input gradient: ConvTranspose of dy with the same weight, pads, strides, dilations and groups;
 //  - filter gradient: an im2col built from Slice nodes (one per kernel tap) and a batched MatMul with dy
 //    per group. Measured here (2 cores, conv N32 28x28 32->64 3x3): 50 GFLOP/s, against 22 GFLOP/s for
@@ -9,7 +9,7 @@
 import type { Conv2dGeometry } from '../geometry.js';
 import { OpGraph } from './ort.js';
 
-export interface ConvFlags { bias?: boolean; mask?: boolean; relu?: boolean }
+export interface ConvFlags { bias?: boolean; relu?: boolean }
 
 const inShape = (g: Conv2dGeometry) => [g.batch, g.inChannels, g.inH, g.inW];
 const outShape = (g: Conv2dGeometry) => [g.batch, g.outChannels, g.outH, g.outW];
@@ -22,34 +22,26 @@ function convAttributes(g: Conv2dGeometry): Record<string, number | number[]> {
   };
 }
 
-/** The weight input, multiplied by its mask input when there is one. */
-function weight(G: OpGraph, dims: number[], masked: boolean | undefined): string {
-  const w = G.input('w', dims);
-  return masked ? G.op('Mul', [w, G.input('mask', dims)]) : w;
-}
-
-/** y = conv(x, w * mask) + b, then ReLU when fused. Inputs: x, w, [b], [mask]. */
+/** y = conv(x, w) + b, then ReLU when fused. Inputs: x, w, [b]. */
 export function convForwardGraph(g: Conv2dGeometry, f: ConvFlags): OpGraph {
   const G = new OpGraph();
   const x = G.input('x', inShape(g));
-  const wDims = weightShape(g);
-  const w = G.input('w', wDims);
+  const w = G.input('w', weightShape(g));
   const b = f.bias ? [G.input('b', [g.outChannels])] : [];
-  const wm = f.mask ? G.op('Mul', [w, G.input('mask', wDims)]) : w;
-  const y = G.op('Conv', [x, wm, ...b], convAttributes(g));
+  const y = G.op('Conv', [x, w, ...b], convAttributes(g));
   G.output(f.relu ? G.op('Relu', [y]) : y);
   return G;
 }
 
 /**
- * dx = the transposed convolution of dy with w * mask. Inputs: dy, w, [mask]. With stride 1 (and padding
+ * dx = the transposed convolution of dy with w. Inputs: dy, w. With stride 1 (and padding
  * within the kernel's span) it is a plain convolution of dy with the flipped, channel-transposed weight,
  * which onnxruntime runs faster than ConvTranspose (vgg-small's 28x28 32->32 3x3 at batch 64: 22 vs 38 ms).
  */
-export function convBackwardInputGraph(g: Conv2dGeometry, f: ConvFlags): OpGraph {
+export function convBackwardInputGraph(g: Conv2dGeometry): OpGraph {
   const G = new OpGraph();
   const dy = G.input('dy', outShape(g));
-  const w = weight(G, weightShape(g), f.mask);
+  const w = G.input('w', weightShape(g));
   // dx[y] = sum over taps k of w[k] dy[y + pad - k*d] = sum over flipped taps k' of w[K-1-k'] dy[y + k'*d - (span - pad)]:
   // a convolution of dy, padded by span - pad before and by H - OH + pad after, with the flipped weight.
   const spanH = (g.kernelH - 1) * g.dilationH, spanW = (g.kernelW - 1) * g.dilationW;
@@ -107,7 +99,7 @@ const BATCHED_MIN_POSITIONS = 256;
  */
 const AS_CONV_MAX_POSITIONS = 100;
 
-/** The filter gradient as one convolution (see AS_CONV_MAX_POSITIONS), before masking: [M, Cg, KH, KW]. */
+/** The filter gradient as one convolution (see AS_CONV_MAX_POSITIONS): [M, Cg, KH, KW]. */
 function filterGradientAsConv(G: OpGraph, g: Conv2dGeometry, dy: string, x: string): string {
   const n = g.batch, groups = g.groups, cg = g.inChannels / groups;
   // x [N, G, Cg, H, W] -> [Cg, G*N, H, W]: batch cg, channels (group, sample); dy [N, M, OH, OW] -> [M, N, OH, OW].
@@ -121,17 +113,15 @@ function filterGradientAsConv(G: OpGraph, g: Conv2dGeometry, dy: string, x: stri
   return G.op('Transpose', [cropped], { perm: [1, 0, 2, 3] }); // [Cg, M, KH, KW] -> [M, Cg, KH, KW]
 }
 
-/** dw = sum over samples and positions of dy x im2col(x), masked. Inputs: dy, x, [mask]. */
-export function convBackwardFilterGraph(g: Conv2dGeometry, f: ConvFlags): OpGraph {
+/** dw = sum over samples and positions of dy x im2col(x). Inputs: dy, x. */
+export function convBackwardFilterGraph(g: Conv2dGeometry): OpGraph {
   const G = new OpGraph();
   const dy = G.input('dy', outShape(g));
   const x = G.input('x', inShape(g));
-  const mask = f.mask ? G.input('mask', weightShape(g)) : undefined;
   const n = g.batch, groups = g.groups, cg = g.inChannels / groups, mg = g.outChannels / groups;
   const positions = g.outH * g.outW, tapCount = g.kernelH * g.kernelW;
   if (cg === 1 || positions <= AS_CONV_MAX_POSITIONS) {
-    const dw = filterGradientAsConv(G, g, dy, x);
-    G.output(mask ? G.op('Mul', [dw, mask]) : dw);
+    G.output(filterGradientAsConv(G, g, dy, x));
     return G;
   }
   const windows = taps(G, g, x).map((t) => G.op('Reshape', [t, G.ints([n, groups, 1, cg, positions])]));
@@ -148,37 +138,34 @@ export function convBackwardFilterGraph(g: Conv2dGeometry, f: ConvFlags): OpGrap
     sum = G.op('MatMul', [lhs, rhs]); // [G, T*Cg, Mg]
   }
   const dw = G.op('Transpose', [G.op('Reshape', [sum, G.ints([groups, tapCount, cg, mg])])], { perm: [0, 3, 2, 1] });
-  const shaped = G.op('Reshape', [dw, G.ints(weightShape(g))]);
-  G.output(mask ? G.op('Mul', [shaped, mask]) : shaped);
+  G.output(G.op('Reshape', [dw, G.ints(weightShape(g))]));
   return G;
 }
 
-/** y = x (W * mask)^T + b, then ReLU when fused. Inputs: x, w, [b], [mask]. */
+/** y = x W^T + b, then ReLU when fused. Inputs: x, w, [b]. */
 export function linearGraph(batch: number, inFeatures: number, outFeatures: number, f: ConvFlags): OpGraph {
   const G = new OpGraph();
   const x = G.input('x', [batch, inFeatures]);
   const w = G.input('w', [outFeatures, inFeatures]);
   const b = f.bias ? [G.input('b', [outFeatures])] : [];
-  const wm = f.mask ? G.op('Mul', [w, G.input('mask', [outFeatures, inFeatures])]) : w;
-  const y = G.op('Gemm', [x, wm, ...b], { transB: 1 });
+  const y = G.op('Gemm', [x, w, ...b], { transB: 1 });
   G.output(f.relu ? G.op('Relu', [y]) : y);
   return G;
 }
 
-/** dx = dy (W * mask). Inputs: dy, w, [mask]. */
-export function linearBackwardInputGraph(batch: number, inFeatures: number, outFeatures: number, f: ConvFlags): OpGraph {
+/** dx = dy W. Inputs: dy, w. */
+export function linearBackwardInputGraph(batch: number, inFeatures: number, outFeatures: number): OpGraph {
   const G = new OpGraph();
   const dy = G.input('dy', [batch, outFeatures]);
-  G.output(G.op('MatMul', [dy, weight(G, [outFeatures, inFeatures], f.mask)]));
+  G.output(G.op('MatMul', [dy, G.input('w', [outFeatures, inFeatures])]));
   return G;
 }
 
-/** dW = dy^T x, masked. Inputs: dy, x, [mask]. */
-export function linearBackwardWeightGraph(batch: number, inFeatures: number, outFeatures: number, f: ConvFlags): OpGraph {
+/** dW = dy^T x. Inputs: dy, x. */
+export function linearBackwardWeightGraph(batch: number, inFeatures: number, outFeatures: number): OpGraph {
   const G = new OpGraph();
   const dy = G.input('dy', [batch, outFeatures]);
   const x = G.input('x', [batch, inFeatures]);
-  const dw = G.op('Gemm', [dy, x], { transA: 1 });
-  G.output(f.mask ? G.op('Mul', [dw, G.input('mask', [outFeatures, inFeatures])]) : dw);
+  G.output(G.op('Gemm', [dy, x], { transA: 1 }));
   return G;
 }

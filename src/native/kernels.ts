@@ -37,18 +37,18 @@ export function channelStats(x: Float32Array, [outer, channels, inner]: ChannelV
 }
 
 /** The radix histogram of Backend.magnitudeHistogram over one tensor, added into `hist`. */
-export function addMagnitudeHistogram(hist: Uint32Array, x: Float32Array, mask: Float32Array | undefined, shift: number, prefix: number): void {
+export function addMagnitudeHistogram(hist: Uint32Array, x: Float32Array, shift: number, prefix: number): void {
   const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
   for (let i = 0; i < bits.length; i++) {
-    const b = mask && mask[i] === 0 ? 0 : bits[i] & 0x7fffffff;
+    const b = bits[i] & 0x7fffffff;
     if (shift === 24 || b >>> (shift + 8) === prefix) hist[(b >>> shift) & 255]++;
   }
 }
 
-export function thresholdMask(x: Float32Array, mask: Float32Array | undefined, thresholdBits: number): Float32Array {
+export function thresholdMask(x: Float32Array, thresholdBits: number): Float32Array {
   const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
   const y = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) y[i] = (mask && mask[i] === 0 ? 0 : bits[i] & 0x7fffffff) > thresholdBits ? 1 : 0;
+  for (let i = 0; i < x.length; i++) y[i] = (bits[i] & 0x7fffffff) > thresholdBits ? 1 : 0;
   return y;
 }
 

@@ -120,18 +120,14 @@ export class OnednnKernels {
 
   /**
    * One pass of a convolution into an array of `size`: forward (a = x, b = w, with bias and fused ReLU),
-   * input gradient (a = dy, b = w) or filter gradient (a = dy, b = x). A mask multiplies the weight, or
-   * the filter gradient, so pruned weights neither contribute nor learn.
+   * input gradient (a = dy, b = w) or filter gradient (a = dy, b = x).
    */
-  conv(pass: Pass, g: Conv2dGeometry, a: Float32Array, b: Float32Array, size: number, extras: { mask?: Float32Array; bias?: Float32Array; relu?: boolean } = {}): Float32Array | undefined {
+  conv(pass: Pass, g: Conv2dGeometry, a: Float32Array, b: Float32Array, size: number, extras: { bias?: Float32Array; relu?: boolean } = {}): Float32Array | undefined {
     const geometry = Int32Array.of(g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.groups, g.kernelH, g.kernelW,
       g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight, g.dilationH, g.dilationW);
-    const mask = extras.mask;
     return this.attempt(`conv${pass}:${geometry.join(',')}:${extras.bias ? 'b' : ''}${extras.relu ? 'r' : ''}`, () => {
       const out = this.alloc(size);
-      const weight = mask && pass !== Pass.Filter ? b.map((v, i) => v * mask[i]) : b;
-      this.addon.convolution(pass, geometry, !!extras.relu, a, weight, extras.bias ?? null, out);
-      if (mask && pass === Pass.Filter) for (let i = 0; i < out.length; i++) out[i] *= mask[i];
+      this.addon.convolution(pass, geometry, !!extras.relu, a, b, extras.bias ?? null, out);
       return out;
     });
   }

@@ -4,7 +4,7 @@
 // Network Pruning", CVPR 2019, eq. 4-6: the first-order change of the loss when the whole group goes).
 import type { Backend } from '../backend.js';
 import { type Dataset, gatherBatch } from '../data/dataset.js';
-import { type Model, paramList } from '../model/model.js';
+import { type Model, maskedParam, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
 import type { Group } from './dependency.js';
 
@@ -32,10 +32,7 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
   const perIndex = new Map<string, Float64Array>();
   const perGroup = new Map(groups.map((g) => [g.id, new Float64Array(g.channels)]));
   // The weights as the network sees them (masked), once: they do not change between batches.
-  const weights = new Map([...new Set([...targets.values()].map((s) => s.param))].map((param) => {
-    const [w, mask] = [model.params.get(param)!, model.masks.get(param)];
-    return [param, mask ? w.map((v, i) => v * mask[i]) : w];
-  }));
+  const weights = new Map([...new Set([...targets.values()].map((s) => s.param))].map((param) => [param, maskedParam(model, param)]));
   const [c, h, w] = data.shape;
   for (let b = 0; b < o.batches; b++) {
     const indices = Array.from({ length: o.batchSize }, (_, i) => (b * o.batchSize + i) % data.count);

@@ -4,7 +4,7 @@
 // trained weights) are settled on the host in (layer, index) order, which makes the result identical
 // to unstructuredMasks, the CPU reference.
 import { type Backend, type Tensor, magnitudeBits } from '../backend.js';
-import { type Model, paramList } from '../model/model.js';
+import { type Model, maskedParam, paramList } from '../model/model.js';
 import { prunableWeights } from './sparsity.js';
 
 export interface Selection {
@@ -15,14 +15,14 @@ export interface Selection {
   equal: number;
 }
 
-/** The k-th smallest (1-based) magnitude over all items, masked entries counting as 0. */
-export async function selectMagnitude(be: Backend, items: { x: Tensor; mask?: Tensor }[], k: number): Promise<Selection> {
+/** The k-th smallest (1-based) magnitude over all tensors (pruned weights are 0 in them). */
+export async function selectMagnitude(be: Backend, xs: Tensor[], k: number): Promise<Selection> {
   let prefix = 0;
   let below = 0;
   let rank = k;
   let equal = 0;
   for (let shift = 24; shift >= 0; shift -= 8) {
-    const hist = await be.magnitudeHistogram(items, shift, prefix);
+    const hist = await be.magnitudeHistogram(xs, shift, prefix);
     let digit = 0;
     while (digit < 255 && rank > hist[digit]) {
       rank -= hist[digit];
@@ -45,16 +45,15 @@ export async function unstructuredMasksOnDevice(be: Backend, model: Model, spars
   for (const scope of o.global ? [layers] : layers.map((l) => [l])) {
     const items = scope.map((l) => ({
       layer: l,
-      x: be.upload(model.params.get(l)!, shapes.get(l)!),
-      mask: model.masks.get(l) ? be.upload(model.masks.get(l)!, shapes.get(l)!) : undefined,
+      x: be.upload(maskedParam(model, l), shapes.get(l)!),
     }));
     const total = items.reduce((s, i) => s + i.x.size, 0);
     const k = Math.floor(total * sparsity);
-    const keepAbove = k === 0 ? undefined : await selectMagnitude(be, items, k);
+    const keepAbove = k === 0 ? undefined : await selectMagnitude(be, items.map((i) => i.x), k);
     for (const i of items) {
-      const kept = keepAbove ? be.thresholdMask(i.x, i.mask, keepAbove.bits) : undefined;
+      const kept = keepAbove ? be.thresholdMask(i.x, keepAbove.bits) : undefined;
       masks.set(i.layer, kept ? await be.read(kept) : (model.masks.get(i.layer)?.slice() ?? new Float32Array(i.x.size).fill(1)));
-      be.dispose(i.x, i.mask, kept);
+      be.dispose(i.x, kept);
     }
     // Ties at the threshold: prune only the first `k - below` of them, in (layer, index) order.
     if (keepAbove && keepAbove.below + keepAbove.equal > k) {

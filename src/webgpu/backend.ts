@@ -7,7 +7,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvExtras, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, linearGeometry, poolGeometry, resampleShape, softmaxSettings,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
@@ -78,7 +78,7 @@ export class WebGpuBackend implements Backend {
     return this.report.software || rows < SHARED_TILE_MIN_ROWS ? 'registers' : 'shared';
   }
 
-  private convGemm(mode: number, g: Conv2dGeometry, a: Tensor, b: Tensor, out: GpuTensor, o: { bias?: Tensor; mask?: Tensor; relu?: boolean }) {
+  private convGemm(mode: number, g: Conv2dGeometry, a: Tensor, b: Tensor, out: GpuTensor, o: { bias?: Tensor; relu?: boolean }) {
     const inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups;
     const kernel = g.kernelH * g.kernelW;
     const [rows, cols] = mode === CONV_MODE.forward ? [outPerGroup, g.batch * g.outH * g.outW]
@@ -102,12 +102,12 @@ export class WebGpuBackend implements Backend {
       shader: 'conv2d',
       entry,
       overrides: {
-        MODE: mode, HAS_BIAS: !!o.bias, HAS_MASK: !!o.mask, FUSED_RELU: !!o.relu, UNIT_STRIDE: unitStride,
+        MODE: mode, HAS_BIAS: !!o.bias, FUSED_RELU: !!o.relu, UNIT_STRIDE: unitStride,
         POINTWISE: unitStride && kernel === 1 && g.padTop + g.padLeft + g.padBottom + g.padRight === 0,
         ...(variant === 'registers' ? { TILE_ROWS: tileRows, WORKGROUP_SIZE: CONV_WORKGROUP } : {}),
       },
       params: convParams(g),
-      bindings: { 1: a, 2: b, 3: o.mask ?? this.ctx.dummy, 4: o.bias ?? this.ctx.dummy, 5: out },
+      bindings: { 1: a, 2: b, 4: o.bias ?? this.ctx.dummy, 5: out },
       workgroups,
     });
   }
@@ -117,14 +117,14 @@ export class WebGpuBackend implements Backend {
    * spatially and transposed per group; it then runs on the forward kernels (3x faster on SwiftShader
    * than the gather form). Returns undefined where padding exceeds (kernel - 1) * dilation.
    */
-  private backwardInputAsForward(dy: Tensor, w: Tensor, g: Conv2dGeometry, mask?: Tensor): GpuTensor | undefined {
+  private backwardInputAsForward(dy: Tensor, w: Tensor, g: Conv2dGeometry): GpuTensor | undefined {
     const spanH = (g.kernelH - 1) * g.dilationH, spanW = (g.kernelW - 1) * g.dilationW;
     if (g.strideH !== 1 || g.strideW !== 1 || Math.max(g.padTop, g.padBottom) > spanH || Math.max(g.padLeft, g.padRight) > spanW) return undefined;
     const inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups;
     const flipped = this.ctx.empty([g.inChannels, outPerGroup, g.kernelH, g.kernelW]);
     this.ctx.run({
-      shader: 'conv2d', entry: 'flip_weights', overrides: { MODE: 0, HAS_MASK: !!mask, WORKGROUP_SIZE: CONV_WORKGROUP },
-      params: convParams(g), bindings: { 1: w, 3: mask ?? this.ctx.dummy, 5: flipped },
+      shader: 'conv2d', entry: 'flip_weights', overrides: { MODE: 0, WORKGROUP_SIZE: CONV_WORKGROUP },
+      params: convParams(g), bindings: { 1: w, 5: flipped },
       workgroups: this.ctx.grid(g.outChannels * inPerGroup * g.kernelH * g.kernelW, CONV_WORKGROUP),
     });
     const transposed: Conv2dGeometry = {
@@ -139,55 +139,51 @@ export class WebGpuBackend implements Backend {
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
     const g = conv2dGeometry(x.shape, w.shape, o);
-    checkConvExtras('conv2d', g.outChannels, w.shape, o);
+    checkConvBias('conv2d', g.outChannels, o);
     const y = this.ctx.empty([g.batch, g.outChannels, g.outH, g.outW]);
     this.convGemm(CONV_MODE.forward, g, w, x, y, o);
     return y;
   }
 
-  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+  conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions = {}): Tensor {
     const g = conv2dGeometry(inputShape, w.shape, o);
     assertShape('conv2dBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-    checkConvExtras('conv2dBackwardInput', g.outChannels, w.shape, o);
-    const viaForward = this.backwardInputAsForward(dy, w, g, o.mask);
+    const viaForward = this.backwardInputAsForward(dy, w, g);
     if (viaForward) return viaForward;
     const dx = this.ctx.empty(inputShape);
-    this.convGemm(CONV_MODE.backwardInput, g, w, dy, dx, { mask: o.mask });
+    this.convGemm(CONV_MODE.backwardInput, g, w, dy, dx, {});
     return dx;
   }
 
-  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions & { mask?: Tensor } = {}): Tensor {
+  conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions = {}): Tensor {
     const g = conv2dGeometry(x.shape, filterShape, o);
     assertShape('conv2dBackwardFilter', 'dy', dy.shape, [g.batch, g.outChannels, g.outH, g.outW]);
-    checkConvExtras('conv2dBackwardFilter', g.outChannels, filterShape, o);
     const dw = this.ctx.empty(filterShape);
-    this.convGemm(CONV_MODE.backwardFilter, g, dy, x, dw, { mask: o.mask });
+    this.convGemm(CONV_MODE.backwardFilter, g, dy, x, dw, {});
     return dw;
   }
 
   linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor {
     const g = linearGeometry(x.shape, w.shape);
-    checkConvExtras('linear', g.outChannels, w.shape, o);
+    checkConvBias('linear', g.outChannels, o);
     const y = this.ctx.empty([g.batch, g.outChannels]);
     this.convGemm(CONV_MODE.forward, g, w, x, y, o);
     return y;
   }
 
-  linearBackwardInput(dy: Tensor, w: Tensor, o: { mask?: Tensor } = {}): Tensor {
+  linearBackwardInput(dy: Tensor, w: Tensor): Tensor {
     const g = linearGeometry([dy.shape[0], w.shape[1]], w.shape);
     assertShape('linearBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels]);
-    checkConvExtras('linearBackwardInput', g.outChannels, w.shape, o);
     const dx = this.ctx.empty([g.batch, g.inChannels]);
-    this.convGemm(CONV_MODE.backwardInput, g, w, dy, dx, o);
+    this.convGemm(CONV_MODE.backwardInput, g, w, dy, dx, {});
     return dx;
   }
 
-  linearBackwardWeight(dy: Tensor, x: Tensor, o: { mask?: Tensor } = {}): Tensor {
+  linearBackwardWeight(dy: Tensor, x: Tensor): Tensor {
     const g = linearGeometry(x.shape, [dy.shape[1], x.shape[1]]);
     assertShape('linearBackwardWeight', 'dy', dy.shape, [g.batch, g.outChannels]);
-    checkConvExtras('linearBackwardWeight', g.outChannels, [g.outChannels, g.inChannels], o);
     const dw = this.ctx.empty([g.outChannels, g.inChannels]);
-    this.convGemm(CONV_MODE.backwardFilter, g, dy, x, dw, o);
+    this.convGemm(CONV_MODE.backwardFilter, g, dy, x, dw, {});
     return dw;
   }
 
@@ -429,13 +425,12 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  async magnitudeHistogram(items: { x: Tensor; mask?: Tensor }[], shift: number, prefix: number): Promise<Uint32Array> {
+  async magnitudeHistogram(xs: Tensor[], shift: number, prefix: number): Promise<Uint32Array> {
     const hist = this.zeros([256]);
-    for (const { x, mask } of items) {
-      if (mask) assertShape('magnitudeHistogram', 'mask', mask.shape, x.shape);
+    for (const x of xs) {
       this.ctx.run({
-        shader: 'magnitude-select', entry: 'histogram', overrides: { HAS_MASK: mask ? 1 : 0, WORKGROUP_SIZE: WORKGROUP },
-        params: [x.size, shift, prefix, 0], bindings: { 1: x, 2: mask ?? this.ctx.dummy, 3: hist }, workgroups: this.ctx.grid(x.size, WORKGROUP),
+        shader: 'magnitude-select', entry: 'histogram', overrides: { WORKGROUP_SIZE: WORKGROUP },
+        params: [x.size, shift, prefix, 0], bindings: { 1: x, 3: hist }, workgroups: this.ctx.grid(x.size, WORKGROUP),
       });
     }
     const counts = new Uint32Array((await this.read(hist)).buffer);
@@ -443,12 +438,11 @@ export class WebGpuBackend implements Backend {
     return counts;
   }
 
-  thresholdMask(x: Tensor, mask: Tensor | undefined, thresholdBits: number): Tensor {
-    if (mask) assertShape('thresholdMask', 'mask', mask.shape, x.shape);
+  thresholdMask(x: Tensor, thresholdBits: number): Tensor {
     const y = this.ctx.empty(x.shape);
     this.ctx.run({
-      shader: 'magnitude-select', entry: 'threshold_mask', overrides: { HAS_MASK: mask ? 1 : 0, WORKGROUP_SIZE: WORKGROUP },
-      params: [x.size, 0, 0, thresholdBits], bindings: { 1: x, 2: mask ?? this.ctx.dummy, 4: y }, workgroups: this.ctx.grid(x.size, WORKGROUP),
+      shader: 'magnitude-select', entry: 'threshold_mask', overrides: { WORKGROUP_SIZE: WORKGROUP },
+      params: [x.size, 0, 0, thresholdBits], bindings: { 1: x, 4: y }, workgroups: this.ctx.grid(x.size, WORKGROUP),
     });
     return y;
   }

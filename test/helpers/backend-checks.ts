@@ -13,12 +13,13 @@ export async function expectMagnitudeSelectionAgrees(be: Backend, reference: Bac
     const x = randomInput(rng, shape, -2, 2), mask = binaryMask(rng, shape);
     const threshold = magnitudeBits(rng.uniform(0, 1.5));
     const results = [];
+    // Every other case as a pruned weight: 0 where the mask is.
+    const values = i % 2 ? x.data.map((v, j) => (mask.data[j] === 0 ? 0 : v)) : x.data;
     for (const b of [be, reference]) {
-      const t = b.upload(x.data, shape), m = b.upload(mask.data, shape);
-      const items = [{ x: t, mask: i % 2 ? m : undefined }];
-      const top = await b.magnitudeHistogram(items, 24, 0);
+      const t = b.upload(values, shape);
+      const top = await b.magnitudeHistogram([t], 24, 0);
       const prefix = top.findIndex((c) => c > 0);
-      results.push({ top, next: await b.magnitudeHistogram(items, 16, prefix), mask: await b.read(b.thresholdMask(t, items[0].mask, threshold)) });
+      results.push({ top, next: await b.magnitudeHistogram([t], 16, prefix), mask: await b.read(b.thresholdMask(t, threshold)) });
     }
     expect(results[0]).toEqual(results[1]);
   }

@@ -29,41 +29,32 @@ export function convCase(rng: Rng, i: number): OpCase {
   const c = randomConv(rng, i);
   const g = conv2dGeometry(c.x, c.w, c.o);
   const yShape = [g.batch, g.outChannels, g.outH, g.outW];
-  const withMask = rng.bool(), withBias = rng.bool(), relu = rng.bool(0.3);
+  const withBias = rng.bool(), relu = rng.bool(0.3);
   return {
-    label: `${c.label}${withMask ? ' masked' : ''}${withBias ? ' bias' : ''}${relu ? ' relu' : ''}`,
-    inputs: {
-      x: randomInput(rng, c.x), w: randomInput(rng, c.w), dy: randomInput(rng, yShape),
-      b: randomInput(rng, [g.outChannels]), mask: binaryMask(rng, c.w),
-    },
-    run: (be, t) => {
-      const mask = withMask ? t.mask : undefined;
-      return {
-        y: be.conv2d(t.x, t.w, { ...c.o, mask, bias: withBias ? t.b : undefined, relu }),
-        dx: be.conv2dBackwardInput(t.dy, t.w, c.x, { ...c.o, mask }),
-        dw: be.conv2dBackwardFilter(t.dy, t.x, c.w, { ...c.o, mask }),
-        db: be.channelSum(t.dy),
-      };
-    },
+    label: `${c.label}${withBias ? ' bias' : ''}${relu ? ' relu' : ''}`,
+    inputs: { x: randomInput(rng, c.x), w: randomInput(rng, c.w), dy: randomInput(rng, yShape), b: randomInput(rng, [g.outChannels]) },
+    run: (be, t) => ({
+      y: be.conv2d(t.x, t.w, { ...c.o, bias: withBias ? t.b : undefined, relu }),
+      dx: be.conv2dBackwardInput(t.dy, t.w, c.x, c.o),
+      dw: be.conv2dBackwardFilter(t.dy, t.x, c.w, c.o),
+      db: be.channelSum(t.dy),
+    }),
     atol: 1e-4,
   };
 }
 
 function linearCase(rng: Rng): OpCase {
   const [n, fin, fout] = [rng.int(1, 37), rng.int(1, 70), rng.int(1, 35)];
-  const withMask = rng.bool(), relu = rng.bool(0.3);
+  const relu = rng.bool(0.3);
   return {
-    label: `${n}x${fin} -> ${fout}${withMask ? ' masked' : ''}${relu ? ' relu' : ''}`,
-    inputs: { x: randomInput(rng, [n, fin]), w: randomInput(rng, [fout, fin]), b: randomInput(rng, [fout]), dy: randomInput(rng, [n, fout]), mask: binaryMask(rng, [fout, fin]) },
-    run: (be, t) => {
-      const mask = withMask ? t.mask : undefined;
-      return {
-        y: be.linear(t.x, t.w, { bias: t.b, mask, relu }),
-        dx: be.linearBackwardInput(t.dy, t.w, { mask }),
-        dw: be.linearBackwardWeight(t.dy, t.x, { mask }),
-        db: be.channelSum(t.dy),
-      };
-    },
+    label: `${n}x${fin} -> ${fout}${relu ? ' relu' : ''}`,
+    inputs: { x: randomInput(rng, [n, fin]), w: randomInput(rng, [fout, fin]), b: randomInput(rng, [fout]), dy: randomInput(rng, [n, fout]) },
+    run: (be, t) => ({
+      y: be.linear(t.x, t.w, { bias: t.b, relu }),
+      dx: be.linearBackwardInput(t.dy, t.w),
+      dw: be.linearBackwardWeight(t.dy, t.x),
+      db: be.channelSum(t.dy),
+    }),
     atol: 1e-4,
   };
 }
