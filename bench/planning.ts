@@ -2,7 +2,7 @@
 // torchvision's ResNet-18, ResNet-50 and MobileNetV2 at 64x64 and 224x224 (random importance scores,
 // systolic-16x16, latency 0.5): seconds, tile-scheduling problems solved, a five-budget sweep in one
 // session, and the previous planner (commit 6c57eee) where it finishes within PLANNING_CAP seconds
-// (default 120) with the importance each plan loses. PLANNING_SCHEDULER=cpu|webgpu|gpujs picks the tile
+// (default 120) with the importance each plan loses. PLANNING_SCHEDULER=cpu|webgpu picks the tile
 // scheduler (default: the CPU one, which the native backend uses); PLANNING_MODELS=lenet5,ResNet-18 keeps
 // the rows whose label starts with one of those.
 import type { AcceleratorConfig } from '../src/accel/config.js';
@@ -11,8 +11,6 @@ import type { Objective, TileProblem } from '../src/accel/tiled.js';
 import type { ModelSpec } from '../src/model/graph.js';
 import { lenet5, mobilenet, mobilenetV2, resnet18, resnet20, resnet50, vggSmall } from '../src/model/zoo.js';
 import { gpuScheduler } from '../src/schedulers/webgpu.js';
-import { gpujsScheduler } from '../src/schedulers/gpujs.js';
-import { GpujsBackend } from '../src/gpujs/backend.js';
 import { openBackend } from '../src/open-backend.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { allocateToBudget, groupLayers } from '../src/prune/allocate-budget.js';
@@ -41,9 +39,10 @@ const SWEEP = [0.9, 0.7, 0.5, 0.4, 0.3];
 export async function benchPlanning(): Promise<void> {
   const accel = preset('systolic-16x16');
   const which = process.env.PLANNING_SCHEDULER ?? 'cpu';
-  const be = which === 'cpu' ? undefined : await openBackend({ backend: which as 'webgpu' | 'gpujs' });
+  if (which !== 'cpu' && which !== 'webgpu') throw new Error(`PLANNING_SCHEDULER must be cpu or webgpu, got '${which}'`);
+  const be = which === 'cpu' ? undefined : await openBackend({ backend: 'webgpu' });
   // The backend's own scheduler even where schedulerFor() would take the CPU's (software adapters, WebAssembly).
-  const schedule = be instanceof WebGpuBackend ? (gpuScheduler(be.ctx) as Schedule) : be instanceof GpujsBackend ? (gpujsScheduler(be) as Schedule) : undefined;
+  const schedule = be instanceof WebGpuBackend ? (gpuScheduler(be.ctx) as Schedule) : undefined;
   const cap = Number(process.env.PLANNING_CAP ?? 120);
   const rows: string[][] = [];
   const only = process.env.PLANNING_MODELS?.split(',');

@@ -20,7 +20,6 @@ export { presets, DEFAULT_PRESET } from './accel/presets.js';
 export { type ModelCost, evaluate } from './accel/cost.js';
 export { modelWorkloads } from './accel/model-workload.js';
 export { gpuScheduler } from './schedulers/webgpu.js';
-export { gpujsScheduler } from './schedulers/gpujs.js';
 export { channelGroups, type Group } from './prune/dependency.js';
 export { criteria } from './prune/criteria/index.js';
 export { pruneChannels } from './prune/prune.js';

@@ -4,7 +4,6 @@
 // name. Also gives each backend's tile scheduler, so callers never branch on the backend's kind.
 import type { AcceleratorConfig } from './accel/config.js';
 import { gpuScheduler } from './schedulers/webgpu.js';
-import { gpujsScheduler } from './schedulers/gpujs.js';
 import { type Objective, type Scheduled, type TileProblem, scheduleOnCpu } from './accel/tiled.js';
 import { GpujsBackend, type GpujsBackendOptions } from './gpujs/backend.js';
 import type { NativeBackend, NativeBackendOptions } from './native/backend.js';
@@ -85,12 +84,12 @@ export function backendLabel(be: ComputeBackend): string {
 export type TileScheduler = (c: AcceleratorConfig, problems: TileProblem[], objective: Objective) => Promise<Scheduled[]> | Scheduled[];
 
 /**
- * The tile scheduler for `be`: the WGSL or gpu.js one on a GPU, else the CPU reference, which is faster
- * than either on a CPU (npm run bench -- planning, lenet5: 0.3 s on the CPU, 3.8 s on SwiftShader,
- * 2.0 s on gpu.js's WebAssembly). All three choose the same tilings.
+ * The tile scheduler for `be`: the WGSL one on a hardware GPU, else the CPU reference (src/accel/tiled.ts,
+ * the definition), which is faster on a CPU (npm run bench -- planning, lenet5: 0.3 s on the CPU, 3.8 s
+ * on SwiftShader). Both choose the same tilings. gpu.js had a third scheduler until it measured 14-30x
+ * slower than the CPU one (resnet20 7.2 s against 0.5 s, ResNet-18 at 64x64 53.9 s against 3.3 s).
  */
 export function schedulerFor(be: ComputeBackend): TileScheduler {
   if (be instanceof WebGpuBackend && !be.report.software) return gpuScheduler(be.ctx);
-  if (be instanceof GpujsBackend && (be.mode === 'webgl2' || be.mode === 'webgl' || be.mode === 'headlessgl')) return gpujsScheduler(be);
   return (c, problems, objective) => problems.map((q) => scheduleOnCpu(c, q, objective));
 }

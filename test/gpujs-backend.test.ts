@@ -1,20 +1,15 @@
 // The gpu.js fallback backend (WebAssembly in Node here) against the CPU reference: the same seeded
-// cases as the WebGPU kernels, the magnitude-selection ops of unstructured pruning, and the tile scheduler.
+// cases as the WebGPU kernels, and the magnitude-selection ops of unstructured pruning.
 import { afterAll, describe, expect, it } from 'vitest';
-import { evaluate } from '../src/accel/cost.js';
-import { gpujsScheduler } from '../src/schedulers/gpujs.js';
-import { type Objective, scheduleOnCpu, tileProblem } from '../src/accel/tiled.js';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
 import { GpujsBackend } from '../src/gpujs/backend.js';
 import { initModel } from '../src/model/model.js';
 import { mobilenet } from '../src/model/zoo.js';
 import { train } from '../src/train/trainer.js';
-import { Rng } from '../src/random.js';
-import { randomConfig, randomLayer } from './helpers/accel-cases.js';
 import { expectMagnitudeSelectionAgrees, expectNamedShapeErrors } from './helpers/backend-checks.js';
 import { cpu } from './helpers/backends.js';
-import { binaryMask, expectBackendsAgree, randomInput } from './helpers/op-cases.js';
+import { expectBackendsAgree } from './helpers/op-cases.js';
 import { OP_SUITES, convCase } from './helpers/op-suites.js';
 
 describe('gpu.js backend matches the CPU reference', async () => {
@@ -30,29 +25,6 @@ describe('gpu.js backend matches the CPU reference', async () => {
 
   it('magnitude histogram (exact counts) and threshold masks', () => expectMagnitudeSelectionAgrees(be, reference));
   it('rejects inputs with the op and shapes named', () => expectNamedShapeErrors(be));
-});
-
-describe('gpu.js tile scheduler equals the CPU reference', async () => {
-  const be = await GpujsBackend.create();
-  afterAll(() => be.destroy());
-  const rng = new Rng(99);
-  const cases = Array.from({ length: 12 }, () => ({ c: randomConfig(rng), l: randomLayer(rng) }));
-
-  for (const objective of ['latency', 'energy', 'edp', 'dram'] as Objective[]) {
-    it(`best candidate and exact counts, objective ${objective}, many problems per kernel call`, async () => {
-      for (const { c } of cases.slice(0, 4)) {
-        const qs = cases.map(({ l }) => tileProblem(c, l));
-        const got = await gpujsScheduler(be)(c, qs, objective);
-        qs.forEach((q, i) => expect(got[i], `problem ${i} on ${c.name} ${c.dataflow}`).toEqual(scheduleOnCpu(c, q, objective)));
-      }
-    });
-  }
-
-  it('evaluate() gives the same model cost with the gpu.js scheduler', async () => {
-    const { c } = cases[1];
-    const layers = cases.map((x) => x.l);
-    expect(await evaluate(c, layers, { objective: 'edp', schedule: gpujsScheduler(be) })).toEqual(await evaluate(c, layers, { objective: 'edp' }));
-  });
 });
 
 describe('gpu.js threaded training keeps its memory', () => {

@@ -138,17 +138,15 @@ export class GpujsBackend implements Backend {
     let k = this.kernels.get(name);
     if (!k) {
       const { kernel, helpers } = kernelFunctions(name);
-      const threaded = this.threaded && name !== 'tile-scheduler';
       k = this.gpu.createKernel(kernel, {
         dynamicOutput: true, dynamicArguments: true, precision: 'single', tactic: 'precision',
-        loopMaxIterations: MAX_ELEMENTS, output: [1], functions: helpers, asyncMode: threaded,
+        loopMaxIterations: MAX_ELEMENTS, output: [1], functions: helpers, asyncMode: this.threaded,
       });
       // gpu.js's WebAssembly kernels keep a module (and memory) per argument-size signature, 8 by
       // default; a network's layers have more, and with threads an evicted module's shared memory
       // stays pinned by the workers: measured 256 MiB lost per MobileNet training step. Keep them all.
-      // The tile scheduler sees a new size per call: it runs unthreaded, where evicted modules are freed.
       const wasm = (k as unknown as { kernel?: { moduleCacheLimit?: number } }).kernel;
-      if (threaded && wasm && 'moduleCacheLimit' in wasm) wasm.moduleCacheLimit = MODULE_CACHE_LIMIT;
+      if (this.threaded && wasm && 'moduleCacheLimit' in wasm) wasm.moduleCacheLimit = MODULE_CACHE_LIMIT;
       this.kernels.set(name, k);
     }
     return k;
@@ -169,14 +167,6 @@ export class GpujsBackend implements Backend {
     const result = this.queue.then(async () => exact(await (k.setOutput([size])(...(await Promise.all(args))) as unknown as Promise<Float32Array>)));
     this.queue = result.catch(() => undefined);
     return result;
-  }
-
-  /** Runs a kernel over a width x height grid (thread.x, thread.y); returns its rows. */
-  async runGrid(name: GpujsKernelName, width: number, height: number, ...args: (Float32Array | number)[]): Promise<Float32Array[]> {
-    const k = this.kernel(name);
-    const job = this.queue.then(async () => Array.from(await (k.setOutput([width, height])(...args) as unknown as Promise<Float32Array[]>), (row) => row.slice(0, width)));
-    this.queue = job.catch(() => undefined);
-    return job;
   }
 
   private wrap(shape: Shape, values: Data): GpujsTensor {

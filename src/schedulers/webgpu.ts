@@ -7,7 +7,7 @@ import {
   type Objective, type Scheduled, type TileProblem, candidateAt, candidateCount, evaluateCandidate,
 } from '../accel/tiled.js';
 
-/** Objective codes, as both tile-scheduler kernels (WGSL and gpu.js) take them. */
+/** Objective codes, as the tile-scheduler kernel takes them. */
 export const OBJECTIVES: Record<Objective, number> = { latency: 0, energy: 1, edp: 2, dram: 3 };
 export const PROBLEM_WORDS = 30;
 export const COUNT_FIELDS = 24;
