@@ -38,7 +38,6 @@ function fill() {
   budget.oninput = () => { $('budget-value').textContent = `${Math.round(100 * Number(budget.value))}%`; };
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1e4 ? `${(v / 1e3).toFixed(1)}k` : String(+v.toPrecision(4)));
 
 function showSummary(r: RunReport) {
   const set = (id: string, text: string) => { $(id).textContent = text; };

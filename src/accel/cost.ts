@@ -5,9 +5,9 @@ import type { Energy, LayerCost } from './layer-cost.js';
 import { scaleSimLayer } from './scalesim.js';
 import { vectorPassCost } from './vector-pass.js';
 import {
-  type Objective, type Scheduled, type TileCounts, type TileProblem, type Tiling, U32_MAX, compulsoryIfmapWords, countsEnergy, scheduleOnCpu, tileProblem,
+  type Objective, type Scheduled, type TileCounts, type TileProblem, U32_MAX, compulsoryIfmapWords, countsEnergy, scheduleOnCpu, tileProblem,
 } from './tiled.js';
-import { type Gemm, type LayerWorkload, gemmOf, macsOf } from './workload.js';
+import { type LayerWorkload, gemmOf, macsOf } from './workload.js';
 
 export type Mode = 'tiled' | 'scalesim';
 

@@ -3,7 +3,6 @@
 // as JSON), --verbose and --help. Exit codes: 0 success, 2 usage error, 1 failure; errors are one line
 // on stderr (with the stack only under --verbose).
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LayerCost, type Mode, evaluate, summarize } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';

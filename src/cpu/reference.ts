@@ -1,9 +1,9 @@
 // The CPU reference: the plain, readable definition of every op, computed in float64.
 // Every other backend is tested against these functions, and their gradients against finite differences.
-import { type Activation, type ChannelStat, activationAlpha, magnitudeBits } from '../backend.js';
+import { type Activation, activationAlpha } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type Shape,
-  assertShape, axisView, channelScaleView, conv2dGeometry, linearGeometry, sizeOf,
+  assertShape, channelScaleView, conv2dGeometry, linearGeometry, sizeOf,
 } from '../geometry.js';
 
 import { type NdArray, ndarray } from './ndarray.js';
@@ -14,6 +14,7 @@ export { layerNorm, layerNormBackward } from './reference-layer-norm.js';
 export { resample } from './reference-resample.js';
 export { fakeQuantize, fakeQuantizeBackward } from './reference-quantize.js';
 export { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, maxPool, maxPoolBackward } from './reference-pool.js';
+export { channelStats, gatherChannels, magnitudeHistogram, thresholdMask } from './reference-pruning.js';
 
 const isKept = (mask: NdArray | undefined, i: number) => !mask || mask.data[i] !== 0;
 
@@ -356,46 +357,4 @@ export function adamStep(w: NdArray, grad: NdArray, m: NdArray, v: NdArray, o: A
     const update = (mi / (1 - b1 ** o.step)) / (Math.sqrt(vi / (1 - b2 ** o.step)) + eps);
     w.data[i] = keep ? w.data[i] - o.learningRate * update : 0;
   }
-}
-
-/** Keeps channels `indices` along `axis` (gather-compaction). */
-export function gatherChannels(x: NdArray, axis: number, indices: ArrayLike<number>): NdArray {
-  const [outer, channels, inner] = axisView('gatherChannels', x.shape, axis);
-  Array.from(indices).forEach((c) => { if (!Number.isInteger(c) || c < 0 || c >= channels) throw new Error(`gatherChannels: index ${c} outside ${channels} channels`); });
-  const shape = [...x.shape];
-  shape[axis] = indices.length;
-  const y = ndarray(shape);
-  for (let o = 0; o < outer; o++)
-    for (let k = 0; k < indices.length; k++)
-      y.data.set(x.data.subarray((o * channels + indices[k]) * inner, (o * channels + indices[k] + 1) * inner), (o * indices.length + k) * inner);
-  return y;
-}
-
-/** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq), sum |x * other| (taylor: weight x gradient) or max |x| (absmax). */
-export function channelStats(x: NdArray, axis: number, kind: ChannelStat, other?: NdArray): NdArray {
-  const [, channels, inner] = axisView('channelStats', x.shape, axis);
-  if (kind === 'taylor') assertShape('channelStats', 'other', other?.shape ?? [], x.shape);
-  const out = ndarray([channels]);
-  x.data.forEach((v, i) => {
-    const c = Math.floor(i / inner) % channels;
-    if (kind === 'absmax') out.data[c] = Math.max(out.data[c], Math.abs(v));
-    else out.data[c] += kind === 'l1' ? Math.abs(v) : kind === 'l2sq' ? v * v : Math.abs(v * other!.data[i]);
-  });
-  return out;
-}
-
-/** Radix-selection histogram (see Backend.magnitudeHistogram). */
-export function magnitudeHistogram(xs: NdArray[], shift: number, prefix: number): Uint32Array {
-  const hist = new Uint32Array(256);
-  for (const x of xs) {
-    x.data.forEach((v) => {
-      const bits = magnitudeBits(v);
-      if (shift === 24 || bits >>> (shift + 8) === prefix) hist[(bits >>> shift) & 255]++;
-    });
-  }
-  return hist;
-}
-
-export function thresholdMask(x: NdArray, thresholdBits: number): NdArray {
-  return ndarray(x.shape, x.data.map((v) => (magnitudeBits(v) > thresholdBits ? 1 : 0)));
 }

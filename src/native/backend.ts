@@ -50,7 +50,6 @@ export interface NativeBackendOptions {
   kernels?: NativeKernels;
 }
 
-
 export class NativeBackend implements Backend {
   readonly name = 'native';
   readonly threads: number;
@@ -345,14 +344,8 @@ export class NativeBackend implements Backend {
 
   concat(xs: Tensor[]): Tensor {
     const shape = concatShape(xs.map((x) => x.shape));
-    const inner = sizeOf(shape.slice(2));
-    const y = new Float32Array(sizeOf(shape));
-    let at = 0;
-    for (const x of xs) {
-      k.copyChannels(data(x), x.shape[1], 0, y, shape[1], at, x.shape[1], shape[0], inner);
-      at += x.shape[1];
-    }
-    return this.wrap(shape, y);
+    const parts = xs.map((x) => ({ values: data(x), channels: x.shape[1] }));
+    return this.wrap(shape, k.concatChannels(parts, new Float32Array(sizeOf(shape)), shape[1], shape[0], sizeOf(shape.slice(2))));
   }
   sliceChannels(x: Tensor, offset: number, count: number): Tensor {
     checkSlice(x.shape, offset, count);

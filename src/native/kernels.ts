@@ -13,6 +13,16 @@ export function copyChannels(x: Float32Array, xChannels: number, from: number, y
   for (let o = 0; o < outer; o++) y.set(x.subarray((o * xChannels + from) * inner, (o * xChannels + from + count) * inner), (o * yChannels + to) * inner);
 }
 
+/** Inputs [N, C_i, ...] (the same N and trailing dims) joined along the channels into `y` of `channels`. */
+export function concatChannels(xs: { values: Float32Array; channels: number }[], y: Float32Array, channels: number, outer: number, inner: number): Float32Array {
+  let at = 0;
+  for (const x of xs) {
+    copyChannels(x.values, x.channels, 0, y, channels, at, x.channels, outer, inner);
+    at += x.channels;
+  }
+  return y;
+}
+
 export function gatherChannels(x: Float32Array, [outer, channels, inner]: ChannelView, indices: Float32Array): Float32Array {
   for (const c of indices) if (!Number.isInteger(c) || c < 0 || c >= channels) throw new Error(`gatherChannels: index ${c} outside ${channels} channels`);
   const y = new Float32Array(outer * indices.length * inner);
