@@ -12,9 +12,9 @@ import { predict } from '../src/model/predict.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { importOnnx } from '../src/onnx/import.js';
 import { openBackend, schedulerFor } from '../src/open-backend.js';
-import { parseBudget } from '../src/prune/budget.js';
+import { parseBudget } from '../src/plan/budget.js';
 import { pruneChannels } from '../src/prune/prune.js';
-import { pruneToBudget } from '../src/prune/prune-to-budget.js';
+import { pruneToBudget } from '../src/plan/prune-to-budget.js';
 import { Rng } from '../src/random.js';
 import { table } from './util.js';
 

@@ -13,8 +13,8 @@ import { lenet5, mobilenet, mobilenetV2, resnet18, resnet20, resnet50, vggSmall 
 import { gpuScheduler } from '../src/schedulers/webgpu.js';
 import { openBackend } from '../src/open-backend.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
-import { allocateToBudget, groupLayers } from '../src/prune/allocate-budget.js';
-import { CostModel } from '../src/prune/budget.js';
+import { allocateToBudget, groupLayers } from '../src/plan/allocate-budget.js';
+import { CostModel } from '../src/plan/budget.js';
 import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
 import { previousAllocateToBudget } from '../test/helpers/previous-planner.js';

@@ -19,7 +19,7 @@ import { type Dataset, encodeNpy } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/sources.js';
 import { openBackend } from '../src/open-backend.js';
 import { importOnnx } from '../src/onnx/import.js';
-import { CostModel } from '../src/prune/budget.js';
+import { CostModel } from '../src/plan/budget.js';
 import { type PruneRunOptions, runPrune } from '../src/run/prune-run.js';
 import type { TrainOptions } from '../src/train/trainer.js';
 import { table } from './util.js';

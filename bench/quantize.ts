@@ -14,7 +14,7 @@ import { loadDataset } from '../src/data/sources.js';
 import { type Model, initModel } from '../src/model/model.js';
 import { zooModel } from '../src/model/zoo.js';
 import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
-import { CostModel } from '../src/prune/budget.js';
+import { CostModel } from '../src/plan/budget.js';
 import { type PtqOptions, quantizeModel } from '../src/quantize/ptq.js';
 import { type TrainOptions, evaluateModel, train } from '../src/train/trainer.js';
 import { table } from './util.js';

@@ -1,7 +1,7 @@
 // Using wgprune as a library (docs/library.md shows this file; test/library.test.ts runs it).
 // Import from 'wgprune' in your project (Node resolves it to src/node.ts's API); here the entry is ../src/node.ts.
 import {
-  ChannelPruner, type Criterion, DEFAULT_PRESET, CostModel, SparsityPenalty, channelGroups, evaluateModel, initModel, loadMnist, openBackend, parseBudget,
+  ChannelPruner, byRatio, toBudget, type Criterion, DEFAULT_PRESET, CostModel, SparsityPenalty, channelGroups, evaluateModel, initModel, loadMnist, openBackend, parseBudget,
   presets, pruneToBudget, pruningHistory, subset, type TrainOptions, train, zooModel,
 } from '../src/node.js';
 
@@ -24,7 +24,7 @@ export async function example(o: { steps?: number; log?: (line: string) => void 
     }
     return scores;
   };
-  const pruner = new ChannelPruner(be, dense, { importance: l1, ratio: 0.5, schedule: { kind: 'iterative', steps: 2 } });
+  const pruner = new ChannelPruner(be, dense, { importance: l1, allocation: byRatio(0.5, { schedule: { kind: 'iterative', steps: 2 } }) });
   while (!pruner.done) {
     const step = await pruner.step();
     log(`step ${step.step}: removed ${[...step.removed.values()].reduce((n, c) => n + c.length, 0)} channels`);
@@ -37,7 +37,7 @@ export async function example(o: { steps?: number; log?: (line: string) => void 
   // 2. To a latency budget on a simulated accelerator: half the dense latency on a 16x16 systolic array,
   // in two NetAdapt-style steps (the budget shrinks evenly), Taylor importance, your fine-tuning between.
   const costs = new CostModel(presets[DEFAULT_PRESET], { metric: 'latency' });
-  const budgeted = new ChannelPruner(be, dense, { importance: 'taylor', taylorData: data, budget: parseBudget('latency=0.5'), costs, budgetSteps: 2 });
+  const budgeted = new ChannelPruner(be, dense, { importance: 'taylor', taylorData: data, allocation: toBudget(dense.spec, parseBudget('latency=0.5'), { costs, steps: 2 }) });
   while (!budgeted.done) {
     await budgeted.step();
     budgeted.update((await train(be, budgeted.model, data, tuning)).model);
@@ -53,7 +53,7 @@ export async function example(o: { steps?: number; log?: (line: string) => void 
   // group are near zero), then prune by group norm.
   const penalty = new SparsityPenalty(dense.spec, channelGroups(dense.spec), { kind: 'group-lasso', steps: tuning.maxSteps, grow: { every: 5, factor: 2, target: 0.5 } });
   const sparse = (await train(be, dense, data, tuning, { ...penalty.hooks() })).model;
-  const sparsePruner = new ChannelPruner(be, sparse, { importance: 'group-norm', ratio: 0.5 });
+  const sparsePruner = new ChannelPruner(be, sparse, { importance: 'group-norm', allocation: byRatio(0.5) });
   await sparsePruner.step();
   log(`sparse training: λ ${penalty.lambda.toPrecision(3)}; pruned by group norm: ${(100 * (await evaluateModel(be, sparsePruner.model, test)).accuracy).toFixed(1)}% before fine-tuning`);
   be.destroy();

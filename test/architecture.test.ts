@@ -14,8 +14,8 @@ export const LAYERS: string[][] = [
   ['cpu', 'webgpu', 'gpujs', 'model'],
   ['data', 'onnx', 'accel'],
   ['native', 'train', 'quantize', 'report', 'schedulers'],
-  ['open-backend', 'prune'],
-  ['decompose'],
+  ['open-backend', 'prune', 'decompose'],
+  ['plan'],
   ['run'],
   ['cli', 'index'],
   ['node', 'main'],
@@ -47,6 +47,13 @@ describe('architecture', () => {
     const upward = [...imports].flatMap(([f, deps]) => deps.filter((d) => unit(d) !== unit(f) && layerOf.get(unit(d))! >= layerOf.get(unit(f))!)
       .map((d) => `${relative(SRC, f)} imports ${relative(SRC, d)}`));
     expect(upward).toEqual([]);
+  });
+
+  it('the planners have one entry: code outside plan/ imports plan/index.ts only', () => {
+    const entry = join(SRC, 'plan', 'index.ts');
+    const around = [...imports].flatMap(([f, deps]) => deps.filter((d) => unit(f) !== 'plan' && unit(d) === 'plan' && d !== entry)
+      .map((d) => `${relative(SRC, f)} imports ${relative(SRC, d)}`));
+    expect(around).toEqual([]);
   });
 
   it('no file imports itself back through others', () => {

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type ModelSpec, inferShapes, shuffledChannels } from '../src/model/graph.js';
-import { specWithCounts } from '../src/prune/budget.js';
+import { specWithCounts } from '../src/plan/budget.js';
 import { initModel } from '../src/model/model.js';
 import { applyChannelMasks, compactModel, type KeptChannels } from '../src/prune/compact.js';
 import { channelGroups } from '../src/prune/dependency.js';

@@ -25,8 +25,8 @@ describe('the npm package', () => {
     run('npx', ['wgprune', 'prune', '--model', 'default', '--ratio', '0.5', '--max-steps', '3', '--train-limit', '256', '--test-limit', '100', '--out', 'out']);
     expect(existsSync(join(dir, 'out', 'pruned.onnx'))).toBe(true);
     writeFileSync(join(dir, 'use.mjs'), `
-      import { ChannelPruner, CpuBackend, initModel, zooModel } from 'wgprune';
-      const pruner = new ChannelPruner(new CpuBackend(), initModel(zooModel('lenet5'), 1), { importance: 'l1', ratio: 0.5 });
+      import { ChannelPruner, CpuBackend, byRatio, initModel, zooModel } from 'wgprune';
+      const pruner = new ChannelPruner(new CpuBackend(), initModel(zooModel('lenet5'), 1), { importance: 'l1', allocation: byRatio(0.5) });
       const step = await pruner.step();
       console.log(JSON.stringify({ removed: [...step.removed.values()].reduce((n, c) => n + c.length, 0) }));
     `);

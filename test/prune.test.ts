@@ -8,9 +8,11 @@ import { lenet5, vggSmall } from '../src/model/zoo.js';
 import { predict } from '../src/model/predict.js';
 import { pruneChannels, scheduleRatios } from '../src/prune/prune.js';
 import { type PruningHistory, prunedSpec, pruningHistory, replayPruning } from '../src/prune/history.js';
-import { ChannelPruner } from '../src/prune/pruner.js';
-import { budgetJudge } from '../src/prune/budget-judge.js';
-import { CostModel } from '../src/prune/budget.js';
+import { ChannelPruner, byRatio } from '../src/prune/pruner.js';
+import { toBudget } from '../src/plan/to-budget.js';
+import { OptionError, checkPruneChoices } from '../src/run/prune-options.js';
+import { budgetJudge } from '../src/plan/budget-judge.js';
+import { CostModel } from '../src/plan/budget.js';
 import { preset } from '../src/accel/presets.js';
 import { Rng } from '../src/random.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
@@ -52,7 +54,7 @@ describe('the pruner object (Torch-Pruning style)', () => {
     const dense = initModel(lenet5(), 3);
     // Importance: the channel's index (a user's own function, no registry).
     const byIndex = async (g: { channels: number }) => Float64Array.from({ length: g.channels }, (_, c) => c);
-    const pruner = new ChannelPruner(be, dense, { importance: byIndex, ratio: 0.5, schedule: { kind: 'iterative', steps: 2 } });
+    const pruner = new ChannelPruner(be, dense, { importance: byIndex, allocation: byRatio(0.5, { schedule: { kind: 'iterative', steps: 2 } }) });
     expect(pruner.totalSteps).toBe(2);
     const first = await pruner.step();
     const conv1 = pruner.groups[0];
@@ -74,7 +76,7 @@ describe('the pruner object (Torch-Pruning style)', () => {
   it('a pruning history rebuilds the pruned architecture from the original model, and refuses another model', async () => {
     const be = cpu();
     const dense = initModel(lenet5(), 5);
-    const pruner = new ChannelPruner(be, dense, { importance: 'l1', ratio: 0.4 });
+    const pruner = new ChannelPruner(be, dense, { importance: 'l1', allocation: byRatio(0.4) });
     await pruner.step();
     const compact = await pruner.compact();
     const h: PruningHistory = JSON.parse(JSON.stringify(pruningHistory(dense.spec, pruner.groups, pruner.kept)));
@@ -91,19 +93,30 @@ describe('options a pruner cannot honour, and errors a judge must not hide', () 
   const model = initModel(lenet5(), 2);
   const budget = { metric: 'latency' as const, fraction: 0.6 };
 
+  it('one check of the choices of a run, named by key for the library and by flag for the CLI', () => {
+    const choices = { granularity: 'unstructured' as const, ratio: 0.5, budget };
+    expect(() => checkPruneChoices(choices)).toThrow(/^budget applies to channel pruning; granularity unstructured takes ratio$/);
+    expect(() => checkPruneChoices(choices, (k) => `--${k}`)).toThrow(/^--budget applies to channel pruning; --granularity unstructured takes --ratio$/);
+    expect(() => checkPruneChoices({ granularity: 'channel', budget, bits: [4, 8], sweep: [0.5] })).toThrow(OptionError);
+    expect(() => checkPruneChoices({ granularity: 'channel', budget, schedule: { kind: 'iterative', steps: 2 }, compareUniform: true })).not.toThrow();
+  });
+
   it('a budget honours an iterative schedule as its steps and refuses what only a ratio means', async () => {
-    const stepped = new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, schedule: { kind: 'iterative', steps: 3 } });
+    const stepped = new ChannelPruner(cpu(), model, { importance: 'l1', allocation: toBudget(model.spec, budget, { accelerator, schedule: { kind: 'iterative', steps: 3 } }) });
     expect(stepped.totalSteps).toBe(3);
     const budgets = (await stepped.budgets())!;
     expect(budgets).toHaveLength(3);
     expect(budgets[0]).toBeGreaterThan(budgets[2]);
     for (let i = 0; i < 3; i++) await stepped.step();
     expect(stepped.done).toBe(true);
-    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, ratios: { conv1: 0.5 } })).toThrow(/ratios apply to a ratio; a budget allocates by cost/);
-    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, global: true })).toThrow(/global apply to a ratio/);
-    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, schedule: { kind: 'agp', steps: 3 } })).toThrow(/AGP schedule follows a ratio/);
-    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', budget, accelerator, schedule: { kind: 'iterative', steps: 3 }, budgetSteps: 2 })).toThrow(/disagree/);
-    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', ratio: 0.5, budgetSteps: 2 })).toThrow(/budgetSteps applies to a budget/);
+    const refused = (o: object) => () => toBudget(model.spec, budget, { accelerator, ...o });
+    expect(refused({ ratios: { conv1: 0.5 } })).toThrow(/ratios apply to a ratio; a budget allocates by cost/);
+    expect(refused({ global: true })).toThrow(/global apply to a ratio/);
+    expect(refused({ schedule: { kind: 'agp', steps: 3 } })).toThrow(/AGP schedule follows a ratio/);
+    expect(refused({ schedule: { kind: 'iterative', steps: 3 }, steps: 2 })).toThrow(/disagree/);
+    expect(() => byRatio(0.5, { steps: 2 } as object)).toThrow(/steps does not apply to a ratio; a budget takes toBudget\(\)/);
+    // The flags of the old options object are refused, not ignored.
+    expect(() => new ChannelPruner(cpu(), model, { importance: 'l1', ratio: 0.5 } as never)).toThrow(/ratio does not apply to a pruner/);
   });
 
   it('the budget judge scores an unreachable budget as Infinity, gives Taylor its data, and lets other errors through', async () => {

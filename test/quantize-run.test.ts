@@ -16,8 +16,9 @@ import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { evaluateModel, train } from '../src/train/trainer.js';
 import { cli } from './helpers/cli.js';
 import { presets } from '../src/accel/presets.js';
-import { CostModel } from '../src/prune/budget.js';
-import { planMixedPrecision } from '../src/prune/mixed-precision.js';
+import { CostModel } from '../src/plan/budget.js';
+import { toBudget } from '../src/plan/to-budget.js';
+import { planMixedPrecision } from '../src/plan/mixed-precision.js';
 import { ChannelPruner } from '../src/prune/pruner.js';
 import type { RunReport } from '../src/report/report.js';
 
@@ -124,7 +125,7 @@ describe('mixed precision with channel pruning at one budget', () => {
       // The planned model pruned to the budget meets it at its widths; float pruning to the same energy loses more.
       // Pruned in a fresh cost session: nothing the planner recorded is replayed, so this is the plan the run would make on its own.
       const prune = async (m: typeof model) => {
-        const pruner = new ChannelPruner(be, m, { importance: 'l1', budget: { metric: 'energy', value: plan.budget }, costs: new CostModel(accel, { metric: 'energy' }) });
+        const pruner = new ChannelPruner(be, m, { importance: 'l1', allocation: toBudget(m.spec, { metric: 'energy', value: plan.budget }, { costs: new CostModel(accel, { metric: 'energy' }) }) });
         await pruner.step();
         return { cost: await costs.cost((await pruner.compact()).spec), loss: (await evaluateModel(be, pruner.model, subset(data, 512))).loss };
       };

@@ -2,7 +2,7 @@
 // backend it opens (with fallback notices on stderr), and output as text or JSON.
 import { BACKEND_CHOICES, type ComputeBackend, openBackend } from '../open-backend.js';
 import type { AcceleratorConfig } from '../accel/config.js';
-import { type Budget, parseBudget } from '../prune/budget.js';
+import { type Budget, parseBudget } from '../plan/index.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { UsageError } from './inputs.js';
 import { type Values, int, num, oneOf, str } from './options.js';

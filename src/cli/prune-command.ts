@@ -1,11 +1,5 @@
 // `wgprune prune`: options to a run (combinations it cannot honour refused with exit 2), the run with
 // device fallback, its outputs written together, and Ctrl-C in any phase saved in resume.safetensors.
-function parseSchedule(text: string | undefined): PruneSchedule | undefined {
-  if (!text || text === 'one-shot') return text ? { kind: 'one-shot' } : undefined;
-  const m = /^(iterative|agp):(\d+)$/.exec(text);
-  if (!m || Number(m[2]) < 1) throw new UsageError(`--schedule must be one-shot, iterative:N or agp:N, got '${text}'`);
-  return { kind: m[1] as 'iterative' | 'agp', steps: Number(m[2]) };
-}
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,17 +13,27 @@ import type { PruneSchedule } from '../prune/prune.js';
 import { STRUCTURE_KINDS, type StructureKind, penaltyStructures } from '../prune/structures.js';
 import { type RunReport, type SparsityReport, paretoChart, renderHtml } from '../report/report.js';
 import { runPruneWithFallback } from '../run/fallback.js';
-import { planPrecision, planSplits } from '../run/plan-before-pruning.js';
-import { CostModel } from '../prune/budget.js';
+import { CostModel, planPrecision, planSplits } from '../plan/index.js';
 import { schedulerFor } from '../open-backend.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { channelGroups } from '../prune/dependency.js';
 import { type Context, backend, budgetOption, dataValues, kdOption, notice, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { OptionError, type PruneChoices, checkPruneChoices } from '../run/prune-options.js';
 import { RUN_OUTPUTS, checkOutputDir, writeOutputs } from './outputs.js';
 import { resumedRun, savedOptions } from './resume.js';
 import { type Values, int, num, oneOf, str } from './options.js';
+
+/** The flags of the choices not spelt `--` and their key. */
+const PRUNE_FLAGS: Partial<Record<keyof PruneChoices, string>> = { compareUniform: '--compare-uniform', sparse: '--sparse-train' };
+
+function parseSchedule(text: string | undefined): PruneSchedule | undefined {
+  if (!text || text === 'one-shot') return text ? { kind: 'one-shot' } : undefined;
+  const m = /^(iterative|agp):(\d+)$/.exec(text);
+  if (!m || Number(m[2]) < 1) throw new UsageError(`--schedule must be one-shot, iterative:N or agp:N, got '${text}'`);
+  return { kind: m[1] as 'iterative' | 'agp', steps: Number(m[2]) };
+}
 
 
 export async function pruneCommand(c: Context): Promise<number | void> {
@@ -58,44 +62,33 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   if (!criteria[criterion]) throw new UsageError(`--criterion '${criterion}': use one of ${Object.keys(criteria).join(', ')}`);
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const ratio = num(v, 'ratio');
-  if (ratio !== undefined && !(ratio >= 0 && ratio < 1)) throw new UsageError(`--ratio must be in [0, 1), got ${ratio}`);
   const budget = budgetOption(v, accel);
-  if (granularity === 'channel' && ratio === undefined && budget === undefined) throw new UsageError('prune needs --ratio R or --budget METRIC=VALUE');
-  if (granularity === 'channel' && ratio !== undefined && budget !== undefined) throw new UsageError('give --ratio or --budget, not both');
   let nm;
-  if (v.nm !== undefined && granularity !== 'nm') throw new UsageError(`--nm ${str(v, 'nm')} is an N:M pattern: add --granularity nm`);
-  if (granularity === 'nm') {
+  if (v.nm !== undefined || granularity === 'nm') {
     const m = /^(\d+):(\d+)$/.exec(str(v, 'nm') ?? '2:4');
     if (!m || Number(m[1]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--nm must be N:M with 1 <= N < M, got '${str(v, 'nm')}'`);
     nm = { n: Number(m[1]), m: Number(m[2]) };
-    if (ratio !== undefined) throw new UsageError(`--ratio does not apply to --granularity nm: the pattern ${nm.n}:${nm.m} fixes the share pruned (${(1 - nm.n / nm.m).toFixed(2)})`);
   }
-  if (v['compare-uniform'] && budget === undefined) throw new UsageError('--compare-uniform prunes uniformly to the same budget: add --budget METRIC=VALUE');
-  if (v.sweep !== undefined && granularity !== 'channel') throw new UsageError(`--sweep sweeps channel pruning's budget; --granularity ${granularity} takes one --ratio`);
-  if (granularity === 'unstructured' && ratio === undefined) throw new UsageError('unstructured pruning needs --ratio');
-  // Combinations the run cannot honour are refused, not dropped.
   const schedule = parseSchedule(str(v, 'schedule'));
-  if (schedule && schedule.kind !== 'one-shot' && granularity !== 'channel') throw new UsageError(`--schedule ${str(v, 'schedule')} applies to channel pruning; --granularity ${granularity} prunes in one shot`);
-  if (schedule?.kind === 'agp' && budget) throw new UsageError(`--schedule agp:N follows a ratio; with --budget use iterative:N (the budget shrinks in N equal steps)`);
-  if (budget && granularity !== 'channel') throw new UsageError(`--budget applies to channel pruning; --granularity ${granularity} takes --ratio`);
   const bits = str(v, 'bits')?.split(',').map((x) => {
     const b = Number(x);
     // The run ends in a QDQ ONNX file, whose integers are 8 bits at most (opset 13).
     if (!(Number.isInteger(b) && b >= 2 && b <= 8)) throw new UsageError(`--bits takes widths from 2 to 8 (the exported QDQ ONNX holds 8-bit integers at most), e.g. 4,8, got '${x}'`);
     return b;
   });
-  if (bits && !budget) throw new UsageError('--bits plans bit widths with the channels against a budget: add --budget METRIC=VALUE');
-  if (bits && sparse) throw new UsageError('--bits and --sparse-train do not combine yet: the widths are planned on the dense model');
   const decomposeMethod = v.decompose ? oneOf(v, 'decompose-method', ['auto', 'svd', 'tucker2', 'cp'] as const, 'auto') as 'auto' | 'svd' | 'tucker2' | 'cp' : undefined;
   if (!v.decompose && v['decompose-method'] !== undefined) throw new UsageError('--decompose-method chooses the splits of --decompose: add --decompose');
-  if (decomposeMethod && !budget) throw new UsageError('--decompose plans layer splits with the channels against a budget: add --budget METRIC=VALUE');
-  if (decomposeMethod && (bits || sparse)) throw new UsageError(`--decompose and ${bits ? '--bits' : '--sparse-train'} do not combine yet`);
-  if ((bits || decomposeMethod) && v.sweep !== undefined) throw new UsageError(`--sweep and ${bits ? '--bits' : '--decompose'} do not combine yet: the sweep's fractions would be of the planned model, not of the original`);
   const sweep = str(v, 'sweep')?.split(',').map((x) => {
     const f = Number(x);
     if (!(f > 0 && f <= 1)) throw new UsageError(`--sweep takes fractions in (0, 1], got '${x}'`);
     return f;
   });
+  // Combinations the run cannot honour are refused, not dropped: the same check runPrune makes, in flags.
+  try {
+    checkPruneChoices({ granularity, ratio, budget, nm, schedule, compareUniform: !!v['compare-uniform'], sweep, bits, decompose: decomposeMethod, sparse }, (k) => PRUNE_FLAGS[k] ?? `--${k}`);
+  } catch (e) {
+    throw e instanceof OptionError ? new UsageError(e.message) : e;
+  }
   const fineTune = trainOptions(v, 1);
   const kd = kdOption(v);
   const restoreBn = oneOf(v, 'restore-bn', ['auto', 'on', 'off'] as const, 'auto');

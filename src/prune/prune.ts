@@ -8,7 +8,7 @@ import { type TrainHooks, type TrainOptions, train } from '../train/trainer.js';
 import type { Allocation, AllocationOptions } from './allocate.js';
 import type { KeptChannels } from './compact.js';
 import type { Group } from './dependency.js';
-import { ChannelPruner, type PruneSchedule, type StepContext, scheduleRatios } from './pruner.js';
+import { ChannelPruner, type PruneSchedule, type StepContext, byRatio, scheduleRatios } from './pruner.js';
 import { type PruneReport, pruneReport } from './report.js';
 
 export { type PruneSchedule, type StepContext, scheduleRatios } from './pruner.js';
@@ -37,8 +37,10 @@ export interface ChannelPruneResult {
 export interface PruneResume { step: number; kept: KeptChannels; training: Checkpoint }
 
 export async function pruneChannels(be: Backend, dense: Model, o: ChannelPruneOptions): Promise<ChannelPruneResult> {
-  const pruner = new ChannelPruner(be, dense, { ...o, importance: o.criterion, taylorData: o.taylorData ?? o.fineTune?.data });
-  const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, o.ratio);
+  const { ratio, schedule, global, ratios: layerRatios, ignore, roundTo } = o;
+  const allocation = byRatio(ratio, { schedule, global, ratios: layerRatios, ignore, roundTo });
+  const pruner = new ChannelPruner(be, dense, { importance: o.criterion, taylorData: o.taylorData ?? o.fineTune?.data, seed: o.seed, allocation });
+  const ratios = scheduleRatios(schedule ?? { kind: 'one-shot' }, ratio);
   return pruneInSteps(be, dense, o, pruner, (step) => o.onStep?.(step, ratios[step]));
 }
 
@@ -46,7 +48,7 @@ export type PruneStepOptions = Pick<ChannelPruneOptions, 'criterion' | 'fineTune
 
 /** A pruner for a run's step options with its own allocation per step (pruneToBudget's). */
 export function stepPruner(be: Backend, dense: Model, o: PruneStepOptions, steps: number, allocate: (c: StepContext) => Promise<Allocation>): ChannelPruner {
-  return new ChannelPruner(be, dense, { importance: o.criterion, taylorData: o.taylorData ?? o.fineTune?.data, seed: o.seed, allocator: { steps, allocate } });
+  return new ChannelPruner(be, dense, { importance: o.criterion, taylorData: o.taylorData ?? o.fineTune?.data, seed: o.seed, allocation: { steps, allocate } });
 }
 
 /**

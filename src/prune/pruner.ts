@@ -2,13 +2,10 @@
 // function and the allocation, and `step()` prunes one step of the schedule (importance of the current
 // model -> allocation -> channel masks); fine-tuning between steps stays with the caller, who hands the
 // tuned model back with `update()`. Channels pruned at one step stay pruned at the next.
-import type { AcceleratorConfig } from '../accel/config.js';
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import { type Allocation, type AllocationOptions, allocate } from './allocate.js';
-import { allocateToBudget } from './allocate-budget.js';
-import { type Budget, CostModel, absoluteBudget, budgetSteps } from './budget.js';
 import { type KeptChannels, applyChannelMasks, compactModel } from './compact.js';
 import { type Criterion, GRADIENT_CRITERIA, criterion } from './criteria/index.js';
 import { type Group, channelGroups } from './dependency.js';
@@ -26,24 +23,47 @@ export function scheduleRatios(s: PruneSchedule, final: number): number[] {
 
 export interface StepContext { step: number; groups: Group[]; scores: Map<number, Float64Array>; model: Model; kept: KeptChannels }
 
-export interface PrunerOptions extends Partial<AllocationOptions> {
+/**
+ * How a pruner chooses the channels each step keeps: `byRatio()` here, `toBudget()` (src/plan/: an
+ * accelerator budget), or your own object (the uniform baseline's is one).
+ */
+export interface ChannelAllocation {
+  /** Steps in the schedule. */
+  readonly steps: number;
+  allocate(c: StepContext): Promise<Allocation>;
+  /** Each step's budget in the metric's unit, where the allocation has one. */
+  budgets?(): Promise<number[]>;
+}
+
+export interface RatioOptions extends Omit<AllocationOptions, 'ratio' | 'available'> {
+  /** One-shot (default), iterative or AGP. */
+  schedule?: PruneSchedule;
+}
+
+/** Refuses keys an options object of `what` cannot honour (a JavaScript caller can pass any). */
+export function refuseUnknown(what: string, o: object, known: readonly string[], hint = ''): void {
+  const unknown = Object.keys(o).filter((k) => !known.includes(k) && (o as Record<string, unknown>)[k] !== undefined);
+  if (unknown.length) throw new Error(`pruner: ${unknown.join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not apply to ${what}${hint}`);
+}
+
+/** Removes `ratio` of every group's channels (or per-layer `ratios`), over the schedule's steps. */
+export function byRatio(ratio: number, o: RatioOptions = {}): ChannelAllocation {
+  refuseUnknown('a ratio', o, ['schedule', 'global', 'ratios', 'ignore', 'roundTo'], '; a budget takes toBudget()');
+  const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, ratio);
+  const { schedule: _, ...rest } = o;
+  return {
+    steps: ratios.length,
+    allocate: async ({ step, groups, scores, kept }) => allocate(groups, scores, {
+      ...rest, ratio: ratios[step], ratios: o.ratios && Object.fromEntries(Object.entries(o.ratios).map(([k, v]) => [k, (v * ratios[step]) / ratio])), available: kept,
+    }),
+  };
+}
+
+export interface PrunerOptions {
   /** A built-in criterion's name, or your own: (group, context) => one score per channel (higher = more important). */
   importance: string | Criterion;
-  /** Ratio schedule (with `ratio`): one-shot (default), iterative or AGP. */
-  schedule?: PruneSchedule;
-  /**
-   * An accelerator budget instead of a ratio: each step keeps the most important channels whose model
-   * fits (`budgetSteps` steps shrink the budget evenly from the dense cost, NetAdapt-style; default 1).
-   * Costs come from `costs` (a run's cost session) or a new session on `accelerator`.
-   */
-  budget?: Budget;
-  accelerator?: AcceleratorConfig;
-  costs?: CostModel;
-  budgetSteps?: number;
-  /** Budget planning progress: the phase and the share of the way to the step's budget. */
-  onPlanProgress?: (p: { phase: string; fraction: number }) => void;
-  /** Steps and how each allocates, instead of a ratio or budget (the uniform baseline's). */
-  allocator?: { steps: number; allocate: (c: StepContext) => Promise<Allocation> };
+  /** What each step keeps: byRatio(0.5), toBudget(budget, { costs }) or your own. */
+  allocation: ChannelAllocation;
   /** Batches for the gradients of the taylor criteria (default: none; they then throw). */
   taylorData?: Dataset;
   seed?: number;
@@ -65,49 +85,22 @@ export class ChannelPruner {
   /** Steps taken. */
   steps = 0;
   readonly totalSteps: number;
-  /** With a budget: each step's budget in the metric's unit; undefined otherwise. */
-  readonly budgets: () => Promise<number[] | undefined> = async () => undefined;
-  private stepBudgets?: number[];
   private readonly score: Criterion;
   private readonly gradients: boolean;
-  private readonly allocateStep: (c: StepContext) => Promise<Allocation>;
 
   constructor(readonly be: Backend, readonly dense: Model, readonly o: PrunerOptions) {
+    refuseUnknown('a pruner', o, ['importance', 'allocation', 'taylorData', 'seed'], ' (the allocation object takes a ratio or a budget and its options)');
+    if (!o.allocation) throw new Error('pruner: give an allocation: byRatio(r), toBudget(budget, ...) or your own');
     this.groups = channelGroups(dense.spec);
     this.model = dense;
     this.score = typeof o.importance === 'string' ? criterion(o.importance) : o.importance;
     this.gradients = typeof o.importance === 'string' && GRADIENT_CRITERIA.includes(o.importance);
-    if ([o.ratio, o.budget, o.allocator].filter((x) => x !== undefined).length !== 1) throw new Error('pruner: give one of a ratio, a budget or an allocator');
-    if (o.allocator) {
-      const unhonoured = (['schedule', 'ratios', 'global', 'budgetSteps'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
-      if (unhonoured.length) throw new Error(`pruner: ${unhonoured.join(', ')} do not apply with an allocator (it decides each step)`);
-      this.totalSteps = o.allocator.steps;
-      this.allocateStep = o.allocator.allocate;
-    } else if (o.budget) {
-      const budget = o.budget;
-      if (!o.costs && !o.accelerator) throw new Error('pruner: a budget needs an accelerator (or a cost session)');
-      const costs = o.costs?.withMetric(budget.metric) ?? new CostModel(o.accelerator!, { metric: budget.metric });
-      // A budget shrinks in steps (iterative:N is budgetSteps N); what only a ratio can mean is refused.
-      const unhonoured = (['ratios', 'global'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
-      if (unhonoured.length) throw new Error(`pruner: ${unhonoured.join(' and ')} apply to a ratio; a budget allocates by cost`);
-      if (o.schedule && o.schedule.kind === 'agp') throw new Error('pruner: an AGP schedule follows a ratio; with a budget use iterative:N (or budgetSteps)');
-      const scheduled = o.schedule?.kind === 'iterative' ? o.schedule.steps : undefined;
-      if (scheduled !== undefined && o.budgetSteps !== undefined && scheduled !== o.budgetSteps) throw new Error(`pruner: schedule iterative:${scheduled} and budgetSteps ${o.budgetSteps} disagree`);
-      this.totalSteps = o.budgetSteps ?? scheduled ?? 1;
-      this.allocateStep = async ({ step, groups, scores, model, kept }) => {
-        const budgets = await this.budgets();
-        return allocateToBudget(model.spec, groups, scores, costs, budgets![step], { ignore: o.ignore, roundTo: o.roundTo, available: kept, onProgress: o.onPlanProgress });
-      };
-      this.budgets = async () => (this.stepBudgets ??= budgetSteps(await costs.cost(dense.spec), await absoluteBudget(budget, dense.spec, costs), this.totalSteps));
-    } else {
-      if (o.budgetSteps !== undefined) throw new Error('pruner: budgetSteps applies to a budget; a ratio takes a schedule');
-      const final = o.ratio!;
-      const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, final);
-      this.totalSteps = ratios.length;
-      this.allocateStep = async ({ step, scores, kept }) => allocate(this.groups, scores, {
-        ...o, ratio: ratios[step], ratios: o.ratios && Object.fromEntries(Object.entries(o.ratios).map(([k, v]) => [k, (v * ratios[step]) / final])), available: kept,
-      });
-    }
+    this.totalSteps = o.allocation.steps;
+  }
+
+  /** With a budget: each step's budget in the metric's unit; undefined otherwise. */
+  budgets(): Promise<number[] | undefined> {
+    return this.o.allocation.budgets?.() ?? Promise.resolve(undefined);
   }
 
   /** Whether steps remain. */
@@ -129,7 +122,7 @@ export class ChannelPruner {
   async step(): Promise<PruneStep> {
     if (this.done) throw new Error(`pruner: all ${this.totalSteps} steps are taken`);
     const scores = await this.importance();
-    const allocation = await this.allocateStep({ step: this.steps, groups: this.groups, scores, model: this.model, kept: this.kept });
+    const allocation = await this.o.allocation.allocate({ step: this.steps, groups: this.groups, scores, model: this.model, kept: this.kept });
     const removed: KeptChannels = new Map();
     for (const g of this.groups) {
       const before = this.kept.get(g.id) ?? Array.from({ length: g.channels }, (_, c) => c);

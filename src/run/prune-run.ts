@@ -9,13 +9,13 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import { type Dataset, nearChanceWarning } from '../data/dataset.js';
 import { type Model, paramList, parameterCount } from '../model/model.js';
-import { CostModel, type Budget, METRIC_UNITS, absoluteBudget, budgetText } from '../prune/budget.js';
-import { LayerTables } from '../prune/layer-tables.js';
+import { CostModel, type Budget, METRIC_UNITS, absoluteBudget, budgetText } from '../plan/index.js';
+import { LayerTables } from '../plan/index.js';
 import { channelGroups } from '../prune/dependency.js';
 import type { KeptChannels } from '../prune/compact.js';
 import type { ModelSpec } from '../model/graph.js';
 import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
-import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget, uniformRatioForBudget } from '../prune/prune-to-budget.js';
+import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget, uniformRatioForBudget } from '../plan/index.js';
 import { pruneReport } from '../prune/report.js';
 import { nmMasks, prunableWeights } from '../prune/sparsity.js';
 import { unstructuredMasksOnDevice } from '../prune/threshold.js';
@@ -24,6 +24,7 @@ import { NEAR_ZERO, autoGrowth, removeEmptied, sparseTrain } from '../prune/regu
 import type { StructureKind } from '../prune/structures.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import type { Checkpoint } from '../train/checkpoint.js';
+import { checkPruneChoices } from './prune-options.js';
 
 export type Granularity = 'channel' | 'unstructured' | 'nm';
 
@@ -199,10 +200,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
 
 async function runPruneOn(be: Backend, o: PruneRunOptions): Promise<PruneRunResult> {
   const t0 = now();
-  if (o.granularity !== 'channel' && o.budget) throw new Error(`prune: budgets apply to channel pruning; ${o.granularity} pruning takes --ratio${o.granularity === 'nm' ? ' or --nm' : ''}`);
-  if (o.granularity === 'channel' && (o.ratio === undefined) === (o.budget === undefined)) throw new Error('prune: channel pruning needs exactly one of a ratio or a budget');
-  if (o.schedule && o.schedule.kind !== 'one-shot' && o.granularity !== 'channel') throw new Error(`prune: a ${o.schedule.kind} schedule applies to channel pruning; ${o.granularity} pruning is one-shot`);
-  if (o.schedule?.kind === 'agp' && o.budget) throw new Error('prune: an agp schedule follows a ratio; a budget shrinks in iterative steps');
+  checkPruneChoices(o);
 
   // One cost session for the run: every layer shape is scheduled once, whichever phase asks first.
   const costs = new CostModel(o.accelerator, { metric: o.budget?.metric ?? 'latency', mode: o.mode, schedule: o.scheduler });

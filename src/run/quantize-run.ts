@@ -6,7 +6,7 @@ import type { ModelCost } from '../accel/cost.js';
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import { type Model, parameterCount } from '../model/model.js';
-import { CostModel } from '../prune/budget.js';
+import { CostModel } from '../plan/index.js';
 import { type PtqOptions, quantizeModel } from '../quantize/ptq.js';
 import type { QuantizeReport, QuantizedLayerRow } from '../report/quantize-report.js';
 import { summarize } from '../report/report.js';

@@ -5,7 +5,7 @@ import { preset } from '../../src/accel/presets.js';
 import { loadModel } from '../../src/cli/inputs.js';
 import { subset } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/sources.js';
-import { parseBudget } from '../../src/prune/budget.js';
+import { parseBudget } from '../../src/plan/budget.js';
 import type { PruneRunOptions, PruneRunResult } from '../../src/run/prune-run.js';
 
 export async function lenetBudgetRunOptions(): Promise<Omit<PruneRunOptions, 'scheduler'>> {

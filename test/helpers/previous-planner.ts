@@ -17,8 +17,8 @@
 // would break the budget: no channel that costs nothing is ever pruned, and each cut ends at a step edge.
 import type { ModelSpec } from '../../src/model/graph.js';
 import type { Allocation } from '../../src/prune/allocate.js';
-import { uniformCounts } from '../../src/prune/allocate-budget.js';
-import { type CostModel, type KeptCounts, specWithCounts } from '../../src/prune/budget.js';
+import { uniformCounts } from '../../src/plan/allocate-budget.js';
+import { type CostModel, type KeptCounts, specWithCounts } from '../../src/plan/budget.js';
 import type { KeptChannels } from '../../src/prune/compact.js';
 import type { Group } from '../../src/prune/dependency.js';
 

@@ -7,7 +7,7 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import { type LayerWorkload, keptWorkload } from '../accel/workload.js';
 import { type ModelSpec, inputsOf } from '../model/graph.js';
 import type { CostModel, KeptCounts } from './budget.js';
-import { type Group, prefixCounts } from './dependency.js';
+import { type Group, prefixCounts } from '../prune/dependency.js';
 
 /** A layer's input or output count: fixed channels plus, per group, how many its first k channels hold. */
 interface Axis { fixed: number; terms: { group: number; prefix: number[] }[] }

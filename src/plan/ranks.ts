@@ -8,9 +8,9 @@
 // where the split costs less than the whole layer (break-even), and the plan fails, naming the
 // cheapest reachable cost, when no move saves anything.
 import type { Model } from '../model/model.js';
-import type { CostModel } from '../prune/budget.js';
-import { rankForEnergy } from './factorize.js';
-import { type ConvMethod, type DecomposableLayer, type Ranks, decomposedSpec, layerRanks, layerSpectra } from './decompose.js';
+import type { CostModel } from './budget.js';
+import { rankForEnergy } from '../decompose/factorize.js';
+import { type ConvMethod, type DecomposableLayer, type Ranks, decomposedSpec, layerRanks, layerSpectra } from '../decompose/decompose.js';
 
 /** Kept-energy levels of the candidate ranks. */
 export const ENERGY_LADDER = [0.999, 0.99, 0.98, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2];

@@ -7,9 +7,9 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { type Model, parameterCount } from '../model/model.js';
-import type { Budget, CostModel } from '../prune/budget.js';
-import { planMixedPrecision } from '../prune/mixed-precision.js';
-import { planPruneDecompose } from '../decompose/joint.js';
+import type { Budget, CostModel } from './budget.js';
+import { planMixedPrecision } from './mixed-precision.js';
+import { planPruneDecompose } from './prune-and-decompose.js';
 import { type ModelSummary, type PrecisionReport, type SplitReport, summarize } from '../report/report.js';
 import { evaluateModel } from '../train/trainer.js';
 

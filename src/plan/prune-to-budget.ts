@@ -9,12 +9,13 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import type { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/graph.js';
-import { allocate } from './allocate.js';
+import { allocate } from '../prune/allocate.js';
 import { uniformCountsForBudget } from './allocate-budget.js';
 import { type Budget, CostModel, absoluteBudget, metricOf } from './budget.js';
-import { channelGroups } from './dependency.js';
-import { type ChannelPruneResult, type PruneStepOptions, pruneInSteps, stepPruner } from './prune.js';
-import { ChannelPruner } from './pruner.js';
+import { channelGroups } from '../prune/dependency.js';
+import { type ChannelPruneResult, type PruneStepOptions, pruneInSteps, stepPruner } from '../prune/prune.js';
+import { ChannelPruner } from '../prune/pruner.js';
+import { toBudget } from './to-budget.js';
 
 export interface BudgetPruneOptions extends PruneStepOptions {
   budget: Budget;
@@ -59,13 +60,12 @@ async function finish(o: BudgetPruneOptions, costs: CostModel, dense: Model, r: 
   return { ...r, budget, denseCost: d.cost, prunedCost: p.cost, cost: p.value, denseValue: d.value, uniformRatio };
 }
 
-export { budgetSteps } from './budget.js';
 
 export async function pruneToBudget(be: Backend, dense: Model, o: BudgetPruneOptions): Promise<BudgetPruneResult> {
   const costs = costModelFor(o);
   const pruner = new ChannelPruner(be, dense, {
     importance: o.criterion, taylorData: o.taylorData ?? o.fineTune?.data, seed: o.seed,
-    budget: o.budget, costs, budgetSteps: o.steps, ignore: o.ignore, roundTo: o.roundTo, onPlanProgress: o.onPlanProgress,
+    allocation: toBudget(dense.spec, o.budget, { costs, steps: o.steps, ignore: o.ignore, roundTo: o.roundTo, onProgress: o.onPlanProgress }),
   });
   const steps = (await pruner.budgets())!;
   const r = await pruneInSteps(be, dense, o, pruner, (step) => o.onStep?.(step, steps[step]));

@@ -9,8 +9,8 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import type { Objective } from '../accel/tiled.js';
 import type { LayerWorkload } from '../accel/workload.js';
 import type { ModelSpec } from '../model/graph.js';
-import { compactSpec, withOutputCounts } from './compact.js';
-import { type Group, prefixCounts } from './dependency.js';
+import { compactSpec, withOutputCounts } from '../prune/compact.js';
+import { type Group, prefixCounts } from '../prune/dependency.js';
 
 export const BUDGET_METRICS = ['latency', 'energy', 'dram', 'macs', 'params'] as const;
 export type BudgetMetric = (typeof BUDGET_METRICS)[number];

@@ -22,10 +22,10 @@
 // less (test/budget-planner.test.ts, npm run bench -- planning).
 import { modelWorkloads } from '../accel/model-workload.js';
 import type { ModelSpec } from '../model/graph.js';
-import { type Allocation, allocate } from './allocate.js';
+import { type Allocation, allocate } from '../prune/allocate.js';
 import type { CostModel, KeptCounts } from './budget.js';
-import type { KeptChannels } from './compact.js';
-import type { Group } from './dependency.js';
+import type { KeptChannels } from '../prune/compact.js';
+import type { Group } from '../prune/dependency.js';
 import { LayerTables } from './layer-tables.js';
 
 /** The allocation cannot bring the model to the budget (every group at its minimum costs more): a fact about the model, not a failure. */

@@ -6,8 +6,8 @@
 // that loss most, while one does. Splits start at the ranks keeping 99% of each spectrum's energy.
 import type { Backend } from '../backend.js';
 import type { Model } from '../model/model.js';
-import { type BudgetJudgeOptions, budgetJudge } from '../prune/budget-judge.js';
-import { type ConvMethod, type Ranks, decomposableLayers, decompose, ranksForEnergy } from './decompose.js';
+import { type BudgetJudgeOptions, budgetJudge } from './budget-judge.js';
+import { type ConvMethod, type Ranks, decomposableLayers, decompose, ranksForEnergy } from '../decompose/decompose.js';
 
 /** Share of each spectrum's energy a split keeps before channel pruning takes its ranks further. */
 export const SPLIT_ENERGY = 0.99;

@@ -11,7 +11,8 @@ import { adaptBatchNorm } from '../train/adapt-bn.js';
 import { evaluateModel } from '../train/trainer.js';
 import { type Budget, type CostModel, absoluteBudget } from './budget.js';
 import { BudgetUnreachableError } from './allocate-budget.js';
-import { ChannelPruner } from './pruner.js';
+import { ChannelPruner } from '../prune/pruner.js';
+import { toBudget } from './to-budget.js';
 
 export interface BudgetJudgeOptions {
   /** A share of `reference`'s cost, or an absolute one. */
@@ -32,7 +33,10 @@ export async function budgetJudge(be: Backend, reference: Model, o: BudgetJudgeO
   const budget = await absoluteBudget(o.budget, reference.spec, o.costs);
   const images = subset(o.data, Math.min(o.judgeImages ?? 512, o.data.count));
   const judge = async (candidate: Model): Promise<number> => {
-    const pruner = new ChannelPruner(be, candidate, { importance: o.importance, budget: { metric: o.budget.metric, value: budget }, costs: o.costs, ignore: o.ignore, roundTo: o.roundTo, taylorData: images });
+    const pruner = new ChannelPruner(be, candidate, {
+      importance: o.importance, taylorData: images,
+      allocation: toBudget(candidate.spec, { metric: o.budget.metric, value: budget }, { costs: o.costs, ignore: o.ignore, roundTo: o.roundTo }),
+    });
     try {
       await pruner.step();
     } catch (e) {
