@@ -33,6 +33,7 @@ const FAMILIES: [string, string][] = [
   ['ConvNeXt (torchvision, stages of 16 and 32 channels)', 'convnext-mini'],
   ['channel split and strided slice', 'channel-split-mini'],
   ['feature-pyramid resize (nearest, bilinear) and concat', 'resize-mini'],
+  ['PReLU (per channel, single slope) and a BatchNorm1d embedding head', 'prelu-mini'],
 ];
 
 export async function benchFamilies(): Promise<void> {

@@ -17,10 +17,13 @@ channel splits (Split with sizes at opsets 11 and 13, a strided channel Slice), 
 at two short stages (channels-last blocks: Transpose, LayerNorm written out at opset 13 and as
 LayerNormalization at opset 17, MatMul + Add, GELU, layer scale), GELU's tanh form (opset 13), and
 Resize (nearest by scales, bilinear to sizes from Shape arithmetic; opsets 11 and 13) before a concat,
-and an Inception block with Pad + AveragePool and a channel shuffle exported with a static batch.
+and an Inception block with Pad + AveragePool and a channel shuffle exported with a static batch, and a
+net of PReLUs (per channel and single slope) with a BatchNorm1d embedding head.
+Give fixture names as arguments to write only those.
 Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
 import os
+import sys
 
 import onnx
 import onnx.numpy_helper
@@ -270,9 +273,33 @@ def mean_pool(model):
     gap.attribute.extend([helper.make_attribute('axes', [2, 3]), helper.make_attribute('keepdims', 1)])
 
 
+class PreluMini(nn.Module):
+    """A face-embedding net's activations and head in miniature: PReLU with a slope per channel after a
+    conv and batch norm, PReLU with one slope for all, then an embedding head (Linear -> BatchNorm1d ->
+    PReLU per feature) and a classifier."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.p1 = nn.PReLU(8)
+        self.c2 = nn.Conv2d(8, 12, 3, 2, 1)
+        self.p2 = nn.PReLU()
+        self.emb = nn.Linear(12, 16)
+        self.bn = nn.BatchNorm1d(16)
+        self.p3 = nn.PReLU(16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y = self.p2(self.c2(self.p1(self.bn1(self.c1(x)))))
+        y = torch.flatten(F.adaptive_avg_pool2d(y, 1), 1)
+        return self.fc(self.p3(self.bn(self.emb(y))))
+
+
 def randomise(model):
     for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
+        if isinstance(m, nn.PReLU):
+            m.weight.data.uniform_(-0.3, 0.6)
+        if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
             m.running_mean.uniform_(-0.2, 0.2)
@@ -327,6 +354,12 @@ def export(name, model, shape, opset, edit=None, static_batch=False):
 
 if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
+    only = set(sys.argv[1:])  # fixture names to write (default: all)
+    if only:
+        real_export = export
+        def export(name, *args, **kwargs):  # noqa: F811
+            if name in only:
+                real_export(name, *args, **kwargs)
     torch.manual_seed(2026)
     export('lenet5', LeNet5(), (1, 28, 28), 11, insert_dropout_and_identity)
     torch.manual_seed(2027)
@@ -368,3 +401,5 @@ if __name__ == '__main__':
     export('resize-mini-op11', ResizeMini(), (3, 16, 16), 11)
     torch.manual_seed(2041)
     export('inception-mini', InceptionMini(), (3, 16, 16), 13, static_batch=True)
+    torch.manual_seed(2042)
+    export('prelu-mini', PreluMini(), (3, 16, 16), 13)

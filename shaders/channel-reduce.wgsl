@@ -6,6 +6,7 @@
 // MODE 3: out0 = sum(|a|); MODE 4: out0 = sum(a^2); MODE 5: out0 = sum(|a * b|)   (pruning importance)
 // MODE 6: out0 = sum(a * b)   (a channel scale's gradient)
 // MODE 7: out0 = max(|a|)   (a symmetric quantizer's range: the tree combines by max)
+// MODE 8: out0 = sum(a * min(b, 0))   (PReLU's slope gradient: a = dy, b = x)
 
 struct Params { batch: u32, channels: u32, spatial: u32, scale: f32 }
 
@@ -39,6 +40,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     else if (MODE == 4u) { s0 += a[i] * a[i]; }
     else if (MODE == 5u) { s0 += abs(a[i] * b[i]); }
     else if (MODE == 6u) { s0 += a[i] * b[i]; }
+    else if (MODE == 8u) { s0 += a[i] * min(b[i], 0.0); }
     else { s0 = max(s0, abs(a[i])); }
   }
   partial0[t] = s0;

@@ -1,11 +1,12 @@
 // Elementwise ops over flat arrays, one invocation per element.
 // OP 4 a + b; 5 a * b; 6 fill with `value`; 7 a * value; 10 relu(a + b);
 // 11 activation ACT of a; 12 its gradient (a = dy, b = x). `value` is the activation's alpha;
-// 13 a * b[i / inner]: one factor per run of `inner` elements (a channel scale, b = [N, C]).
+// 13 a * b[i / inner]: one factor per run of `inner` elements (a channel scale, b = [N, C]);
+// 14 PReLU of a with slopes b[c], c = (i / inner) % channels; 15 its input gradient (a = dy, b = x, slope).
 // ACT indexes ACTIVATIONS in src/backend.ts: 0 relu, 1 relu6, 2 leaky relu, 3 sigmoid, 4 hard sigmoid,
 // 5 hard swish, 6 SiLU, 7 GELU (erf), 8 GELU (tanh); the formulas are reference.activate/activationSlope.
 
-struct Params { count: u32, value: f32, inner: u32 }
+struct Params { count: u32, value: f32, inner: u32, channels: u32 }
 
 override OP: u32 = 4u;
 override ACT: u32 = 0u;
@@ -15,6 +16,7 @@ override WORKGROUP_SIZE: u32 = 256u;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> slopes: array<f32>; // OP 15 only
 
 const GELU_K: f32 = 0.7978845608028654; // sqrt(2 / pi)
 const GELU_C: f32 = 0.044715;
@@ -71,6 +73,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     case 11u: { out[i] = activate(a[i], p.value); }
     case 12u: { out[i] = a[i] * slope(b[i], p.value); }
     case 13u: { out[i] = a[i] * b[i / p.inner]; }
+    case 14u: { out[i] = select(b[(i / p.inner) % p.channels] * a[i], a[i], a[i] > 0.0); }
+    case 15u: { out[i] = select(slopes[(i / p.inner) % p.channels] * a[i], a[i], b[i] > 0.0); }
     default: { out[i] = a[i] * p.value; }
   }
 }

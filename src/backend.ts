@@ -108,6 +108,10 @@ export interface Backend {
 
   activation(x: Tensor, kind: Activation, alpha?: number): Tensor;
   activationBackward(dy: Tensor, x: Tensor, kind: Activation, alpha?: number): Tensor;
+  /** PReLU over x [N, C, H, W] or [N, C]: x where x > 0, else slope[c] · x (slope [C]). */
+  prelu(x: Tensor, slope: Tensor): Tensor;
+  /** Its gradients: dx = dy where x > 0, else slope[c] · dy; dSlope[c] = the sum over batch and positions of dy · min(x, 0). */
+  preluBackward(dy: Tensor, x: Tensor, slope: Tensor): { dx: Tensor; dSlope: Tensor };
 
   maxPool(x: Tensor, o: PoolOptions): { y: Tensor; argmax: Tensor };
   maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor;

@@ -188,6 +188,13 @@ export function channelScaleView(op: string, x: Shape, s: Shape): [number, numbe
   return [x[0], x[1], x[2] * x[3]];
 }
 
+/** [N, C, positions] of PReLU's input [N, C, H, W] or [N, C] after checking its slope [C]. */
+export function preluView(op: string, x: Shape, slope: Shape): [number, number, number] {
+  if (x.length !== 4 && x.length !== 2) throw new Error(`${op}: input must be [N, C, H, W] or [N, C], got [${x.join(', ')}]`);
+  assertShape(op, 'slope', slope, [x[1]]);
+  return [x[0], x[1], sizeOf(x.slice(2))];
+}
+
 /** Output shape of a channel concatenation. */
 export function concatShape(shapes: Shape[]): Shape {
   if (shapes.length === 0) throw new Error('concat: no inputs');

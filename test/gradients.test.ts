@@ -154,6 +154,18 @@ describe('gradients of the CPU reference equal finite differences (float64)', ()
     expectClose(back.ds.data, numericGradient((v) => ref.channelScale(x, v), sc, r), 'ds');
   });
 
+  it('PReLU: input and per-channel slopes, on 4-D and 2-D inputs', () => {
+    for (const shape of [[2, 3, 4, 5], [4, 6]]) {
+      // Inputs kept away from 0, where PReLU has a kink that central differences would straddle.
+      const x = random(rng, shape);
+      x.data.forEach((v, i) => { x.data[i] = v + (v >= 0 ? 0.05 : -0.05); });
+      const slope = random(rng, [shape[1]], -0.5, 1), r = random(rng, shape);
+      const back = ref.preluBackward(r, x, slope);
+      expectClose(back.dx.data, numericGradient((v) => ref.prelu(v, slope), x, r), 'dx');
+      expectClose(back.dSlope.data, numericGradient((v) => ref.prelu(x, v), slope, r), 'dSlope');
+    }
+  });
+
   it('global average pooling', () => {
     const x = random(rng, [2, 3, 4, 5]);
     const r = random(rng, [2, 3, 1, 1]);

@@ -1,6 +1,6 @@
 // gpu.js kernel: per-channel sums of a tensor viewed as [outer, channels, inner], one output per channel.
 // mode 0: scale * sum(a); 1: sum((a - center)^2); 2: sum(a * (b - center)); 3: sum |a|; 4: sum a^2;
-// 5: sum |a * b|; 6: sum a * b; 7: max |a|.
+// 5: sum |a * b|; 6: sum a * b; 7: max |a|; 8: sum a * min(b, 0) (PReLU's slope gradient).
 function channelReduce(a, b, center, mode, outer, channels, inner, scale) {
   const c = this.thread.x;
   let m = 0;
@@ -26,6 +26,8 @@ function channelReduce(a, b, center, mode, outer, channels, inner, scale) {
         sum += Math.abs(v * b[i]);
       } else if (mode === 6) {
         sum += v * b[i];
+      } else if (mode === 8) {
+        sum += v * Math.min(b[i], 0);
       } else {
         sum = Math.max(sum, Math.abs(v));
       }

@@ -2,7 +2,8 @@
 // 0 a + b; 8 1 if |a| > s0 else 0 (threshold mask); 9 (1 - s0) * a + s0 * s1 * b (running statistics); 10 1 / sqrt(s0 * a + s1) (inverse std);
 // 11 a * b; 12 relu(a + b); 13 activation number s1 (ACTIVATIONS in src/backend.ts) of a with alpha s0;
 // 14 its gradient (dy = a, x = b). Formulas: reference.activate and activationSlope;
-// 15 a * b[floor(i / s0)]: one factor per run of s0 elements (a channel scale).
+// 15 a * b[floor(i / s0)]: one factor per run of s0 elements (a channel scale);
+// 16 PReLU of a with slopes b[c], c = floor(i / s0) % s1; 17 its slope factor (1 where a > 0, else b[c]).
 function elementwise(a, b, op, s0, s1) {
   const i = this.thread.x;
   const v = a[i];
@@ -17,6 +18,20 @@ function elementwise(a, b, op, s0, s1) {
   }
   if (op === 15) {
     return v * b[Math.floor(i / s0)];
+  }
+  if (op === 16 || op === 17) {
+    if (v > 0) {
+      if (op === 16) {
+        return v;
+      }
+      return 1;
+    }
+    const k = Math.floor(i / s0);
+    const s = b[k - Math.floor(k / s1) * s1];
+    if (op === 16) {
+      return s * v;
+    }
+    return s;
   }
   if (op === 8) {
     if (Math.abs(v) > s0) {

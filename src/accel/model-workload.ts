@@ -20,9 +20,14 @@ function vectorOp(n: Node, nodes: Map<string, Node>, shapes: Map<string, number[
     case 'mul': return { op: n.op, inputs: 1, opsPerOutput: 1, perChannelWords: 1 };
     case 'layernorm': return { op: n.op, inputs: 1, opsPerOutput: 7, perChannelWords: 2 };
     case 'resize': return { op: n.op, inputs: 1, opsPerOutput: n.mode === 'linear' ? 4 : 1, perChannelWords: 0 };
-    case 'batchnorm': {
-      const producer = nodes.get(n.input);
-      return producer?.op === 'conv2d' || producer?.op === 'linear' ? undefined : { op: n.op, inputs: 1, opsPerOutput: 2, perChannelWords: 2 };
+    // A batch norm's affine map and PReLU's per-channel slope ride in the output stage of the conv or
+    // linear layer that made their input (through a batch norm, for PReLU); elsewhere each takes a pass
+    // (PReLU: a compare and a multiply, one slope per channel).
+    case 'batchnorm': case 'prelu': {
+      let producer = nodes.get(n.input);
+      while (n.op === 'prelu' && producer?.op === 'batchnorm') producer = nodes.get(producer.input);
+      const perChannelWords = n.op === 'batchnorm' ? 2 : 1;
+      return producer?.op === 'conv2d' || producer?.op === 'linear' ? undefined : { op: n.op, inputs: 1, opsPerOutput: 2, perChannelWords };
     }
     default: return undefined;
   }

@@ -109,6 +109,11 @@ export class CpuBackend implements Backend {
     const r = ref.channelScaleBackward(nd(dy), nd(x), nd(s));
     return { dx: this.wrap(r.dx), ds: this.wrap(r.ds) };
   }
+  prelu(x: Tensor, slope: Tensor): Tensor { return this.wrap(ref.prelu(nd(x), nd(slope))); }
+  preluBackward(dy: Tensor, x: Tensor, slope: Tensor) {
+    const r = ref.preluBackward(nd(dy), nd(x), nd(slope));
+    return { dx: this.wrap(r.dx), dSlope: this.wrap(r.dSlope) };
+  }
   fakeQuantize(x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor { return this.wrap(ref.fakeQuantize(nd(x), nd(scale), nd(zeroPoint), o)); }
   fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor {
     return this.wrap(ref.fakeQuantizeBackward(nd(dy), nd(x), nd(scale), nd(zeroPoint), o));

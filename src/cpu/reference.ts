@@ -3,7 +3,7 @@
 import { type Activation, activationAlpha } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type Shape,
-  assertShape, channelScaleView, conv2dGeometry, linearGeometry, sizeOf,
+  assertShape, channelScaleView, conv2dGeometry, linearGeometry, preluView, sizeOf,
 } from '../geometry.js';
 
 import { type NdArray, ndarray } from './ndarray.js';
@@ -245,6 +245,25 @@ export function activationBackward(dy: NdArray, x: NdArray, kind: Activation, al
 export function add(a: NdArray, b: NdArray): NdArray {
   assertShape('add', 'b', b.shape, a.shape);
   return ndarray(a.shape, a.data.map((v, i) => v + b.data[i]));
+}
+
+/** PReLU: x where x > 0, else slope[c] · x. */
+export function prelu(x: NdArray, slope: NdArray): NdArray {
+  const [, channels, inner] = preluView('prelu', x.shape, slope.shape);
+  return ndarray(x.shape, x.data.map((v, i) => (v > 0 ? v : slope.data[Math.floor(i / inner) % channels] * v)));
+}
+
+export function preluBackward(dy: NdArray, x: NdArray, slope: NdArray): { dx: NdArray; dSlope: NdArray } {
+  const [, channels, inner] = preluView('preluBackward', x.shape, slope.shape);
+  assertShape('preluBackward', 'dy', dy.shape, x.shape);
+  const dSlope = ndarray([channels]);
+  const dx = ndarray(x.shape, dy.data.map((d, i) => {
+    const c = Math.floor(i / inner) % channels;
+    if (x.data[i] > 0) return d;
+    dSlope.data[c] += d * x.data[i];
+    return slope.data[c] * d;
+  }));
+  return { dx, dSlope };
 }
 
 /** x * s with s [N, C, 1, 1] broadcast over x's positions (squeeze-excitation). */

@@ -9,7 +9,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { type Data, GpujsRuntime, type GpujsTensor, NONE, data } from './runtime.js';
@@ -24,9 +24,9 @@ export { GPUJS_MODES, type GpujsMode, type GpujsModeProbe, type GpujsModule, loa
 export const probeGpujsModes = (m?: GpujsModule): Promise<GpujsModeProbe[]> => probeModes((o) => GpujsBackend.create(o), m);
 
 const ELEMENTWISE = {
-  add: 0, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14, channelScale: 15,
+  add: 0, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14, channelScale: 15, prelu: 16, preluFactor: 17,
 } as const;
-const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5, product: 6, absmax: 7 } as const;
+const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5, product: 6, absmax: 7, preluSlope: 8 } as const;
 
 function convArgs(g: Conv2dGeometry): number[] {
   return [g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.kernelH, g.kernelW, g.strideH, g.strideW,
@@ -251,6 +251,17 @@ export class GpujsBackend extends GpujsRuntime implements Backend {
   channelScale(x: Tensor, s: Tensor): Tensor {
     const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);
     return this.output('elementwise', x.shape, data(x), data(s), ELEMENTWISE.channelScale, inner, 0);
+  }
+  prelu(x: Tensor, slope: Tensor): Tensor {
+    const [, channels, inner] = preluView('prelu', x.shape, slope.shape);
+    return this.output('elementwise', x.shape, data(x), data(slope), ELEMENTWISE.prelu, inner, channels);
+  }
+  preluBackward(dy: Tensor, x: Tensor, slope: Tensor) {
+    const view = preluView('preluBackward', x.shape, slope.shape);
+    assertShape('preluBackward', 'dy', dy.shape, x.shape);
+    const factor = this.run('elementwise', x.size, data(x), data(slope), ELEMENTWISE.preluFactor, view[2], view[1]);
+    const dx = this.output('elementwise', x.shape, data(dy), factor, ELEMENTWISE.mul, 0, 0);
+    return { dx, dSlope: this.wrap([view[1]], this.reduce(REDUCE.preluSlope, data(dy), view, { b: data(x) })) };
   }
   channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
     const [n, c, inner] = channelScaleView('channelScaleBackward', x.shape, s.shape);

@@ -11,6 +11,8 @@ export type Node =
   | { op: 'batchnorm'; name: string; input: string; epsilon?: number; momentum?: number }
   /** Layer normalisation over the channels at each position (ConvNeXt's LayerNorm2d; a flat input's features). */
   | { op: 'layernorm'; name: string; input: string; epsilon?: number }
+  /** PReLU: x where x > 0, else slope[c] · x, one learned slope per channel (a scalar slope is every channel's). */
+  | { op: 'prelu'; name: string; input: string }
   | { op: 'relu' | 'relu6' | 'sigmoid' | 'hardswish' | 'silu'; name: string; input: string }
   | { op: 'leakyrelu' | 'hardsigmoid'; name: string; input: string; alpha: number }
   | { op: 'gelu'; name: string; input: string; approximate?: 'tanh' }
@@ -82,6 +84,7 @@ export function paramShapes(n: Node, shapes: Shapes): Record<string, number[]> {
     case 'linear': return n.bias === false ? { weight: [n.outFeatures, inShape[0]] } : { weight: [n.outFeatures, inShape[0]], bias: [n.outFeatures] };
     case 'batchnorm': return { gamma: [inShape[0]], beta: [inShape[0]], runningMean: [inShape[0]], runningVar: [inShape[0]] };
     case 'layernorm': return { gamma: [inShape[0]], beta: [inShape[0]] };
+    case 'prelu': return { slope: [inShape[0]] };
     default: return {};
   }
 }
@@ -131,7 +134,7 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
           shapes.set(n.name, [g.outChannels, g.outH, g.outW]);
           break;
         }
-        case 'batchnorm': case 'layernorm': shapes.set(n.name, [...x]); break;
+        case 'batchnorm': case 'layernorm': case 'prelu': shapes.set(n.name, [...x]); break;
         case 'maxpool': case 'avgpool': {
           spatial(n.op);
           const g = poolGeometry(n.op, [1, ...x], n);
@@ -221,6 +224,7 @@ export class GraphBuilder {
   }
   bn(input: string, name?: string): string { return this.add({ op: 'batchnorm', input, name }); }
   layerNorm(input: string, epsilon?: number, name?: string): string { return this.add({ op: 'layernorm', input, epsilon, name }); }
+  prelu(input: string, name?: string): string { return this.add({ op: 'prelu', input, name }); }
   relu(input: string, name?: string): string { return this.add({ op: 'relu', input, name }); }
   relu6(input: string, name?: string): string { return this.add({ op: 'relu6', input, name }); }
   sigmoid(input: string, name?: string): string { return this.add({ op: 'sigmoid', input, name }); }

@@ -24,7 +24,8 @@ export function paramList(spec: ModelSpec): ParamInfo[] {
 
 /**
  * Fresh parameters: He-normal weights (std sqrt(2 / fan_in), He et al. 2015, for ReLU nets), zero
- * biases, batch norm with gamma 1, beta 0, running mean 0 and variance 1. The same seed, the same model.
+ * biases, batch norm with gamma 1, beta 0, running mean 0 and variance 1, PReLU slopes 0.25. The same
+ * seed, the same model.
  */
 export function initModel(spec: ModelSpec, seed = 0): Model {
   const rng = new Rng(seed);
@@ -37,6 +38,7 @@ export function initModel(spec: ModelSpec, seed = 0): Model {
       const std = Math.sqrt(2 / fanIn);
       for (let i = 0; i < size; i++) data[i] = rng.normal() * std;
     } else if (p.kind === 'gamma' || p.kind === 'runningVar') data.fill(1);
+    else if (p.kind === 'slope') data.fill(0.25); // PyTorch's PReLU init
     params.set(p.name, data);
   }
   return { spec, params, masks: new Map() };

@@ -191,6 +191,7 @@ export class Network {
           y = r.y;
           break;
         }
+        case 'prelu': y = be.prelu(ins[0], this.param(n.name, 'slope')!); break;
         case 'maxpool': {
           const r = be.maxPool(ins[0], this.poolOptions(n));
           saved.set(`${n.name}.argmax`, r.argmax);
@@ -263,6 +264,12 @@ export class Network {
           const r = be.layerNormBackward(g, x(), this.param(n.name, 'gamma')!, state.saved.get(`${n.name}.mean`)!, state.saved.get(`${n.name}.invStd`)!, { mask: this.masks.get(`${n.name}.gamma`) });
           grads.set(`${n.name}.gamma`, r.dGamma);
           grads.set(`${n.name}.beta`, r.dBeta);
+          accumulate(ins[0], r.dx);
+          break;
+        }
+        case 'prelu': {
+          const r = be.preluBackward(g, x(), this.param(n.name, 'slope')!);
+          grads.set(`${n.name}.slope`, r.dSlope);
           accumulate(ins[0], r.dx);
           break;
         }

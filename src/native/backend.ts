@@ -12,7 +12,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import {
@@ -279,6 +279,16 @@ export class NativeBackend implements Backend {
   channelScale(x: Tensor, s: Tensor): Tensor {
     const [n, c, inner] = channelScaleView('channelScale', x.shape, s.shape);
     return this.wrap(x.shape, this.run(`scale:${n},${c},${inner}`, () => channelScaleGraph(n, c, inner), [data(x), data(s)]));
+  }
+  prelu(x: Tensor, slope: Tensor): Tensor {
+    const [, , inner] = preluView('prelu', x.shape, slope.shape);
+    return this.wrap(x.shape, k.prelu(data(x), data(slope), inner));
+  }
+  preluBackward(dy: Tensor, x: Tensor, slope: Tensor) {
+    const [, channels, inner] = preluView('preluBackward', x.shape, slope.shape);
+    assertShape('preluBackward', 'dy', dy.shape, x.shape);
+    const r = k.preluBackward(data(dy), data(x), data(slope), inner);
+    return { dx: this.wrap(x.shape, r.dx), dSlope: this.wrap([channels], r.dSlope) };
   }
   channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
     const [n, c, inner] = channelScaleView('channelScaleBackward', x.shape, s.shape);

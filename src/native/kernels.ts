@@ -141,3 +141,23 @@ export function fakeQuantize(x: Float32Array, scale: Float32Array, zeroPoint: Fl
   }
   return y;
 }
+
+/** PReLU over [outer, channels, inner]: x where x > 0, else slope[c] · x. */
+export function prelu(x: Float32Array, slope: Float32Array, inner: number): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : slope[Math.floor(i / inner) % slope.length] * x[i];
+  return y;
+}
+
+/** PReLU's gradients: dx, and dSlope[c] = the sum of dy · min(x, 0) (float64 sums). */
+export function preluBackward(dy: Float32Array, x: Float32Array, slope: Float32Array, inner: number): { dx: Float32Array; dSlope: Float32Array } {
+  const dx = new Float32Array(x.length);
+  const sums = new Float64Array(slope.length);
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] > 0) { dx[i] = dy[i]; continue; }
+    const c = Math.floor(i / inner) % slope.length;
+    dx[i] = slope[c] * dy[i];
+    sums[c] += dy[i] * x[i];
+  }
+  return { dx, dSlope: Float32Array.from(sums) };
+}

@@ -91,6 +91,14 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         emit(n, 'BatchNormalization', [ref(n.input), ...['gamma', 'beta', 'runningMean', 'runningVar'].map((k) => param(`${n.name}.${k}`))], [float('epsilon', n.epsilon ?? 1e-5)]);
         break;
       case 'relu': emit(n, 'Relu', [ref(n.input)]); break;
+      case 'prelu': {
+        // The slopes as [C, 1, 1] for a [C, H, W] input (ONNX broadcasts from the right), [C] for features.
+        const x = shapes.get(n.input)!;
+        const slope = `${n.name}.slope`;
+        initializers.push(floatTensor(slope, [x[0], ...x.slice(1).map(() => 1)], model.params.get(slope)!));
+        emit(n, 'PRelu', [ref(n.input), slope]);
+        break;
+      }
       case 'relu6': emit(n, 'Clip', [ref(n.input), constant(`${n.name}.min`, 0), constant(`${n.name}.max`, 6)]); break;
       case 'leakyrelu': emit(n, 'LeakyRelu', [ref(n.input)], [float('alpha', n.alpha)]); break;
       case 'sigmoid': emit(n, 'Sigmoid', [ref(n.input)]); break;

@@ -121,7 +121,7 @@ export function channelGroups(spec: ModelSpec): Group[] {
         sources.set(n.name, out);
         break;
       }
-      case 'batchnorm': case 'layernorm':
+      case 'batchnorm': case 'layernorm': case 'prelu':
         for (const kind of Object.keys(paramShapes(n, shapes))) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
         sources.set(n.name, x!);
         break;

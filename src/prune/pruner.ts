@@ -49,6 +49,7 @@ export function refuseUnknown(what: string, o: object, known: readonly string[],
 /** Removes `ratio` of every group's channels (or per-layer `ratios`), over the schedule's steps. */
 export function byRatio(ratio: number, o: RatioOptions = {}): ChannelAllocation {
   refuseUnknown('a ratio', o, ['schedule', 'global', 'ratios', 'ignore', 'roundTo'], '; a budget takes toBudget()');
+  if (!(typeof ratio === 'number' && ratio >= 0 && ratio < 1)) throw new Error(`prune: ratio must be in [0, 1), got ${ratio}`);
   const ratios = scheduleRatios(o.schedule ?? { kind: 'one-shot' }, ratio);
   const { schedule: _, ...rest } = o;
   return {

@@ -7,7 +7,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, quantView, checkAdamStep, checkBatchNorm, checkOptimizer, checkSlice, concatShape,
+  assertShape, axisView, channelScaleView, preluView, quantView, checkAdamStep, checkBatchNorm, checkOptimizer, checkSlice, concatShape,
   gatherShape, globalPoolOptions, poolGeometry, resampleShape, softmaxSettings,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
@@ -22,7 +22,7 @@ export interface WebGpuBackendOptions extends DeviceOptions {
   convVariant?: ConvVariant;
 }
 
-const ELEMENTWISE = { add: 4, mul: 5, fill: 6, scale: 7, addRelu: 10, activation: 11, activationBackward: 12, channelScale: 13 } as const;
+const ELEMENTWISE = { add: 4, mul: 5, fill: 6, scale: 7, addRelu: 10, activation: 11, activationBackward: 12, channelScale: 13, prelu: 14, preluBackward: 15 } as const;
 const WORKGROUP = 256;
 /** channel-reduce.wgsl's MODE of each channel statistic. */
 const CHANNEL_STAT_MODES = { l1: 3, l2sq: 4, taylor: 5, absmax: 7 } as const;
@@ -75,7 +75,7 @@ export class WebGpuBackend implements Backend {
 
   // ---- per-channel reductions and batch norm ----
 
-  private channelReduce(mode: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
+  private channelReduce(mode: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8, a: Tensor, o: { b?: Tensor; center?: Tensor; scale?: number; out0: Tensor; out1?: Tensor }) {
     const [batch, channels] = a.shape;
     const spatial = a.size / (batch * channels);
     this.ctx.run({
@@ -164,16 +164,17 @@ export class WebGpuBackend implements Backend {
 
   /**
    * One elementwise kernel over a's size: `value` is the scalar (fill, scale, an activation's alpha), `act`
-   * the activation, `inner` the run length that shares one factor of b (channelScale).
+   * the activation, `inner` the run length that shares one factor of b (channelScale) and `channels` the
+   * factors' count (PReLU, whose input gradient takes the slopes as `slopes`).
    */
-  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, o: { value?: number; out?: Tensor; act?: Activation; inner?: number } = {}): Tensor {
-    if (b && op !== 'channelScale') assertShape(op, 'second input', b.shape, a.shape);
+  private elementwise(op: keyof typeof ELEMENTWISE, a: Tensor, b?: Tensor, o: { value?: number; out?: Tensor; act?: Activation; inner?: number; channels?: number; slopes?: Tensor } = {}): Tensor {
+    if (b && op !== 'channelScale' && op !== 'prelu') assertShape(op, 'second input', b.shape, a.shape);
     const y = o.out ?? this.ctx.empty(a.shape);
     const [value, act, inner] = [o.value ?? 0, o.act ?? 'relu', o.inner ?? 1];
     this.ctx.run({
       shader: 'elementwise', entry: 'main', overrides: { OP: ELEMENTWISE[op], ACT: ACTIVATIONS.indexOf(act), WORKGROUP_SIZE: WORKGROUP },
-      params: [a.size, value, inner], floats: [1],
-      bindings: { 1: op === 'fill' ? this.ctx.dummy : a, 2: b ?? this.ctx.dummy, 3: y },
+      params: [a.size, value, inner, o.channels ?? 1], floats: [1],
+      bindings: { 1: op === 'fill' ? this.ctx.dummy : a, 2: b ?? this.ctx.dummy, 3: y, 4: o.slopes ?? this.ctx.dummy },
       workgroups: this.ctx.grid(a.size, WORKGROUP),
     });
     return y;
@@ -200,6 +201,17 @@ export class WebGpuBackend implements Backend {
     return y;
   }
 
+  prelu(x: Tensor, slope: Tensor): Tensor {
+    const [, channels, inner] = preluView('prelu', x.shape, slope.shape);
+    return this.elementwise('prelu', x, slope, { inner, channels });
+  }
+  preluBackward(dy: Tensor, x: Tensor, slope: Tensor) {
+    const [, channels, inner] = preluView('preluBackward', x.shape, slope.shape);
+    assertShape('preluBackward', 'dy', dy.shape, x.shape);
+    const dSlope = this.ctx.empty([channels]);
+    this.channelReduce(8, dy, { b: x, out0: dSlope });
+    return { dx: this.elementwise('preluBackward', dy, x, { inner, channels, slopes: slope }), dSlope };
+  }
   channelScale(x: Tensor, s: Tensor): Tensor {
     const [, , inner] = channelScaleView('channelScale', x.shape, s.shape);
     return this.elementwise('channelScale', x, s, { inner });

@@ -161,6 +161,21 @@ function channelScaleCase(rng: Rng): OpCase {
   };
 }
 
+/** PReLU on 4-D and 2-D inputs, slopes of either sign, some inputs exactly 0 (the gradient's edge). */
+function preluCase(rng: Rng): OpCase {
+  const shape = rng.bool() ? [rng.int(1, 3), rng.int(1, 9), rng.int(1, 12), rng.int(1, 12)] : [rng.int(1, 17), rng.int(1, 40)];
+  const x = randomInput(rng, shape);
+  x.data.forEach((_, i) => { if (rng.bool(0.05)) x.data[i] = 0; });
+  return {
+    label: `[${shape}]`,
+    inputs: { x, slope: randomInput(rng, [shape[1]], -0.5, 1), dy: randomInput(rng, shape) },
+    run: (be, t) => {
+      const back = be.preluBackward(t.dy, t.x, t.slope);
+      return { y: be.prelu(t.x, t.slope), dx: back.dx, dSlope: back.dSlope };
+    },
+  };
+}
+
 /**
  * Fake quantization, per tensor or along a random axis, 2-16 bits, symmetric or asymmetric: random
  * values beyond the grid (clipping), exact grid points and exact ties (x / s = k + 1/2 with power-of-two
@@ -276,6 +291,7 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: 'max, average and global average pooling, forward and backward', make: poolCase },
   { title: 'channel concat, slice and flatten', make: concatCase },
   { title: 'channel scale (squeeze-excitation) forward and backward', make: channelScaleCase },
+  { title: 'PReLU (per-channel slopes) forward and backward', make: preluCase },
   { title: 'fake quantization (binary and 2-16 bits, per tensor and per axis, round half to even) and its clipped straight-through gradient', make: fakeQuantCase },
   { title: 'gather-compaction and channel statistics (pruning criteria, quantizer ranges) along any axis', make: gatherCase },
   { title: 'softmax cross-entropy with and without distillation', make: lossCase },

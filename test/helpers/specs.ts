@@ -38,3 +38,16 @@ export function convNextMini(inputShape: [number, number, number] = [3, 8, 8]): 
   const merged = g.conv(g.concat([block, up]), { out: 10, kernel: 1, name: 'merge' });
   return g.build(g.linear(g.flatten(g.layerNorm(g.gap(merged), 1e-6, 'head_norm')), 5, 'classifier'));
 }
+
+/**
+ * A face-embedding net's pieces: PReLU after a conv, after a conv and batch norm, and on an embedding
+ * (linear -> batch norm on [N, C] -> PReLU), with a residual add so a PReLU sits inside a coupled group.
+ */
+export function embeddingMini(inputShape: [number, number, number] = [3, 8, 8]): ModelSpec {
+  const g = new GraphBuilder('embedding-mini', inputShape, 5);
+  const stem = g.prelu(g.conv('input', { out: 8, kernel: 3, padding: 1, name: 'stem' }), 'stem_prelu');
+  const body = g.prelu(g.bn(g.conv(stem, { out: 8, kernel: 3, padding: 1, bias: false, name: 'body' }), 'body_bn'), 'body_prelu');
+  const merged = g.sum([stem, body]);
+  const embedding = g.prelu(g.bn(g.linear(g.flatten(g.gap(merged)), 12, 'embedding'), 'embedding_bn'), 'embedding_prelu');
+  return g.build(g.linear(embedding, 5, 'classifier'));
+}
