@@ -4,7 +4,7 @@ import { BACKEND_CHOICES, type ComputeBackend, openBackend } from '../open-backe
 import type { AcceleratorConfig } from '../accel/config.js';
 import { type Budget, parseBudget } from '../plan/index.js';
 import type { TrainOptions } from '../train/trainer.js';
-import { UsageError } from './inputs.js';
+import { UsageError, modelInputShape } from './inputs.js';
 import { type Values, int, num, oneOf, str } from './options.js';
 import type { ProgressView } from './progress.js';
 
@@ -37,7 +37,10 @@ export function backend(c: Context): Promise<ComputeBackend> {
 
 export const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 
-export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize') });
+export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize'), strict: v.strict === true, inputSize: str(v, 'input-size') });
+
+/** How a command that takes --model and data learns the input size for folders, and where their remarks go. */
+export const dataUse = (c: Context, v: Values, trains = true) => ({ trains, inputShape: () => modelInputShape(str(v, 'model'), str(v, 'input-size')), warn: notice(c) });
 
 /** --budget METRIC=VALUE on this accelerator (exit 2 naming the problem), or undefined. */
 export function budgetOption(v: Values, accel: AcceleratorConfig): Budget | undefined {

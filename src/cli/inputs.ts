@@ -6,6 +6,7 @@ import { validateConfig } from '../accel/config.js';
 import { presets } from '../accel/presets.js';
 import { parseScaleSimConfig } from '../accel/scalesim-io.js';
 import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, pixelStatistics, renormalize, subset } from '../data/dataset.js';
+import { isDirectory, loadImageFolder } from '../data/image-folder.js';
 import { loadDataset, loadFiles, readFile } from '../data/sources.js';
 import { type Model, checkFinite, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
@@ -36,7 +37,31 @@ export async function loadModel(name: string | undefined, inputShape: InputShape
   throw new UsageError(`--model '${what}': not a zoo model (${Object.keys(zoo).join(', ')}), a .safetensors checkpoint or an .onnx file`);
 }
 
-export interface DataOptions { data?: string; images?: string; labels?: string; testImages?: string; testLabels?: string; trainLimit?: string; testLimit?: string; normalize?: string }
+export interface DataOptions {
+  data?: string; images?: string; labels?: string; testImages?: string; testLabels?: string; trainLimit?: string; testLimit?: string; normalize?: string;
+  /** Folders of images: refuse a file that does not decode instead of skipping it; the size to bring them to (for --input-size's check). */
+  strict?: boolean;
+  inputSize?: string;
+}
+
+/** How a command learns the model's input shape before it loads a folder of images (which is sized to it). */
+export interface DataUse {
+  trains: boolean;
+  inputShape?: () => Promise<InputShape>;
+  /** Files skipped in a folder, and other remarks about the data. */
+  warn?: (line: string) => void;
+}
+
+/** --input-size CxHxW, else the input shape of the model file (ONNX, checkpoint, the shipped default); a zoo model needs --input-size. */
+export async function modelInputShape(model: string | undefined, inputSize: string | undefined): Promise<InputShape> {
+  if (inputSize !== undefined) {
+    const m = /^(\d+)x(\d+)x(\d+)$/.exec(inputSize);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[3]) < 1) throw new UsageError(`--input-size must be CxHxW (e.g. 3x224x224), got '${inputSize}'`);
+    return [Number(m[1]), Number(m[2]), Number(m[3])];
+  }
+  if (model !== undefined && zoo[model]) throw new UsageError(`--model ${model} with a folder of images: give the size to bring the images to, --input-size CxHxW (e.g. 3x32x32)`);
+  return (await loadModel(model, [1, 28, 28], 10, 1)).model.spec.inputShape as InputShape;
+}
 
 const FLOAT32_MIN_NORMAL = 2 ** -126;
 const MAX_FLOAT32 = 3.4028234663852886e38;
@@ -57,11 +82,15 @@ export function parseNormalization(text: string | undefined): Normalization | un
 }
 
 
-const limit = (d: Dataset, text: string | undefined, flag: string) => {
-  if (text === undefined) return d;
+const limitCount = (text: string | undefined, flag: string) => {
+  if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
-  return subset(d, Math.min(n, d.count));
+  return n;
+};
+const limit = (d: Dataset, text: string | undefined, flag: string) => {
+  const n = limitCount(text, flag);
+  return n === undefined ? d : subset(d, Math.min(n, d.count));
 };
 
 /**
@@ -69,14 +98,32 @@ const limit = (d: Dataset, text: string | undefined, flag: string) => {
  * test set; without `--images/--labels` the training set is `--data`'s, which a command that trains
  * (`trains`) must be given explicitly: fine-tuning on MNIST beside the user's own test files would be a surprise.
  */
-export function loadData(o: DataOptions, use: { trains: boolean } = { trains: true }): { train: Dataset; test: Dataset } {
+export async function loadData(o: DataOptions, use: DataUse = { trains: true }): Promise<{ train: Dataset; test: Dataset }> {
   let train: Dataset;
   /** The test set the training set comes with (files: the same images; a built-in set: its own test split). */
   let own: () => Dataset;
   const normalization = parseNormalization(o.normalize);
-  if (!o.testImages !== !o.testLabels) throw new UsageError('--test-images and --test-labels go together');
-  if (o.images || o.labels) {
-    if (!o.images || !o.labels) throw new UsageError('--images and --labels go together');
+  const [trainFolder, testFolder] = [o.images !== undefined && isDirectory(o.images), o.testImages !== undefined && isDirectory(o.testImages)];
+  const folder = async (dir: string, flag: string, labels: string | undefined, limit: string | undefined) => {
+    if (labels !== undefined) throw new UsageError(`${flag} ${dir} is a folder: its labels are its class subfolders (ImageFolder), or it has none; drop ${flag.replace('images', 'labels')}`);
+    if (!use.inputShape) throw new UsageError(`${flag} ${dir}: this command does not read folders of images`);
+    const d = await loadImageFolder(dir, await use.inputShape(), { strict: o.strict, limit: limitCount(limit, flag === '--images' ? '--train-limit' : '--test-limit') });
+    if (d.skipped.length) use.warn?.(`${dir}: skipped ${d.skipped.length} file${d.skipped.length > 1 ? 's' : ''} that did not decode (--strict refuses them): ${d.skipped.slice(0, 3).join('; ')}${d.skipped.length > 3 ? '; ...' : ''}`);
+    if (d.unlabelled && !use.trains && flag === '--test-images') throw new UsageError(`${flag} ${dir}: a flat folder has no labels to evaluate against; put the images in class subfolders`);
+    return normalization ? renormalize(d, normalization) : d;
+  };
+  if (!trainFolder && !testFolder) {
+    if (o.inputSize !== undefined) throw new UsageError('--input-size sizes folders of images (--images DIR or --test-images DIR); files and built-in sets have their own size');
+    if (o.strict) throw new UsageError('--strict refuses undecodable files in folders of images (--images DIR or --test-images DIR)');
+  }
+  if (!o.testImages !== !o.testLabels && !testFolder) throw new UsageError('--test-images and --test-labels go together (or --test-images DIR, a folder of images)');
+  if (trainFolder) {
+    if (o.data !== undefined) throw new UsageError(`--data '${o.data}' and --images name two training sets: give one`);
+    train = await folder(o.images!, '--images', o.labels, o.trainLimit);
+    if (!normalization) train = renormalize(train, pixelStatistics(train));
+    own = () => train;
+  } else if (o.images || o.labels) {
+    if (!o.images || !o.labels) throw new UsageError('--images and --labels go together (or --images DIR, a folder of images)');
     if (o.data !== undefined) throw new UsageError(`--data '${o.data}' and --images/--labels name two training sets: give one`);
     // Without --normalize, files take their own statistics (the built-in sets have published ones).
     train = loadFiles(o.images, o.labels, { normalization });
@@ -90,7 +137,8 @@ export function loadData(o: DataOptions, use: { trains: boolean } = { trains: tr
     own = () => loadDataset(name, 'test', normalization);
   }
   // Test files take the training set's normalisation, whichever set that is.
-  const test = o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : own();
+  const test = testFolder ? renormalize(await folder(o.testImages!, '--test-images', o.testLabels, o.testLimit), train.normalization!)
+    : o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : own();
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
 }
 

@@ -26,7 +26,7 @@ import { mergeConfigFile } from './config-file.js';
 import { checkOutputFile } from './outputs.js';
 import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, oneOf, str } from './options.js';
 import { ProgressView } from './progress.js';
-import { type Context, backend, dataValues, notice, output, trainOptions } from './context.js';
+import { type Context, backend, dataUse, dataValues, notice, output, trainOptions } from './context.js';
 import { pruneCommand } from './prune-command.js';
 import { decomposeCommand } from './decompose-command.js';
 import { quantizeCommand } from './quantize-command.js';
@@ -91,7 +91,8 @@ const COMMANDS: Record<string, Command> = {
       const out = str(v, 'out') ?? 'out/model.safetensors';
       checkOutputFile('--out', out);
       const options = trainOptions(v, 1);
-      const { train: loaded, test: loadedTest } = loadData(dataValues(v));
+      const { train: loaded, test: loadedTest } = await loadData(dataValues(v), dataUse(c, v));
+      if (loaded.unlabelled) throw new UsageError(`${loaded.name}: a flat folder has no labels to train on; put the images in class subfolders (prune fine-tunes without labels, by distillation)`);
       const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
       if (resume) checkTrainResume(str(v, 'resume')!, resume, v, options, loaded.name);
       const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
@@ -122,7 +123,8 @@ const COMMANDS: Record<string, Command> = {
     options: { ...MODEL, ...DATA },
     help: { ...MODEL_HELP, ...DATA_HELP },
     async run(c) {
-      const { test: loaded } = loadData(dataValues(c.values), { trains: false });
+      const { test: loaded } = await loadData(dataValues(c.values), dataUse(c, c.values, false));
+      if (loaded.unlabelled) throw new UsageError(`${loaded.name}: a flat folder has no labels to evaluate against; put the images in class subfolders`);
       const { model, source } = await loadModel(str(c.values, 'model'), loaded.shape as [number, number, number], loaded.classes, int(c.values, 'seed', 1)!);
       const [test] = dataForModel(model, str(c.values, 'normalize'), loaded);
       const be = await backend(c);

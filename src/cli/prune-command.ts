@@ -17,8 +17,9 @@ import { CostModel, planPrecision, planSplits } from '../plan/index.js';
 import { schedulerFor } from '../open-backend.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { labelWithModel } from '../train/pseudo-labels.js';
 import { channelGroups } from '../prune/dependency.js';
-import { type Context, backend, budgetOption, dataValues, kdOption, notice, output, trainOptions } from './context.js';
+import { type Context, backend, budgetOption, dataUse, dataValues, kdOption, notice, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
 import { OptionError, type PruneChoices, checkPruneChoices } from '../run/prune-options.js';
 import { RUN_OUTPUTS, checkOutputDir, writeOutputs } from './outputs.js';
@@ -90,9 +91,9 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     throw e instanceof OptionError ? new UsageError(e.message) : e;
   }
   const fineTune = trainOptions(v, 1);
-  const kd = kdOption(v);
+  const kdGiven = kdOption(v);
   const restoreBn = oneOf(v, 'restore-bn', ['auto', 'on', 'off'] as const, 'auto');
-  const { train: loaded, test: loadedTest } = loadData(dataValues(v));
+  const { train: loaded, test: loadedTest } = await loadData(dataValues(v), dataUse(c, v));
   const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
   if (sparse) {
     // The penalty must fit the model (batch norms for slimming, residual blocks for depth) before any work.
@@ -103,10 +104,13 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     }
   }
   if (bits && model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; --bits plans widths from a float model: give its float original`);
-  const [trainData, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
+  const [trainSet, testSet] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
+  // Without labels the fine-tuning distils from the dense model alone (its soft outputs, α = 1), unless --kd says otherwise.
+  const kd = kdGiven ?? (trainSet.unlabelled ? { temperature: 4, alpha: 1 } : undefined);
   // auto: an imported ONNX model whose convolutions lost their batch norms to the export gets them back for fine-tuning.
   const restoreBatchNorm = restoreBn === 'on' || (restoreBn === 'auto' && /\.onnx$/i.test(source));
   const be = await backend(c);
+  const [trainData, test] = [await labelWithModel(be, model, trainSet), await labelWithModel(be, model, testSet)];
   // Sparse training given in epochs: steps of this data set and batch size.
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
   const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
@@ -126,6 +130,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
+  run.report.notes.unshift(...[trainSet, testSet].filter((d, i, all) => d.unlabelled && all.indexOf(d) === i).map((d) => `${d.name} has no labels: the dense model labelled it${d === trainSet ? ' and fine-tuning distilled from it alone' : ''}; accuracies on it are top-1 agreement with the dense model`));
   if (precision) run.report.precision = precision.report;
   if (splits) run.report.splits = splits.report;
   const options = savedOptions(v);

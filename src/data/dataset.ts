@@ -17,6 +17,8 @@ export interface Dataset {
   labels: Uint8Array;
   /** What the pixels went through: (pixel scaled to [0, 1] - mean) / std. */
   normalization?: Normalization;
+  /** No labels came with the images (a flat folder): `labels` are placeholders until a model labels them. */
+  unlabelled?: boolean;
 }
 
 export interface Batch { images: Float32Array; labels: Float32Array; size: number }

@@ -1,0 +1,23 @@
+// Labels for images that came without any (a flat folder): the model's own top-1 class for each, so that
+// fine-tuning can distil from it and every accuracy reads as top-1 agreement with it.
+import type { Backend } from '../backend.js';
+import { type Dataset, gatherBatch } from '../data/dataset.js';
+import type { Model } from '../model/model.js';
+import { predict } from '../model/predict.js';
+
+/** `d` labelled with `model`'s top-1 predictions (unchanged when it has labels of its own). */
+export async function labelWithModel(be: Backend, model: Model, d: Dataset, batchSize = 256): Promise<Dataset> {
+  if (!d.unlabelled) return d;
+  const classes = model.spec.classes;
+  const labels = new Uint8Array(d.count);
+  for (let start = 0; start < d.count; start += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, d.count - start) }, (_, i) => start + i);
+    const out = await predict(be, model, gatherBatch(d, indices).images, indices.length);
+    indices.forEach((_, r) => {
+      let best = 0;
+      for (let k = 1; k < classes; k++) if (out[r * classes + k] > out[r * classes + best]) best = k;
+      labels[start + r] = best;
+    });
+  }
+  return { ...d, labels, classes };
+}

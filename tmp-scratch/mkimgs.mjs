@@ -1,0 +1,11 @@
+import sharp from 'sharp';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+const root = process.argv[2];
+for (const cls of ['cat', 'dog']) mkdirSync(`${root}/labelled/${cls}`, { recursive: true });
+mkdirSync(`${root}/flat`, { recursive: true });
+const img = (w, h, v) => sharp(Buffer.alloc(w * h * 3, v), { raw: { width: w, height: h, channels: 3 } });
+await img(40, 30, 200).png().toFile(`${root}/labelled/cat/a.png`);
+await img(30, 40, 50).jpeg().toFile(`${root}/labelled/dog/b.jpg`);
+await img(32, 32, 100).webp().toFile(`${root}/flat/c.webp`);
+const jpg = await img(64, 64, 120).jpeg().toBuffer();
+writeFileSync(`${root}/flat/broken.jpg`, jpg.subarray(0, jpg.length / 2));
