@@ -280,15 +280,11 @@ export class NativeBackend implements Backend {
     const [n, c, inner] = channelScaleView('channelScale', x.shape, s.shape);
     return this.wrap(x.shape, this.run(`scale:${n},${c},${inner}`, () => channelScaleGraph(n, c, inner), [data(x), data(s)]));
   }
-  prelu(x: Tensor, slope: Tensor): Tensor {
-    const [, , inner] = preluView('prelu', x.shape, slope.shape);
-    return this.wrap(x.shape, k.prelu(data(x), data(slope), inner));
-  }
+  prelu(x: Tensor, slope: Tensor): Tensor { return this.wrap(x.shape, k.prelu(data(x), data(slope), preluView('prelu', x.shape, slope.shape)[2])); }
   preluBackward(dy: Tensor, x: Tensor, slope: Tensor) {
-    const [, channels, inner] = preluView('preluBackward', x.shape, slope.shape);
     assertShape('preluBackward', 'dy', dy.shape, x.shape);
-    const r = k.preluBackward(data(dy), data(x), data(slope), inner);
-    return { dx: this.wrap(x.shape, r.dx), dSlope: this.wrap([channels], r.dSlope) };
+    const r = k.preluBackward(data(dy), data(x), data(slope), preluView('preluBackward', x.shape, slope.shape)[2]);
+    return { dx: this.wrap(x.shape, r.dx), dSlope: this.wrap(slope.shape, r.dSlope) };
   }
   channelScaleBackward(dy: Tensor, x: Tensor, s: Tensor) {
     const [n, c, inner] = channelScaleView('channelScaleBackward', x.shape, s.shape);

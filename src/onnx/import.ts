@@ -142,22 +142,6 @@ const CORE_HANDLERS: Record<string, Handler> = {
     c.add({ op: 'leakyrelu', name: c.name(n, `leakyrelu${c.nodes.length}`), input: c.tensor(n, 0).node, alpha: float(n, 'alpha', 0.01) }, n.output![0]);
   },
 
-  PRelu(c, n) {
-    only(c, n, []);
-    const x = c.tensor(n, 0);
-    const slope = c.constant(n, 1, 'slope');
-    const channels = x.shape[0];
-    // Per channel ([C, 1, 1] for [C, H, W], [C] for features, right-aligned as ONNX broadcasts) or one slope for all.
-    const aligned = [...Array(Math.max(x.shape.length - slope.dims.length, 0)).fill(1), ...slope.dims];
-    const scalar = slope.data.length === 1;
-    if (!scalar && aligned.join() !== [channels, ...x.shape.slice(1).map(() => 1)].join()) {
-      c.fail(n, `slope has shape [${slope.dims}]: only one slope per channel (of ${channels}) or one for all is supported`);
-    }
-    const name = c.name(n, `prelu${c.nodes.length}`, n.input![1]);
-    c.params.set(`${name}.slope`, scalar ? new Float32Array(channels).fill(slope.data[0]) : Float32Array.from(slope.data));
-    c.add({ op: 'prelu', name, input: x.node }, n.output![0]);
-  },
-
   Clip(c, n) {
     only(c, n, ['min', 'max']);
     const bound = (i: number, attr: string, fallback: number) => {
