@@ -34,6 +34,7 @@ const FAMILIES: [string, string][] = [
   ['channel split and strided slice', 'channel-split-mini'],
   ['feature-pyramid resize (nearest, bilinear) and concat', 'resize-mini'],
   ['PReLU (per channel, single slope) and a BatchNorm1d embedding head', 'prelu-mini'],
+  ['U-Net-style decoder (ConvTranspose, skip concats), classifier head', 'unet-mini'],
 ];
 
 export async function benchFamilies(): Promise<void> {

@@ -18,7 +18,8 @@ at two short stages (channels-last blocks: Transpose, LayerNorm written out at o
 LayerNormalization at opset 17, MatMul + Add, GELU, layer scale), GELU's tanh form (opset 13), and
 Resize (nearest by scales, bilinear to sizes from Shape arithmetic; opsets 11 and 13) before a concat,
 and an Inception block with Pad + AveragePool and a channel shuffle exported with a static batch, and a
-net of PReLUs (per channel and single slope) with a BatchNorm1d embedding head.
+net of PReLUs (per channel and single slope) with a BatchNorm1d embedding head, and a U-Net-style decoder
+(ConvTranspose with and without output_padding, skip concats) ending in a classifier.
 Give fixture names as arguments to write only those.
 Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
@@ -295,6 +296,31 @@ class PreluMini(nn.Module):
         return self.fc(self.p3(self.bn(self.emb(y))))
 
 
+class UNetMini(nn.Module):
+    """A U-Net's decoder in miniature, ending in a classifier: two stride-2 encoder stages, transposed
+    convolutions back up (kernel 2 stride 2; kernel 3 stride 2 padding 1 output_padding 1, with a BN),
+    each concatenated with the encoder's skip, then pooling and a linear head."""
+    def __init__(self):
+        super().__init__()
+        self.e1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.e2 = nn.Conv2d(8, 12, 3, 2, 1)
+        self.e3 = nn.Conv2d(12, 16, 3, 2, 1)
+        self.up1 = nn.ConvTranspose2d(16, 12, 2, 2)
+        self.d1 = nn.Conv2d(24, 12, 3, 1, 1)
+        self.up2 = nn.ConvTranspose2d(12, 8, 3, 2, 1, output_padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.d2 = nn.Conv2d(16, 8, 3, 1, 1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        s1 = F.relu(self.e1(x))
+        s2 = F.relu(self.e2(s1))
+        y = F.relu(self.e3(s2))
+        y = F.relu(self.d1(torch.cat([self.up1(y), s2], 1)))
+        y = F.relu(self.d2(torch.cat([F.relu(self.bn(self.up2(y))), s1], 1)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
 def randomise(model):
     for m in model.modules():
         if isinstance(m, nn.PReLU):
@@ -403,3 +429,5 @@ if __name__ == '__main__':
     export('inception-mini', InceptionMini(), (3, 16, 16), 13, static_batch=True)
     torch.manual_seed(2042)
     export('prelu-mini', PreluMini(), (3, 16, 16), 13)
+    torch.manual_seed(2043)
+    export('unet-mini', UNetMini(), (3, 16, 16), 13)

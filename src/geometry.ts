@@ -111,6 +111,35 @@ export function conv2dGeometry(xShape: Shape, wShape: Shape, o: Conv2dOptions = 
   };
 }
 
+/**
+ * A transposed convolution of x [N, C_in, H, W] with weight [C_in, C_out / groups, KH, KW] is the input
+ * gradient of the convolution from its output [N, C_out, H', W'] back to x with the same weight: this
+ * returns that convolution's geometry (its input is the transposed one's output). H' = (H - 1) · stride
+ * - padTop - padBottom + dilation · (KH - 1) + outputPadding + 1, with outputPadding < max(stride, dilation)
+ * (ONNX's and PyTorch's rule).
+ */
+export function transposedConvGeometry(xShape: Shape, wShape: Shape, o: Conv2dOptions & { outputPadding?: Pair } = {}): Conv2dGeometry {
+  const op = 'convTranspose';
+  assertRank(op, 'input', xShape, 4);
+  assertRank(op, 'weight', wShape, 4);
+  const [batch, inChannels, inH, inW] = xShape;
+  const [weightIn, outPerGroup, kernelH, kernelW] = wShape;
+  const groups = o.groups ?? 1;
+  if (weightIn !== inChannels) throw new Error(`${op}: weight is for ${weightIn} input channels, input has ${inChannels}`);
+  if (!Number.isInteger(groups) || groups < 1 || inChannels % groups) throw new Error(`${op}: groups=${groups} must divide input channels ${inChannels}`);
+  const [strideH, strideW] = pair(op, 'stride', o.stride, 1, 1);
+  const [dilationH, dilationW] = pair(op, 'dilation', o.dilation, 1, 1);
+  const [extraH, extraW] = pair(op, 'outputPadding', o.outputPadding, 0, 0);
+  if (extraH >= Math.max(strideH, dilationH) || extraW >= Math.max(strideW, dilationW)) throw new Error(`${op}: outputPadding [${extraH}, ${extraW}] must be below max(stride, dilation)`);
+  const [padTop, padLeft, padBottom, padRight] = padding(op, o.padding);
+  const outH = (inH - 1) * strideH - padTop - padBottom + dilationH * (kernelH - 1) + extraH + 1;
+  const outW = (inW - 1) * strideW - padLeft - padRight + dilationW * (kernelW - 1) + extraW + 1;
+  if (outH < 1 || outW < 1) throw new Error(`${op}: padding ${padTop}+${padBottom}, ${padLeft}+${padRight} leaves no output of an input ${inH}x${inW}`);
+  const g = conv2dGeometry([batch, outPerGroup * groups, outH, outW], wShape, o);
+  if (g.outH !== inH || g.outW !== inW) throw new Error(`${op}: internal: the equivalent convolution maps ${outH}x${outW} to ${g.outH}x${g.outW}, not ${inH}x${inW}`);
+  return g;
+}
+
 export function poolGeometry(op: string, xShape: Shape, o: PoolOptions): PoolGeometry {
   assertRank(op, 'input', xShape, 4);
   const [batch, channels, inH, inW] = xShape;

@@ -8,7 +8,7 @@ import { applyChannelMasks, compactModel, type KeptChannels } from '../src/prune
 import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
 import { inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
-import { embeddingMini } from './helpers/specs.js';
+import { embeddingMini, unetMini } from './helpers/specs.js';
 
 function randomModel(spec: ModelSpec, seed: number): Model {
   const m = initModel(spec, seed);
@@ -34,7 +34,7 @@ function randomKept(spec: ModelSpec, ratio: number, rng: Rng): KeptChannels {
 
 describe('compaction preserves outputs and removes the pruned parameters', async () => {
   const gpu = await webgpu();
-  const models = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), embeddingMini()];
+  const models = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), embeddingMini(), unetMini()];
   for (const spec of models) {
     for (const ratio of [0.3, 0.5, 0.7]) {
       it(`${spec.name}, channel ratio ${ratio}`, async () => {

@@ -8,7 +8,7 @@ import { Network } from '../src/model/network.js';
 import { lenet5, mobilenet, resnet20, vggSmall } from '../src/model/zoo.js';
 import { Rng } from '../src/random.js';
 import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
-import { convNextMini, embeddingMini, shuffleNetMini } from './helpers/specs.js';
+import { convNextMini, embeddingMini, shuffleNetMini, unetMini } from './helpers/specs.js';
 
 async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
   const model = initModel(spec, seed);
@@ -34,7 +34,7 @@ async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
 
 describe('models on WebGPU equal the CPU reference (forward, gradients, running statistics)', async () => {
   const gpu = await webgpu();
-  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini(), convNextMini(), embeddingMini()];
+  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini(), convNextMini(), embeddingMini(), unetMini()];
   for (const spec of models) {
     it(spec.name, async () => {
       const baseline = gpu.memory().liveBuffers;
@@ -97,6 +97,8 @@ describe('network gradients through channel gathers, layer norms and resizes equ
     ['convnext-mini: d(sum(logits * r)) / d(parameters before the layer norms and the resize)', convNextMini(), ['stem.weight', 'stem_norm.gamma', 'block_norm.beta', 'expand.weight', 'layer_scale.weight', 'down.weight']],
     // Through PReLUs on maps and on an embedding after a batch norm of [N, C]: their slopes and the body's weights.
     ['embedding-mini: d(sum(logits * r)) / d(PReLU slopes and the weights between them)', embeddingMini(), ['stem_prelu.slope', 'body.weight', 'body_prelu.slope', 'embedding_prelu.slope']],
+    // Through transposed convolutions (with and without bias, output padding) and the skips beside them.
+    ['unet-mini: d(sum(logits * r)) / d(transposed convolutions and what feeds them)', unetMini(), ['up1.weight', 'up2.weight', 'up2.bias', 'merge1.weight', 'deeper.weight']],
   ];
   it.each(cases)('%s, CPU reference', async (_, spec, names) => {
     const model = initModel(spec, 3);

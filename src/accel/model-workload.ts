@@ -3,7 +3,7 @@
 // batch norms after a conv or linear layer (applied in the output stage of the unit that made their
 // input), flatten, and concat and channel gathers (producers write, consumers read, at shifted or
 // permuted addresses).
-import { conv2dGeometry } from '../geometry.js';
+import { type Conv2dGeometry, conv2dGeometry, transposedConvGeometry } from '../geometry.js';
 import { type ModelSpec, type Node, inferShapes, inputsOf, paramShapes } from '../model/graph.js';
 import { type LayerWorkload, type VectorOp, convWorkload, linearWorkload } from './workload.js';
 
@@ -33,12 +33,35 @@ function vectorOp(n: Node, nodes: Map<string, Node>, shapes: Map<string, number[
   }
 }
 
+/**
+ * A transposed convolution as the array runs it: the stride-1 convolution over its input with stride - 1
+ * zeros inserted between pixels and padded by dilation · (kernel - 1) - padding (plus the output padding
+ * at the end), which computes its output exactly (the zero-insertion form). Its MACs count the inserted
+ * zeros, as an array that does not skip them spends them; SCALE-Sim has no such layer, so
+ * test/accel-tiled.test.ts checks this workload against the convolution it is written as.
+ */
+export function transposedConvWorkload(name: string, n: Extract<Node, { op: 'convtranspose' }>, x: number[], weight: number[]): LayerWorkload {
+  const g = transposedConvGeometry([1, ...x], weight, n); // the convolution it transposes: g.inH x g.inW is the output
+  const [inH, inW] = [(x[1] - 1) * g.strideH + 1, (x[2] - 1) * g.strideW + 1];
+  const [spanH, spanW] = [g.dilationH * (g.kernelH - 1), g.dilationW * (g.kernelW - 1)];
+  const [padTop, padLeft] = [spanH - g.padTop, spanW - g.padLeft];
+  const zeroInserted: Conv2dGeometry = {
+    batch: 1, inChannels: x[0], outChannels: n.outChannels, groups: n.groups ?? 1, kernelH: g.kernelH, kernelW: g.kernelW,
+    inH, inW, strideH: 1, strideW: 1, dilationH: g.dilationH, dilationW: g.dilationW,
+    // Stride 1: the padded input is the output plus the kernel's span.
+    padTop, padLeft, padBottom: g.inH + spanH - inH - padTop, padRight: g.inW + spanW - inW - padLeft,
+    outH: g.inH, outW: g.inW,
+  };
+  return convWorkload(name, zeroInserted);
+}
+
 export function modelWorkloads(spec: ModelSpec): LayerWorkload[] {
   const shapes = inferShapes(spec);
   const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
   const layers: LayerWorkload[] = [];
   for (const n of spec.nodes) {
-    if (n.op === 'conv2d' || n.op === 'linear') {
+    if (n.op === 'convtranspose') layers.push(transposedConvWorkload(n.name, n, shapes.get(n.input)!, paramShapes(n, shapes).weight));
+    else if (n.op === 'conv2d' || n.op === 'linear') {
       const x = shapes.get(n.input)!;
       const l = n.op === 'conv2d' ? convWorkload(n.name, conv2dGeometry([1, ...x], paramShapes(n, shapes).weight, n)) : linearWorkload(n.name, x[0], n.outFeatures);
       const q = spec.quantization?.[n.name];

@@ -1,13 +1,15 @@
 // The model definition: a graph of layers in topological order, each naming its inputs. Plain data
 // (JSON-serialisable), so a checkpoint carries its architecture and any tool can walk it.
 import type { Activation } from '../backend.js';
-import { type Padding, type Pair, conv2dGeometry, poolGeometry } from '../geometry.js';
+import { type Padding, type Pair, conv2dGeometry, poolGeometry, transposedConvGeometry } from '../geometry.js';
 import { type Quantization, checkQuantization } from './quantization.js';
 import { COORDINATE_MODES, NEAREST_MODES, type CoordinateMode, type NearestMode, type ResizeMode } from './resize.js';
 
 export type Node =
   | { op: 'input'; name: string }
   | { op: 'conv2d'; name: string; input: string; outChannels: number; kernel: Pair; stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number; bias?: boolean }
+  /** Transposed convolution (a decoder's upsampling): weight [C_in, outChannels / groups, KH, KW] (geometry.ts, transposedConvGeometry). */
+  | { op: 'convtranspose'; name: string; input: string; outChannels: number; kernel: Pair; stride?: Pair; padding?: Padding; outputPadding?: Pair; dilation?: Pair; groups?: number; bias?: boolean }
   | { op: 'batchnorm'; name: string; input: string; epsilon?: number; momentum?: number }
   /** Layer normalisation over the channels at each position (ConvNeXt's LayerNorm2d; a flat input's features). */
   | { op: 'layernorm'; name: string; input: string; epsilon?: number }
@@ -81,6 +83,11 @@ export function paramShapes(n: Node, shapes: Shapes): Record<string, number[]> {
       const w = [n.outChannels, inShape[0] / (n.groups ?? 1), k[0], k[1]];
       return n.bias === false ? { weight: w } : { weight: w, bias: [n.outChannels] };
     }
+    case 'convtranspose': {
+      const k = typeof n.kernel === 'number' ? [n.kernel, n.kernel] : n.kernel;
+      const w = [inShape[0], n.outChannels / (n.groups ?? 1), k[0], k[1]];
+      return n.bias === false ? { weight: w } : { weight: w, bias: [n.outChannels] };
+    }
     case 'linear': return n.bias === false ? { weight: [n.outFeatures, inShape[0]] } : { weight: [n.outFeatures, inShape[0]], bias: [n.outFeatures] };
     case 'batchnorm': return { gamma: [inShape[0]], beta: [inShape[0]], runningMean: [inShape[0]], runningVar: [inShape[0]] };
     case 'layernorm': return { gamma: [inShape[0]], beta: [inShape[0]] };
@@ -108,7 +115,7 @@ export function checkSpecShape(spec: unknown): asserts spec is ModelSpec {
     if ('input' in n && typeof n.input !== 'string') throw new Error(`${where} '${n.name}': input must be a node name`);
     if ('inputs' in n && (!Array.isArray(n.inputs) || n.inputs.some((x) => typeof x !== 'string'))) throw new Error(`${where} '${n.name}': inputs must be node names`);
     for (const k of ['outChannels', 'outFeatures', 'groups']) if (k in n && (!Number.isInteger(n[k]) || (n[k] as number) < 1)) throw new Error(`${where} '${n.name}': ${k} must be a positive integer`);
-    for (const k of ['kernel', 'stride', 'padding', 'dilation']) if (k in n && !pair(n[k])) throw new Error(`${where} '${n.name}': ${k} must be a non-negative integer or a list of them`);
+    for (const k of ['kernel', 'stride', 'padding', 'outputPadding', 'dilation']) if (k in n && !pair(n[k])) throw new Error(`${where} '${n.name}': ${k} must be a non-negative integer or a list of them`);
     if ('channels' in n && (!Array.isArray(n.channels) || n.channels.some((x) => !Number.isInteger(x)))) throw new Error(`${where} '${n.name}': channels must be a list of integers`);
   });
   if (s.quantization !== undefined) checkQuantization(s.quantization, new Map(s.nodes.map((n: Node) => [n.name, n.op])));
@@ -132,6 +139,13 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
           const w = paramShapes(n, shapes).weight;
           const g = conv2dGeometry([1, ...x], w, n);
           shapes.set(n.name, [g.outChannels, g.outH, g.outW]);
+          break;
+        }
+        case 'convtranspose': {
+          spatial('convtranspose');
+          if (!Number.isInteger(n.outChannels / (n.groups ?? 1))) fail(n, `groups=${n.groups} must divide ${n.outChannels} output channels`);
+          const g = transposedConvGeometry([1, ...x], paramShapes(n, shapes).weight, n);
+          shapes.set(n.name, [n.outChannels, g.inH, g.inW]);
           break;
         }
         case 'batchnorm': case 'layernorm': case 'prelu': shapes.set(n.name, [...x]); break;
@@ -225,6 +239,9 @@ export class GraphBuilder {
   bn(input: string, name?: string): string { return this.add({ op: 'batchnorm', input, name }); }
   layerNorm(input: string, epsilon?: number, name?: string): string { return this.add({ op: 'layernorm', input, epsilon, name }); }
   prelu(input: string, name?: string): string { return this.add({ op: 'prelu', input, name }); }
+  convTranspose(input: string, o: { out: number; kernel: Pair; stride?: Pair; padding?: Padding; outputPadding?: Pair; groups?: number; bias?: boolean; name?: string }): string {
+    return this.add({ op: 'convtranspose', input, outChannels: o.out, kernel: o.kernel, stride: o.stride, padding: o.padding, outputPadding: o.outputPadding, groups: o.groups, bias: o.bias, name: o.name });
+  }
   relu(input: string, name?: string): string { return this.add({ op: 'relu', input, name }); }
   relu6(input: string, name?: string): string { return this.add({ op: 'relu6', input, name }); }
   sigmoid(input: string, name?: string): string { return this.add({ op: 'sigmoid', input, name }); }

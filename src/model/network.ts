@@ -35,6 +35,8 @@ export class Network {
   private resizeMatrices = new Map<string, { rows: Tensor; cols: Tensor; rowsT: Tensor; colsT: Tensor }>();
   /** Fake quantization of the spec's quantized layers. */
   private quantizers: LayerQuantizers;
+  /** Per channel count: ones and zeros, for a transposed convolution's bias as an affine map (gamma 1, mean 0, variance 1, epsilon 0). */
+  private unitAffines = new Map<number, { ones: Tensor; zeros: Tensor }>();
 
   constructor(readonly be: Backend, readonly model: Model) {
     this.shapes = inferShapes(model.spec);
@@ -82,6 +84,24 @@ export class Network {
       this.gatherIndices.set(n.name, t);
     }
     return t;
+  }
+
+  /**
+   * A transposed convolution: the input gradient of the convolution it transposes (every backend's
+   * kernel, WGSL on WebGPU), plus its bias through batch norm's inference map with unit statistics.
+   */
+  private convTranspose(n: Extract<Node, { op: 'convtranspose' }>, x: Tensor): Tensor {
+    const be = this.be;
+    const w = this.param(n.name, 'weight')!;
+    const [c, h, width] = this.shapes.get(n.name)!;
+    const y = be.conv2dBackwardInput(x, w, [x.shape[0], c, h, width], this.convOptions(n));
+    const bias = this.param(n.name, 'bias');
+    if (!bias) return y;
+    let unit = this.unitAffines.get(c);
+    if (!unit) this.unitAffines.set(c, (unit = { ones: be.upload(new Float32Array(c).fill(1), [c]), zeros: be.zeros([c]) }));
+    const out = be.batchNormInference(y, { gamma: unit.ones, beta: bias, runningMean: unit.zeros, runningVar: unit.ones, epsilon: 0, momentum: 0 });
+    be.dispose(y);
+    return out;
   }
 
   private matricesOf(n: Extract<Node, { op: 'resize' }>) {
@@ -135,7 +155,7 @@ export class Network {
     return g;
   }
 
-  private convOptions(n: Extract<Node, { op: 'conv2d' }>): Conv2dOptions {
+  private convOptions(n: Extract<Node, { op: 'conv2d' | 'convtranspose' }>): Conv2dOptions {
     return { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups };
   }
 
@@ -192,6 +212,7 @@ export class Network {
           break;
         }
         case 'prelu': y = be.prelu(ins[0], this.param(n.name, 'slope')!); break;
+        case 'convtranspose': y = this.convTranspose(n, ins[0]); break;
         case 'maxpool': {
           const r = be.maxPool(ins[0], this.poolOptions(n));
           saved.set(`${n.name}.argmax`, r.argmax);
@@ -267,6 +288,14 @@ export class Network {
           accumulate(ins[0], r.dx);
           break;
         }
+        case 'convtranspose': {
+          // The transposed convolution's gradients are the forward and filter passes of the one it transposes.
+          const w = this.param(n.name, 'weight')!;
+          grads.set(`${n.name}.weight`, be.conv2dBackwardFilter(x(), g, w.shape, this.convOptions(n)));
+          if (this.param(n.name, 'bias')) grads.set(`${n.name}.bias`, be.channelSum(g));
+          if (ins[0] !== 'input') accumulate(ins[0], be.conv2d(g, w, this.convOptions(n)));
+          break;
+        }
         case 'prelu': {
           const r = be.preluBackward(g, x(), this.param(n.name, 'slope')!);
           grads.set(`${n.name}.slope`, r.dSlope);
@@ -314,6 +343,8 @@ export class Network {
   dispose(): void {
     this.be.dispose(...this.params.values(), ...this.masks.values(), ...[...this.gatherIndices.values()].flatMap((t) => [t.forward, t.backward]));
     this.be.dispose(...[...this.resizeMatrices.values()].flatMap((t) => [t.rows, t.cols, t.rowsT, t.colsT]));
+    this.be.dispose(...[...this.unitAffines.values()].flatMap((t) => [t.ones, t.zeros]));
+    this.unitAffines.clear();
     this.quantizers.dispose();
     this.gatherIndices.clear();
     this.resizeMatrices.clear();

@@ -87,6 +87,14 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         ]);
         break;
       }
+      case 'convtranspose': {
+        const pads = padsOf(n.padding);
+        emit(n, 'ConvTranspose', [ref(n.input), param(`${n.name}.weight`), ...(n.bias !== false ? [param(`${n.name}.bias`)] : [])], [
+          ints('kernel_shape', pairOf(n.kernel, 1)), ints('strides', pairOf(n.stride, 1)), ints('pads', pads), ints('dilations', pairOf(n.dilation, 1)),
+          int('group', n.groups ?? 1), ints('output_padding', pairOf(n.outputPadding, 0)),
+        ]);
+        break;
+      }
       case 'batchnorm':
         emit(n, 'BatchNormalization', [ref(n.input), ...['gamma', 'beta', 'runningMean', 'runningVar'].map((k) => param(`${n.name}.${k}`))], [float('epsilon', n.epsilon ?? 1e-5)]);
         break;

@@ -10,6 +10,7 @@ import { channelHandlers } from './import-channels.js';
 import { channelsLastHandlers, propagateLayout } from './import-channels-last.js';
 import { constantHandlers, foldBinary, tensorValues } from './import-constants.js';
 import { activationHandlers } from './import-elementwise.js';
+import { convTransposeHandlers } from './import-conv-transpose.js';
 import { resizeHandlers } from './import-resize.js';
 import { type Const, Importer, type Runtime, float, inputNormalization, int, ints, only, text } from './importer.js';
 import { type ModelProto, type NodeProto, decodeModel, toNumber } from './proto.js';
@@ -292,6 +293,7 @@ const HANDLERS: Record<string, Handler> = {
   ...ACTIVATION_HANDLERS,
   ...CHANNEL_HANDLERS,
   ...resizeHandlers,
+  ...convTransposeHandlers,
   ...channelsLastHandlers({
     Transpose: CHANNEL_HANDLERS.Transpose, MatMul: CORE_HANDLERS.MatMul, ReduceMean: CORE_HANDLERS.ReduceMean,
     Add: ACTIVATION_HANDLERS.Add, Mul: ACTIVATION_HANDLERS.Mul, Div: ACTIVATION_HANDLERS.Div,

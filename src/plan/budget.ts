@@ -10,7 +10,7 @@ import type { Objective } from '../accel/tiled.js';
 import type { LayerWorkload } from '../accel/workload.js';
 import type { ModelSpec } from '../model/graph.js';
 import { compactSpec, withOutputCounts } from '../prune/compact.js';
-import { type Group, prefixCounts } from '../prune/dependency.js';
+import { type Group, outputAxisOf, prefixCounts } from '../prune/dependency.js';
 
 export const BUDGET_METRICS = ['latency', 'energy', 'dram', 'macs', 'params'] as const;
 export type BudgetMetric = (typeof BUDGET_METRICS)[number];
@@ -155,11 +155,13 @@ export type KeptCounts = Map<number, number>;
 /** Per group: the producer nodes whose output channels it holds, with prefix counts of its channels there. */
 const producerPrefixes = new WeakMap<Group[], { node: string; group: number; prefix: number[] }[]>();
 
-function prefixesOf(groups: Group[]) {
+function prefixesOf(spec: ModelSpec, groups: Group[]) {
   let p = producerPrefixes.get(groups);
   if (!p) {
-    p = groups.flatMap((g) => g.slices.filter((sl) => sl.axis === 0 && sl.param.endsWith('.weight'))
-      .map((sl) => ({ node: sl.param.slice(0, -'.weight'.length), group: g.id, prefix: prefixCounts(sl.indices) })));
+    const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
+    const node = (param: string) => param.slice(0, -'.weight'.length);
+    p = groups.flatMap((g) => g.slices.filter((sl) => sl.param.endsWith('.weight') && sl.axis === outputAxisOf(nodes.get(node(sl.param))))
+      .map((sl) => ({ node: node(sl.param), group: g.id, prefix: prefixCounts(sl.indices) })));
     producerPrefixes.set(groups, p);
   }
   return p;
@@ -176,7 +178,7 @@ export function specWithCounts(spec: ModelSpec, groups: Group[], counts: KeptCou
     return compactSpec(spec, groups, new Map([...counts].map(([g, k]) => [g, Array.from({ length: Math.min(k, groups[g].channels) }, (_, i) => i)])));
   }
   const out = new Map<string, number>();
-  for (const { node, group, prefix } of prefixesOf(groups)) {
+  for (const { node, group, prefix } of prefixesOf(spec, groups)) {
     const k = Math.min(counts.get(group) ?? groups[group].channels, groups[group].channels);
     out.set(node, (out.get(node) ?? 0) + prefix[k]);
   }

@@ -7,7 +7,7 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import { type LayerWorkload, keptWorkload } from '../accel/workload.js';
 import { type ModelSpec, inputsOf } from '../model/graph.js';
 import type { CostModel, KeptCounts } from './budget.js';
-import { type Group, prefixCounts } from '../prune/dependency.js';
+import { type Group, outputAxisOf, prefixCounts } from '../prune/dependency.js';
 
 /** A layer's input or output count: fixed channels plus, per group, how many its first k channels hold. */
 interface Axis { fixed: number; terms: { group: number; prefix: number[] }[] }
@@ -36,9 +36,10 @@ export class LayerTables {
     for (const workload of modelWorkloads(spec)) {
       const depthwise = workload.groups > 1 && workload.channels === 1;
       const vector = workload.vector !== undefined;
-      const output = vector ? this.nodeAxis(workload.name, workload.numFilters) : this.axis(workload.name, 0, workload.numFilters * workload.groups);
+      const outAxis = outputAxisOf(nodes.get(workload.name));
+      const output = vector ? this.nodeAxis(workload.name, workload.numFilters) : this.axis(workload.name, outAxis, workload.numFilters * workload.groups);
       const input = depthwise ? output
-        : vector ? this.nodeAxis(inputsOf(nodes.get(workload.name)!)[0], workload.channels) : this.axis(workload.name, 1, workload.channels * workload.groups);
+        : vector ? this.nodeAxis(inputsOf(nodes.get(workload.name)!)[0], workload.channels) : this.axis(workload.name, outAxis === 0 ? 1 : 0, workload.channels * workload.groups);
       const index = this.layers.push({ workload, input, output, costs: new Map(), span: workload.numFilters * workload.groups + 1 }) - 1;
       for (const t of [...input.terms, ...output.terms]) {
         const list = this.touched.get(t.group) ?? [];
@@ -53,7 +54,7 @@ export class LayerTables {
     }
   }
 
-  /** A layer's input (axis 1) or output (axis 0) channels, from the group slices of its weight. */
+  /** A layer's input or output channels (weight axes 1 and 0; a transposed conv's the other way), from the group slices of its weight. */
   private axis(layer: string, axis: 0 | 1, dense: number): Axis {
     return this.axisOf(dense, (g) => g.slices.filter((s) => s.param === `${layer}.weight` && s.axis === axis).map((s) => s.indices));
   }

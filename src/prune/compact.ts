@@ -3,7 +3,7 @@
 import type { Backend } from '../backend.js';
 import { type ModelSpec, inferShapes, inputsOf } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
-import type { Group } from './dependency.js';
+import { type Group, outputAxisOf } from './dependency.js';
 
 /** Kept channel indices (ascending) per group id; groups not listed keep everything. */
 export type KeptChannels = Map<number, number[]>;
@@ -68,9 +68,12 @@ export function applyChannelMasks(model: Model, groups: Group[], kept: KeptChann
 
 /** The spec with pruned channel counts, and each gather's indices renumbered into its input's kept channels. */
 export function compactSpec(spec: ModelSpec, groups: Group[], kept: KeptChannels): ModelSpec {
-  const rows = new Map<string, number[]>(); // node -> kept output channels
+  const rows = new Map<string, number[]>(); // node -> kept output channels (a transposed conv's weight holds them on axis 1)
+  const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
   for (const [key, indices] of keptIndices(groups, kept)) {
-    if (key.endsWith('.weight:0')) rows.set(key.slice(0, -'.weight:0'.length), indices);
+    const [param, axis] = key.split(':');
+    const node = param.endsWith('.weight') ? param.slice(0, -'.weight'.length) : undefined;
+    if (node !== undefined && Number(axis) === outputAxisOf(nodes.get(node))) rows.set(node, indices);
   }
   const counted = withOutputCounts(spec, new Map([...rows].map(([node, r]) => [node, r.length])));
   if (!spec.nodes.some((n) => n.op === 'gather')) return counted;
@@ -95,7 +98,7 @@ function keptChannelsPerNode(spec: ModelSpec, rows: Map<string, number[]>): Map<
     const first = inputsOf(n)[0];
     switch (n.op) {
       case 'input': out.set(n.name, all(n.name)); break;
-      case 'conv2d': case 'linear': out.set(n.name, rows.get(n.name) ?? all(n.name)); break;
+      case 'conv2d': case 'convtranspose': case 'linear': out.set(n.name, rows.get(n.name) ?? all(n.name)); break;
       case 'concat': {
         let offset = 0;
         out.set(n.name, n.inputs.flatMap((i) => { const k = out.get(i)!.map((c) => c + offset); offset += shapes.get(i)![0]; return k; }));
@@ -121,6 +124,7 @@ export function withOutputCounts(spec: ModelSpec, counts: Map<string, number>): 
       const k = counts.get(n.name);
       if (k === undefined) return n;
       if (n.op === 'conv2d') return k === n.outChannels ? n : (n.groups ?? 1) > 1 ? { ...n, outChannels: k, groups: k } : { ...n, outChannels: k };
+      if (n.op === 'convtranspose') return k === n.outChannels ? n : { ...n, outChannels: k };
       if (n.op === 'linear') return k === n.outFeatures ? n : { ...n, outFeatures: k };
       return n;
     }),

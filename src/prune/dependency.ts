@@ -69,6 +69,9 @@ class Channels {
   blockedReason(a: number): string | undefined { return this.blocked.get(this.find(a)); }
 }
 
+/** The weight axis that holds a layer's output channels: 1 for a transposed convolution ([C_in, C_out / groups, KH, KW]), else 0. */
+export const outputAxisOf = (n: Node | undefined): 0 | 1 => (n?.op === 'convtranspose' ? 1 : 0);
+
 export function channelGroups(spec: ModelSpec): Group[] {
   const shapes = inferShapes(spec);
   const uf = new Channels();
@@ -110,6 +113,19 @@ export function channelGroups(spec: ModelSpec): Group[] {
         else uses.push({ node: n.name, param: `${n.name}.weight`, axis: 1, ids: x!, perChannel: 1 });
         uses.push({ node: n.name, param: `${n.name}.weight`, axis: 0, ids: out, perChannel: 1 });
         if (params.bias) uses.push({ node: n.name, param: `${n.name}.bias`, axis: 0, ids: out, perChannel: 1 });
+        sources.set(n.name, out);
+        break;
+      }
+      case 'convtranspose': {
+        // Its weight is [C_in, C_out / groups, KH, KW]: input channels on axis 0, output channels on axis 1.
+        const grouped = (n.groups ?? 1) > 1;
+        const out = produce(n, n.outChannels, grouped ? `it leaves grouped transposed conv '${n.name}'` : undefined);
+        if (grouped) x!.forEach((id) => uf.block(id, `it feeds grouped transposed conv '${n.name}'`));
+        else {
+          uses.push({ node: n.name, param: `${n.name}.weight`, axis: 0, ids: x!, perChannel: 1 });
+          uses.push({ node: n.name, param: `${n.name}.weight`, axis: 1, ids: out, perChannel: 1 });
+        }
+        if (n.bias !== false) uses.push({ node: n.name, param: `${n.name}.bias`, axis: 0, ids: out, perChannel: 1 });
         sources.set(n.name, out);
         break;
       }

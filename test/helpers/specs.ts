@@ -51,3 +51,20 @@ export function embeddingMini(inputShape: [number, number, number] = [3, 8, 8]):
   const embedding = g.prelu(g.bn(g.linear(g.flatten(g.gap(merged)), 12, 'embedding'), 'embedding_bn'), 'embedding_prelu');
   return g.build(g.linear(embedding, 5, 'classifier'));
 }
+
+/**
+ * A U-Net's decoder: a stride-2 encoder stage, transposed convolutions back up (kernel 3, stride 2,
+ * padding 1, output padding 1, with bias; kernel 2, stride 2, dilation 1, without), each concatenated
+ * with a skip, a batch norm after a transposed conv, then pooling and a classifier.
+ */
+export function unetMini(inputShape: [number, number, number] = [3, 8, 8]): ModelSpec {
+  const g = new GraphBuilder('unet-mini', inputShape, 5);
+  const stem = g.relu(g.conv('input', { out: 6, kernel: 3, padding: 1, name: 'stem' }));
+  const down = g.relu(g.conv(stem, { out: 8, kernel: 3, stride: 2, padding: 1, name: 'down' }));
+  const deeper = g.relu(g.conv(down, { out: 10, kernel: 3, stride: 2, padding: 1, name: 'deeper' }));
+  const up1 = g.convTranspose(deeper, { out: 8, kernel: 2, stride: 2, bias: false, name: 'up1' });
+  const merged1 = g.relu(g.conv(g.concat([up1, down]), { out: 8, kernel: 3, padding: 1, name: 'merge1' }));
+  const up2 = g.relu(g.bn(g.convTranspose(merged1, { out: 6, kernel: 3, stride: 2, padding: 1, outputPadding: 1, name: 'up2' }), 'up2_bn'));
+  const merged2 = g.relu(g.conv(g.concat([up2, stem]), { out: 6, kernel: 3, padding: 1, name: 'merge2' }));
+  return g.build(g.linear(g.flatten(g.gap(merged2)), 5, 'classifier'));
+}
