@@ -35,6 +35,7 @@ const FAMILIES: [string, string][] = [
   ['feature-pyramid resize (nearest, bilinear) and concat', 'resize-mini'],
   ['PReLU (per channel, single slope) and a BatchNorm1d embedding head', 'prelu-mini'],
   ['U-Net-style decoder (ConvTranspose, skip concats), classifier head', 'unet-mini'],
+  ['GroupNorm (affine and not), InstanceNorm2d, PReLU, BatchNorm1d head', 'groupnorm-mini'],
 ];
 
 export async function benchFamilies(): Promise<void> {

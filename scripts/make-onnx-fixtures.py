@@ -19,7 +19,8 @@ LayerNormalization at opset 17, MatMul + Add, GELU, layer scale), GELU's tanh fo
 Resize (nearest by scales, bilinear to sizes from Shape arithmetic; opsets 11 and 13) before a concat,
 and an Inception block with Pad + AveragePool and a channel shuffle exported with a static batch, and a
 net of PReLUs (per channel and single slope) with a BatchNorm1d embedding head, and a U-Net-style decoder
-(ConvTranspose with and without output_padding, skip concats) ending in a classifier.
+(ConvTranspose with and without output_padding, skip concats) ending in a classifier, and a net of
+GroupNorm (affine and not), InstanceNorm2d, PReLU and BatchNorm1d.
 Give fixture names as arguments to write only those.
 Weights and batch-norm statistics are random (seeded) so that no op is an identity.
 """
@@ -321,10 +322,37 @@ class UNetMini(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
 
 
+class GroupNormMini(nn.Module):
+    """A face-embedding net's normalisations: GroupNorm with and without affine parameters (PyTorch writes
+    Reshape -> InstanceNormalization -> Reshape -> Mul -> Add), InstanceNorm2d with affine parameters, PReLU,
+    and a BatchNorm1d embedding head."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.gn1 = nn.GroupNorm(2, 8)
+        self.p1 = nn.PReLU(8)
+        self.c2 = nn.Conv2d(8, 12, 3, 2, 1)
+        self.gn2 = nn.GroupNorm(4, 12, affine=False)
+        self.c3 = nn.Conv2d(12, 12, 3, 1, 1)
+        self.inorm = nn.InstanceNorm2d(12, affine=True)
+        self.emb = nn.Linear(12, 16)
+        self.bn = nn.BatchNorm1d(16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y = self.p1(self.gn1(self.c1(x)))
+        y = F.relu(self.inorm(self.c3(F.relu(self.gn2(self.c2(y))))))
+        y = torch.flatten(F.adaptive_avg_pool2d(y, 1), 1)
+        return self.fc(self.bn(self.emb(y)))
+
+
 def randomise(model):
     for m in model.modules():
         if isinstance(m, nn.PReLU):
             m.weight.data.uniform_(-0.3, 0.6)
+        if isinstance(m, (nn.GroupNorm, nn.InstanceNorm2d)) and m.affine:
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
         if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
@@ -431,3 +459,5 @@ if __name__ == '__main__':
     export('prelu-mini', PreluMini(), (3, 16, 16), 13)
     torch.manual_seed(2043)
     export('unet-mini', UNetMini(), (3, 16, 16), 13)
+    torch.manual_seed(2044)
+    export('groupnorm-mini', GroupNormMini(), (3, 16, 16), 13)

@@ -18,7 +18,7 @@ import { initModel } from '../src/model/model.js';
 import { pruneToBudget, pruneUniformToBudget } from '../src/plan/prune-to-budget.js';
 import { cpu } from './helpers/backends.js';
 import { previousAllocateToBudget } from './helpers/previous-planner.js';
-import { embeddingMini, shuffleNetMini, unetMini } from './helpers/specs.js';
+import { embeddingMini, groupNormMini, shuffleNetMini, unetMini } from './helpers/specs.js';
 
 const accel = preset('systolic-16x16');
 
@@ -42,7 +42,7 @@ function importanceLost(groups: Group[], scores: Map<number, Float64Array>, kept
 }
 
 describe('layer cost tables', () => {
-  const models = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini(), embeddingMini(), unetMini(), resnet18([3, 32, 32])];
+  const models = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini(), embeddingMini(), unetMini(), groupNormMini(), resnet18([3, 32, 32])];
   it.each(models.map((m) => [m.name, m] as const))('%s: shapes and costs equal full simulations of the spec with those counts (exact)', async (_, spec) => {
     const groups = channelGroups(spec);
     const rng = new Rng(3);

@@ -8,7 +8,7 @@ import { applyChannelMasks, compactModel, type KeptChannels } from '../src/prune
 import { channelGroups } from '../src/prune/dependency.js';
 import { Rng } from '../src/random.js';
 import { inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
-import { embeddingMini, unetMini } from './helpers/specs.js';
+import { embeddingMini, groupNormMini, unetMini } from './helpers/specs.js';
 
 function randomModel(spec: ModelSpec, seed: number): Model {
   const m = initModel(spec, seed);
@@ -34,7 +34,7 @@ function randomKept(spec: ModelSpec, ratio: number, rng: Rng): KeptChannels {
 
 describe('compaction preserves outputs and removes the pruned parameters', async () => {
   const gpu = await webgpu();
-  const models = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), embeddingMini(), unetMini()];
+  const models = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), embeddingMini(), unetMini(), groupNormMini()];
   for (const spec of models) {
     for (const ratio of [0.3, 0.5, 0.7]) {
       it(`${spec.name}, channel ratio ${ratio}`, async () => {
@@ -53,7 +53,9 @@ describe('compaction preserves outputs and removes the pruned parameters', async
         const sliced = new Map(groups.flatMap((g) => g.slices.filter((s) => s.axis === 0).map((s) => [s.param, kept.get(g.id)?.length ?? g.channels] as const)));
         for (const p of paramList(spec).filter((q) => q.trainable)) {
           const mask = masked.masks.get(p.name);
-          expected += mask ? mask.reduce((s, v) => s + (v ? 1 : 0), 0) : sliced.get(p.name) ?? p.shape.reduce((s, v) => s * v, 1);
+          // A weight no pruned group touches has no mask and stays whole (a group norm's producer, kept whole).
+          const whole = p.shape.reduce((s, v) => s * v, 1);
+          expected += mask ? mask.reduce((s, v) => s + (v ? 1 : 0), 0) : p.maskable ? whole : sliced.get(p.name) ?? whole;
         }
         expect(parameterCount(compact)).toBe(expected);
         expect(parameterCount(compact)).toBeLessThan(parameterCount(model));

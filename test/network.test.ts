@@ -8,7 +8,7 @@ import { Network } from '../src/model/network.js';
 import { lenet5, mobilenet, resnet20, vggSmall } from '../src/model/zoo.js';
 import { Rng } from '../src/random.js';
 import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
-import { convNextMini, embeddingMini, shuffleNetMini, unetMini } from './helpers/specs.js';
+import { convNextMini, embeddingMini, groupNormMini, shuffleNetMini, unetMini } from './helpers/specs.js';
 
 async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
   const model = initModel(spec, seed);
@@ -34,7 +34,7 @@ async function forwardBackward(be: Backend, spec: ModelSpec, seed: number) {
 
 describe('models on WebGPU equal the CPU reference (forward, gradients, running statistics)', async () => {
   const gpu = await webgpu();
-  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini(), convNextMini(), embeddingMini(), unetMini()];
+  const models: ModelSpec[] = [lenet5(), vggSmall([3, 16, 16]), resnet20([3, 16, 16]), mobilenet([3, 16, 16]), shuffleNetMini(), convNextMini(), embeddingMini(), unetMini(), groupNormMini()];
   for (const spec of models) {
     it(spec.name, async () => {
       const baseline = gpu.memory().liveBuffers;
@@ -99,6 +99,8 @@ describe('network gradients through channel gathers, layer norms and resizes equ
     ['embedding-mini: d(sum(logits * r)) / d(PReLU slopes and the weights between them)', embeddingMini(), ['stem_prelu.slope', 'body.weight', 'body_prelu.slope', 'embedding_prelu.slope']],
     // Through transposed convolutions (with and without bias, output padding) and the skips beside them.
     ['unet-mini: d(sum(logits * r)) / d(transposed convolutions and what feeds them)', unetMini(), ['up1.weight', 'up2.weight', 'up2.bias', 'merge1.weight', 'deeper.weight']],
+    // Through group norms of 2 groups, of one channel per group, and on a [N, C] embedding.
+    ['groupnorm-mini: d(sum(logits * r)) / d(group norms and the layers before them)', groupNormMini(), ['stem_gn.gamma', 'stem_gn.beta', 'body.weight', 'body_in.gamma', 'embedding.weight', 'embedding_gn.gamma', 'embedding_gn.beta']],
   ];
   it.each(cases)('%s, CPU reference', async (_, spec, names) => {
     const model = initModel(spec, 3);

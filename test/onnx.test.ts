@@ -22,7 +22,7 @@ const ort = createRequire(import.meta.url)('onnxruntime-node');
 const FIXTURES = [
   'lenet5', 'resnet-mini', 'mobilenet-mini', 'squeezenet-mini', 'activations-mini', 'activations-mini-op14', 'ceil-pool-mini', 'channel-split-mini', 'channel-split-mini-op11',
   'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini', 'convnext-mini', 'convnext-mini-op17', 'gelu-tanh-mini',
-  'resize-mini', 'resize-mini-op11', 'prelu-mini', 'unet-mini',
+  'resize-mini', 'resize-mini-op11', 'prelu-mini', 'unet-mini', 'groupnorm-mini',
 ];
 /** The fuzzer mutates the small fixtures (the torchvision ones are 0.1-1 MB each). */
 const FUZZED = FIXTURES.slice(0, 9);
@@ -246,7 +246,7 @@ describe('ONNX', async () => {
   });
 
   it('imported fixtures prune, compact and export again (onnxruntime agrees)', async () => {
-    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'channel-split-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini', 'convnext-mini', 'gelu-tanh-mini', 'resize-mini', 'inception-mini', 'prelu-mini', 'unet-mini']) {
+    for (const name of ['resnet-mini', 'squeezenet-mini', 'activations-mini', 'channel-split-mini', 'efficientnet-b0-mini', 'mobilenet-v3-small-mini', 'shufflenet-v2-mini', 'mnasnet-mini', 'regnet-y-mini', 'convnext-mini', 'gelu-tanh-mini', 'resize-mini', 'inception-mini', 'prelu-mini', 'unet-mini', 'groupnorm-mini']) {
       const m = importOnnx(fixture(name));
       const pruned = await pruneChannels(gpu, m, { criterion: 'l2', ratio: 0.3 });
       const x = randomBatch(m, 2, 9);

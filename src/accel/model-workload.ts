@@ -18,7 +18,7 @@ function vectorOp(n: Node, nodes: Map<string, Node>, shapes: Map<string, number[
     case 'gap': return { op: n.op, inputs: 1, opsPerOutput: (x![1] ?? 1) * (x![2] ?? 1), perChannelWords: 0 };
     case 'add': return { op: n.op, inputs: n.inputs.length, opsPerOutput: n.inputs.length - 1, perChannelWords: 0 };
     case 'mul': return { op: n.op, inputs: 1, opsPerOutput: 1, perChannelWords: 1 };
-    case 'layernorm': return { op: n.op, inputs: 1, opsPerOutput: 7, perChannelWords: 2 };
+    case 'layernorm': case 'groupnorm': return { op: n.op, inputs: 1, opsPerOutput: 7, perChannelWords: 2 };
     case 'resize': return { op: n.op, inputs: 1, opsPerOutput: n.mode === 'linear' ? 4 : 1, perChannelWords: 0 };
     // A batch norm's affine map and PReLU's per-channel slope ride in the output stage of the conv or
     // linear layer that made their input (through a batch norm, for PReLU); elsewhere each takes a pass

@@ -13,6 +13,12 @@ export type Node =
   | { op: 'batchnorm'; name: string; input: string; epsilon?: number; momentum?: number }
   /** Layer normalisation over the channels at each position (ConvNeXt's LayerNorm2d; a flat input's features). */
   | { op: 'layernorm'; name: string; input: string; epsilon?: number }
+  /**
+   * Group normalisation (Wu & He 2018): statistics per sample over each of `groups` equal channel groups
+   * (and positions), then gamma and beta per channel. `perChannel`: one channel per group whatever their
+   * number (instance normalisation), so that channels can be pruned (`groups` is then ignored).
+   */
+  | { op: 'groupnorm'; name: string; input: string; groups: number; perChannel?: boolean; epsilon?: number }
   /** PReLU: x where x > 0, else slope[c] · x, one learned slope per channel (a scalar slope is every channel's). */
   | { op: 'prelu'; name: string; input: string }
   | { op: 'relu' | 'relu6' | 'sigmoid' | 'hardswish' | 'silu'; name: string; input: string }
@@ -92,6 +98,7 @@ export function paramShapes(n: Node, shapes: Shapes): Record<string, number[]> {
     case 'batchnorm': return { gamma: [inShape[0]], beta: [inShape[0]], runningMean: [inShape[0]], runningVar: [inShape[0]] };
     case 'layernorm': return { gamma: [inShape[0]], beta: [inShape[0]] };
     case 'prelu': return { slope: [inShape[0]] };
+    case 'groupnorm': return { gamma: [inShape[0]], beta: [inShape[0]] };
     default: return {};
   }
 }
@@ -149,6 +156,10 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
           break;
         }
         case 'batchnorm': case 'layernorm': case 'prelu': shapes.set(n.name, [...x]); break;
+        case 'groupnorm':
+          if (!n.perChannel && (!Number.isInteger(n.groups) || n.groups < 1 || x[0] % n.groups !== 0)) fail(n, `${n.groups} groups do not divide ${x[0]} channels`);
+          shapes.set(n.name, [...x]);
+          break;
         case 'maxpool': case 'avgpool': {
           spatial(n.op);
           const g = poolGeometry(n.op, [1, ...x], n);
@@ -239,6 +250,10 @@ export class GraphBuilder {
   bn(input: string, name?: string): string { return this.add({ op: 'batchnorm', input, name }); }
   layerNorm(input: string, epsilon?: number, name?: string): string { return this.add({ op: 'layernorm', input, epsilon, name }); }
   prelu(input: string, name?: string): string { return this.add({ op: 'prelu', input, name }); }
+  /** A group norm of `groups` equal channel groups, or 'per-channel' (instance norm: prunable channels). */
+  groupNorm(input: string, groups: number | 'per-channel', name?: string): string {
+    return this.add(groups === 'per-channel' ? { op: 'groupnorm', input, groups: 1, perChannel: true, name } : { op: 'groupnorm', input, groups, name });
+  }
   convTranspose(input: string, o: { out: number; kernel: Pair; stride?: Pair; padding?: Padding; outputPadding?: Pair; groups?: number; bias?: boolean; name?: string }): string {
     return this.add({ op: 'convtranspose', input, outChannels: o.out, kernel: o.kernel, stride: o.stride, padding: o.padding, outputPadding: o.outputPadding, groups: o.groups, bias: o.bias, name: o.name });
   }

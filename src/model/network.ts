@@ -5,6 +5,7 @@ import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js
 import { consumersOf, foldBatchNorm } from './fold.js';
 import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf, isActivation } from './graph.js';
 import { type Model, maskedParam, paramList } from './model.js';
+import { groupNormBackward, groupNormForward } from './group-norm.js';
 import { LayerQuantizers } from './quantized-layers.js';
 import { resizeMatrix } from './resize.js';
 
@@ -35,8 +36,13 @@ export class Network {
   private resizeMatrices = new Map<string, { rows: Tensor; cols: Tensor; rowsT: Tensor; colsT: Tensor }>();
   /** Fake quantization of the spec's quantized layers. */
   private quantizers: LayerQuantizers;
-  /** Per channel count: ones and zeros, for a transposed convolution's bias as an affine map (gamma 1, mean 0, variance 1, epsilon 0). */
+  /** Per size: ones and zeros, for affine maps built from batch norm's (a transposed conv's bias, group norm). */
   private unitAffines = new Map<number, { ones: Tensor; zeros: Tensor }>();
+  private readonly unit = (size: number) => {
+    let u = this.unitAffines.get(size);
+    if (!u) this.unitAffines.set(size, (u = { ones: this.be.upload(new Float32Array(size).fill(1), [size]), zeros: this.be.zeros([size]) }));
+    return u;
+  };
 
   constructor(readonly be: Backend, readonly model: Model) {
     this.shapes = inferShapes(model.spec);
@@ -97,8 +103,7 @@ export class Network {
     const y = be.conv2dBackwardInput(x, w, [x.shape[0], c, h, width], this.convOptions(n));
     const bias = this.param(n.name, 'bias');
     if (!bias) return y;
-    let unit = this.unitAffines.get(c);
-    if (!unit) this.unitAffines.set(c, (unit = { ones: be.upload(new Float32Array(c).fill(1), [c]), zeros: be.zeros([c]) }));
+    const unit = this.unit(c);
     const out = be.batchNormInference(y, { gamma: unit.ones, beta: bias, runningMean: unit.zeros, runningVar: unit.ones, epsilon: 0, momentum: 0 });
     be.dispose(y);
     return out;
@@ -213,6 +218,13 @@ export class Network {
         }
         case 'prelu': y = be.prelu(ins[0], this.param(n.name, 'slope')!); break;
         case 'convtranspose': y = this.convTranspose(n, ins[0]); break;
+        case 'groupnorm': {
+          const r = groupNormForward(be, ins[0], this.param(n.name, 'gamma')!, this.param(n.name, 'beta')!, { groups: n.perChannel ? ins[0].shape[1] : n.groups, epsilon: n.epsilon ?? BN_EPSILON, unit: this.unit });
+          if (training) for (const [k, t] of Object.entries(r.saved)) saved.set(`${n.name}.${k}`, t);
+          else be.dispose(...Object.values(r.saved));
+          y = r.y;
+          break;
+        }
         case 'maxpool': {
           const r = be.maxPool(ins[0], this.poolOptions(n));
           saved.set(`${n.name}.argmax`, r.argmax);
@@ -294,6 +306,14 @@ export class Network {
           grads.set(`${n.name}.weight`, be.conv2dBackwardFilter(x(), g, w.shape, this.convOptions(n)));
           if (this.param(n.name, 'bias')) grads.set(`${n.name}.bias`, be.channelSum(g));
           if (ins[0] !== 'input') accumulate(ins[0], be.conv2d(g, w, this.convOptions(n)));
+          break;
+        }
+        case 'groupnorm': {
+          const s = { xHat: state.saved.get(`${n.name}.xHat`)!, mean: state.saved.get(`${n.name}.mean`)!, invStd: state.saved.get(`${n.name}.invStd`)! };
+          const r = groupNormBackward(be, g, x(), this.param(n.name, 'gamma')!, s, { groups: n.perChannel ? g.shape[1] : n.groups, unit: this.unit });
+          grads.set(`${n.name}.gamma`, r.dGamma);
+          grads.set(`${n.name}.beta`, r.dBeta);
+          accumulate(ins[0], r.dx);
           break;
         }
         case 'prelu': {

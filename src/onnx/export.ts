@@ -141,6 +141,21 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         emit(n, 'Add', [step('Mul', [step('Div', [centered, std], 'normalized'), perChannel('gamma')], 'scaled'), perChannel('beta')]);
         break;
       }
+      case 'groupnorm': {
+        // As PyTorch writes GroupNorm below opset 18: Reshape [N, G, -1] -> InstanceNormalization (unit
+        // scale, zero bias) -> Reshape back to the input's shape -> Mul gamma -> Add beta.
+        const step = stepper(n);
+        const x = shapes.get(n.input)!;
+        const perChannel = (kind: string) => { const name = `${n.name}.${kind}`; initializers.push(floatTensor(name, [x[0], ...x.slice(1).map(() => 1)], model.params.get(name)!)); return name; };
+        const groups = n.perChannel ? x[0] : n.groups;
+        initializers.push(int64Tensor(`${n.name}.grouped`, [0, groups, -1]));
+        initializers.push(floatTensor(`${n.name}.unit_scale`, [groups], new Float32Array(groups).fill(1)), floatTensor(`${n.name}.unit_bias`, [groups], new Float32Array(groups)));
+        const grouped = step('Reshape', [ref(n.input), `${n.name}.grouped`], 'reshape');
+        const normalized = step('InstanceNormalization', [grouped, `${n.name}.unit_scale`, `${n.name}.unit_bias`], 'normalize', [float('epsilon', n.epsilon ?? 1e-5)]);
+        const back = step('Reshape', [normalized, step('Shape', [ref(n.input)], 'shape')], 'reshape_back');
+        emit(n, 'Add', [step('Mul', [back, perChannel('gamma')], 'scaled'), perChannel('beta')]);
+        break;
+      }
       case 'maxpool': case 'avgpool': {
         const attrs = [ints('kernel_shape', pairOf(n.kernel, 1)), ints('strides', pairOf(n.stride ?? n.kernel, 1)), ints('pads', padsOf(n.padding))];
         if (n.op === 'avgpool') attrs.push(int('count_include_pad', n.countIncludePad === false ? 0 : 1));

@@ -11,6 +11,7 @@ import { channelsLastHandlers, propagateLayout } from './import-channels-last.js
 import { constantHandlers, foldBinary, tensorValues } from './import-constants.js';
 import { activationHandlers } from './import-elementwise.js';
 import { convTransposeHandlers } from './import-conv-transpose.js';
+import { groupNormHandlers } from './import-group-norm.js';
 import { resizeHandlers } from './import-resize.js';
 import { type Const, Importer, type Runtime, float, inputNormalization, int, ints, only, text } from './importer.js';
 import { type ModelProto, type NodeProto, decodeModel, toNumber } from './proto.js';
@@ -287,7 +288,7 @@ const CORE_HANDLERS: Record<string, Handler> = {
 };
 const ACTIVATION_HANDLERS = activationHandlers({ Mul: constantHandlers.Mul, Div: constantHandlers.Div, Add: CORE_HANDLERS.Add });
 const CHANNEL_HANDLERS = channelHandlers({ Reshape: CORE_HANDLERS.Reshape, Gather: constantHandlers.Gather });
-const HANDLERS: Record<string, Handler> = {
+const BASE_HANDLERS: Record<string, Handler> = {
   ...CORE_HANDLERS,
   ...constantHandlers,
   ...ACTIVATION_HANDLERS,
@@ -298,6 +299,10 @@ const HANDLERS: Record<string, Handler> = {
     Transpose: CHANNEL_HANDLERS.Transpose, MatMul: CORE_HANDLERS.MatMul, ReduceMean: CORE_HANDLERS.ReduceMean,
     Add: ACTIVATION_HANDLERS.Add, Mul: ACTIVATION_HANDLERS.Mul, Div: ACTIVATION_HANDLERS.Div,
   }),
+};
+const HANDLERS: Record<string, Handler> = {
+  ...BASE_HANDLERS,
+  ...groupNormHandlers({ Reshape: BASE_HANDLERS.Reshape, Mul: BASE_HANDLERS.Mul, Add: BASE_HANDLERS.Add }),
 };
 
 function flatten(c: Importer, n: NodeProto) {

@@ -137,6 +137,14 @@ export function channelGroups(spec: ModelSpec): Group[] {
         sources.set(n.name, out);
         break;
       }
+      case 'groupnorm':
+        // Its statistics span equal groups of channels: pruning some would change what each group holds
+        // (or the group count), which the trained model never saw, so its channels are kept whole; with one
+        // channel per group (instance norm) a pruned channel takes its whole group with it, which is exact.
+        if (!n.perChannel) x!.forEach((id) => uf.block(id, `it feeds group norm '${n.name}' (equal channel groups)`));
+        for (const kind of ['gamma', 'beta']) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
+        sources.set(n.name, x!);
+        break;
       case 'batchnorm': case 'layernorm': case 'prelu':
         for (const kind of Object.keys(paramShapes(n, shapes))) uses.push({ node: n.name, param: `${n.name}.${kind}`, axis: 0, ids: x!, perChannel: 1 });
         sources.set(n.name, x!);

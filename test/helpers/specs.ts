@@ -68,3 +68,15 @@ export function unetMini(inputShape: [number, number, number] = [3, 8, 8]): Mode
   const merged2 = g.relu(g.conv(g.concat([up2, stem]), { out: 6, kernel: 3, padding: 1, name: 'merge2' }));
   return g.build(g.linear(g.flatten(g.gap(merged2)), 5, 'classifier'));
 }
+
+/**
+ * A face-embedding net's normalisations: group norm over 2 groups of 4 channels, a per-channel one
+ * (instance norm, prunable), and a group norm of 3 groups on a [N, 12] embedding.
+ */
+export function groupNormMini(inputShape: [number, number, number] = [3, 8, 8]): ModelSpec {
+  const g = new GraphBuilder('groupnorm-mini', inputShape, 5);
+  const stem = g.prelu(g.groupNorm(g.conv('input', { out: 8, kernel: 3, padding: 1, name: 'stem' }), 2, 'stem_gn'), 'stem_prelu');
+  const body = g.relu(g.groupNorm(g.conv(stem, { out: 8, kernel: 3, stride: 2, padding: 1, name: 'body' }), 'per-channel', 'body_in'));
+  const embedding = g.groupNorm(g.linear(g.flatten(g.gap(body)), 12, 'embedding'), 3, 'embedding_gn');
+  return g.build(g.linear(embedding, 5, 'classifier'));
+}
