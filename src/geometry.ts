@@ -217,6 +217,16 @@ export function channelScaleView(op: string, x: Shape, s: Shape): [number, numbe
   return [x[0], x[1], x[2] * x[3]];
 }
 
+/** [outer, channels, inner] of channelStats' input along `axis`; the taylor statistic needs `other` (the gradient) of x's shape. */
+export function channelStatsView(xShape: Shape, axis: number, kind: string, other?: { shape: Shape }): [number, number, number] {
+  const view = axisView('channelStats', xShape, axis);
+  if (kind === 'taylor') {
+    if (!other) throw new Error('channelStats: taylor needs the gradient tensor');
+    assertShape('channelStats', 'other', other.shape, xShape);
+  }
+  return view;
+}
+
 /** [N, C, positions] of PReLU's input [N, C, H, W] or [N, C] after checking its slope [C]. */
 export function preluView(op: string, x: Shape, slope: Shape): [number, number, number] {
   if (x.length !== 4 && x.length !== 2) throw new Error(`${op}: input must be [N, C, H, W] or [N, C], got [${x.join(', ')}]`);

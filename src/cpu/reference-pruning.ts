@@ -1,7 +1,7 @@
 // The CPU reference of the pruning ops: gather-compaction, per-channel statistics (importance criteria,
 // quantizer ranges) and the radix selection of a magnitude threshold.
 import { type ChannelStat, magnitudeBits } from '../backend.js';
-import { assertShape, axisView } from '../geometry.js';
+import { axisView, channelStatsView } from '../geometry.js';
 import { type NdArray, ndarray } from './ndarray.js';
 
 /** Keeps channels `indices` along `axis` (gather-compaction). */
@@ -19,8 +19,7 @@ export function gatherChannels(x: NdArray, axis: number, indices: ArrayLike<numb
 
 /** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq), sum |x * other| (taylor: weight x gradient) or max |x| (absmax). */
 export function channelStats(x: NdArray, axis: number, kind: ChannelStat, other?: NdArray): NdArray {
-  const [, channels, inner] = axisView('channelStats', x.shape, axis);
-  if (kind === 'taylor') assertShape('channelStats', 'other', other?.shape ?? [], x.shape);
+  const [, channels, inner] = channelStatsView(x.shape, axis, kind, other);
   const out = ndarray([channels]);
   x.data.forEach((v, i) => {
     const c = Math.floor(i / inner) % channels;

@@ -9,7 +9,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { type Data, GpujsRuntime, type GpujsTensor, NONE, data } from './runtime.js';
@@ -334,11 +334,7 @@ export class GpujsBackend extends GpujsRuntime implements Backend {
   // ---- pruning statistics ----
 
   channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor {
-    const view = axisView('channelStats', x.shape, axis);
-    if (kind === 'taylor') {
-      if (!other) throw new Error('channelStats: taylor needs the gradient tensor');
-      assertShape('channelStats', 'other', other.shape, x.shape);
-    }
+    const view = channelStatsView(x.shape, axis, kind, other);
     return this.wrap([view[1]], this.reduce(REDUCE[kind], data(x), view, { b: other ? data(other) : undefined }));
   }
 
@@ -384,10 +380,8 @@ export class GpujsBackend extends GpujsRuntime implements Backend {
     checkOptimizer('sgdStep', w, { grad, velocity, mask: o.mask });
     const args = (which: number) => [data(w), data(grad), data(velocity), NONE, o.mask ? data(o.mask) : NONE, o.mask ? 1 : 0, which,
       o.learningRate, o.momentum ?? 0, o.weightDecay ?? 0, 0, 0, 0, 1, 1];
-    const nextVelocity = this.run('optimizer', w.size, ...args(0));
-    const nextW = this.run('optimizer', w.size, ...args(1));
-    (velocity as GpujsTensor).storage.data = nextVelocity;
-    (w as GpujsTensor).storage.data = nextW;
+    // Both computed from the old state before either is swapped in.
+    [(velocity as GpujsTensor).storage.data, (w as GpujsTensor).storage.data] = [this.run('optimizer', w.size, ...args(0)), this.run('optimizer', w.size, ...args(1))];
   }
 
   adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
@@ -397,8 +391,6 @@ export class GpujsBackend extends GpujsRuntime implements Backend {
     const args = (which: number) => [data(w), data(grad), data(m), data(v), o.mask ? data(o.mask) : NONE, o.mask ? 1 : 0, which,
       o.learningRate, 0, o.weightDecay ?? 0, b1, b2, o.epsilon ?? 1e-8, 1 - b1 ** o.step, 1 - b2 ** o.step];
     const [nextM, nextV, nextW] = [this.run('optimizer', w.size, ...args(2)), this.run('optimizer', w.size, ...args(3)), this.run('optimizer', w.size, ...args(4))];
-    (m as GpujsTensor).storage.data = nextM;
-    (v as GpujsTensor).storage.data = nextV;
-    (w as GpujsTensor).storage.data = nextW;
+    [(m as GpujsTensor).storage.data, (v as GpujsTensor).storage.data, (w as GpujsTensor).storage.data] = [nextM, nextV, nextW];
   }
 }

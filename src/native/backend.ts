@@ -12,7 +12,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import {
@@ -350,8 +350,7 @@ export class NativeBackend implements Backend {
 
   concat(xs: Tensor[]): Tensor {
     const shape = concatShape(xs.map((x) => x.shape));
-    const parts = xs.map((x) => ({ values: data(x), channels: x.shape[1] }));
-    return this.wrap(shape, k.concatChannels(parts, new Float32Array(sizeOf(shape)), shape[1], shape[0], sizeOf(shape.slice(2))));
+    return this.wrap(shape, k.concatChannels(xs.map((x) => ({ values: data(x), channels: x.shape[1] })), new Float32Array(sizeOf(shape)), shape[1], shape[0], sizeOf(shape.slice(2))));
   }
   sliceChannels(x: Tensor, offset: number, count: number): Tensor {
     checkSlice(x.shape, offset, count);
@@ -368,11 +367,7 @@ export class NativeBackend implements Backend {
   // ---- pruning statistics ----
 
   channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor {
-    const view = axisView('channelStats', x.shape, axis);
-    if (kind === 'taylor') {
-      if (!other) throw new Error('channelStats: taylor needs the gradient tensor');
-      assertShape('channelStats', 'other', other.shape, x.shape);
-    }
+    const view = channelStatsView(x.shape, axis, kind, other);
     return this.wrap([view[1]], k.channelStats(data(x), view, kind, maybe(other)));
   }
   async magnitudeHistogram(xs: Tensor[], shift: number, prefix: number): Promise<Uint32Array> {

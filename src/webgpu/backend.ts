@@ -7,7 +7,7 @@ import {
 } from '../backend.js';
 import {
   type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, preluView, quantView, checkAdamStep, checkBatchNorm, checkOptimizer, checkSlice, concatShape,
+  assertShape, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkOptimizer, checkSlice, concatShape,
   gatherShape, globalPoolOptions, poolGeometry, resampleShape, softmaxSettings,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
@@ -311,11 +311,7 @@ export class WebGpuBackend implements Backend {
   }
 
   channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor {
-    const [outer, channels, inner] = axisView('channelStats', x.shape, axis);
-    if (kind === 'taylor') {
-      if (!other) throw new Error('channelStats: taylor needs the gradient tensor');
-      assertShape('channelStats', 'other', other.shape, x.shape);
-    }
+    const [outer, channels, inner] = channelStatsView(x.shape, axis, kind, other);
     const view = this.ctx.view(x, [outer, channels, inner]);
     const out = this.ctx.empty([channels]);
     this.channelReduce(CHANNEL_STAT_MODES[kind], view, { b: other, out0: out });
