@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { augmentBatch } from '../src/data/augment.js';
 import { loadImageFolder } from '../src/data/image-folder.js';
 import { cli } from './helpers/cli.js';
 
@@ -71,6 +72,38 @@ describe('folders of images', () => {
     await expect(loadImageFolder(dir, [3, 12, 12])).rejects.toThrow(/holds both class subfolders \(cats\) and images/);
   });
 
+  it('augmentation crops, resizes back and flips: on a ramp image each row is a line of slope crop/width (clamped at the crop edges), both ways', () => {
+    const [c, h, w] = [2, 6, 10];
+    // Channel k, pixel (y, x): x + 100 k. Bilinear sampling reproduces a linear function exactly.
+    const one = Float32Array.from({ length: c * h * w }, (_, i) => (i % w) + 100 * Math.floor(i / (h * w)));
+    const batch = { images: new Float32Array([...one, ...one, ...one, ...one]), labels: new Float32Array(4), size: 4 };
+    let flips = 0, plain = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const out = augmentBatch(batch, [c, h, w], seed);
+      expect(Array.from(augmentBatch(batch, [c, h, w], seed).images)).toEqual(Array.from(out.images)); // seeded
+      for (let n = 0; n < 4; n++) {
+        for (let k = 0; k < c; k++) {
+          const row = (i: number) => Array.from(out.images.subarray(((n * c + k) * h + i) * w, ((n * c + k) * h + i + 1) * w)).map((v) => v - 100 * k);
+          const r0 = row(0);
+          for (let i = 0; i < h; i++) expect(row(i).map((v) => v.toFixed(4))).toEqual(r0.map((v) => v.toFixed(4))); // rows alike
+          // A line of slope ± crop width / image width, clamped to the crop's first and last pixel: r[j] = clamp(a + s j, lo, hi).
+          const steps = r0.slice(1).map((v, j) => v - r0[j]);
+          const slope = steps.reduce((m, d) => (Math.abs(d) > Math.abs(m) ? d : m), 0);
+          const [lo, hi] = [Math.min(...r0), Math.max(...r0)];
+          const mid = r0.findIndex((v) => v > lo + 1e-6 && v < hi - 1e-6);
+          const a = mid >= 0 ? r0[mid] - slope * mid : r0[0];
+          r0.forEach((v, j) => expect(Math.abs(v - Math.min(Math.max(a + slope * j, lo), hi)), `pixel ${j} of [${r0}]`).toBeLessThan(1e-4));
+          expect(Math.abs(slope)).toBeLessThanOrEqual(1 + 1e-6);
+          expect(lo).toBeGreaterThanOrEqual(-1e-4);
+          expect(hi).toBeLessThanOrEqual(w - 1 + 1e-4);
+          if (k === 0 && slope !== 0) { if (slope < 0) flips++; else plain++; }
+        }
+      }
+    }
+    expect(flips).toBeGreaterThan(10);
+    expect(plain).toBeGreaterThan(10);
+  });
+
   it('prune from an ImageFolder uses its labels; from a flat folder it distils from the dense model and says so', async () => {
     const root = mkdtempSync(join(tmpdir(), 'wgprune-prune-folder-'));
     const labels = await mnistFolder(join(root, 'classes'), 40, true);
@@ -91,6 +124,8 @@ describe('folders of images', () => {
       [['prune', '--images', join(root, 'flat'), '--labels', join(root, 'x.npy'), '--ratio', '0.3'], /is a folder: its labels are its class subfolders/],
       [['train', '--images', join(root, 'flat'), '--epochs', '1'], /a flat folder has no labels to train on/],
       [['prune', '--ratio', '0.3', '--input-size', '1x28x28'], /--input-size sizes folders of images/],
+      [['prune', '--ratio', '0.3', '--augment', 'none'], /--augment applies to training on a folder of images/],
+      [['prune', '--images', join(root, 'flat'), '--ratio', '0.3', '--augment', 'rotate'], /--augment must be crop-flip or none, got 'rotate'/],
       [['prune', '--model', 'vgg-small', '--images', join(root, 'classes'), '--ratio', '0.3'], /with a folder of images: give the size to bring the images to, --input-size CxHxW/],
     ];
     for (const [args, message] of refusals) {

@@ -37,7 +37,7 @@ export function backend(c: Context): Promise<ComputeBackend> {
 
 export const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 
-export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize'), strict: v.strict === true, inputSize: str(v, 'input-size') });
+export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize'), strict: v.strict === true, inputSize: str(v, 'input-size'), augment: str(v, 'augment') });
 
 /** How a command that takes --model and data learns the input size for folders, and where their remarks go. */
 export const dataUse = (c: Context, v: Values, trains = true) => ({ trains, inputShape: () => modelInputShape(str(v, 'model'), str(v, 'input-size')), warn: notice(c) });

@@ -42,6 +42,8 @@ export interface DataOptions {
   /** Folders of images: refuse a file that does not decode instead of skipping it; the size to bring them to (for --input-size's check). */
   strict?: boolean;
   inputSize?: string;
+  /** Training on a folder: crop-flip (the default) or none. */
+  augment?: string;
 }
 
 /** How a command learns the model's input shape before it loads a folder of images (which is sized to it). */
@@ -116,11 +118,14 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
     if (o.inputSize !== undefined) throw new UsageError('--input-size sizes folders of images (--images DIR or --test-images DIR); files and built-in sets have their own size');
     if (o.strict) throw new UsageError('--strict refuses undecodable files in folders of images (--images DIR or --test-images DIR)');
   }
+  if (o.augment !== undefined && o.augment !== 'none' && o.augment !== 'crop-flip') throw new UsageError(`--augment must be crop-flip or none, got '${o.augment}'`);
+  if (o.augment !== undefined && (!trainFolder || !use.trains)) throw new UsageError('--augment applies to training on a folder of images (--images DIR)');
   if (!o.testImages !== !o.testLabels && !testFolder) throw new UsageError('--test-images and --test-labels go together (or --test-images DIR, a folder of images)');
   if (trainFolder) {
     if (o.data !== undefined) throw new UsageError(`--data '${o.data}' and --images name two training sets: give one`);
     train = await folder(o.images!, '--images', o.labels, o.trainLimit);
     if (!normalization) train = renormalize(train, pixelStatistics(train));
+    train = { ...train, augment: use.trains && o.augment !== 'none' };
     own = () => train;
   } else if (o.images || o.labels) {
     if (!o.images || !o.labels) throw new UsageError('--images and --labels go together (or --images DIR, a folder of images)');

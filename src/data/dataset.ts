@@ -19,6 +19,8 @@ export interface Dataset {
   normalization?: Normalization;
   /** No labels came with the images (a flat folder): `labels` are placeholders until a model labels them. */
   unlabelled?: boolean;
+  /** Training batches are augmented (random resized crop and horizontal flip, augment.ts): folders of images. */
+  augment?: boolean;
 }
 
 export interface Batch { images: Float32Array; labels: Float32Array; size: number }

@@ -3,6 +3,7 @@
 // every `logEvery` steps. Optional knowledge distillation runs the teacher in the same step.
 import { checkStop, yieldToEvents } from '../interrupt.js';
 import type { Backend, Tensor } from '../backend.js';
+import { augmentBatch } from '../data/augment.js';
 import { type Batch, type Dataset, epochOrder, gatherBatch } from '../data/dataset.js';
 import { type Model, firstNonFinite, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
@@ -149,7 +150,9 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
       order = epochOrder(data.count, o.seed, position.epoch);
     }
     const b = position.batchInEpoch * o.batchSize;
-    const batch: Batch = gatherBatch(data, order.subarray(b, b + o.batchSize));
+    const gathered: Batch = gatherBatch(data, order.subarray(b, b + o.batchSize));
+    // Seeded by the step, so that a resumed run augments as the uninterrupted one would have.
+    const batch = data.augment ? augmentBatch(gathered, data.shape, o.seed * 1_000_003 + position.step) : gathered;
     const lr = learningRateAt(o.schedule ?? { kind: 'constant' }, o.learningRate, position.step, stepsPerEpoch, totalSteps);
 
     const x = be.upload(batch.images, [batch.size, c, h, w]);
