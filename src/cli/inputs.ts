@@ -136,6 +136,7 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
     own = () => train;
   } else {
     const name = o.data ?? 'mnist';
+    if (name === 'none') throw new UsageError('--data none: only prune runs without data (pruned by a data-free criterion, no fine-tuning or evaluation)');
     if (name !== 'mnist' && name !== 'fashion-mnist') throw new UsageError(`--data '${name}': use mnist, fashion-mnist, or --images/--labels files (IDX or NPY)`);
     if (o.testImages && use.trains && o.data === undefined) throw new UsageError('--test-images/--test-labels without --images/--labels: name the training set too (--images/--labels, or --data mnist|fashion-mnist)');
     train = loadDataset(name, 'train', normalization);

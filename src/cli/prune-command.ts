@@ -7,7 +7,8 @@ import type { Mode } from '../accel/cost.js';
 import { DEFAULT_PRESET } from '../accel/presets.js';
 import type { ModelSpec } from '../model/graph.js';
 import { exportOnnx } from '../onnx/export.js';
-import { criteria } from '../prune/criteria/index.js';
+import { GRADIENT_CRITERIA, criteria } from '../prune/criteria/index.js';
+import { zoo } from '../model/zoo.js';
 import { type PruningHistory, keptFromHistory, pruningHistory } from '../prune/history.js';
 import type { PruneSchedule } from '../prune/prune.js';
 import { STRUCTURE_KINDS, type StructureKind, penaltyStructures } from '../prune/structures.js';
@@ -28,6 +29,17 @@ import { type Values, int, num, oneOf, str } from './options.js';
 
 /** The flags of the choices not spelt `--` and their key. */
 const PRUNE_FLAGS: Partial<Record<keyof PruneChoices, string>> = { compareUniform: '--compare-uniform', sparse: '--sparse-train' };
+
+/** What a prune without data (--data none) cannot do is refused, naming the options. */
+function refuseWithoutData(v: Values, criterion: string, restoreBn: string): void {
+  const needData = ['images', 'labels', 'test-images', 'test-labels', 'train-limit', 'test-limit', 'normalize', 'input-size', 'strict', 'augment', 'kd', 'temperature', 'alpha',
+    'epochs', 'lr', 'optimizer', 'batch-size', 'max-steps', 'max-seconds', 'sparse-train', 'bits', 'decompose'].filter((k) => v[k] !== undefined);
+  if (GRADIENT_CRITERIA.includes(criterion)) needData.unshift(`criterion ${criterion}`);
+  if (restoreBn === 'on') needData.push('restore-bn on');
+  if (needData.length) throw new UsageError(`--data none prunes without data (no fine-tuning, no evaluation); ${needData.map((k) => `--${k}`).join(', ')} ${needData.length > 1 ? 'need' : 'needs'} data`);
+  const model = str(v, 'model');
+  if (model !== undefined && zoo[model]) throw new UsageError(`--data none with --model ${model}: a zoo model is untrained; give a trained model file (.onnx, .safetensors) or data to train with`);
+}
 
 function parseSchedule(text: string | undefined): PruneSchedule | undefined {
   if (!text || text === 'one-shot') return text ? { kind: 'one-shot' } : undefined;
@@ -93,8 +105,11 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const fineTune = trainOptions(v, 1);
   const kdGiven = kdOption(v);
   const restoreBn = oneOf(v, 'restore-bn', ['auto', 'on', 'off'] as const, 'auto');
-  const { train: loaded, test: loadedTest } = await loadData(dataValues(v), dataUse(c, v));
-  const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+  // --data none: a trained model pruned by a data-free criterion, without fine-tuning or evaluation.
+  const noData = str(v, 'data') === 'none';
+  if (noData) refuseWithoutData(v, criterion, restoreBn);
+  const loaded = noData ? undefined : await loadData(dataValues(v), dataUse(c, v));
+  const { model, source } = await loadModel(str(v, 'model'), (loaded?.train.shape ?? [1, 28, 28]) as [number, number, number], loaded?.train.classes ?? 10, int(v, 'seed', 1)!);
   if (sparse) {
     // The penalty must fit the model (batch norms for slimming, residual blocks for depth) before any work.
     try {
@@ -104,18 +119,19 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     }
   }
   if (bits && model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; --bits plans widths from a float model: give its float original`);
-  const [trainSet, testSet] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
+  const sets = loaded && dataForModel(model, str(v, 'normalize'), loaded.train, loaded.test);
+  const [trainSet] = sets ?? [];
   // Without labels the fine-tuning distils from the dense model alone (its soft outputs, α = 1), unless --kd says otherwise.
-  const kd = kdGiven ?? (trainSet.unlabelled ? { temperature: 4, alpha: 1 } : undefined);
+  const kd = kdGiven ?? (trainSet?.unlabelled ? { temperature: 4, alpha: 1 } : undefined);
   // auto: an imported ONNX model whose convolutions lost their batch norms to the export gets them back for fine-tuning.
-  const restoreBatchNorm = restoreBn === 'on' || (restoreBn === 'auto' && /\.onnx$/i.test(source));
+  const restoreBatchNorm = !noData && (restoreBn === 'on' || (restoreBn === 'auto' && /\.onnx$/i.test(source)));
   const be = await backend(c);
-  const [trainData, test] = [await labelWithModel(be, model, trainSet), await labelWithModel(be, model, testSet)];
-  // Sparse training given in epochs: steps of this data set and batch size.
-  if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData.count / fineTune.batchSize));
+  const [trainData, test] = sets ? [await labelWithModel(be, model, sets[0]), await labelWithModel(be, model, sets[1])] : [];
+  // Sparse training given in epochs: steps of this data set and batch size (a run without data refuses it).
+  if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData!.count / fineTune.batchSize));
   const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
   // Mixed precision or layer splits planned with the channels; the run then prunes that model (QAT where quantized) to the same budget.
-  const planInputs = budget && { model, train: trainData, test, budget, costs: new CostModel(accel, { metric: budget.metric, mode, schedule: schedulerFor(be) }), criterion };
+  const planInputs = budget && { model, train: trainData!, test: test!, budget, costs: new CostModel(accel, { metric: budget.metric, mode, schedule: schedulerFor(be) }), criterion };
   const precision = bits && await planPrecision(be, { ...planInputs!, bits, onStep: (t: string) => c.progress.phase(`mixed precision: ${t}`) });
   const splits = decomposeMethod && await planSplits(be, { ...planInputs!, method: decomposeMethod, onStep: (t: string) => c.progress.phase(`pruning and decomposition: ${t}`) });
   const planned = precision || splits || undefined;
@@ -130,7 +146,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
-  run.report.notes.unshift(...[trainSet, testSet].filter((d, i, all) => d.unlabelled && all.indexOf(d) === i).map((d) => `${d.name} has no labels: the dense model labelled it${d === trainSet ? ' and fine-tuning distilled from it alone' : ''}; accuracies on it are top-1 agreement with the dense model`));
+  run.report.notes.unshift(...(sets ?? []).filter((d, i, all) => d.unlabelled && all.indexOf(d) === i).map((d) => `${d.name} has no labels: the dense model labelled it${d === trainSet ? ' and fine-tuning distilled from it alone' : ''}; accuracies on it are top-1 agreement with the dense model`));
   if (precision) run.report.precision = precision.report;
   if (splits) run.report.splits = splits.report;
   const options = savedOptions(v);

@@ -25,6 +25,7 @@ import type { StructureKind } from '../prune/structures.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { checkPruneChoices } from './prune-options.js';
+import { GRADIENT_CRITERIA } from '../prune/criteria/index.js';
 
 export type Granularity = 'channel' | 'unstructured' | 'nm';
 
@@ -39,7 +40,10 @@ export interface RunInputs {
   scheduler?: EvaluateOptions['schedule'];
 }
 
-export interface PruneRunOptions extends RunInputs {
+export interface PruneRunOptions extends Omit<RunInputs, 'train' | 'test'> {
+  /** Without data (both absent) the run prunes by a data-free criterion and neither fine-tunes nor evaluates. */
+  train?: Dataset;
+  test?: Dataset;
   criterion: string;
   granularity: Granularity;
   /** Channel or unstructured ratio (fraction removed). */
@@ -110,7 +114,7 @@ function budgetOptions(o: PruneRunOptions, costs: CostModel, budget: Budget, pha
 }
 
 function fineTuneOf(o: PruneRunOptions, phase: string) {
-  if (o.fineTune.epochs === 0 || o.fineTune.maxSteps === 0) return undefined;
+  if (!o.train || o.fineTune.epochs === 0 || o.fineTune.maxSteps === 0) return undefined;
   return {
     data: o.train, options: { ...o.fineTune, distill: o.kd }, teacher: o.kd ? o.model : undefined,
     hooks: { onProgress: (p: Progress) => o.onProgress?.(p, phase), shouldStop: o.shouldStop, checkpointEvery: o.checkpointEvery },
@@ -189,11 +193,20 @@ function runLaterPhase(be: Backend, o: PruneRunOptions, costs: CostModel, id: st
 /** The pruned model's part of a run: dense and pruned models evaluated and simulated, layers, staircases. */
 interface MainPart { result: ChannelPruneResult; pruned: Model; report: RunReport; /** The model pruning started from (sparse-trained, blocks removed). */ start?: Model }
 
+/** Loss and accuracy on the run's test set, or undefined in a run without data. */
+const evaluateOn = (be: Backend, m: Model, o: PruneRunOptions, shouldStop?: () => boolean) => (o.test ? evaluateModel(be, m, o.test, undefined, shouldStop) : undefined);
+
 export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRunResult> {
+  if (!o.train !== !o.test) throw new Error('prune: give both a training and a test set, or neither (a run without data)');
+  if (!o.train) {
+    // Without data nothing is fine-tuned, evaluated or learnt; what needs data is refused, not dropped.
+    const needs = [GRADIENT_CRITERIA.includes(o.criterion) && `the ${o.criterion} criterion`, o.sparse && 'sparse training', o.kd && 'distillation', o.restoreBatchNorm && 'restoring batch norms'].filter(Boolean);
+    if (needs.length) throw new Error(`prune: ${needs.join(', ')} ${needs.length > 1 ? 'need' : 'needs'} data; a run without data prunes by a data-free criterion (l1, l2, fpgm, bn-scale, group-norm, random)`);
+  }
   const convs = o.restoreBatchNorm ? convsWithoutBatchNorm(o.model.spec) : [];
   if (!convs.length) return runPruneOn(be, o);
   o.onPhase?.(`restoring batch norms after ${convs.length} convolutions for fine-tuning (folded back into them afterwards)`);
-  const r = await runPruneOn(be, { ...o, model: await restoreBatchNorms(be, o.model, o.train, convs) });
+  const r = await runPruneOn(be, { ...o, model: await restoreBatchNorms(be, o.model, o.train!, convs) });
   const note = `batch norms restored after ${convs.length} convolutions without one for fine-tuning (identity on the training data at first), folded back into them in the pruned model`;
   return { ...r, report: { ...r.report, notes: [note, ...r.report.notes] } };
 }
@@ -222,7 +235,7 @@ async function runPruneOn(be: Backend, o: PruneRunOptions): Promise<PruneRunResu
         stopped = { done, phase: id, at: r.interrupted };
         break;
       }
-      done[id] = { ...summarize(r.prunedCost, parameterCount(foldRestored(r.compact)), await evaluateModel(be, r.compact, o.test)), ...(r.uniformRatio !== undefined ? { ratio: r.uniformRatio } : {}) };
+      done[id] = { ...summarize(r.prunedCost, parameterCount(foldRestored(r.compact)), await evaluateOn(be, r.compact, o)), ...(r.uniformRatio !== undefined ? { ratio: r.uniformRatio } : {}) };
     }
   }
   const uniform = done.uniform as RunReport['uniform'];
@@ -247,8 +260,9 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
   const t0 = now();
   const dense = o.model;
   const notes: string[] = [];
-  o.onPhase?.('evaluating the dense model');
-  const denseAccuracy = await evaluateModel(be, dense, o.test, undefined, o.shouldStop); // nothing done yet: a stop ends the run
+  if (o.test) o.onPhase?.('evaluating the dense model');
+  else notes.push(`no data: pruned by the ${o.criterion} criterion alone, without fine-tuning, and no model evaluated (accuracies are not measured)`);
+  const denseAccuracy = await evaluateOn(be, dense, o, o.shouldStop); // nothing done yet: a stop ends the run
   const denseCost = await simulate(costs, dense);
   seconds.dense = (now() - t0) / 1000;
 
@@ -295,7 +309,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     let interrupted: ChannelPruneResult['interrupted'];
     if (ft) {
       const onCheckpoint = o.onResumable && ((c: Checkpoint) => o.onResumable!({ step: 0, kept: new Map(), training: c }));
-      const run = await train(be, masked, o.train, ft.options, { teacher: ft.teacher, ...ft.hooks, onCheckpoint, resume: resumed });
+      const run = await train(be, masked, ft.data, ft.options, { teacher: ft.teacher, ...ft.hooks, onCheckpoint, resume: resumed });
       tuned = run.model;
       if (run.stopped) interrupted = { step: 0, kept: new Map(), training: run.checkpoint };
     }
@@ -307,15 +321,15 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
   // Batch norms restored for fine-tuning go back into their convolutions: the model exported and costed is a plain one.
   pruned = foldRestored(pruned);
 
-  o.onPhase?.('evaluating the pruned model');
-  const prunedAccuracy = result.interrupted ? undefined : await evaluateModel(be, pruned, o.test);
+  if (o.test) o.onPhase?.('evaluating the pruned model');
+  const prunedAccuracy = result.interrupted ? undefined : await evaluateOn(be, pruned, o);
   const prunedCost = await simulate(costs, pruned, o.granularity === 'nm' ? o.nm : undefined);
   if (o.granularity === 'nm' && !o.accelerator.sparsity) notes.push(`${o.accelerator.name} has no N:M sparsity support: the ${o.nm!.n}:${o.nm!.m} model runs at dense speed there`);
 
   const report: RunReport = {
     tool: 'wgprune', createdAt: new Date().toISOString(),
     model: { name: dense.spec.name, source: o.modelSource },
-    data: { train: o.train.name, test: o.test.name, testCount: o.test.count, normalization: o.test.normalization },
+    data: o.test ? { train: o.train!.name, test: o.test.name, testCount: o.test.count, normalization: o.test.normalization } : { train: 'none', test: 'none', testCount: 0 },
     accelerator: { name: o.accelerator.name, rows: o.accelerator.rows, cols: o.accelerator.cols, dataflow: o.accelerator.dataflow, clockMHz: o.accelerator.clockMHz, source: o.accelerator.source },
     method: {
       granularity: o.granularity, criterion: o.criterion, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}), ...(o.nm ? { nm: `${o.nm.n}:${o.nm.m}` } : {}),
@@ -327,7 +341,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     layers: layerRows(dense, pruned, denseCost, prunedCost),
     staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(costs, result, await simulate(costs, start), start.spec) : [],
     ...(sparsity ? { sparsity } : {}),
-    notes: [...result.report.notes, ...notes, ...[nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test)].filter((w) => w !== undefined).map((w) => `the dense model's ${w}`)],
+    notes: [...result.report.notes, ...notes, ...[denseAccuracy && nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test!)].filter((w) => w).map((w) => `the dense model's ${w}`)],
     seconds,
   };
   return { result: sparsity && result.interrupted ? { ...result, interrupted: { ...result.interrupted, sparsity } as RunResume } : result, report, pruned, start };
@@ -341,9 +355,10 @@ async function sparsePhase(be: Backend, o: PruneRunOptions, costs: CostModel): P
   const target = o.ratio ?? (o.budget ? await uniformRatioForBudget(dense.spec, costs, await absoluteBudget(o.budget, dense.spec, costs)) : 0.5); // the run's session is under the budget's metric
   const grow = sp.grow ?? (sp.lambda === undefined ? autoGrowth(sp.steps) : undefined);
   o.onPhase?.(`sparse training: ${sp.kind} (${sp.mode ?? 'proximal'}), λ ${sp.lambda ?? 'automatic (from the norms)'}${grow ? ` growing x${grow.factor} every ${grow.every} steps until ${Math.round(100 * target)}% of the structures are near zero` : ''}, ${sp.steps} steps`);
-  const options = { ...o.fineTune, epochs: Math.ceil((sp.steps * o.fineTune.batchSize) / o.train.count) + 1, maxSteps: sp.steps };
+  const data = { train: o.train!, test: o.test! }; // a run without data refuses sparse training (runPrune)
+  const options = { ...o.fineTune, epochs: Math.ceil((sp.steps * o.fineTune.batchSize) / data.train.count) + 1, maxSteps: sp.steps };
   const resume = o.resume?.step === -1 ? o.resume : undefined;
-  const s = await sparseTrain(be, dense, channelGroups(dense.spec), o.train, options, { kind: sp.kind, mode: sp.mode, lambda: sp.lambda, steps: sp.steps, ...(grow ? { grow: { ...grow, target } } : {}) }, {
+  const s = await sparseTrain(be, dense, channelGroups(dense.spec), data.train, options, { kind: sp.kind, mode: sp.mode, lambda: sp.lambda, steps: sp.steps, ...(grow ? { grow: { ...grow, target } } : {}) }, {
     resume: resume?.training, lambda: resume?.lambda, shouldStop: o.shouldStop, onProgress: (p) => o.onProgress?.(p, 'sparse training'),
   });
   if (s.stopped) return { model: dense, interrupted: { step: -1, kept: new Map(), training: s.stopped, lambda: s.lambda } };
@@ -356,7 +371,7 @@ async function sparsePhase(be: Backend, o: PruneRunOptions, costs: CostModel): P
   const cycles = removed.length ? { before: (await simulate(costs, s.model)).total.cycles, after: (await simulate(costs, model)).total.cycles } : undefined;
   const report: SparsityReport = {
     kind: sp.kind, mode: sp.mode ?? 'proximal', steps: sp.steps, lambda: sp.lambda ?? s.startLambda ?? s.lambda, lambdaChosen: sp.lambda === undefined ? 'auto' : 'given', finalLambda: s.lambda, reached: s.reached,
-    accuracy: (await evaluateModel(be, model, o.test)).accuracy,
+    accuracy: (await evaluateModel(be, model, data.test)).accuracy,
     before: [...s.before], after: [...s.after], nearZeroBelow: NEAR_ZERO * ref, nearZero: s.nearZero, removed, ...(cycles ? { cycles } : {}), ...(warning ? { warning } : {}),
   };
   return { model, report };
