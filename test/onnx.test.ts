@@ -152,6 +152,15 @@ describe('ONNX', async () => {
     expect(() => importOnnx(onnx.ModelProto.encode(edited).finish(), { file: 'maxpad.onnx' })).toThrow(/maxpad\.onnx: node '.*' \(MaxPool\): a non-zero Pad can only be folded into a following Conv or AveragePool; it feeds MaxPool/);
   });
 
+  it("folds a group norm's Mul only by a per-channel (or single) constant: a [C] one broadcasts along the width and is refused", () => {
+    const m = onnx.ModelProto.decode(fixture('groupnorm-mini'));
+    const mul = m.graph!.node!.find((n) => n.opType === 'Mul')!;
+    const gamma = m.graph!.initializer!.find((t) => t.name === mul.input![1])!;
+    expect(gamma.dims!.map(Number)).toEqual([8, 1, 1]);
+    gamma.dims = [8];
+    expect(() => importOnnx(onnx.ModelProto.encode(m).finish(), { file: 'gn.onnx' })).toThrow(/gn\.onnx: node '.*' \(Mul\): multiplies a tensor of 8 channels by a constant of shape \[8\]; only a per-channel constant/);
+  });
+
   it('refuses a channels-last tensor where layout matters, and layer norms over other axes, naming the node', () => {
     const edit = (name: string, f: (m: ModelProto) => void) => { const m = onnx.ModelProto.decode(fixture(name)); f(m); return onnx.ModelProto.encode(m).finish(); };
     // A block's Transpose back to channels-first removed: its layer scale is laid out for channels-first.

@@ -38,7 +38,7 @@ function vectorOp(n: Node, nodes: Map<string, Node>, shapes: Map<string, number[
  * zeros inserted between pixels and padded by dilation · (kernel - 1) - padding (plus the output padding
  * at the end), which computes its output exactly (the zero-insertion form). Its MACs count the inserted
  * zeros, as an array that does not skip them spends them; SCALE-Sim has no such layer, so
- * test/accel-tiled.test.ts checks this workload against the convolution it is written as.
+ * test/conv-transpose.test.ts computes the convolution this workload describes and checks its output.
  */
 export function transposedConvWorkload(name: string, n: Extract<Node, { op: 'convtranspose' }>, x: number[], weight: number[]): LayerWorkload {
   const g = transposedConvGeometry([1, ...x], weight, n); // the convolution it transposes: g.inH x g.inW is the output

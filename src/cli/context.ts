@@ -4,7 +4,8 @@ import { BACKEND_CHOICES, type ComputeBackend, openBackend } from '../open-backe
 import type { AcceleratorConfig } from '../accel/config.js';
 import { type Budget, parseBudget } from '../plan/index.js';
 import type { TrainOptions } from '../train/trainer.js';
-import { UsageError, modelInputShape } from './inputs.js';
+import { type LoadedModel, UsageError, loadModel, modelInputShape } from './inputs.js';
+import type { InputShape } from '../model/zoo.js';
 import { type Values, int, num, oneOf, str } from './options.js';
 import type { ProgressView } from './progress.js';
 
@@ -39,8 +40,19 @@ export const output = (c: Context, json: unknown, text: string) => process.stdou
 
 export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize'), strict: v.strict === true, inputSize: str(v, 'input-size'), augment: str(v, 'augment') });
 
-/** How a command that takes --model and data learns the input size for folders, and where their remarks go. */
-export const dataUse = (c: Context, v: Values, trains = true) => ({ trains, inputShape: () => modelInputShape(str(v, 'model'), str(v, 'input-size')), warn: notice(c) });
+/**
+ * How a command that takes --model and data learns the input size for folders, and where their remarks
+ * go; `loadModel` gives the command --model, the file read to size a folder when there was one.
+ */
+export function dataUse(c: Context, v: Values, trains = true) {
+  const name = str(v, 'model');
+  let sized: Promise<LoadedModel> | undefined;
+  return {
+    trains, warn: notice(c),
+    inputShape: () => modelInputShape(name, str(v, 'input-size'), () => (sized ??= loadModel(name, [1, 28, 28], 10, 1))),
+    loadModel: (shape: InputShape, classes: number): Promise<LoadedModel> => sized ?? loadModel(name, shape, classes, int(v, 'seed', 1)!),
+  };
+}
 
 /** --budget METRIC=VALUE on this accelerator (exit 2 naming the problem), or undefined. */
 export function budgetOption(v: Values, accel: AcceleratorConfig): Budget | undefined {

@@ -12,8 +12,8 @@ import { runDecompose } from '../run/decompose-run.js';
 import { schedulerFor } from '../open-backend.js';
 import { encodeCheckpoint } from '../train/checkpoint.js';
 import { type Context, backend, budgetOption, dataUse, dataValues, kdOption, output, trainOptions } from './context.js';
-import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
-import { int, num, oneOf, str } from './options.js';
+import { UsageError, dataForModel, loadAccelerator, loadData } from './inputs.js';
+import { num, oneOf, str } from './options.js';
 import { writeOutputs } from './outputs.js';
 import { resumableRun, saveStopped } from './resume.js';
 import { labelWithModel } from '../train/pseudo-labels.js';
@@ -29,12 +29,13 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   if (keepEnergy !== undefined && !(keepEnergy > 0 && keepEnergy <= 1)) throw new UsageError(`--keep-energy must be in (0, 1], got ${keepEnergy}`);
   const fineTune = trainOptions(v, 1);
   const kd = kdOption(v);
-  const { train: loaded, test: loadedTest } = await loadData(dataValues(v), dataUse(c, v));
-  const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+  const use = dataUse(c, v);
+  const { train: loaded, test: loadedTest } = await loadData(dataValues(v), use);
+  const { model, source } = await use.loadModel(loaded.shape as [number, number, number], loaded.classes);
   const [trainSet, testSet] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
   const be = await backend(c);
   // Images without labels: the original model labels them (accuracies read as top-1 agreement with it).
-  const [trainData, test] = [await labelWithModel(be, model, trainSet), await labelWithModel(be, model, testSet)];
+  const [trainData, test] = await labelWithModel(be, model, [trainSet, testSet]);
   const run = await runDecompose(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
     method, keepEnergy, vbmf, budget, fineTune, kd,

@@ -54,15 +54,18 @@ export interface DataUse {
   warn?: (line: string) => void;
 }
 
-/** --input-size CxHxW, else the input shape of the model file (ONNX, checkpoint, the shipped default); a zoo model needs --input-size. */
-export async function modelInputShape(model: string | undefined, inputSize: string | undefined): Promise<InputShape> {
+/**
+ * --input-size CxHxW, else the input shape of the model file (ONNX, checkpoint, the shipped default),
+ * read by `load`; a zoo model needs --input-size.
+ */
+export async function modelInputShape(model: string | undefined, inputSize: string | undefined, load: () => Promise<LoadedModel>): Promise<InputShape> {
   if (inputSize !== undefined) {
     const m = /^(\d+)x(\d+)x(\d+)$/.exec(inputSize);
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[3]) < 1) throw new UsageError(`--input-size must be CxHxW (e.g. 3x224x224), got '${inputSize}'`);
     return [Number(m[1]), Number(m[2]), Number(m[3])];
   }
   if (model !== undefined && zoo[model]) throw new UsageError(`--model ${model} with a folder of images: give the size to bring the images to, --input-size CxHxW (e.g. 3x32x32)`);
-  return (await loadModel(model, [1, 28, 28], 10, 1)).model.spec.inputShape as InputShape;
+  return (await load()).model.spec.inputShape as InputShape;
 }
 
 const FLOAT32_MIN_NORMAL = 2 ** -126;
@@ -111,7 +114,6 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
     if (!use.inputShape) throw new UsageError(`${flag} ${dir}: this command does not read folders of images`);
     const d = await loadImageFolder(dir, await use.inputShape(), { strict: o.strict, limit: limitCount(limit, flag === '--images' ? '--train-limit' : '--test-limit') });
     if (d.skipped.length) use.warn?.(`${dir}: skipped ${d.skipped.length} file${d.skipped.length > 1 ? 's' : ''} that did not decode (--strict refuses them): ${d.skipped.slice(0, 3).join('; ')}${d.skipped.length > 3 ? '; ...' : ''}`);
-    if (d.unlabelled && !use.trains && flag === '--test-images') throw new UsageError(`${flag} ${dir}: a flat folder has no labels to evaluate against; put the images in class subfolders`);
     return normalization ? renormalize(d, normalization) : d;
   };
   if (!trainFolder && !testFolder) {

@@ -123,9 +123,10 @@ const COMMANDS: Record<string, Command> = {
     options: { ...MODEL, ...DATA },
     help: { ...MODEL_HELP, ...DATA_HELP },
     async run(c) {
-      const { test: loaded } = await loadData(dataValues(c.values), dataUse(c, c.values, false));
+      const use = dataUse(c, c.values, false);
+      const { test: loaded } = await loadData(dataValues(c.values), use);
       if (loaded.unlabelled) throw new UsageError(`${loaded.name}: a flat folder has no labels to evaluate against; put the images in class subfolders`);
-      const { model, source } = await loadModel(str(c.values, 'model'), loaded.shape as [number, number, number], loaded.classes, int(c.values, 'seed', 1)!);
+      const { model, source } = await use.loadModel(loaded.shape as [number, number, number], loaded.classes);
       const [test] = dataForModel(model, str(c.values, 'normalize'), loaded);
       const be = await backend(c);
       c.progress.phase(`evaluating ${model.spec.name} on ${test.count} images (${test.name})`);

@@ -7,7 +7,7 @@ import type { Mode } from '../accel/cost.js';
 import { DEFAULT_PRESET } from '../accel/presets.js';
 import type { ModelSpec } from '../model/graph.js';
 import { exportOnnx } from '../onnx/export.js';
-import { GRADIENT_CRITERIA, criteria } from '../prune/criteria/index.js';
+import { criteria } from '../prune/criteria/index.js';
 import { zoo } from '../model/zoo.js';
 import { type PruningHistory, keptFromHistory, pruningHistory } from '../prune/history.js';
 import type { PruneSchedule } from '../prune/prune.js';
@@ -21,8 +21,8 @@ import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/check
 import { labelWithModel } from '../train/pseudo-labels.js';
 import { channelGroups } from '../prune/dependency.js';
 import { type Context, backend, budgetOption, dataUse, dataValues, kdOption, notice, output, trainOptions } from './context.js';
-import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
-import { OptionError, type PruneChoices, checkPruneChoices } from '../run/prune-options.js';
+import { UsageError, dataForModel, loadAccelerator, loadData } from './inputs.js';
+import { OptionError, type PruneChoices, checkPruneChoices, needsData } from '../run/prune-options.js';
 import { RUN_OUTPUTS, checkOutputDir, writeOutputs } from './outputs.js';
 import { resumedRun, savedOptions } from './resume.js';
 import { type Values, int, num, oneOf, str } from './options.js';
@@ -30,13 +30,15 @@ import { type Values, int, num, oneOf, str } from './options.js';
 /** The flags of the choices not spelt `--` and their key. */
 const PRUNE_FLAGS: Partial<Record<keyof PruneChoices, string>> = { compareUniform: '--compare-uniform', sparse: '--sparse-train' };
 
-/** What a prune without data (--data none) cannot do is refused, naming the options. */
+/** What a prune without data (--data none) cannot do is refused, naming the options (runPrune's check, in flags, then the data and fine-tuning flags). */
 function refuseWithoutData(v: Values, criterion: string, restoreBn: string): void {
-  const needData = ['images', 'labels', 'test-images', 'test-labels', 'train-limit', 'test-limit', 'normalize', 'input-size', 'strict', 'augment', 'kd', 'temperature', 'alpha',
-    'epochs', 'lr', 'optimizer', 'batch-size', 'max-steps', 'max-seconds', 'sparse-train', 'bits', 'decompose'].filter((k) => v[k] !== undefined);
-  if (GRADIENT_CRITERIA.includes(criterion)) needData.unshift(`criterion ${criterion}`);
-  if (restoreBn === 'on') needData.push('restore-bn on');
-  if (needData.length) throw new UsageError(`--data none prunes without data (no fine-tuning, no evaluation); ${needData.map((k) => `--${k}`).join(', ')} ${needData.length > 1 ? 'need' : 'needs'} data`);
+  const flags = { criterion: `--criterion ${criterion}`, sparse: '--sparse-train', kd: '--kd', restoreBatchNorm: '--restore-bn on' };
+  const needData = [
+    ...needsData({ criterion, sparse: v['sparse-train'], kd: v.kd, restoreBatchNorm: restoreBn === 'on' }, (k) => flags[k]),
+    ...['images', 'labels', 'test-images', 'test-labels', 'train-limit', 'test-limit', 'normalize', 'input-size', 'strict', 'augment', 'temperature', 'alpha',
+      'epochs', 'lr', 'optimizer', 'batch-size', 'max-steps', 'max-seconds', 'bits', 'decompose'].filter((k) => v[k] !== undefined).map((k) => `--${k}`),
+  ];
+  if (needData.length) throw new UsageError(`--data none prunes without data (no fine-tuning, no evaluation); ${needData.join(', ')} ${needData.length > 1 ? 'need' : 'needs'} data`);
   const model = str(v, 'model');
   if (model !== undefined && zoo[model]) throw new UsageError(`--data none with --model ${model}: a zoo model is untrained; give a trained model file (.onnx, .safetensors) or data to train with`);
 }
@@ -108,8 +110,9 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   // --data none: a trained model pruned by a data-free criterion, without fine-tuning or evaluation.
   const noData = str(v, 'data') === 'none';
   if (noData) refuseWithoutData(v, criterion, restoreBn);
-  const loaded = noData ? undefined : await loadData(dataValues(v), dataUse(c, v));
-  const { model, source } = await loadModel(str(v, 'model'), (loaded?.train.shape ?? [1, 28, 28]) as [number, number, number], loaded?.train.classes ?? 10, int(v, 'seed', 1)!);
+  const use = dataUse(c, v);
+  const loaded = noData ? undefined : await loadData(dataValues(v), use);
+  const { model, source } = await use.loadModel((loaded?.train.shape ?? [1, 28, 28]) as [number, number, number], loaded?.train.classes ?? 10);
   if (sparse) {
     // The penalty must fit the model (batch norms for slimming, residual blocks for depth) before any work.
     try {
@@ -126,7 +129,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   // auto: an imported ONNX model whose convolutions lost their batch norms to the export gets them back for fine-tuning.
   const restoreBatchNorm = !noData && (restoreBn === 'on' || (restoreBn === 'auto' && /\.onnx$/i.test(source)));
   const be = await backend(c);
-  const [trainData, test] = sets ? [await labelWithModel(be, model, sets[0]), await labelWithModel(be, model, sets[1])] : [];
+  const [trainData, test] = sets ? await labelWithModel(be, model, sets) : [];
   // Sparse training given in epochs: steps of this data set and batch size (a run without data refuses it).
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData!.count / fineTune.batchSize));
   const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
@@ -146,7 +149,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
-  run.report.notes.unshift(...(sets ?? []).filter((d, i, all) => d.unlabelled && all.indexOf(d) === i).map((d) => `${d.name} has no labels: the dense model labelled it${d === trainSet ? ' and fine-tuning distilled from it alone' : ''}; accuracies on it are top-1 agreement with the dense model`));
+  run.report.notes.unshift(...(sets ?? []).filter((d, i, all) => d.unlabelled && all.findIndex((e) => e.images === d.images) === i).map((d) => `${d.name} has no labels: the dense model labelled it${d === trainSet ? ' and fine-tuning distilled from it alone' : ''}; accuracies on it are top-1 agreement with the dense model`));
   if (precision) run.report.precision = precision.report;
   if (splits) run.report.splits = splits.report;
   const options = savedOptions(v);

@@ -13,7 +13,7 @@ import { inputRange, renderQuantizeHtml } from '../report/quantize-report.js';
 import { runQuantize } from '../run/quantize-run.js';
 import { encodeCheckpoint } from '../train/checkpoint.js';
 import { type Context, backend, dataUse, dataValues, kdOption, output, trainOptions } from './context.js';
-import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { UsageError, dataForModel, loadAccelerator, loadData } from './inputs.js';
 import { int, num, oneOf, str } from './options.js';
 import { writeOutputs } from './outputs.js';
 import { resumableRun, saveStopped } from './resume.js';
@@ -52,13 +52,14 @@ export async function quantizeCommand(c: Context): Promise<number | void> {
   if (!qat && qatOnly.length) throw new UsageError(`${qatOnly.map((k) => `--${k}`).join(', ')} ${qatOnly.length > 1 ? 'apply' : 'applies'} to quantization-aware training: add --qat`);
   const kd = kdOption(v);
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
-  const { train: loaded, test: loadedTest } = await loadData(dataValues(v), dataUse(c, v));
-  const { model, source } = await loadModel(str(v, 'model'), loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+  const use = dataUse(c, v);
+  const { train: loaded, test: loadedTest } = await loadData(dataValues(v), use);
+  const { model, source } = await use.loadModel(loaded.shape as [number, number, number], loaded.classes);
   if (model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; quantize its float original`);
   const [trainSet, testSet] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
   const be = await backend(c);
   // Images without labels: the original model labels them (accuracies read as top-1 agreement with it).
-  const [trainData, test] = [await labelWithModel(be, model, trainSet), await labelWithModel(be, model, testSet)];
+  const [trainData, test] = await labelWithModel(be, model, [trainSet, testSet]);
   const run = await runQuantize(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
     ptq: { bits, activationBits, edgeBits, calibrator, percentile, calibrationImages, weights, activations, seed: int(v, 'seed', 1)! }, qat, kd,

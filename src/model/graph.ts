@@ -78,20 +78,20 @@ export interface ModelSpec {
 /** Per-sample output shape of each node: [C, H, W] or [features]. */
 export type Shapes = Map<string, number[]>;
 
+/** A group norm's group count over `channels` input channels (one per channel when `perChannel`). */
+export const groupCount = (n: Extract<Node, { op: 'groupnorm' }>, channels: number): number => (n.perChannel ? channels : n.groups);
+
 export const inputsOf = (n: Node): string[] => ('inputs' in n ? n.inputs : 'input' in n ? [n.input] : []);
 
 /** Parameters a node owns: name suffix and per-sample shape. */
 export function paramShapes(n: Node, shapes: Shapes): Record<string, number[]> {
   const inShape = inputsOf(n).map((i) => shapes.get(i)!)[0];
   switch (n.op) {
-    case 'conv2d': {
+    case 'conv2d': case 'convtranspose': {
       const k = typeof n.kernel === 'number' ? [n.kernel, n.kernel] : n.kernel;
-      const w = [n.outChannels, inShape[0] / (n.groups ?? 1), k[0], k[1]];
-      return n.bias === false ? { weight: w } : { weight: w, bias: [n.outChannels] };
-    }
-    case 'convtranspose': {
-      const k = typeof n.kernel === 'number' ? [n.kernel, n.kernel] : n.kernel;
-      const w = [inShape[0], n.outChannels / (n.groups ?? 1), k[0], k[1]];
+      const groups = n.groups ?? 1;
+      // A transposed convolution's weight is the transposed layout: [C_in, C_out / groups, KH, KW].
+      const w = n.op === 'conv2d' ? [n.outChannels, inShape[0] / groups, k[0], k[1]] : [inShape[0], n.outChannels / groups, k[0], k[1]];
       return n.bias === false ? { weight: w } : { weight: w, bias: [n.outChannels] };
     }
     case 'linear': return n.bias === false ? { weight: [n.outFeatures, inShape[0]] } : { weight: [n.outFeatures, inShape[0]], bias: [n.outFeatures] };

@@ -3,7 +3,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
-import { BN_EPSILON, type Node, type Shapes, activationOf, inferShapes, inputsOf, isActivation } from './graph.js';
+import { BN_EPSILON, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation } from './graph.js';
 import { type Model, maskedParam, paramList } from './model.js';
 import { groupNormBackward, groupNormForward } from './group-norm.js';
 import { LayerQuantizers } from './quantized-layers.js';
@@ -219,7 +219,7 @@ export class Network {
         case 'prelu': y = be.prelu(ins[0], this.param(n.name, 'slope')!); break;
         case 'convtranspose': y = this.convTranspose(n, ins[0]); break;
         case 'groupnorm': {
-          const r = groupNormForward(be, ins[0], this.param(n.name, 'gamma')!, this.param(n.name, 'beta')!, { groups: n.perChannel ? ins[0].shape[1] : n.groups, epsilon: n.epsilon ?? BN_EPSILON, unit: this.unit });
+          const r = groupNormForward(be, ins[0], this.param(n.name, 'gamma')!, this.param(n.name, 'beta')!, { groups: groupCount(n, ins[0].shape[1]), epsilon: n.epsilon ?? BN_EPSILON, unit: this.unit });
           if (training) for (const [k, t] of Object.entries(r.saved)) saved.set(`${n.name}.${k}`, t);
           else be.dispose(...Object.values(r.saved));
           y = r.y;
@@ -310,7 +310,7 @@ export class Network {
         }
         case 'groupnorm': {
           const s = { xHat: state.saved.get(`${n.name}.xHat`)!, mean: state.saved.get(`${n.name}.mean`)!, invStd: state.saved.get(`${n.name}.invStd`)! };
-          const r = groupNormBackward(be, g, x(), this.param(n.name, 'gamma')!, s, { groups: n.perChannel ? g.shape[1] : n.groups, unit: this.unit });
+          const r = groupNormBackward(be, g, x(), this.param(n.name, 'gamma')!, s, { groups: groupCount(n, g.shape[1]), unit: this.unit });
           grads.set(`${n.name}.gamma`, r.dGamma);
           grads.set(`${n.name}.beta`, r.dBeta);
           accumulate(ins[0], r.dx);

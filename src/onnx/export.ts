@@ -1,6 +1,6 @@
 // ONNX export (opset 13): dense, masked (weights multiplied by their masks) or compacted models, with
 // float32 initializers in raw_data; quantized layers in QDQ form (export-qdq.ts). The input and output have a symbolic batch dimension.
-import { inferShapes, type Node } from '../model/graph.js';
+import { groupCount, inferShapes, type Node } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
 import { qdqOperands } from './export-qdq.js';
 import { type AttributeProto, DataType, NORMALIZATION_KEY, type NodeProto, type TensorProto, onnx } from './proto.js';
@@ -147,7 +147,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
         const step = stepper(n);
         const x = shapes.get(n.input)!;
         const perChannel = (kind: string) => { const name = `${n.name}.${kind}`; initializers.push(floatTensor(name, [x[0], ...x.slice(1).map(() => 1)], model.params.get(name)!)); return name; };
-        const groups = n.perChannel ? x[0] : n.groups;
+        const groups = groupCount(n, x[0]);
         initializers.push(int64Tensor(`${n.name}.grouped`, [0, groups, -1]));
         initializers.push(floatTensor(`${n.name}.unit_scale`, [groups], new Float32Array(groups).fill(1)), floatTensor(`${n.name}.unit_bias`, [groups], new Float32Array(groups)));
         const grouped = step('Reshape', [ref(n.input), `${n.name}.grouped`], 'reshape');

@@ -1,13 +1,7 @@
 // ONNX import of ConvTranspose (a decoder's upsampling): explicit pads, strides, dilations, groups and
 // output_padding; auto_pad other than NOTSET and output_shape are refused, naming the node.
-import { type Importer, int, ints, only, text } from './importer.js';
+import { type Importer, int, ints, only, pair2, text } from './importer.js';
 import type { NodeProto } from './proto.js';
-
-function twoInts(c: Importer, n: NodeProto, name: string, fallback: number[], min: number): [number, number] {
-  const v = ints(n, name) ?? fallback;
-  if (v.length !== 2 || v.some((x) => !Number.isInteger(x) || x < min)) c.fail(n, `${name} must be two integers >= ${min} (2-D only), got [${v}]`);
-  return [v[0], v[1]];
-}
 
 export const convTransposeHandlers: Record<string, (c: Importer, n: NodeProto) => void> = {
   ConvTranspose(c, n) {
@@ -34,8 +28,8 @@ export const convTransposeHandlers: Record<string, (c: Importer, n: NodeProto) =
       c.params.set(`${name}.bias`, Float32Array.from(b.data));
     }
     c.add({
-      op: 'convtranspose', name, input: x.node, outChannels: out, kernel: [kh, kw], stride: twoInts(c, n, 'strides', [1, 1], 1),
-      padding: [pads[0], pads[1], pads[2], pads[3]], outputPadding: twoInts(c, n, 'output_padding', [0, 0], 0), dilation: twoInts(c, n, 'dilations', [1, 1], 1),
+      op: 'convtranspose', name, input: x.node, outChannels: out, kernel: [kh, kw], stride: pair2(c, n, 'strides', [1, 1]),
+      padding: [pads[0], pads[1], pads[2], pads[3]], outputPadding: pair2(c, n, 'output_padding', [0, 0], 0), dilation: pair2(c, n, 'dilations', [1, 1]),
       groups, bias: b !== undefined,
     }, n.output![0]);
   },

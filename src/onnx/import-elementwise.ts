@@ -1,12 +1,12 @@
-// ONNX import of PReLU (a slope per channel, or one for all), of the smooth activations and of elementwise
-// products, as ops and as the patterns PyTorch writes them in at opsets 11-18: Sigmoid; HardSigmoid (beta 0.5); HardSwish, or HardSigmoid(alpha 1/6)
-// * x below opset 14; SiLU as Sigmoid(x) * x; GELU as Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5,
-// and its tanh form as x * x * x -> Mul 0.044715 -> Add x -> Mul sqrt(2/pi) -> Tanh -> Add 1 -> Mul x ->
-// Mul 0.5; squeeze-excitation's Mul of a [C, H, W] map by a [C, 1, 1] scale; a Mul by a per-channel
+// ONNX import of PReLU (a slope per channel, or one for all), of the smooth activations and of
+// elementwise products, as ops and as the patterns PyTorch writes them in at opsets 11-18: Sigmoid;
+// HardSigmoid (beta 0.5); HardSwish, or HardSigmoid(alpha 1/6) * x below opset 14; SiLU as
+// Sigmoid(x) * x; GELU as Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5, and its tanh form as
+// x * x * x -> Mul 0.044715 -> Add x -> Mul sqrt(2/pi) -> Tanh -> Add 1 -> Mul x -> Mul 0.5; squeeze-excitation's Mul of a [C, H, W] map by a [C, 1, 1] scale; a Mul by a per-channel
 // constant (ConvNeXt's layer scale) as a 1x1 depthwise conv. The arithmetic ops handle those and leave
 // constant folding to the core handlers they wrap.
 import type { Node } from '../model/graph.js';
-import { type Importer, type PatternValue, type Runtime, type Value, float, only } from './importer.js';
+import { type Importer, type PatternValue, type Runtime, type Value, float, only, perChannelValues } from './importer.js';
 import type { NodeProto } from './proto.js';
 
 type Handler = (c: Importer, n: NodeProto) => void;
@@ -122,15 +122,9 @@ export function activationHandlers(core: Record<'Mul' | 'Div' | 'Add', Handler>)
       only(c, n, []);
       const x = c.tensor(n, 0);
       const slope = c.constant(n, 1, 'slope');
-      const channels = x.shape[0];
-      // Per channel ([C, 1, 1] for [C, H, W], [C] for features, right-aligned as ONNX broadcasts) or one slope for all.
-      const aligned = [...Array(Math.max(x.shape.length - slope.dims.length, 0)).fill(1), ...slope.dims];
-      const scalar = slope.data.length === 1;
-      if (!scalar && aligned.join() !== [channels, ...x.shape.slice(1).map(() => 1)].join()) {
-        c.fail(n, `slope has shape [${slope.dims}]: only one slope per channel (of ${channels}) or one for all is supported`);
-      }
+      const perChannel = perChannelValues(slope, x) ?? c.fail(n, `slope has shape [${slope.dims}]: only one slope per channel (of ${x.shape[0]}) or one for all is supported`);
       const name = c.name(n, `prelu${c.nodes.length}`, n.input![1]);
-      c.params.set(`${name}.slope`, scalar ? new Float32Array(channels).fill(slope.data[0]) : Float32Array.from(slope.data));
+      c.params.set(`${name}.slope`, Float32Array.from(perChannel));
       c.add({ op: 'prelu', name, input: x.node }, n.output![0]);
     },
     Sigmoid(c, n) {

@@ -4,7 +4,7 @@
 // InstanceNormalization of a [C, H, W] tensor itself (a group norm of one channel per group). The Mul and
 // Add fold into the group norm's gamma and beta while its output has no other reader.
 import type { Importer, Runtime } from './importer.js';
-import { float, int, only } from './importer.js';
+import { float, int, only, perChannelValues } from './importer.js';
 import type { NodeProto } from './proto.js';
 
 type Handler = (c: Importer, n: NodeProto) => void;
@@ -34,15 +34,12 @@ function foldAffine(c: Importer, n: NodeProto): boolean {
   for (const [xi, ki] of [[0, 1], [1, 0]]) {
     const [x, k] = [c.values.get(n.input?.[xi] ?? ''), c.values.get(n.input?.[ki] ?? '')];
     if (x?.kind !== 'tensor' || k?.kind !== 'const' || !open.get(c)?.has(x.node) || c.consumers.get(n.input![xi]) !== 1) continue;
-    const channels = x.shape[0];
     // One value for all channels (GroupNorm without affine parameters writes Mul 1, Add 0), or one per channel.
-    const dims = k.dims.slice(k.dims.findIndex((d) => d !== 1));
-    const scalar = k.data.length === 1;
-    if (!scalar && (k.data.length !== channels || dims.join() !== [channels, ...x.shape.slice(1).map(() => 1)].slice(0, dims.length).join())) continue;
-    const value = (i: number) => k.data[scalar ? 0 : i];
+    const value = perChannelValues(k, x);
+    if (!value) continue;
     const [gamma, beta] = [c.params.get(`${x.node}.gamma`)!, c.params.get(`${x.node}.beta`)!];
-    if (n.opType === 'Mul') gamma.forEach((_, i) => { gamma[i] *= value(i); beta[i] *= value(i); });
-    else beta.forEach((_, i) => { beta[i] += value(i); });
+    if (n.opType === 'Mul') gamma.forEach((_, i) => { gamma[i] *= value[i]; beta[i] *= value[i]; });
+    else beta.forEach((_, i) => { beta[i] += value[i]; });
     c.values.set(n.output![0], x);
     return true;
   }

@@ -13,7 +13,7 @@ import { activationHandlers } from './import-elementwise.js';
 import { convTransposeHandlers } from './import-conv-transpose.js';
 import { groupNormHandlers } from './import-group-norm.js';
 import { resizeHandlers } from './import-resize.js';
-import { type Const, Importer, type Runtime, float, inputNormalization, int, ints, only, text } from './importer.js';
+import { type Const, Importer, type Runtime, float, inputNormalization, int, ints, only, pair2, text } from './importer.js';
 import { type ModelProto, type NodeProto, decodeModel, toNumber } from './proto.js';
 
 export const OPSETS = { min: 11, max: 18 };
@@ -41,13 +41,6 @@ function spatialPads(c: Importer, n: NodeProto, inHW: number[], kernel: number[]
   return [out[0], out[2], out[1], out[3]];
 }
 
-function pair2(c: Importer, n: NodeProto, name: string, fallback: number[]): number[] {
-  const v = ints(n, name) ?? fallback;
-  if (v.length !== 2 || v.some((x) => !Number.isInteger(x) || x < 1)) c.fail(n, `${name} must be two positive integers (2-D only), got [${v}]`);
-  return v;
-}
-
-/** ceil_mode = 1 is accepted where it gives the same output size as floor. */
 /**
  * ceil_mode rounds the output size up: one more window per spatial axis where the floor leaves input
  * unread, as long as it starts inside the input or its leading padding (ONNX's and PyTorch's rule). That

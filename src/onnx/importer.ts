@@ -132,6 +132,28 @@ export const text = (n: NodeProto, name: string, fallback: string): string => {
   return a?.s ? new TextDecoder().decode(a.s) : fallback;
 };
 
+/**
+ * A constant's value per channel of x, as ONNX broadcasts it from the right: one value for all channels,
+ * or a constant of shape [C, 1, 1] for a [C, H, W] x ([C] for features; leading 1s, such as a batch axis,
+ * allowed). Undefined for any other shape (a [C] constant on a map would broadcast along its width).
+ */
+export function perChannelValues(k: Const, x: Runtime): number[] | undefined {
+  const channels = x.shape[0];
+  if (k.data.length === 1) return new Array(channels).fill(k.data[0]);
+  const rank = x.shape.length;
+  const extra = k.dims.length - rank;
+  if (extra > 0 && k.dims.slice(0, extra).some((d) => d !== 1)) return undefined;
+  const aligned = extra >= 0 ? k.dims.slice(extra) : [...new Array(-extra).fill(1), ...k.dims];
+  return aligned.join() === [channels, ...x.shape.slice(1).map(() => 1)].join() ? k.data : undefined;
+}
+
+/** A 2-D attribute (strides, dilations, kernel_shape, output_padding): two integers of at least `min` (1 or 0). */
+export function pair2(c: Importer, n: NodeProto, name: string, fallback: number[], min: 0 | 1 = 1): [number, number] {
+  const v = ints(n, name) ?? fallback;
+  if (v.length !== 2 || v.some((x) => !Number.isInteger(x) || x < min)) c.fail(n, `${name} must be two ${min ? 'positive' : 'non-negative'} integers (2-D only), got [${v}]`);
+  return [v[0], v[1]];
+}
+
 /** Attributes a handler does not read must hold their defaults; anything else is unsupported. */
 export function only(c: Importer, n: NodeProto, known: string[]): void {
   for (const a of n.attribute ?? []) if (!known.includes(a.name ?? '')) c.fail(n, `attribute '${a.name}' is not supported (supported: ${known.join(', ') || 'none'})`);

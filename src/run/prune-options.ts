@@ -2,6 +2,7 @@
 // `wgprune prune` (the CLI) both call checkPruneChoices, each naming options its own way (the library by
 // key, the CLI by flag), so a combination is either honoured or refused the same way everywhere.
 import type { Budget } from '../plan/index.js';
+import { GRADIENT_CRITERIA } from '../prune/criteria/index.js';
 import type { PruneSchedule } from '../prune/prune.js';
 
 /** A combination the run cannot honour; the CLI exits 2 on it. */
@@ -49,4 +50,14 @@ export function checkPruneChoices(o: PruneChoices, name: OptionName = (k) => k):
   if (o.decompose && !budget) refuse(`${name('decompose')} plans layer splits with the channels against a budget: add ${budgetGiven}`);
   if (o.decompose && (o.bits || o.sparse)) refuse(`${name('decompose')} and ${name(o.bits ? 'bits' : 'sparse')} do not combine yet`);
   if ((o.bits || o.decompose) && o.sweep !== undefined) refuse(`${name('sweep')} and ${name(o.bits ? 'bits' : 'decompose')} do not combine yet: the sweep's fractions would be of the planned model, not of the original`);
+}
+
+/** What a run needs data for, of what is asked of one without (each named by `name`, in this order). */
+export function needsData(o: { criterion: string; sparse?: unknown; kd?: unknown; restoreBatchNorm?: boolean }, name: (what: 'criterion' | 'sparse' | 'kd' | 'restoreBatchNorm') => string): string[] {
+  return [
+    ...(GRADIENT_CRITERIA.includes(o.criterion) ? [name('criterion')] : []),
+    ...(o.sparse ? [name('sparse')] : []),
+    ...(o.kd ? [name('kd')] : []),
+    ...(o.restoreBatchNorm ? [name('restoreBatchNorm')] : []),
+  ];
 }

@@ -9,13 +9,13 @@ import { modelWorkloads } from '../accel/model-workload.js';
 import type { Backend } from '../backend.js';
 import { type Dataset, nearChanceWarning } from '../data/dataset.js';
 import { type Model, paramList, parameterCount } from '../model/model.js';
-import { CostModel, type Budget, METRIC_UNITS, absoluteBudget, budgetText } from '../plan/index.js';
-import { LayerTables } from '../plan/index.js';
+import {
+  type Budget, type BudgetPruneOptions, CostModel, LayerTables, METRIC_UNITS, absoluteBudget, budgetText, pruneToBudget, pruneUniformToBudget, uniformRatioForBudget,
+} from '../plan/index.js';
 import { channelGroups } from '../prune/dependency.js';
 import type { KeptChannels } from '../prune/compact.js';
 import type { ModelSpec } from '../model/graph.js';
 import { type ChannelPruneResult, type PruneResume, type PruneSchedule, pruneChannels } from '../prune/prune.js';
-import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget, uniformRatioForBudget } from '../plan/index.js';
 import { pruneReport } from '../prune/report.js';
 import { nmMasks, prunableWeights } from '../prune/sparsity.js';
 import { unstructuredMasksOnDevice } from '../prune/threshold.js';
@@ -24,8 +24,7 @@ import { NEAR_ZERO, autoGrowth, removeEmptied, sparseTrain } from '../prune/regu
 import type { StructureKind } from '../prune/structures.js';
 import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
 import type { Checkpoint } from '../train/checkpoint.js';
-import { checkPruneChoices } from './prune-options.js';
-import { GRADIENT_CRITERIA } from '../prune/criteria/index.js';
+import { checkPruneChoices, needsData } from './prune-options.js';
 
 export type Granularity = 'channel' | 'unstructured' | 'nm';
 
@@ -200,7 +199,7 @@ export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRu
   if (!o.train !== !o.test) throw new Error('prune: give both a training and a test set, or neither (a run without data)');
   if (!o.train) {
     // Without data nothing is fine-tuned, evaluated or learnt; what needs data is refused, not dropped.
-    const needs = [GRADIENT_CRITERIA.includes(o.criterion) && `the ${o.criterion} criterion`, o.sparse && 'sparse training', o.kd && 'distillation', o.restoreBatchNorm && 'restoring batch norms'].filter(Boolean);
+    const needs = needsData(o, (k) => ({ criterion: `the ${o.criterion} criterion`, sparse: 'sparse training', kd: 'distillation', restoreBatchNorm: 'restoring batch norms' })[k]);
     if (needs.length) throw new Error(`prune: ${needs.join(', ')} ${needs.length > 1 ? 'need' : 'needs'} data; a run without data prunes by a data-free criterion (l1, l2, fpgm, bn-scale, group-norm, random)`);
   }
   const convs = o.restoreBatchNorm ? convsWithoutBatchNorm(o.model.spec) : [];

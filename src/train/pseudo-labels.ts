@@ -5,9 +5,8 @@ import { type Dataset, gatherBatch } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import { predict } from '../model/predict.js';
 
-/** `d` labelled with `model`'s top-1 predictions (unchanged when it has labels of its own). */
-export async function labelWithModel(be: Backend, model: Model, d: Dataset, batchSize = 256): Promise<Dataset> {
-  if (!d.unlabelled) return d;
+/** `model`'s top-1 class for every image of `d`. */
+async function topClasses(be: Backend, model: Model, d: Dataset, batchSize: number): Promise<Uint8Array> {
   const classes = model.spec.classes;
   const labels = new Uint8Array(d.count);
   for (let start = 0; start < d.count; start += batchSize) {
@@ -19,5 +18,20 @@ export async function labelWithModel(be: Backend, model: Model, d: Dataset, batc
       labels[start + r] = best;
     });
   }
-  return { ...d, labels, classes };
+  return labels;
+}
+
+/**
+ * The sets, each labelled with `model`'s top-1 predictions where it has no labels of its own. Sets that
+ * share their images (a folder that is its own test set) are predicted once.
+ */
+export async function labelWithModel(be: Backend, model: Model, sets: Dataset[], batchSize = 256): Promise<Dataset[]> {
+  const done = new Map<Float32Array, Uint8Array>();
+  const out: Dataset[] = [];
+  for (const d of sets) {
+    if (!d.unlabelled) { out.push(d); continue; }
+    if (!done.has(d.images)) done.set(d.images, await topClasses(be, model, d, batchSize));
+    out.push({ ...d, labels: done.get(d.images)!, classes: model.spec.classes });
+  }
+  return out;
 }
