@@ -20,6 +20,7 @@ describe('pruning without data', () => {
     expect(report.dense.accuracy).toBeUndefined();
     expect(report.pruned.accuracy).toBeUndefined();
     expect(report.uniform.accuracy).toBeUndefined();
+    expect(report.method.fineTune).toBe(false); // nothing was fine-tuned, and the report does not say otherwise
     expect(report.notes.join(' ')).toMatch(/no data: pruned by the l1 criterion alone, without fine-tuning, and no model evaluated/);
     expect(report.pruned.cycles).toBeLessThanOrEqual(0.6 * report.dense.cycles);
     const pruned = importOnnx(new Uint8Array(readFileSync(join(out, 'pruned.onnx'))));

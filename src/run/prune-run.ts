@@ -332,7 +332,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     accelerator: { name: o.accelerator.name, rows: o.accelerator.rows, cols: o.accelerator.cols, dataflow: o.accelerator.dataflow, clockMHz: o.accelerator.clockMHz, source: o.accelerator.source },
     method: {
       granularity: o.granularity, criterion: o.criterion, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}), ...(o.nm ? { nm: `${o.nm.n}:${o.nm.m}` } : {}),
-      schedule: o.schedule ?? { kind: 'one-shot' }, fineTune: o.fineTune, distillation: o.kd ?? false, mode: o.mode ?? 'tiled',
+      schedule: o.schedule ?? { kind: 'one-shot' }, fineTune: fineTuneOf(o, 'fine-tune') ? o.fineTune : false, distillation: o.kd ?? false, mode: o.mode ?? 'tiled',
     },
     budget: budgetInfo,
     dense: summarize(denseCost, parameterCount(foldRestored(dense)), denseAccuracy),
