@@ -2,7 +2,8 @@
 // OP 4 a + b; 5 a * b; 6 fill with `value`; 7 a * value; 10 relu(a + b);
 // 11 activation ACT of a; 12 its gradient (a = dy, b = x). `value` is the activation's alpha;
 // 13 a * b[i / inner]: one factor per run of `inner` elements (a channel scale, b = [N, C]);
-// 14 PReLU of a with slopes b[c], c = (i / inner) % channels; 15 its input gradient (a = dy, b = x, slope).
+// 14 PReLU of a with slopes b[c], c = (i / inner) % channels; 15 its input gradient (a = dy, b = x, slope);
+// 16 (a - b) * value.
 // ACT indexes ACTIVATIONS in src/backend.ts: 0 relu, 1 relu6, 2 leaky relu, 3 sigmoid, 4 hard sigmoid,
 // 5 hard swish, 6 SiLU, 7 GELU (erf), 8 GELU (tanh); the formulas are reference.activate/activationSlope.
 
@@ -75,6 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     case 13u: { out[i] = a[i] * b[i / p.inner]; }
     case 14u: { out[i] = select(b[(i / p.inner) % p.channels] * a[i], a[i], a[i] > 0.0); }
     case 15u: { out[i] = select(slopes[(i / p.inner) % p.channels] * a[i], a[i], b[i] > 0.0); }
+    case 16u: { out[i] = (a[i] - b[i]) * p.value; }
     default: { out[i] = a[i] * p.value; }
   }
 }

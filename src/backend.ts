@@ -43,6 +43,8 @@ export interface DistillationOptions {
   temperature?: number;
   /** Weight of the distillation term (the hard-label term gets 1 - alpha). */
   alpha?: number;
+  /** Rows (pixels) with this label add nothing to the hard-label term, nor to `correct` (a mask's "void", 255). */
+  ignoreLabel?: number;
 }
 
 /**
@@ -144,7 +146,6 @@ export interface Backend {
   /** Its straight-through gradient, clipped to the representable range: dy where qmin ≤ q ≤ qmax, else 0. */
   fakeQuantizeBackward(dy: Tensor, x: Tensor, scale: Tensor, zeroPoint: Tensor, o: FakeQuantOptions): Tensor;
 
-  /** Per-sample loss, the gradient of the mean loss, and 1 where the top logit is the label (else 0). */
   /** Per index along `axis`: sum |x| (l1), sum x^2 (l2sq), sum |x * other| (taylor) or max |x| (absmax). */
   channelStats(x: Tensor, axis: number, kind: ChannelStat, other?: Tensor): Tensor;
   /**
@@ -158,7 +159,13 @@ export interface Backend {
   /** Keeps channels `indices` (a tensor of integer values) along `axis`: gather-compaction. */
   gatherChannels(x: Tensor, axis: number, indices: Tensor): Tensor;
 
+  /** Per row (a sample, or a pixel of [N, K, H, W] logits): loss, the gradient of the mean loss, and 1 where the top logit is the label (else 0). */
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o?: DistillationOptions): { loss: Tensor; dLogits: Tensor; correct: Tensor };
+  /**
+   * Per sample of y [N, ...]: the mean of (y − target)² over its values (a map's or embedding's
+   * distillation loss); dy, the gradient of the batch mean of those: 2 (y − target) / y.size.
+   */
+  squaredError(y: Tensor, target: Tensor): { loss: Tensor; dy: Tensor };
 
   /** In place on w and velocity; with a mask, pruned entries of w and its state are set to exactly 0. */
   sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void;

@@ -262,18 +262,27 @@ export function gatherShape(shape: Shape, axis: number, indicesShape: Shape): { 
   return { shape: out, view };
 }
 
+/**
+ * A softmax cross-entropy's rows: one per sample of [batch, classes] logits, or one per pixel of
+ * [batch, classes, H, W] (`positions` = H·W, the class axis strided by it). Row r's logit k is at
+ * ((r / positions) · classes + k) · positions + r mod positions. `ignore`: the label that marks a row
+ * to skip (-1: none).
+ */
 export function softmaxSettings(
-  logitsShape: Shape, labelsShape: Shape, o: { teacher?: { shape: Shape }; temperature?: number; alpha?: number },
-): { batch: number; classes: number; temperature: number; alpha: number } {
-  if (logitsShape.length !== 2) throw new Error(`softmaxCrossEntropy: logits must be [batch, classes], got [${logitsShape.join(', ')}]`);
-  const [batch, classes] = logitsShape;
-  assertShape('softmaxCrossEntropy', 'labels', labelsShape, [batch]);
+  logitsShape: Shape, labelsShape: Shape, o: { teacher?: { shape: Shape }; temperature?: number; alpha?: number; ignoreLabel?: number },
+): { rows: number; classes: number; positions: number; temperature: number; alpha: number; ignore: number } {
+  if (logitsShape.length !== 2 && logitsShape.length !== 4) throw new Error(`softmaxCrossEntropy: logits must be [batch, classes] or [batch, classes, H, W], got [${logitsShape.join(', ')}]`);
+  const [batch, classes, ...spatial] = logitsShape;
+  const positions = spatial.reduce((a, b) => a * b, 1);
+  assertShape('softmaxCrossEntropy', 'labels', labelsShape, [batch, ...spatial]);
+  const ignore = o.ignoreLabel ?? -1;
+  if (!Number.isInteger(ignore) || (ignore >= 0 && ignore < classes)) throw new Error(`softmaxCrossEntropy: the ignored label ${ignore} must be an integer outside the classes [0, ${classes})`);
   if (o.teacher) assertShape('softmaxCrossEntropy', 'teacher logits', o.teacher.shape, logitsShape);
   const temperature = o.temperature ?? 1;
   const alpha = o.alpha ?? 0.5;
   if (!(temperature > 0)) throw new Error(`softmaxCrossEntropy: temperature must be > 0, got ${temperature}`);
   if (!(alpha >= 0 && alpha <= 1)) throw new Error(`softmaxCrossEntropy: alpha must be in [0, 1], got ${alpha}`);
-  return { batch, classes, temperature, alpha };
+  return { rows: batch * positions, classes, positions, temperature, alpha, ignore };
 }
 
 /** Optimizer state and gradient must match the weight's shape and be distinct tensors. */

@@ -191,7 +191,28 @@ describe('gradients of the CPU reference equal finite differences (float64)', ()
       const { dLogits } = ref.softmaxCrossEntropy(logits, labels, o);
       expectClose(dLogits.data, numericGradient(meanLoss, logits, ref.ndarray([1], [1])), 'dLogits');
     });
+    it(`per-pixel softmax cross-entropy with ignored pixels${teacher ? ' and distillation' : ''}`, () => {
+      const logits = random(rng, [2, 4, 3, 2], -3, 3), t = random(rng, [2, 4, 3, 2], -3, 3);
+      const labels = ref.ndarray([2, 3, 2], [0, 3, 255, 1, 2, 2, 255, 255, 1, 0, 3, 1]);
+      const o = { ...(teacher ? { teacher: t, temperature: 2, alpha: 0.4 } : {}), ignoreLabel: 255 };
+      const meanLoss = (v: NdArray) => ref.ndarray([1], [ref.softmaxCrossEntropy(v, labels, o).loss.data.reduce((s, x) => s + x, 0) / 12]);
+      const r = ref.softmaxCrossEntropy(logits, labels, o);
+      expectClose(r.dLogits.data, numericGradient(meanLoss, logits, ref.ndarray([1], [1])), 'dLogits');
+      // An ignored pixel has no loss or gradient but its distillation term; the per-pixel loss is the same row's as a flat [N, K] one.
+      if (!teacher) for (const p of [2, 6, 7]) expect(r.loss.data[p]).toBe(0);
+      const pixel = (v: NdArray, n: number, q: number) => Array.from({ length: 4 }, (_, k) => v.data[(n * 4 + k) * 6 + q]);
+      const flat = ref.softmaxCrossEntropy(ref.ndarray([1, 4], pixel(logits, 1, 3)), ref.ndarray([1], [labels.data[9]]), teacher ? { ...o, teacher: ref.ndarray([1, 4], pixel(t, 1, 3)) } : {});
+      expect(r.loss.data[9]).toBeCloseTo(flat.loss.data[0], 12);
+    });
   }
+
+  it('squared error: per-sample mean, and the gradient of the batch mean', () => {
+    const y = random(rng, [3, 2, 2, 2]), target = random(rng, [3, 2, 2, 2]);
+    const meanLoss = (v: NdArray) => ref.ndarray([1], [ref.squaredError(v, target).loss.data.reduce((s, x) => s + x, 0) / 3]);
+    const r = ref.squaredError(y, target);
+    expectClose(r.dy.data, numericGradient(meanLoss, y, ref.ndarray([1], [1])), 'dy');
+    expect(r.loss.data[1]).toBeCloseTo(y.data.slice(8, 16).reduce((s, v, i) => s + (v - target.data[8 + i]) ** 2, 0) / 8, 12);
+  });
 
   it('distillation loss: alpha = 0 is plain cross-entropy, and the KL term vanishes when student equals teacher', () => {
     const logits = random(rng, [3, 4], -2, 2);

@@ -3,7 +3,8 @@
 // 11 a * b; 12 relu(a + b); 13 activation number s1 (ACTIVATIONS in src/backend.ts) of a with alpha s0;
 // 14 its gradient (dy = a, x = b). Formulas: reference.activate and activationSlope;
 // 15 a * b[floor(i / s0)]: one factor per run of s0 elements (a channel scale);
-// 16 PReLU of a with slopes b[c], c = floor(i / s0) % s1; 17 its slope factor (1 where a > 0, else b[c]).
+// 16 PReLU of a with slopes b[c], c = floor(i / s0) % s1; 17 its slope factor (1 where a > 0, else b[c]);
+// 18 s0 * (a - s1 * b).
 function elementwise(a, b, op, s0, s1) {
   const i = this.thread.x;
   const v = a[i];
@@ -47,6 +48,9 @@ function elementwise(a, b, op, s0, s1) {
   }
   if (op === 12) {
     return Math.max(v + b[i], 0);
+  }
+  if (op === 18) {
+    return s0 * (v - s1 * b[i]);
   }
   return v * b[i];
 }

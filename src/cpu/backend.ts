@@ -138,6 +138,10 @@ export class CpuBackend implements Backend {
     const r = ref.softmaxCrossEntropy(nd(logits), nd(labels), { ...o, teacher: opt(o.teacher) });
     return { loss: this.wrap(r.loss), dLogits: this.wrap(r.dLogits), correct: this.wrap(r.correct) };
   }
+  squaredError(y: Tensor, target: Tensor) {
+    const r = ref.squaredError(nd(y), nd(target));
+    return { loss: this.wrap(r.loss), dy: this.wrap(r.dy) };
+  }
   sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void {
     ref.sgdStep(nd(w), nd(grad), nd(velocity), { ...o, mask: opt(o.mask) });
   }

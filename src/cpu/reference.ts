@@ -3,7 +3,7 @@
 import { type Activation, activationAlpha } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type Shape,
-  assertShape, channelScaleView, conv2dGeometry, linearGeometry, preluView, sizeOf,
+  assertShape, channelScaleView, conv2dGeometry, linearGeometry, preluView, sizeOf, softmaxSettings,
 } from '../geometry.js';
 
 import { type NdArray, ndarray } from './ndarray.js';
@@ -306,47 +306,67 @@ export function sliceChannels(x: NdArray, offset: number, count: number): NdArra
   return y;
 }
 
-export interface DistillationOptions { teacher?: NdArray; temperature?: number; alpha?: number }
+export interface DistillationOptions { teacher?: NdArray; temperature?: number; alpha?: number; ignoreLabel?: number }
 
-function logSoftmax(row: Float64Array, t: number): Float64Array {
-  const z = row.map((v) => v / t);
+function logSoftmax(row: ArrayLike<number>, t: number): Float64Array {
+  const z = Float64Array.from(row, (v) => v / t);
   const m = Math.max(...z);
   const lse = m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
   return z.map((v) => v - lse);
 }
 
 /**
- * Per-sample loss (1 - alpha) * CE(label, softmax(z)) + alpha * T^2 * KL(softmax(t/T) || softmax(z/T)),
- * plain cross-entropy without a teacher; dLogits is the gradient of the mean loss over the batch.
+ * Per-row loss (1 - alpha) * CE(label, softmax(z)) + alpha * T^2 * KL(softmax(t/T) || softmax(z/T)),
+ * plain cross-entropy without a teacher; dLogits is the gradient of the mean loss over the rows. A row
+ * is a sample of [N, K] logits or a pixel of [N, K, H, W] ones (geometry.softmaxSettings); a row labelled
+ * `ignoreLabel` has no hard-label term and is never correct.
  */
 export function softmaxCrossEntropy(logits: NdArray, labels: NdArray, o: DistillationOptions = {}): { loss: NdArray; dLogits: NdArray; correct: NdArray } {
-  const [n, k] = logits.shape;
-  assertShape('softmaxCrossEntropy', 'labels', labels.shape, [n]);
-  if (o.teacher) assertShape('softmaxCrossEntropy', 'teacher logits', o.teacher.shape, [n, k]);
+  const { rows, classes: k, positions, ignore } = softmaxSettings(logits.shape, labels.shape, o);
+  if (o.teacher) assertShape('softmaxCrossEntropy', 'teacher logits', o.teacher.shape, logits.shape);
   const t = o.temperature ?? 1;
   const alpha = o.teacher ? o.alpha ?? 0.5 : 0;
-  const loss = ndarray([n]);
-  const dLogits = ndarray([n, k]);
-  const correct = ndarray([n]);
-  for (let b = 0; b < n; b++) {
-    const label = labels.data[b];
-    if (!Number.isInteger(label) || label < 0 || label >= k) throw new Error(`softmaxCrossEntropy: label ${label} of sample ${b} is not a class in [0, ${k})`);
-    const row = logits.data.subarray(b * k, (b + 1) * k);
-    correct.data[b] = row.indexOf(Math.max(...row)) === label ? 1 : 0;
+  const loss = ndarray(labels.shape);
+  const dLogits = ndarray(logits.shape);
+  const correct = ndarray(labels.shape);
+  const at = (r: number, j: number) => (Math.floor(r / positions) * k + j) * positions + (r % positions);
+  const rowOf = (v: ArrayLike<number>, r: number) => Float64Array.from({ length: k }, (_, j) => v[at(r, j)]);
+  for (let r = 0; r < rows; r++) {
+    const label = labels.data[r];
+    const ignored = label === ignore;
+    if (!ignored && (!Number.isInteger(label) || label < 0 || label >= k)) throw new Error(`softmaxCrossEntropy: label ${label} of ${positions > 1 ? 'pixel' : 'sample'} ${r} is not a class in [0, ${k})`);
+    const row = rowOf(logits.data, r);
+    correct.data[r] = !ignored && row.indexOf(Math.max(...row)) === label ? 1 : 0;
     const logP = logSoftmax(row, 1);
-    loss.data[b] = -(1 - alpha) * logP[label];
-    for (let j = 0; j < k; j++) dLogits.data[b * k + j] = (1 - alpha) * (Math.exp(logP[j]) - (j === label ? 1 : 0));
+    const hard = ignored ? 0 : 1 - alpha;
+    loss.data[r] = ignored ? 0 : -hard * logP[label];
+    const g = Float64Array.from({ length: k }, (_, j) => hard * (Math.exp(logP[j]) - (j === label ? 1 : 0)));
     if (o.teacher) {
       const logPt = logSoftmax(row, t);
-      const logQt = logSoftmax(o.teacher.data.subarray(b * k, (b + 1) * k), t);
+      const logQt = logSoftmax(rowOf(o.teacher.data, r), t);
       for (let j = 0; j < k; j++) {
-        loss.data[b] += alpha * t * t * Math.exp(logQt[j]) * (logQt[j] - logPt[j]);
-        dLogits.data[b * k + j] += alpha * t * (Math.exp(logPt[j]) - Math.exp(logQt[j]));
+        loss.data[r] += alpha * t * t * Math.exp(logQt[j]) * (logQt[j] - logPt[j]);
+        g[j] += alpha * t * (Math.exp(logPt[j]) - Math.exp(logQt[j]));
       }
     }
-    for (let j = 0; j < k; j++) dLogits.data[b * k + j] /= n;
+    for (let j = 0; j < k; j++) dLogits.data[at(r, j)] = g[j] / rows;
   }
   return { loss, dLogits, correct };
+}
+
+/** Per sample of y [N, ...]: mean (y − target)² over its values; dy: the gradient of the batch mean of those, 2 (y − target) / y.size. */
+export function squaredError(y: NdArray, target: NdArray): { loss: NdArray; dy: NdArray } {
+  assertShape('squaredError', 'target', target.shape, y.shape);
+  const n = y.shape[0];
+  const per = y.data.length / n;
+  const loss = ndarray([n]);
+  const dy = ndarray(y.shape);
+  for (let i = 0; i < y.data.length; i++) {
+    const d = y.data[i] - target.data[i];
+    loss.data[Math.floor(i / per)] += (d * d) / per;
+    dy.data[i] = (2 * d) / y.data.length;
+  }
+  return { loss, dy };
 }
 
 export interface SgdOptions { learningRate: number; momentum?: number; weightDecay?: number; mask?: NdArray }

@@ -24,7 +24,7 @@ export { GPUJS_MODES, type GpujsMode, type GpujsModeProbe, type GpujsModule, loa
 export const probeGpujsModes = (m?: GpujsModule): Promise<GpujsModeProbe[]> => probeModes((o) => GpujsBackend.create(o), m);
 
 const ELEMENTWISE = {
-  add: 0, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14, channelScale: 15, prelu: 16, preluFactor: 17,
+  add: 0, threshold: 8, running: 9, inverseStd: 10, mul: 11, addRelu: 12, activation: 13, activationBackward: 14, channelScale: 15, prelu: 16, preluFactor: 17, difference: 18,
 } as const;
 const REDUCE = { sum: 0, squaredDeviation: 1, centeredProduct: 2, l1: 3, l2sq: 4, taylor: 5, product: 6, absmax: 7, preluSlope: 8 } as const;
 
@@ -364,14 +364,23 @@ export class GpujsBackend extends GpujsRuntime implements Backend {
   // ---- loss ----
 
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: DistillationOptions = {}) {
-    const { batch, classes, temperature, alpha: distill } = softmaxSettings(logits.shape, labels.shape, o);
+    const { rows, classes, positions, temperature, alpha: distill, ignore } = softmaxSettings(logits.shape, labels.shape, o);
     const alpha = o.teacher ? distill : 0;
-    const args = (mode: number) => [data(logits), data(labels), o.teacher ? data(o.teacher) : NONE, o.teacher ? 1 : 0, mode, batch, classes, temperature, alpha];
+    const args = (mode: number) => [data(logits), data(labels), o.teacher ? data(o.teacher) : NONE, o.teacher ? 1 : 0, mode, rows, classes, temperature, alpha, positions, ignore];
     return {
-      loss: this.output('softmax-cross-entropy', [batch], ...args(0)),
+      loss: this.output('softmax-cross-entropy', labels.shape, ...args(0)),
       dLogits: this.output('softmax-cross-entropy', logits.shape, ...args(1)),
-      correct: this.output('softmax-cross-entropy', [batch], ...args(2)),
+      correct: this.output('softmax-cross-entropy', labels.shape, ...args(2)),
     };
+  }
+
+  squaredError(y: Tensor, target: Tensor) {
+    const n = y.shape[0];
+    const diff = this.elementwise('difference', y, target, 1, 1);
+    const sums = this.wrap([n], this.reduce(REDUCE.l2sq, data(diff), [1, n, y.size / n], {}));
+    const r = { loss: this.elementwise('difference', sums, sums, n / y.size, 0), dy: this.elementwise('difference', y, target, 2 / y.size, 1) };
+    this.dispose(diff, sums);
+    return r;
   }
 
   // ---- optimizers: new state computed from the old, then swapped in ----

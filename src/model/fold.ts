@@ -2,7 +2,7 @@
 // feeds nothing else becomes part of that layer's weights and bias,
 //   w' = w * s,  b' = (b - mean) * s + beta,  s = gamma / sqrt(var + eps)   (per output channel),
 // so inference runs one kernel where it ran two. Pruned weights stay exactly zero.
-import { BN_EPSILON, type ModelSpec, type Node, inputsOf } from './graph.js';
+import { BN_EPSILON, type ModelSpec, type Node, inputsOf, isOutput } from './graph.js';
 import type { Model } from './model.js';
 
 /** Consumers of every node's output. */
@@ -20,10 +20,10 @@ export function foldBatchNorm(model: Model, only: (batchNorm: string) => boolean
   const folded = new Map<string, string>(); // batch-norm name -> the layer it folds into
   const bnOf = new Map<string, Extract<Node, { op: 'batchnorm' }>>(); // and back
   for (const n of spec.nodes) {
-    if (n.op !== 'batchnorm' || n.name === spec.output || !only(n.name)) continue;
+    if (n.op !== 'batchnorm' || isOutput(spec, n.name) || !only(n.name)) continue;
     const layer = byName.get(n.input);
     // A quantized layer keeps its batch norm: folding would change the weights its quantizer sees.
-    if ((layer?.op === 'conv2d' || layer?.op === 'linear') && consumers.get(layer.name)!.length === 1 && layer.name !== spec.output && !spec.quantization?.[layer.name]) {
+    if ((layer?.op === 'conv2d' || layer?.op === 'linear') && consumers.get(layer.name)!.length === 1 && !isOutput(spec, layer.name) && !spec.quantization?.[layer.name]) {
       folded.set(n.name, layer.name);
       bnOf.set(layer.name, n);
     }
@@ -52,7 +52,7 @@ export function foldBatchNorm(model: Model, only: (batchNorm: string) => boolean
     }
     nodes.push(renameInputs(n, rename));
   }
-  return { ...model, spec: { ...spec, nodes, output: rename(spec.output) }, params };
+  return { ...model, spec: { ...spec, nodes }, params }; // an output is never folded away
 }
 
 function renameInputs(n: Node, rename: (name: string) => string): Node {

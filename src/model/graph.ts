@@ -65,14 +65,45 @@ export interface ModelSpec {
   inputShape: [number, number, number];
   classes: number;
   nodes: Node[];
-  /** The node whose output is the logits. */
+  /** The node whose output is the logits, or a map's or embedding's (the first output where there are several). */
   output: string;
+  /** Every graph output in order where there are several (a detector's heads); the first is `output`. */
+  outputs?: string[];
+  /** What the outputs are, where their shapes do not say it (see taskOf): an embedding net's features. */
+  task?: Task;
   /** Applied to the logits at inference only (an imported model's trailing Softmax); training uses the logits. */
   outputActivation?: 'softmax';
   /** The inputs the model was trained on: (pixel scaled to [0, 1] - mean) / std. Any data fed to it gets this. */
   inputNormalization?: Normalization;
   /** Quantized conv and linear layers (see quantization.ts); absent: float32 throughout. */
   quantization?: Quantization;
+}
+
+/**
+ * What a model computes, which decides its loss and metrics: class logits [K] (classify), per-pixel class
+ * logits [K, H, W] (segment), an embedding [D] (embed), or any outputs, one or several (detect: heads
+ * matched to the dense model's only, there being no labels to train them on here).
+ */
+export const TASKS = ['classify', 'segment', 'detect', 'embed'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** The graph's outputs in order. */
+export const outputNames = (spec: ModelSpec): string[] => spec.outputs ?? [spec.output];
+
+/** The output fields of a spec whose node `from` is now `to` (a node removed, its consumers reading another). */
+export function renameOutputs(spec: ModelSpec, from: string, to: string): Pick<ModelSpec, 'output' | 'outputs'> {
+  const r = (name: string) => (name === from ? to : name);
+  return { output: r(spec.output), ...(spec.outputs ? { outputs: spec.outputs.map(r) } : {}) };
+}
+
+/** Is node `name` one of the graph's outputs? */
+export const isOutput = (spec: ModelSpec, name: string): boolean => outputNames(spec).includes(name);
+
+/** The task a model's outputs imply: its stated one, else several outputs detect, [K] classifies and [K, H, W] segments. */
+export function taskOf(spec: ModelSpec, shapes: Shapes): Task {
+  if (spec.task) return spec.task;
+  if (outputNames(spec).length > 1) return 'detect';
+  return shapes.get(spec.output)!.length === 1 ? 'classify' : 'segment';
 }
 
 /** Per-sample output shape of each node: [C, H, W] or [features]. */
@@ -108,6 +139,7 @@ export function checkSpecShape(spec: unknown): asserts spec is ModelSpec {
   const s = spec as Partial<ModelSpec> | null;
   if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error('a model spec must be a JSON object');
   if (typeof s.name !== 'string' || typeof s.output !== 'string') throw new Error('a model spec needs a name and an output node name');
+  if (s.outputs !== undefined && (!Array.isArray(s.outputs) || s.outputs.some((x) => typeof x !== 'string'))) throw new Error('outputs must be a list of node names');
   if (!Array.isArray(s.inputShape) || s.inputShape.length !== 3 || s.inputShape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`inputShape must be [C, H, W] of positive integers, got ${JSON.stringify(s.inputShape)}`);
   if (!Number.isInteger(s.classes) || s.classes! < 1) throw new Error(`classes must be a positive integer, got ${JSON.stringify(s.classes)}`);
   if (!Array.isArray(s.nodes)) throw new Error('nodes must be a list');
@@ -212,10 +244,23 @@ export function inferShapes(spec: ModelSpec, o: { partial?: boolean } = {}): Sha
     }
   }
   if (o.partial) return shapes;
-  const out = shapes.get(spec.output);
-  if (!out) throw new Error(`model '${spec.name}': output node '${spec.output}' does not exist`);
-  if (out.length !== 1 || out[0] !== spec.classes) throw new Error(`model '${spec.name}': output '${spec.output}' has shape [${out}], expected [${spec.classes}] logits`);
+  checkOutputs(spec, shapes);
   return shapes;
+}
+
+/** The outputs exist, the first is `output`, and the task fits their shapes; `classes` is the first output's channel count. */
+function checkOutputs(spec: ModelSpec, shapes: Shapes): void {
+  const names = outputNames(spec);
+  const where = `model '${spec.name}'`;
+  if (names[0] !== spec.output) throw new Error(`${where}: outputs [${names.join(', ')}] must start with the output node '${spec.output}'`);
+  if (new Set(names).size !== names.length) throw new Error(`${where}: outputs [${names.join(', ')}] name a node twice`);
+  for (const name of names) if (!shapes.has(name)) throw new Error(`${where}: output node '${name}' does not exist`);
+  const out = shapes.get(spec.output)!;
+  if ((out.length !== 1 && out.length !== 3) || out[0] !== spec.classes) throw new Error(`${where}: output '${spec.output}' has shape [${out}], expected [${spec.classes}] logits or features, or a [${spec.classes}, H, W] map`);
+  if (spec.task !== undefined && !(TASKS as readonly string[]).includes(spec.task)) throw new Error(`${where}: task '${spec.task}' is not one of ${TASKS.join(', ')}`);
+  const single = names.length === 1;
+  const fits = { classify: single && out.length === 1, embed: single && out.length === 1, segment: single && out.length === 3, detect: true }[taskOf(spec, shapes)];
+  if (!fits) throw new Error(`${where}: task '${spec.task}' needs ${spec.task === 'segment' ? 'one [K, H, W] output' : 'one flat output'}, the model has ${names.map((n) => `[${shapes.get(n)}]`).join(', ')}`);
 }
 
 /**
@@ -275,8 +320,10 @@ export class GraphBuilder {
   gather(input: string, channels: number[], name?: string): string { return this.add({ op: 'gather', input, channels, name }); }
   linear(input: string, out: number, name?: string): string { return this.add({ op: 'linear', input, outFeatures: out, name }); }
 
-  build(output: string): ModelSpec {
-    const spec: ModelSpec = { name: this.name, inputShape: this.inputShape, classes: this.classes, nodes: this.nodes, output };
+  /** The spec with its output node, or its outputs in order (a detector's heads). */
+  build(output: string | string[], task?: Task): ModelSpec {
+    const outputs = typeof output === 'string' ? [output] : output;
+    const spec: ModelSpec = { name: this.name, inputShape: this.inputShape, classes: this.classes, nodes: this.nodes, output: outputs[0], ...(outputs.length > 1 ? { outputs } : {}), ...(task ? { task } : {}) };
     inferShapes(spec);
     return spec;
   }

@@ -3,7 +3,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
-import { BN_EPSILON, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation } from './graph.js';
+import { BN_EPSILON, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation, isOutput } from './graph.js';
 import { type Model, maskedParam, paramList } from './model.js';
 import { groupNormBackward, groupNormForward } from './group-norm.js';
 import { LayerQuantizers } from './quantized-layers.js';
@@ -70,7 +70,7 @@ export class Network {
     for (const n of net.model.spec.nodes) {
       const next = consumers.get(n.name)!;
       const fusable = n.op === 'conv2d' || n.op === 'linear' || (n.op === 'add' && n.inputs.length === 2);
-      if (fusable && next.length === 1 && next[0].op === 'relu' && n.name !== net.model.spec.output) {
+      if (fusable && next.length === 1 && next[0].op === 'relu' && !isOutput(net.model.spec, n.name)) {
         net.fusedRelus.add(next[0].name);
         net.reluLayers.add(n.name);
       }
@@ -245,8 +245,8 @@ export class Network {
     return { batch, training, outputs, saved, logits: outputs.get(this.model.spec.output)! };
   }
 
-  /** Gradients of every trainable parameter, given the gradient of the logits. */
-  backward(state: ForwardState, dLogits: Tensor): Map<string, Tensor> {
+  /** Gradients of every trainable parameter, given the gradient of the logits (the output), or of each output named. */
+  backward(state: ForwardState, dOutputs: Tensor | ReadonlyMap<string, Tensor>): Map<string, Tensor> {
     if (!state.training) throw new Error('backward() needs a forward pass in training mode');
     const be = this.be;
     const grads = new Map<string, Tensor>();
@@ -258,7 +258,8 @@ export class Network {
       flowing.set(name, be.add(prior, g));
       be.dispose(prior, g);
     };
-    flowing.set(this.model.spec.output, be.reshape(dLogits, dLogits.shape));
+    const seeds = dOutputs instanceof Map ? dOutputs : new Map([[this.model.spec.output, dOutputs as Tensor]]);
+    for (const [name, g] of seeds) accumulate(name, be.reshape(g, g.shape));
     const nodes = this.model.spec.nodes;
     for (let i = nodes.length - 1; i >= 0; i--) {
       const n = nodes[i];

@@ -382,9 +382,14 @@ export class NativeBackend implements Backend {
   // ---- loss and optimizers ----
 
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: DistillationOptions = {}) {
-    const { batch, classes, temperature, alpha } = softmaxSettings(logits.shape, labels.shape, o);
-    const r = k.softmaxCrossEntropy(data(logits), data(labels), batch, classes, maybe(o.teacher), temperature, o.teacher ? alpha : 0);
-    return { loss: this.wrap([batch], r.loss), dLogits: this.wrap(logits.shape, r.dLogits), correct: this.wrap([batch], r.correct) };
+    const s = softmaxSettings(logits.shape, labels.shape, o);
+    const r = k.softmaxCrossEntropy(data(logits), data(labels), s, maybe(o.teacher), s.temperature, o.teacher ? s.alpha : 0);
+    return { loss: this.wrap(labels.shape, r.loss), dLogits: this.wrap(logits.shape, r.dLogits), correct: this.wrap(labels.shape, r.correct) };
+  }
+  squaredError(y: Tensor, target: Tensor) {
+    assertShape('squaredError', 'target', target.shape, y.shape);
+    const r = k.squaredError(data(y), data(target), y.shape[0]);
+    return { loss: this.wrap([y.shape[0]], r.loss), dy: this.wrap(y.shape, r.dy) };
   }
   sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void {
     checkOptimizer('sgdStep', w, { grad, velocity, mask: o.mask });

@@ -72,33 +72,55 @@ function logSoftmax(row: Float32Array, t: number, out: Float64Array): void {
   for (let j = 0; j < row.length; j++) out[j] = row[j] / t - lse;
 }
 
-/** See reference.softmaxCrossEntropy: per-sample loss, gradient of the mean loss, top-1 hits. */
-export function softmaxCrossEntropy(logits: Float32Array, labels: Float32Array, batch: number, classes: number, teacher: Float32Array | undefined, t: number, alpha: number) {
-  const loss = new Float32Array(batch), dLogits = new Float32Array(batch * classes), correct = new Float32Array(batch);
+/** See reference.softmaxCrossEntropy: per-row loss, gradient of the mean loss, top-1 hits; rows of `positions`-strided logits. */
+export function softmaxCrossEntropy(logits: Float32Array, labels: Float32Array, s: { rows: number; classes: number; positions: number; ignore: number },
+  teacher: Float32Array | undefined, t: number, alpha: number) {
+  const { rows, classes, positions, ignore } = s;
+  const loss = new Float32Array(rows), dLogits = new Float32Array(rows * classes), correct = new Float32Array(rows);
   const logP = new Float64Array(classes), logPt = new Float64Array(classes), logQt = new Float64Array(classes);
-  for (let b = 0; b < batch; b++) {
-    const label = labels[b];
-    if (!Number.isInteger(label) || label < 0 || label >= classes) throw new Error(`softmaxCrossEntropy: label ${label} of sample ${b} is not a class in [0, ${classes})`);
-    const row = logits.subarray(b * classes, (b + 1) * classes);
+  const row = new Float32Array(classes), teacherRow = new Float32Array(classes), grad = new Float64Array(classes);
+  for (let r = 0; r < rows; r++) {
+    const label = labels[r];
+    const ignored = label === ignore;
+    if (!ignored && (!Number.isInteger(label) || label < 0 || label >= classes)) throw new Error(`softmaxCrossEntropy: label ${label} of ${positions > 1 ? 'pixel' : 'sample'} ${r} is not a class in [0, ${classes})`);
+    const base = Math.floor(r / positions) * classes * positions + (r % positions);
+    for (let j = 0; j < classes; j++) row[j] = logits[base + j * positions];
     let top = 0;
     for (let j = 1; j < classes; j++) if (row[j] > row[top]) top = j;
-    correct[b] = top === label ? 1 : 0;
+    correct[r] = !ignored && top === label ? 1 : 0;
     logSoftmax(row, 1, logP);
-    let l = -(1 - alpha) * logP[label];
-    const grad = new Float64Array(classes);
-    for (let j = 0; j < classes; j++) grad[j] = (1 - alpha) * (Math.exp(logP[j]) - (j === label ? 1 : 0));
+    const hard = ignored ? 0 : 1 - alpha;
+    let l = ignored ? 0 : -hard * logP[label];
+    for (let j = 0; j < classes; j++) grad[j] = hard * (Math.exp(logP[j]) - (j === label ? 1 : 0));
     if (teacher) {
+      for (let j = 0; j < classes; j++) teacherRow[j] = teacher[base + j * positions];
       logSoftmax(row, t, logPt);
-      logSoftmax(teacher.subarray(b * classes, (b + 1) * classes), t, logQt);
+      logSoftmax(teacherRow, t, logQt);
       for (let j = 0; j < classes; j++) {
         l += alpha * t * t * Math.exp(logQt[j]) * (logQt[j] - logPt[j]);
         grad[j] += alpha * t * (Math.exp(logPt[j]) - Math.exp(logQt[j]));
       }
     }
-    loss[b] = l;
-    for (let j = 0; j < classes; j++) dLogits[b * classes + j] = grad[j] / batch;
+    loss[r] = l;
+    for (let j = 0; j < classes; j++) dLogits[base + j * positions] = grad[j] / rows;
   }
   return { loss, dLogits, correct };
+}
+
+/** See reference.squaredError: per-sample mean squared error and the gradient of the batch mean. */
+export function squaredError(y: Float32Array, target: Float32Array, n: number) {
+  const per = y.length / n;
+  const loss = new Float32Array(n), dy = new Float32Array(y.length);
+  for (let b = 0; b < n; b++) {
+    let sum = 0;
+    for (let i = b * per; i < (b + 1) * per; i++) {
+      const d = y[i] - target[i];
+      sum += d * d;
+      dy[i] = (2 * d) / y.length;
+    }
+    loss[b] = sum / per;
+  }
+  return { loss, dy };
 }
 
 /** PyTorch's SGD (dampening 0) in place; pruned entries of weight and velocity become exactly 0. */

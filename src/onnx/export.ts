@@ -1,6 +1,6 @@
 // ONNX export (opset 13): dense, masked (weights multiplied by their masks) or compacted models, with
 // float32 initializers in raw_data; quantized layers in QDQ form (export-qdq.ts). The input and output have a symbolic batch dimension.
-import { groupCount, inferShapes, type Node } from '../model/graph.js';
+import { groupCount, inferShapes, type Node, outputNames } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
 import { qdqOperands } from './export-qdq.js';
 import { type AttributeProto, DataType, NORMALIZATION_KEY, type NodeProto, type TensorProto, onnx } from './proto.js';
@@ -68,9 +68,12 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
     initializers.push(floatTensor(name, [], Float32Array.of(value)));
     return name;
   };
-  const out = (n: Node) => (n.name === spec.output && !spec.outputActivation ? 'output' : n.name);
+  // Graph outputs are 'output' (the first, after its softmax where it has one), 'output1', 'output2', ...
+  const graphOutputs = outputNames(spec).map((name, i) => ({ node: name, name: i === 0 ? 'output' : `output${i}` }));
+  const tensorOf = (node: string) => graphOutputs.find((o) => o.node === node && !(o.name === 'output' && spec.outputActivation))?.name ?? node;
+  const out = (n: Node) => tensorOf(n.name);
   const emit = (n: Node, opType: string, inputs: string[], attribute: AttributeProto[] = []) => nodes.push({ name: n.name, opType, input: inputs, output: [out(n)], attribute });
-  const ref = (name: string) => (name === 'input' ? 'input' : name);
+  const ref = tensorOf;
   /** An intermediate node of a multi-node form of `n`, named after it. */
   const stepper = (n: Node) => (op: string, inputs: string[], suffix: string, attribute: AttributeProto[] = []) => {
     nodes.push({ name: `${n.name}.${suffix}`, opType: op, input: inputs, output: [`${n.name}.${suffix}`], attribute });
@@ -186,7 +189,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
       default: throw new Error(`export: node '${(n as Node).name}' (${(n as Node).op}) has no ONNX form`);
     }
   }
-  if (spec.outputActivation === 'softmax') nodes.push({ name: 'softmax', opType: 'Softmax', input: [spec.output], output: ['output'], attribute: [int('axis', 1)] });
+  if (spec.outputActivation === 'softmax') nodes.push({ name: 'softmax', opType: 'Softmax', input: [ref(spec.output)], output: ['output'], attribute: [int('axis', 1)] });
 
   const dim = (v: number | string) => (typeof v === 'number' ? { dimValue: v } : { dimParam: v });
   const valueInfo = (name: string, d: (number | string)[]) => ({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: d.map(dim) } } } });
@@ -197,7 +200,7 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
     graph: {
       name: o.name ?? spec.name, node: nodes, initializer: initializers,
       input: [valueInfo('input', ['batch', ...spec.inputShape])],
-      output: [valueInfo('output', ['batch', ...shapes.get(spec.output)!])],
+      output: graphOutputs.map((o) => valueInfo(o.name, ['batch', ...shapes.get(o.node)!])),
     },
   });
   return onnx.ModelProto.encode(proto).finish();

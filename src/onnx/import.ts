@@ -4,7 +4,7 @@
 // (Shape, Gather, Unsqueeze, Concat, ... as PyTorch emits them around flatten and reshape) are folded.
 // Every error names the file, the node and the op.
 import { transposed } from '../geometry.js';
-import type { Node } from '../model/graph.js';
+import { type ModelSpec, type Node, type Task, inferShapes } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { channelHandlers } from './import-channels.js';
 import { channelsLastHandlers, propagateLayout } from './import-channels-last.js';
@@ -332,6 +332,8 @@ export interface ImportOptions {
   file?: string;
   /** The model's name (default: the graph's name). */
   name?: string;
+  /** What the outputs are, where their shapes do not say it (an embedding net's features: 'embed'). */
+  task?: Task;
 }
 
 /** An ONNX model (bytes) as a wgprune Model. Throws a clear error for anything it cannot represent. */
@@ -368,19 +370,28 @@ export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): Model {
   if (other && c.nodes.length === 0) throw new Error(`${file}: uses domain '${other.domain}' only`);
 
   const outputs = graph.output ?? [];
-  if (outputs.length !== 1) throw new Error(`${file}: expected one graph output, found ${outputs.length}`);
-  const out = c.values.get(outputs[0].name ?? '');
-  if (!out || out.kind !== 'tensor') throw new Error(`${file}: output '${outputs[0].name}' is not computed by the graph`);
-  if (out.channelsLast) throw new Error(`${file}: output '${outputs[0].name}' is channels-last; only [batch, classes] scores are supported`);
-  if (out.shape.length !== 1) throw new Error(`${file}: output '${outputs[0].name}' must be flat class scores [batch, classes], got per-sample [${out.shape}]`);
+  if (outputs.length === 0) throw new Error(`${file}: the graph has no output`);
+  const outs = outputs.map((output) => {
+    const out = c.values.get(output.name ?? '');
+    if (!out || out.kind !== 'tensor') throw new Error(`${file}: output '${output.name}' is not computed by the graph`);
+    if (out.channelsLast) throw new Error(`${file}: output '${output.name}' is channels-last; outputs must be [batch, features] or [batch, C, H, W]`);
+    if (out.shape.length !== 1 && out.shape.length !== 3) throw new Error(`${file}: output '${output.name}' must be [batch, features] or [batch, C, H, W], got per-sample [${out.shape}]`);
+    if (out.node === 'input') throw new Error(`${file}: output '${output.name}' is the graph's input`);
+    return out;
+  });
+  const out = outs[0];
+  if (new Set(outs.map((o) => o.node)).size < outs.length) throw new Error(`${file}: two graph outputs are the same tensor (${outputs.map((o) => o.name).join(', ')})`);
+  if (outs.slice(1).some((o) => o.softmax)) throw new Error(`${file}: a Softmax is only supported as the first output's last op`);
   const softmaxes = (graph.node ?? []).filter((n) => n.opType === 'Softmax').length;
   if (softmaxes > (out.softmax ? 1 : 0)) throw new Error(`${file}: a Softmax is only supported as the graph's last op`);
-  // Keep only the nodes the output needs.
-  const needed = new Set<string>([out.node]);
+  // Keep only the nodes the outputs need.
+  const needed = new Set<string>(outs.map((x) => x.node));
   for (const node of [...c.nodes].reverse()) if (needed.has(node.name)) for (const i of 'inputs' in node ? node.inputs : 'input' in node ? [node.input] : []) needed.add(i);
   const nodes = c.nodes.filter((x) => needed.has(x.name) || x.op === 'input');
-  const spec = { name: o.name ?? (graph.name || 'onnx-model'), inputShape: shape as [number, number, number], classes: out.shape[0], nodes, output: out.node, ...(out.softmax ? { outputActivation: 'softmax' as const } : {}) };
+  const spec: ModelSpec = { name: o.name ?? (graph.name || 'onnx-model'), inputShape: shape as [number, number, number], classes: out.shape[0], nodes, output: out.node, ...(outs.length > 1 ? { outputs: outs.map((x) => x.node) } : {}), ...(o.task ? { task: o.task } : {}), ...(out.softmax ? { outputActivation: 'softmax' as const } : {}) };
   const params = new Map([...c.params].filter(([k]) => needed.has(k.slice(0, k.lastIndexOf('.')))));
   const normalization = inputNormalization(m, file);
-  return { spec: normalization ? { ...spec, inputNormalization: normalization } : spec, params, masks: new Map() };
+  if (normalization) spec.inputNormalization = normalization;
+  inferShapes(spec); // the stated task fits the outputs
+  return { spec, params, masks: new Map() };
 }

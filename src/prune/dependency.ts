@@ -7,7 +7,7 @@
 // channels at offsets; a gather (channel shuffle, split or slice) maps them through its indices. Where a
 // split or slice takes some of a layer's channels and leaves others, each side is a group of its own, so
 // that kept counts per group fix every split's sizes (a plan by counts knows its cost).
-import { type ModelSpec, type Node, inferShapes, isActivation, paramShapes } from '../model/graph.js';
+import { type ModelSpec, type Node, inferShapes, isActivation, isOutput, outputNames, paramShapes } from '../model/graph.js';
 
 /** Where a group channel lives in one parameter: `axis` of the tensor, at `index`. */
 export interface ParamSlice {
@@ -130,7 +130,7 @@ export function channelGroups(spec: ModelSpec): Group[] {
         break;
       }
       case 'linear': {
-        const out = produce(n, n.outFeatures, n.name === spec.output ? 'it is the model output' : undefined);
+        const out = produce(n, n.outFeatures, isOutput(spec, n.name) ? 'it is a model output' : undefined);
         uses.push({ node: n.name, param: `${n.name}.weight`, axis: 1, ids: x!, perChannel: 1 });
         uses.push({ node: n.name, param: `${n.name}.weight`, axis: 0, ids: out, perChannel: 1 });
         if (n.bias !== false) uses.push({ node: n.name, param: `${n.name}.bias`, axis: 0, ids: out, perChannel: 1 });
@@ -171,7 +171,7 @@ export function channelGroups(spec: ModelSpec): Group[] {
       }
     }
   }
-  for (const id of sources.get(spec.output)!) uf.block(id, 'it is the model output');
+  for (const name of outputNames(spec)) for (const id of sources.get(name)!) uf.block(id, 'it is a model output');
   /** Per channel root: which side of each split it is on. */
   const sides = new Map<number, string>();
   cuts.forEach((cut, k) => {

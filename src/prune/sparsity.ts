@@ -1,4 +1,5 @@
 // Unstructured and N:M semi-structured weight masks, and the pruning schedules.
+import { isOutput } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
 
 /** Magnitudes of the (already masked) weights of a parameter. */
@@ -10,7 +11,7 @@ function magnitudes(model: Model, param: string): Float32Array {
 
 /** Prunable weights: conv and linear weights except the output layer's. */
 export function prunableWeights(model: Model): string[] {
-  return paramList(model.spec).filter((p) => p.maskable && p.node !== model.spec.output).map((p) => p.name);
+  return paramList(model.spec).filter((p) => p.maskable && !isOutput(model.spec, p.node)).map((p) => p.name);
 }
 
 /**

@@ -4,7 +4,7 @@
 // the padding shrunk to match (same output geometry: a 3x3 becomes 3x1, 1x3 or 1x1). Both leave the
 // network's function unchanged where the removed entries are exactly zero.
 import { pair, padding } from '../geometry.js';
-import type { ModelSpec, Node } from '../model/graph.js';
+import { type ModelSpec, type Node, renameOutputs } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import type { ResidualBlock } from './structures.js';
 
@@ -20,7 +20,7 @@ export function removeBlocks(model: Model, blocks: ResidualBlock[]): Model {
   const gone = new Set<string>();
   for (const b of blocks) {
     for (const n of [...b.nodes, b.add]) gone.add(n);
-    spec = { ...spec, nodes: spec.nodes.filter((n) => n.name !== b.add && !b.nodes.includes(n.name)).map((n) => rename(n, b.add, b.shortcut)), output: spec.output === b.add ? b.shortcut : spec.output };
+    spec = { ...spec, nodes: spec.nodes.filter((n) => n.name !== b.add && !b.nodes.includes(n.name)).map((n) => rename(n, b.add, b.shortcut)), ...renameOutputs(spec, b.add, b.shortcut) };
   }
   const keep = (name: string) => !gone.has(name.slice(0, name.lastIndexOf('.')));
   if (spec.quantization) spec = { ...spec, quantization: Object.fromEntries(Object.entries(spec.quantization).filter(([layer]) => !gone.has(layer))) };

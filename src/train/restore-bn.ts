@@ -10,7 +10,7 @@
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { consumersOf, foldBatchNorm } from '../model/fold.js';
-import { BN_EPSILON, type ModelSpec, type Node } from '../model/graph.js';
+import { BN_EPSILON, type ModelSpec, type Node, isOutput } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { adaptBatchNorm } from './adapt-bn.js';
 
@@ -21,7 +21,7 @@ const isRestored = (name: string) => name.endsWith('.restored-bn');
 /** Convolutions whose output goes into no batch norm (the model's output and quantized layers excepted). */
 export function convsWithoutBatchNorm(spec: ModelSpec): string[] {
   const consumers = consumersOf(spec);
-  return spec.nodes.filter((n) => n.op === 'conv2d' && n.name !== spec.output && !spec.quantization?.[n.name] && !consumers.get(n.name)!.some((c) => c.op === 'batchnorm')).map((n) => n.name);
+  return spec.nodes.filter((n) => n.op === 'conv2d' && !isOutput(spec, n.name) && !spec.quantization?.[n.name] && !consumers.get(n.name)!.some((c) => c.op === 'batchnorm')).map((n) => n.name);
 }
 
 /** The model with a batch norm after each of `convs`, computing the identity on `data`'s statistics. */

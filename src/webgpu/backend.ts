@@ -22,7 +22,7 @@ export interface WebGpuBackendOptions extends DeviceOptions {
   convVariant?: ConvVariant;
 }
 
-const ELEMENTWISE = { add: 4, mul: 5, fill: 6, scale: 7, addRelu: 10, activation: 11, activationBackward: 12, channelScale: 13, prelu: 14, preluBackward: 15 } as const;
+const ELEMENTWISE = { add: 4, mul: 5, fill: 6, scale: 7, addRelu: 10, activation: 11, activationBackward: 12, channelScale: 13, prelu: 14, preluBackward: 15, difference: 16 } as const;
 const WORKGROUP = 256;
 /** channel-reduce.wgsl's MODE of each channel statistic. */
 const CHANNEL_STAT_MODES = { l1: 3, l2sq: 4, taylor: 5, absmax: 7 } as const;
@@ -355,17 +355,27 @@ export class WebGpuBackend implements Backend {
   // ---- loss ----
 
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, o: DistillationOptions = {}) {
-    const { batch, classes, temperature, alpha } = softmaxSettings(logits.shape, labels.shape, o);
-    const loss = this.ctx.empty([batch]);
+    const { rows, classes, positions, temperature, alpha, ignore } = softmaxSettings(logits.shape, labels.shape, o);
+    const loss = this.ctx.empty(labels.shape);
     const dLogits = this.ctx.empty(logits.shape);
-    const correct = this.ctx.empty([batch]);
+    const correct = this.ctx.empty(labels.shape);
     this.ctx.run({
       shader: 'softmax-cross-entropy', entry: 'main', overrides: { HAS_TEACHER: !!o.teacher },
-      params: [batch, classes, temperature, alpha, 1 / batch], floats: [2, 3, 4],
+      params: [rows, classes, temperature, alpha, 1 / rows, positions, ignore], floats: [2, 3, 4, 6],
       bindings: { 1: logits, 2: labels, 3: o.teacher ?? this.ctx.dummy, 4: loss, 5: dLogits, 6: correct },
-      workgroups: [Math.ceil(batch / 64)],
+      workgroups: this.ctx.grid(rows, 64),
     });
     return { loss, dLogits, correct };
+  }
+
+  squaredError(y: Tensor, target: Tensor) {
+    const n = y.shape[0];
+    const diff = this.elementwise('difference', y, target, { value: 1 });
+    const view = this.reshape(diff, [n, diff.size / n]);
+    const sums = this.channelStats(view, 0, 'l2sq');
+    const r = { loss: this.scale(sums, n / diff.size), dy: this.scale(diff, 2 / diff.size) };
+    this.dispose(diff, view, sums);
+    return r;
   }
 
   // ---- optimizers ----

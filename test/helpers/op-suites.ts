@@ -244,19 +244,25 @@ function gatherCase(rng: Rng): OpCase {
   };
 }
 
+/** Per sample ([N, K] logits) or per pixel ([N, K, H, W]: segmentation, some pixels labelled 255, ignored); the squared error of maps. */
 function lossCase(rng: Rng, i: number): OpCase {
   const [n, k] = [rng.int(1, 70), rng.int(2, 12)];
   const teacher = i % 2 === 1;
+  const spatial = i % 4 >= 2 ? [rng.int(1, 6), rng.int(1, 6)] : [];
+  const [logitShape, labelShape] = [[n, k, ...spatial], [n, ...spatial]];
+  const ignore = spatial.length > 0 ? 255 : undefined;
   const temperature = rng.pick([1, 2, 4]), alpha = rng.uniform(0, 1);
+  const labelCount = labelShape.reduce((a, b) => a * b, 1);
   return {
-    label: `${n}x${k}${teacher ? ` teacher T=${temperature} alpha=${alpha.toFixed(2)}` : ''}`,
+    label: `[${logitShape}]${teacher ? ` teacher T=${temperature} alpha=${alpha.toFixed(2)}` : ''}`,
     inputs: {
-      logits: randomInput(rng, [n, k], -4, 4), teacher: randomInput(rng, [n, k], -4, 4),
-      labels: { shape: [n], data: Float32Array.from({ length: n }, () => rng.int(0, k - 1)) },
+      logits: randomInput(rng, logitShape, -4, 4), teacher: randomInput(rng, logitShape, -4, 4),
+      labels: { shape: labelShape, data: Float32Array.from({ length: labelCount }, () => (ignore && rng.bool(0.2) ? ignore : rng.int(0, k - 1))) },
     },
     run: (be, t) => {
-      const r = be.softmaxCrossEntropy(t.logits, t.labels, teacher ? { teacher: t.teacher, temperature, alpha } : {});
-      return { loss: r.loss, dLogits: r.dLogits, correct: r.correct };
+      const r = be.softmaxCrossEntropy(t.logits, t.labels, { ...(teacher ? { teacher: t.teacher, temperature, alpha } : {}), ignoreLabel: ignore });
+      const e = be.squaredError(t.logits, t.teacher);
+      return { loss: r.loss, dLogits: r.dLogits, correct: r.correct, squaredError: e.loss, dSquaredError: e.dy };
     },
   };
 }
@@ -294,6 +300,6 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: 'PReLU (per-channel slopes) forward and backward', make: preluCase },
   { title: 'fake quantization (binary and 2-16 bits, per tensor and per axis, round half to even) and its clipped straight-through gradient', make: fakeQuantCase },
   { title: 'gather-compaction and channel statistics (pruning criteria, quantizer ranges) along any axis', make: gatherCase },
-  { title: 'softmax cross-entropy with and without distillation', make: lossCase },
+  { title: 'softmax cross-entropy per sample and per pixel (ignored labels), with and without distillation; squared error', make: lossCase },
   { title: 'SGD with momentum and Adam, with and without masks', make: optimizerCase },
 ];
