@@ -15,7 +15,8 @@ import { parseBudget } from '../src/plan/budget.js';
 import { type BudgetPruneOptions, pruneToBudget, pruneUniformToBudget } from '../src/plan/prune-to-budget.js';
 import { lineChart } from '../src/report/svg.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { evaluateModel, train } from '../src/train/trainer.js';
+import { train } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
 import { table } from './util.js';
 

@@ -15,7 +15,8 @@ import { pruneToBudget } from '../src/plan/prune-to-budget.js';
 import { runDecompose } from '../src/run/decompose-run.js';
 import { planPruneDecompose } from '../src/plan/prune-and-decompose.js';
 import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
-import { type TrainOptions, evaluateModel, train } from '../src/train/trainer.js';
+import { type TrainOptions, train } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { table } from './util.js';
 
 const env = (k: string, d: string) => process.env[k] ?? d;

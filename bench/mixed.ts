@@ -16,7 +16,8 @@ import { CostModel, parseBudget } from '../src/plan/budget.js';
 import { planMixedPrecision } from '../src/plan/mixed-precision.js';
 import { pruneToBudget } from '../src/plan/prune-to-budget.js';
 import { quantizeModel } from '../src/quantize/ptq.js';
-import { type TrainOptions, evaluateModel, train } from '../src/train/trainer.js';
+import { type TrainOptions, train } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { table } from './util.js';
 
 const env = (k: string, d: string) => process.env[k] ?? d;

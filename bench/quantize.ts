@@ -16,7 +16,8 @@ import { zooModel } from '../src/model/zoo.js';
 import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
 import { CostModel } from '../src/plan/budget.js';
 import { type PtqOptions, quantizeModel } from '../src/quantize/ptq.js';
-import { type TrainOptions, evaluateModel, train } from '../src/train/trainer.js';
+import { type TrainOptions, train } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { table } from './util.js';
 
 const env = (k: string, d: string) => process.env[k] ?? d;

@@ -17,7 +17,8 @@ import { channelGroups } from '../src/prune/dependency.js';
 import { pruneToBudget, uniformRatioForBudget } from '../src/plan/prune-to-budget.js';
 import { NEAR_ZERO, sparseTrain } from '../src/prune/regularize.js';
 import { type BackendChoice, backendLabel, openBackend, schedulerFor } from '../src/open-backend.js';
-import { type TrainOptions, evaluateModel, train } from '../src/train/trainer.js';
+import { type TrainOptions, train } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { table } from './util.js';
 
 const env = (k: string, d: string) => process.env[k] ?? d;

@@ -8,7 +8,8 @@ import { loadMnist } from '../src/data/sources.js';
 import { initModel } from '../src/model/model.js';
 import { lenet5 } from '../src/model/zoo.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
-import { evaluateModel, train, type TrainOptions } from '../src/train/trainer.js';
+import { train, type TrainOptions } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
 
 const target = 'models/lenet5-mnist.safetensors';

@@ -15,7 +15,8 @@ import { budgetJudge } from '../src/plan/budget-judge.js';
 import { CostModel } from '../src/plan/budget.js';
 import { preset } from '../src/accel/presets.js';
 import { Rng } from '../src/random.js';
-import { evaluateModel, train } from '../src/train/trainer.js';
+import { train } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { cpu, toleranceRatio, webgpu } from './helpers/backends.js';
 
 describe('channel pruning pass', async () => {

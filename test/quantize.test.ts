@@ -21,7 +21,7 @@ import { NativeBackend } from '../src/native/backend.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
-import { evaluateModel } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { cpu, inferenceLogits, toleranceRatio, webgpu } from './helpers/backends.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');

@@ -12,7 +12,8 @@ import { NativeBackend } from '../src/native/backend.js';
 import { Rng } from '../src/random.js';
 import { runPrune } from '../src/run/prune-run.js';
 import { convsWithoutBatchNorm, foldRestored, restoreBatchNorms } from '../src/train/restore-bn.js';
-import { evaluateModel, train } from '../src/train/trainer.js';
+import { train } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { inferenceLogits, toleranceRatio } from './helpers/backends.js';
 
 /** A model with batch norms of random statistics, folded as PyTorch's export folds them. */

@@ -10,7 +10,8 @@ import { initModel } from '../src/model/model.js';
 import { lenet5 } from '../src/model/zoo.js';
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { learningRateAt } from '../src/train/schedule.js';
-import { type TrainOptions, evaluateModel, train } from '../src/train/trainer.js';
+import { type TrainOptions, train } from '../src/train/trainer.js';
+import { evaluateModel } from '../src/train/evaluate.js';
 import { openNative } from '../src/open-backend.js';
 import { webgpu } from './helpers/backends.js';
 

@@ -15,7 +15,8 @@ import { criteria } from '../prune/criteria/index.js';
 import { withDeviceFallback } from '../run/fallback.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
-import { type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+import { type TrainOptions, train } from '../train/trainer.js';
+import { evaluateModel } from '../train/evaluate.js';
 import { zoo } from '../model/zoo.js';
 import { BACKEND_CHOICES, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
@@ -130,7 +131,7 @@ const COMMANDS: Record<string, Command> = {
       const [test] = dataForModel(model, str(c.values, 'normalize'), loaded);
       const be = await backend(c);
       c.progress.phase(`evaluating ${model.spec.name} on ${test.count} images (${test.name})`);
-      const e = await evaluateModel(be, model, test, 256, () => c.stop.requested).finally(() => be.destroy());
+      const e = await evaluateModel(be, model, test, { batchSize: 256, shouldStop: () => c.stop.requested }).finally(() => be.destroy());
       const warning = nearChanceWarning(e.accuracy, model.spec.classes, test);
       if (warning) notice(c)(warning);
       output(c, { model: model.spec.name, source, data: test.name, normalization: test.normalization, ...e },

@@ -2,7 +2,8 @@
 // 8-100% of the area with an aspect ratio from 3/4 to 4/3, resized back to the input size by bilinear
 // sampling, align_corners false) and RandomHorizontalFlip (p 0.5). It works on the images as loaded (already
 // at the model's input size), per batch, from a generator seeded by the training step, so a resumed run
-// augments exactly as the uninterrupted one would.
+// augments exactly as the uninterrupted one would. A segmentation batch's masks get the same crop (scaled to
+// their size) and flip, sampled at the nearest pixel, so that labels stay classes.
 import { Rng } from '../random.js';
 import type { Batch } from './dataset.js';
 
@@ -21,14 +22,29 @@ function cropBox(rng: Rng, h: number, w: number): [number, number, number, numbe
   return [0, 0, h, w];
 }
 
-/** The batch with each image cropped, resized back and maybe flipped. */
-export function augmentBatch(b: Batch, [c, h, w]: [number, number, number], seed: number): Batch {
+/** The mask `src` [mh, mw] cropped to the box (in image pixels of [h, w]), resized back at the nearest pixel, maybe flipped. */
+function cropMask(src: Float32Array, dst: Float32Array, [mh, mw]: [number, number], [h, w]: [number, number], [top, left, ch, cw]: number[], flip: boolean): void {
+  const [sy, sx] = [mh / h, mw / w];
+  for (let i = 0; i < mh; i++) {
+    const y = Math.min(Math.floor((top + ((i + 0.5) * ch) / mh) * sy), mh - 1);
+    for (let j = 0; j < mw; j++) {
+      const x = Math.min(Math.floor((left + ((j + 0.5) * cw) / mw) * sx), mw - 1);
+      dst[i * mw + (flip ? mw - 1 - j : j)] = src[y * mw + x];
+    }
+  }
+}
+
+/** The batch with each image (and mask, of `maskShape`) cropped, resized back and maybe flipped. */
+export function augmentBatch(b: Batch, [c, h, w]: [number, number, number], seed: number, maskShape?: [number, number]): Batch {
   const rng = new Rng(seed);
   const size = c * h * w;
   const images = new Float32Array(b.images.length);
+  const masks = b.masks && new Float32Array(b.masks.length);
+  const plane = maskShape ? maskShape[0] * maskShape[1] : 0;
   for (let n = 0; n < b.size; n++) {
     const [top, left, ch, cw] = cropBox(rng, h, w);
     const flip = rng.bool(0.5);
+    if (masks) cropMask(b.masks!.subarray(n * plane, (n + 1) * plane), masks.subarray(n * plane, (n + 1) * plane), maskShape!, [h, w], [top, left, ch, cw], flip);
     const src = b.images.subarray(n * size, (n + 1) * size);
     const dst = images.subarray(n * size, (n + 1) * size);
     for (let i = 0; i < h; i++) {
@@ -48,5 +64,5 @@ export function augmentBatch(b: Batch, [c, h, w]: [number, number, number], seed
       }
     }
   }
-  return { ...b, images };
+  return { ...b, images, ...(masks ? { masks } : {}) };
 }

@@ -21,9 +21,12 @@ export interface Dataset {
   unlabelled?: boolean;
   /** Training batches are augmented (random resized crop and horizontal flip, augment.ts): folders of images. */
   augment?: boolean;
+  /** Per-pixel class labels (segmentation), count x H x W of maskShape; 255 marks a pixel to ignore. */
+  masks?: Uint8Array;
+  maskShape?: [number, number];
 }
 
-export interface Batch { images: Float32Array; labels: Float32Array; size: number }
+export interface Batch { images: Float32Array; labels: Float32Array; size: number; masks?: Float32Array }
 
 /** Mean and standard deviation used to normalise pixels in [0, 1] (MNIST's, from torchvision's examples). */
 /** How a data set's pixels were normalised, for messages. */
@@ -172,7 +175,11 @@ export function makeDataset(
 export function subset(d: Dataset, count: number, offset = 0): Dataset {
   const n = Math.min(count, d.count - offset);
   const size = d.shape.reduce((a, b) => a * b, 1);
-  return { ...d, count: n, images: d.images.subarray(offset * size, (offset + n) * size), labels: d.labels.subarray(offset, offset + n) };
+  const plane = d.maskShape ? d.maskShape[0] * d.maskShape[1] : 0;
+  return {
+    ...d, count: n, images: d.images.subarray(offset * size, (offset + n) * size), labels: d.labels.subarray(offset, offset + n),
+    ...(d.masks ? { masks: d.masks.subarray(offset * plane, (offset + n) * plane) } : {}),
+  };
 }
 
 /** The sample order of an epoch: a seeded shuffle, the same for the same (seed, epoch). */
@@ -186,9 +193,12 @@ export function gatherBatch(d: Dataset, indices: ArrayLike<number>): Batch {
   const size = d.shape.reduce((a, b) => a * b, 1);
   const images = new Float32Array(indices.length * size);
   const labels = new Float32Array(indices.length);
+  const plane = d.maskShape ? d.maskShape[0] * d.maskShape[1] : 0;
+  const masks = d.masks ? new Float32Array(indices.length * plane) : undefined;
   for (let i = 0; i < indices.length; i++) {
     images.set(d.images.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
     labels[i] = d.labels[indices[i]];
+    masks?.set(d.masks!.subarray(indices[i] * plane, (indices[i] + 1) * plane), i * plane);
   }
-  return { images, labels, size: indices.length };
+  return { images, labels, size: indices.length, ...(masks ? { masks } : {}) };
 }

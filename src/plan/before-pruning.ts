@@ -11,7 +11,7 @@ import type { Budget, CostModel } from './budget.js';
 import { planMixedPrecision } from './mixed-precision.js';
 import { planPruneDecompose } from './prune-and-decompose.js';
 import { type ModelSummary, type PrecisionReport, type SplitReport, summarize } from '../report/report.js';
-import { evaluateModel } from '../train/trainer.js';
+import { evaluateModel } from '../train/evaluate.js';
 
 export interface PlanInputs {
   model: Model; train: Dataset; test: Dataset; budget: Budget; costs: CostModel; criterion: string;

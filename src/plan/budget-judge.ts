@@ -8,7 +8,7 @@ import type { Backend } from '../backend.js';
 import { type Dataset, subset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import { adaptBatchNorm } from '../train/adapt-bn.js';
-import { evaluateModel } from '../train/trainer.js';
+import { evaluateModel } from '../train/evaluate.js';
 import { type Budget, type CostModel, absoluteBudget } from './budget.js';
 import { BudgetUnreachableError } from './allocate-budget.js';
 import { ChannelPruner } from '../prune/pruner.js';
@@ -43,7 +43,7 @@ export async function budgetJudge(be: Backend, reference: Model, o: BudgetJudgeO
       if (e instanceof BudgetUnreachableError) return Infinity;
       throw e;
     }
-    return (await evaluateModel(be, await adaptBatchNorm(be, pruner.model, o.data), images)).loss;
+    return (await evaluateModel(be, await adaptBatchNorm(be, pruner.model, o.data), images, { reference })).loss;
   };
   return { budget, judge };
 }

@@ -6,6 +6,7 @@ import type { Backend } from '../backend.js';
 import { type Dataset, gatherBatch } from '../data/dataset.js';
 import { type Model, maskedParam, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
+import { type Supervision, stepLoss, supervisionOf, uploadTargets } from '../train/objective.js';
 import type { Group } from './dependency.js';
 
 export interface TaylorStatistics {
@@ -34,14 +35,22 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
   // The weights as the network sees them (masked), once: they do not change between batches.
   const weights = new Map([...new Set([...targets.values()].map((s) => s.param))].map((param) => [param, maskedParam(model, param)]));
   const [c, h, w] = data.shape;
+  // The loss whose change the criterion estimates needs targets: labels or masks, never the model's own outputs (no gradient there).
+  let supervision: Supervision;
+  try {
+    supervision = supervisionOf(model.spec, net.shapes, data, false);
+  } catch (e) {
+    net.dispose();
+    throw new Error(`the Taylor criteria need labels or masks: ${(e as Error).message}`);
+  }
   for (let b = 0; b < o.batches; b++) {
     const indices = Array.from({ length: o.batchSize }, (_, i) => (b * o.batchSize + i) % data.count);
     const batch = gatherBatch(data, indices);
     const x = be.upload(batch.images, [batch.size, c, h, w]);
-    const labels = be.upload(batch.labels, [batch.size]);
+    const labels = uploadTargets(be, supervision, batch, data.maskShape);
     const f = net.forward(x, true);
-    const { loss, dLogits, correct } = be.softmaxCrossEntropy(f.logits, labels);
-    const grads = net.backward(f, dLogits);
+    const { loss, seeds, correct } = stepLoss(be, model.spec, net.shapes, supervision, f, undefined, labels);
+    const grads = net.backward(f, seeds);
     const signed = new Map<string, Float64Array>();
     const gradients = new Map<string, Float32Array>(); // each parameter's gradient read once, whichever axes use it
     for (const [key, s] of targets) {
@@ -63,7 +72,7 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
       }
       sums.forEach((v, ch) => { acc[ch] += v * v; });
     }
-    be.dispose(x, labels, loss, dLogits, correct, ...grads.values());
+    be.dispose(x, labels, loss, correct, ...seeds.values(), ...grads.values());
     net.release(f);
   }
   net.dispose();

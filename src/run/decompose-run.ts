@@ -11,7 +11,8 @@ import type { DecomposeReport, DecomposedLayerRow } from '../report/decompose-re
 import { summarize } from '../report/report.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import type { RunInputs } from './prune-run.js';
-import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+import { type Progress, type TrainOptions, train } from '../train/trainer.js';
+import { evaluateModel } from '../train/evaluate.js';
 
 export interface DecomposeRunOptions extends RunInputs {
   /** Which layers: svd (linear and 1×1 convs), tucker2 or cp (K×K convs), or svd and tucker2 (auto). */
@@ -53,7 +54,7 @@ export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise
   if (!layers.length) throw new Error(`decompose: model '${dense.spec.name}' has no layer ${o.method === 'auto' ? '' : `for ${o.method} `}to decompose`);
 
   o.onPhase?.('evaluating the original model');
-  const denseAccuracy = await evaluateModel(be, dense, o.test, undefined, o.shouldStop); // nothing done yet: a stop ends the run
+  const denseAccuracy = await evaluateModel(be, dense, o.test, { shouldStop: o.shouldStop }); // nothing done yet: a stop ends the run
   const denseCost = await costs.evaluate(modelWorkloads(dense.spec));
   o.onPhase?.(o.budget ? `planning ranks to ${budgetText(o.budget)} on ${o.accelerator.name}` : o.vbmf ? 'ranks by VBMF' : `ranks keeping ${o.keepEnergy} of the energy`);
   let ranks: Ranks;

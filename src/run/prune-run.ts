@@ -22,7 +22,8 @@ import { unstructuredMasksOnDevice } from '../prune/threshold.js';
 import { type LayerRow, type ModelSummary, type RunReport, type SparsityReport, type Staircase, type SweepPoint, summarize } from '../report/report.js';
 import { NEAR_ZERO, autoGrowth, removeEmptied, sparseTrain } from '../prune/regularize.js';
 import type { StructureKind } from '../prune/structures.js';
-import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+import { type Progress, type TrainOptions, train } from '../train/trainer.js';
+import { evaluateModel } from '../train/evaluate.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import { checkPruneChoices, needsData } from './prune-options.js';
 
@@ -192,8 +193,8 @@ function runLaterPhase(be: Backend, o: PruneRunOptions, costs: CostModel, id: st
 /** The pruned model's part of a run: dense and pruned models evaluated and simulated, layers, staircases. */
 interface MainPart { result: ChannelPruneResult; pruned: Model; report: RunReport; /** The model pruning started from (sparse-trained, blocks removed). */ start?: Model }
 
-/** Loss and accuracy on the run's test set, or undefined in a run without data. */
-const evaluateOn = (be: Backend, m: Model, o: PruneRunOptions, shouldStop?: () => boolean) => (o.test ? evaluateModel(be, m, o.test, undefined, shouldStop) : undefined);
+/** Loss and score on the run's test set (against the dense model's outputs where it has no labels), or undefined in a run without data. */
+const evaluateOn = (be: Backend, m: Model, o: PruneRunOptions, shouldStop?: () => boolean) => (o.test ? evaluateModel(be, m, o.test, { shouldStop, reference: o.model }) : undefined);
 
 export async function runPrune(be: Backend, o: PruneRunOptions): Promise<PruneRunResult> {
   if (!o.train !== !o.test) throw new Error('prune: give both a training and a test set, or neither (a run without data)');
@@ -370,7 +371,7 @@ async function sparsePhase(be: Backend, o: PruneRunOptions, costs: CostModel): P
   const cycles = removed.length ? { before: (await simulate(costs, s.model)).total.cycles, after: (await simulate(costs, model)).total.cycles } : undefined;
   const report: SparsityReport = {
     kind: sp.kind, mode: sp.mode ?? 'proximal', steps: sp.steps, lambda: sp.lambda ?? s.startLambda ?? s.lambda, lambdaChosen: sp.lambda === undefined ? 'auto' : 'given', finalLambda: s.lambda, reached: s.reached,
-    accuracy: (await evaluateModel(be, model, data.test)).accuracy,
+    accuracy: (await evaluateModel(be, model, data.test, { reference: dense })).accuracy,
     before: [...s.before], after: [...s.after], nearZeroBelow: NEAR_ZERO * ref, nearZero: s.nearZero, removed, ...(cycles ? { cycles } : {}), ...(warning ? { warning } : {}),
   };
   return { model, report };

@@ -11,7 +11,8 @@ import { type PtqOptions, quantizeModel } from '../quantize/ptq.js';
 import type { QuantizeReport, QuantizedLayerRow } from '../report/quantize-report.js';
 import { summarize } from '../report/report.js';
 import type { Checkpoint } from '../train/checkpoint.js';
-import { type Progress, type TrainOptions, evaluateModel, train } from '../train/trainer.js';
+import { type Progress, type TrainOptions, train } from '../train/trainer.js';
+import { evaluateModel } from '../train/evaluate.js';
 import type { RunInputs } from './prune-run.js';
 
 export interface QuantizeRunOptions extends RunInputs {
@@ -35,13 +36,13 @@ export async function runQuantize(be: Backend, o: QuantizeRunOptions): Promise<Q
   const float = o.model;
   const costs = new CostModel(o.accelerator, { metric: 'latency', mode: o.mode, schedule: o.scheduler });
   o.onPhase?.('evaluating the float model');
-  const floatAccuracy = await evaluateModel(be, float, o.test, undefined, o.shouldStop);
+  const floatAccuracy = await evaluateModel(be, float, o.test, { shouldStop: o.shouldStop });
   const floatCost = await costs.evaluate(modelWorkloads(float.spec));
 
   o.onPhase?.(`calibrating ${o.ptq.bits}-bit quantization on ${Math.min(o.ptq.calibrationImages ?? 512, o.train.count)} images (${o.ptq.calibrator ?? 'percentile'})`);
   const ptq = await quantizeModel(be, float, o.train, { ...o.ptq, shouldStop: o.shouldStop });
   const seconds: Record<string, number> = { calibrate: (now() - t0) / 1000 };
-  const ptqAccuracy = await evaluateModel(be, ptq.model, o.test, undefined, o.shouldStop);
+  const ptqAccuracy = await evaluateModel(be, ptq.model, o.test, { shouldStop: o.shouldStop });
 
   let model = ptq.model;
   let interrupted: Checkpoint | undefined;

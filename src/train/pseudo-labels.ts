@@ -1,37 +1,54 @@
-// Labels for images that came without any (a flat folder): the model's own top-1 class for each, so that
-// fine-tuning can distil from it and every accuracy reads as top-1 agreement with it.
+// Labels for images that came without any (a flat folder): a classifier's own top-1 class for each, a
+// segmenter's top class for each pixel, so that fine-tuning can distil from the model and every accuracy
+// reads as agreement with it. Detectors and embedding nets have nothing to label with: their sets stay
+// unlabelled, trained and scored against the dense model's outputs directly (objective.ts, evaluate.ts).
 import type { Backend } from '../backend.js';
 import { type Dataset, gatherBatch } from '../data/dataset.js';
+import { inferShapes, taskOf } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { predict } from '../model/predict.js';
 
-/** `model`'s top-1 class for every image of `d`. */
-async function topClasses(be: Backend, model: Model, d: Dataset, batchSize: number): Promise<Uint8Array> {
+/** `model`'s top class for every image of `d` (per pixel of its [K, H, W] output for a segmenter): count x positions. */
+async function topClasses(be: Backend, model: Model, d: Dataset, positions: number, batchSize: number): Promise<Uint8Array> {
   const classes = model.spec.classes;
-  const labels = new Uint8Array(d.count);
+  const labels = new Uint8Array(d.count * positions);
   for (let start = 0; start < d.count; start += batchSize) {
     const indices = Array.from({ length: Math.min(batchSize, d.count - start) }, (_, i) => start + i);
     const out = await predict(be, model, gatherBatch(d, indices).images, indices.length);
     indices.forEach((_, r) => {
-      let best = 0;
-      for (let k = 1; k < classes; k++) if (out[r * classes + k] > out[r * classes + best]) best = k;
-      labels[start + r] = best;
+      for (let p = 0; p < positions; p++) {
+        const base = r * classes * positions + p;
+        let best = 0;
+        for (let k = 1; k < classes; k++) if (out[base + k * positions] > out[base + best * positions]) best = k;
+        labels[(start + r) * positions + p] = best;
+      }
     });
   }
   return labels;
 }
 
+/** Can `model` label images (a classifier or a segmenter), so that its sets need no teacher at each step? */
+export function labelsWith(model: Model): boolean {
+  const task = taskOf(model.spec, inferShapes(model.spec));
+  return task === 'classify' || task === 'segment';
+}
+
 /**
- * The sets, each labelled with `model`'s top-1 predictions where it has no labels of its own. Sets that
- * share their images (a folder that is its own test set) are predicted once.
+ * The sets, each labelled with `model`'s top-1 predictions where it has no labels of its own (masks for a
+ * segmenter); sets that share their images (a folder that is its own test set) are predicted once.
  */
 export async function labelWithModel(be: Backend, model: Model, sets: Dataset[], batchSize = 256): Promise<Dataset[]> {
+  if (!labelsWith(model)) return sets;
+  const out = inferShapes(model.spec).get(model.spec.output)!;
+  const maskShape = out.length === 3 ? ([out[1], out[2]] as [number, number]) : undefined;
+  const positions = maskShape ? maskShape[0] * maskShape[1] : 1;
   const done = new Map<Float32Array, Uint8Array>();
-  const out: Dataset[] = [];
+  const labelled: Dataset[] = [];
   for (const d of sets) {
-    if (!d.unlabelled) { out.push(d); continue; }
-    if (!done.has(d.images)) done.set(d.images, await topClasses(be, model, d, batchSize));
-    out.push({ ...d, labels: done.get(d.images)!, classes: model.spec.classes });
+    if (!d.unlabelled) { labelled.push(d); continue; }
+    if (!done.has(d.images)) done.set(d.images, await topClasses(be, model, d, positions, batchSize));
+    const top = done.get(d.images)!;
+    labelled.push(maskShape ? { ...d, masks: top, maskShape, unlabelled: undefined, classes: model.spec.classes } : { ...d, labels: top, unlabelled: undefined, classes: model.spec.classes });
   }
-  return out;
+  return labelled;
 }

@@ -1,12 +1,14 @@
 // The training loop on any backend: a whole step (forward, loss, backward, optimizer) is recorded and
 // submitted without reading anything back; loss and accuracy accumulate on the device and are read
 // every `logEvery` steps. Optional knowledge distillation runs the teacher in the same step.
-import { checkStop, yieldToEvents } from '../interrupt.js';
+import { yieldToEvents } from '../interrupt.js';
 import type { Backend, Tensor } from '../backend.js';
 import { augmentBatch } from '../data/augment.js';
 import { type Batch, type Dataset, epochOrder, gatherBatch } from '../data/dataset.js';
+import { inferShapes } from '../model/graph.js';
 import { type Model, firstNonFinite, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
+import { type Supervision, accumulateSum, scoredPixels, stepLoss, supervisionOf, uploadTargets } from './objective.js';
 import type { Checkpoint, TrainingPosition } from './checkpoint.js';
 import { type LrSchedule, learningRateAt } from './schedule.js';
 
@@ -71,13 +73,13 @@ export interface TrainResult {
   stopped: boolean;
 }
 
-/** acc + sum(perSample), on the device; disposes acc. */
-function accumulateSum(be: Backend, acc: Tensor, perSample: Tensor): Tensor {
-  const column = be.reshape(perSample, [perSample.size, 1]);
-  const total = be.channelSum(column);
-  const next = be.add(acc, total);
-  be.dispose(column, total, acc);
-  return next;
+/** How `data` supervises `model` (objective.ts), as a train: error. */
+function trainingSupervision(model: Model, data: Dataset, hasTeacher: boolean): Supervision {
+  try {
+    return supervisionOf(model.spec, inferShapes(model.spec), data, hasTeacher);
+  } catch (e) {
+    throw new Error(`train: ${(e as Error).message}`);
+  }
 }
 
 const stateNames = (o: TrainOptions) => (o.optimizer === 'adam' ? ['m', 'v'] : ['velocity']);
@@ -87,11 +89,11 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   if (!(o.batchSize >= 1 && o.batchSize <= data.count)) throw new Error(`train: batch size ${o.batchSize} must be between 1 and the ${data.count} samples`);
   if (!(o.learningRate > 0)) throw new Error(`train: learning rate must be > 0, got ${o.learningRate}`);
   if (data.shape.join() !== model.spec.inputShape.join()) throw new Error(`train: data set '${data.name}' has samples of [${data.shape}], model '${model.spec.name}' takes [${model.spec.inputShape}]`);
-  if (data.classes > model.spec.classes) throw new Error(`train: data set '${data.name}' has ${data.classes} classes, model '${model.spec.name}' outputs ${model.spec.classes}`);
   const start = hooks.resume?.model ?? model;
+  if (o.distill && !hooks.teacher) throw new Error('train: distillation options given without a teacher model');
+  const supervision = trainingSupervision(start, data, !!hooks.teacher);
   const net = new Network(be, start);
   const teacher = hooks.teacher ? Network.forInference(be, hooks.teacher) : undefined;
-  if (o.distill && !teacher) throw new Error('train: distillation options given without a teacher model');
 
   const trainable = paramList(start.spec).filter((p) => p.trainable);
   const state = new Map<string, Tensor>();
@@ -111,6 +113,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   let lossSum: Tensor = be.zeros([1]);
   let correctSum: Tensor = be.zeros([1]);
   let sinceReport = 0;
+  let [rowsSince, scoredSince] = [0, 0]; // loss rows (samples or pixels) and scored ones since the report
   let reportStart = performance.now();
   const t0 = performance.now();
   let stopped = false;
@@ -120,7 +123,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     const now = performance.now();
     const p: Progress = {
       step: position.step, totalSteps, epoch: position.epoch,
-      loss: loss / (sinceReport * o.batchSize), accuracy: correct / (sinceReport * o.batchSize),
+      loss: loss / rowsSince, accuracy: scoredSince > 0 ? correct / scoredSince : NaN,
       learningRate: learningRateAt(o.schedule ?? { kind: 'constant' }, o.learningRate, position.step - 1, stepsPerEpoch, totalSteps),
       samplesPerSecond: (sinceReport * o.batchSize * 1000) / (now - reportStart), elapsedMs: now - t0,
     };
@@ -133,7 +136,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     hooks.onProgress?.(p);
     be.dispose(lossSum, correctSum);
     [lossSum, correctSum] = [be.zeros([1]), be.zeros([1])];
-    sinceReport = 0;
+    sinceReport = rowsSince = scoredSince = 0;
     reportStart = now;
   };
 
@@ -152,16 +155,15 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     const b = position.batchInEpoch * o.batchSize;
     const gathered: Batch = gatherBatch(data, order.subarray(b, b + o.batchSize));
     // Seeded by the step, so that a resumed run augments as the uninterrupted one would have.
-    const batch = data.augment ? augmentBatch(gathered, data.shape, o.seed * 1_000_003 + position.step) : gathered;
+    const batch = data.augment ? augmentBatch(gathered, data.shape, o.seed * 1_000_003 + position.step, data.maskShape) : gathered;
     const lr = learningRateAt(o.schedule ?? { kind: 'constant' }, o.learningRate, position.step, stepsPerEpoch, totalSteps);
 
     const x = be.upload(batch.images, [batch.size, c, h, w]);
-    const labels = be.upload(batch.labels, [batch.size]);
+    const targets = uploadTargets(be, supervision, batch, data.maskShape);
     const forward = net.forward(x, true);
     const teacherPass = teacher?.forward(x, false);
-    const { loss, dLogits, correct } = be.softmaxCrossEntropy(forward.logits, labels,
-      teacherPass ? { teacher: teacherPass.logits, temperature: o.distill!.temperature, alpha: o.distill!.alpha } : {});
-    const grads = net.backward(forward, dLogits);
+    const { loss, seeds, correct, rows, scored } = stepLoss(be, start.spec, net.shapes, supervision, forward, teacherPass, targets, o.distill);
+    const grads = net.backward(forward, seeds);
     await hooks.regularize?.({ be, step: position.step, params: net.params, grads, learningRate: lr });
     for (const p of trainable) {
       const g = grads.get(p.name);
@@ -176,8 +178,10 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     }
     await hooks.afterStep?.({ be, step: position.step, params: net.params, learningRate: lr });
     lossSum = accumulateSum(be, lossSum, loss);
-    correctSum = accumulateSum(be, correctSum, correct);
-    be.dispose(x, labels, loss, dLogits, correct, ...grads.values());
+    if (correct) correctSum = accumulateSum(be, correctSum, correct);
+    rowsSince += rows;
+    scoredSince += supervision === 'masks' ? scoredPixels(batch.masks!) : scored;
+    be.dispose(x, targets, loss, correct, ...seeds.values(), ...grads.values());
     net.release(forward);
     if (teacherPass) teacher!.release(teacherPass);
     be.flush();
@@ -200,43 +204,4 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   teacher?.dispose();
   if (bad) throw new Error(`training produced a non-finite parameter: '${bad.name}' holds ${bad.value} at index ${bad.index} after step ${position.step} (learning rate ${o.learningRate}); nothing was saved from this phase`);
   return { model: final.model, history, checkpoint: final, stopped };
-}
-
-export interface EvalResult { loss: number; accuracy: number; count: number }
-
-/**
- * Loss and accuracy of a model on a data set, in inference mode (batch norm uses running statistics).
- * `shouldStop`, polled between batches, ends it with StopRequested.
- */
-export async function evaluateModel(be: Backend, model: Model, data: Dataset, batchSize = 256, shouldStop?: () => boolean): Promise<EvalResult> {
-  const net = Network.forInference(be, model);
-  const [c, h, w] = data.shape;
-  let lossSum: Tensor = be.zeros([1]);
-  let correctSum: Tensor = be.zeros([1]);
-  for (let start = 0; start < data.count; start += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
-    const batch = gatherBatch(data, indices);
-    const x = be.upload(batch.images, [batch.size, c, h, w]);
-    const labels = be.upload(batch.labels, [batch.size]);
-    const f = net.forward(x, false);
-    const { loss, dLogits, correct } = be.softmaxCrossEntropy(f.logits, labels);
-    lossSum = accumulateSum(be, lossSum, loss);
-    correctSum = accumulateSum(be, correctSum, correct);
-    be.dispose(x, labels, loss, dLogits, correct);
-    net.release(f);
-    be.flush();
-    if (shouldStop) {
-      try {
-        await checkStop(shouldStop, 'evaluation');
-      } catch (e) {
-        be.dispose(lossSum, correctSum);
-        net.dispose();
-        throw e;
-      }
-    }
-  }
-  const [loss, correct] = [(await be.read(lossSum))[0], (await be.read(correctSum))[0]];
-  be.dispose(lossSum, correctSum);
-  net.dispose();
-  return { loss: loss / data.count, accuracy: correct / data.count, count: data.count };
 }
