@@ -4,7 +4,7 @@ import { BACKEND_CHOICES, type ComputeBackend, openBackend } from '../open-backe
 import type { AcceleratorConfig } from '../accel/config.js';
 import { type Budget, parseBudget } from '../plan/index.js';
 import type { TrainOptions } from '../train/trainer.js';
-import { type LoadedModel, UsageError, loadModel, modelInputShape } from './inputs.js';
+import { type LoadedModel, UsageError, loadModel, modelInputShape, withTask } from './inputs.js';
 import type { InputShape } from '../model/zoo.js';
 import { type Values, int, num, oneOf, str } from './options.js';
 import type { ProgressView } from './progress.js';
@@ -38,7 +38,7 @@ export function backend(c: Context): Promise<ComputeBackend> {
 
 export const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 
-export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize'), strict: v.strict === true, inputSize: str(v, 'input-size'), augment: str(v, 'augment') });
+export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize'), strict: v.strict === true, inputSize: str(v, 'input-size'), augment: str(v, 'augment'), masks: str(v, 'masks'), testMasks: str(v, 'test-masks') });
 
 /**
  * How a command that takes --model and data learns the input size for folders, and where their remarks
@@ -50,7 +50,7 @@ export function dataUse(c: Context, v: Values, trains = true) {
   return {
     trains, warn: notice(c),
     inputShape: () => modelInputShape(name, str(v, 'input-size'), () => (sized ??= loadModel(name, [1, 28, 28], 10, 1))),
-    loadModel: (shape: InputShape, classes: number): Promise<LoadedModel> => sized ?? loadModel(name, shape, classes, int(v, 'seed', 1)!),
+    loadModel: async (shape: InputShape, classes: number): Promise<LoadedModel> => withTask(await (sized ?? loadModel(name, shape, classes, int(v, 'seed', 1)!)), str(v, 'task')),
   };
 }
 

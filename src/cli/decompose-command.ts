@@ -8,6 +8,7 @@ import type { Mode } from '../accel/cost.js';
 import { DEFAULT_PRESET } from '../accel/presets.js';
 import { exportOnnx } from '../onnx/export.js';
 import { renderDecomposeHtml } from '../report/decompose-report.js';
+import { scoreText } from '../report/report.js';
 import { runDecompose } from '../run/decompose-run.js';
 import { schedulerFor } from '../open-backend.js';
 import { encodeCheckpoint } from '../train/checkpoint.js';
@@ -16,7 +17,7 @@ import { UsageError, dataForModel, loadAccelerator, loadData } from './inputs.js
 import { num, oneOf, str } from './options.js';
 import { writeOutputs } from './outputs.js';
 import { resumableRun, saveStopped } from './resume.js';
-import { labelWithModel } from '../train/pseudo-labels.js';
+import { distillationFor, labelWithModel } from '../train/pseudo-labels.js';
 
 export async function decomposeCommand(c: Context): Promise<number | void> {
   const { outDir, resumeFile, values: v, resume } = await resumableRun(c, 'decompose');
@@ -28,14 +29,15 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   if ([keepEnergy !== undefined, vbmf, budget !== undefined].filter(Boolean).length !== 1) throw new UsageError('decompose needs one of --keep-energy E, --vbmf or --budget METRIC=VALUE');
   if (keepEnergy !== undefined && !(keepEnergy > 0 && keepEnergy <= 1)) throw new UsageError(`--keep-energy must be in (0, 1], got ${keepEnergy}`);
   const fineTune = trainOptions(v, 1);
-  const kd = kdOption(v);
+  const kdGiven = kdOption(v);
   const use = dataUse(c, v);
   const { train: loaded, test: loadedTest } = await loadData(dataValues(v), use);
   const { model, source } = await use.loadModel(loaded.shape as [number, number, number], loaded.classes);
   const [trainSet, testSet] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
   const be = await backend(c);
-  // Images without labels: the original model labels them (accuracies read as top-1 agreement with it).
+  // Images without labels: the original model labels them or (a detector's, an embedding's) is matched directly.
   const [trainData, test] = await labelWithModel(be, model, [trainSet, testSet]);
+  const kd = distillationFor(kdGiven, trainSet);
   const run = await runDecompose(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
     method, keepEnergy, vbmf, budget, fineTune, kd,
@@ -55,7 +57,7 @@ export async function decomposeCommand(c: Context): Promise<number | void> {
   if (resume) await rm(resumeFile, { force: true });
   be.destroy();
   const r = run.report;
-  const line = (name: string, s: typeof r.dense) => `${name.padEnd(11)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles}  energy ${s.energyUJ.toFixed(3)} uJ`;
+  const line = (name: string, s: typeof r.dense) => `${name.padEnd(11)} ${scoreText(s)}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles}  energy ${s.energyUJ.toFixed(3)} uJ`;
   const split = r.layers.filter((l) => l.ranks.length);
   output(c, { files, report: r }, [
     line('original', r.dense), line('decomposed', r.decomposed),

@@ -6,8 +6,10 @@ import { validateConfig } from '../accel/config.js';
 import { presets } from '../accel/presets.js';
 import { parseScaleSimConfig } from '../accel/scalesim-io.js';
 import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, pixelStatistics, renormalize, subset } from '../data/dataset.js';
-import { isDirectory, loadImageFolder } from '../data/image-folder.js';
+import { type ImageFolder, isDirectory, loadImageFolder } from '../data/image-folder.js';
+import { loadMasks, masksAt } from '../data/masks.js';
 import { loadDataset, loadFiles, readFile } from '../data/sources.js';
+import { TASKS, type Task, inferShapes } from '../model/graph.js';
 import { type Model, checkFinite, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
 import { importOnnx } from '../onnx/import.js';
@@ -19,6 +21,19 @@ export const DEFAULT_CHECKPOINT = fileURLToPath(new URL('../../models/lenet5-mni
 export class UsageError extends Error {}
 
 export interface LoadedModel { model: Model; source: string; checkpoint?: Checkpoint }
+
+/** The loaded model with --task stated (checked against its outputs' shapes), or as it is. */
+export function withTask(loaded: LoadedModel, task: string | undefined): LoadedModel {
+  if (task === undefined) return loaded;
+  if (!(TASKS as readonly string[]).includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got '${task}'`);
+  const spec = { ...loaded.model.spec, task: task as Task };
+  try {
+    inferShapes(spec);
+  } catch (e) {
+    throw new UsageError(`--task ${task}: ${(e as Error).message}`);
+  }
+  return { ...loaded, model: { ...loaded.model, spec } };
+}
 
 export async function loadModel(name: string | undefined, inputShape: InputShape, classes: number, seed: number): Promise<LoadedModel> {
   const what = name ?? 'default';
@@ -44,6 +59,9 @@ export interface DataOptions {
   inputSize?: string;
   /** Training on a folder: crop-flip (the default) or none. */
   augment?: string;
+  /** Per-pixel labels of --images and --test-images: an N x H x W NPY file or a folder of PNG masks. */
+  masks?: string;
+  testMasks?: string;
 }
 
 /** How a command learns the model's input shape before it loads a folder of images (which is sized to it). */
@@ -144,9 +162,15 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
     train = loadDataset(name, 'train', normalization);
     own = () => loadDataset(name, 'test', normalization);
   }
+  if (o.masks !== undefined) {
+    if (!o.images) throw new UsageError('--masks labels the pixels of --images: give the images too');
+    train = { ...train, ...(await loadMasks(o.masks, train, (train as Partial<ImageFolder>).files)) };
+  }
+  if (o.testMasks !== undefined && !o.testImages) throw new UsageError('--test-masks labels the pixels of --test-images: give the images too');
   // Test files take the training set's normalisation, whichever set that is.
-  const test = testFolder ? renormalize(await folder(o.testImages!, '--test-images', o.testLabels, o.testLimit), train.normalization!)
+  let test = testFolder ? renormalize(await folder(o.testImages!, '--test-images', o.testLabels, o.testLimit), train.normalization!)
     : o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : own();
+  if (o.testMasks !== undefined) test = { ...test, ...(await loadMasks(o.testMasks, test, (test as Partial<ImageFolder>).files)) };
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
 }
 
@@ -158,7 +182,11 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
 export function dataForModel(model: Model, normalize: string | undefined, ...sets: Dataset[]): Dataset[] {
   const n = parseNormalization(normalize) ?? model.spec.inputNormalization ?? sets[0].normalization ?? { mean: 0, std: 1 };
   model.spec = { ...model.spec, inputNormalization: n };
-  const out = sets.map((d) => renormalize(d, n));
+  const outShape = inferShapes(model.spec).get(model.spec.output)!;
+  const out = sets.map((d) => {
+    if (d.masks && outShape.length !== 3) throw new UsageError(`--masks: model '${model.spec.name}' outputs [${outShape}], not per-pixel class maps [K, H, W]`);
+    return masksAt(renormalize(d, n), [outShape[1], outShape[2]], model.spec.classes);
+  });
   checkDataFits(model, ...out);
   return out;
 }

@@ -22,7 +22,8 @@ import { BACKEND_CHOICES, schedulerFor } from '../open-backend.js';
 import { doctor } from './doctor.js';
 import { StopRequested, checkStop } from '../interrupt.js';
 import { DataError, nearChanceWarning, normalizationText } from '../data/dataset.js';
-import { UsageError, dataForModel, loadAccelerator, loadData, loadModel } from './inputs.js';
+import { UsageError, dataForModel, loadAccelerator, loadData, loadModel, withTask } from './inputs.js';
+import { scoreText } from '../report/report.js';
 import { mergeConfigFile } from './config-file.js';
 import { checkOutputFile } from './outputs.js';
 import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, oneOf, str } from './options.js';
@@ -93,10 +94,10 @@ const COMMANDS: Record<string, Command> = {
       checkOutputFile('--out', out);
       const options = trainOptions(v, 1);
       const { train: loaded, test: loadedTest } = await loadData(dataValues(v), dataUse(c, v));
-      if (loaded.unlabelled) throw new UsageError(`${loaded.name}: a flat folder has no labels to train on; put the images in class subfolders (prune fine-tunes without labels, by distillation)`);
+      if (loaded.unlabelled && !loaded.masks) throw new UsageError(`${loaded.name}: a flat folder has no labels to train on; put the images in class subfolders, or give --masks for a segmentation model (prune fine-tunes without labels, by distillation)`);
       const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
       if (resume) checkTrainResume(str(v, 'resume')!, resume, v, options, loaded.name);
-      const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : await loadModel(str(v, 'model') ?? 'lenet5', loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!);
+      const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : withTask(await loadModel(str(v, 'model') ?? 'lenet5', loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!), str(v, 'task'));
       const [data, test] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
       ensureDir(out);
       let latest = resume;
@@ -114,28 +115,32 @@ const COMMANDS: Record<string, Command> = {
       }
       const e = await evaluateModel(be, r.model, test);
       be.destroy();
-      output(c, { model: model.spec.name, source, checkpoint: out, accuracy: e.accuracy, loss: e.loss, testCount: e.count }, `${model.spec.name}: test accuracy ${(100 * e.accuracy).toFixed(2)}% (${e.count} images); saved ${out}`);
+      output(c, { model: model.spec.name, source, checkpoint: out, ...e, testCount: e.count }, `${model.spec.name}: test ${scoreText(e)} (${e.count} images); saved ${out}`);
     },
   },
 
   eval: {
-    summary: 'accuracy and loss of a model on a data set',
+    summary: 'accuracy and loss of a model on a data set (mean IoU with masks; agreement with --reference on images without labels)',
     usage: 'wgprune eval --model default --data mnist',
-    options: { ...MODEL, ...DATA },
-    help: { ...MODEL_HELP, ...DATA_HELP },
+    options: { ...MODEL, ...DATA, reference: { type: 'string' } },
+    help: { ...MODEL_HELP, ...DATA_HELP, '--reference M': "on images without labels: the model (the dense one, .onnx or .safetensors) whose outputs the scores compare with: top-1 agreement for logits, the outputs' cosine similarity and SNR otherwise" },
     async run(c) {
       const use = dataUse(c, c.values, false);
       const { test: loaded } = await loadData(dataValues(c.values), use);
-      if (loaded.unlabelled) throw new UsageError(`${loaded.name}: a flat folder has no labels to evaluate against; put the images in class subfolders`);
+      const referenceName = str(c.values, 'reference');
+      const unlabelled = loaded.unlabelled && !loaded.masks;
+      if (unlabelled && !referenceName) throw new UsageError(`${loaded.name}: a flat folder has no labels to evaluate against: put the images in class subfolders, give --masks, or compare with the dense model (--reference M)`);
+      if (referenceName && !unlabelled) throw new UsageError(`--reference compares outputs on images without labels; ${loaded.name} has ${loaded.masks ? 'masks' : 'labels'}: drop --reference`);
       const { model, source } = await use.loadModel(loaded.shape as [number, number, number], loaded.classes);
       const [test] = dataForModel(model, str(c.values, 'normalize'), loaded);
+      const reference = referenceName ? withTask(await loadModel(referenceName, model.spec.inputShape, model.spec.classes, 1), model.spec.task).model : undefined;
       const be = await backend(c);
       c.progress.phase(`evaluating ${model.spec.name} on ${test.count} images (${test.name})`);
-      const e = await evaluateModel(be, model, test, { batchSize: 256, shouldStop: () => c.stop.requested }).finally(() => be.destroy());
-      const warning = nearChanceWarning(e.accuracy, model.spec.classes, test);
+      const e = await evaluateModel(be, model, test, { batchSize: 256, shouldStop: () => c.stop.requested, reference }).finally(() => be.destroy());
+      const warning = e.metric === 'top-1' && nearChanceWarning(e.accuracy, model.spec.classes, test);
       if (warning) notice(c)(warning);
       output(c, { model: model.spec.name, source, data: test.name, normalization: test.normalization, ...e },
-        `${model.spec.name} (${source}) on ${test.name}: accuracy ${(100 * e.accuracy).toFixed(2)}%, loss ${e.loss.toFixed(4)} (${e.count} images; inputs ${normalizationText(test)})`);
+        `${model.spec.name} (${source}) on ${test.name}: ${scoreText(e)}, loss ${e.loss.toFixed(4)} (${e.count} images; inputs ${normalizationText(test)})`);
     },
   },
 
@@ -160,7 +165,7 @@ const COMMANDS: Record<string, Command> = {
       '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',
       '--kd': 'distil from the dense model while fine-tuning (--temperature 4, --alpha 0.7)',
       '--compare-uniform': 'also prune uniformly to the same budget, fine-tuned the same way',
-      '--restore-bn M': 'auto (default: on for an ONNX model), on or off: give convolutions whose batch norm the export folded one back for fine-tuning (identity at first), folded back afterwards',
+      '--restore-bn M': 'auto (default: on for an ONNX model without batch norms, as an eval-mode export leaves it), on or off: give convolutions whose batch norm the export folded one back for fine-tuning (identity at first), folded back afterwards',
       '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',
       '--sparse-train N': 'first N steps (or Nep epochs) of sparse training (structured sparsity learning) with the fine-tuning options',
       '--reg R': 'its penalty: group-lasso (default; channels of dependency groups), slimming (batch-norm scales), filter-shape (kernel positions), depth (residual blocks)',

@@ -20,7 +20,7 @@ export class ProgressView {
     const done = p.totalSteps ? p.step / p.totalSteps : 1;
     const eta = done > 0 ? (p.elapsedMs / done - p.elapsedMs) / 1000 : 0;
     if (this.json) return void process.stderr.write(`${JSON.stringify({ event: 'progress', phase: label, ...p, etaSeconds: eta })}\n`);
-    this.draw(label, done, `step ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(4)}  acc ${(100 * p.accuracy).toFixed(1)}%  ${p.samplesPerSecond.toFixed(0)} samples/s  ETA ${formatSeconds(eta)}`);
+    this.draw(label, done, `step ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(4)}  ${Number.isFinite(p.accuracy) ? `acc ${(100 * p.accuracy).toFixed(1)}%  ` : ''}${p.samplesPerSecond.toFixed(0)} samples/s  ETA ${formatSeconds(eta)}`);
   }
 
   /** Budget planning: `fraction` of the way from the starting cost to the budget. */

@@ -12,13 +12,13 @@ import { zoo } from '../model/zoo.js';
 import { type PruningHistory, keptFromHistory, pruningHistory } from '../prune/history.js';
 import type { PruneSchedule } from '../prune/prune.js';
 import { STRUCTURE_KINDS, type StructureKind, penaltyStructures } from '../prune/structures.js';
-import { type RunReport, type SparsityReport, paretoChart, renderHtml } from '../report/report.js';
+import { type RunReport, type SparsityReport, paretoChart, renderHtml, scoreText } from '../report/report.js';
 import { runPruneWithFallback } from '../run/fallback.js';
 import { CostModel, planPrecision, planSplits } from '../plan/index.js';
 import { schedulerFor } from '../open-backend.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { labelWithModel } from '../train/pseudo-labels.js';
+import { distillationFor, labelWithModel, unlabelledNotes } from '../train/pseudo-labels.js';
 import { channelGroups } from '../prune/dependency.js';
 import { type Context, backend, budgetOption, dataUse, dataValues, kdOption, notice, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData } from './inputs.js';
@@ -35,7 +35,7 @@ function refuseWithoutData(v: Values, criterion: string, restoreBn: string): voi
   const flags = { criterion: `--criterion ${criterion}`, sparse: '--sparse-train', kd: '--kd', restoreBatchNorm: '--restore-bn on' };
   const needData = [
     ...needsData({ criterion, sparse: v['sparse-train'], kd: v.kd, restoreBatchNorm: restoreBn === 'on' }, (k) => flags[k]),
-    ...['images', 'labels', 'test-images', 'test-labels', 'train-limit', 'test-limit', 'normalize', 'input-size', 'strict', 'augment', 'temperature', 'alpha',
+    ...['images', 'labels', 'test-images', 'test-labels', 'train-limit', 'test-limit', 'normalize', 'input-size', 'strict', 'augment', 'masks', 'test-masks', 'temperature', 'alpha',
       'epochs', 'lr', 'optimizer', 'batch-size', 'max-steps', 'max-seconds', 'bits', 'decompose'].filter((k) => v[k] !== undefined).map((k) => `--${k}`),
   ];
   if (needData.length) throw new UsageError(`--data none prunes without data (no fine-tuning, no evaluation); ${needData.join(', ')} ${needData.length > 1 ? 'need' : 'needs'} data`);
@@ -124,10 +124,10 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   if (bits && model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; --bits plans widths from a float model: give its float original`);
   const sets = loaded && dataForModel(model, str(v, 'normalize'), loaded.train, loaded.test);
   const [trainSet] = sets ?? [];
-  // Without labels the fine-tuning distils from the dense model alone (its soft outputs, α = 1), unless --kd says otherwise.
-  const kd = kdGiven ?? (trainSet?.unlabelled ? { temperature: 4, alpha: 1 } : undefined);
-  // auto: an imported ONNX model whose convolutions lost their batch norms to the export gets them back for fine-tuning.
-  const restoreBatchNorm = !noData && (restoreBn === 'on' || (restoreBn === 'auto' && /\.onnx$/i.test(source)));
+  const kd = distillationFor(kdGiven, trainSet);
+  // auto: an imported ONNX model whose convolutions lost their batch norms to the export (it has none left) gets them back for fine-tuning.
+  const folded = /\.onnx$/i.test(source) && !model.spec.nodes.some((n) => n.op === 'batchnorm');
+  const restoreBatchNorm = !noData && (restoreBn === 'on' || (restoreBn === 'auto' && folded));
   const be = await backend(c);
   const [trainData, test] = sets ? await labelWithModel(be, model, sets) : [];
   // Sparse training given in epochs: steps of this data set and batch size (a run without data refuses it).
@@ -149,7 +149,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
-  run.report.notes.unshift(...(sets ?? []).filter((d, i, all) => d.unlabelled && all.findIndex((e) => e.images === d.images) === i).map((d) => `${d.name} has no labels: the dense model labelled it${d === trainSet ? ' and fine-tuning distilled from it alone' : ''}; accuracies on it are top-1 agreement with the dense model`));
+  run.report.notes.unshift(...unlabelledNotes(model, sets ?? [], trainSet));
   if (precision) run.report.precision = precision.report;
   if (splits) run.report.splits = splits.report;
   const options = savedOptions(v);
@@ -189,7 +189,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   run.backend.destroy();
   const r = run.report;
   const reference = r.precision?.float ?? r.splits?.original ?? r.dense;
-  const line = (name: string, s: typeof r.dense) => `${name.padEnd(9)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;
+  const line = (name: string, s: typeof r.dense) => `${name.padEnd(9)} ${scoreText(s)}  params ${s.params}  MACs ${s.macs}  cycles ${s.cycles} (${s.latencyMs.toFixed(4)} ms)  energy ${s.energyUJ.toFixed(3)} uJ`;
   output(c, { files, report: r }, [
     ...(r.precision ? [line('float', r.precision.float), line('quantized', r.dense), `bits ${Object.entries(r.precision.bits).map(([l, b]) => `${l} ${b}`).join(', ')}`]
       : r.splits ? [line('original', r.splits.original), line('split', r.dense), `split ${Object.entries(r.splits.split).map(([l, k]) => `${l} (ranks ${k.join('/')})`).join(', ') || 'none: channel pruning alone'}`]

@@ -10,6 +10,7 @@ import { exportOnnx } from '../onnx/export.js';
 import { schedulerFor } from '../open-backend.js';
 import { CALIBRATORS, type Calibrator } from '../quantize/ptq.js';
 import { inputRange, renderQuantizeHtml } from '../report/quantize-report.js';
+import { scoreText } from '../report/report.js';
 import { runQuantize } from '../run/quantize-run.js';
 import { encodeCheckpoint } from '../train/checkpoint.js';
 import { type Context, backend, dataUse, dataValues, kdOption, output, trainOptions } from './context.js';
@@ -17,7 +18,7 @@ import { UsageError, dataForModel, loadAccelerator, loadData } from './inputs.js
 import { int, num, oneOf, str } from './options.js';
 import { writeOutputs } from './outputs.js';
 import { resumableRun, saveStopped } from './resume.js';
-import { labelWithModel } from '../train/pseudo-labels.js';
+import { distillationFor, labelWithModel } from '../train/pseudo-labels.js';
 
 /**
  * QAT's Adam learning rate when --lr names none: a tenth of training's, as fine-tuning a converged model
@@ -50,7 +51,7 @@ export async function quantizeCommand(c: Context): Promise<number | void> {
   if (qat && v.lr === undefined && qat.optimizer === 'adam') qat.learningRate = bits === 1 || activationBits === 1 ? BINARY_QAT_ADAM_LR : QAT_ADAM_LR;
   const qatOnly = ['kd', 'resume', 'epochs', 'lr', 'optimizer', 'batch-size', 'max-steps', 'max-seconds', 'temperature', 'alpha'].filter((k) => v[k] !== undefined);
   if (!qat && qatOnly.length) throw new UsageError(`${qatOnly.map((k) => `--${k}`).join(', ')} ${qatOnly.length > 1 ? 'apply' : 'applies'} to quantization-aware training: add --qat`);
-  const kd = kdOption(v);
+  const kdGiven = kdOption(v);
   const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
   const use = dataUse(c, v);
   const { train: loaded, test: loadedTest } = await loadData(dataValues(v), use);
@@ -58,8 +59,9 @@ export async function quantizeCommand(c: Context): Promise<number | void> {
   if (model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; quantize its float original`);
   const [trainSet, testSet] = dataForModel(model, str(v, 'normalize'), loaded, loadedTest);
   const be = await backend(c);
-  // Images without labels: the original model labels them (accuracies read as top-1 agreement with it).
+  // Images without labels: the original model labels them or (a detector's, an embedding's) is matched directly.
   const [trainData, test] = await labelWithModel(be, model, [trainSet, testSet]);
+  const kd = distillationFor(kdGiven, trainSet);
   const run = await runQuantize(be, {
     model, modelSource: source, train: trainData, test, accelerator: accel, mode: oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode, scheduler: schedulerFor(be),
     ptq: { bits, activationBits, edgeBits, calibrator, percentile, calibrationImages, weights, activations, seed: int(v, 'seed', 1)! }, qat, kd,
@@ -87,7 +89,7 @@ export async function quantizeCommand(c: Context): Promise<number | void> {
   if (resume) await rm(resumeFile, { force: true });
   be.destroy();
   const label = `w${bits}a${activationBits}`;
-  const line = (name: string, s: typeof r.float) => `${name.padEnd(10)} accuracy ${s.accuracy === undefined ? 'n/a' : `${(100 * s.accuracy).toFixed(2)}%`}  cycles ${s.cycles}  energy ${s.energyUJ.toFixed(3)} uJ (MACs ${s.energySplitUJ.mac.toFixed(3)}, SRAM ${s.energySplitUJ.sram.toFixed(3)}, DRAM ${s.energySplitUJ.dram.toFixed(3)})  DRAM ${s.dramBytes} bytes`;
+  const line = (name: string, s: typeof r.float) => `${name.padEnd(10)} ${scoreText(s)}  cycles ${s.cycles}  energy ${s.energyUJ.toFixed(3)} uJ (MACs ${s.energySplitUJ.mac.toFixed(3)}, SRAM ${s.energySplitUJ.sram.toFixed(3)}, DRAM ${s.energySplitUJ.dram.toFixed(3)})  DRAM ${s.dramBytes} bytes`;
   output(c, { files: { ...files, ...(onnx ? {} : { onnx: undefined }) }, report: r, notes }, [
     line('float', r.float), line(`PTQ ${label}`, r.ptq), ...(r.qat ? [line(`QAT ${label}`, r.qat)] : []),
     ...r.layers.map((l) => `  ${l.layer}: w${l.weightBits}${l.perChannel ? '/ch' : ''} a${l.input?.bits ?? 'float'} [${l.input ? inputRange(l.input).map((x) => x.toPrecision(3)).join(', ') : 'float'}]  SQNR ${l.sqnr.toFixed(1)} dB  energy ${(l.energyAfter / l.energyBefore).toFixed(3)}x`),

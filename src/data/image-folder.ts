@@ -21,6 +21,8 @@ export interface ImageFolder extends Dataset {
   classNames: string[];
   /** Files that did not decode, with why. */
   skipped: string[];
+  /** The image files decoded, in sample order. */
+  files: string[];
 }
 
 const isImage = (name: string) => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
@@ -76,6 +78,7 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
   const images = new Float32Array(n * size);
   const labels: number[] = [];
   const skipped: string[] = [];
+  const decodedFiles: string[] = [];
   let at = 0;
   for (let start = 0; start < n; start += CONCURRENCY) {
     const files = listed.files.slice(start, Math.min(start + CONCURRENCY, n));
@@ -89,6 +92,7 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
       }
       images.set(d, at * size);
       labels.push(listed.labels[start + k]);
+      decodedFiles.push(file);
       at++;
     });
   }
@@ -96,6 +100,6 @@ export async function loadImageFolder(dir: string, shape: [number, number, numbe
   return {
     name: dir, shape, classes: Math.max(listed.classNames.length, 1), count: at, images: images.subarray(0, at * size),
     labels: Uint8Array.from(labels), normalization: { mean: 0, std: 1 }, unlabelled: listed.classNames.length === 0 || undefined,
-    classNames: listed.classNames, skipped,
+    classNames: listed.classNames, skipped, files: decodedFiles,
   };
 }

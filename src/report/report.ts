@@ -6,8 +6,15 @@ import type { ModelCost } from '../accel/cost.js';
 import { barChart, formatNumber, lineChart } from './svg.js';
 
 export interface ModelSummary {
+  /** The task's score (see metric): top-1 accuracy, mean IoU, or agreement with the dense model. */
   accuracy?: number;
   loss?: number;
+  /** What accuracy measures (train/evaluate.ts's EvalMetric): absent or 'top-1' for a classifier's accuracy. */
+  metric?: string;
+  pixelAccuracy?: number;
+  meanIoU?: number;
+  snrDb?: number;
+  cosine?: number;
   params: number;
   macs: number;
   cycles: number;
@@ -117,10 +124,14 @@ export interface SplitReport {
   seconds: number;
 }
 
-export function summarize(cost: ModelCost, params: number, accuracy?: { accuracy: number; loss: number }): ModelSummary {
+/** A model's evaluation (train/evaluate.ts's EvalResult). */
+type Score = Pick<ModelSummary, 'metric' | 'pixelAccuracy' | 'meanIoU' | 'snrDb' | 'cosine'> & { accuracy: number; loss: number; count?: number };
+
+export function summarize(cost: ModelCost, params: number, score?: Score): ModelSummary {
   const d = cost.total.dram;
+  const { count: _count, ...scores } = score ?? {};
   return {
-    ...(accuracy ? { accuracy: accuracy.accuracy, loss: accuracy.loss } : {}),
+    ...scores,
     params, macs: cost.total.macs, cycles: cost.total.cycles, latencyMs: cost.latencyMs,
     energyUJ: cost.total.energy.total / 1e6, dramWords: d.ifmapReads + d.filterReads + d.ofmapReads + d.ofmapWrites, dramBytes: cost.total.dramBytes,
     energySplitUJ: { mac: cost.total.energy.mac / 1e6, registerFile: cost.total.energy.registerFile / 1e6, sram: cost.total.energy.sram / 1e6, dram: cost.total.energy.dram / 1e6 },
@@ -128,6 +139,13 @@ export function summarize(cost: ModelCost, params: number, accuracy?: { accuracy
 }
 
 const pct = (v?: number) => (v === undefined ? 'n/a' : `${(100 * v).toFixed(2)}%`);
+
+/** A model's score as the CLI prints it: "accuracy 98.10%", "mean IoU 61.20% (pixels 90.10%)", "cosine similarity 99.10% (SNR 21.3 dB)". */
+export function scoreText(s: Pick<ModelSummary, 'accuracy' | 'metric' | 'pixelAccuracy' | 'snrDb'>): string {
+  const name = !s.metric || s.metric === 'top-1' ? 'accuracy' : s.metric;
+  const extra = s.pixelAccuracy !== undefined ? ` (pixels ${pct(s.pixelAccuracy)})` : s.snrDb !== undefined ? ` (SNR ${s.snrDb.toFixed(1)} dB)` : '';
+  return `${name} ${pct(s.accuracy)}${s.accuracy === undefined ? '' : extra}`;
+}
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Histogram of the structures' norms (decades) before and after sparse training. */

@@ -54,7 +54,7 @@ export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise
   if (!layers.length) throw new Error(`decompose: model '${dense.spec.name}' has no layer ${o.method === 'auto' ? '' : `for ${o.method} `}to decompose`);
 
   o.onPhase?.('evaluating the original model');
-  const denseAccuracy = await evaluateModel(be, dense, o.test, { shouldStop: o.shouldStop }); // nothing done yet: a stop ends the run
+  const denseAccuracy = await evaluateModel(be, dense, o.test, { shouldStop: o.shouldStop, reference: dense }); // nothing done yet: a stop ends the run
   const denseCost = await costs.evaluate(modelWorkloads(dense.spec));
   o.onPhase?.(o.budget ? `planning ranks to ${budgetText(o.budget)} on ${o.accelerator.name}` : o.vbmf ? 'ranks by VBMF' : `ranks keeping ${o.keepEnergy} of the energy`);
   let ranks: Ranks;
@@ -106,7 +106,7 @@ export async function runDecompose(be: Backend, o: DecomposeRunOptions): Promise
     accelerator: { name: o.accelerator.name, rows: o.accelerator.rows, cols: o.accelerator.cols, dataflow: o.accelerator.dataflow },
     ranks: o.budget ? { budget: { text: budgetText(o.budget), metric: o.budget.metric, value: budgetValue!, met: (await costs.cost(model.spec)) <= budgetValue! * (1 + 1e-9) } } : o.vbmf ? { vbmf: true } : { keepEnergy: o.keepEnergy },
     dense: summarize(denseCost, parameterCount(dense), denseAccuracy),
-    decomposed: summarize(cost, parameterCount(model), interrupted ? undefined : await evaluateModel(be, model, o.test)),
+    decomposed: summarize(cost, parameterCount(model), interrupted ? undefined : await evaluateModel(be, model, o.test, { reference: dense })),
     layers: rows,
     spectra: layers.map((l) => ({ layer: l.name, sigma: layerSpectra(dense, l) })),
     fineTune: o.fineTune.maxSteps === 0 ? false : { ...o.fineTune, distillation: o.kd ?? false },

@@ -341,7 +341,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     layers: layerRows(dense, pruned, denseCost, prunedCost),
     staircases: o.granularity === 'channel' && !result.interrupted ? await staircases(costs, result, await simulate(costs, start), start.spec) : [],
     ...(sparsity ? { sparsity } : {}),
-    notes: [...result.report.notes, ...notes, ...[denseAccuracy && nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test!)].filter((w) => w).map((w) => `the dense model's ${w}`)],
+    notes: [...result.report.notes, ...notes, ...[denseAccuracy?.metric === 'top-1' && nearChanceWarning(denseAccuracy.accuracy, dense.spec.classes, o.test!)].filter((w) => w).map((w) => `the dense model's ${w}`)],
     seconds,
   };
   return { result: sparsity && result.interrupted ? { ...result, interrupted: { ...result.interrupted, sparsity } as RunResume } : result, report, pruned, start };

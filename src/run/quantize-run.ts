@@ -36,13 +36,13 @@ export async function runQuantize(be: Backend, o: QuantizeRunOptions): Promise<Q
   const float = o.model;
   const costs = new CostModel(o.accelerator, { metric: 'latency', mode: o.mode, schedule: o.scheduler });
   o.onPhase?.('evaluating the float model');
-  const floatAccuracy = await evaluateModel(be, float, o.test, { shouldStop: o.shouldStop });
+  const floatAccuracy = await evaluateModel(be, float, o.test, { shouldStop: o.shouldStop, reference: float });
   const floatCost = await costs.evaluate(modelWorkloads(float.spec));
 
   o.onPhase?.(`calibrating ${o.ptq.bits}-bit quantization on ${Math.min(o.ptq.calibrationImages ?? 512, o.train.count)} images (${o.ptq.calibrator ?? 'percentile'})`);
   const ptq = await quantizeModel(be, float, o.train, { ...o.ptq, shouldStop: o.shouldStop });
   const seconds: Record<string, number> = { calibrate: (now() - t0) / 1000 };
-  const ptqAccuracy = await evaluateModel(be, ptq.model, o.test, { shouldStop: o.shouldStop });
+  const ptqAccuracy = await evaluateModel(be, ptq.model, o.test, { shouldStop: o.shouldStop, reference: float });
 
   let model = ptq.model;
   let interrupted: Checkpoint | undefined;
@@ -80,7 +80,7 @@ export async function runQuantize(be: Backend, o: QuantizeRunOptions): Promise<Q
     },
     float: summarize(floatCost, parameterCount(float), floatAccuracy),
     ptq: summarize(cost, parameterCount(ptq.model), ptqAccuracy),
-    ...(o.qat ? { qat: { ...summarize(cost, parameterCount(model), interrupted ? undefined : await evaluateModel(be, model, o.test)), training: { ...o.qat, distillation: o.kd ?? false } } } : {}),
+    ...(o.qat ? { qat: { ...summarize(cost, parameterCount(model), interrupted ? undefined : await evaluateModel(be, model, o.test, { reference: float })), training: { ...o.qat, distillation: o.kd ?? false } } } : {}),
     layers: rows,
     seconds: { ...seconds, total: (now() - t0) / 1000 },
   };

@@ -25,7 +25,7 @@ export interface EvalResult {
   pixelAccuracy?: number;
   /** Masks: the mean over classes present (in labels or predictions) of |pred ∩ label| / |pred ∪ label|. */
   meanIoU?: number;
-  /** Against the reference: the output SNR in dB, and the mean cosine similarity per sample. */
+  /** Against the reference: the output SNR in dB (absent where the outputs are identical), and the mean cosine similarity per sample. */
   snrDb?: number;
   cosine?: number;
 }
@@ -107,8 +107,9 @@ class Agreement {
   }
   scores(count: number): Pick<EvalResult, 'accuracy' | 'metric' | 'snrDb' | 'cosine'> {
     const cosine = this.cosineSum / count;
-    const snrDb = this.noise > 0 ? 10 * Math.log10(this.signal / this.noise) : Infinity;
-    return this.logits ? { accuracy: this.hits / this.rows, metric: 'top-1 agreement', snrDb, cosine } : { accuracy: cosine, metric: 'cosine similarity', snrDb, cosine };
+    // No SNR where the outputs are identical (the reference itself): it would be infinite.
+    const snr = this.noise > 0 ? { snrDb: 10 * Math.log10(this.signal / this.noise) } : {};
+    return this.logits ? { accuracy: this.hits / this.rows, metric: 'top-1 agreement', ...snr, cosine } : { accuracy: cosine, metric: 'cosine similarity', ...snr, cosine };
   }
   get outputs(): string[] { return outputNames(this.spec); }
 }

@@ -45,10 +45,24 @@ export async function labelWithModel(be: Backend, model: Model, sets: Dataset[],
   const done = new Map<Float32Array, Uint8Array>();
   const labelled: Dataset[] = [];
   for (const d of sets) {
-    if (!d.unlabelled) { labelled.push(d); continue; }
+    if (!d.unlabelled || d.masks) { labelled.push(d); continue; }
     if (!done.has(d.images)) done.set(d.images, await topClasses(be, model, d, positions, batchSize));
     const top = done.get(d.images)!;
     labelled.push(maskShape ? { ...d, masks: top, maskShape, unlabelled: undefined, classes: model.spec.classes } : { ...d, labels: top, unlabelled: undefined, classes: model.spec.classes });
   }
   return labelled;
+}
+
+/** Fine-tuning on images without labels distils from the dense model alone (its soft outputs, α = 1), unless the user said how. */
+export const distillationFor = (kd: { temperature: number; alpha: number } | undefined, train: Dataset | undefined) => kd ?? (train?.unlabelled && !train.masks ? { temperature: 4, alpha: 1 } : undefined);
+
+/** What a run says of each set without labels (once per set of images), by what the model could label. */
+export function unlabelledNotes(model: Model, sets: Dataset[], train: Dataset | undefined): string[] {
+  const task = taskOf(model.spec, inferShapes(model.spec));
+  return sets.filter((d, i, all) => d.unlabelled && !d.masks && all.findIndex((e) => e.images === d.images) === i).map((d) => {
+    const tuned = d === train ? ' and fine-tuning distilled from it alone' : '';
+    if (task === 'classify') return `${d.name} has no labels: the dense model labelled it${tuned}; accuracies on it are top-1 agreement with the dense model`;
+    if (task === 'segment') return `${d.name} has no masks: the dense model labelled each pixel${tuned}; mean IoU and pixel accuracy on it are agreement with the dense model's classes`;
+    return `${d.name} has no labels${d === train ? ': fine-tuning matched every output to the dense model\'s (mean squared error)' : ''}; scores on it are the cosine similarity of the outputs to the dense model's, with the output SNR`;
+  });
 }

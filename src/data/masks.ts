@@ -1,0 +1,65 @@
+// Per-pixel class labels for segmentation: an NPY file of N x H x W integers, or a folder of PNG masks named
+// like the images (same file name, .png), 8-bit grey values that are class indices (255: ignore), brought
+// to the images' geometry as they were (cover-resize and centre crop) at the nearest pixel, so that every
+// value stays a class. Palette PNGs (as PASCAL VOC ships them) hold colours, not indices: they are refused
+// with the way out. Masks are then resampled (nearest) to the model's output size where it differs.
+import { existsSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
+import { DataError, type Dataset, parseNpy } from './dataset.js';
+import { isDirectory } from './image-folder.js';
+import { readFileSync } from 'node:fs';
+
+/** The mask files of a folder of images' `files`, decoded at [h, w]: count x h x w. */
+async function maskFolder(dir: string, files: string[], [h, w]: [number, number]): Promise<Uint8Array> {
+  const out = new Uint8Array(files.length * h * w);
+  await Promise.all(files.map(async (image, i) => {
+    const file = join(dir, `${basename(image, extname(image))}.png`);
+    if (!existsSync(file)) throw new DataError(`${dir}: no mask ${basename(file)} for image ${image}`);
+    const meta = await sharp(file).metadata().catch((e: Error) => { throw new DataError(`${file}: does not decode as a PNG mask (${e.message})`); });
+    const refuse = (what: string) => new DataError(`${file}: a mask must be 8-bit grey class indices (255: ignore), this one is ${what}; convert it to grey indices (e.g. PIL: Image.fromarray(np.array(Image.open(f))).save(f))`);
+    if (meta.isPalette) throw refuse('a palette image');
+    const { data, info } = await sharp(file).removeAlpha().resize(w, h, { fit: 'cover', position: 'centre', kernel: 'nearest' }).raw().toBuffer({ resolveWithObject: true });
+    // Grey written as RGB (equal channels) is grey.
+    for (let p = 0; p < h * w; p++) {
+      if (info.channels > 1 && (data[p * info.channels + 1] !== data[p * info.channels] || data[p * info.channels + 2] !== data[p * info.channels])) throw refuse('a colour image');
+      out[i * h * w + p] = data[p * info.channels];
+    }
+  }));
+  return out;
+}
+
+/**
+ * Masks for `images` from `path` (an NPY file, or a folder of PNGs when `files` names the images' files in
+ * order), checked: one per image, integers in 0..255.
+ */
+export async function loadMasks(path: string, images: Dataset, files?: string[]): Promise<{ masks: Uint8Array; maskShape: [number, number] }> {
+  const [, h, w] = images.shape;
+  if (isDirectory(path)) {
+    if (!files) throw new DataError(`${path}: a folder of PNG masks goes with a folder of images (--images DIR); with image files, give the masks as an N x H x W NPY file`);
+    return { masks: await maskFolder(path, files, [h, w]), maskShape: [h, w] };
+  }
+  if (!/\.npy$/i.test(path)) throw new DataError(`${path}: masks are an N x H x W .npy file of class indices or a folder of PNG masks`);
+  const npy = parseNpy(readFileSync(path), path);
+  if (npy.shape.length !== 3 || npy.shape[0] !== images.count) throw new DataError(`${path}: masks must be N x H x W with N = ${images.count} images, got (${npy.shape.join(', ')})`);
+  const bad = npy.data.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 255);
+  if (bad >= 0) throw new DataError(`${path}: value ${bad} is ${npy.data[bad]}, not a class index (0-254, 255 ignored)`);
+  return { masks: Uint8Array.from(npy.data), maskShape: [npy.shape[1], npy.shape[2]] };
+}
+
+/** `d`'s masks at [h, w] (nearest pixel, half-pixel centres), checked against `classes`: the model's output maps. */
+export function masksAt(d: Dataset, [h, w]: [number, number], classes: number): Dataset {
+  if (!d.masks) return d;
+  const [mh, mw] = d.maskShape!;
+  let masks = d.masks;
+  if (mh !== h || mw !== w) {
+    masks = new Uint8Array(d.count * h * w);
+    for (let n = 0; n < d.count; n++) for (let i = 0; i < h; i++) {
+      const y = Math.min(Math.floor(((i + 0.5) * mh) / h), mh - 1);
+      for (let j = 0; j < w; j++) masks[(n * h + i) * w + j] = d.masks[(n * mh + y) * mw + Math.min(Math.floor(((j + 0.5) * mw) / w), mw - 1)];
+    }
+  }
+  const bad = masks.findIndex((v) => v >= classes && v !== 255);
+  if (bad >= 0) throw new DataError(`masks of '${d.name}': pixel ${bad % (h * w)} of image ${Math.floor(bad / (h * w))} is class ${masks[bad]}, outside the model's ${classes} classes (255 marks pixels to ignore)`);
+  return { ...d, masks, maskShape: [h, w] };
+}
