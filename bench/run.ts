@@ -12,9 +12,10 @@ import { benchPruning } from './pruning.js';
 import { benchQuality } from './quality.js';
 import { benchQuantize, benchQuantizeCost } from './quantize.js';
 import { benchSsl } from './ssl.js';
+import { benchTasks } from './tasks.js';
 import { benchTraining } from './training.js';
 
-const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose(), quantize: () => benchQuantize(), 'quantize-cost': () => benchQuantizeCost(), mixed: () => benchMixed(), quality: () => benchQuality() };
+const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose(), quantize: () => benchQuantize(), 'quantize-cost': () => benchQuantizeCost(), mixed: () => benchMixed(), quality: () => benchQuality(), tasks: () => benchTasks() };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of chosen.length ? chosen : Object.keys(benches)) {
   const bench = benches[name];

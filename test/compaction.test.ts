@@ -69,6 +69,6 @@ describe('compaction preserves outputs and removes the pruned parameters', async
     const model = initModel(spec, 1);
     expect(() => applyChannelMasks(model, groups, new Map([[0, []]]))).toThrow(/group 0 \(conv1\) would keep no channel/);
     expect(() => applyChannelMasks(model, groups, new Map([[0, [3, 1]]]))).toThrow(/ascending indices below 6/);
-    expect(() => applyChannelMasks(model, groups, new Map([[4, [0, 1]]]))).toThrow(/group 4 \(fc3\) is not prunable: it is the model output/);
+    expect(() => applyChannelMasks(model, groups, new Map([[4, [0, 1]]]))).toThrow(/group 4 \(fc3\) is not prunable: it is a model output/);
   });
 });

@@ -176,6 +176,6 @@ describe('allocation', () => {
     expect(() => allocate(groups, scores, { ratio: 1 })).toThrow(/ratio must be in \[0, 1\), got 1/);
     expect(() => allocate(groups, scores, { ratio: 0.5, ratios: { conv9: 0.5 } })).toThrow(/unknown layer 'conv9' in ratios/);
     expect(() => allocate(groups, scores, { ratio: 0.5, ignore: ['nope'] })).toThrow(/unknown layer 'nope' in ignored layers/);
-    expect(() => allocate(groups, scores, { ratio: 0.5, ratios: { fc3: 0.5 } })).toThrow(/layer 'fc3' cannot be pruned: it is the model output/);
+    expect(() => allocate(groups, scores, { ratio: 0.5, ratios: { fc3: 0.5 } })).toThrow(/layer 'fc3' cannot be pruned: it is a model output/);
   });
 });

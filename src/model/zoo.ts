@@ -121,8 +121,28 @@ export function mobilenetV2(inputShape: InputShape = [3, 224, 224], classes = 10
   return g.build(g.linear(g.flatten(g.gap(x)), classes, 'classifier'));
 }
 
+/**
+ * U-Net (Ronneberger et al. 2015) for segmentation, at small widths: three levels of two conv-BN-ReLU
+ * (width, 2·width, 4·width channels, 16 by default; 2x2 max pools down), 2x2 stride-2 transposed
+ * convolutions up, each concatenated with its level's skip, and a 1x1 per-pixel classifier: [classes, H, W]
+ * logits (H, W divisible by 4).
+ */
+export function unet(inputShape: InputShape = [1, 64, 64], classes = 11, width = 16): ModelSpec {
+  const g = new GraphBuilder('unet', inputShape, classes);
+  const block = (x: string, out: number, name: string) => {
+    const a = g.relu(g.bn(g.conv(x, { out, kernel: 3, padding: 1, bias: false, name: `${name}.conv1` }), `${name}.bn1`));
+    return g.relu(g.bn(g.conv(a, { out, kernel: 3, padding: 1, bias: false, name: `${name}.conv2` }), `${name}.bn2`));
+  };
+  const e1 = block('input', width, 'enc1');
+  const e2 = block(g.maxpool(e1, 2, 2), 2 * width, 'enc2');
+  const mid = block(g.maxpool(e2, 2, 2), 4 * width, 'mid');
+  const d2 = block(g.concat([g.convTranspose(mid, { out: 2 * width, kernel: 2, stride: 2, name: 'up2' }), e2]), 2 * width, 'dec2');
+  const d1 = block(g.concat([g.convTranspose(d2, { out: width, kernel: 2, stride: 2, name: 'up1' }), e1]), width, 'dec1');
+  return g.build(g.conv(d1, { out: classes, kernel: 1, name: 'head' }));
+}
+
 export const zoo: Record<string, (inputShape?: InputShape, classes?: number) => ModelSpec> = {
-  lenet5, 'vgg-small': vggSmall, resnet20, mobilenet, resnet18, resnet50, mobilenetv2: mobilenetV2,
+  lenet5, 'vgg-small': vggSmall, resnet20, mobilenet, resnet18, resnet50, mobilenetv2: mobilenetV2, unet,
 };
 
 export function zooModel(name: string, inputShape?: InputShape, classes?: number): ModelSpec {
