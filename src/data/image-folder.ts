@@ -2,19 +2,15 @@
 // sorted order give labels 0..K-1) or a flat folder of images without labels. JPEG, PNG and WebP are
 // decoded with sharp (libvips) and brought to the model's input as torchvision's evaluation transform
 // does: the shorter side resized to cover [H, W], then a centre crop; grey or RGB by the model's input
-// channels; pixels scaled to [0, 1] (normalised afterwards like every data set). A file that does not
-// decode is named and skipped, with a count in `skipped` (with `strict`, refused). The decoded set is
-// held in memory (a limit: MAX_FLOATS below), not streamed.
+// channels; pixels scaled to [0, 1] (normalised when a batch is read, like every data set). A file that
+// does not decode is named and skipped, with a count in `skipped` (with `strict`, refused). The set is
+// streamed: decoded batch by batch in worker threads (decode-pool.ts), never held whole.
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import sharp from 'sharp';
-import { DataError, type Dataset } from './dataset.js';
+import { DataError, type Dataset, type ImageStream } from './dataset.js';
+import { DecodePool } from './decode-pool.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
-/** Decoded pixels held at once: 2^28 float32 values (1 GiB); larger sets need streaming, not built yet. */
-const MAX_FLOATS = 2 ** 28;
-/** Files decoded concurrently (libvips spreads each over its own thread pool). */
-const CONCURRENCY = 8;
 
 export interface ImageFolder extends Dataset {
   /** Class subfolder names in label order; empty for a flat folder (no labels). */
@@ -57,49 +53,79 @@ function listImages(dir: string): { files: string[]; labels: number[]; className
   return { files, labels, classNames };
 }
 
-/** One image as [C, H, W] float32 in [0, 1]: resized to cover, centre-cropped, grey or RGB. */
-async function decode(file: string, [c, h, w]: [number, number, number]): Promise<Float32Array> {
-  let pipeline = sharp(file).resize(w, h, { fit: 'cover', position: 'centre' });
-  pipeline = c === 1 ? pipeline.grayscale() : pipeline.removeAlpha().toColourspace('srgb');
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== c || info.width !== w || info.height !== h) throw new Error(`decoded as ${info.channels}x${info.height}x${info.width}, expected ${c}x${h}x${w}`);
-  const out = new Float32Array(c * h * w);
-  for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) out[k * h * w + p] = data[p * c + k] / 255;
-  return out;
-}
+/** Files in flight per worker during the first pass. */
+const AHEAD = 4;
 
-/** A folder of images at the model's input shape [C, H, W] (C 1 or 3). */
+/**
+ * A folder of images at the model's input shape [C, H, W] (C 1 or 3), streamed: one pass over the files at
+ * opening (in the decode pool) finds those that do not decode and measures the pixels' mean and standard
+ * deviation, keeping no pixels; afterwards every batch is decoded when it is read (loadBatch), in worker
+ * threads, so the set is never held whole in memory.
+ */
 export async function loadImageFolder(dir: string, shape: [number, number, number], o: { strict?: boolean; limit?: number } = {}): Promise<ImageFolder> {
   if (shape[0] !== 1 && shape[0] !== 3) throw new DataError(`${dir}: images decode to 1 (grey) or 3 (RGB) channels; the model takes ${shape[0]}`);
   const listed = listImages(dir);
   const n = Math.min(listed.files.length, o.limit ?? Infinity);
-  const size = shape[0] * shape[1] * shape[2];
-  if (n * size > MAX_FLOATS) throw new DataError(`${dir}: ${n} images of ${shape.join('x')} would take ${((n * size * 4) / 2 ** 30).toFixed(1)} GiB decoded; sets are held in memory (not streamed yet): limit them (--train-limit) or use a smaller --input-size`);
-  const images = new Float32Array(n * size);
+  const pool = new DecodePool();
+  const files: string[] = [];
   const labels: number[] = [];
   const skipped: string[] = [];
-  const decodedFiles: string[] = [];
-  let at = 0;
-  for (let start = 0; start < n; start += CONCURRENCY) {
-    const files = listed.files.slice(start, Math.min(start + CONCURRENCY, n));
-    const decoded = await Promise.all(files.map((f) => decode(f, shape).catch((e: Error) => e)));
-    decoded.forEach((d, k) => {
-      const file = files[k];
-      if (d instanceof Error) {
-        if (o.strict) throw new DataError(`${file}: does not decode as an image (${d.message})`);
-        skipped.push(`${file}: ${d.message}`);
-        return;
-      }
-      images.set(d, at * size);
-      labels.push(listed.labels[start + k]);
-      decodedFiles.push(file);
-      at++;
-    });
+  let [sum, squares, values] = [0, 0, 0];
+  try {
+    const step = AHEAD * pool.size;
+    for (let start = 0; start < n; start += step) {
+      const chunk = listed.files.slice(start, Math.min(start + step, n));
+      const decoded = await Promise.all(chunk.map((f) => pool.decode(f, shape).catch((e: Error) => e)));
+      decoded.forEach((d, k) => {
+        const file = chunk[k];
+        if (d instanceof Error) {
+          if (o.strict) throw new DataError(`${file}: does not decode as an image (${d.message})`);
+          skipped.push(`${file}: ${d.message}`);
+          return;
+        }
+        for (const v of d) { sum += v; squares += v * v; }
+        values += d.length;
+        files.push(file);
+        labels.push(listed.labels[start + k]);
+      });
+    }
+  } catch (e) {
+    pool.close();
+    throw e;
   }
-  if (at === 0) throw new DataError(`${dir}: none of its ${n} images decoded (${skipped[0]})`);
+  if (!files.length) {
+    pool.close();
+    throw new DataError(`${dir}: none of its ${n} images decoded (${skipped[0]})`);
+  }
+  const mean = sum / values;
+  const std = Math.sqrt(Math.max(squares / values - mean * mean, 0));
   return {
-    name: dir, shape, classes: Math.max(listed.classNames.length, 1), count: at, images: images.subarray(0, at * size),
+    name: dir, shape, classes: Math.max(listed.classNames.length, 1), count: files.length, images: new Float32Array(0),
     labels: Uint8Array.from(labels), normalization: { mean: 0, std: 1 }, unlabelled: listed.classNames.length === 0 || undefined,
-    classNames: listed.classNames, skipped, files: decodedFiles,
+    // Four decimals, as pixelStatistics writes them; a constant image set keeps std 1.
+    statistics: { mean: Number(mean.toFixed(4)), std: std > 1e-4 ? Number(std.toFixed(4)) : 1 },
+    stream: folderStream(pool, files, shape), classNames: listed.classNames, skipped, files,
   };
+}
+
+/** Samples read by decoding their files in `pool`: [n, C, H, W] in [0, 1]; a file that stops decoding is named. */
+function folderStream(pool: DecodePool, files: string[], shape: [number, number, number]): ImageStream {
+  const size = shape[0] * shape[1] * shape[2];
+  const stream: ImageStream = {
+    peakBytes: 0,
+    async read(indices) {
+      const out = new Float32Array(indices.length * size);
+      stream.peakBytes = Math.max(stream.peakBytes, out.byteLength);
+      await Promise.all(Array.from(indices, async (index, i) => {
+        try {
+          out.set(await pool.decode(files[index], shape), i * size);
+        } catch (e) {
+          throw new DataError(`${files[index]}: no longer decodes (${(e as Error).message})`);
+        }
+      }));
+      return out;
+    },
+    close: () => pool.close(),
+  };
+  return stream;
 }

@@ -3,7 +3,7 @@
 // channel owns)^2, summed over batches (taylor: Molchanov et al., "Importance Estimation for Neural
 // Network Pruning", CVPR 2019, eq. 4-6: the first-order change of the loss when the whole group goes).
 import type { Backend } from '../backend.js';
-import { type Dataset, gatherBatch } from '../data/dataset.js';
+import { type Dataset, loadBatch } from '../data/dataset.js';
 import { type Model, maskedParam, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
 import { type Supervision, stepLoss, supervisionOf, uploadTargets } from '../train/objective.js';
@@ -45,7 +45,7 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
   }
   for (let b = 0; b < o.batches; b++) {
     const indices = Array.from({ length: o.batchSize }, (_, i) => (b * o.batchSize + i) % data.count);
-    const batch = gatherBatch(data, indices);
+    const batch = await loadBatch(data, indices);
     const x = be.upload(batch.images, [batch.size, c, h, w]);
     const labels = uploadTargets(be, supervision, batch, data.maskShape);
     const f = net.forward(x, true);

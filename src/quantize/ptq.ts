@@ -5,7 +5,7 @@
 import { checkStop } from '../interrupt.js';
 import type { Backend } from '../backend.js';
 import type { Dataset } from '../data/dataset.js';
-import { gatherBatch } from '../data/dataset.js';
+import { loadBatch } from '../data/dataset.js';
 import { foldBatchNorm } from '../model/fold.js';
 import { inputsOf } from '../model/graph.js';
 import type { Model } from '../model/model.js';
@@ -115,7 +115,7 @@ export async function quantizeModel(be: Backend, model: Model, data: Dataset, o:
   const [c, h, w] = data.shape;
   const float = new Network(be, folded);
   for (const indices of batches) {
-    const x = be.upload(gatherBatch(data, indices).images, [indices.length, c, h, w]);
+    const x = be.upload((await loadBatch(data, indices)).images, [indices.length, c, h, w]);
     const f = float.forward(x, false);
     for (const [name, input] of inputOf) histograms.get(name)!.add(await be.read(f.outputs.get(input)!));
     float.release(f);
@@ -139,7 +139,7 @@ export async function quantizeModel(be: Backend, model: Model, data: Dataset, o:
   const noise = new Map([...inputOf.keys()].map((name) => [name, { signal: 0, error: 0 }]));
   const fake = new Network(be, quantized);
   for (const indices of batches) {
-    const x = be.upload(gatherBatch(data, indices).images, [indices.length, c, h, w]);
+    const x = be.upload((await loadBatch(data, indices)).images, [indices.length, c, h, w]);
     const [f, q] = [float.forward(x, false), fake.forward(x, false)];
     for (const name of inputOf.keys()) {
       const [a, b] = [await be.read(f.outputs.get(name)!), await be.read(q.outputs.get(name)!)];

@@ -3,7 +3,7 @@
 // can learn back; recomputing the running statistics on a few training batches (no weight changes) makes
 // candidates comparable. Each batch enters the running averages with weight 1/(k + 1): their plain mean.
 import type { Backend } from '../backend.js';
-import { type Dataset, epochOrder, gatherBatch } from '../data/dataset.js';
+import { type Dataset, epochOrder, loadBatch } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import { Network } from '../model/network.js';
 
@@ -17,7 +17,7 @@ export async function adaptBatchNorm(be: Backend, model: Model, data: Dataset, o
   const [c, h, w] = data.shape;
   for (let k = 0; k < batches && (k + 1) * size <= data.count; k++) {
     for (const n of spec.nodes) if (n.op === 'batchnorm') n.momentum = 1 / (k + 1);
-    const x = be.upload(gatherBatch(data, order.subarray(k * size, (k + 1) * size)).images, [size, c, h, w]);
+    const x = be.upload((await loadBatch(data, order.subarray(k * size, (k + 1) * size))).images, [size, c, h, w]);
     net.release(net.forward(x, true));
     be.dispose(x);
   }

@@ -4,7 +4,7 @@
 // agreement (per pixel for maps) for a classifier's or segmenter's logits, else the mean cosine similarity
 // of each sample's outputs and the output SNR, 10·log10(Σ t² / Σ (y − t)²) dB.
 import type { Backend, Tensor } from '../backend.js';
-import { type Dataset, gatherBatch } from '../data/dataset.js';
+import { type Dataset, loadBatch } from '../data/dataset.js';
 import { checkStop } from '../interrupt.js';
 import { type ModelSpec, inferShapes, outputNames, taskOf } from '../model/graph.js';
 import type { Model } from '../model/model.js';
@@ -127,9 +127,15 @@ export async function evaluateModel(be: Backend, model: Model, data: Dataset, o:
   let [lossSum, correctSum]: Tensor[] = [be.zeros([1]), be.zeros([1])];
   let rows = 0;
   try {
+    const read = (start: number) => {
+      const batch = loadBatch(data, Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i));
+      batch.catch(() => undefined); // handled where it is awaited
+      return batch;
+    };
+    let ahead = read(0);
     for (let start = 0; start < data.count; start += batchSize) {
-      const indices = Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
-      const batch = gatherBatch(data, indices);
+      const batch = await ahead;
+      if (start + batchSize < data.count) ahead = read(start + batchSize); // decoded while this batch computes
       const x = be.upload(batch.images, [batch.size, c, h, w]);
       const f = net.forward(x, false);
       if (reference) {

@@ -3,7 +3,7 @@
 // reads as agreement with it. Detectors and embedding nets have nothing to label with: their sets stay
 // unlabelled, trained and scored against the dense model's outputs directly (objective.ts, evaluate.ts).
 import type { Backend } from '../backend.js';
-import { type Dataset, gatherBatch } from '../data/dataset.js';
+import { type Dataset, loadBatch } from '../data/dataset.js';
 import { inferShapes, taskOf } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { predict } from '../model/predict.js';
@@ -14,7 +14,7 @@ async function topClasses(be: Backend, model: Model, d: Dataset, positions: numb
   const labels = new Uint8Array(d.count * positions);
   for (let start = 0; start < d.count; start += batchSize) {
     const indices = Array.from({ length: Math.min(batchSize, d.count - start) }, (_, i) => start + i);
-    const out = await predict(be, model, gatherBatch(d, indices).images, indices.length);
+    const out = await predict(be, model, (await loadBatch(d, indices)).images, indices.length);
     indices.forEach((_, r) => {
       for (let p = 0; p < positions; p++) {
         const base = r * classes * positions + p;
@@ -42,12 +42,13 @@ export async function labelWithModel(be: Backend, model: Model, sets: Dataset[],
   const out = inferShapes(model.spec).get(model.spec.output)!;
   const maskShape = out.length === 3 ? ([out[1], out[2]] as [number, number]) : undefined;
   const positions = maskShape ? maskShape[0] * maskShape[1] : 1;
-  const done = new Map<Float32Array, Uint8Array>();
+  const done = new Map<unknown, Uint8Array>(); // by the set's images (its stream, for a folder)
   const labelled: Dataset[] = [];
   for (const d of sets) {
     if (!d.unlabelled || d.masks) { labelled.push(d); continue; }
-    if (!done.has(d.images)) done.set(d.images, await topClasses(be, model, d, positions, batchSize));
-    const top = done.get(d.images)!;
+    const key = d.stream ?? d.images;
+    if (!done.has(key)) done.set(key, await topClasses(be, model, d, positions, batchSize));
+    const top = done.get(key)!;
     labelled.push(maskShape ? { ...d, masks: top, maskShape, unlabelled: undefined, classes: model.spec.classes } : { ...d, labels: top, unlabelled: undefined, classes: model.spec.classes });
   }
   return labelled;
@@ -59,7 +60,7 @@ export const distillationFor = (kd: { temperature: number; alpha: number } | und
 /** What a run says of each set without labels (once per set of images), by what the model could label. */
 export function unlabelledNotes(model: Model, sets: Dataset[], train: Dataset | undefined): string[] {
   const task = taskOf(model.spec, inferShapes(model.spec));
-  return sets.filter((d, i, all) => d.unlabelled && !d.masks && all.findIndex((e) => e.images === d.images) === i).map((d) => {
+  return sets.filter((d, i, all) => d.unlabelled && !d.masks && all.findIndex((e) => (e.stream ?? e.images) === (d.stream ?? d.images)) === i).map((d) => {
     const tuned = d === train ? ' and fine-tuning distilled from it alone' : '';
     if (task === 'classify') return `${d.name} has no labels: the dense model labelled it${tuned}; accuracies on it are top-1 agreement with the dense model`;
     if (task === 'segment') return `${d.name} has no masks: the dense model labelled each pixel${tuned}; mean IoU and pixel accuracy on it are agreement with the dense model's classes`;

@@ -9,7 +9,7 @@
 // statistics as the original did. After fine-tuning the restored batch norms are folded back into their convolutions, so
 // the exported model and the accelerator's cost are those of a plain network again.
 import type { Backend } from '../backend.js';
-import { type Dataset, epochOrder, gatherBatch } from '../data/dataset.js';
+import { type Dataset, epochOrder, loadBatch } from '../data/dataset.js';
 import { consumersOf, foldBatchNorm } from '../model/fold.js';
 import { BN_EPSILON, type ModelSpec, type Node, isOutput } from '../model/graph.js';
 import type { Model } from '../model/model.js';
@@ -35,7 +35,7 @@ async function outputStatistics(be: Backend, model: Model, data: Dataset, convs:
   const order = epochOrder(data.count, 0, 0);
   const [c, h, w] = data.shape;
   for (let k = 0; k < o.batches && (k + 1) * size <= data.count; k++) {
-    const x = be.upload(gatherBatch(data, order.subarray(k * size, (k + 1) * size)).images, [size, c, h, w]);
+    const x = be.upload((await loadBatch(data, order.subarray(k * size, (k + 1) * size))).images, [size, c, h, w]);
     const f = net.forward(x, false);
     for (const conv of convs) {
       const y = await be.read(f.outputs.get(conv)!);

@@ -4,7 +4,7 @@
 import { yieldToEvents } from '../interrupt.js';
 import type { Backend, Tensor } from '../backend.js';
 import { augmentBatch } from '../data/augment.js';
-import { type Batch, type Dataset, epochOrder, gatherBatch } from '../data/dataset.js';
+import { type Batch, type Dataset, epochOrder, loadBatch } from '../data/dataset.js';
 import { inferShapes } from '../model/graph.js';
 import { type Model, firstNonFinite, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
@@ -147,13 +147,21 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   };
 
   let order = epochOrder(data.count, o.seed, position.epoch);
+  let ahead: { step: number; batch: Promise<Batch> } | undefined;
+  const prefetch = (step: number, indices: Uint32Array) => {
+    const batch = loadBatch(data, indices);
+    batch.catch(() => undefined); // handled where it is awaited; a run that stops first never reads it
+    return { step, batch };
+  };
   while (position.step < totalSteps) {
     if (position.batchInEpoch >= stepsPerEpoch) {
       position = { ...position, epoch: position.epoch + 1, batchInEpoch: 0 };
       order = epochOrder(data.count, o.seed, position.epoch);
     }
     const b = position.batchInEpoch * o.batchSize;
-    const gathered: Batch = gatherBatch(data, order.subarray(b, b + o.batchSize));
+    const gathered: Batch = await (ahead?.step === position.step ? ahead.batch : loadBatch(data, order.subarray(b, b + o.batchSize)));
+    // The epoch's next batch is read (decoded, from a folder) while this step computes.
+    ahead = position.batchInEpoch + 1 < stepsPerEpoch && position.step + 1 < totalSteps ? prefetch(position.step + 1, order.subarray(b + o.batchSize, b + 2 * o.batchSize)) : undefined;
     // Seeded by the step, so that a resumed run augments as the uninterrupted one would have.
     const batch = data.augment ? augmentBatch(gathered, data.shape, o.seed * 1_000_003 + position.step, data.maskShape) : gathered;
     const lr = learningRateAt(o.schedule ?? { kind: 'constant' }, o.learningRate, position.step, stepsPerEpoch, totalSteps);
