@@ -2,10 +2,12 @@
 // wrote. Reads the model's input size from its graph and its input normalisation from the metadata wgprune
 // stores ('wgprune.input_normalization'), decodes and centre-crops the images as wgprune did (sharp), runs
 // them, and prints each output's shape; given the dense model too, each output's cosine similarity and
-// SNR against the dense model's on the same images.
+// SNR against the dense model's on the same inputs (normalised as the pruned model says: the dense export
+// may not say).
 //   npx tsx examples/onnxruntime-outputs.ts PRUNED.onnx [--dense DENSE.onnx] IMAGE...
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import onnxProto from 'onnx-proto';
 import sharp from 'sharp';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
@@ -19,15 +21,17 @@ async function pixels(file: string, [c, h, w]: number[], norm: { mean: number; s
   return out;
 }
 
-/** Every output of `file` on the images, and the input shape it takes. */
-async function run(file: string, images: string[]): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
-  const session = await ort.InferenceSession.create(readFileSync(file));
-  // The input's [C, H, W] and the normalisation, from the model file itself.
-  const { onnx } = await import('onnx-proto');
-  const proto = onnx.ModelProto.decode(readFileSync(file));
+/** The input's [C, H, W] and its normalisation, from a model file. */
+function inputOf(file: string): { dims: number[]; norm: { mean: number; std: number } } {
+  const proto = onnxProto.onnx.ModelProto.decode(readFileSync(file));
   const dims = proto.graph!.input![0].type!.tensorType!.shape!.dim!.slice(1).map((d) => Number(d.dimValue));
   const meta = proto.metadataProps?.find((p) => p.key === 'wgprune.input_normalization');
-  const norm = meta ? JSON.parse(meta.value!) : { mean: 0, std: 1 };
+  return { dims, norm: meta ? JSON.parse(meta.value!) : { mean: 0, std: 1 } };
+}
+
+/** Every output of `file` on the images, brought to `input`. */
+async function run(file: string, images: string[], { dims, norm }: ReturnType<typeof inputOf>): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
+  const session = await ort.InferenceSession.create(readFileSync(file));
   const batch = await Promise.all(images.map((f) => pixels(f, dims, norm)));
   const x = new Float32Array(batch.length * batch[0].length);
   batch.forEach((b, i) => x.set(b, i * b.length));
@@ -43,8 +47,9 @@ if (!model || !images.length) {
   console.error('usage: npx tsx examples/onnxruntime-outputs.ts PRUNED.onnx [--dense DENSE.onnx] IMAGE...');
   process.exit(2);
 }
-const pruned = await run(model, images);
-const reference = dense ? await run(dense, images) : undefined;
+const input = inputOf(model);
+const pruned = await run(model, images, input);
+const reference = dense ? await run(dense, images, input) : undefined;
 for (const [name, y] of Object.entries(pruned)) {
   let line = `${name}: [${y.dims.join(', ')}]`;
   const t = reference?.[name];

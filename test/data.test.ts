@@ -59,6 +59,10 @@ describe('data sets', () => {
     expect([b.count, ...b.shape]).toEqual([2, 3, 5, 5]); // channels-last input (C <= 4 last) becomes NCHW
     expect(Array.from(b.images.subarray(0, 4))).toEqual([0, 3, 6, 9]);
     expect(Array.from(b.labels)).toEqual([2, 1]);
+    expect(b.unlabelled).toBeUndefined();
+    // Images without labels: an unlabelled set (the dense model labels it, or its outputs are matched).
+    const c = loadFiles(join(dir, 'x.npy'), undefined);
+    expect([c.count, c.unlabelled, Array.from(c.images.subarray(0, 4))]).toEqual([2, true, [0, 3, 6, 9]]);
   });
 
   it('bad or mismatched files give errors that name the file and the problem', () => {

@@ -150,7 +150,7 @@ describe('folders of images', () => {
 
     const refusals: [string[], RegExp][] = [
       [['prune', '--images', join(root, 'flat'), '--labels', join(root, 'x.npy'), '--ratio', '0.3'], /is a folder: its labels are its class subfolders/],
-      [['train', '--images', join(root, 'flat'), '--epochs', '1'], /a flat folder has no labels to train on/],
+      [['train', '--images', join(root, 'flat'), '--epochs', '1'], /has no labels to train on: give labels/],
       [['prune', '--ratio', '0.3', '--input-size', '1x28x28'], /--input-size sizes folders of images/],
       [['prune', '--ratio', '0.3', '--augment', 'none'], /--augment applies to training on a folder of images/],
       [['prune', '--images', join(root, 'flat'), '--ratio', '0.3', '--augment', 'rotate'], /--augment must be crop-flip or none, got 'rotate'/],

@@ -9,7 +9,7 @@ import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type No
 import { type ImageFolder, isDirectory, loadImageFolder } from '../data/image-folder.js';
 import { loadMasks, masksAt } from '../data/masks.js';
 import { loadDataset, loadFiles, readFile } from '../data/sources.js';
-import { TASKS, type Task, inferShapes } from '../model/graph.js';
+import { TASKS, type Task, inferShapes, taskOf } from '../model/graph.js';
 import { type Model, checkFinite, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
 import { importOnnx } from '../onnx/import.js';
@@ -140,15 +140,16 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
   }
   if (o.augment !== undefined && o.augment !== 'none' && o.augment !== 'crop-flip') throw new UsageError(`--augment must be crop-flip or none, got '${o.augment}'`);
   if (o.augment !== undefined && (!trainFolder || !use.trains)) throw new UsageError('--augment applies to training on a folder of images (--images DIR)');
-  if (!o.testImages !== !o.testLabels && !testFolder) throw new UsageError('--test-images and --test-labels go together (or --test-images DIR, a folder of images)');
+  if (o.testLabels && !o.testImages) throw new UsageError('--test-labels labels --test-images: give the images too');
   if (trainFolder) {
     if (o.data !== undefined) throw new UsageError(`--data '${o.data}' and --images name two training sets: give one`);
     train = await folder(o.images!, '--images', o.labels, o.trainLimit);
     if (!normalization) train = renormalize(train, pixelStatistics(train));
-    train = { ...train, augment: use.trains && o.augment !== 'none' };
+    train = { ...train, augment: use.trains && o.augment !== 'none' && (o.augment === 'crop-flip' || 'default') };
     own = () => train;
   } else if (o.images || o.labels) {
-    if (!o.images || !o.labels) throw new UsageError('--images and --labels go together (or --images DIR, a folder of images)');
+    // --images without --labels: images alone (unlabelled), as a flat folder is.
+    if (!o.images) throw new UsageError('--labels labels --images: give the images too');
     if (o.data !== undefined) throw new UsageError(`--data '${o.data}' and --images/--labels name two training sets: give one`);
     // Without --normalize, files take their own statistics (the built-in sets have published ones).
     train = loadFiles(o.images, o.labels, { normalization });
@@ -169,7 +170,7 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
   if (o.testMasks !== undefined && !o.testImages) throw new UsageError('--test-masks labels the pixels of --test-images: give the images too');
   // Test files take the training set's normalisation, whichever set that is.
   let test = testFolder ? renormalize(await folder(o.testImages!, '--test-images', o.testLabels, o.testLimit), train.normalization!)
-    : o.testImages && o.testLabels ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : own();
+    : o.testImages ? renormalize(loadFiles(o.testImages, o.testLabels), train.normalization!) : own();
   if (o.testMasks !== undefined) test = { ...test, ...(await loadMasks(o.testMasks, test, (test as Partial<ImageFolder>).files)) };
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
 }
@@ -182,10 +183,13 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
 export function dataForModel(model: Model, normalize: string | undefined, ...sets: Dataset[]): Dataset[] {
   const n = parseNormalization(normalize) ?? model.spec.inputNormalization ?? sets[0].normalization ?? { mean: 0, std: 1 };
   model.spec = { ...model.spec, inputNormalization: n };
-  const outShape = inferShapes(model.spec).get(model.spec.output)!;
+  const shapes = inferShapes(model.spec);
+  const outShape = shapes.get(model.spec.output)!;
+  const matched = ['detect', 'embed'].includes(taskOf(model.spec, shapes));
   const out = sets.map((d) => {
     if (d.masks && outShape.length !== 3) throw new UsageError(`--masks: model '${model.spec.name}' outputs [${outShape}], not per-pixel class maps [K, H, W]`);
-    return masksAt(renormalize(d, n), [outShape[1], outShape[2]], model.spec.classes);
+    const data = masksAt(renormalize(d, n), [outShape[1], outShape[2]], model.spec.classes);
+    return d.augment === 'default' && matched ? { ...data, augment: false } : data;
   });
   checkDataFits(model, ...out);
   return out;

@@ -94,7 +94,7 @@ const COMMANDS: Record<string, Command> = {
       checkOutputFile('--out', out);
       const options = trainOptions(v, 1);
       const { train: loaded, test: loadedTest } = await loadData(dataValues(v), dataUse(c, v));
-      if (loaded.unlabelled && !loaded.masks) throw new UsageError(`${loaded.name}: a flat folder has no labels to train on; put the images in class subfolders, or give --masks for a segmentation model (prune fine-tunes without labels, by distillation)`);
+      if (loaded.unlabelled && !loaded.masks) throw new UsageError(`${loaded.name} has no labels to train on: give labels (class subfolders, --labels), or --masks for a segmentation model (prune fine-tunes without labels, by distillation)`);
       const resume = str(v, 'resume') ? await loadCheckpoint(str(v, 'resume')!) : undefined;
       if (resume) checkTrainResume(str(v, 'resume')!, resume, v, options, loaded.name);
       const { model, source } = resume ? { model: resume.model, source: str(v, 'resume')! } : withTask(await loadModel(str(v, 'model') ?? 'lenet5', loaded.shape as [number, number, number], loaded.classes, int(v, 'seed', 1)!), str(v, 'task'));
@@ -129,7 +129,7 @@ const COMMANDS: Record<string, Command> = {
       const { test: loaded } = await loadData(dataValues(c.values), use);
       const referenceName = str(c.values, 'reference');
       const unlabelled = loaded.unlabelled && !loaded.masks;
-      if (unlabelled && !referenceName) throw new UsageError(`${loaded.name}: a flat folder has no labels to evaluate against: put the images in class subfolders, give --masks, or compare with the dense model (--reference M)`);
+      if (unlabelled && !referenceName) throw new UsageError(`${loaded.name} has no labels to evaluate against: give labels (class subfolders, --test-labels), --masks, or compare with the dense model (--reference M)`);
       if (referenceName && !unlabelled) throw new UsageError(`--reference compares outputs on images without labels; ${loaded.name} has ${loaded.masks ? 'masks' : 'labels'}: drop --reference`);
       const { model, source } = await use.loadModel(loaded.shape as [number, number, number], loaded.classes);
       const [test] = dataForModel(model, str(c.values, 'normalize'), loaded);

@@ -19,8 +19,12 @@ export interface Dataset {
   normalization?: Normalization;
   /** No labels came with the images (a flat folder): `labels` are placeholders until a model labels them. */
   unlabelled?: boolean;
-  /** Training batches are augmented (random resized crop and horizontal flip, augment.ts): folders of images. */
-  augment?: boolean;
+  /**
+   * Training batches are augmented (random resized crop and horizontal flip, augment.ts): folders of
+   * images; 'default' where nobody asked, which a model that is matched to the dense one's outputs
+   * (a detector, an embedding net) drops: crops would teach it outputs on zoomed images it is not used on.
+   */
+  augment?: boolean | 'default';
   /** Per-pixel class labels (segmentation), count x H x W of maskShape; 255 marks a pixel to ignore. */
   masks?: Uint8Array;
   maskShape?: [number, number];

@@ -31,20 +31,25 @@ async function maskFolder(dir: string, files: string[], [h, w]: [number, number]
 
 /**
  * Masks for `images` from `path` (an NPY file, or a folder of PNGs when `files` names the images' files in
- * order), checked: one per image, integers in 0..255.
+ * order), checked: one per image, integers in 0..255; `classes`: one more than the largest label (255 aside).
  */
-export async function loadMasks(path: string, images: Dataset, files?: string[]): Promise<{ masks: Uint8Array; maskShape: [number, number] }> {
+export async function loadMasks(path: string, images: Dataset, files?: string[]): Promise<{ masks: Uint8Array; maskShape: [number, number]; classes: number }> {
+  const withClasses = (masks: Uint8Array, maskShape: [number, number]) => {
+    let top = 0;
+    for (const v of masks) if (v !== 255 && v > top) top = v;
+    return { masks, maskShape, classes: top + 1 };
+  };
   const [, h, w] = images.shape;
   if (isDirectory(path)) {
     if (!files) throw new DataError(`${path}: a folder of PNG masks goes with a folder of images (--images DIR); with image files, give the masks as an N x H x W NPY file`);
-    return { masks: await maskFolder(path, files, [h, w]), maskShape: [h, w] };
+    return withClasses(await maskFolder(path, files, [h, w]), [h, w]);
   }
   if (!/\.npy$/i.test(path)) throw new DataError(`${path}: masks are an N x H x W .npy file of class indices or a folder of PNG masks`);
   const npy = parseNpy(readFileSync(path), path);
   if (npy.shape.length !== 3 || npy.shape[0] !== images.count) throw new DataError(`${path}: masks must be N x H x W with N = ${images.count} images, got (${npy.shape.join(', ')})`);
   const bad = npy.data.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 255);
   if (bad >= 0) throw new DataError(`${path}: value ${bad} is ${npy.data[bad]}, not a class index (0-254, 255 ignored)`);
-  return { masks: Uint8Array.from(npy.data), maskShape: [npy.shape[1], npy.shape[2]] };
+  return withClasses(Uint8Array.from(npy.data), [npy.shape[1], npy.shape[2]]);
 }
 
 /** `d`'s masks at [h, w] (nearest pixel, half-pixel centres), checked against `classes`: the model's output maps. */

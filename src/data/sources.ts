@@ -29,12 +29,12 @@ export function readFile(file: string): Uint8Array {
 
 /** Reads images and labels from IDX or NPY files (by extension: .npy, anything else IDX). */
 /** Image and label files; byte images are scaled to [0, 1]; then normalised with `normalization` if given. */
-export function loadFiles(imagesFile: string, labelsFile: string, o: { name?: string; normalization?: Normalization } = {}): Dataset {
-  return datasetFromBytes({ file: imagesFile, bytes: readFile(imagesFile) }, { file: labelsFile, bytes: readFile(labelsFile) }, o);
+export function loadFiles(imagesFile: string, labelsFile: string | undefined, o: { name?: string; normalization?: Normalization } = {}): Dataset {
+  return datasetFromBytes({ file: imagesFile, bytes: readFile(imagesFile) }, labelsFile === undefined ? undefined : { file: labelsFile, bytes: readFile(labelsFile) }, o);
 }
 
-/** loadFiles on bytes already read (by extension: .npy, anything else IDX). */
-export function datasetFromBytes(imagesIn: { file: string; bytes: Uint8Array }, labelsIn: { file: string; bytes: Uint8Array }, o: { name?: string; normalization?: Normalization } = {}): Dataset {
+/** loadFiles on bytes already read (by extension: .npy, anything else IDX); without labels, an unlabelled set. */
+export function datasetFromBytes(imagesIn: { file: string; bytes: Uint8Array }, labelsIn: { file: string; bytes: Uint8Array } | undefined, o: { name?: string; normalization?: Normalization } = {}): Dataset {
   const read = ({ file, bytes }: { file: string; bytes: Uint8Array }) => {
     if (file.endsWith('.npy')) {
       const a = parseNpy(bytes, file);
@@ -42,18 +42,19 @@ export function datasetFromBytes(imagesIn: { file: string; bytes: Uint8Array }, 
     }
     return { ...parseIdx(bytes, file), integer: true, descr: 'IDX unsigned bytes' };
   };
-  const [imagesFile, labelsFile] = [imagesIn.file, labelsIn.file];
+  const [imagesFile, labelsFile] = [imagesIn.file, labelsIn?.file ?? imagesIn.file];
   const images = read(imagesIn);
-  const labels = read(labelsIn);
+  const labels = labelsIn ? read(labelsIn) : { dims: [images.dims[0]], data: new Uint8Array(images.dims[0]) };
   // Integer pixels are bytes (0-255), scaled to [0, 1] as IDX files are; float pixels are taken as [0, 1] already.
   if (images.integer) {
     const bad = images.data.findIndex((v: number) => v < 0 || v > 255);
     if (bad >= 0) throw new DataError(`${imagesFile}: integer images (${images.descr}) must hold pixel values 0-255; value ${bad} is ${images.data[bad]}`);
   }
-  return makeDataset(o.name ?? imagesFile, images, labels, {
+  const d = makeDataset(o.name ?? imagesFile, images, labels, {
     files: [imagesFile, labelsFile], scale: images.integer ? 1 / 255 : 1,
     normalization: o.normalization,
   });
+  return labelsIn ? d : { ...d, unlabelled: true };
 }
 
 export function loadMnist(split: 'train' | 'test', normalization: Normalization = MNIST_NORMALIZATION): Dataset {
