@@ -7,12 +7,13 @@ export { type BackendChoice, type ComputeBackend, backendLabel, openBackend, ope
 /** The native CPU backend (Node only): open it with openBackend({ backend: 'native' }) or openNative(). */
 export type { NativeBackend, NativeBackendOptions } from './native/backend.js';
 export { CpuBackend } from './cpu/backend.js';
-export { type ModelSpec, type Node, GraphBuilder, inferShapes, shuffledChannels } from './model/graph.js';
+export { type ModelSpec, type Node, type Task, GraphBuilder, inferShapes, outputNames, shuffledChannels, taskOf } from './model/graph.js';
 export { type Model, initModel, parameterCount, paramList } from './model/model.js';
 export { zoo, zooModel } from './model/zoo.js';
 export { predict } from './model/predict.js';
 export { Network } from './model/network.js';
-export { type Dataset, MNIST_NORMALIZATION, FASHION_MNIST_NORMALIZATION, makeDataset, parseIdx, parseNpy, subset } from './data/dataset.js';
+export { type Batch, type Dataset, MNIST_NORMALIZATION, FASHION_MNIST_NORMALIZATION, loadBatch, makeDataset, parseIdx, parseNpy, subset } from './data/dataset.js';
+export { MASK_IGNORE } from './train/objective.js';
 export { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
 export { type Progress, type RegularizeContext, type TrainHooks, type TrainOptions, train } from './train/trainer.js';
 export { type EvalResult, evaluateModel } from './train/evaluate.js';

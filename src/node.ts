@@ -2,4 +2,6 @@
 // files: the built-in data sets, IDX/NPY files, checkpoints.
 export * from './index.js';
 export { loadDataset, loadFashionMnist, loadFiles, loadMnist } from './data/sources.js';
+export { type ImageFolder, loadImageFolder } from './data/image-folder.js';
+export { loadMasks, masksAt } from './data/masks.js';
 export { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';

@@ -1,6 +1,7 @@
 // Seeded random cases for every backend op, shared by the WebGPU and gpu.js kernel tests (each runs
 // them against the CPU reference). Shapes include sizes that are not multiples of any workgroup or tile.
-import { ACTIVATIONS } from '../../src/backend.js';
+import { ACTIVATIONS, type Tensor } from '../../src/backend.js';
+import { groupNormBackward, groupNormForward } from '../../src/model/group-norm.js';
 import { type Conv2dOptions, type PoolOptions, conv2dGeometry } from '../../src/geometry.js';
 import type { Rng } from '../../src/random.js';
 import { type OpCase, binaryMask, randomInput } from './op-cases.js';
@@ -177,6 +178,46 @@ function preluCase(rng: Rng): OpCase {
 }
 
 /**
+ * ConvTranspose as the network runs it (src/model/network.ts): forward = the input gradient of the
+ * convolution it transposes, weight gradient = that convolution's filter gradient with the roles swapped,
+ * input gradient = that convolution's forward. Strided, dilated, padded, grouped and depthwise; a
+ * convolution input taller or wider than its output needs is output padding.
+ */
+function transposedConvCase(rng: Rng, i: number): OpCase {
+  const c = randomConv(rng, i);
+  const g = conv2dGeometry(c.x, c.w, c.o);
+  const inShape = [c.x[0], g.outChannels, g.outH, g.outW];
+  return {
+    label: `transposed ${c.label}`,
+    inputs: { x: randomInput(rng, inShape), w: randomInput(rng, c.w), dy: randomInput(rng, c.x) },
+    run: (be, t) => ({
+      y: be.conv2dBackwardInput(t.x, t.w, c.x, c.o), dW: be.conv2dBackwardFilter(t.x, t.dy, c.w, c.o), dx: be.conv2d(t.dy, t.w, c.o),
+    }),
+    rtol: 1e-3, atol: 1e-4,
+  };
+}
+
+/** Group norm as the network composes it (src/model/group-norm.ts): G groups of C / G channels, one group, or one channel per group; forward and backward. */
+function groupNormCase(rng: Rng, i: number): OpCase {
+  const perGroup = rng.int(1, 4);
+  const groups = [1, rng.int(2, 4), perGroup * rng.int(1, 3)][i % 3];
+  const channels = i % 3 === 2 ? groups : groups * perGroup;
+  const shape = [rng.int(1, 3), channels, rng.int(1, 7), rng.int(1, 7)];
+  return {
+    label: `[${shape}] in ${groups} groups`,
+    inputs: { x: randomInput(rng, shape, -2, 2), gamma: randomInput(rng, [channels], 0.5, 1.5), beta: randomInput(rng, [channels]), dy: randomInput(rng, shape) },
+    run: (be, t) => {
+      const units = new Map<number, { ones: Tensor; zeros: Tensor }>();
+      const unit = (n: number) => units.get(n) ?? units.set(n, { ones: be.upload(new Float32Array(n).fill(1), [n]), zeros: be.zeros([n]) }).get(n)!;
+      const f = groupNormForward(be, t.x, t.gamma, t.beta, { groups, epsilon: 1e-5, unit });
+      const b = groupNormBackward(be, t.dy, t.x, t.gamma, f.saved, { groups, unit });
+      return { y: f.y, dx: b.dx, dGamma: b.dGamma, dBeta: b.dBeta };
+    },
+    rtol: 1e-3, atol: 1e-4,
+  };
+}
+
+/**
  * Fake quantization, per tensor or along a random axis, 2-16 bits, symmetric or asymmetric: random
  * values beyond the grid (clipping), exact grid points and exact ties (x / s = k + 1/2 with power-of-two
  * scales, so every backend divides exactly and must round half to even).
@@ -298,6 +339,8 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: 'channel concat, slice and flatten', make: concatCase },
   { title: 'channel scale (squeeze-excitation) forward and backward', make: channelScaleCase },
   { title: 'PReLU (per-channel slopes) forward and backward', make: preluCase },
+  { title: 'ConvTranspose (strided, dilated, padded, output-padded, grouped, depthwise) forward and both gradients', make: transposedConvCase },
+  { title: 'group norm (one group, G groups, one channel per group) forward and backward', make: groupNormCase },
   { title: 'fake quantization (binary and 2-16 bits, per tensor and per axis, round half to even) and its clipped straight-through gradient', make: fakeQuantCase },
   { title: 'gather-compaction and channel statistics (pruning criteria, quantizer ranges) along any axis', make: gatherCase },
   { title: 'softmax cross-entropy per sample and per pixel (ignored labels), with and without distillation; squared error', make: lossCase },
