@@ -15,7 +15,7 @@ import { MASK_IGNORE, accumulateSum, supervisionOf, uploadTargets } from './obje
 export type EvalMetric = 'top-1' | 'mean IoU' | 'top-1 agreement' | 'cosine similarity';
 
 export interface EvalResult {
-  /** Mean loss per row (sample or pixel): cross-entropy with labels or masks, squared error (or KL) against the reference. */
+  /** Mean loss per row (sample or pixel): cross-entropy with labels or masks; against the reference, the squared error per sample (summed over the outputs). */
   loss: number;
   /** The task's score, higher is better, in [0, 1] (see `metric`). */
   accuracy: number;
