@@ -153,6 +153,8 @@ describe('folders of images', () => {
       [['train', '--images', join(root, 'flat'), '--epochs', '1'], /has no labels to train on: give labels/],
       [['prune', '--ratio', '0.3', '--input-size', '1x28x28'], /--input-size sizes folders of images/],
       [['prune', '--ratio', '0.3', '--augment', 'none'], /--augment applies to training on a folder of images/],
+      [['prune', '--ratio', '0.3', '--kd-features'], /--kd-features matches intermediate maps while distilling: add --kd/],
+      [['prune', '--model', 'lenet5', '--ratio', '0.3', '--kd', '--kd-features'], /--kd-features: model 'lenet5' has no residual add or concat/],
       [['prune', '--images', join(root, 'flat'), '--ratio', '0.3', '--augment', 'rotate'], /--augment must be crop-flip or none, got 'rotate'/],
       [['prune', '--model', 'vgg-small', '--images', join(root, 'classes'), '--ratio', '0.3'], /with a folder of images: give the size to bring the images to, --input-size CxHxW/],
     ];

@@ -9,13 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodeNpy, parseNpy } from '../src/data/dataset.js';
+import { type Dataset, encodeNpy, parseNpy } from '../src/data/dataset.js';
 import { type Task, inferShapes, outputNames } from '../src/model/graph.js';
 import type { Model } from '../src/model/model.js';
 import { Network } from '../src/model/network.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { importOnnx } from '../src/onnx/import.js';
 import { ChannelPruner, byRatio } from '../src/prune/pruner.js';
+import { NativeBackend } from '../src/native/backend.js';
+import { type Distillation, featureBoundaries } from '../src/train/objective.js';
+import { train } from '../src/train/trainer.js';
 import { Rng } from '../src/random.js';
 import { cpu, toleranceRatio } from './helpers/backends.js';
 import { cli } from './helpers/cli.js';
@@ -123,4 +126,31 @@ describe('beyond classifiers: segmenters, a detector and an embedding net from P
       expect(exported).toHaveLength(f.outputs);
     });
   }
+
+  it('feature distillation (--kd-features): fine-tuned on images alone, the pruned face-embedding net matches the dense model\'s residual map better than when only the output is matched', async () => {
+    const be = await NativeBackend.create();
+    const dense = importOnnx(new Uint8Array(readFileSync(join(dir, 'face-embed.onnx'))), { task: 'embed' });
+    const features = featureBoundaries(dense.spec);
+    expect(features).toEqual(['Add']);
+    const pruner = new ChannelPruner(be, dense, { importance: 'l1', allocation: byRatio(0.3) });
+    await pruner.step();
+    const rng = new Rng(8);
+    const data: Dataset = { name: 'noise', shape: [3, 32, 32], classes: 1, count: 128, images: rng.uniformArray(128 * 3072, -1.7, 1.7), labels: new Uint8Array(128), unlabelled: true };
+    const tune = (distill: Distillation) => train(be, pruner.model, data, { epochs: 4, batchSize: 32, optimizer: 'adam', learningRate: 3e-3, seed: 1, distill }, { teacher: dense });
+    /** The mean squared error of the model's residual map against the dense model's, in inference mode. */
+    const mapError = async (m: Model) => {
+      const x = be.upload(data.images.subarray(0, 32 * 3072), [32, 3, 32, 32]);
+      const [a, b] = [new Network(be, m), new Network(be, dense)];
+      const [fa, fb] = [a.forward(x, false), b.forward(x, false)];
+      const [ya, yb] = [await be.read(fa.outputs.get('Add')!), await be.read(fb.outputs.get('Add')!)];
+      a.release(fa); b.release(fb); a.dispose(); b.dispose(); be.dispose(x);
+      return ya.reduce((s, v, i) => s + (v - yb[i]) ** 2, 0) / ya.length;
+    };
+    const plain = await tune({ temperature: 4, alpha: 1 });
+    const matched = await tune({ temperature: 4, alpha: 1, features });
+    const [before, withoutFeatures, withFeatures] = [await mapError(pruner.model), await mapError(plain.model), await mapError(matched.model)];
+    expect(withFeatures).toBeLessThan(0.8 * before);
+    expect(withFeatures, `map error: pruned ${before}, outputs matched ${withoutFeatures}, maps matched too ${withFeatures}`).toBeLessThan(withoutFeatures);
+    be.destroy();
+  });
 });

@@ -149,7 +149,7 @@ const COMMANDS: Record<string, Command> = {
     usage: 'wgprune prune --model default --budget latency=0.5 --accel systolic-16x16 --kd --out out/',
     options: {
       ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' }, bits: { type: 'string' }, decompose: { type: 'boolean' }, 'decompose-method': { type: 'string' },
-      nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
+      nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, 'kd-features': { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
       'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'restore-bn': { type: 'string' },
       'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' },
     },
@@ -164,6 +164,7 @@ const COMMANDS: Record<string, Command> = {
       '--nm N:M': 'N:M sparsity pattern (granularity nm), e.g. 2:4',
       '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',
       '--kd': 'distil from the dense model while fine-tuning (--temperature 4, --alpha 0.7)',
+      '--kd-features': 'while distilling (--kd, or on images without labels), also match the maps where channel groups meet (residual adds, concats) to the dense model\'s, by mean squared error',
       '--compare-uniform': 'also prune uniformly to the same budget, fine-tuned the same way',
       '--restore-bn M': 'auto (default: on for an ONNX model without batch norms, as an eval-mode export leaves it), on or off: give convolutions whose batch norm the export folded one back for fine-tuning (identity at first), folded back afterwards',
       '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',

@@ -19,6 +19,7 @@ import { schedulerFor } from '../open-backend.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { distillationFor, labelWithModel, unlabelledNotes } from '../train/pseudo-labels.js';
+import { type Distillation, featureBoundaries } from '../train/objective.js';
 import { channelGroups } from '../prune/dependency.js';
 import { type Context, backend, budgetOption, dataUse, dataValues, kdOption, notice, output, trainOptions } from './context.js';
 import { UsageError, dataForModel, loadAccelerator, loadData } from './inputs.js';
@@ -30,12 +31,21 @@ import { type Values, int, num, oneOf, str } from './options.js';
 /** The flags of the choices not spelt `--` and their key. */
 const PRUNE_FLAGS: Partial<Record<keyof PruneChoices, string>> = { compareUniform: '--compare-uniform', sparse: '--sparse-train' };
 
+/** --kd-features: the distillation also matches the maps where channel groups meet; refused without distillation or such maps. */
+function withFeatures(kd: Distillation | undefined, features: boolean, spec: ModelSpec): Distillation | undefined {
+  if (!features) return kd;
+  if (!kd) throw new UsageError('--kd-features matches intermediate maps while distilling: add --kd (images without labels distil by default)');
+  const nodes = featureBoundaries(spec);
+  if (!nodes.length) throw new UsageError(`--kd-features: model '${spec.name}' has no residual add or concat whose maps could be matched`);
+  return { ...kd, features: nodes };
+}
+
 /** What a prune without data (--data none) cannot do is refused, naming the options (runPrune's check, in flags, then the data and fine-tuning flags). */
 function refuseWithoutData(v: Values, criterion: string, restoreBn: string): void {
   const flags = { criterion: `--criterion ${criterion}`, sparse: '--sparse-train', kd: '--kd', restoreBatchNorm: '--restore-bn on' };
   const needData = [
     ...needsData({ criterion, sparse: v['sparse-train'], kd: v.kd, restoreBatchNorm: restoreBn === 'on' }, (k) => flags[k]),
-    ...['images', 'labels', 'test-images', 'test-labels', 'train-limit', 'test-limit', 'normalize', 'input-size', 'strict', 'augment', 'masks', 'test-masks', 'temperature', 'alpha',
+    ...['images', 'labels', 'test-images', 'test-labels', 'train-limit', 'test-limit', 'normalize', 'input-size', 'strict', 'augment', 'masks', 'test-masks', 'temperature', 'alpha', 'kd-features',
       'epochs', 'lr', 'optimizer', 'batch-size', 'max-steps', 'max-seconds', 'bits', 'decompose'].filter((k) => v[k] !== undefined).map((k) => `--${k}`),
   ];
   if (needData.length) throw new UsageError(`--data none prunes without data (no fine-tuning, no evaluation); ${needData.join(', ')} ${needData.length > 1 ? 'need' : 'needs'} data`);
@@ -124,7 +134,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   if (bits && model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; --bits plans widths from a float model: give its float original`);
   const sets = loaded && dataForModel(model, str(v, 'normalize'), loaded.train, loaded.test);
   const [trainSet] = sets ?? [];
-  const kd = distillationFor(kdGiven, trainSet);
+  const kd = withFeatures(distillationFor(kdGiven, trainSet), v['kd-features'] === true, model.spec);
   // auto: an imported ONNX model whose convolutions lost their batch norms to the export (it has none left) gets them back for fine-tuning.
   const folded = /\.onnx$/i.test(source) && !model.spec.nodes.some((n) => n.op === 'batchnorm');
   const restoreBatchNorm = !noData && (restoreBn === 'on' || (restoreBn === 'auto' && folded));

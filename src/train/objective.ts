@@ -5,15 +5,37 @@
 // - a teacher only (detector heads, embeddings, or any model on images without labels): every output
 //   matched to the dense teacher's, KL at the temperature for a classifier's or segmenter's logits, the
 //   mean squared error for maps and embeddings (summed over a detector's heads, equally weighted).
+// With distillation `features`, the outputs of those nodes (featureBoundaries: where channel groups meet)
+// are matched to the teacher's too, by mean squared error, each weighted as an output (FitNets' hints,
+// Romero et al. 2015, without the regressor: the fine-tuned model is the pruned one with masks, of the
+// dense shapes); they add to the gradient, not to the reported loss.
 import type { Backend, Tensor } from '../backend.js';
 import type { Batch, Dataset } from '../data/dataset.js';
-import { type ModelSpec, type Shapes, outputNames, taskOf } from '../model/graph.js';
+import { type ModelSpec, type Shapes, isOutput, outputNames, taskOf } from '../model/graph.js';
 import type { ForwardState } from '../model/network.js';
 
 /** A mask's "void" label (PASCAL VOC's, PyTorch's usual ignore_index for it): no loss, never scored. */
 export const MASK_IGNORE = 255;
 
 export type Supervision = 'labels' | 'masks' | 'teacher';
+
+/** Knowledge distillation's settings: KL temperature, the soft term's weight, and intermediate nodes to match. */
+export interface Distillation { temperature: number; alpha: number; features?: string[] }
+
+/** Where channel groups meet: residual adds and concats that are not outputs (the maps feature distillation matches). */
+export const featureBoundaries = (spec: ModelSpec): string[] => spec.nodes.filter((n) => (n.op === 'add' || n.op === 'concat') && !isOutput(spec, n.name)).map((n) => n.name);
+
+/** Adds, per node of `features`, the squared error's gradient of the student's map against the teacher's to `seeds`. */
+function matchFeatures(be: Backend, features: string[], student: ForwardState, teacher: ForwardState, seeds: Map<string, Tensor>): void {
+  for (const name of features) {
+    const [y, t] = [student.outputs.get(name), teacher.outputs.get(name)];
+    if (!y || !t) throw new Error(`feature distillation: node '${name}' is not in both the model and the teacher`);
+    const e = be.squaredError(y, t);
+    const prior = seeds.get(name);
+    seeds.set(name, prior ? be.add(prior, e.dy) : e.dy);
+    be.dispose(e.loss, ...(prior ? [prior, e.dy] : []));
+  }
+}
 
 /** How `data` supervises a model of `spec`; the reason named where it cannot. */
 export function supervisionOf(spec: ModelSpec, shapes: Shapes, data: Dataset, hasTeacher: boolean): Supervision {
@@ -56,7 +78,14 @@ export function uploadTargets(be: Backend, s: Supervision, batch: Batch, maskSha
 }
 
 export function stepLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision, student: ForwardState, teacher: ForwardState | undefined,
-  targets: Tensor | undefined, distill?: { temperature: number; alpha: number }): StepLoss {
+  targets: Tensor | undefined, distill?: Distillation): StepLoss {
+  const r = outputLoss(be, spec, shapes, s, student, teacher, targets, distill);
+  if (teacher && distill?.features?.length) matchFeatures(be, distill.features, student, teacher, r.seeds);
+  return r;
+}
+
+function outputLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision, student: ForwardState, teacher: ForwardState | undefined,
+  targets: Tensor | undefined, distill?: Distillation): StepLoss {
   if (s !== 'teacher') {
     const kd = teacher && distill ? { teacher: teacher.logits, temperature: distill.temperature, alpha: distill.alpha } : {};
     const r = be.softmaxCrossEntropy(student.logits, targets!, { ...kd, ...(s === 'masks' ? { ignoreLabel: MASK_IGNORE } : {}) });

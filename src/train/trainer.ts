@@ -8,7 +8,7 @@ import { type Batch, type Dataset, epochOrder, loadBatch } from '../data/dataset
 import { inferShapes } from '../model/graph.js';
 import { type Model, firstNonFinite, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
-import { type Supervision, accumulateSum, scoredPixels, stepLoss, supervisionOf, uploadTargets } from './objective.js';
+import { type Distillation, type Supervision, accumulateSum, scoredPixels, stepLoss, supervisionOf, uploadTargets } from './objective.js';
 import type { Checkpoint, TrainingPosition } from './checkpoint.js';
 import { type LrSchedule, learningRateAt } from './schedule.js';
 
@@ -24,8 +24,8 @@ export interface TrainOptions {
   seed: number;
   /** Read loss and accuracy back every this many steps (and at the end). */
   logEvery?: number;
-  /** Distillation from a teacher model (passed to train()). */
-  distill?: { temperature: number; alpha: number };
+  /** Distillation from a teacher model (passed to train()); `features`: nodes whose outputs are matched too (objective.ts). */
+  distill?: Distillation;
   /** Stop after this many steps in all (a resumed run counts the steps before it). */
   maxSteps?: number;
   /** End the run (normally, not as an interruption) once it has trained this long. */
@@ -93,7 +93,8 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   if (o.distill && !hooks.teacher) throw new Error('train: distillation options given without a teacher model');
   const supervision = trainingSupervision(start, data, !!hooks.teacher);
   const net = new Network(be, start);
-  const teacher = hooks.teacher ? Network.forInference(be, hooks.teacher) : undefined;
+  // Matching intermediate maps needs the teacher's nodes as they are (no batch norm folded into a conv, no ReLU fused).
+  const teacher = hooks.teacher ? (o.distill?.features?.length ? new Network(be, hooks.teacher) : Network.forInference(be, hooks.teacher)) : undefined;
 
   const trainable = paramList(start.spec).filter((p) => p.trainable);
   const state = new Map<string, Tensor>();
