@@ -105,7 +105,7 @@ describe('beyond classifiers: segmenters, a detector and an embedding net from P
       exported.forEach((t, i) => expect(toleranceRatio(t, masked[i], 1e-4, 1e-4), `output ${i}`).toBeLessThanOrEqual(1));
     });
 
-    it(`${f.name}: prune --ratio 0.3 from a folder of images${f.masks ? ` and ${f.masks} masks` : ' alone'}: the fine-tuning loss falls, the report scores the task`, async () => {
+    it(`${f.name}: prune --ratio 0.3 from a folder of images${f.masks ? ` and ${f.masks} masks` : ' alone'}: the fine-tuning loss falls, the report scores the task (and eval --reference scores the export alike)`, async () => {
       const root = mkdtempSync(join(tmpdir(), `wgprune-${f.name}-`));
       const data = await imageFolder(root, 48, model.spec.inputShape[1], f.masks);
       const out = join(root, 'out');
@@ -122,8 +122,17 @@ describe('beyond classifiers: segmenters, a detector and an embedding net from P
       if (f.masks) expect(report.pruned.pixelAccuracy).toBeGreaterThan(0);
       else expect(report.dense.accuracy).toBeCloseTo(1, 6); // the dense model agrees with itself
       expect(report.pruned.macs).toBeLessThan(0.85 * report.dense.macs);
-      const exported = await runOrt(new Uint8Array(readFileSync(join(out, 'pruned.onnx'))), new Float32Array(2 * model.spec.inputShape.reduce((a, b) => a * b, 1)), [2, ...model.spec.inputShape]);
+      const prunedOnnx = new Uint8Array(readFileSync(join(out, 'pruned.onnx')));
+      const exported = await runOrt(prunedOnnx, new Float32Array(2 * model.spec.inputShape.reduce((a, b) => a * b, 1)), [2, ...model.spec.inputShape]);
       expect(exported).toHaveLength(f.outputs);
+      expect(importOnnx(prunedOnnx).spec.task).toBe(f.task); // a stated task travels in the export's metadata
+      if (!f.masks) {
+        // eval scores the exported model on the folder against the dense one as the run did.
+        const e = await cli(['eval', '--model', join(out, 'pruned.onnx'), '--images', data.images, '--reference', join(dir, `${f.name}.onnx`), '--json']);
+        expect(e.code, e.stderr).toBe(0);
+        expect(JSON.parse(e.stdout)).toMatchObject({ metric: 'cosine similarity', count: 48 });
+        expect(JSON.parse(e.stdout).accuracy).toBeCloseTo(report.pruned.accuracy, 4);
+      }
     });
   }
 

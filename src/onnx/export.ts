@@ -3,7 +3,7 @@
 import { groupCount, inferShapes, type Node, outputNames } from '../model/graph.js';
 import { type Model, paramList } from '../model/model.js';
 import { qdqOperands } from './export-qdq.js';
-import { type AttributeProto, DataType, NORMALIZATION_KEY, type NodeProto, type TensorProto, onnx } from './proto.js';
+import { type AttributeProto, DataType, NORMALIZATION_KEY, type NodeProto, TASK_KEY, type TensorProto, onnx } from './proto.js';
 
 export const EXPORT_OPSET = 13;
 
@@ -196,7 +196,10 @@ export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
   const proto = onnx.ModelProto.create({
     irVersion: 7, producerName: 'wgprune', producerVersion: '0.1.0',
     opsetImport: [{ domain: '', version: EXPORT_OPSET }],
-    metadataProps: spec.inputNormalization ? [{ key: NORMALIZATION_KEY, value: JSON.stringify(spec.inputNormalization) }] : [],
+    metadataProps: [
+      ...(spec.inputNormalization ? [{ key: NORMALIZATION_KEY, value: JSON.stringify(spec.inputNormalization) }] : []),
+      ...(spec.task ? [{ key: TASK_KEY, value: spec.task }] : []),
+    ],
     graph: {
       name: o.name ?? spec.name, node: nodes, initializer: initializers,
       input: [valueInfo('input', ['batch', ...spec.inputShape])],

@@ -13,7 +13,7 @@ import { activationHandlers } from './import-elementwise.js';
 import { convTransposeHandlers } from './import-conv-transpose.js';
 import { groupNormHandlers } from './import-group-norm.js';
 import { resizeHandlers } from './import-resize.js';
-import { type Const, Importer, type Runtime, float, inputNormalization, int, ints, only, pair2, text } from './importer.js';
+import { type Const, Importer, type Runtime, float, inputNormalization, int, ints, only, pair2, statedTask, text } from './importer.js';
 import { type ModelProto, type NodeProto, decodeModel, toNumber } from './proto.js';
 
 export const OPSETS = { min: 11, max: 18 };
@@ -388,7 +388,8 @@ export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): Model {
   const needed = new Set<string>(outs.map((x) => x.node));
   for (const node of [...c.nodes].reverse()) if (needed.has(node.name)) for (const i of 'inputs' in node ? node.inputs : 'input' in node ? [node.input] : []) needed.add(i);
   const nodes = c.nodes.filter((x) => needed.has(x.name) || x.op === 'input');
-  const spec: ModelSpec = { name: o.name ?? (graph.name || 'onnx-model'), inputShape: shape as [number, number, number], classes: out.shape[0], nodes, output: out.node, ...(outs.length > 1 ? { outputs: outs.map((x) => x.node) } : {}), ...(o.task ? { task: o.task } : {}), ...(out.softmax ? { outputActivation: 'softmax' as const } : {}) };
+  const task = o.task ?? statedTask(m, file);
+  const spec: ModelSpec = { name: o.name ?? (graph.name || 'onnx-model'), inputShape: shape as [number, number, number], classes: out.shape[0], nodes, output: out.node, ...(outs.length > 1 ? { outputs: outs.map((x) => x.node) } : {}), ...(task ? { task } : {}), ...(out.softmax ? { outputActivation: 'softmax' as const } : {}) };
   const params = new Map([...c.params].filter(([k]) => needed.has(k.slice(0, k.lastIndexOf('.')))));
   const normalization = inputNormalization(m, file);
   if (normalization) spec.inputNormalization = normalization;

@@ -1,8 +1,8 @@
 // The importer's state and the helpers every op handler uses: values (constants, runtime tensors and
 // partly matched patterns), the nodes built so far, parameters, attribute readers. Errors name the file,
 // the node and the op.
-import { type Node, type Normalization, inferShapes } from '../model/graph.js';
-import { type AttributeProto, type ModelProto, NORMALIZATION_KEY, type NodeProto, toNumber } from './proto.js';
+import { TASKS, type Node, type Normalization, type Task, inferShapes } from '../model/graph.js';
+import { type AttributeProto, type ModelProto, NORMALIZATION_KEY, type NodeProto, TASK_KEY, toNumber } from './proto.js';
 
 /** A value known at import time: initializers, Constant outputs, folded shapes (NaN = the batch size). */
 export interface Const { kind: 'const'; dims: number[]; data: number[] }
@@ -157,6 +157,14 @@ export function pair2(c: Importer, n: NodeProto, name: string, fallback: number[
 /** Attributes a handler does not read must hold their defaults; anything else is unsupported. */
 export function only(c: Importer, n: NodeProto, known: string[]): void {
   for (const a of n.attribute ?? []) if (!known.includes(a.name ?? '')) c.fail(n, `attribute '${a.name}' is not supported (supported: ${known.join(', ') || 'none'})`);
+}
+
+/** The task our export records in the model's metadata, if any (checked against the outputs by inferShapes). */
+export function statedTask(m: ModelProto, file: string): Task | undefined {
+  const text = m.metadataProps?.find((p) => p.key === TASK_KEY)?.value;
+  if (text === undefined || text === null) return undefined;
+  if (!(TASKS as readonly string[]).includes(text)) throw new Error(`${file}: metadata '${TASK_KEY}' is '${text.slice(0, 40)}', not one of ${TASKS.join(', ')}`);
+  return text as Task;
 }
 
 /** The input normalisation our export records in the model's metadata, if any. */

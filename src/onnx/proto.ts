@@ -32,3 +32,5 @@ export function decodeModel(bytes: Uint8Array, file: string): ModelProto {
 
 /** The metadata key holding a model's input normalisation as JSON ({ mean, std } of pixels in [0, 1]). */
 export const NORMALIZATION_KEY = 'wgprune.input_normalization';
+/** Metadata key of a stated task (graph.ts's Task: an embedding net's, which its output shape does not say). */
+export const TASK_KEY = 'wgprune.task';
