@@ -3,6 +3,7 @@
 // net. Each imports and computes what PyTorch computed (its outputs saved beside it) and what onnxruntime
 // computes; pruned 30%, its compacted export runs in onnxruntime as the masked model does; and pruned from
 // a folder of images alone (masks for the segmenters, nothing for the others), its fine-tuning loss falls.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { cli } from './helpers/cli.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node');
 const dir = new URL('./fixtures/onnx/', import.meta.url).pathname;
+const ROOT = new URL('..', import.meta.url).pathname;
 const FIXTURES: { name: string; task?: Task; outputs: number; masks?: 'npy' | 'png' }[] = [
   { name: 'unet-seg', outputs: 1, masks: 'npy' },
   { name: 'deeplabv3-mobilenetv3', outputs: 1, masks: 'png' },
@@ -132,6 +134,10 @@ describe('beyond classifiers: segmenters, a detector and an embedding net from P
         expect(e.code, e.stderr).toBe(0);
         expect(JSON.parse(e.stdout)).toMatchObject({ metric: 'cosine similarity', count: 48 });
         expect(JSON.parse(e.stdout).accuracy).toBeCloseTo(report.pruned.accuracy, 4);
+        // The README's onnxruntime script: every head of the export, and the dense model against itself agreeing exactly.
+        const script = (model: string) => execFileSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'examples', 'onnxruntime-outputs.ts'), model, '--dense', join(dir, `${f.name}.onnx`), join(data.images, '000.png'), join(data.images, '001.png')], { encoding: 'utf8' });
+        expect(script(join(out, 'pruned.onnx')).trim().split('\n')).toHaveLength(f.outputs);
+        expect(script(join(dir, `${f.name}.onnx`))).toMatch(/^output: \[2, .*\]  cosine 1\.0000/);
       }
     });
   }
