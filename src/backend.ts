@@ -116,6 +116,8 @@ export interface Backend {
   preluBackward(dy: Tensor, x: Tensor, slope: Tensor): { dx: Tensor; dSlope: Tensor };
 
   maxPool(x: Tensor, o: PoolOptions): { y: Tensor; argmax: Tensor };
+  /** Max pooling's values alone, for inference: no argmax is kept for a backward pass. */
+  maxPoolValues(x: Tensor, o: PoolOptions): Tensor;
   maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor;
   avgPool(x: Tensor, o: PoolOptions): Tensor;
   avgPoolBackward(dy: Tensor, inputShape: Shape, o: PoolOptions): Tensor;

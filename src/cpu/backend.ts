@@ -83,6 +83,7 @@ export class CpuBackend implements Backend {
     const r = ref.maxPool(nd(x), o);
     return { y: this.wrap(r.y), argmax: this.wrap(r.argmax) };
   }
+  maxPoolValues(x: Tensor, o: PoolOptions): Tensor { return this.wrap(ref.maxPool(nd(x), o).y); }
   maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
     return this.wrap(ref.maxPoolBackward(nd(dy), nd(argmax), inputShape, o));
   }

@@ -283,6 +283,10 @@ export class GpujsBackend extends GpujsRuntime implements Backend {
     const shape = [g.batch, g.channels, g.outH, g.outW];
     return { y: this.output('pool', shape, data(x), 0, ...poolArgs(g)), argmax: this.output('pool', shape, data(x), 1, ...poolArgs(g)) };
   }
+  maxPoolValues(x: Tensor, o: PoolOptions): Tensor {
+    const g = poolGeometry('maxPool', x.shape, o);
+    return this.output('pool', [g.batch, g.channels, g.outH, g.outW], data(x), 0, ...poolArgs(g));
+  }
   maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
     const g = poolGeometry('maxPoolBackward', inputShape, o);
     assertShape('maxPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);

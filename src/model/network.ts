@@ -226,6 +226,7 @@ export class Network {
           break;
         }
         case 'maxpool': {
+          if (!training) { y = be.maxPoolValues(ins[0], this.poolOptions(n)); break; } // no backward pass to keep the argmax for
           const r = be.maxPool(ins[0], this.poolOptions(n));
           saved.set(`${n.name}.argmax`, r.argmax);
           y = r.y;

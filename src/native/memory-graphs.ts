@@ -161,17 +161,23 @@ export function globalAvgPoolBackwardGraph(n: number, c: number, s: number): OpG
 /**
  * Max pooling: x -> y, argmax (the first maximum's flat index in its input plane, as float). onnxruntime
  * scans each window in row-major order and keeps a strictly greater value, so its first maximum is the
- * reference's; its indices count from the start of the tensor, hence the modulo the plane size.
+ * reference's; its indices count from the start of the tensor, hence the modulo the plane size. Without
+ * `indices`, the values alone (inference).
  */
-export function maxPoolGraph(g: PoolGeometry): OpGraph {
+export function maxPoolGraph(g: PoolGeometry, indices = true): OpGraph {
   const G = new OpGraph();
   const x = G.input('x', [g.batch, g.channels, g.inH, g.inW]);
-  const [y, indices] = G.ops('MaxPool', [x], 2, {
+  const attrs = {
     kernel_shape: [g.kernelH, g.kernelW], strides: [g.strideH, g.strideW], dilations: [g.dilationH, g.dilationW],
     pads: [g.padTop, g.padLeft, g.padBottom, g.padRight],
-  });
+  };
+  if (!indices) {
+    G.output(G.op('MaxPool', [x], attrs));
+    return G;
+  }
+  const [y, argmax] = G.ops('MaxPool', [x], 2, attrs);
   G.output(y);
-  G.output(G.op('Cast', [G.op('Mod', [indices, G.ints([g.inH * g.inW])])], { to: 1 }));
+  G.output(G.op('Cast', [G.op('Mod', [argmax, G.ints([g.inH * g.inW])])], { to: 1 }));
   return G;
 }
 

@@ -252,6 +252,13 @@ export class WebGpuBackend implements Backend {
     return { y, argmax };
   }
 
+  /** The pooling kernel writes the argmax beside the values; here it goes to a scratch buffer, released at once. */
+  maxPoolValues(x: Tensor, o: PoolOptions): Tensor {
+    const { y, argmax } = this.maxPool(x, o);
+    this.dispose(argmax);
+    return y;
+  }
+
   maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
     const g = poolGeometry('maxPoolBackward', inputShape, o);
     assertShape('maxPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);

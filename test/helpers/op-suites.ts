@@ -140,7 +140,7 @@ function poolCase(rng: Rng): OpCase {
       const avg = be.avgPool(t.x, o);
       const gap = be.globalAvgPool(t.x);
       return {
-        max: max.y, argmax: max.argmax, avg, gap,
+        max: max.y, argmax: max.argmax, maxValues: be.maxPoolValues(t.x, o), avg, gap,
         dMax: be.maxPoolBackward(max.y, max.argmax, x, o),
         dAvg: be.avgPoolBackward(avg, x, o),
         dGap: be.globalAvgPoolBackward(gap, x),
@@ -335,7 +335,7 @@ export const OP_SUITES: { title: string; make: (rng: Rng, i: number) => OpCase }
   { title: 'layer norm over channels, with and without a channel mask, forward and backward', make: layerNormCase },
   { title: 'separable resampling (nearest and bilinear resize) with dense row and column matrices', make: resampleCase },
   { title: `activations (${ACTIVATIONS.join(', ')}) and their gradients; elementwise add`, make: activationCase },
-  { title: 'max, average and global average pooling, forward and backward', make: poolCase },
+  { title: 'max (with and without argmax), average and global average pooling, forward and backward', make: poolCase },
   { title: 'channel concat, slice and flatten', make: concatCase },
   { title: 'channel scale (squeeze-excitation) forward and backward', make: channelScaleCase },
   { title: 'PReLU (per-channel slopes) forward and backward', make: preluCase },
