@@ -12,6 +12,8 @@ import type { RunReport } from '../src/report/report.js';
 
 const CONFIG = new URL('../demo/vite.config.ts', import.meta.url).pathname;
 const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-swiftshader'];
+/** A full-page screenshot waits for the page's next frame, which a gpu.js page on 2 loaded cores held past Playwright's 30 s once in CI. */
+const SCREENSHOT_MS = 120_000;
 
 describe('browser demo', () => {
   let server: PreviewServer;
@@ -97,7 +99,7 @@ describe('browser demo', () => {
     await page.waitForFunction(() => document.querySelectorAll('#pred-pruned .row').length === 10, undefined, { timeout: 30_000 });
     expect(await page.locator('#pred-dense .row').count()).toBe(10);
     mkdirSync('out', { recursive: true });
-    await page.screenshot({ path: 'out/demo-webgpu.png', fullPage: true });
+    await page.screenshot({ path: 'out/demo-webgpu.png', fullPage: true, timeout: SCREENSHOT_MS });
     expect(errors).toEqual([]);
   }, 900_000);
 
@@ -128,7 +130,7 @@ describe('browser demo', () => {
     expect(Math.abs((await libraryAccuracy(SHIPPED)).accuracy - r.dense.accuracy!)).toBeLessThanOrEqual(2 / 1000); // gpu.js in the page, native in Node
     expect(r.pruned.accuracy).toBeGreaterThan(0.9);
     expect(Number(await page.textContent('#pruned-cycles'))).toBe(r.pruned.cycles);
-    await page.screenshot({ path: 'out/demo-gpujs.png', fullPage: true });
+    await page.screenshot({ path: 'out/demo-gpujs.png', fullPage: true, timeout: SCREENSHOT_MS });
     expect(errors).toEqual([]);
   }, 600_000);
 
