@@ -228,6 +228,13 @@ export async function loadBatch(d: Dataset, indices: ArrayLike<number>): Promise
   return { images, ...gatherTargets(d, indices) };
 }
 
+/** loadBatch started ahead of its use (decoding while the caller computes): a failure surfaces where it is awaited, never as an unhandled rejection of a batch nobody awaits. */
+export function loadBatchAhead(d: Dataset, indices: ArrayLike<number>): Promise<Batch> {
+  const batch = loadBatch(d, indices);
+  batch.catch(() => undefined);
+  return batch;
+}
+
 /** Samples `indices` of an in-memory set (loadBatch reads any). */
 export function gatherBatch(d: Dataset, indices: ArrayLike<number>): Batch {
   if (d.stream) throw new Error(`data set '${d.name}' is streamed: read its batches with loadBatch`);

@@ -7,8 +7,8 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * The worker's code: CommonJS, evaluated (a file beside this one would not survive every way the package
- * is run: tsx, the compiled dist/, bundlers); sharp is loaded from the path resolved here. As
- * image-folder.ts's decode: cover-resize to [H, W], centre crop, grey or sRGB, pixels / 255.
+ * is run: tsx, the compiled dist/, bundlers); sharp is loaded from the path resolved here. The transform
+ * image-folder.ts describes: cover-resize to [H, W], centre crop, grey or sRGB, pixels / 255.
  */
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');

@@ -3,12 +3,11 @@
 // to the images' geometry as they were (cover-resize and centre crop) at the nearest pixel, so that every
 // value stays a class. Palette PNGs (as PASCAL VOC ships them) hold colours, not indices: they are refused
 // with the way out. Masks are then resampled (nearest) to the model's output size where it differs.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { DataError, type Dataset, parseNpy } from './dataset.js';
 import { isDirectory } from './image-folder.js';
-import { readFileSync } from 'node:fs';
 
 /** The mask files of a folder of images' `files`, decoded at [h, w]: count x h x w. */
 async function maskFolder(dir: string, files: string[], [h, w]: [number, number]): Promise<Uint8Array> {

@@ -47,7 +47,7 @@ export async function accumulateTaylor(be: Backend, model: Model, groups: Group[
     const indices = Array.from({ length: o.batchSize }, (_, i) => (b * o.batchSize + i) % data.count);
     const batch = await loadBatch(data, indices);
     const x = be.upload(batch.images, [batch.size, c, h, w]);
-    const labels = uploadTargets(be, supervision, batch, data.maskShape);
+    const labels = uploadTargets(be, supervision, batch, data.maskShape).tensor;
     const f = net.forward(x, true);
     const { loss, seeds, correct } = stepLoss(be, model.spec, net.shapes, supervision, f, undefined, labels);
     const grads = net.backward(f, seeds);

@@ -4,9 +4,9 @@
 // agreement (per pixel for maps) for a classifier's or segmenter's logits, else the mean cosine similarity
 // of each sample's outputs and the output SNR, 10·log10(Σ t² / Σ (y − t)²) dB.
 import type { Backend, Tensor } from '../backend.js';
-import { type Dataset, loadBatch } from '../data/dataset.js';
+import { type Dataset, loadBatchAhead } from '../data/dataset.js';
 import { checkStop } from '../interrupt.js';
-import { type ModelSpec, inferShapes, outputNames, taskOf } from '../model/graph.js';
+import { inferShapes, outputNames, taskOf } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { Network } from '../model/network.js';
 import { MASK_IGNORE, accumulateSum, supervisionOf, uploadTargets } from './objective.js';
@@ -79,9 +79,11 @@ class Agreement {
   private signal = 0;
   private noise = 0;
   private cosineSum = 0;
+  /** Per sample, the sum over outputs of the mean squared error (objective.ts's loss against a teacher). */
+  private lossSum = 0;
   private hits = 0;
   private rows = 0;
-  constructor(private readonly spec: ModelSpec, private readonly logits: boolean, private readonly classes: number) {}
+  constructor(private readonly logits: boolean, private readonly classes: number) {}
   add(ys: Float32Array[], ts: Float32Array[], n: number): void {
     if (this.logits) {
       const positions = ys[0].length / (n * this.classes);
@@ -95,23 +97,25 @@ class Agreement {
       let [dot, yy, tt] = [0, 0, 0];
       ys.forEach((y, o) => {
         const per = y.length / n;
+        let squares = 0;
         for (let i = b * per; i < (b + 1) * per; i++) {
           const [a, t] = [y[i], ts[o][i]];
           dot += a * t; yy += a * a; tt += t * t;
-          this.noise += (a - t) * (a - t);
+          squares += (a - t) * (a - t);
         }
+        this.noise += squares;
+        this.lossSum += squares / per;
       });
       this.signal += tt;
       this.cosineSum += yy > 0 && tt > 0 ? dot / Math.sqrt(yy * tt) : yy === tt ? 1 : 0;
     }
   }
-  scores(count: number): Pick<EvalResult, 'accuracy' | 'metric' | 'snrDb' | 'cosine'> {
-    const cosine = this.cosineSum / count;
+  scores(count: number): Omit<EvalResult, 'count'> {
+    const [loss, cosine] = [this.lossSum / count, this.cosineSum / count];
     // No SNR where the outputs are identical (the reference itself): it would be infinite.
     const snr = this.noise > 0 ? { snrDb: 10 * Math.log10(this.signal / this.noise) } : {};
-    return this.logits ? { accuracy: this.hits / this.rows, metric: 'top-1 agreement', ...snr, cosine } : { accuracy: cosine, metric: 'cosine similarity', ...snr, cosine };
+    return this.logits ? { loss, accuracy: this.hits / this.rows, metric: 'top-1 agreement', ...snr, cosine } : { loss, accuracy: cosine, metric: 'cosine similarity', ...snr, cosine };
   }
-  get outputs(): string[] { return outputNames(this.spec); }
 }
 
 export async function evaluateModel(be: Backend, model: Model, data: Dataset, o: EvalOptions = {}): Promise<EvalResult> {
@@ -122,16 +126,12 @@ export async function evaluateModel(be: Backend, model: Model, data: Dataset, o:
   const reference = supervision === 'teacher' ? Network.forInference(be, o.reference!) : undefined;
   const task = taskOf(model.spec, shapes);
   const confusion = supervision === 'masks' ? new Confusion(model.spec.classes) : undefined;
-  const agreement = reference ? new Agreement(model.spec, task === 'classify' || task === 'segment', model.spec.classes) : undefined;
+  const agreement = reference ? new Agreement(task === 'classify' || task === 'segment', model.spec.classes) : undefined;
   const [c, h, w] = data.shape;
   let [lossSum, correctSum]: Tensor[] = [be.zeros([1]), be.zeros([1])];
   let rows = 0;
   try {
-    const read = (start: number) => {
-      const batch = loadBatch(data, Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i));
-      batch.catch(() => undefined); // handled where it is awaited
-      return batch;
-    };
+    const read = (start: number) => loadBatchAhead(data, Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i));
     let ahead = read(0);
     for (let start = 0; start < data.count; start += batchSize) {
       const batch = await ahead;
@@ -139,19 +139,14 @@ export async function evaluateModel(be: Backend, model: Model, data: Dataset, o:
       const x = be.upload(batch.images, [batch.size, c, h, w]);
       const f = net.forward(x, false);
       if (reference) {
+        // Both models' outputs are read back: agreement, SNR and the squared-error loss are taken on the host.
         const r = reference.forward(x, false);
-        const names = agreement!.outputs;
+        const names = outputNames(model.spec);
         const [ys, ts] = [await Promise.all(names.map((n) => be.read(f.outputs.get(n)!))), await Promise.all(names.map((n) => be.read(r.outputs.get(n)!)))];
         agreement!.add(ys, ts, batch.size);
-        for (const name of names) {
-          const e = be.squaredError(f.outputs.get(name)!, r.outputs.get(name)!);
-          lossSum = accumulateSum(be, lossSum, e.loss);
-          be.dispose(e.loss, e.dy);
-        }
-        rows += batch.size;
         reference.release(r);
       } else {
-        const targets = uploadTargets(be, supervision, batch, data.maskShape)!;
+        const targets = uploadTargets(be, supervision, batch, data.maskShape).tensor!;
         const { loss, dLogits, correct } = be.softmaxCrossEntropy(f.logits, targets, supervision === 'masks' ? { ignoreLabel: MASK_IGNORE } : {});
         if (confusion) confusion.add(await be.read(f.logits), batch.masks!, batch.size, loss.size / batch.size);
         lossSum = accumulateSum(be, lossSum, loss);
@@ -164,9 +159,9 @@ export async function evaluateModel(be: Backend, model: Model, data: Dataset, o:
       be.flush();
       if (o.shouldStop) await checkStop(o.shouldStop, 'evaluation');
     }
+    if (agreement) return { count: data.count, ...agreement.scores(data.count) };
     const [loss, correct] = [(await be.read(lossSum))[0], (await be.read(correctSum))[0]];
     const result = { loss: loss / rows, count: data.count };
-    if (agreement) return { ...result, ...agreement.scores(data.count) };
     if (confusion) {
       const s = confusion.scores();
       return { ...result, accuracy: s.meanIoU, metric: 'mean IoU', ...s };

@@ -46,11 +46,11 @@ export function supervisionOf(spec: ModelSpec, shapes: Shapes, data: Dataset, ha
     if (data.maskShape!.join() !== out.slice(1).join()) throw new Error(`data set '${data.name}' has ${data.maskShape!.join('x')} masks, model '${spec.name}' outputs ${out.slice(1).join('x')} maps: they must be the same size`);
     return 'masks';
   }
-  if (!data.unlabelled && (task === 'classify' || (task === 'segment' && hasTeacher))) {
-    if (task === 'segment') return 'teacher'; // class labels per image say nothing per pixel
+  if (task === 'classify' && !data.unlabelled) {
     if (data.classes > spec.classes) throw new Error(`data set '${data.name}' has ${data.classes} classes, model '${spec.name}' outputs ${spec.classes}`);
     return 'labels';
   }
+  // Anything else (a segmenter's class labels per image say nothing per pixel) learns from the teacher.
   if (!hasTeacher) {
     const has = data.unlabelled ? 'has no labels' : task === 'segment' ? 'has class labels, not per-pixel masks' : `has class labels, and a model that ${task === 'embed' ? 'embeds' : 'detects'} does not train on them here`;
     throw new Error(`data set '${data.name}' ${has}: model '${spec.name}' (${task}) trains on it by distillation from a teacher (the dense model) only`);
@@ -65,16 +65,15 @@ export interface StepLoss {
   seeds: Map<string, Tensor>;
   /** 1 per row whose top class is its label (labels and masks only). */
   correct?: Tensor;
-  /** Rows in `loss`; rows that can be correct (pixels not ignored). */
+  /** Rows in `loss`. */
   rows: number;
-  scored: number;
 }
 
-/** The targets a batch uploads: per-sample labels or per-pixel masks, as `s` needs. */
-export function uploadTargets(be: Backend, s: Supervision, batch: Batch, maskShape?: [number, number]): Tensor | undefined {
-  if (s === 'labels') return be.upload(batch.labels, [batch.size]);
-  if (s === 'masks') return be.upload(batch.masks!, [batch.size, ...maskShape!]);
-  return undefined;
+/** A batch's targets on the device (per-sample labels or per-pixel masks, as `s` needs; none for a teacher) and how many rows can be correct. */
+export function uploadTargets(be: Backend, s: Supervision, batch: Batch, maskShape?: [number, number]): { tensor?: Tensor; scored: number } {
+  if (s === 'labels') return { tensor: be.upload(batch.labels, [batch.size]), scored: batch.size };
+  if (s === 'masks') return { tensor: be.upload(batch.masks!, [batch.size, ...maskShape!]), scored: scoredPixels(batch.masks!) };
+  return { scored: 0 };
 }
 
 export function stepLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision, student: ForwardState, teacher: ForwardState | undefined,
@@ -89,7 +88,7 @@ function outputLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision
   if (s !== 'teacher') {
     const kd = teacher && distill ? { teacher: teacher.logits, temperature: distill.temperature, alpha: distill.alpha } : {};
     const r = be.softmaxCrossEntropy(student.logits, targets!, { ...kd, ...(s === 'masks' ? { ignoreLabel: MASK_IGNORE } : {}) });
-    return { loss: r.loss, seeds: new Map([[spec.output, r.dLogits]]), correct: r.correct, rows: r.loss.size, scored: r.loss.size };
+    return { loss: r.loss, seeds: new Map([[spec.output, r.dLogits]]), correct: r.correct, rows: r.loss.size };
   }
   const task = taskOf(spec, shapes);
   if (task === 'classify' || task === 'segment') {
@@ -97,7 +96,7 @@ function outputLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision
     const labels = be.zeros(student.logits.shape.filter((_, i) => i !== 1));
     const r = be.softmaxCrossEntropy(student.logits, labels, { teacher: teacher!.logits, temperature: distill?.temperature ?? 4, alpha: 1 });
     be.dispose(labels, r.correct);
-    return { loss: r.loss, seeds: new Map([[spec.output, r.dLogits]]), rows: r.loss.size, scored: 0 };
+    return { loss: r.loss, seeds: new Map([[spec.output, r.dLogits]]), rows: r.loss.size };
   }
   const seeds = new Map<string, Tensor>();
   let loss: Tensor | undefined;
@@ -107,11 +106,11 @@ function outputLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision
     if (!loss) loss = r.loss;
     else { const sum = be.add(loss, r.loss); be.dispose(loss, r.loss); loss = sum; }
   }
-  return { loss: loss!, seeds, rows: loss!.size, scored: 0 };
+  return { loss: loss!, seeds, rows: loss!.size };
 }
 
 /** Pixels of a batch's masks that are scored (not MASK_IGNORE). */
-export function scoredPixels(masks: Float32Array): number {
+function scoredPixels(masks: Float32Array): number {
   let n = 0;
   for (const v of masks) if (v !== MASK_IGNORE) n++;
   return n;

@@ -27,28 +27,27 @@ async function topClasses(be: Backend, model: Model, d: Dataset, positions: numb
   return labels;
 }
 
-/** Can `model` label images (a classifier or a segmenter), so that its sets need no teacher at each step? */
-export function labelsWith(model: Model): boolean {
-  const task = taskOf(model.spec, inferShapes(model.spec));
-  return task === 'classify' || task === 'segment';
-}
+/** What identifies a set's images (its stream, for a folder): sets sharing them are labelled and noted once. */
+const imagesOf = (d: Dataset): unknown => d.stream ?? d.images;
 
 /**
  * The sets, each labelled with `model`'s top-1 predictions where it has no labels of its own (masks for a
  * segmenter); sets that share their images (a folder that is its own test set) are predicted once.
  */
 export async function labelWithModel(be: Backend, model: Model, sets: Dataset[], batchSize = 256): Promise<Dataset[]> {
-  if (!labelsWith(model)) return sets;
-  const out = inferShapes(model.spec).get(model.spec.output)!;
-  const maskShape = out.length === 3 ? ([out[1], out[2]] as [number, number]) : undefined;
+  // A classifier or a segmenter labels images, so that its sets need no teacher at each step; other models do not.
+  const shapes = inferShapes(model.spec);
+  const task = taskOf(model.spec, shapes);
+  if (task !== 'classify' && task !== 'segment') return sets;
+  const out = shapes.get(model.spec.output)!;
+  const maskShape = task === 'segment' ? ([out[1], out[2]] as [number, number]) : undefined;
   const positions = maskShape ? maskShape[0] * maskShape[1] : 1;
-  const done = new Map<unknown, Uint8Array>(); // by the set's images (its stream, for a folder)
+  const done = new Map<unknown, Uint8Array>();
   const labelled: Dataset[] = [];
   for (const d of sets) {
     if (!d.unlabelled || d.masks) { labelled.push(d); continue; }
-    const key = d.stream ?? d.images;
-    if (!done.has(key)) done.set(key, await topClasses(be, model, d, positions, batchSize));
-    const top = done.get(key)!;
+    if (!done.has(imagesOf(d))) done.set(imagesOf(d), await topClasses(be, model, d, positions, batchSize));
+    const top = done.get(imagesOf(d))!;
     labelled.push(maskShape ? { ...d, masks: top, maskShape, unlabelled: undefined, classes: model.spec.classes } : { ...d, labels: top, unlabelled: undefined, classes: model.spec.classes });
   }
   return labelled;
@@ -60,7 +59,7 @@ export const distillationFor = (kd: { temperature: number; alpha: number } | und
 /** What a run says of each set without labels (once per set of images), by what the model could label. */
 export function unlabelledNotes(model: Model, sets: Dataset[], train: Dataset | undefined): string[] {
   const task = taskOf(model.spec, inferShapes(model.spec));
-  return sets.filter((d, i, all) => d.unlabelled && !d.masks && all.findIndex((e) => (e.stream ?? e.images) === (d.stream ?? d.images)) === i).map((d) => {
+  return sets.filter((d, i, all) => d.unlabelled && !d.masks && all.findIndex((e) => imagesOf(e) === imagesOf(d)) === i).map((d) => {
     const tuned = d === train ? ' and fine-tuning distilled from it alone' : '';
     if (task === 'classify') return `${d.name} has no labels: the dense model labelled it${tuned}; accuracies on it are top-1 agreement with the dense model`;
     if (task === 'segment') return `${d.name} has no masks: the dense model labelled each pixel${tuned}; mean IoU and pixel accuracy on it are agreement with the dense model's classes`;

@@ -4,11 +4,11 @@
 import { yieldToEvents } from '../interrupt.js';
 import type { Backend, Tensor } from '../backend.js';
 import { augmentBatch } from '../data/augment.js';
-import { type Batch, type Dataset, epochOrder, loadBatch } from '../data/dataset.js';
+import { type Batch, type Dataset, epochOrder, loadBatch, loadBatchAhead } from '../data/dataset.js';
 import { inferShapes } from '../model/graph.js';
 import { type Model, firstNonFinite, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
-import { type Distillation, type Supervision, accumulateSum, scoredPixels, stepLoss, supervisionOf, uploadTargets } from './objective.js';
+import { type Distillation, type Supervision, accumulateSum, stepLoss, supervisionOf, uploadTargets } from './objective.js';
 import type { Checkpoint, TrainingPosition } from './checkpoint.js';
 import { type LrSchedule, learningRateAt } from './schedule.js';
 
@@ -149,11 +149,6 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
 
   let order = epochOrder(data.count, o.seed, position.epoch);
   let ahead: { step: number; batch: Promise<Batch> } | undefined;
-  const prefetch = (step: number, indices: Uint32Array) => {
-    const batch = loadBatch(data, indices);
-    batch.catch(() => undefined); // handled where it is awaited; a run that stops first never reads it
-    return { step, batch };
-  };
   while (position.step < totalSteps) {
     if (position.batchInEpoch >= stepsPerEpoch) {
       position = { ...position, epoch: position.epoch + 1, batchInEpoch: 0 };
@@ -162,7 +157,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     const b = position.batchInEpoch * o.batchSize;
     const gathered: Batch = await (ahead?.step === position.step ? ahead.batch : loadBatch(data, order.subarray(b, b + o.batchSize)));
     // The epoch's next batch is read (decoded, from a folder) while this step computes.
-    ahead = position.batchInEpoch + 1 < stepsPerEpoch && position.step + 1 < totalSteps ? prefetch(position.step + 1, order.subarray(b + o.batchSize, b + 2 * o.batchSize)) : undefined;
+    ahead = position.batchInEpoch + 1 < stepsPerEpoch && position.step + 1 < totalSteps ? { step: position.step + 1, batch: loadBatchAhead(data, order.subarray(b + o.batchSize, b + 2 * o.batchSize)) } : undefined;
     // Seeded by the step, so that a resumed run augments as the uninterrupted one would have.
     const batch = data.augment ? augmentBatch(gathered, data.shape, o.seed * 1_000_003 + position.step, data.maskShape) : gathered;
     const lr = learningRateAt(o.schedule ?? { kind: 'constant' }, o.learningRate, position.step, stepsPerEpoch, totalSteps);
@@ -171,7 +166,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     const targets = uploadTargets(be, supervision, batch, data.maskShape);
     const forward = net.forward(x, true);
     const teacherPass = teacher?.forward(x, false);
-    const { loss, seeds, correct, rows, scored } = stepLoss(be, start.spec, net.shapes, supervision, forward, teacherPass, targets, o.distill);
+    const { loss, seeds, correct, rows } = stepLoss(be, start.spec, net.shapes, supervision, forward, teacherPass, targets.tensor, o.distill);
     const grads = net.backward(forward, seeds);
     await hooks.regularize?.({ be, step: position.step, params: net.params, grads, learningRate: lr });
     for (const p of trainable) {
@@ -189,8 +184,8 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     lossSum = accumulateSum(be, lossSum, loss);
     if (correct) correctSum = accumulateSum(be, correctSum, correct);
     rowsSince += rows;
-    scoredSince += supervision === 'masks' ? scoredPixels(batch.masks!) : scored;
-    be.dispose(x, targets, loss, correct, ...seeds.values(), ...grads.values());
+    scoredSince += targets.scored;
+    be.dispose(x, targets.tensor, loss, correct, ...seeds.values(), ...grads.values());
     net.release(forward);
     if (teacherPass) teacher!.release(teacherPass);
     be.flush();
