@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const sources = ['conv.cc', 'memory.cc', 'pool.cc'].map((f) => join(root, 'src', 'native', 'onednn', f));
+const sources = ['conv.cc', 'memory.cc', 'norm.cc', 'pool.cc', 'optim.cc'].map((f) => join(root, 'src', 'native', 'onednn', f));
 const target = join(root, 'build', 'onednn.node');
 const compiler = process.env.CXX ?? 'g++';
 const nodeHeaders = [join(process.config.variables.node_prefix ?? '/usr', 'include', 'node'), join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node']
@@ -30,7 +30,7 @@ if (spawnSync(compiler, ['--version']).status !== 0) skip(`no C++ compiler '${co
 
 mkdirSync(dirname(target), { recursive: true });
 const partial = `${target}.partial`;
-const r = spawnSync(compiler, ['-O2', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden', '-DNODE_GYP_MODULE_NAME=onednn',
+const r = spawnSync(compiler, ['-O2', '-fno-trapping-math', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden', '-DNODE_GYP_MODULE_NAME=onednn',
   `-I${nodeHeaders}`, ...sources, '-ldnnl', '-o', partial], { encoding: 'utf8' });
 if (r.status !== 0) {
   rmSync(partial, { force: true });

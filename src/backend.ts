@@ -173,6 +173,19 @@ export interface Backend {
   sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void;
   /** In place on w, m and v. */
   adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void;
+
+  /**
+   * Optional, for inference: a whole ONNX model (float32 input 'input' with a symbolic batch, float32
+   * outputs) compiled by a graph runtime that fuses and re-lays-out across layers, which a per-op
+   * interface cannot. Backends without one leave it out and run inference op by op.
+   */
+  compileOnnx?(onnx: Uint8Array): CompiledGraph;
+}
+
+/** A compiled inference graph: run() gives its outputs in the model's order (the caller disposes them). */
+export interface CompiledGraph {
+  run(x: Tensor): Tensor[];
+  dispose(): void;
 }
 
 const bitsView = new Float32Array(1);

@@ -8,7 +8,7 @@
 import {
   type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
-  type ChannelStat,
+  type ChannelStat, type CompiledGraph,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
@@ -25,7 +25,7 @@ import {
 } from './memory-graphs.js';
 import { ArrayPool } from './array-pool.js';
 import { NATIVE_KERNELS, type NativeKernels, type OnednnKernels, Pass, openOnednn } from './onednn.js';
-import { type OpGraph, type OpSession, compile, defaultThreads, loadOrt } from './ort.js';
+import { type OpGraph, type OpSession, compile, compileModel, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
 
 class NativeTensor implements Tensor {
@@ -33,6 +33,9 @@ class NativeTensor implements Tensor {
   /** Shared with reshaped views; optimizers update `data` in place. */
   constructor(readonly shape: Shape, readonly storage: { data: Float32Array }) { this.size = sizeOf(shape); }
 }
+
+/** Below this many values a reduction runs as a float32 loop: a call into either library costs more. */
+const SMALL = 1 << 14;
 
 const data = (t: Tensor): Float32Array => (t as NativeTensor).storage.data;
 const maybe = (t: Tensor | undefined) => (t ? data(t) : undefined);
@@ -160,6 +163,15 @@ export class NativeBackend implements Backend {
     return { liveTensors: this.live.size, liveBuffers: this.views.size, liveBytes: this.liveBytes, ...this.stats };
   }
 
+  /** One onnxruntime session for the whole model (see compileModel): at VGG-small's batch 256, 37 ms where op by op took 82. */
+  compileOnnx(onnx: Uint8Array): CompiledGraph {
+    const s = compileModel(this.ort, onnx, this.threads);
+    return {
+      run: (x) => s.run(data(x), x.shape).map((o) => this.wrap(o.dims, o.data)),
+      dispose: () => s.dispose(),
+    };
+  }
+
   // ---- convolution and linear layers: oneDNN or onnxruntime ----
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
@@ -189,28 +201,29 @@ export class NativeBackend implements Backend {
     const g = linearGeometry(x.shape, w.shape);
     checkConvBias('linear', g.outChannels, o);
     const f = { bias: !!o.bias, relu: !!o.relu };
-    const y = this.run(`fc:${g.batch},${g.inChannels},${g.outChannels}:${flagKey(f)}`, () => linearGraph(g.batch, g.inChannels, g.outChannels, f),
-      [data(x), data(w), maybe(o.bias)]);
+    const y = this.dnn?.matmul(g.batch, g.inChannels, g.outChannels, data(x), data(w), { transB: true, bias: maybe(o.bias), relu: o.relu })
+      ?? this.run(`fc:${g.batch},${g.inChannels},${g.outChannels}:${flagKey(f)}`, () => linearGraph(g.batch, g.inChannels, g.outChannels, f), [data(x), data(w), maybe(o.bias)]);
     return this.wrap([g.batch, g.outChannels], y);
   }
   linearBackwardInput(dy: Tensor, w: Tensor): Tensor {
     const g = linearGeometry([dy.shape[0], w.shape[1]], w.shape);
     assertShape('linearBackwardInput', 'dy', dy.shape, [g.batch, g.outChannels]);
-    return this.wrap([g.batch, g.inChannels], this.run(`fcdx:${g.batch},${g.inChannels},${g.outChannels}`,
-      () => linearBackwardInputGraph(g.batch, g.inChannels, g.outChannels), [data(dy), data(w)]));
+    return this.wrap([g.batch, g.inChannels], this.dnn?.matmul(g.batch, g.outChannels, g.inChannels, data(dy), data(w))
+      ?? this.run(`fcdx:${g.batch},${g.inChannels},${g.outChannels}`, () => linearBackwardInputGraph(g.batch, g.inChannels, g.outChannels), [data(dy), data(w)]));
   }
   linearBackwardWeight(dy: Tensor, x: Tensor): Tensor {
     const g = linearGeometry(x.shape, [dy.shape[1], x.shape[1]]);
     assertShape('linearBackwardWeight', 'dy', dy.shape, [g.batch, g.outChannels]);
-    return this.wrap([g.outChannels, g.inChannels], this.run(`fcdw:${g.batch},${g.inChannels},${g.outChannels}`,
-      () => linearBackwardWeightGraph(g.batch, g.inChannels, g.outChannels), [data(dy), data(x)]));
+    return this.wrap([g.outChannels, g.inChannels], this.dnn?.matmul(g.outChannels, g.batch, g.inChannels, data(dy), data(x), { transA: true })
+      ?? this.run(`fcdw:${g.batch},${g.inChannels},${g.outChannels}`, () => linearBackwardWeightGraph(g.batch, g.inChannels, g.outChannels), [data(dy), data(x)]));
   }
 
   // ---- batch norm and per-channel reductions ----
 
   channelSum(x: Tensor): Tensor {
     const [n, c, sp] = axisView('channelSum', x.shape, 1);
-    return this.wrap([c], this.run(`sum:${n},${c},${sp}`, () => channelSumGraph(n, c, sp), [data(x)]));
+    // A small sum (a bias's gradient, a batch's loss total) costs less as a loop than as a call.
+    return this.wrap([c], x.size < SMALL ? k.channelSum(data(x), n, c, sp) : this.run(`sum:${n},${c},${sp}`, () => channelSumGraph(n, c, sp), [data(x)]));
   }
 
   batchNormTraining(x: Tensor, p: BatchNormParams) {
@@ -318,10 +331,10 @@ export class NativeBackend implements Backend {
     const shape = [g.batch, g.channels, g.outH, g.outW];
     return { y: this.wrap(shape, y), argmax: this.wrap(shape, argmax) };
   }
-  /** onnxruntime's MaxPool with one output: 4x faster than either path that also finds the argmax (VGG-small's first pool at batch 256: 11 ms against 48). */
+  /** Values only (no argmax): the addon's loop, else onnxruntime's MaxPool with one output. */
   maxPoolValues(x: Tensor, o: PoolOptions): Tensor {
     const g = poolGeometry('maxPool', x.shape, o);
-    return this.wrap([g.batch, g.channels, g.outH, g.outW], this.run(`maxpool-values:${geometryKey(g)}`, () => maxPoolGraph(g, false), [data(x)]));
+    return this.wrap([g.batch, g.channels, g.outH, g.outW], this.dnn?.maxPoolValues(data(x), g) ?? this.run(`maxpool-values:${geometryKey(g)}`, () => maxPoolGraph(g, false), [data(x)]));
   }
   maxPoolBackward(dy: Tensor, argmax: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
     const g = poolGeometry('maxPoolBackward', inputShape, o);
@@ -398,12 +411,12 @@ export class NativeBackend implements Backend {
   }
   sgdStep(w: Tensor, grad: Tensor, velocity: Tensor, o: SgdOptions): void {
     checkOptimizer('sgdStep', w, { grad, velocity, mask: o.mask });
-    k.sgdStep(data(w), data(grad), data(velocity), maybe(o.mask), o.learningRate, o.momentum ?? 0, o.weightDecay ?? 0);
+    (this.dnn ?? k).sgdStep(data(w), data(grad), data(velocity), maybe(o.mask), o.learningRate, o.momentum ?? 0, o.weightDecay ?? 0);
   }
   adamStep(w: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
     checkAdamStep(o.step);
     checkOptimizer('adamStep', w, { grad, m, v, mask: o.mask });
-    k.adamStep(data(w), data(grad), data(m), data(v), maybe(o.mask), {
+    (this.dnn ?? k).adamStep(data(w), data(grad), data(m), data(v), maybe(o.mask), {
       lr: o.learningRate, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, epsilon: o.epsilon ?? 1e-8, weightDecay: o.weightDecay ?? 0, step: o.step,
     });
   }

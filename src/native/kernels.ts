@@ -134,8 +134,8 @@ export function sgdStep(w: Float32Array, grad: Float32Array, velocity: Float32Ar
 }
 
 /** PyTorch's Adam with L2 weight decay in place; `step` counts from 1. */
-export function adamStep(w: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, mask: Float32Array | undefined,
-  o: { lr: number; beta1: number; beta2: number; epsilon: number; weightDecay: number; step: number }): void {
+export interface AdamSettings { lr: number; beta1: number; beta2: number; epsilon: number; weightDecay: number; step: number }
+export function adamStep(w: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, mask: Float32Array | undefined, o: AdamSettings): void {
   const c1 = 1 - o.beta1 ** o.step, c2 = 1 - o.beta2 ** o.step;
   for (let i = 0; i < w.length; i++) {
     if (mask && mask[i] === 0) { w[i] = 0; m[i] = 0; v[i] = 0; continue; }
@@ -182,4 +182,15 @@ export function preluBackward(dy: Float32Array, x: Float32Array, slope: Float32A
     sums[c] += dy[i] * x[i];
   }
   return { dx, dSlope: Float32Array.from(sums) };
+}
+
+/** Per channel of [n, c, spatial], the sum over samples and positions (in double, then rounded). */
+export function channelSum(x: Float32Array, n: number, c: number, spatial: number): Float32Array {
+  const out = new Float32Array(c);
+  for (let k = 0; k < c; k++) {
+    let sum = 0;
+    for (let b = 0; b < n; b++) for (let i = (b * c + k) * spatial, end = i + spatial; i < end; i++) sum += x[i];
+    out[k] = sum;
+  }
+  return out;
 }

@@ -14,15 +14,19 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Activation } from '../backend.js';
 import type { Conv2dGeometry, PoolGeometry } from '../geometry.js';
+import type { AdamSettings } from './kernels.js';
 
 interface Addon {
   convolution(pass: number, geometry: Int32Array, relu: boolean, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
-  batchNormForward(n: number, c: number, spatial: number, epsilon: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
-  batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void;
+  batchNormForward(n: number, c: number, spatial: number, epsilon: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, invStd: Float32Array, variance: Float32Array): void;
+  batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invStd: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void;
   activation(code: number, alpha: number, beta: number, backward: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   add(relu: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
-  maxPool(geometry: Int32Array, x: Float32Array, y: Float32Array, argmax: Float32Array): void;
+  maxPool(geometry: Int32Array, x: Float32Array, y: Float32Array, argmax: Float32Array | null): void;
   maxPoolBackward(geometry: Int32Array, dy: Float32Array, argmax: Float32Array, dx: Float32Array): void;
+  matmul(transA: boolean, transB: boolean, relu: boolean, m: number, k: number, n: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
+  sgdStep(w: Float32Array, grad: Float32Array, velocity: Float32Array, mask: Float32Array | null, lr: number, momentum: number, weightDecay: number): void;
+  adamStep(w: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, mask: Float32Array | null, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, step: number): void;
   setThreads(threads: number): void;
   version(): string;
   /** Frees the calling thread's cached primitives and buffers. */
@@ -33,7 +37,7 @@ interface Addon {
   setCacheLimit(bytes: number): void;
 }
 
-const ADDON_FUNCTIONS = ['convolution', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit'] as const satisfies readonly (keyof Addon)[];
+const ADDON_FUNCTIONS = ['convolution', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit'] as const satisfies readonly (keyof Addon)[];
 
 /** The addon's path: build/ at the package root (src/native/ and dist/native/ are both two levels down). */
 export const ONEDNN_ADDON = fileURLToPath(new URL('../../build/onednn.node', import.meta.url));
@@ -134,21 +138,16 @@ export class OnednnKernels {
 
   /** Batch norm's training forward over [n, c, spatial]: [y, the batch mean, invStd = 1 / sqrt(variance + epsilon), the biased variance]. */
   batchNormForward(n: number, c: number, spatial: number, epsilon: number, x: Float32Array, gamma: Float32Array, beta: Float32Array) {
-    return this.attempt(`bn:${n},${c},${spatial}`, () => {
-      const y = this.alloc(n * c * spatial), mean = new Float32Array(c), variance = new Float32Array(c);
-      this.addon.batchNormForward(n, c, spatial, epsilon, x, gamma, beta, y, mean, variance);
-      return [y, mean, variance.map((v) => 1 / Math.sqrt(v + epsilon)), variance];
-    });
+    const y = this.alloc(n * c * spatial), mean = new Float32Array(c), invStd = new Float32Array(c), variance = new Float32Array(c);
+    this.addon.batchNormForward(n, c, spatial, epsilon, x, gamma, beta, y, mean, invStd, variance);
+    return [y, mean, invStd, variance];
   }
 
   /** Batch norm's backward through the batch statistics (mean, invStd as the forward gave them): [dx, dGamma, dBeta]. */
   batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invStd: Float32Array) {
-    return this.attempt(`bnback:${n},${c},${spatial}`, () => {
-      const dx = this.alloc(n * c * spatial), dGamma = new Float32Array(c), dBeta = new Float32Array(c);
-      // oneDNN takes the variance and epsilon; variance + epsilon is 1 / invStd^2, with epsilon 0 here.
-      this.addon.batchNormBackward(n, c, spatial, dy, x, gamma, mean, invStd.map((s) => 1 / (s * s)), dx, dGamma, dBeta);
-      return [dx, dGamma, dBeta];
-    });
+    const dx = this.alloc(n * c * spatial), dGamma = new Float32Array(c), dBeta = new Float32Array(c);
+    this.addon.batchNormBackward(n, c, spatial, dy, x, gamma, mean, invStd, dx, dGamma, dBeta);
+    return [dx, dGamma, dBeta];
   }
 
   /** f(x) for the activations oneDNN has (undefined for the others). */
@@ -165,6 +164,24 @@ export class OnednnKernels {
     });
   }
 
+  /** [m, n] = A B (+ bias, ReLU): A is a as [m, k] (transA: a holds [k, m]), B is b as [k, n] (transB: b holds [n, k]). */
+  matmul(m: number, k: number, n: number, a: Float32Array, b: Float32Array, o: { transA?: boolean; transB?: boolean; bias?: Float32Array; relu?: boolean } = {}) {
+    return this.attempt(`matmul:${m},${k},${n}:${o.transA},${o.transB},${!!o.bias},${!!o.relu}`, () => {
+      const out = this.alloc(m * n);
+      this.addon.matmul(!!o.transA, !!o.transB, !!o.relu, m, k, n, a, b, o.bias ?? null, out);
+      return out;
+    });
+  }
+
+  /** SGD with momentum in place (kernels.sgdStep's definition, in the addon: optim.cc). */
+  sgdStep(w: Float32Array, grad: Float32Array, velocity: Float32Array, mask: Float32Array | undefined, lr: number, momentum: number, weightDecay: number): void {
+    this.addon.sgdStep(w, grad, velocity, mask ?? null, lr, momentum, weightDecay);
+  }
+  /** Adam in place (kernels.adamStep's definition, in the addon: optim.cc). */
+  adamStep(w: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, mask: Float32Array | undefined, o: AdamSettings): void {
+    this.addon.adamStep(w, grad, m, v, mask ?? null, o.lr, o.beta1, o.beta2, o.epsilon, o.weightDecay, o.step);
+  }
+
   add(a: Float32Array, b: Float32Array, relu: boolean) {
     return this.attempt(`add:${relu},${a.length}`, () => {
       const out = this.alloc(a.length);
@@ -178,6 +195,12 @@ export class OnednnKernels {
     const size = g.batch * g.channels * g.outH * g.outW, y = this.alloc(size), argmax = this.alloc(size);
     this.addon.maxPool(poolWindow(g), x, y, argmax);
     return [y, argmax];
+  }
+  /** Max pooling's values only (inference). */
+  maxPoolValues(x: Float32Array, g: PoolGeometry): Float32Array {
+    const y = this.alloc(g.batch * g.channels * g.outH * g.outW);
+    this.addon.maxPool(poolWindow(g), x, y, null);
+    return y;
   }
   maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry): Float32Array {
     const dx = this.alloc(g.batch * g.channels * g.inH * g.inW);

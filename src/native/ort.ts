@@ -14,6 +14,7 @@ interface OrtTensor { readonly data: Float32Array; readonly dims: readonly numbe
 interface BindingSession {
   loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void;
   run(feeds: Record<string, OrtTensor>, fetches: Record<string, null>, options: Record<string, unknown>): Record<string, OrtTensor>;
+  readonly outputMetadata: { name: string }[];
   dispose(): void;
 }
 interface Ort {
@@ -117,14 +118,45 @@ export class OpSession {
   dispose(): void { this.session.dispose(); }
 }
 
-/** Compiles `g` into a session using `threads` intra-op threads. */
-export function compile(ort: Ort, g: OpGraph, threads: number): OpSession {
-  const bytes = g.encode();
+/** ONNX bytes loaded into a session with `threads` intra-op threads, graph optimizations all on. */
+function load(ort: Ort, bytes: Uint8Array, threads: number, spinning: boolean): BindingSession {
   const s = new ort.binding.InferenceSession();
   s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-    // Each session has its own thread pool; spinning workers of idle sessions would take the cores from the running one.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
   });
-  return new OpSession(ort, s, g.inputs, g.outputs);
+  return s;
+}
+
+/**
+ * Compiles `g` into a session using `threads` intra-op threads. Spinning off: each session has its own
+ * thread pool, and spinning workers of idle sessions would take the cores from the running one.
+ */
+export function compile(ort: Ort, g: OpGraph, threads: number): OpSession {
+  return new OpSession(ort, load(ort, g.encode(), threads, false), g.inputs, g.outputs);
+}
+
+/** A whole model in one session: its input 'input' at any batch, every graph output with its shape. */
+export class ModelSession {
+  private readonly outputs: string[];
+  constructor(private ort: Ort, private session: BindingSession) { this.outputs = session.outputMetadata.map((o) => o.name); }
+
+  run(x: Float32Array, dims: readonly number[]): { data: Float32Array; dims: readonly number[] }[] {
+    const fetches: Record<string, null> = {};
+    for (const o of this.outputs) fetches[o] = null;
+    const result = this.session.run({ input: new this.ort.Tensor('float32', x, dims) }, fetches, {});
+    return this.outputs.map((o) => result[o]);
+  }
+
+  dispose(): void { this.session.dispose(); }
+}
+
+/**
+ * An exported model compiled for inference: onnxruntime fuses batch norms and activations into the
+ * convolutions and runs them in its blocked NCHWc layout across layers (no per-layer reorders).
+ * Spinning off, as for the op sessions: the ops that follow it (a student's training step after a
+ * teacher's forward pass) run on the same cores.
+ */
+export function compileModel(ort: Ort, bytes: Uint8Array, threads: number): ModelSession {
+  return new ModelSession(ort, load(ort, bytes, threads, false));
 }

@@ -35,11 +35,13 @@ function padsOf(p: number | readonly number[] | undefined): number[] {
 export interface ExportOptions {
   /** The graph's name (default: the model's). */
   name?: string;
+  /** The model's output softmax, where it has one (default true); false exports the logits as 'output'. */
+  outputActivation?: boolean;
 }
 
 /** The model as ONNX bytes; masked weights are exported as zeros. */
 export function exportOnnx(model: Model, o: ExportOptions = {}): Uint8Array {
-  const spec = model.spec;
+  const spec = o.outputActivation === false ? { ...model.spec, outputActivation: undefined } : model.spec;
   const shapes = inferShapes(spec);
   const params = new Map(paramList(spec).map((p) => [p.name, p]));
   const initializers: TensorProto[] = [];

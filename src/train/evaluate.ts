@@ -8,7 +8,7 @@ import { type Dataset, loadBatchAhead } from '../data/dataset.js';
 import { checkStop } from '../interrupt.js';
 import { inferShapes, outputNames, taskOf } from '../model/graph.js';
 import type { Model } from '../model/model.js';
-import { Network } from '../model/network.js';
+import { inferenceNetwork } from './inference.js';
 import { MASK_IGNORE, accumulateSum, supervisionOf, uploadTargets } from './objective.js';
 
 /** What `accuracy` measures. */
@@ -122,8 +122,8 @@ export async function evaluateModel(be: Backend, model: Model, data: Dataset, o:
   const batchSize = o.batchSize ?? 256;
   const shapes = inferShapes(model.spec);
   const supervision = supervisionOf(model.spec, shapes, data, !!o.reference);
-  const net = Network.forInference(be, model);
-  const reference = supervision === 'teacher' ? Network.forInference(be, o.reference!) : undefined;
+  const net = inferenceNetwork(be, model);
+  const reference = supervision === 'teacher' ? inferenceNetwork(be, o.reference!) : undefined;
   const task = taskOf(model.spec, shapes);
   const confusion = supervision === 'masks' ? new Confusion(model.spec.classes) : undefined;
   const agreement = reference ? new Agreement(task === 'classify' || task === 'segment', model.spec.classes) : undefined;
@@ -137,10 +137,10 @@ export async function evaluateModel(be: Backend, model: Model, data: Dataset, o:
       const batch = await ahead;
       if (start + batchSize < data.count) ahead = read(start + batchSize); // decoded while this batch computes
       const x = be.upload(batch.images, [batch.size, c, h, w]);
-      const f = net.forward(x, false);
+      const f = net.forward(x);
       if (reference) {
         // Both models' outputs are read back: agreement, SNR and the squared-error loss are taken on the host.
-        const r = reference.forward(x, false);
+        const r = reference.forward(x);
         const names = outputNames(model.spec);
         const [ys, ts] = [await Promise.all(names.map((n) => be.read(f.outputs.get(n)!))), await Promise.all(names.map((n) => be.read(r.outputs.get(n)!)))];
         agreement!.add(ys, ts, batch.size);

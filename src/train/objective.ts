@@ -13,6 +13,7 @@ import type { Backend, Tensor } from '../backend.js';
 import type { Batch, Dataset } from '../data/dataset.js';
 import { type ModelSpec, type Shapes, isOutput, outputNames, taskOf } from '../model/graph.js';
 import type { ForwardState } from '../model/network.js';
+import type { Inference } from './inference.js';
 
 /** A mask's "void" label (PASCAL VOC's, PyTorch's usual ignore_index for it): no loss, never scored. */
 export const MASK_IGNORE = 255;
@@ -26,7 +27,7 @@ export interface Distillation { temperature: number; alpha: number; features?: s
 export const featureBoundaries = (spec: ModelSpec): string[] => spec.nodes.filter((n) => (n.op === 'add' || n.op === 'concat') && !isOutput(spec, n.name)).map((n) => n.name);
 
 /** Adds, per node of `features`, the squared error's gradient of the student's map against the teacher's to `seeds`. */
-function matchFeatures(be: Backend, features: string[], student: ForwardState, teacher: ForwardState, seeds: Map<string, Tensor>): void {
+function matchFeatures(be: Backend, features: string[], student: ForwardState, teacher: Inference, seeds: Map<string, Tensor>): void {
   for (const name of features) {
     const [y, t] = [student.outputs.get(name), teacher.outputs.get(name)];
     if (!y || !t) throw new Error(`feature distillation: node '${name}' is not in both the model and the teacher`);
@@ -76,14 +77,14 @@ export function uploadTargets(be: Backend, s: Supervision, batch: Batch, maskSha
   return { scored: 0 };
 }
 
-export function stepLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision, student: ForwardState, teacher: ForwardState | undefined,
+export function stepLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision, student: ForwardState, teacher: Inference | undefined,
   targets: Tensor | undefined, distill?: Distillation): StepLoss {
   const r = outputLoss(be, spec, shapes, s, student, teacher, targets, distill);
   if (teacher && distill?.features?.length) matchFeatures(be, distill.features, student, teacher, r.seeds);
   return r;
 }
 
-function outputLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision, student: ForwardState, teacher: ForwardState | undefined,
+function outputLoss(be: Backend, spec: ModelSpec, shapes: Shapes, s: Supervision, student: ForwardState, teacher: Inference | undefined,
   targets: Tensor | undefined, distill?: Distillation): StepLoss {
   if (s !== 'teacher') {
     const kd = teacher && distill ? { teacher: teacher.logits, temperature: distill.temperature, alpha: distill.alpha } : {};

@@ -8,6 +8,7 @@ import { type Batch, type Dataset, epochOrder, loadBatch, loadBatchAhead } from 
 import { inferShapes } from '../model/graph.js';
 import { type Model, firstNonFinite, paramList } from '../model/model.js';
 import { Network } from '../model/network.js';
+import { inferenceNetwork } from './inference.js';
 import { type Distillation, type Supervision, accumulateSum, stepLoss, supervisionOf, uploadTargets } from './objective.js';
 import type { Checkpoint, TrainingPosition } from './checkpoint.js';
 import { type LrSchedule, learningRateAt } from './schedule.js';
@@ -94,7 +95,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   const supervision = trainingSupervision(start, data, !!hooks.teacher);
   const net = new Network(be, start);
   // Matching intermediate maps needs the teacher's nodes as they are (no batch norm folded into a conv, no ReLU fused).
-  const teacher = hooks.teacher ? (o.distill?.features?.length ? new Network(be, hooks.teacher) : Network.forInference(be, hooks.teacher)) : undefined;
+  const teacher = hooks.teacher ? inferenceNetwork(be, hooks.teacher, { features: !!o.distill?.features?.length }) : undefined;
 
   const trainable = paramList(start.spec).filter((p) => p.trainable);
   const state = new Map<string, Tensor>();
@@ -165,7 +166,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     const x = be.upload(batch.images, [batch.size, c, h, w]);
     const targets = uploadTargets(be, supervision, batch, data.maskShape);
     const forward = net.forward(x, true);
-    const teacherPass = teacher?.forward(x, false);
+    const teacherPass = teacher?.forward(x);
     const { loss, seeds, correct, rows } = stepLoss(be, start.spec, net.shapes, supervision, forward, teacherPass, targets.tensor, o.distill);
     const grads = net.backward(forward, seeds);
     await hooks.regularize?.({ be, step: position.step, params: net.params, grads, learningRate: lr });

@@ -106,7 +106,10 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info);
 napi_value BatchNormBackward(napi_env env, napi_callback_info info);
 napi_value Activation(napi_env env, napi_callback_info info);
 napi_value Add(napi_env env, napi_callback_info info);
+napi_value Matmul(napi_env env, napi_callback_info info);
 napi_value MaxPool(napi_env env, napi_callback_info info);
 napi_value MaxPoolBackward(napi_env env, napi_callback_info info);
+napi_value SgdStep(napi_env env, napi_callback_info info);
+napi_value AdamStep(napi_env env, napi_callback_info info);
 
 }  // namespace wgprune

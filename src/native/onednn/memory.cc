@@ -1,6 +1,6 @@
-// wgprune's oneDNN addon, its memory-bound ops on plain float32 arrays the caller owns: batch norm's
-// training forward and backward (per channel of [N, C, spatial]), activations forward and backward, and
-// add (with a fused ReLU). Primitives are built once per op and shape and cached (per thread, bounded: common.h).
+// wgprune's oneDNN addon, its ops on plain float32 arrays the caller owns other than convolutions:
+// activations forward and backward, add (with a fused ReLU), and the matrix products of linear layers. Primitives are
+// built once per op and shape and cached (per thread, bounded: common.h).
 #include <iterator>
 #include <unordered_map>
 #include <vector>
@@ -17,9 +17,6 @@ namespace {
 struct Op {
   primitive prim;
   std::vector<std::pair<int, memory::desc>> args;
-  // An argument the primitive checks for but does not read, bound to another's memory (batch norm's
-  // backward with use_shift asks for the shift; only its gradient depends on it, and not on its value).
-  int alias = 0, aliasOf = 0;
 };
 
 Lru<Op>& ops() { thread_local Lru<Op> cache; return cache; }
@@ -40,7 +37,6 @@ napi_value execute(napi_env env, Op& op, napi_value* argv, const char* name) {
       return fail(env, std::string(name) + ": argument " + std::to_string(i) + " must be a Float32Array of the op's size");
     bound.insert({op.args[i].first, memory(op.args[i].second, cpu(), data)});
   }
-  if (op.alias) bound.insert({op.alias, bound.at(op.aliasOf)});
   op.prim.execute(queue(), bound);
   queue().wait();
   return nullptr;
@@ -53,60 +49,11 @@ bool dims(napi_env env, napi_value* argv, int count, std::vector<int64_t>& out) 
   return true;
 }
 
-const auto kScaleShift = normalization_flags::use_scale | normalization_flags::use_shift;
-
-batch_normalization_forward::primitive_desc batchNormForwardDesc(const memory::desc& data, float epsilon) {
-  return {{prop_kind::forward_training, data, epsilon, kScaleShift}, cpu()};
-}
-
 }  // namespace
 
 size_t wgprune::opCacheBytes() { return ops().bytes(); }
 size_t wgprune::opCacheEntries() { return ops().size(); }
 void wgprune::clearOpCache() { ops().clear(); }
-
-// batchNormForward(n, c, spatial, epsilon, x, gamma, beta, y, mean, variance): training statistics (biased variance).
-napi_value wgprune::BatchNormForward(napi_env env, napi_callback_info info) {
-  napi_value argv[10];
-  if (!arguments(env, info, 10, argv, "batchNormForward")) return nullptr;
-  std::vector<int64_t> d;
-  double epsilon;
-  if (!dims(env, argv, 3, d) || napi_get_value_double(env, argv[3], &epsilon) != napi_ok) return fail(env, "batchNormForward: n, c, spatial and epsilon must be numbers");
-  try {
-    const std::string key = "bn," + std::to_string(d[0]) + "," + std::to_string(d[1]) + "," + std::to_string(d[2]) + "," + floatKey(epsilon);
-    Op& op = cached(key, [&] {
-      const memory::desc data({d[0], d[1], d[2], 1}, dt::f32, tag::nchw), channel({d[1]}, dt::f32, tag::x);
-      auto pd = batchNormForwardDesc(data, float(epsilon));
-      return Op{batch_normalization_forward(pd), {{DNNL_ARG_SRC, data}, {DNNL_ARG_SCALE, channel}, {DNNL_ARG_SHIFT, channel},
-                                                  {DNNL_ARG_DST, data}, {DNNL_ARG_MEAN, channel}, {DNNL_ARG_VARIANCE, channel}}};
-    });
-    return execute(env, op, argv + 4, "batchNormForward");
-  } catch (const dnnl::error& err) {
-    return fail(env, std::string("oneDNN: ") + err.what());
-  }
-}
-
-// batchNormBackward(n, c, spatial, dy, x, gamma, mean, variance, dx, dGamma, dBeta), through the batch
-// statistics. The caller passes variance + epsilon as `variance` (1 / invStd^2): epsilon here is 0.
-napi_value wgprune::BatchNormBackward(napi_env env, napi_callback_info info) {
-  napi_value argv[11];
-  if (!arguments(env, info, 11, argv, "batchNormBackward")) return nullptr;
-  std::vector<int64_t> d;
-  if (!dims(env, argv, 3, d)) return fail(env, "batchNormBackward: n, c and spatial must be positive integers");
-  try {
-    const std::string key = "bnback," + std::to_string(d[0]) + "," + std::to_string(d[1]) + "," + std::to_string(d[2]);
-    Op& op = cached(key, [&] {
-      const memory::desc data({d[0], d[1], d[2], 1}, dt::f32, tag::nchw), channel({d[1]}, dt::f32, tag::x);
-      batch_normalization_backward::primitive_desc pd({prop_kind::backward, data, data, 0.f, kScaleShift}, cpu(), batchNormForwardDesc(data, 0.f));
-      return Op{batch_normalization_backward(pd), {{DNNL_ARG_DIFF_DST, data}, {DNNL_ARG_SRC, data}, {DNNL_ARG_SCALE, channel}, {DNNL_ARG_MEAN, channel},
-                                                   {DNNL_ARG_VARIANCE, channel}, {DNNL_ARG_DIFF_SRC, data}, {DNNL_ARG_DIFF_SCALE, channel}, {DNNL_ARG_DIFF_SHIFT, channel}},
-                DNNL_ARG_SHIFT, DNNL_ARG_SCALE};
-    });
-    return execute(env, op, argv + 3, "batchNormBackward");
-  } catch (const dnnl::error& err) {
-    return fail(env, std::string("oneDNN: ") + err.what());
-  }
-}
 
 // The activations oneDNN computes as the CPU reference defines them (src/cpu/reference.ts: activate and
 // activationSlope), by the code the caller passes: relu (alpha: leaky slope), clip_v2 (relu6: its
@@ -160,6 +107,40 @@ napi_value wgprune::Add(napi_env env, napi_callback_info info) {
       return Op{binary(pd), {{DNNL_ARG_SRC_0, flat}, {DNNL_ARG_SRC_1, flat}, {DNNL_ARG_DST, flat}}};
     });
     return execute(env, op, argv + 2, "add");
+  } catch (const dnnl::error& err) {
+    return fail(env, std::string("oneDNN: ") + err.what());
+  }
+}
+
+// matmul(transA, transB, relu, m, k, n, a, b, bias | null, out): out[m, n] = A B (+ bias[n], then ReLU),
+// A = a as [m, k] (transA: a holds [k, m]), B = b as [k, n] (transB: b holds [n, k]). Linear layers:
+// forward x w^T (transB), input gradient dy w, weight gradient dy^T x (transA).
+napi_value wgprune::Matmul(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  if (!arguments(env, info, 10, argv, "matmul")) return nullptr;
+  bool transA, transB, relu;
+  std::vector<int64_t> d;
+  if (napi_get_value_bool(env, argv[0], &transA) != napi_ok || napi_get_value_bool(env, argv[1], &transB) != napi_ok || napi_get_value_bool(env, argv[2], &relu) != napi_ok || !dims(env, argv + 3, 3, d))
+    return fail(env, "matmul: transA, transB, relu and positive m, k, n expected");
+  napi_valuetype biasType;
+  napi_typeof(env, argv[8], &biasType);
+  const bool bias = biasType != napi_null && biasType != napi_undefined;
+  const int64_t m = d[0], k = d[1], n = d[2];
+  try {
+    const std::string key = std::string("mm,") + (transA ? "t" : "n") + (transB ? "t" : "n") + (relu ? "r" : "") + (bias ? "b," : ",") + std::to_string(m) + "," + std::to_string(k) + "," + std::to_string(n);
+    Op& op = cached(key, [&] {
+      const memory::desc a({m, k}, dt::f32, transA ? memory::dims{1, m} : memory::dims{k, 1}), b({k, n}, dt::f32, transB ? memory::dims{1, k} : memory::dims{n, 1});
+      const memory::desc out({m, n}, dt::f32, tag::ab), biasDesc({1, n}, dt::f32, tag::ab);
+      primitive_attr attr;
+      if (relu) { post_ops ops; ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); attr.set_post_ops(ops); }
+      matmul::primitive_desc pd(bias ? matmul::desc(a, b, biasDesc, out) : matmul::desc(a, b, out), attr, cpu());
+      Op built{matmul(pd), {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}}};
+      if (bias) built.args.push_back({DNNL_ARG_BIAS, biasDesc});
+      built.args.push_back({DNNL_ARG_DST, out});
+      return built;
+    });
+    napi_value arrays[4] = {argv[6], argv[7], bias ? argv[8] : argv[9], argv[9]};
+    return execute(env, op, arrays, "matmul");
   } catch (const dnnl::error& err) {
     return fail(env, std::string("oneDNN: ") + err.what());
   }
