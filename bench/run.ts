@@ -9,14 +9,14 @@ import { benchKernels } from './kernels.js';
 import { benchMixed } from './mixed.js';
 import { benchPlanning } from './planning.js';
 import { benchProfile } from './profile.js';
-import { benchPruning } from './pruning.js';
 import { benchQuality } from './quality.js';
 import { benchQuantize, benchQuantizeCost } from './quantize.js';
+import { benchSpeedup } from './speedup.js';
 import { benchSsl } from './ssl.js';
 import { benchTasks } from './tasks.js';
 import { benchTraining } from './training.js';
 
-const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), pruning: () => benchPruning(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose(), quantize: () => benchQuantize(), 'quantize-cost': () => benchQuantizeCost(), mixed: () => benchMixed(), quality: () => benchQuality(), tasks: () => benchTasks(), profile: () => benchProfile() };
+const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), speedup: () => benchSpeedup(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose(), quantize: () => benchQuantize(), 'quantize-cost': () => benchQuantizeCost(), mixed: () => benchMixed(), quality: () => benchQuality(), tasks: () => benchTasks(), profile: () => benchProfile() };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of chosen.length ? chosen : Object.keys(benches)) {
   const bench = benches[name];

@@ -10,6 +10,7 @@ import type { Conv2dOptions } from '../src/geometry.js';
 import { initModel } from '../src/model/model.js';
 import { mobilenet, resnet20 } from '../src/model/zoo.js';
 import { NativeBackend } from '../src/native/backend.js';
+import { ArrayPool } from '../src/native/array-pool.js';
 import { ONEDNN_ADDON, loadOnednn } from '../src/native/onednn.js';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../src/random.js';
@@ -165,16 +166,13 @@ describe('oneDNN caches', () => {
     }
   });
 
-  it('key each float exactly: batch norms with epsilon 1e-7 and 1e-8 each compute their own', async () => {
+  it('key each float exactly: leaky ReLUs with slopes 1e-7 and 1e-8 each compute their own', async () => {
     const be = await NativeBackend.create({ kernels: 'onednn' });
     const reference = cpu();
-    // Variance 1e-8 per channel: epsilon then decides the scale.
-    const x = Float32Array.from({ length: 2 * 3 * 16 }, (_, i) => (i % 2 ? 1e-4 : -1e-4));
-    for (const epsilon of [1e-7, 1e-8, 1e-7]) {
-      const run = (b: typeof be | typeof reference) => b.batchNormTraining(b.upload(x, [2, 3, 4, 4]), {
-        gamma: b.upload([1, 1, 1], [3]), beta: b.upload([0, 0, 0], [3]), runningMean: b.zeros([3]), runningVar: b.upload([1, 1, 1], [3]), epsilon, momentum: 0.1,
-      }).y;
-      expect(toleranceRatio(await be.read(run(be)), await reference.read(run(reference)), 1e-3, 1e-3), `epsilon ${epsilon}`).toBeLessThanOrEqual(1);
+    const x = Float32Array.from({ length: 64 }, (_, i) => (i % 2 ? 1 : -1) * (i + 1));
+    for (const alpha of [1e-7, 1e-8, 1e-7]) {
+      const run = (b: typeof be | typeof reference) => b.activation(b.upload(x, [64]), 'leakyrelu', alpha);
+      expect(toleranceRatio(await be.read(run(be)), await reference.read(run(reference)), 1e-6, 1e-6), `slope ${alpha}`).toBeLessThanOrEqual(1);
     }
     be.destroy();
   });
@@ -190,5 +188,28 @@ describe('oneDNN caches', () => {
     expect(a.mismatches + b.mismatches).toBe(0);
     expect(a.checksum).toEqual(alone.checksum);
     expect(a.stats.entries).toBe(3); // its own three primitives: none of the other thread's
+  });
+});
+
+describe('array pool', () => {
+  it('keeps the lengths asked for lately: a model trained after another reuses its own arrays', () => {
+    const pool = new ArrayPool();
+    const limit = 4 * 100 * 4; // four arrays of 100
+    const old = Array.from({ length: 4 }, () => pool.take(100));
+    for (const a of old) pool.give(a, limit);
+    const fresh = pool.take(50); // a new model's length: asked for after the old ones
+    pool.give(fresh, limit);
+    expect(pool.take(50)).toBe(fresh); // kept although the pool was full of older lengths
+    expect(old).not.toContain(pool.take(100)); // the older length went to make room
+  });
+
+  it('does not drop a length asked for lately for one asked for longer ago', () => {
+    const pool = new ArrayPool();
+    const stale = pool.take(100);
+    const recent = pool.take(100 + 1);
+    pool.give(recent, 404);
+    pool.give(stale, 404); // no room: the 101s were asked for later, they stay
+    expect(pool.take(101)).toBe(recent);
+    expect(pool.take(100)).not.toBe(stale);
   });
 });

@@ -3,6 +3,7 @@ cross-entropy, backward, SGD with momentum) of the zoo's architectures, built to
 layer for layer. Prints one JSON object {model: samples_per_second}.
 
 usage: python3 torch_training.py --threads 2 --batch 64 --steps 5 --input 1x28x28 lenet5 vgg-small ...
+With --peak-rss, the object also has "peakRssMiB": the process's peak resident memory (Linux; one model per run).
 """
 import argparse
 import json
@@ -61,7 +62,16 @@ def mobilenet(c, classes):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, classes))
 
 
-MODELS = {'lenet5': lenet5, 'vgg-small': vgg_small, 'resnet20': resnet20, 'mobilenet': mobilenet}
+def resnet18(c, classes):
+    # torchvision's, as src/model/zoo.ts builds it (a 7x7/2 stem, 3x3/2 max-pool, four stages of basic blocks).
+    from torchvision.models import resnet18 as torchvision_resnet18
+    model = torchvision_resnet18(num_classes=classes)
+    if c != 3:
+        model.conv1 = nn.Conv2d(c, 64, 7, 2, 3, bias=False)
+    return model
+
+
+MODELS = {'lenet5': lenet5, 'vgg-small': vgg_small, 'resnet20': resnet20, 'mobilenet': mobilenet, 'resnet18': resnet18}
 
 
 def throughput(name, shape, batch, steps, classes=10):
@@ -94,11 +104,17 @@ def main():
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--input', default='1x28x28')
+    p.add_argument('--peak-rss', action='store_true')
     p.add_argument('models', nargs='+')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     shape = [int(v) for v in a.input.split('x')]
-    print(json.dumps({m: throughput(m, shape, a.batch, a.steps) for m in a.models}))
+    result = {m: throughput(m, shape, a.batch, a.steps) for m in a.models}
+    if a.peak_rss:
+        # VmHWM: this process's own peak (getrusage's ru_maxrss keeps the parent's RSS at fork across exec).
+        with open('/proc/self/status') as status:
+            result['peakRssMiB'] = next(int(line.split()[1]) for line in status if line.startswith('VmHWM:')) / 1024
+    print(json.dumps(result))
 
 
 if __name__ == '__main__':

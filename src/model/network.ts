@@ -3,6 +3,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
+import { freeAfter, slopeFromOutput } from './liveness.js';
 import { BN_EPSILON, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation, isOutput } from './graph.js';
 import { type Model, maskedParam, paramList } from './model.js';
 import { groupNormBackward, groupNormForward } from './group-norm.js';
@@ -168,7 +169,11 @@ export class Network {
     return { kernel: n.kernel, stride: n.stride, padding: n.padding, countIncludePad: n.countIncludePad };
   }
 
-  forward(x: Tensor, training: boolean): ForwardState {
+  /**
+   * Training frees each output backward() does not read once its last consumer has run (liveness.ts);
+   * `keep` names outputs a caller reads afterwards beyond the graph's outputs (distilled features).
+   */
+  forward(x: Tensor, training: boolean, o: { keep?: Iterable<string> } = {}): ForwardState {
     const be = this.be;
     const batch = x.shape[0];
     const expected = [batch, ...this.model.spec.inputShape];
@@ -176,7 +181,8 @@ export class Network {
     if (training && this.inferenceOnly) throw new Error('a Network made by forInference() runs inference only');
     const outputs = new Map<string, Tensor>();
     const saved = new Map<string, Tensor>();
-    for (const n of this.model.spec.nodes) {
+    const frees = training ? freeAfter(this.model.spec, o.keep) : undefined;
+    for (const [i, n] of this.model.spec.nodes.entries()) {
       const ins = inputsOf(n).map((i) => outputs.get(i)!);
       let y: Tensor;
       if (isActivation(n)) {
@@ -242,6 +248,9 @@ export class Network {
         case 'flatten': y = be.reshape(ins[0], [batch, ins[0].size / batch]); break;
       }
       outputs.set(n.name, y);
+      for (const name of frees ? inputsOf(n) : []) {
+        if (frees!.get(name) === i && outputs.has(name)) { be.dispose(outputs.get(name)); outputs.delete(name); }
+      }
     }
     return { batch, training, outputs, saved, logits: outputs.get(this.model.spec.output)! };
   }
@@ -269,9 +278,10 @@ export class Network {
       flowing.delete(n.name);
       const ins = inputsOf(n);
       const x = (k = 0) => state.outputs.get(ins[k])!;
+      const shapeOf = (k = 0) => [state.batch, ...this.shapes.get(ins[k])!];
       if (isActivation(n)) {
         const a = activationOf(n);
-        accumulate(ins[0], be.activationBackward(g, x(), a.kind, a.alpha));
+        accumulate(ins[0], be.activationBackward(g, slopeFromOutput(n) ? state.outputs.get(n.name)! : x(), a.kind, a.alpha));
       } else switch (n.op) {
         case 'input': break;
         case 'conv2d': {
@@ -324,9 +334,9 @@ export class Network {
           accumulate(ins[0], r.dx);
           break;
         }
-        case 'maxpool': accumulate(ins[0], be.maxPoolBackward(g, state.saved.get(`${n.name}.argmax`)!, x().shape, this.poolOptions(n))); break;
-        case 'avgpool': accumulate(ins[0], be.avgPoolBackward(g, x().shape, this.poolOptions(n))); break;
-        case 'gap': accumulate(ins[0], be.globalAvgPoolBackward(g, x().shape)); break;
+        case 'maxpool': accumulate(ins[0], be.maxPoolBackward(g, state.saved.get(`${n.name}.argmax`)!, shapeOf(), this.poolOptions(n))); break;
+        case 'avgpool': accumulate(ins[0], be.avgPoolBackward(g, shapeOf(), this.poolOptions(n))); break;
+        case 'gap': accumulate(ins[0], be.globalAvgPoolBackward(g, shapeOf())); break;
         case 'resize': { const m = this.matricesOf(n); accumulate(ins[0], be.resample(g, m.rowsT, m.colsT)); break; }
         case 'add': for (const name of ins) accumulate(name, be.reshape(g, g.shape)); break;
         case 'mul': {
@@ -337,11 +347,11 @@ export class Network {
         }
         case 'concat': {
           let offset = 0;
-          ins.forEach((name, k) => { accumulate(name, be.sliceChannels(g, offset, x(k).shape[1])); offset += x(k).shape[1]; });
+          ins.forEach((name, k) => { accumulate(name, be.sliceChannels(g, offset, shapeOf(k)[1])); offset += shapeOf(k)[1]; });
           break;
         }
         case 'gather': accumulate(ins[0], this.gatherBackward(n, g)); break;
-        case 'flatten': accumulate(ins[0], be.reshape(g, x().shape)); break;
+        case 'flatten': accumulate(ins[0], be.reshape(g, shapeOf())); break;
       }
       be.dispose(g);
     }

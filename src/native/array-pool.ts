@@ -4,9 +4,13 @@
 export class ArrayPool {
   private kept = new Map<number, Float32Array[]>();
   private keptBytes = 0;
+  /** Per length, when an array of it was last asked for (a counter). */
+  private lastTaken = new Map<number, number>();
+  private clock = 0;
 
   /** A kept array of `size` (its old values still in it), else a new one. */
   take(size: number): Float32Array {
+    this.lastTaken.set(size, ++this.clock);
     const values = this.kept.get(size)?.pop();
     if (!values) return new Float32Array(size);
     this.keptBytes -= values.byteLength;
@@ -14,11 +18,21 @@ export class ArrayPool {
   }
 
   /**
-   * Keeps `values` (no longer used by anyone) while the kept arrays stay within `limitBytes`: a training
-   * step releases the same shapes each step (resnet20 keeps about 40 activations of one size alive).
+   * Keeps `values` (no longer used by anyone) within `limitBytes`: a training step releases the same
+   * shapes each step (resnet20 keeps about 40 activations of one size alive). Where they would not fit,
+   * the arrays of the lengths asked for least recently go first (a model trained before this one, whose
+   * arrays would otherwise fill the pool and leave every array of this one fresh: a third slower).
    */
   give(values: Float32Array, limitBytes: number): void {
-    if (this.keptBytes + values.byteLength > limitBytes) return;
+    while (this.keptBytes + values.byteLength > limitBytes) {
+      let stalest: number | undefined;
+      for (const size of this.kept.keys()) {
+        if (size !== values.length && (stalest === undefined || (this.lastTaken.get(size) ?? 0) < (this.lastTaken.get(stalest) ?? 0))) stalest = size;
+      }
+      if (stalest === undefined || (this.lastTaken.get(stalest) ?? 0) >= (this.lastTaken.get(values.length) ?? 0)) return;
+      this.keptBytes -= this.kept.get(stalest)!.reduce((sum, v) => sum + v.byteLength, 0);
+      this.kept.delete(stalest);
+    }
     const list = this.kept.get(values.length) ?? [];
     list.push(values);
     this.kept.set(values.length, list);
@@ -28,5 +42,6 @@ export class ArrayPool {
   clear(): void {
     this.kept.clear();
     this.keptBytes = 0;
+    this.lastTaken.clear();
   }
 }

@@ -154,7 +154,8 @@ export class NativeBackend implements Backend {
       else {
         this.views.delete(t.storage);
         this.liveBytes -= t.storage.data.byteLength;
-        this.released.give(t.storage.data, this.stats.peakBytes);
+        // Live and kept arrays together stay within the peak of live bytes: the pool adds no resident memory of its own.
+        this.released.give(t.storage.data, this.stats.peakBytes - this.liveBytes);
       }
     }
   }

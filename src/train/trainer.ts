@@ -165,7 +165,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
 
     const x = be.upload(batch.images, [batch.size, c, h, w]);
     const targets = uploadTargets(be, supervision, batch, data.maskShape);
-    const forward = net.forward(x, true);
+    const forward = net.forward(x, true, { keep: o.distill?.features });
     const teacherPass = teacher?.forward(x);
     const { loss, seeds, correct, rows } = stepLoss(be, start.spec, net.shapes, supervision, forward, teacherPass, targets.tensor, o.distill);
     const grads = net.backward(forward, seeds);

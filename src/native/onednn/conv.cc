@@ -1,10 +1,13 @@
 // wgprune's oneDNN addon (the library PyTorch's CPU convolutions use; Debian's libdnnl, oneDNN 2.x),
 // its convolutions and module entry. One call runs one pass of one convolution on float32 NCHW arrays
-// the caller owns: forward (bias, fused ReLU), input gradient or filter gradient. Primitives, their
-// reorders to and from the blocked layouts oneDNN picks, and those layouts' buffers are built once per
-// pass and geometry and cached (per thread, least recently used first out past the byte budget in
-// common.h). Built by scripts/build-onednn.mjs; loaded by src/native/onednn.ts.
+// the caller owns: forward (bias, fused ReLU), input gradient or filter gradient. Primitives and their
+// reorders to and from the blocked layouts oneDNN picks are built once per pass and geometry and cached
+// (per thread, least recently used first out past the byte budget in common.h). The blocked copies live
+// only during a call, so every entry shares three scratch buffers per thread (one per operand), grown
+// to the largest operand: each entry holding its own took 205 MiB of ResNet-18's training at 64x64,
+// batch 64 (a third of its peak memory). Built by scripts/build-onednn.mjs; loaded by src/native/onednn.ts.
 #include <omp.h>
+#include <cstdlib>
 #include <unordered_map>
 #include <vector>
 #include "common.h"
@@ -18,12 +21,16 @@ namespace {
 
 enum Pass { kForward = 0, kInput = 1, kFilter = 2 };
 
-// One operand in the caller's plain layout and, when oneDNN wants another, the reorder and buffer for it.
+// One operand in the caller's plain layout and, when oneDNN wants another, the reorder to or from it
+// and a memory of that layout whose buffer is the operand slot's scratch, bound at each call.
 struct Operand {
   memory::desc plain;
   memory blocked;  // empty when the plain layout is used directly
   primitive reorder;
 };
+
+// The calling thread's scratch buffer for operand slot 0, 1 or 2, at least `bytes` long (64-byte aligned).
+void* scratch(int slot, size_t bytes);
 
 struct Entry {
   primitive prim;
@@ -36,7 +43,7 @@ struct Entry {
 Operand operand(const memory::desc& plain, const memory::desc& want, bool input) {
   Operand o{plain, memory(), primitive()};
   if (want != plain) {
-    o.blocked = memory(want, cpu());
+    o.blocked = memory(want, cpu(), DNNL_MEMORY_NONE);
     o.reorder = input ? reorder(reorder::primitive_desc(cpu(), plain, cpu(), want)) : reorder(reorder::primitive_desc(cpu(), want, cpu(), plain));
   }
   return o;
@@ -81,28 +88,50 @@ Entry build(int pass, const std::vector<int>& g, bool bias, bool relu) {
   return e;
 }
 
-// The memory the primitive reads or writes for `o`, reordering an input in from the caller's array.
-memory bind(Operand& o, float* data, bool input) {
+// The memory the primitive reads or writes for `o` (operand slot `slot`), reordering an input in from the caller's array.
+memory bind(Operand& o, int slot, float* data, bool input) {
   memory plain(o.plain, cpu(), data);
   if (!o.blocked) return plain;
+  o.blocked.set_data_handle(scratch(slot, o.blocked.get_desc().get_size()));
   if (input) o.reorder.execute(queue(), {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, o.blocked}});
   return o.blocked;
 }
 
 void run(Entry& e, float* a, float* b, float* bias, float* out) {
-  std::unordered_map<int, memory> args{{e.argA, bind(e.a, a, true)}, {e.argB, bind(e.b, b, true)}, {e.argOut, bind(e.out, out, false)}};
+  std::unordered_map<int, memory> args{{e.argA, bind(e.a, 0, a, true)}, {e.argB, bind(e.b, 1, b, true)}, {e.argOut, bind(e.out, 2, out, false)}};
   if (e.bias) args.insert({DNNL_ARG_BIAS, memory(e.biasDesc, cpu(), bias)});
   e.prim.execute(queue(), args);
   if (e.out.blocked) e.out.reorder.execute(queue(), {{DNNL_ARG_FROM, e.out.blocked}, {DNNL_ARG_TO, memory(e.out.plain, cpu(), out)}});
   queue().wait();
 }
 
-// Bytes an entry holds: its blocked buffers, and the primitive itself (kPrimitiveOverhead).
+// Bytes an entry holds: the primitive and its reorders (kPrimitiveOverhead each); its buffers are the shared scratch.
 size_t entryBytes(const Entry& e) {
   size_t bytes = kPrimitiveOverhead;
-  for (const Operand* o : {&e.a, &e.b, &e.out}) if (o->blocked) bytes += o->blocked.get_desc().get_size() + kPrimitiveOverhead;
+  for (const Operand* o : {&e.a, &e.b, &e.out}) if (o->blocked) bytes += kPrimitiveOverhead;
   return bytes;
 }
+
+struct Scratch {
+  void* data = nullptr;
+  size_t bytes = 0;
+  ~Scratch() { std::free(data); }
+};
+thread_local Scratch scratchSlots[3];
+
+void* scratch(int slot, size_t bytes) {
+  Scratch& s = scratchSlots[slot];
+  if (s.bytes < bytes) {
+    std::free(s.data);
+    s.bytes = (bytes + 63) / 64 * 64;
+    s.data = std::aligned_alloc(64, s.bytes);
+    if (!s.data) { s.bytes = 0; throw dnnl::error(dnnl_out_of_memory, "scratch buffer"); }
+  }
+  return s.data;
+}
+
+size_t scratchBytes() { return scratchSlots[0].bytes + scratchSlots[1].bytes + scratchSlots[2].bytes; }
+void freeScratch() { for (Scratch& s : scratchSlots) { std::free(s.data); s = Scratch(); } }
 
 Lru<Entry>& entries() { thread_local Lru<Entry> cache; return cache; }
 
@@ -156,9 +185,9 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 }  // namespace
 
-size_t wgprune::convCacheBytes() { return entries().bytes(); }
+size_t wgprune::convCacheBytes() { return entries().bytes() + scratchBytes(); }
 size_t wgprune::convCacheEntries() { return entries().size(); }
-void wgprune::clearConvCache() { entries().clear(); }
+void wgprune::clearConvCache() { entries().clear(); freeScratch(); }
 
 namespace {
 
