@@ -159,7 +159,7 @@ napi_value wgprune::Convolution(napi_env env, napi_callback_info info) {
     if (!found) {
       Entry built = build(pass, g, bias != nullptr, relu);
       const size_t bytes = entryBytes(built);
-      found = &entries().insert(key, std::move(built), bytes, opCacheBytes());
+      found = &entries().insert(key, std::move(built), bytes, opCacheBytes() + scratchBytes());
     }
     Entry& e = *found;
     if (na * 4 != e.a.plain.get_size() || nb * 4 != e.b.plain.get_size() || nout * 4 != e.out.plain.get_size() || (e.bias && nbias != size_t(g[4])))
