@@ -1,12 +1,14 @@
 // `npm run bench -- speedup` (issue 38): does pruning make the model faster on our own backends? For the
 // zoo's CNNs and PyTorch's own export of ResNet-18 (64x64, batch norms folded), pruned to 0.5 and 0.3 of
-// their channels (l1, uniform) and compacted: evaluation throughput (batch 256; the native backend's
-// compiled graph and its op-by-op path) and training throughput (batch 64, SGD) dense against compacted,
+// their channels (l1, uniform) and compacted: evaluation throughput (batch 256; as the product runs it,
+// the faster of the native backend's compiled graph and op-by-op path, and each of them) and training
+// throughput (batch 64, SGD) dense against compacted,
 // on the native backend, WebGPU and gpu.js, next to onnxruntime running the exported ONNX (same threads),
 // with the MAC ratio beside them. Then ResNet-18 at 64x64, batch 64: training throughput and peak resident
 // memory, ours (a fresh process: bench/train-child.ts) against PyTorch's (bench/python/torch_training.py).
-// SPEEDUP_MODELS and SPEEDUP_BACKENDS pick a subset; WebGPU and gpu.js (SwiftShader and WebAssembly here)
-// run the models in SPEEDUP_SLOW_MODELS only (default lenet5, resnet20: minutes each).
+// SPEEDUP_MODELS picks models, SPEEDUP_BACKENDS the backends besides native (default webgpu,gpujs; empty
+// for none); those (SwiftShader and WebAssembly here) run the models in SPEEDUP_SLOW_MODELS only (default
+// lenet5, resnet20: minutes each). SPEEDUP_ROUNDS: rounds of the native measurements (default 3).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -15,13 +17,13 @@ import { modelWorkloads } from '../src/accel/model-workload.js';
 import { macsOf } from '../src/accel/workload.js';
 import { type Model, initModel } from '../src/model/model.js';
 import { zooModel } from '../src/model/zoo.js';
-import type { NativeBackend } from '../src/native/backend.js';
+import { NativeBackend } from '../src/native/backend.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { importOnnx } from '../src/onnx/import.js';
 import { type ComputeBackend, openBackend } from '../src/open-backend.js';
 import { ChannelPruner, byRatio } from '../src/prune/pruner.js';
 import { Rng } from '../src/random.js';
-import { inferenceNetwork } from '../src/train/inference.js';
+import { TUNE_BATCHES, inferenceNetwork } from '../src/train/inference.js';
 import { oursThroughput } from './training.js';
 import { median, table, time } from './util.js';
 
@@ -31,13 +33,15 @@ const SLOW_EVAL_BATCH = 32; // SwiftShader and WebAssembly: seconds per batch of
 const REPEATS = 5;
 const ROUNDS = Number(process.env.SPEEDUP_ROUNDS ?? 3);
 /** The median of the values measured (undefined where none was). */
-const medianOf = (v: (number | undefined)[]) => { const d = v.filter((x): x is number => x !== undefined); return d.length ? median(d) : undefined; };
+const medianOf = (v: (number | string | undefined)[]) => { const d = v.filter((x): x is number => typeof x === 'number'); return d.length ? median(d) : undefined; };
+/** The engines the rounds chose, most often first ('compiled', 'per-op', or both as 'compiled/per-op'). */
+const enginesOf = (v: (number | string | undefined)[]) => [...new Set(v.filter((x): x is string => typeof x === 'string'))].join('/');
 const env = process.env;
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const script = (name: string) => new URL(`./python/${name}`, import.meta.url).pathname;
 
 const macs = (m: Model) => modelWorkloads(m.spec).reduce((s, l) => s + macsOf(l), 0);
-const rate = (v: number | undefined) => (v === undefined ? 'n/a' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const rate = (v: number | string | undefined) => (typeof v !== 'number' ? (v ?? 'n/a') : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 
 /** The zoo's models at their usual inputs, and torchvision's ResNet-18 as PyTorch exports it (where python3-torch is installed). */
 function subject(name: string): Model | string {
@@ -51,13 +55,15 @@ function subject(name: string): Model | string {
   return importOnnx(readFileSync(file));
 }
 
-async function evalRate(be: Backend, m: Model, batch: number, perOp = false): Promise<number> {
-  const net = inferenceNetwork(be, m, { perOp });
+/** Evaluation throughput and the engine that ran: the product's choice (both timed, the faster kept), or one forced. */
+async function evalRate(be: Backend, m: Model, batch: number, engine?: 'compiled' | 'per-op'): Promise<{ rate: number; engine: string }> {
+  const net = inferenceNetwork(be, m, { batches: TUNE_BATCHES, perOp: engine === 'per-op', compiled: engine === 'compiled' });
   const x = be.upload(new Rng(1).uniformArray(batch * m.spec.inputShape.reduce((a, b) => a * b)), [batch, ...m.spec.inputShape]);
   const ms = median(await time(REPEATS, async () => { const f = net.forward(x); await be.read(f.logits); net.release(f); }));
+  const chosen = net.engine;
   be.dispose(x);
   net.dispose();
-  return (batch * 1000) / ms;
+  return { rate: (batch * 1000) / ms, engine: chosen };
 }
 
 /** onnxruntime-node's public API on our export of `m`, with the native backend's threads. */
@@ -69,22 +75,22 @@ async function ortRate(m: Model, batch: number, threads: number): Promise<number
   return (batch * 1000) / ms;
 }
 
-type Rates = Record<string, number | undefined>;
+type Rates = Record<string, number | string | undefined>;
 
-async function measure(backends: Map<string, ComputeBackend>, m: Model, slow: boolean): Promise<Rates> {
-  const r: Rates = {};
-  for (const [name, be] of backends) {
-    if (name === 'native') {
-      r['native eval'] = await evalRate(be, m, EVAL_BATCH);
-      r['native eval per-op'] = await evalRate(be, m, EVAL_BATCH, true);
-      r.onnxruntime = await ortRate(m, EVAL_BATCH, (be as NativeBackend).threads);
-      r['native train'] = (await oursThroughput(be, m.spec)).samplesPerSecond;
-    } else if (slow) {
-      r[`${name} eval`] = await evalRate(be, m, SLOW_EVAL_BATCH);
-      r[`${name} train`] = (await oursThroughput(be, m.spec)).samplesPerSecond;
-    }
-  }
-  return r;
+async function measureNative(be: NativeBackend, m: Model): Promise<Rates> {
+  const tuned = await evalRate(be, m, EVAL_BATCH);
+  return {
+    'native eval': tuned.rate,
+    engine: tuned.engine,
+    'native compiled': (await evalRate(be, m, EVAL_BATCH, 'compiled')).rate,
+    'native per-op': (await evalRate(be, m, EVAL_BATCH, 'per-op')).rate,
+    onnxruntime: await ortRate(m, EVAL_BATCH, be.threads),
+    'native train': (await oursThroughput(be, m.spec)).samplesPerSecond,
+  };
+}
+
+async function measureSlow(name: string, be: ComputeBackend, m: Model): Promise<Rates> {
+  return { [`${name} eval`]: (await evalRate(be, m, SLOW_EVAL_BATCH)).rate, [`${name} train`]: (await oursThroughput(be, m.spec)).samplesPerSecond };
 }
 
 /** Training throughput and peak RSS of ResNet-18 at 64x64, batch 64: ours in a fresh process, PyTorch's in its own. */
@@ -103,43 +109,50 @@ function memoryRows(threads: number): string[][] {
 export async function benchSpeedup(): Promise<void> {
   const names = (env.SPEEDUP_MODELS ?? 'lenet5,vgg-small,resnet20,mobilenet,resnet18-torch').split(',');
   const slowNames = new Set((env.SPEEDUP_SLOW_MODELS ?? 'lenet5,resnet20').split(','));
-  const backends = new Map<string, ComputeBackend>();
-  for (const b of (env.SPEEDUP_BACKENDS ?? 'native,webgpu,gpujs').split(',')) backends.set(b, await openBackend({ backend: b as 'native' | 'webgpu' | 'gpujs' }));
-  const native = backends.get('native') as NativeBackend | undefined;
-  if (!native) throw new Error('SPEEDUP_BACKENDS must include native (it prunes, and it is the backend under test)');
-  const columns = [...backends.keys()].flatMap((b) => (b === 'native' ? ['native eval', 'native eval per-op', 'onnxruntime', 'native train'] : [`${b} eval`, `${b} train`]));
-  const speedups: string[][] = [];
-  const dense: string[][] = [];
+  const slowBackends = (env.SPEEDUP_BACKENDS ?? 'webgpu,gpujs').split(',').filter(Boolean) as ('webgpu' | 'gpujs')[];
+  const native = await NativeBackend.create();
+  const columns = ['native eval', 'native compiled', 'native per-op', 'onnxruntime', 'native train', ...slowBackends.flatMap((b) => [`${b} eval`, `${b} train`])];
+  const subjects: { name: string; variants: { keep: number; model: Model }[]; rates: Rates[] }[] = [];
   for (const name of names) {
     const model = subject(name);
     if (typeof model === 'string') { console.log(`${name}: ${model}`); continue; }
-    const variants: { keep: number; model: Model }[] = [{ keep: 1, model }];
+    const variants = [{ keep: 1, model }];
     for (const keep of KEEPS) {
       const pruner = new ChannelPruner(native, model, { importance: 'l1', allocation: byRatio(1 - keep) });
       await pruner.step();
       variants.push({ keep, model: await pruner.compact() });
     }
     // This machine's speed drifts by tens of percent over seconds: the variants are measured back to
-    // back in ROUNDS rounds and each figure is its median round (WebGPU and gpu.js: one round, minutes).
+    // back in ROUNDS rounds and each figure is its median round.
     const rounds: Rates[][] = variants.map(() => []);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, v] of variants.entries()) rounds[i].push(await measure(backends, v.model, slowNames.has(name) && round === 0));
-    }
-    const rates = rounds.map((rs) => Object.fromEntries(columns.map((c) => [c, medianOf(rs.map((r) => r[c]))])) as Rates);
-    dense.push([name, String(macs(model)), ...columns.map((c) => rate(rates[0][c]))]);
-    for (const [i, v] of variants.entries()) {
-      if (i === 0) continue;
-      const macRatio = macs(model) / macs(v.model);
-      const ratio = (c: string) => (rates[i][c] !== undefined && rates[0][c] !== undefined ? (rates[i][c]! / rates[0][c]!).toFixed(2) : 'n/a');
-      speedups.push([name, String(v.keep), macRatio.toFixed(2), ...columns.map(ratio), (rates[i]['native eval']! / rates[0]['native eval']! / macRatio).toFixed(2)]);
-      console.log(speedups.at(-1)!.join('  '));
-    }
+    for (let round = 0; round < ROUNDS; round++) for (const [i, v] of variants.entries()) rounds[i].push(await measureNative(native, v.model));
+    subjects.push({ name, variants, rates: rounds.map((rs) => ({ ...Object.fromEntries(columns.map((c) => [c, medianOf(rs.map((r) => r[c]))])), engine: enginesOf(rs.map((r) => r.engine)) }) as Rates) });
+    console.log(`${name}: native measured`);
   }
-  console.log(`\nDense throughput (samples/s; evaluation at batch ${EVAL_BATCH}, ${SLOW_EVAL_BATCH} on WebGPU and gpu.js; training at batch 64, SGD with momentum; ${native.label})`);
-  console.log(table(['model', 'MACs', ...columns], dense));
+  const label = native.label;
+  const threads = native.threads;
+  native.destroy();
+  // WebGPU and gpu.js (SwiftShader and WebAssembly here: minutes per model, one round) after the native
+  // columns: their worker threads would share the cores with the native backend's.
+  for (const b of slowBackends) {
+    const be = await openBackend({ backend: b });
+    for (const s of subjects.filter((x) => slowNames.has(x.name))) {
+      for (const [i, v] of s.variants.entries()) Object.assign(s.rates[i], await measureSlow(b, be, v.model));
+      console.log(`${s.name}: ${b} measured`);
+    }
+    be.destroy();
+  }
+  const dense = subjects.map((s) => [s.name, String(macs(s.variants[0].model)), ...columns.map((c) => rate(s.rates[0][c]))]);
+  const speedups = subjects.flatMap((s) => s.variants.slice(1).map((v, j) => {
+    const [base, r] = [s.rates[0], s.rates[j + 1]];
+    const macRatio = macs(s.variants[0].model) / macs(v.model);
+    const ratio = (c: string) => (typeof r[c] === 'number' && typeof base[c] === 'number' ? ((r[c] as number) / (base[c] as number)).toFixed(2) : 'n/a');
+    return [s.name, String(v.keep), macRatio.toFixed(2), ...columns.map(ratio), `${base.engine} → ${r.engine}`, (Number(ratio('native eval')) / macRatio).toFixed(2)];
+  }));
+  console.log(`\nDense throughput (samples/s; evaluation at batch ${EVAL_BATCH}, ${SLOW_EVAL_BATCH} on WebGPU and gpu.js; training at batch 64, SGD with momentum; ${label})`);
+  console.log(table(['model', 'MACs', ...columns, 'engine'], dense.map((row, i) => [...row, String(subjects[i].rates[0].engine)])));
   console.log('\nSpeed-up of the compacted model (compacted / dense throughput), channels kept uniformly by l1 norm');
-  console.log(table(['model', 'channels kept', 'MAC ratio', ...columns, 'native eval / MAC ratio'], speedups));
-  console.log(`\nResNet-18 at 64x64, batch 64, SGD: training throughput and peak resident memory, ${native.threads} threads each`);
-  console.log(table(['trainer', 'samples/s', 'peak RSS MiB'], memoryRows(native.threads)));
-  for (const be of backends.values()) be.destroy();
+  console.log(table(['model', 'channels kept', 'MAC ratio', ...columns, 'engine (dense → compacted)', 'native eval / MAC ratio'], speedups));
+  console.log(`\nResNet-18 at 64x64, batch 64, SGD: training throughput and peak resident memory, ${threads} threads each`);
+  console.log(table(['trainer', 'samples/s', 'peak RSS MiB'], memoryRows(threads)));
 }

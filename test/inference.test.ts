@@ -1,8 +1,9 @@
 // Inference for evaluation and teachers (src/train/inference.ts): on the native backend the whole model
 // runs as one compiled onnxruntime graph. Its outputs match what PyTorch computed for its own exports
-// (the fixtures' saved outputs) and what the op-by-op path computes, for several outputs, a softmax head,
-// pruned (masked) weights and trained batch-norm statistics; quantized models and backends with no graph
-// runtime run op by op and say why; evaluation scores the same either way.
+// (the fixtures' saved outputs) and what the op-by-op path computes, for several outputs, pruned (masked)
+// weights and trained batch-norm statistics; with many batches to run, the faster of both is kept;
+// quantized models and backends with no graph runtime run op by op and say why; evaluation scores the
+// same either way.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { importOnnx } from '../src/onnx/import.js';
 import { ChannelPruner, byRatio } from '../src/prune/pruner.js';
 import { Rng } from '../src/random.js';
 import { evaluateModel } from '../src/train/evaluate.js';
-import { inferenceNetwork } from '../src/train/inference.js';
+import { TUNE_BATCHES, inferenceNetwork } from '../src/train/inference.js';
 import { cpu, toleranceRatio } from './helpers/backends.js';
 
 const dir = new URL('./fixtures/onnx/', import.meta.url).pathname;
@@ -76,6 +77,24 @@ describe('compiled inference on the native backend', async () => {
     const reference = await run(cpu(), masked, x, 3);
     expect(reference.engine).toBe('per-op');
     expect(toleranceRatio(compiled.out[0], reference.out[0], 1e-4, 1e-4)).toBeLessThanOrEqual(1);
+  });
+
+  it('with many batches to run, both paths are timed on the first and the faster kept: outputs as the CPU reference computes them, nothing left behind', async () => {
+    const m = withStatistics(initModel(resnet20(), 9), 10);
+    const x = new Rng(11).uniformArray(2 * 3 * 32 * 32);
+    const expected = (await run(cpu(), m, x, 2)).out[0];
+    const live = be.memory().liveTensors;
+    const net = inferenceNetwork(be, m, { batches: TUNE_BATCHES });
+    const input = be.upload(x, [2, 3, 32, 32]);
+    for (let pass = 0; pass < 2; pass++) {
+      const f = net.forward(input);
+      expect(toleranceRatio(await be.read(f.logits), expected, 1e-4, 1e-4), `pass ${pass}`).toBeLessThanOrEqual(1);
+      net.release(f);
+    }
+    expect(['compiled', 'per-op']).toContain(net.engine);
+    net.dispose();
+    be.dispose(input);
+    expect(be.memory().liveTensors).toBe(live);
   });
 
   it('a quantized model runs op by op (its fake quantization), saying why', async () => {

@@ -1,8 +1,10 @@
-// The native CPU backend (Node): convolutions, batch norm, activations and adds on oneDNN, and max
-// pooling, in our addon where it is built (onednn.ts); linear layers, channel sums, global pooling and
-// layer norm, and everything where the addon is not, as onnxruntime op graphs (conv-graphs.ts,
-// memory-graphs.ts; MLAS, all cores); the loss, optimizers, channel copies, pruning statistics and
-// average pooling as float32 loops (kernels.ts, pool.ts). Tensors are float32 arrays in host memory and every op runs synchronously.
+// The native CPU backend (Node): convolutions, activations, adds and linear layers on oneDNN, and batch
+// norm's training passes, max pooling and the optimizer steps as the addon's own loops, where it is
+// built (onednn.ts); channel sums, global and average pooling, layer norm and resampling, and everything
+// where the addon is not, as onnxruntime op graphs (conv-graphs.ts, memory-graphs.ts; MLAS, all cores);
+// the loss, channel copies, small sums and pruning statistics as float32 loops (kernels.ts, pool.ts).
+// Inference of a whole model can run as one onnxruntime session (compileOnnx). Tensors are float32
+// arrays in host memory and every op runs synchronously.
 // Chosen by measurement over onnxruntime-web's WebAssembly build and TensorFlow.js's XNNPACK (see
 // docs/backends.md, "Notes on the native backend").
 import {

@@ -4,8 +4,9 @@
 // onnxruntime. Measured here per convolution at batch 64 (3x3, padding 1, 2 threads), forward / input
 // gradient / filter gradient in ms, oneDNN with its blocked layouts and reorders against onnxruntime:
 // 16->16 at 28x28 1.9 / 1.6 / 1.8 against 4.0 / 4.0 / 7.9; 64->64 at 7x7 1.0 / 1.1 / 1.5 against 6.4 /
-// 6.6 / 8.2. Batch norm [64, 16, 28, 28] forward / backward 1.3 / 1.7 ms against 2.5 / 2.1; ReLU and add
-// 0.1 ms against 0.7 and 1.0 (onnxruntime copies every output into a fresh array).
+// 6.6 / 8.2. ReLU and add 0.1 ms against 0.7 and 1.0 (onnxruntime copies every output into a fresh
+// array). Batch norm's training passes, max pooling and the optimizer steps are the addon's own loops
+// (norm.cc, pool.cc, optim.cc: measured faster than oneDNN's primitives and our JavaScript loops).
 // oneDNN's OpenMP workers keep libgomp's default (spin a while after each op, as PyTorch's do): on a
 // quiet machine that trains resnet20 at 300-366 samples/s against 239-271 with OMP_WAIT_POLICY=PASSIVE,
 // but with other work on the cores a tiny convolution took 0.8 ms against 0.08 with PASSIVE.
@@ -91,7 +92,8 @@ const ACTIVATIONS: Partial<Record<Activation, (alpha: number) => [number, number
 let threadsSet = 0;
 
 /**
- * The ops the native backend runs on oneDNN: convolutions, batch norm's training passes, activations and add.
+ * The ops the native backend runs in the addon: on oneDNN convolutions, activations, add and matrix
+ * products; its own loops for batch norm's training passes, max pooling and the optimizer steps.
  * Each returns undefined where oneDNN refused the op's shape (it has no implementation for it; the
  * refusal is kept) so that onnxruntime runs it instead. Outputs come from `alloc` (the backend's pool of
  * released arrays): every op here writes every element of its outputs.
@@ -110,9 +112,15 @@ export class OnednnKernels {
   /** Frees this thread's cached primitives and buffers (the backend's destroy()). */
   clearCaches(): void { this.addon.clearCaches(); }
 
+  /** The addon, its OpenMP threads set to this backend's. */
+  private withThreads(): Addon {
+    if (this.threads !== threadsSet) this.addon.setThreads((threadsSet = this.threads));
+    return this.addon;
+  }
+
   private attempt<T>(key: string, run: () => T): T | undefined {
     if (this.refused.has(key)) return undefined;
-    if (this.threads !== threadsSet) this.addon.setThreads((threadsSet = this.threads));
+    this.withThreads();
     try {
       return run();
     } catch (e) {
@@ -139,14 +147,14 @@ export class OnednnKernels {
   /** Batch norm's training forward over [n, c, spatial]: [y, the batch mean, invStd = 1 / sqrt(variance + epsilon), the biased variance]. */
   batchNormForward(n: number, c: number, spatial: number, epsilon: number, x: Float32Array, gamma: Float32Array, beta: Float32Array) {
     const y = this.alloc(n * c * spatial), mean = new Float32Array(c), invStd = new Float32Array(c), variance = new Float32Array(c);
-    this.addon.batchNormForward(n, c, spatial, epsilon, x, gamma, beta, y, mean, invStd, variance);
+    this.withThreads().batchNormForward(n, c, spatial, epsilon, x, gamma, beta, y, mean, invStd, variance);
     return [y, mean, invStd, variance];
   }
 
   /** Batch norm's backward through the batch statistics (mean, invStd as the forward gave them): [dx, dGamma, dBeta]. */
   batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invStd: Float32Array) {
     const dx = this.alloc(n * c * spatial), dGamma = new Float32Array(c), dBeta = new Float32Array(c);
-    this.addon.batchNormBackward(n, c, spatial, dy, x, gamma, mean, invStd, dx, dGamma, dBeta);
+    this.withThreads().batchNormBackward(n, c, spatial, dy, x, gamma, mean, invStd, dx, dGamma, dBeta);
     return [dx, dGamma, dBeta];
   }
 
@@ -175,11 +183,11 @@ export class OnednnKernels {
 
   /** SGD with momentum in place (kernels.sgdStep's definition, in the addon: optim.cc). */
   sgdStep(w: Float32Array, grad: Float32Array, velocity: Float32Array, mask: Float32Array | undefined, lr: number, momentum: number, weightDecay: number): void {
-    this.addon.sgdStep(w, grad, velocity, mask ?? null, lr, momentum, weightDecay);
+    this.withThreads().sgdStep(w, grad, velocity, mask ?? null, lr, momentum, weightDecay);
   }
   /** Adam in place (kernels.adamStep's definition, in the addon: optim.cc). */
   adamStep(w: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, mask: Float32Array | undefined, o: AdamSettings): void {
-    this.addon.adamStep(w, grad, m, v, mask ?? null, o.lr, o.beta1, o.beta2, o.epsilon, o.weightDecay, o.step);
+    this.withThreads().adamStep(w, grad, m, v, mask ?? null, o.lr, o.beta1, o.beta2, o.epsilon, o.weightDecay, o.step);
   }
 
   add(a: Float32Array, b: Float32Array, relu: boolean) {
@@ -193,18 +201,18 @@ export class OnednnKernels {
   /** Max pooling and its argmax (our addon's own loop, pool.cc): [y, argmax]. */
   maxPool(x: Float32Array, g: PoolGeometry): Float32Array[] {
     const size = g.batch * g.channels * g.outH * g.outW, y = this.alloc(size), argmax = this.alloc(size);
-    this.addon.maxPool(poolWindow(g), x, y, argmax);
+    this.withThreads().maxPool(poolWindow(g), x, y, argmax);
     return [y, argmax];
   }
   /** Max pooling's values only (inference). */
   maxPoolValues(x: Float32Array, g: PoolGeometry): Float32Array {
     const y = this.alloc(g.batch * g.channels * g.outH * g.outW);
-    this.addon.maxPool(poolWindow(g), x, y, null);
+    this.withThreads().maxPool(poolWindow(g), x, y, null);
     return y;
   }
   maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolGeometry): Float32Array {
     const dx = this.alloc(g.batch * g.channels * g.inH * g.inW);
-    this.addon.maxPoolBackward(poolWindow(g), dy, argmax, dx);
+    this.withThreads().maxPoolBackward(poolWindow(g), dy, argmax, dx);
     return dx;
   }
 }

@@ -122,8 +122,9 @@ export async function evaluateModel(be: Backend, model: Model, data: Dataset, o:
   const batchSize = o.batchSize ?? 256;
   const shapes = inferShapes(model.spec);
   const supervision = supervisionOf(model.spec, shapes, data, !!o.reference);
-  const net = inferenceNetwork(be, model);
-  const reference = supervision === 'teacher' ? inferenceNetwork(be, o.reference!) : undefined;
+  const batches = Math.ceil(data.count / batchSize);
+  const net = inferenceNetwork(be, model, { batches });
+  const reference = supervision === 'teacher' ? inferenceNetwork(be, o.reference!, { batches }) : undefined;
   const task = taskOf(model.spec, shapes);
   const confusion = supervision === 'masks' ? new Confusion(model.spec.classes) : undefined;
   const agreement = reference ? new Agreement(task === 'classify' || task === 'segment', model.spec.classes) : undefined;

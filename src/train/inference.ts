@@ -1,6 +1,7 @@
 // Inference for evaluation and distillation teachers: the whole model compiled by the backend's graph
 // runtime where it has one (the native backend's onnxruntime session: batch norms and activations fused,
-// a blocked layout kept across layers), else the op-by-op Network.forInference. Quantized models always
+// a blocked layout kept across layers) or the op-by-op Network.forInference, whichever runs the model
+// faster where the caller runs enough batches to time both, else the compiled one. Quantized models always
 // run op by op: their fake quantization is what training optimised, and the exported QDQ graph would run
 // int8 kernels that round differently.
 import type { Backend, CompiledGraph, Tensor } from '../backend.js';
@@ -20,7 +21,7 @@ export interface InferenceNet {
   /** Frees what forward() allocated. */
   release(f: Inference): void;
   dispose(): void;
-  /** 'compiled' (the backend's graph runtime) or 'per-op'. */
+  /** 'compiled' (the backend's graph runtime) or 'per-op'; where both are timed, the compiled one until the first batch has chosen. */
   readonly engine: 'compiled' | 'per-op';
   /** Why a backend with a graph runtime runs this model op by op. */
   readonly perOpReason?: string;
@@ -29,6 +30,13 @@ export interface InferenceNet {
 export interface InferenceOptions {
   /** Force the op-by-op path (the compiled graph's reference; `WGPRUNE_COMPILED_INFERENCE=off` does the same). */
   perOp?: boolean;
+  /** Force the compiled graph where the backend has one (no timing of both). */
+  compiled?: boolean;
+  /**
+   * Batches the caller will run: from TUNE_BATCHES on, both paths are timed on the first batch and
+   * the faster kept (the timing costs about three extra passes).
+   */
+  batches?: number;
   /** Every node's output as it is, none folded or fused away (feature distillation matches intermediate maps): op by op. */
   features?: boolean;
 }
@@ -48,6 +56,46 @@ function compiled(be: Backend, model: Model, graph: CompiledGraph): InferenceNet
   };
 }
 
+/** Below this many batches a caller's inference takes the compiled graph untimed (timing both costs about three passes). */
+export const TUNE_BATCHES = 8;
+
+/**
+ * Both paths, the faster kept after timing each on the first batch (its second pass: the first builds
+ * kernels and sessions). onnxruntime's compiled graph wins on dense models (VGG-small at batch 256: 2x),
+ * op by op on compacted ones whose channel counts are not multiples of its blocked layout's 8 or 16
+ * (ResNet-20 at 0.3 of its channels: 1.9x; docs/backends.md). Timed on the host: the backends with a graph
+ * runtime compute synchronously.
+ */
+function faster(candidates: InferenceNet[]): InferenceNet {
+  let chosen: InferenceNet | undefined;
+  const choose = (x: Tensor): Inference => {
+    let best: { net: InferenceNet; ms: number; f: Inference } | undefined;
+    for (const net of candidates) {
+      net.release(net.forward(x));
+      const t0 = performance.now();
+      const f = net.forward(x);
+      const ms = performance.now() - t0;
+      if (best && best.ms <= ms) { net.release(f); continue; }
+      if (best) best.net.release(best.f);
+      best = { net, ms, f };
+    }
+    for (const net of candidates) if (net !== best!.net) net.dispose();
+    chosen = best!.net;
+    return best!.f;
+  };
+  return {
+    get engine() { return (chosen ?? candidates[0]).engine; },
+    forward: (x) => (chosen ? chosen.forward(x) : choose(x)),
+    release: (f) => (chosen ?? candidates[0]).release(f),
+    dispose: () => { for (const net of chosen ? [chosen] : candidates) net.dispose(); },
+  };
+}
+
+function perOpNet(be: Backend, model: Model, o: InferenceOptions, perOpReason?: string): InferenceNet {
+  const net = o.features ? new Network(be, model) : Network.forInference(be, model);
+  return { engine: 'per-op', perOpReason, forward: (x) => net.forward(x, false), release: (f) => net.release(f as ReturnType<Network['forward']>), dispose: () => net.dispose() };
+}
+
 /** The fastest inference the backend offers for `model`. */
 export function inferenceNetwork(be: Backend, model: Model, o: InferenceOptions = {}): InferenceNet {
   let perOpReason: string | undefined;
@@ -57,13 +105,14 @@ export function inferenceNetwork(be: Backend, model: Model, o: InferenceOptions 
       : quantized ? 'the model is quantized (its fake quantization runs op by op)' : undefined;
     // A model the exporter or the runtime cannot take (an op with no ONNX form) runs op by op, and says why.
     if (!perOpReason) {
+      let graph: InferenceNet;
       try {
-        return compiled(be, model, be.compileOnnx(exportOnnx(model, { outputActivation: false })));
+        graph = compiled(be, model, be.compileOnnx(exportOnnx(model, { outputActivation: false })));
       } catch (e) {
-        perOpReason = (e as Error).message.split('\n')[0];
+        return perOpNet(be, model, o, (e as Error).message.split('\n')[0]);
       }
+      return o.compiled || (o.batches ?? 0) < TUNE_BATCHES ? graph : faster([graph, perOpNet(be, model, o)]);
     }
   }
-  const net = o.features ? new Network(be, model) : Network.forInference(be, model);
-  return { engine: 'per-op', perOpReason, forward: (x) => net.forward(x, false), release: (f) => net.release(f as ReturnType<Network['forward']>), dispose: () => net.dispose() };
+  return perOpNet(be, model, o, perOpReason);
 }

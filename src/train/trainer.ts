@@ -94,8 +94,6 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   if (o.distill && !hooks.teacher) throw new Error('train: distillation options given without a teacher model');
   const supervision = trainingSupervision(start, data, !!hooks.teacher);
   const net = new Network(be, start);
-  // Matching intermediate maps needs the teacher's nodes as they are (no batch norm folded into a conv, no ReLU fused).
-  const teacher = hooks.teacher ? inferenceNetwork(be, hooks.teacher, { features: !!o.distill?.features?.length }) : undefined;
 
   const trainable = paramList(start.spec).filter((p) => p.trainable);
   const state = new Map<string, Tensor>();
@@ -109,6 +107,8 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   const stepsPerEpoch = Math.floor(data.count / o.batchSize);
   const totalSteps = Math.min(o.epochs * stepsPerEpoch, o.maxSteps ?? Infinity);
   let position: TrainingPosition = hooks.resume?.position ?? { step: 0, epoch: 0, batchInEpoch: 0, options: o };
+  // Matching intermediate maps needs the teacher's nodes as they are (no batch norm folded into a conv, no ReLU fused).
+  const teacher = hooks.teacher ? inferenceNetwork(be, hooks.teacher, { features: !!o.distill?.features?.length, batches: totalSteps - position.step }) : undefined;
   const logEvery = o.logEvery ?? 50;
   const history: Progress[] = [];
   const [c, h, w] = data.shape;
