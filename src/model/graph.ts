@@ -304,6 +304,7 @@ export class GraphBuilder {
   }
   relu(input: string, name?: string): string { return this.add({ op: 'relu', input, name }); }
   relu6(input: string, name?: string): string { return this.add({ op: 'relu6', input, name }); }
+  leakyrelu(input: string, alpha: number, name?: string): string { return this.add({ op: 'leakyrelu', input, alpha, name }); }
   sigmoid(input: string, name?: string): string { return this.add({ op: 'sigmoid', input, name }); }
   gelu(input: string, name?: string): string { return this.add({ op: 'gelu', input, name }); }
   /** map [C, H, W] times scale [C, 1, 1]. */

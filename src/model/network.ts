@@ -183,7 +183,7 @@ export class Network {
     const saved = new Map<string, Tensor>();
     const frees = training ? freeAfter(this.model.spec, o.keep) : undefined;
     for (const [i, n] of this.model.spec.nodes.entries()) {
-      const ins = inputsOf(n).map((i) => outputs.get(i)!);
+      const ins = inputsOf(n).map((name) => outputs.get(name)!);
       let y: Tensor;
       if (isActivation(n)) {
         const a = activationOf(n);
