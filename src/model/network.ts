@@ -4,7 +4,7 @@ import type { Backend, Tensor } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
 import { freeAfter, slopeFromOutput } from './liveness.js';
-import { BN_EPSILON, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation, isOutput } from './graph.js';
+import { BN_EPSILON, type ModelSpec, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation, isOutput } from './graph.js';
 import { type Model, maskedParam, paramList } from './model.js';
 import { groupNormBackward, groupNormForward } from './group-norm.js';
 import { LayerQuantizers } from './quantized-layers.js';
@@ -21,6 +21,12 @@ export interface ForwardState {
 }
 
 const BN_MOMENTUM = 0.1;
+
+/** Throws, naming the model, unless `shape` is a batch of the model's inputs. */
+export function checkInputShape(spec: ModelSpec, shape: readonly number[]): void {
+  const expected = [shape[0], ...spec.inputShape];
+  if (shape.join() !== expected.join()) throw new Error(`model '${spec.name}': input has shape [${shape}], expected [${expected}]`);
+}
 
 export class Network {
   readonly params = new Map<string, Tensor>();
@@ -176,8 +182,7 @@ export class Network {
   forward(x: Tensor, training: boolean, o: { keep?: Iterable<string> } = {}): ForwardState {
     const be = this.be;
     const batch = x.shape[0];
-    const expected = [batch, ...this.model.spec.inputShape];
-    if (x.shape.join() !== expected.join()) throw new Error(`model '${this.model.spec.name}': input has shape [${x.shape}], expected [${expected}]`);
+    checkInputShape(this.model.spec, x.shape);
     if (training && this.inferenceOnly) throw new Error('a Network made by forInference() runs inference only');
     const outputs = new Map<string, Tensor>();
     const saved = new Map<string, Tensor>();

@@ -226,7 +226,7 @@ export class NativeBackend implements Backend {
   channelSum(x: Tensor): Tensor {
     const [n, c, sp] = axisView('channelSum', x.shape, 1);
     // A small sum (a bias's gradient, a batch's loss total) costs less as a loop than as a call.
-    return this.wrap([c], x.size < SMALL ? k.channelSum(data(x), n, c, sp) : this.run(`sum:${n},${c},${sp}`, () => channelSumGraph(n, c, sp), [data(x)]));
+    return this.wrap([c], x.size < SMALL ? k.channelStats(data(x), [n, c, sp], 'sum') : this.run(`sum:${n},${c},${sp}`, () => channelSumGraph(n, c, sp), [data(x)]));
   }
 
   batchNormTraining(x: Tensor, p: BatchNormParams) {

@@ -31,13 +31,15 @@ export function gatherChannels(x: Float32Array, [outer, channels, inner]: Channe
   return y;
 }
 
-export function channelStats(x: Float32Array, [outer, channels, inner]: ChannelView, kind: ChannelStat, other?: Float32Array): Float32Array {
+/** Per channel: the statistic `kind`, or (`sum`, for NativeBackend.channelSum's small tensors) the plain sum; in double, then rounded. */
+export function channelStats(x: Float32Array, [outer, channels, inner]: ChannelView, kind: ChannelStat | 'sum', other?: Float32Array): Float32Array {
   const out = new Float64Array(channels);
   for (let o = 0; o < outer; o++)
     for (let c = 0; c < channels; c++) {
       let s = 0;
       const base = (o * channels + c) * inner;
-      if (kind === 'l1') for (let i = base; i < base + inner; i++) s += Math.abs(x[i]);
+      if (kind === 'sum') for (let i = base; i < base + inner; i++) s += x[i];
+      else if (kind === 'l1') for (let i = base; i < base + inner; i++) s += Math.abs(x[i]);
       else if (kind === 'l2sq') for (let i = base; i < base + inner; i++) s += x[i] * x[i];
       else if (kind === 'absmax') for (let i = base; i < base + inner; i++) s = Math.max(s, Math.abs(x[i]));
       else for (let i = base; i < base + inner; i++) s += Math.abs(x[i] * other![i]);
@@ -182,15 +184,4 @@ export function preluBackward(dy: Float32Array, x: Float32Array, slope: Float32A
     sums[c] += dy[i] * x[i];
   }
   return { dx, dSlope: Float32Array.from(sums) };
-}
-
-/** Per channel of [n, c, spatial], the sum over samples and positions (in double, then rounded). */
-export function channelSum(x: Float32Array, n: number, c: number, spatial: number): Float32Array {
-  const out = new Float32Array(c);
-  for (let k = 0; k < c; k++) {
-    let sum = 0;
-    for (let b = 0; b < n; b++) for (let i = (b * c + k) * spatial, end = i + spatial; i < end; i++) sum += x[i];
-    out[k] = sum;
-  }
-  return out;
 }

@@ -7,7 +7,7 @@
 import type { Backend, CompiledGraph, Tensor } from '../backend.js';
 import { outputNames } from '../model/graph.js';
 import type { Model } from '../model/model.js';
-import { Network } from '../model/network.js';
+import { Network, checkInputShape } from '../model/network.js';
 import { exportOnnx } from '../onnx/export.js';
 
 /** One forward pass: every output of the model by node name, the first as `logits`. */
@@ -43,11 +43,10 @@ export interface InferenceOptions {
 
 function compiled(be: Backend, model: Model, graph: CompiledGraph): InferenceNet {
   const names = outputNames(model.spec);
-  const expected = (x: Tensor) => [x.shape[0], ...model.spec.inputShape].join();
   return {
     engine: 'compiled',
     forward(x) {
-      if (x.shape.join() !== expected(x)) throw new Error(`model '${model.spec.name}': input has shape [${x.shape}], expected [${expected(x)}]`);
+      checkInputShape(model.spec, x.shape);
       const ys = graph.run(x);
       return { logits: ys[0], outputs: new Map(names.map((n, i) => [n, ys[i]])) };
     },
