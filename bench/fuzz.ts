@@ -13,7 +13,7 @@ import { exportOnnx } from '../src/onnx/export.js';
 import { importOnnx } from '../src/onnx/import.js';
 import { Rng } from '../src/random.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
-import { datasetFromBytes } from '../src/data/sources.js';
+import { datasetFromBytes } from '../src/data/dataset.js';
 import { encodeNpy, parseNpy } from '../src/data/dataset.js';
 import { table } from './util.js';
 

@@ -1,16 +1,292 @@
-// The demo page: the shipped LeNet-5 MNIST checkpoint pruned to a latency budget on a chosen
-// accelerator preset, fine-tuned with distillation and evaluated, all through the library's public
-// API on WebGPU (or gpu.js on WebGL2 where WebGPU is missing, said in a banner), with live charts and a
-// drawing pad comparing the dense and pruned models. `?backend=auto|webgpu|gpujs` picks the backend.
+// The page: bring a model (ONNX or checkpoint; the shipped LeNet-5 to start), optionally images (a folder,
+// a zip, NPY arrays), choose the accelerator and budget, prune, and download the result. All the work runs
+// in a worker (worker.ts) on WebGPU, or gpu.js on WebGL2 where WebGPU is missing (said in a banner); the
+// page draws. `?backend=auto|webgpu|gpujs` picks the backend, `&gpujs=MODE` forces a gpu.js mode.
 import checkpointUrl from '../models/lenet5-mnist.safetensors?url';
-import {
-  type BackendChoice, type ComputeBackend, GpujsBackend, type GpujsMode, type Model, MNIST_NORMALIZATION, type PruningHistory, type RunReport, WebGpuBackend, barChart, criteria,
-  decodeCheckpoint, encodeCheckpoint, exportOnnx, lineChart, makeDataset, openBackend, parseBudget, parseIdx, predict, presets, pruningHistory, runPruneWithFallback, DEFAULT_PRESET,
-} from '../src/index.js';
+import { type BackendChoice, DEFAULT_PRESET, type GpujsMode, MNIST_NORMALIZATION, type RunReport, criteria, presets } from '../src/index.js';
+import type { AcceleratorChoice, DataInfo, DataRequest, FromWorker, ModelInfo, RunRequest, ToWorker } from './protocol.js';
+import { $, clearResults, dataText, drawingPad, showMasks, showModel, showPrediction, showSummary, showTraining } from './view.js';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const state: { phase: string; report?: RunReport; error?: string; dense?: Model; pruned?: Model; be?: ComputeBackend; backend?: string } = { phase: 'loading' };
-(window as unknown as { demo: typeof state }).demo = state;
+interface PageState {
+  phase: string;
+  running: boolean;
+  backend?: string;
+  model?: ModelInfo;
+  data?: DataInfo | null;
+  report?: RunReport;
+  error?: string;
+  modelError?: string;
+  dataError?: string;
+}
+const state: PageState = { phase: 'loading', running: false };
+(window as unknown as { demo: PageState }).demo = state;
+
+const query = new URLSearchParams(location.search);
+const choice = (query.get('backend') ?? 'auto') as BackendChoice;
+const gpujsMode = (query.get('gpujs') ?? undefined) as GpujsMode | undefined;
+let cfg: AcceleratorChoice['cfg'];
+let modelFile: File | undefined;
+let dataRequest: DataRequest | null | undefined;
+let worker: Worker;
+let boot: ToWorker;
+
+function setPhase(text: string, fraction?: number) {
+  state.phase = text;
+  $('phase').textContent = text;
+  if (fraction !== undefined) ($('progress') as HTMLProgressElement).value = fraction;
+}
+
+const banner = (text: string) => {
+  $('banner').hidden = false;
+  $('banner').textContent = text;
+};
+
+const showError = (id: 'model-error' | 'data-error', text?: string) => {
+  $(id).hidden = !text;
+  $(id).textContent = text ?? '';
+};
+
+const acceleratorChoice = (): AcceleratorChoice => ({ ...(cfg && $<HTMLSelectElement>('preset').value === '@cfg' ? { cfg } : { preset: $<HTMLSelectElement>('preset').value }), mode: $<HTMLSelectElement>('mode').value as 'tiled' | 'scalesim' });
+
+function request(): RunRequest {
+  const granularity = $<HTMLSelectElement>('granularity').value as RunRequest['granularity'];
+  const num = (id: string) => Number($<HTMLInputElement>(id).value);
+  return {
+    accelerator: acceleratorChoice(), granularity, criterion: $<HTMLSelectElement>('criterion').value,
+    ...(granularity === 'channel' ? { budget: $<HTMLInputElement>('budget').value.trim() } : granularity === 'unstructured' ? { ratio: num('ratio') } : { nm: $<HTMLInputElement>('nm').value.trim() }),
+    steps: num('steps'), batchSize: num('batch-size'), learningRate: num('lr'), kd: $<HTMLInputElement>('kd').checked,
+    compareUniform: $<HTMLInputElement>('compare-uniform').checked, restoreBn: $<HTMLSelectElement>('restore-bn').value as RunRequest['restoreBn'], seed: num('seed'),
+  };
+}
+
+/** Remaining time from the steps done since the phase began. */
+const eta = { phase: '', start: 0, step: 0 };
+function showEta(phase: string, step?: number, total?: number) {
+  if (step === undefined || total === undefined) { $('eta').textContent = ''; return; }
+  if (eta.phase !== phase || step < eta.step) Object.assign(eta, { phase, start: performance.now(), step });
+  const rate = (performance.now() - eta.start) / Math.max(step - eta.step, 1);
+  $('eta').textContent = step > eta.step ? `about ${Math.ceil((rate * (total - step)) / 1000)} s left` : '';
+}
+
+const training: { step: number; loss: number; accuracy: number }[] = [];
+let drawn = 0;
+
+function onMessage(m: FromWorker) {
+  switch (m.kind) {
+    case 'backend':
+      state.backend = m.name;
+      if (m.notices.length) banner(`${m.notices.join('. ')}.`);
+      if (m.software) banner('WebGPU runs on a software adapter (SwiftShader) here: correct but slow.');
+      else if (m.name.startsWith('gpujs') && choice === 'gpujs') banner(`Running on gpu.js (${m.name.slice(7, -1)}), as asked: slower than WebGPU.`);
+      return;
+    case 'loading': {
+      const bar = $<HTMLProgressElement>(`${m.what}-progress`);
+      bar.hidden = false;
+      if (m.fraction === undefined) bar.removeAttribute('value');
+      else bar.value = m.fraction;
+      $(`${m.what}-status`).textContent = m.text;
+      return;
+    }
+    case 'model':
+      state.model = m.info;
+      state.modelError = undefined;
+      showError('model-error');
+      $<HTMLProgressElement>('model-progress').hidden = true;
+      $('model-status').textContent = `${m.info.name} from ${m.info.source}`;
+      showModel(m.info);
+      $('draw').hidden = !(m.info.inputShape.join('x') === '1x28x28' && m.info.classes === 10 && m.info.task === 'classify');
+      ready();
+      return;
+    case 'data':
+      state.data = m.info;
+      state.dataError = undefined;
+      showError('data-error');
+      $<HTMLProgressElement>('data-progress').hidden = true;
+      $('data-status').textContent = dataText(m.info);
+      $('data-warning').hidden = !m.info?.skipped.length;
+      $('data-warning').textContent = m.info?.skipped.length ? `skipped ${m.info.skipped.length} file${m.info.skipped.length > 1 ? 's' : ''} that did not decode: ${m.info.skipped.join('; ')}` : '';
+      ready();
+      return;
+    case 'error':
+      if (m.what === 'model' || m.what === 'data') {
+        state[m.what === 'model' ? 'modelError' : 'dataError'] = m.message;
+        $<HTMLProgressElement>(`${m.what}-progress`).hidden = true;
+        $(`${m.what}-status`).textContent = m.what === 'model' ? (state.model ? `still ${state.model.name}` : 'no model') : dataText(null);
+        if (m.what === 'data') state.data = null;
+        showError(`${m.what}-error`, m.message);
+        ready();
+        return;
+      }
+      if (m.what === 'backend') banner(`No backend to run on (${m.message}). Try a browser with WebGPU or WebGL2 enabled.`);
+      state.error = m.message;
+      finish(`error: ${m.message}`);
+      return;
+    case 'phase':
+      setPhase(m.step !== undefined ? `${m.text}: step ${m.step}/${m.totalSteps}, loss ${m.loss!.toFixed(3)}, accuracy ${(100 * m.accuracy!).toFixed(1)}%` : m.text, m.fraction);
+      showEta(m.text, m.step, m.totalSteps);
+      if (m.step !== undefined) {
+        training.push({ step: m.step, loss: m.loss!, accuracy: m.accuracy! });
+        if (performance.now() - drawn > 500) { drawn = performance.now(); showTraining(training); }
+      }
+      return;
+    case 'done': {
+      state.report = m.report;
+      state.backend = m.backend;
+      showTraining(training);
+      showSummary(m.report);
+      showMasks(m.kept);
+      const link = (id: string, data: Uint8Array | string, type: string) => {
+        const a = $<HTMLAnchorElement>(id);
+        if (a.href.startsWith('blob:')) URL.revokeObjectURL(a.href);
+        a.href = URL.createObjectURL(new Blob([data as BlobPart], { type }));
+      };
+      link('download-onnx', m.onnx, 'application/octet-stream');
+      link('download-checkpoint', m.checkpoint, 'application/octet-stream');
+      link('download-report', m.html, 'text/html');
+      document.querySelector<HTMLElement>('.downloads')!.hidden = false;
+      finish('done', 1);
+      return;
+    }
+    case 'stopped':
+      finish(m.text);
+      return;
+    case 'prediction':
+      showPrediction('pred-dense', m.dense);
+      if (m.pruned) showPrediction('pred-pruned', m.pruned);
+  }
+}
+
+/** Ready to run once the model (and data, if any) are in; inputs stay locked while a run goes. */
+function ready() {
+  if (state.running) return;
+  $<HTMLButtonElement>('run').disabled = !state.model;
+  if (state.phase.startsWith('loading') && state.model && state.data !== undefined) setPhase('ready');
+}
+
+function finish(text: string, fraction?: number) {
+  state.running = false;
+  clearTimeout(hardStop);
+  setPhase(text, fraction);
+  $('eta').textContent = '';
+  for (const id of ['run', 'model-file', 'data-folder', 'data-files', 'data-none', 'accel-cfg']) $<HTMLButtonElement>(id).disabled = false;
+  $<HTMLButtonElement>('stop').disabled = true;
+}
+
+function startWorker() {
+  worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
+  worker.onerror = (e) => { state.error = e.message; finish(`error: ${e.message}`); };
+  worker.postMessage({ ...boot, accelerator: acceleratorChoice() });
+  if (modelFile) send({ kind: 'model', file: modelFile, accelerator: acceleratorChoice() });
+  if (dataRequest !== undefined) send({ kind: 'data', data: dataRequest });
+}
+const send = (m: ToWorker) => worker.postMessage(m);
+
+let hardStop: ReturnType<typeof setTimeout> | undefined;
+/** Stop asks the worker to stop at its next step; a worker that does not answer in 10 s is replaced. */
+function stop() {
+  send({ kind: 'stop' });
+  setPhase('stopping…');
+  hardStop = setTimeout(() => {
+    worker.terminate();
+    startWorker();
+    finish('stopped (the worker was restarted)');
+  }, 10_000);
+}
+
+function loadModel(file: File) {
+  modelFile = file;
+  clearResults();
+  state.model = undefined;
+  $<HTMLButtonElement>('run').disabled = true;
+  send({ kind: 'model', file, accelerator: acceleratorChoice() });
+}
+
+function loadData(files: { path: string; file: File }[], name: string) {
+  const zip = files.find((f) => /\.zip$/i.test(f.file.name));
+  const npy = files.filter((f) => /\.npy$/i.test(f.file.name));
+  dataRequest = zip ? { kind: 'zip', file: zip.file } : npy.length ? { kind: 'npy', files: npy.map((f) => f.file) } : { kind: 'files', name, files };
+  $<HTMLButtonElement>('run').disabled = true;
+  send({ kind: 'data', data: dataRequest });
+}
+
+/** The files under a dropped folder, with their paths. */
+async function entryFiles(entry: FileSystemEntry, out: { path: string; file: File }[]): Promise<void> {
+  if (entry.isFile) {
+    out.push({ path: entry.fullPath.replace(/^\//, ''), file: await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)) });
+    return;
+  }
+  const reader = (entry as FileSystemDirectoryEntry).createReader();
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+    if (!batch.length) return;
+    for (const e of batch) await entryFiles(e, out);
+  }
+}
+
+function dropZone(id: string, onFiles: (files: { path: string; file: File }[]) => void) {
+  const zone = $(id);
+  zone.ondragover = (e) => { e.preventDefault(); zone.classList.add('over'); };
+  zone.ondragleave = () => zone.classList.remove('over');
+  zone.ondrop = async (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    if (state.running) return;
+    const files: { path: string; file: File }[] = [];
+    for (const entry of Array.from(e.dataTransfer?.items ?? [], (i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => !!x)) await entryFiles(entry, files);
+    if (files.length) onFiles(files);
+  };
+}
+
+function wire() {
+  for (const name of Object.keys(presets)) $('preset').append(new Option(`${name} (${presets[name].rows}x${presets[name].cols} ${presets[name].dataflow})`, name, name === DEFAULT_PRESET, name === DEFAULT_PRESET));
+  for (const name of Object.keys(criteria)) $('criterion').append(new Option(name, name, name === 'l1', name === 'l1'));
+  const backendSelect = $<HTMLSelectElement>('backend');
+  backendSelect.value = choice;
+  backendSelect.onchange = () => { location.search = `?backend=${backendSelect.value}`; };
+  const simulate = () => state.model && send({ kind: 'accelerator', accelerator: acceleratorChoice() });
+  $<HTMLSelectElement>('preset').onchange = simulate;
+  $<HTMLSelectElement>('mode').onchange = simulate;
+  $<HTMLInputElement>('accel-cfg').onchange = async (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (!f) return;
+    cfg = { name: f.name, text: await f.text() };
+    $('preset').querySelector('option[value="@cfg"]')?.remove();
+    $('preset').append(new Option(`${f.name} (SCALE-Sim config)`, '@cfg', true, true));
+    simulate();
+  };
+  $<HTMLInputElement>('model-file').onchange = (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (f) loadModel(f);
+  };
+  $<HTMLInputElement>('data-folder').onchange = (e) => {
+    const files = Array.from((e.target as HTMLInputElement).files ?? [], (file) => ({ path: file.webkitRelativePath || file.name, file }));
+    if (files.length) loadData(files, '');
+  };
+  $<HTMLInputElement>('data-files').onchange = (e) => {
+    const files = Array.from((e.target as HTMLInputElement).files ?? [], (file) => ({ path: file.name, file }));
+    if (files.length) loadData(files, 'selected images');
+  };
+  $('data-none').onclick = () => {
+    dataRequest = null;
+    send({ kind: 'data', data: null });
+  };
+  dropZone('model-drop', (files) => loadModel(files[0].file));
+  dropZone('data-drop', (files) => loadData(files, ''));
+  $<HTMLButtonElement>('run').onclick = () => {
+    clearResults();
+    training.length = 0;
+    state.report = undefined;
+    state.error = undefined;
+    state.running = true;
+    for (const id of ['run', 'model-file', 'data-folder', 'data-files', 'data-none', 'accel-cfg']) $<HTMLButtonElement>(id).disabled = true;
+    $<HTMLButtonElement>('stop').disabled = false;
+    setPhase('starting', 0);
+    send({ kind: 'run', request: request() });
+  };
+  $<HTMLButtonElement>('stop').onclick = stop;
+  drawingPad(MNIST_NORMALIZATION, (pixels) => send({ kind: 'predict', pixels }));
+}
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const r = await fetch(url);
@@ -18,199 +294,13 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-async function loadSample(split: 'train' | 'test') {
-  const [images, labels] = await Promise.all([fetchBytes(`./mnist-${split}-images.idx`), fetchBytes(`./mnist-${split}-labels.idx`)]);
-  return makeDataset(`mnist-${split} sample`, parseIdx(images, `mnist-${split}-images.idx`), parseIdx(labels, `mnist-${split}-labels.idx`), {
-    files: [`mnist-${split}-images.idx`, `mnist-${split}-labels.idx`], scale: 1 / 255, normalization: MNIST_NORMALIZATION, classes: 10,
-  });
-}
-
-function setPhase(text: string, progress?: number) {
-  state.phase = text;
-  $('phase').textContent = text;
-  if (progress !== undefined) ($('progress') as HTMLProgressElement).value = progress;
-}
-
-function fill() {
-  for (const name of Object.keys(presets)) $('preset').append(new Option(`${name} (${presets[name].rows}x${presets[name].cols} ${presets[name].dataflow})`, name, name === DEFAULT_PRESET, name === DEFAULT_PRESET));
-  for (const name of Object.keys(criteria)) $('criterion').append(new Option(name, name, name === 'l1', name === 'l1'));
-  const budget = $<HTMLInputElement>('budget');
-  budget.oninput = () => { $('budget-value').textContent = `${Math.round(100 * Number(budget.value))}%`; };
-}
-
-
-function showSummary(r: RunReport) {
-  const set = (id: string, text: string) => { $(id).textContent = text; };
-  for (const [key, s] of [['dense', r.dense], ['pruned', r.pruned]] as const) {
-    set(`${key}-accuracy`, s.accuracy === undefined ? '–' : `${(100 * s.accuracy).toFixed(2)}%`);
-    set(`${key}-cycles`, String(s.cycles));
-    set(`${key}-latency`, s.latencyMs.toFixed(4));
-    set(`${key}-energy`, s.energyUJ.toFixed(3));
-    set(`${key}-params`, String(s.params));
-  }
-  set('budget-cycles', r.budget ? `${Math.round(r.budget.value)} (${r.budget.met ? 'met' : 'not met'})` : 'n/a (ratio)');
-  const names = r.layers.map((l) => l.name);
-  $('chart-channels').innerHTML = barChart({ title: 'Channels kept per layer', categories: names, yLabel: 'output channels', series: [{ name: 'dense', values: r.layers.map((l) => l.channelsBefore) }, { name: 'pruned', values: r.layers.map((l) => l.channelsAfter) }] });
-  $('chart-cycles').innerHTML = barChart({ title: `Cycles per layer on ${r.accelerator.name}`, categories: names, yLabel: 'cycles', series: [{ name: 'dense', values: r.layers.map((l) => l.cyclesBefore) }, { name: 'pruned', values: r.layers.map((l) => l.cyclesAfter) }] });
-  $('chart-energy').innerHTML = barChart({ title: 'Energy per layer', categories: names, yLabel: 'pJ', series: [{ name: 'dense', values: r.layers.map((l) => l.energyBeforePJ) }, { name: 'pruned', values: r.layers.map((l) => l.energyAfterPJ) }] });
-  const select = $<HTMLSelectElement>('stair-layer');
-  select.replaceChildren(...r.staircases.map((s) => new Option(s.layer, s.layer)));
-  const drawStair = () => {
-    const s = r.staircases.find((x) => x.layer === select.value);
-    $('chart-staircase').innerHTML = s ? lineChart({ title: `Latency staircase of ${s.layer}`, xLabel: 'output channels kept', yLabel: 'layer cycles', series: [{ name: s.layer, points: s.keptOut.map((k, i) => [k, s.cycles[i]]), step: true }], marks: [{ x: s.cut, label: `cut: ${s.cut} of ${s.full}` }] }) : '';
-  };
-  select.onchange = drawStair;
-  drawStair();
-}
-
-function showMasks(kept: Map<number, number[]>, groups: { id: number; producers: string[]; channels: number; prunable: boolean }[]) {
-  $('mask-view').replaceChildren(...groups.filter((g) => g.prunable).map((g) => {
-    const row = document.createElement('div');
-    row.className = 'layer';
-    const keep = new Set(kept.get(g.id) ?? Array.from({ length: g.channels }, (_, i) => i));
-    row.textContent = `${g.producers.join('+')} (${keep.size}/${g.channels}) `;
-    for (let c = 0; c < g.channels; c++) {
-      const cell = document.createElement('span');
-      cell.className = keep.has(c) ? 'cell' : 'cell off';
-      cell.title = `filter ${c}: ${keep.has(c) ? 'kept' : 'removed'}`;
-      row.append(cell);
-    }
-    return row;
-  }));
-}
-
-function drawingPad(onChange: (pixels: Float32Array) => void) {
-  const pad = $<HTMLCanvasElement>('pad');
-  const ctx = pad.getContext('2d')!;
-  const clear = () => { ctx.fillStyle = '#000'; ctx.fillRect(0, 0, pad.width, pad.height); };
-  clear();
-  let down = false;
-  const at = (e: PointerEvent) => [e.offsetX * (pad.width / pad.clientWidth), e.offsetY * (pad.height / pad.clientHeight)];
-  pad.onpointerdown = (e) => { down = true; pad.setPointerCapture(e.pointerId); const [x, y] = at(e); ctx.beginPath(); ctx.moveTo(x, y); };
-  pad.onpointermove = (e) => {
-    if (!down) return;
-    const [x, y] = at(e);
-    ctx.strokeStyle = '#fff'; ctx.lineWidth = 22; ctx.lineCap = 'round'; ctx.lineTo(x, y); ctx.stroke();
-  };
-  pad.onpointerup = () => {
-    down = false;
-    // MNIST-like: the drawing scaled to 20x20 inside 28x28.
-    const small = document.createElement('canvas');
-    small.width = small.height = 28;
-    const s = small.getContext('2d')!;
-    s.fillStyle = '#000'; s.fillRect(0, 0, 28, 28);
-    s.drawImage(pad, 4, 4, 20, 20);
-    const rgba = s.getImageData(0, 0, 28, 28).data;
-    onChange(Float32Array.from({ length: 784 }, (_, i) => (rgba[4 * i] / 255 - MNIST_NORMALIZATION.mean) / MNIST_NORMALIZATION.std));
-  };
-  $('clear').onclick = clear;
-}
-
-function showPrediction(id: string, probabilities: Float32Array) {
-  const best = probabilities.indexOf(Math.max(...probabilities));
-  $(id).replaceChildren(...Array.from(probabilities, (p, digit) => {
-    const row = document.createElement('div');
-    row.className = 'row';
-    row.innerHTML = `${digit === best ? '<b>' : ''}${digit}: ${(100 * p).toFixed(1)}%${digit === best ? '</b>' : ''}<span class="pbar" style="width:${Math.round(120 * p)}px"></span>`;
-    return row;
-  }));
-}
-
-const softmax = (v: Float32Array) => {
-  const m = Math.max(...v);
-  const e = v.map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / s);
-};
-
 async function start() {
-  fill();
-  const query = new URLSearchParams(location.search);
-  const choice = (query.get('backend') ?? 'auto') as BackendChoice;
-  const backendSelect = $<HTMLSelectElement>('backend');
-  backendSelect.value = choice;
-  backendSelect.onchange = () => { location.search = `?backend=${backendSelect.value}`; };
-  const banner = (text: string) => {
-    $('banner').hidden = false;
-    $('banner').textContent = text;
-  };
-  let be: ComputeBackend;
-  try {
-    const gpujsMode = query.get('gpujs') as GpujsMode | null; // force a gpu.js mode: webgl2, webgl, webasm, cpu
-    be = await openBackend({ backend: choice, gpujs: gpujsMode ? { mode: gpujsMode } : {}, onNotice: (line) => banner(`${line}.`) });
-  } catch (e) {
-    banner(`No backend to run on (${(e as Error).message}). Try a browser with WebGPU or WebGL2 enabled.`);
-    setPhase('no backend');
-    state.error = 'no-backend';
-    return;
-  }
-  state.be = be;
-  state.backend = be instanceof GpujsBackend ? `gpujs (${be.mode})` : be.name;
-  if (be instanceof WebGpuBackend && be.report.software) banner('WebGPU runs on a software adapter (SwiftShader) here: correct but slow.');
-  else if (be instanceof GpujsBackend && choice === 'gpujs') banner(`Running on gpu.js (${be.mode}), as asked: slower than WebGPU.`);
-  if (be instanceof GpujsBackend && be.skipped.length) $('banner').textContent += ` Skipped: ${be.skipped.join('; ')}.`;
-  setPhase('loading the checkpoint and an MNIST sample…');
-  const [checkpoint, trainData, test] = await Promise.all([fetchBytes(checkpointUrl).then((b) => decodeCheckpoint(b, 'lenet5-mnist.safetensors')), loadSample('train'), loadSample('test')]);
-  state.dense = checkpoint.model;
-  const history: [number, number][] = [];
-  const accuracy: [number, number][] = [];
-  drawingPad(async (pixels) => {
-    showPrediction('pred-dense', softmax(await predict(be, state.dense!, pixels, 1)));
-    if (state.pruned) showPrediction('pred-pruned', softmax(await predict(be, state.pruned, pixels, 1)));
-  });
-  setPhase('ready');
-  const run = $<HTMLButtonElement>('run');
-  run.disabled = false;
-  run.onclick = async () => {
-    run.disabled = true;
-    history.length = 0;
-    accuracy.length = 0;
-    try {
-      const fraction = Number($<HTMLInputElement>('budget').value);
-      const granularity = $<HTMLSelectElement>('granularity').value as 'channel' | 'unstructured';
-      const accel = presets[$<HTMLSelectElement>('preset').value];
-      const steps = Number($<HTMLInputElement>('steps').value);
-      const result = await runPruneWithFallback(be, {
-        model: checkpoint.model, modelSource: 'the shipped LeNet-5 MNIST checkpoint', train: trainData, test, accelerator: accel,
-        criterion: $<HTMLSelectElement>('criterion').value, granularity,
-        ...(granularity === 'channel' ? { budget: parseBudget(`latency=${fraction}`) } : { ratio: 1 - fraction }),
-        fineTune: { epochs: 10, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 1, logEvery: 10, maxSteps: steps, schedule: { kind: 'cosine' } },
-        kd: { temperature: 4, alpha: 0.7 }, seed: 1,
-        onPhase: (t) => setPhase(t),
-        onProgress: (p) => {
-          setPhase(`fine-tuning: step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(3)}, accuracy ${(100 * p.accuracy).toFixed(1)}%`, p.step / p.totalSteps);
-          history.push([p.step, p.loss]);
-          accuracy.push([p.step, 100 * p.accuracy]);
-          $('chart-training').innerHTML = lineChart({ title: 'Fine-tuning', xLabel: 'step', yLabel: 'loss / accuracy (%)', series: [{ name: 'loss (x10)', points: history.map(([s, l]) => [s, 10 * l]) }, { name: 'accuracy %', points: accuracy }] });
-        },
-      }, { onNotice: (line) => banner(line) });
-      be = result.backend;
-      state.be = be;
-      state.pruned = result.pruned;
-      state.report = result.report;
-      showSummary(result.report);
-      showMasks(result.result.kept, result.result.groups);
-      offerDownloads(result.pruned, granularity === 'channel' ? pruningHistory(checkpoint.model.spec, result.result.groups, result.result.kept) : undefined);
-      setPhase('done', 1);
-    } catch (e) {
-      state.error = (e as Error).message;
-      setPhase(`error: ${(e as Error).message}`);
-    } finally {
-      run.disabled = false;
-    }
-  };
-}
-
-/** The pruned model as files: ONNX, and a checkpoint recording its pruning history (channel pruning). */
-function offerDownloads(pruned: Model, history?: PruningHistory) {
-  const link = (id: string, bytes: Uint8Array) => {
-    const a = $<HTMLAnchorElement>(id);
-    if (a.href.startsWith('blob:')) URL.revokeObjectURL(a.href);
-    a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-  };
-  link('download-onnx', exportOnnx(pruned));
-  link('download-checkpoint', encodeCheckpoint({ model: pruned, optimizer: new Map(), info: history ? { pruning: history } : {} }));
-  document.querySelector<HTMLElement>('.downloads')!.hidden = false;
+  wire();
+  setPhase('loading the shipped checkpoint and an MNIST sample…');
+  const names = ['mnist-train-images.idx', 'mnist-train-labels.idx', 'mnist-test-images.idx', 'mnist-test-labels.idx'];
+  const [checkpoint, ...sample] = await Promise.all([fetchBytes(checkpointUrl), ...names.map((n) => fetchBytes(`./${n}`))]);
+  boot = { kind: 'init', backend: choice, gpujs: gpujsMode, checkpoint, sample: Object.fromEntries(names.map((n, i) => [n, sample[i]])), accelerator: acceleratorChoice() };
+  startWorker();
 }
 
 start().catch((e) => {

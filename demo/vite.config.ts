@@ -45,5 +45,6 @@ export default defineConfig({
   base: './',
   plugins: [mnistSample()],
   build: { outDir: '../dist/demo', emptyOutDir: true, target: 'es2022' },
+  worker: { format: 'es' },
   server: { fs: { allow: ['..'] } },
 });

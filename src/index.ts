@@ -12,7 +12,11 @@ export { type Model, initModel, parameterCount, paramList } from './model/model.
 export { zoo, zooModel } from './model/zoo.js';
 export { predict } from './model/predict.js';
 export { Network } from './model/network.js';
-export { type Batch, type Dataset, MNIST_NORMALIZATION, FASHION_MNIST_NORMALIZATION, loadBatch, makeDataset, parseIdx, parseNpy, subset } from './data/dataset.js';
+export { type Batch, type Dataset, MNIST_NORMALIZATION, FASHION_MNIST_NORMALIZATION, datasetFromBytes, loadBatch, makeDataset, masksAt, parseIdx, parseNpy, subset } from './data/dataset.js';
+/** Images picked or dropped in a browser (a folder, a zip's files), laid out and streamed as a folder on disk is. */
+export { type ImageFile, commonFolder, decodeImageBlob, loadImageFiles } from './data/browser-images.js';
+export { type ImageLayout, type ImageSet, imageLayout, openImageSet } from './data/image-set.js';
+export { type PruneData, checkDataFits, dataForModel, foldedExport, pruneData } from './run/run-data.js';
 export { MASK_IGNORE } from './train/objective.js';
 export { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
 export { type Progress, type RegularizeContext, type TrainHooks, type TrainOptions, train } from './train/trainer.js';

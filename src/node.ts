@@ -3,5 +3,5 @@
 export * from './index.js';
 export { loadDataset, loadFashionMnist, loadFiles, loadMnist } from './data/sources.js';
 export { type ImageFolder, loadImageFolder } from './data/image-folder.js';
-export { loadMasks, masksAt } from './data/masks.js';
+export { loadMasks } from './data/masks.js';
 export { loadCheckpoint, saveCheckpoint } from './train/checkpoint.js';

@@ -7,9 +7,10 @@ import { presets } from '../accel/presets.js';
 import { parseScaleSimConfig } from '../accel/scalesim-io.js';
 import { type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, pixelStatistics, renormalize, subset } from '../data/dataset.js';
 import { type ImageFolder, isDirectory, loadImageFolder } from '../data/image-folder.js';
-import { loadMasks, masksAt } from '../data/masks.js';
+import { loadMasks } from '../data/masks.js';
+import { dataForModel as fitData } from '../run/run-data.js';
 import { loadDataset, loadFiles, readFile } from '../data/sources.js';
-import { TASKS, type Task, inferShapes, taskOf } from '../model/graph.js';
+import { TASKS, type Task, inferShapes } from '../model/graph.js';
 import { type Model, checkFinite, initModel } from '../model/model.js';
 import { type InputShape, zoo } from '../model/zoo.js';
 import { importOnnx } from '../onnx/import.js';
@@ -175,36 +176,8 @@ export async function loadData(o: DataOptions, use: DataUse = { trains: true }):
   return { train: limit(train, o.trainLimit, '--train-limit'), test: limit(test, o.testLimit, '--test-limit') };
 }
 
-/**
- * The data sets as the model takes them, checked: each normalised with the model's input normalisation
- * (--normalize when given, else the model's own from its checkpoint or ONNX file, else the first set's
- * statistics), which the model then records, so that its checkpoints and exports carry it.
- */
-export function dataForModel(model: Model, normalize: string | undefined, ...sets: Dataset[]): Dataset[] {
-  const n = parseNormalization(normalize) ?? model.spec.inputNormalization ?? sets[0].normalization ?? { mean: 0, std: 1 };
-  model.spec = { ...model.spec, inputNormalization: n };
-  const shapes = inferShapes(model.spec);
-  const outShape = shapes.get(model.spec.output)!;
-  const matched = ['detect', 'embed'].includes(taskOf(model.spec, shapes));
-  const out = sets.map((d) => {
-    if (d.masks && outShape.length !== 3) throw new UsageError(`--masks: model '${model.spec.name}' outputs [${outShape}], not per-pixel class maps [K, H, W]`);
-    const data = masksAt(renormalize(d, n), [outShape[1], outShape[2]], model.spec.classes);
-    return d.augment === 'default' && matched ? { ...data, augment: false } : data;
-  });
-  checkDataFits(model, ...out);
-  return out;
-}
-
-/** One check of data against a model for every command: images present, of the model's input shape, labels among its classes. */
-export function checkDataFits(model: Model, ...sets: Dataset[]): void {
-  for (const d of sets) {
-    if (d.count === 0) throw new UsageError(`data '${d.name}': no images`);
-    if (d.shape.join('x') !== model.spec.inputShape.join('x')) throw new UsageError(`data '${d.name}': images are ${d.shape.join('x')}, model '${model.spec.name}' takes ${model.spec.inputShape.join('x')}`);
-    let top = 0;
-    for (const l of d.labels) if (l > top) top = l;
-    if (top >= model.spec.classes) throw new UsageError(`data '${d.name}': label ${top} is outside model '${model.spec.name}''s ${model.spec.classes} classes (0-${model.spec.classes - 1})`);
-  }
-}
+/** dataForModel (run/run-data.ts) with --normalize's text. */
+export const dataForModel = (model: Model, normalize: string | undefined, ...sets: Dataset[]) => fitData(model, parseNormalization(normalize), ...sets);
 
 export function loadAccelerator(name: string | undefined, fallback: string): AcceleratorConfig {
   const what = name ?? fallback;

@@ -18,7 +18,9 @@ import { CostModel, planPrecision, planSplits } from '../plan/index.js';
 import { schedulerFor } from '../open-backend.js';
 import type { Granularity, LaterResume, LaterState, PruneRunOptions, RunResume } from '../run/prune-run.js';
 import { encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { distillationFor, labelWithModel, unlabelledNotes } from '../train/pseudo-labels.js';
+import { foldedExport, pruneData } from '../run/run-data.js';
+import { distillationFor } from '../train/pseudo-labels.js';
+import type { Dataset } from '../data/dataset.js';
 import { type Distillation, featureBoundaries } from '../train/objective.js';
 import { channelGroups } from '../prune/dependency.js';
 import { type Context, backend, budgetOption, dataUse, dataValues, kdOption, notice, output, trainOptions } from './context.js';
@@ -133,13 +135,12 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }
   if (bits && model.spec.quantization) throw new UsageError(`${source}: the model is quantized already; --bits plans widths from a float model: give its float original`);
   const sets = loaded && dataForModel(model, str(v, 'normalize'), loaded.train, loaded.test);
-  const [trainSet] = sets ?? [];
-  const kd = withFeatures(distillationFor(kdGiven, trainSet), v['kd-features'] === true, model.spec);
-  // auto: an imported ONNX model whose convolutions lost their batch norms to the export (it has none left) gets them back for fine-tuning.
-  const folded = /\.onnx$/i.test(source) && !model.spec.nodes.some((n) => n.op === 'batchnorm');
-  const restoreBatchNorm = !noData && (restoreBn === 'on' || (restoreBn === 'auto' && folded));
+  // auto: an imported ONNX model whose convolutions lost their batch norms to the export gets them back for fine-tuning.
+  const restoreBatchNorm = !noData && (restoreBn === 'on' || (restoreBn === 'auto' && foldedExport(model, source)));
+  const kd = withFeatures(distillationFor(kdGiven, sets?.[0]), v['kd-features'] === true, model.spec);
   const be = await backend(c);
-  const [trainData, test] = sets ? await labelWithModel(be, model, sets) : [];
+  const data = await pruneData(be, model, sets as [Dataset, Dataset] | undefined, kdGiven);
+  const { train: trainData, test } = data;
   // Sparse training given in epochs: steps of this data set and batch size (a run without data refuses it).
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData!.count / fineTune.batchSize));
   const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
@@ -159,7 +160,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }, { onNotice: notice(c) });
   c.progress.clear();
   mkdirSync(outDir, { recursive: true });
-  run.report.notes.unshift(...unlabelledNotes(model, sets ?? [], trainSet));
+  run.report.notes.unshift(...data.notes);
   if (precision) run.report.precision = precision.report;
   if (splits) run.report.splits = splits.report;
   const options = savedOptions(v);

@@ -243,3 +243,44 @@ export function gatherBatch(d: Dataset, indices: ArrayLike<number>): Batch {
   for (let i = 0; i < indices.length; i++) images.set(d.images.subarray(indices[i] * size, (indices[i] + 1) * size), i * size);
   return { images, ...gatherTargets(d, indices) };
 }
+
+/** loadFiles on bytes already read (by extension: .npy, anything else IDX); without labels, an unlabelled set. */
+export function datasetFromBytes(imagesIn: { file: string; bytes: Uint8Array }, labelsIn: { file: string; bytes: Uint8Array } | undefined, o: { name?: string; normalization?: Normalization } = {}): Dataset {
+  const read = ({ file, bytes }: { file: string; bytes: Uint8Array }) => {
+    if (file.endsWith('.npy')) {
+      const a = parseNpy(bytes, file);
+      return { dims: a.shape, data: a.data, integer: a.integer, descr: a.descr };
+    }
+    return { ...parseIdx(bytes, file), integer: true, descr: 'IDX unsigned bytes' };
+  };
+  const [imagesFile, labelsFile] = [imagesIn.file, labelsIn?.file ?? imagesIn.file];
+  const images = read(imagesIn);
+  const labels = labelsIn ? read(labelsIn) : { dims: [images.dims[0]], data: new Uint8Array(images.dims[0]) };
+  // Integer pixels are bytes (0-255), scaled to [0, 1] as IDX files are; float pixels are taken as [0, 1] already.
+  if (images.integer) {
+    const bad = images.data.findIndex((v: number) => v < 0 || v > 255);
+    if (bad >= 0) throw new DataError(`${imagesFile}: integer images (${images.descr}) must hold pixel values 0-255; value ${bad} is ${images.data[bad]}`);
+  }
+  const d = makeDataset(o.name ?? imagesFile, images, labels, {
+    files: [imagesFile, labelsFile], scale: images.integer ? 1 / 255 : 1,
+    normalization: o.normalization,
+  });
+  return labelsIn ? d : { ...d, unlabelled: true };
+}
+
+/** `d`'s masks at [h, w] (nearest pixel, half-pixel centres), checked against `classes`: the model's output maps. */
+export function masksAt(d: Dataset, [h, w]: [number, number], classes: number): Dataset {
+  if (!d.masks) return d;
+  const [mh, mw] = d.maskShape!;
+  let masks = d.masks;
+  if (mh !== h || mw !== w) {
+    masks = new Uint8Array(d.count * h * w);
+    for (let n = 0; n < d.count; n++) for (let i = 0; i < h; i++) {
+      const y = Math.min(Math.floor(((i + 0.5) * mh) / h), mh - 1);
+      for (let j = 0; j < w; j++) masks[(n * h + i) * w + j] = d.masks[(n * mh + y) * mw + Math.min(Math.floor(((j + 0.5) * mw) / w), mw - 1)];
+    }
+  }
+  const bad = masks.findIndex((v) => v >= classes && v !== 255);
+  if (bad >= 0) throw new DataError(`masks of '${d.name}': pixel ${bad % (h * w)} of image ${Math.floor(bad / (h * w))} is class ${masks[bad]}, outside the model's ${classes} classes (255 marks pixels to ignore)`);
+  return { ...d, masks, maskShape: [h, w] };
+}

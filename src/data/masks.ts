@@ -50,20 +50,3 @@ export async function loadMasks(path: string, images: Dataset, files?: string[])
   if (bad >= 0) throw new DataError(`${path}: value ${bad} is ${npy.data[bad]}, not a class index (0-254, 255 ignored)`);
   return withClasses(Uint8Array.from(npy.data), [npy.shape[1], npy.shape[2]]);
 }
-
-/** `d`'s masks at [h, w] (nearest pixel, half-pixel centres), checked against `classes`: the model's output maps. */
-export function masksAt(d: Dataset, [h, w]: [number, number], classes: number): Dataset {
-  if (!d.masks) return d;
-  const [mh, mw] = d.maskShape!;
-  let masks = d.masks;
-  if (mh !== h || mw !== w) {
-    masks = new Uint8Array(d.count * h * w);
-    for (let n = 0; n < d.count; n++) for (let i = 0; i < h; i++) {
-      const y = Math.min(Math.floor(((i + 0.5) * mh) / h), mh - 1);
-      for (let j = 0; j < w; j++) masks[(n * h + i) * w + j] = d.masks[(n * mh + y) * mw + Math.min(Math.floor(((j + 0.5) * mw) / w), mw - 1)];
-    }
-  }
-  const bad = masks.findIndex((v) => v >= classes && v !== 255);
-  if (bad >= 0) throw new DataError(`masks of '${d.name}': pixel ${bad % (h * w)} of image ${Math.floor(bad / (h * w))} is class ${masks[bad]}, outside the model's ${classes} classes (255 marks pixels to ignore)`);
-  return { ...d, masks, maskShape: [h, w] };
-}

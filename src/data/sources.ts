@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DataError, type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, makeDataset, parseIdx, parseNpy } from './dataset.js';
+import { DataError, type Dataset, FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, type Normalization, datasetFromBytes, makeDataset, parseIdx } from './dataset.js';
 
 const require = createRequire(import.meta.url);
 
@@ -31,30 +31,6 @@ export function readFile(file: string): Uint8Array {
 /** Image and label files; byte images are scaled to [0, 1]; then normalised with `normalization` if given. */
 export function loadFiles(imagesFile: string, labelsFile: string | undefined, o: { name?: string; normalization?: Normalization } = {}): Dataset {
   return datasetFromBytes({ file: imagesFile, bytes: readFile(imagesFile) }, labelsFile === undefined ? undefined : { file: labelsFile, bytes: readFile(labelsFile) }, o);
-}
-
-/** loadFiles on bytes already read (by extension: .npy, anything else IDX); without labels, an unlabelled set. */
-export function datasetFromBytes(imagesIn: { file: string; bytes: Uint8Array }, labelsIn: { file: string; bytes: Uint8Array } | undefined, o: { name?: string; normalization?: Normalization } = {}): Dataset {
-  const read = ({ file, bytes }: { file: string; bytes: Uint8Array }) => {
-    if (file.endsWith('.npy')) {
-      const a = parseNpy(bytes, file);
-      return { dims: a.shape, data: a.data, integer: a.integer, descr: a.descr };
-    }
-    return { ...parseIdx(bytes, file), integer: true, descr: 'IDX unsigned bytes' };
-  };
-  const [imagesFile, labelsFile] = [imagesIn.file, labelsIn?.file ?? imagesIn.file];
-  const images = read(imagesIn);
-  const labels = labelsIn ? read(labelsIn) : { dims: [images.dims[0]], data: new Uint8Array(images.dims[0]) };
-  // Integer pixels are bytes (0-255), scaled to [0, 1] as IDX files are; float pixels are taken as [0, 1] already.
-  if (images.integer) {
-    const bad = images.data.findIndex((v: number) => v < 0 || v > 255);
-    if (bad >= 0) throw new DataError(`${imagesFile}: integer images (${images.descr}) must hold pixel values 0-255; value ${bad} is ${images.data[bad]}`);
-  }
-  const d = makeDataset(o.name ?? imagesFile, images, labels, {
-    files: [imagesFile, labelsFile], scale: images.integer ? 1 / 255 : 1,
-    normalization: o.normalization,
-  });
-  return labelsIn ? d : { ...d, unlabelled: true };
 }
 
 export function loadMnist(split: 'train' | 'test', normalization: Normalization = MNIST_NORMALIZATION): Dataset {
