@@ -17,6 +17,8 @@ interface PageState {
   error?: string;
   modelError?: string;
   dataError?: string;
+  /** The last fine-tuning step reported, of how many. */
+  trained?: { step: number; totalSteps: number };
 }
 const state: PageState = { phase: 'loading', running: false };
 (window as unknown as { demo: PageState }).demo = state;
@@ -125,6 +127,7 @@ function onMessage(m: FromWorker) {
       setPhase(m.step !== undefined ? `${m.text}: step ${m.step}/${m.totalSteps}, loss ${m.loss!.toFixed(3)}, accuracy ${(100 * m.accuracy!).toFixed(1)}%` : m.text, m.fraction);
       showEta(m.text, m.step, m.totalSteps);
       if (m.step !== undefined) {
+        state.trained = { step: m.step, totalSteps: m.totalSteps! };
         training.push({ step: m.step, loss: m.loss!, accuracy: m.accuracy! });
         if (performance.now() - drawn > 500) { drawn = performance.now(); showTraining(training); }
       }
@@ -197,7 +200,7 @@ function stop() {
 function loadModel(file: File) {
   modelFile = file;
   clearResults();
-  state.model = undefined;
+  state.modelError = undefined;
   $<HTMLButtonElement>('run').disabled = true;
   send({ kind: 'model', file, accelerator: acceleratorChoice() });
 }
@@ -278,6 +281,7 @@ function wire() {
     training.length = 0;
     state.report = undefined;
     state.error = undefined;
+    state.trained = undefined;
     state.running = true;
     for (const id of ['run', 'model-file', 'data-folder', 'data-files', 'data-none', 'accel-cfg']) $<HTMLButtonElement>(id).disabled = true;
     $<HTMLButtonElement>('stop').disabled = false;

@@ -4,30 +4,24 @@
 // WebGPU it runs on gpu.js and says so in a banner (WebAssembly here, where WebGL is SwiftShader; WebGL2
 // forced, with a short run).
 import { mkdirSync, readFileSync } from 'node:fs';
-import { type Browser, type Page, chromium } from 'playwright-core';
-import { type PreviewServer, build, preview } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MNIST_NORMALIZATION, type PruningHistory, decodeCheckpoint, evaluateModel, loadCheckpoint, makeDataset, openBackend, parseIdx, prunedSpec } from '../src/node.js';
 import type { RunReport } from '../src/report/report.js';
-
-const CONFIG = new URL('../demo/vite.config.ts', import.meta.url).pathname;
-const BASE_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-swiftshader'];
-/** A full-page screenshot waits for the page's next frame, which a gpu.js page on 2 loaded cores held past Playwright's 30 s once in CI. */
-const SCREENSHOT_MS = 120_000;
+import { Browsers, SCREENSHOT_MS, servePage } from './helpers/browser.js';
 
 describe('browser demo', () => {
-  let server: PreviewServer;
+  let served: Awaited<ReturnType<typeof servePage>>;
   let url: string;
-  const browsers: Browser[] = [];
+  const browsers = new Browsers();
 
   beforeAll(async () => {
-    await build({ configFile: CONFIG, logLevel: 'error' });
-    server = await preview({ configFile: CONFIG, logLevel: 'error', preview: { port: 0, host: '127.0.0.1' } });
-    url = server.resolvedUrls!.local[0];
+    served = await servePage();
+    url = served.url;
   }, 120_000);
   afterAll(async () => {
-    for (const b of browsers) await b.close();
-    await server?.close();
+    await browsers.close();
+    await served?.close();
   });
 
   /** The library's accuracy (native backend, in Node) of a checkpoint on the test images the page was served. */
@@ -45,21 +39,15 @@ describe('browser demo', () => {
   };
   const SHIPPED = new URL('../models/lenet5-mnist.safetensors', import.meta.url).pathname;
 
-  const launch = async (webgpu: boolean) => {
-    const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...BASE_FLAGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : [])] });
-    browsers.push(b);
-    const page = await b.newPage({ viewport: { width: 1400, height: 1200 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    return { page, errors };
-  };
+  const launch = (webgpu: boolean) => browsers.page(webgpu);
 
   it('prunes to the budget on WebGPU, fine-tunes with distillation, shows the numbers and predicts a drawn digit', async () => {
     const { page, errors } = await launch(true);
     await page.goto(url);
     await page.waitForFunction(() => (window as unknown as { demo: { phase: string } }).demo.phase === 'ready', undefined, { timeout: 120_000 });
     await page.fill('#steps', '60');
-    await page.locator('#budget').fill('0.5');
+    await page.fill('#budget', 'latency=0.5');
+    await page.check('#kd');
     await page.selectOption('#preset', 'systolic-16x16');
     await page.click('#run');
     await page.waitForFunction(() => ['done', 'error'].some((p) => (window as unknown as { demo: { phase: string } }).demo.phase.startsWith(p)), undefined, { timeout: 600_000 });
@@ -107,7 +95,8 @@ describe('browser demo', () => {
   const runOnPage = async (page: Page, steps: number) => {
     await page.waitForFunction(() => (window as unknown as { demo: { phase: string } }).demo.phase === 'ready', undefined, { timeout: 120_000 });
     await page.fill('#steps', String(steps));
-    await page.locator('#budget').fill('0.5');
+    await page.fill('#budget', 'latency=0.5');
+    await page.check('#kd');
     await page.selectOption('#preset', 'systolic-16x16');
     await page.click('#run', { noWaitAfter: true });
     await page.waitForFunction(() => ['done', 'error'].some((p) => (window as unknown as { demo: { phase: string } }).demo.phase.startsWith(p)), undefined, { timeout: 600_000, polling: 1000 });
