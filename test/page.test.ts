@@ -4,7 +4,8 @@
 // it (against the CPU reference on the same weights), its channel counts are those pruneToBudget gives
 // in Node for the same settings and seed, and its simulated latency meets the budget. Also: no network
 // request after the page loaded, no main-thread task over 200 ms during a run or a 100 MB model's
-// import, importer errors and undecodable images named on the page, and a run stopped midway.
+// import, importer errors and undecodable images named on the page, a run stopped midway, and inputs of
+// every kind (a zip of class subfolders, NPY arrays, a SCALE-Sim .cfg, no data).
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,9 @@ import * as ort from 'onnxruntime-node';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zipSync } from 'fflate';
 import { CpuBackend, evaluate, exportOnnx, importOnnx, initModel, modelWorkloads, parseBudget, predict, presets, pruneToBudget, zooModel } from '../src/node.js';
+import { encodeNpy } from '../src/data/dataset.js';
 import { onnx } from '../src/onnx/proto.js';
 import { Rng } from '../src/random.js';
 import { Browsers, type PageState, SCREENSHOT_MS, pageState, runEnded, servePage, waitFor } from './helpers/browser.js';
@@ -181,6 +184,53 @@ describe('the page as a tool', () => {
     expect(state.report!.budget!.met).toBe(true);
     expect(await watcher.longest(since)).toBeLessThanOrEqual(200);
     expect(watcher.requests).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 900_000);
+
+  it('takes a zip of class subfolders, NPY arrays, a SCALE-Sim .cfg, and no data at all', async () => {
+    const { page, errors } = await browsers.page(true);
+    await page.goto(served.url);
+    await waitFor(page, "d.phase === 'ready'");
+    const dir = mkdtempSync(join(tmpdir(), 'wgprune-inputs-'));
+    // A SCALE-Sim config: the model is simulated on it, and the run's report names it.
+    writeFileSync(join(dir, 'tiny.cfg'), '[general]\nrun_name = tiny8\n\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 16\nFilterSramSzkB: 16\nOfmapSramSzkB: 8\nDataflow: ws\nBandwidth: 4\n');
+    await page.setInputFiles('#accel-cfg', join(dir, 'tiny.cfg'));
+    await waitFor(page, "d.model.accelerator === 'tiny8'");
+    // A zip holding one folder of class subfolders (names sort to labels as torchvision's ImageFolder does).
+    const png = async (v: number) => new Uint8Array(await sharp(Buffer.alloc(30 * 30, v), { raw: { width: 30, height: 30, channels: 1 } }).png().toBuffer());
+    const entries: Record<string, Uint8Array> = {};
+    for (const [cls, v] of [['zebra', 200], ['ant', 40], ['ant-eater', 120]] as const) for (let i = 0; i < 4; i++) entries[`set/${cls}/${i}.png`] = await png(v + i);
+    writeFileSync(join(dir, 'set.zip'), zipSync(entries));
+    await page.setInputFiles('#data-files', join(dir, 'set.zip'));
+    await waitFor(page, "d.data?.count === 12 || !!d.dataError");
+    expect((await pageState(page)).data).toMatchObject({ name: 'set.zip/set', count: 12, classNames: ['ant', 'ant-eater', 'zebra'], unlabelled: false });
+    await page.fill('#steps', '2');
+    await page.fill('#batch-size', '4');
+    await page.click('#run');
+    await waitFor(page, runEnded, 600_000);
+    let state = await pageState(page);
+    expect(state.error).toBeUndefined();
+    expect(state.report!.accelerator.name).toBe('tiny8');
+    expect(state.report!.budget!.met).toBe(true);
+    expect(state.trained).toEqual({ step: 2, totalSteps: 2 });
+    // NPY arrays: images (N x 28 x 28 bytes) and labels.
+    const n = 16;
+    writeFileSync(join(dir, 'images.npy'), encodeNpy('|u1', [n, 28, 28], Uint8Array.from({ length: n * 784 }, (_, i) => (i * 7) % 256)));
+    writeFileSync(join(dir, 'labels.npy'), encodeNpy('|u1', [n], Uint8Array.from({ length: n }, (_, i) => i % 10)));
+    await page.setInputFiles('#data-files', [join(dir, 'images.npy'), join(dir, 'labels.npy')]);
+    await waitFor(page, `d.data?.count === ${n} || !!d.dataError`);
+    expect((await pageState(page)).data).toMatchObject({ name: join(dir, 'images.npy').replace(/^.*\//, ''), count: n, classes: 10, unlabelled: false });
+    // No data: pruned by the criterion alone, said on the page and in the report; no accuracy.
+    await page.click('#data-none');
+    await waitFor(page, 'd.data === null');
+    expect(await page.textContent('#data-status')).toMatch(/^no data: magnitude pruning/);
+    await page.click('#run');
+    await waitFor(page, runEnded, 600_000);
+    state = await pageState(page);
+    expect(state.error).toBeUndefined();
+    expect(state.report!.pruned.accuracy).toBeUndefined();
+    expect(state.report!.notes.join('\n')).toMatch(/no data: pruned by the l1 criterion alone/);
+    expect(state.trained).toBeUndefined();
     expect(errors).toEqual([]);
   }, 900_000);
 });
