@@ -9,7 +9,7 @@ import type { InputShape } from '../model/zoo.js';
 import { type Values, int, num, oneOf, str } from './options.js';
 import type { ProgressView } from './progress.js';
 
-export interface Context { values: Values; json: boolean; progress: ProgressView; stop: { requested: boolean } }
+export interface Context { values: Values; positionals?: string[]; json: boolean; progress: ProgressView; stop: { requested: boolean }; /** Output goes to stderr (a sweep's rows: their summaries are its log). */ toStderr?: boolean }
 
 export function trainOptions(v: Values, epochs: number): TrainOptions {
   const optimizer = oneOf(v, 'optimizer', ['adam', 'sgd'] as const, 'adam');
@@ -36,7 +36,7 @@ export function backend(c: Context): Promise<ComputeBackend> {
   return openBackend({ backend: oneOf(c.values, 'backend', BACKEND_CHOICES, 'auto'), onNotice: notice(c) });
 }
 
-export const output = (c: Context, json: unknown, text: string) => process.stdout.write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+export const output = (c: Context, json: unknown, text: string) => (c.toStderr ? process.stderr : process.stdout).write(c.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 
 export const dataValues = (v: Values) => ({ data: str(v, 'data'), images: str(v, 'images'), labels: str(v, 'labels'), testImages: str(v, 'test-images'), testLabels: str(v, 'test-labels'), trainLimit: str(v, 'train-limit'), testLimit: str(v, 'test-limit'), normalize: str(v, 'normalize'), strict: v.strict === true, inputSize: str(v, 'input-size'), augment: str(v, 'augment'), masks: str(v, 'masks'), testMasks: str(v, 'test-masks') });
 

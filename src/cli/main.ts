@@ -11,7 +11,6 @@ import { parseScaleSimTopology } from '../accel/scalesim-io.js';
 import type { Objective } from '../accel/tiled.js';
 import { readFile } from '../data/sources.js';
 import { exportOnnx } from '../onnx/export.js';
-import { criteria } from '../prune/criteria/index.js';
 import { withDeviceFallback } from '../run/fallback.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
@@ -29,7 +28,9 @@ import { checkOutputFile } from './outputs.js';
 import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, oneOf, str } from './options.js';
 import { ProgressView } from './progress.js';
 import { type Context, backend, dataUse, dataValues, notice, output, trainOptions } from './context.js';
-import { pruneCommand } from './prune-command.js';
+import { PRUNE_HELP, PRUNE_OPTIONS, pruneCommand } from './prune-command.js';
+import { sweepCommand } from './sweep-command.js';
+import { mergeCommand } from './merge-command.js';
 import { decomposeCommand } from './decompose-command.js';
 import { quantizeCommand } from './quantize-command.js';
 
@@ -147,35 +148,7 @@ const COMMANDS: Record<string, Command> = {
   prune: {
     summary: 'prune to a ratio or an accelerator budget, fine-tune (optionally distilled), write ONNX, checkpoint and report',
     usage: 'wgprune prune --model default --budget latency=0.5 --accel systolic-16x16 --kd --out out/',
-    options: {
-      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' }, bits: { type: 'string' }, decompose: { type: 'boolean' }, 'decompose-method': { type: 'string' },
-      nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, 'kd-features': { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
-      'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'restore-bn': { type: 'string' },
-      'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' },
-    },
-    help: {
-      ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
-      '--criterion C': `channel importance: ${Object.keys(criteria).join(', ')} (default l1; after --sparse-train group-norm, or bn-scale for slimming)`,
-      '--granularity G': 'channel (default), unstructured or nm',
-      '--ratio R': 'fraction of channels (or weights) to remove, in [0, 1)',
-      '--budget B': 'latency=0.5 (fraction of dense), latency=0.1ms, energy=3uJ, dram=200kB, macs=..., params=...',
-      '--decompose': 'plan layer splits (SVD, Tucker-2 or CP) with the channels against the budget: each layer pruned, split or both (--decompose-method auto|svd|tucker2|cp)',
-      '--bits W,W': 'mixed precision: plan each layer\'s width from these (e.g. 4,8) with the channels against the budget, then prune and fine-tune the quantized model (QAT)',
-      '--nm N:M': 'N:M sparsity pattern (granularity nm), e.g. 2:4',
-      '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',
-      '--kd': 'distil from the dense model while fine-tuning (--temperature 4, --alpha 0.7)',
-      '--kd-features': 'while distilling (--kd, or on images without labels), also match the maps where channel groups meet (residual adds, concats) to the dense model\'s, by mean squared error',
-      '--compare-uniform': 'also prune uniformly to the same budget, fine-tuned the same way',
-      '--restore-bn M': 'auto (default: on for an ONNX model without batch norms, as an eval-mode export leaves it), on or off: give convolutions whose batch norm the export folded one back for fine-tuning (identity at first), folded back afterwards',
-      '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',
-      '--sparse-train N': 'first N steps (or Nep epochs) of sparse training (structured sparsity learning) with the fine-tuning options',
-      '--reg R': 'its penalty: group-lasso (default; channels of dependency groups), slimming (batch-norm scales), filter-shape (kernel positions), depth (residual blocks)',
-      '--reg-mode M': 'proximal (default: after each optimizer step a structure shrinks by lr*λ in norm, stopping at exactly 0) or gradient (λ w/‖w_s‖ added to the gradient)',
-      '--lambda X': 'the penalty weight λ (proximal: a structure shrinks by lr*λ in norm per step); constant unless --lambda-grow. Default: automatic — λ from the norms (the median structure to remove would empty within the phase), growing x2 every tenth of the phase until those structures are near zero',
-      '--lambda-grow F:N': 'growing regularisation: penalise only the share of structures the pruning removes (smallest norms), λ times F every N steps until they are near zero',
-      '--out DIR': 'where pruned.onnx, pruned.safetensors, report.json and report.html go (default out/)',
-      '--resume': 'continue the run stopped with Ctrl-C in --out',
-    },
+    options: PRUNE_OPTIONS, help: PRUNE_HELP,
     async run(c) { return pruneCommand(c); },
   },
 
@@ -289,6 +262,29 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 
+  sweep: {
+    summary: 'run a plan of prune runs (models x data x accelerators x budgets x criteria x fine-tuning x seeds), or this shard\'s share of it',
+    usage: 'wgprune sweep --plan sweep.yaml --out out/sweep [--shard I/N | --shards N] [--list]',
+    options: { plan: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' }, shards: { type: 'string' }, list: { type: 'boolean' }, 'checkpoint-every': { type: 'string' } },
+    help: {
+      '--plan FILE': 'the plan, JSON or YAML: lists of models, data, accelerators, budgets, criteria, fine-tune, seeds (each entry a value of its flag, or an object of prune flags) and options (prune flags for every row); rows are their cross product',
+      '--out DIR': 'where rows go (DIR/rows/<row-id>/: prune\'s outputs and row.json) and DIR/plan.json (default out/sweep)',
+      '--shard I/N': 'run shard I of N (0-based): rows balanced by estimated cost, the same split for a plan every time',
+      '--shards N': 'N shards, this one JOB_COMPLETION_INDEX (set in each pod of a Kubernetes Indexed Job)',
+      '--list': 'print the rows, their ids and share of the estimated work (and shard, with --shard/--shards), and run nothing',
+      '--checkpoint-every N': 'fine-tuning steps between a row\'s saved states (default 25): a killed row continues from its last',
+    },
+    async run(c) { return sweepCommand(c); },
+  },
+
+  merge: {
+    summary: 'merge a sweep\'s finished rows into results.json, results.csv and report.html, naming the missing rows',
+    usage: 'wgprune merge out/sweep [--complete]',
+    options: { complete: { type: 'boolean' } },
+    help: { OUT: 'the sweep\'s --out folder', '--complete': 'exit 1 while rows are missing (the merge is written anyway)' },
+    async run(c) { return mergeCommand(c, c.positionals?.[0]); },
+  },
+
   bench: {
     summary: 'benchmarks against peers measured in the same run (kernels, training, accelerator, pruning)',
     usage: 'wgprune bench [kernels|training|accelerator|pruning]',
@@ -333,8 +329,11 @@ export async function main(argv: string[]): Promise<number> {
     if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
     const options = { ...COMMON, ...cmd.options };
     let values: Values;
+    let positionals: string[] = [];
     try {
-      values = parseArgs({ args: rest, options, strict: true, allowPositionals: name === 'bench' }).values as Values;
+      const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: name === 'bench' || name === 'merge' });
+      values = parsed.values as Values;
+      positionals = parsed.positionals;
     } catch (e) {
       const message = (e as Error).message;
       const ambiguous = /^Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument is ambiguous/.exec(message);
@@ -354,7 +353,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGINT', onSigint);
     const json = values.json === true;
-    const code = await cmd.run({ values, json, progress: new ProgressView(undefined, false, json), stop });
+    const code = await cmd.run({ values, positionals, json, progress: new ProgressView(undefined, false, json), stop });
     process.off('SIGINT', onSigint);
     return typeof code === 'number' ? code : 0;
   } catch (e) {

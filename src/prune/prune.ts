@@ -24,7 +24,7 @@ export interface ChannelPruneOptions extends AllocationOptions {
   onStep?: (step: number, ratio: number) => void;
   resume?: PruneResume;
   /** Receives a resumable state at every fine-tuning checkpoint (fineTune.hooks.checkpointEvery steps). */
-  onResumable?: (r: PruneResume) => void;
+  onResumable?: (r: PruneResume) => void | Promise<void>;
 }
 
 export interface ChannelPruneResult {
@@ -69,7 +69,7 @@ export async function pruneInSteps(be: Backend, dense: Model, o: PruneStepOption
     if (o.fineTune) {
       const hooks = o.fineTune.hooks;
       const at = { step, kept: pruner.kept };
-      const onCheckpoint = o.onResumable ? (c: Checkpoint) => { o.onResumable!({ ...at, training: c }); return hooks?.onCheckpoint?.(c); } : hooks?.onCheckpoint;
+      const onCheckpoint = o.onResumable ? async (c: Checkpoint) => { await o.onResumable!({ ...at, training: c }); return hooks?.onCheckpoint?.(c); } : hooks?.onCheckpoint;
       const run = await train(be, pruner.model, o.fineTune.data, o.fineTune.options, { ...hooks, onCheckpoint, teacher: o.fineTune.teacher, resume: resume?.training });
       pruner.update(run.model);
       if (run.stopped) return { groups, kept: pruner.kept, masked: run.model, compact: run.model, report: pruneReport(dense, run.model, notes), interrupted: { step, kept: pruner.kept, training: run.checkpoint } };

@@ -40,7 +40,7 @@ export async function runPruneWithFallback(
   let latest = o.resume;
   const attempt = (on: ComputeBackend) => runPrune(on, {
     ...o, scheduler: schedulerFor(on), resume: latest, checkpointEvery: o.checkpointEvery ?? f.checkpointEvery ?? 25,
-    onResumable: (r: PruneResume) => { latest = r; o.onResumable?.(r); },
+    onResumable: (r: PruneResume) => { latest = r; return o.onResumable?.(r); },
   });
   const from = () => (latest ? `pruning step ${latest.step + 1}, fine-tuning step ${latest.training.position?.step ?? 0}` : 'the start');
   const { value, backend, notice } = await withDeviceFallback(be, attempt, from, f);

@@ -80,7 +80,7 @@ export interface PruneRunOptions extends Omit<RunInputs, 'train' | 'test'> {
   /** Continue a run stopped in its uniform baseline or sweep (PruneRunResult.stoppedLater and what it wrote). */
   resumeLater?: LaterResume;
   /** Channel pruning: receives a resumable state every `checkpointEvery` fine-tuning steps. */
-  onResumable?: (r: PruneResume) => void;
+  onResumable?: (r: PruneResume) => void | Promise<void>;
   checkpointEvery?: number;
 }
 
