@@ -47,8 +47,8 @@ export async function benchBudget(): Promise<void> {
         for (const fraction of fractions) {
           const o: BudgetPruneOptions = {
             criterion: 'l1', budget: parseBudget(`latency=${fraction}`), accelerator: accel, schedule: schedulerFor(be), seed: 1,
-            // The cosine schedule `wgprune prune` fine-tunes with, so that a sweep of the same rows (deploy/sweep.yaml) gives these numbers.
-            fineTune: { data: trainData, options: { ...options, maxSteps: steps, schedule: { kind: 'cosine' }, distill: { temperature: 4, alpha: 0.7 } }, teacher: dense },
+            // A constant rate, as deploy/sweep.yaml's rows fine-tune (--lr-schedule constant): a sweep of that plan gives these numbers.
+            fineTune: { data: trainData, options: { ...options, maxSteps: steps, schedule: { kind: 'constant' }, distill: { temperature: 4, alpha: 0.7 } }, teacher: dense },
           };
           const a = await pruneToBudget(be, dense, o);
           const u = await pruneUniformToBudget(be, dense, o);
@@ -75,7 +75,7 @@ export async function benchBudget(): Promise<void> {
   writeFileSync('out/budget-table.json', `${JSON.stringify(results, null, 2)}\n`);
   console.log();
   console.log(table(['data', 'model', 'accelerator', 'budget', 'dense acc', 'aware acc', 'aware latency', 'aware energy', 'uniform acc', 'uniform latency', 'uniform energy', 'aware - uniform (pts)'], rows));
-  console.log(`\nfine-tuning: ${steps} steps (batch 64, Adam 1e-3, cosine, distilled T=4, alpha=0.7) for both; test subset of 2000 images; latency and energy as fractions of dense.`);
+  console.log(`\nfine-tuning: ${steps} steps (batch 64, Adam 1e-3 constant, distilled T=4, alpha=0.7) for both; test subset of 2000 images; latency and energy as fractions of dense.`);
   be.destroy();
 }
 

@@ -123,6 +123,19 @@ describe('wgprune CLI', () => {
     }
   });
 
+  it('--round-to N keeps a multiple of N channels in each group (or all of them), by ratio and to a budget', async () => {
+    for (const target of [['--ratio', '0.5'], ['--budget', 'latency=0.5']]) {
+      const out = tmp();
+      const r = await cli(['prune', '--model', 'default', ...target, '--round-to', '4', '--max-steps', '2', ...SMALL, '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const report: RunReport = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      const cut = report.layers.filter((l) => l.channelsAfter < l.channelsBefore);
+      expect(cut.length, target.join(' ')).toBeGreaterThan(0);
+      for (const l of cut) expect(l.channelsAfter % 4, `${l.name}: ${l.channelsAfter}`).toBe(0);
+      if (report.budget) expect(report.budget.met).toBe(true);
+    }
+  });
+
   it('doctor: every backend with a timed conv, and why auto takes the one it takes', async () => {
     const d = await cli(['doctor', '--json']);
     expect(d.code, d.stderr).toBe(0);

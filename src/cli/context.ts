@@ -20,7 +20,7 @@ export function trainOptions(v: Values, epochs: number): TrainOptions {
   return {
     epochs: positive('epochs', int(v, 'epochs', epochs), true)!, batchSize: positive('batch-size', int(v, 'batch-size', 64), true)!, optimizer,
     learningRate: positive('lr', num(v, 'lr', optimizer === 'adam' ? 1e-3 : 0.05), false)!,
-    seed: int(v, 'seed', 1)!, schedule: { kind: 'cosine' }, logEvery: 10,
+    seed: int(v, 'seed', 1)!, schedule: { kind: oneOf(v, 'lr-schedule', ['cosine', 'constant'] as const, 'cosine') }, logEvery: 10,
     maxSteps: int(v, 'max-steps'), // 0: no training steps (evaluate and write only)
     maxSeconds: positive('max-seconds', num(v, 'max-seconds'), false),
   };

@@ -265,7 +265,7 @@ const COMMANDS: Record<string, Command> = {
   sweep: {
     summary: 'run a plan of prune runs (models x data x accelerators x budgets x criteria x fine-tuning x seeds), or this shard\'s share of it',
     usage: 'wgprune sweep --plan sweep.yaml --out out/sweep [--shard I/N | --shards N] [--list]',
-    options: { plan: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' }, shards: { type: 'string' }, list: { type: 'boolean' }, 'checkpoint-every': { type: 'string' } },
+    options: { plan: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' }, shards: { type: 'string' }, list: { type: 'boolean' }, 'checkpoint-every': { type: 'string' }, threads: { type: 'string' } },
     help: {
       '--plan FILE': 'the plan, JSON or YAML: lists of models, data, accelerators, budgets, criteria, fine-tune, seeds (each entry a value of its flag, or an object of prune flags) and options (prune flags for every row); rows are their cross product',
       '--out DIR': 'where rows go (DIR/rows/<row-id>/: prune\'s outputs and row.json) and DIR/plan.json (default out/sweep)',
@@ -273,6 +273,7 @@ const COMMANDS: Record<string, Command> = {
       '--shards N': 'N shards, this one JOB_COMPLETION_INDEX (set in each pod of a Kubernetes Indexed Job)',
       '--list': 'print the rows, their ids and share of the estimated work (and shard, with --shard/--shards), and run nothing',
       '--checkpoint-every N': 'fine-tuning steps between a row\'s saved states (default 25): a killed row continues from its last',
+      '--threads N': 'CPU threads of the native backend (default: every core; WGPRUNE_THREADS): shards sharing a machine give each its share of the cores',
     },
     async run(c) { return sweepCommand(c); },
   },

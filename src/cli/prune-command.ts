@@ -35,7 +35,7 @@ export const PRUNE_OPTIONS: Options = {
       ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' }, bits: { type: 'string' }, decompose: { type: 'boolean' }, 'decompose-method': { type: 'string' },
       nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, 'kd-features': { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
       'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'restore-bn': { type: 'string' },
-      'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'round-to': { type: 'string' },
 };
 
 export const PRUNE_HELP: Record<string, string> = {
@@ -43,6 +43,7 @@ export const PRUNE_HELP: Record<string, string> = {
       '--criterion C': `channel importance: ${Object.keys(criteria).join(', ')} (default l1; after --sparse-train group-norm, or bn-scale for slimming)`,
       '--granularity G': 'channel (default), unstructured or nm',
       '--ratio R': 'fraction of channels (or weights) to remove, in [0, 1)',
+      '--round-to N': 'keep a multiple of N channels in each group (or all of them): the hardware\'s step, e.g. 16 for a CPU\'s 16-lane vectors or an array\'s columns',
       '--budget B': 'latency=0.5 (fraction of dense), latency=0.1ms, energy=3uJ, dram=200kB, macs=..., params=...',
       '--decompose': 'plan layer splits (SVD, Tucker-2 or CP) with the channels against the budget: each layer pruned, split or both (--decompose-method auto|svd|tucker2|cp)',
       '--bits W,W': 'mixed precision: plan each layer\'s width from these (e.g. 4,8) with the channels against the budget, then prune and fine-tune the quantized model (QAT)',
@@ -64,7 +65,7 @@ export const PRUNE_HELP: Record<string, string> = {
 };
 
 /** The flags of the choices not spelt `--` and their key. */
-const PRUNE_FLAGS: Partial<Record<keyof PruneChoices, string>> = { compareUniform: '--compare-uniform', sparse: '--sparse-train' };
+const PRUNE_FLAGS: Partial<Record<keyof PruneChoices, string>> = { compareUniform: '--compare-uniform', sparse: '--sparse-train', roundTo: '--round-to' };
 
 /** --kd-features: the distillation also matches the maps where channel groups meet; refused without distillation or such maps. */
 function withFeatures(kd: Distillation | undefined, features: boolean, spec: ModelSpec): Distillation | undefined {
@@ -130,6 +131,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     nm = { n: Number(m[1]), m: Number(m[2]) };
   }
   const schedule = parseSchedule(str(v, 'schedule'));
+  const roundTo = num(v, 'round-to');
   const bits = str(v, 'bits')?.split(',').map((x) => {
     const b = Number(x);
     // The run ends in a QDQ ONNX file, whose integers are 8 bits at most (opset 13).
@@ -145,7 +147,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   });
   // Combinations the run cannot honour are refused, not dropped: the same check runPrune makes, in flags.
   try {
-    checkPruneChoices({ granularity, ratio, budget, nm, schedule, compareUniform: !!v['compare-uniform'], sweep, bits, decompose: decomposeMethod, sparse }, (k) => PRUNE_FLAGS[k] ?? `--${k}`);
+    checkPruneChoices({ granularity, ratio, budget, nm, schedule, compareUniform: !!v['compare-uniform'], sweep, bits, decompose: decomposeMethod, sparse, roundTo }, (k) => PRUNE_FLAGS[k] ?? `--${k}`);
   } catch (e) {
     throw e instanceof OptionError ? new UsageError(e.message) : e;
   }
@@ -193,7 +195,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
     : undefined;
   const run = await runPruneWithFallback(be, {
     model: planned ? planned.model : model, modelSource: source, train: trainData, test, accelerator: accel, mode,
-    criterion, granularity, ratio, budget: planned ? planned.budget : budget, nm, schedule, sparse: sparse?.run,
+    criterion, granularity, ratio, roundTo, budget: planned ? planned.budget : budget, nm, schedule, sparse: sparse?.run,
     fineTune, kd, compareUniform: v['compare-uniform'] === true, sweep, seed: int(v, 'seed', 1)!, restoreBatchNorm,
     onPhase: (t) => c.progress.phase(t), onProgress: (p, phase) => c.progress.update(p, phase), onPlanProgress: (p) => c.progress.plan(p), shouldStop: () => c.stop.requested, resume, resumeLater,
     ...(checkpointEvery ? { checkpointEvery, onResumable } : {}),

@@ -96,6 +96,11 @@ export async function sweepCommand(c: Context): Promise<number> {
     ].join('\n'));
     return 0;
   }
+  const threads = int(v, 'threads');
+  if (threads !== undefined) {
+    if (threads < 1) throw new UsageError('--threads must be a positive integer');
+    process.env.WGPRUNE_THREADS = String(threads); // the native backend each row opens
+  }
   const every = int(v, 'checkpoint-every', 25)!;
   if (every < 1) throw new UsageError('--checkpoint-every must be a positive integer');
   await recordPlan(out, rows);

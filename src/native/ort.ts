@@ -36,7 +36,14 @@ export function loadOrt(): Ort {
   return loaded;
 }
 
-export const defaultThreads = (): number => Math.max(1, availableParallelism());
+/** Every core, or WGPRUNE_THREADS (shards of a sweep sharing a machine give each its share: spinning OpenMP workers of several processes on the same cores cost far more than they save). */
+export function defaultThreads(): number {
+  const text = process.env.WGPRUNE_THREADS;
+  if (text === undefined || text === '') return Math.max(1, availableParallelism());
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`WGPRUNE_THREADS must be a positive integer, got '${text}'`);
+  return n;
+}
 
 /** Integer attributes as numbers (INT) or arrays (INTS); float attributes as { f }. */
 type Attr = number | number[] | { f: number };

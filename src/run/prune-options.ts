@@ -20,6 +20,7 @@ export interface PruneChoices {
   bits?: number[];
   decompose?: string;
   sparse?: unknown;
+  roundTo?: number;
 }
 
 /** How a caller names an option in messages: the library by key (the default), the CLI by flag. */
@@ -44,6 +45,8 @@ export function checkPruneChoices(o: PruneChoices, name: OptionName = (k) => k):
   if (g === 'unstructured' && ratio === undefined) refuse(`unstructured pruning needs ${name('ratio')}`);
   if (schedule && schedule.kind !== 'one-shot' && g !== 'channel') refuse(`${name('schedule')} ${scheduleText(schedule)} applies to channel pruning; ${name('granularity')} ${g} prunes in one shot`);
   if (schedule?.kind === 'agp' && budget) refuse(`${name('schedule')} agp:N follows a ratio; with ${name('budget')} use iterative:N (the budget shrinks in N equal steps)`);
+  if (o.roundTo !== undefined && !(Number.isInteger(o.roundTo) && o.roundTo >= 1)) refuse(`${name('roundTo')} must be a positive integer, got ${o.roundTo}`);
+  if (o.roundTo !== undefined && g !== 'channel') refuse(`${name('roundTo')} rounds kept channels; ${name('granularity')} ${g} prunes weights`);
   if (budget && g !== 'channel') refuse(`${name('budget')} applies to channel pruning; ${name('granularity')} ${g} takes ${name('ratio')}`);
   if (o.bits && !budget) refuse(`${name('bits')} plans bit widths with the channels against a budget: add ${budgetGiven}`);
   if (o.bits && o.sparse) refuse(`${name('bits')} and ${name('sparse')} do not combine yet: the widths are planned on the dense model`);

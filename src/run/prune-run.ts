@@ -51,6 +51,8 @@ export interface PruneRunOptions extends Omit<RunInputs, 'train' | 'test'> {
   /** Channel pruning to an accelerator budget. */
   budget?: Budget;
   nm?: { n: number; m: number };
+  /** Channel pruning keeps a multiple of this many channels per group (or all): a CPU's vector width, an array's columns. */
+  roundTo?: number;
   /** Ratio schedules; for budgets, iterative:N shrinks the budget in N steps. */
   schedule?: PruneSchedule;
   fineTune: TrainOptions;
@@ -106,7 +108,7 @@ async function simulate(costs: CostModel, m: Model, sparsity?: { n: number; m: n
 
 function budgetOptions(o: PruneRunOptions, costs: CostModel, budget: Budget, phase: string): BudgetPruneOptions {
   return {
-    criterion: o.criterion, budget, accelerator: o.accelerator, mode: o.mode, schedule: o.scheduler, seed: o.seed, costs,
+    criterion: o.criterion, budget, accelerator: o.accelerator, mode: o.mode, schedule: o.scheduler, seed: o.seed, costs, roundTo: o.roundTo,
     onPlanProgress: o.onPlanProgress && ((p) => o.onPlanProgress!({ ...p, phase: `${phase === 'fine-tune' ? 'planning' : `planning (${phase.replace(/^fine-tune \(|\)$/g, '')})`}: ${p.phase}` })),
     steps: o.schedule?.kind === 'iterative' ? o.schedule.steps : 1,
     fineTune: fineTuneOf(o, phase), resume: o.resume, onResumable: o.onResumable,
@@ -287,7 +289,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     budgetInfo = { text: budgetText(o.budget), metric: o.budget.metric, value: r.budget, unit: METRIC_UNITS[o.budget.metric], met: r.cost <= r.budget };
   } else if (o.granularity === 'channel') {
     o.onPhase?.(`pruning ${Math.round(100 * o.ratio!)}% of the channels`);
-    result = await pruneChannels(be, start, { criterion: o.criterion, ratio: o.ratio!, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume, onResumable: o.onResumable });
+    result = await pruneChannels(be, start, { criterion: o.criterion, ratio: o.ratio!, roundTo: o.roundTo, schedule: o.schedule, fineTune: fineTuneOf(o, 'fine-tune'), seed: o.seed, resume: o.resume, onResumable: o.onResumable });
     pruned = result.compact;
   } else {
     // A resumed run continues the stopped fine-tune of the masked model (its masks are in the checkpoint).
@@ -332,7 +334,7 @@ async function mainPart(be: Backend, o: PruneRunOptions, costs: CostModel): Prom
     data: o.test ? { train: o.train!.name, test: o.test.name, testCount: o.test.count, normalization: o.test.normalization } : { train: 'none', test: 'none', testCount: 0 },
     accelerator: { name: o.accelerator.name, rows: o.accelerator.rows, cols: o.accelerator.cols, dataflow: o.accelerator.dataflow, clockMHz: o.accelerator.clockMHz, source: o.accelerator.source },
     method: {
-      granularity: o.granularity, criterion: o.criterion, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}), ...(o.nm ? { nm: `${o.nm.n}:${o.nm.m}` } : {}),
+      granularity: o.granularity, criterion: o.criterion, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}), ...(o.roundTo ? { roundTo: o.roundTo } : {}), ...(o.nm ? { nm: `${o.nm.n}:${o.nm.m}` } : {}),
       schedule: o.schedule ?? { kind: 'one-shot' }, fineTune: fineTuneOf(o, 'fine-tune') ? o.fineTune : false, distillation: o.kd ?? false, mode: o.mode ?? 'tiled',
     },
     budget: budgetInfo,
