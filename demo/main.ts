@@ -56,7 +56,7 @@ function request(): RunRequest {
   return {
     accelerator: acceleratorChoice(), granularity, criterion: $<HTMLSelectElement>('criterion').value,
     ...(granularity === 'channel' ? { budget: $<HTMLInputElement>('budget').value.trim() } : granularity === 'unstructured' ? { ratio: num('ratio') } : { nm: $<HTMLInputElement>('nm').value.trim() }),
-    steps: num('steps'), batchSize: num('batch-size'), learningRate: num('lr'), kd: $<HTMLInputElement>('kd').checked,
+    steps: $<HTMLInputElement>('steps').value.trim() === '' ? undefined : num('steps'), batchSize: num('batch-size'), learningRate: num('lr'), kd: $<HTMLInputElement>('kd').checked,
     compareUniform: $<HTMLInputElement>('compare-uniform').checked, restoreBn: $<HTMLSelectElement>('restore-bn').value as RunRequest['restoreBn'], seed: num('seed'),
   };
 }

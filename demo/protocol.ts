@@ -46,8 +46,8 @@ export interface RunRequest {
   ratio?: number;
   nm?: string;
   criterion: string;
-  /** Fine-tuning steps (--max-steps); 0: none. */
-  steps: number;
+  /** Fine-tuning steps (--max-steps); 0: none; absent: one epoch. */
+  steps?: number;
   batchSize: number;
   learningRate: number;
   kd: boolean;

@@ -140,7 +140,8 @@ async function run(r: RunRequest): Promise<void> {
     const model = dense!.model;
     const fitted = sets && (dataForModel(model, undefined, ...sets) as [Dataset, Dataset]);
     const data = await pruneData(runBe, model, fitted, r.kd ? { temperature: 4, alpha: 0.7 } : undefined);
-    const epochs = data.train ? Math.max(1, Math.ceil((r.steps * r.batchSize) / data.train.count)) : 1;
+    // Steps as asked (over as many epochs as they take), or one epoch, as `wgprune prune` fine-tunes by default.
+    const epochs = data.train && r.steps !== undefined ? Math.max(1, Math.ceil((r.steps * r.batchSize) / data.train.count)) : 1;
     const result = await runPruneWithFallback(runBe, {
       model, modelSource: dense!.source, train: data.train, test: data.test, accelerator: config, mode: r.accelerator.mode,
       criterion: r.criterion, granularity: r.granularity, ratio: r.ratio, budget, nm: nmMatch ? { n: Number(nmMatch[1]), m: Number(nmMatch[2]) } : undefined,

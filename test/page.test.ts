@@ -45,11 +45,17 @@ async function watch(page: Page) {
     w.longTasks = [];
     new PerformanceObserver((list) => { for (const e of list.getEntries()) w.longTasks.push({ start: e.startTime, duration: e.duration }); }).observe({ type: 'longtask', buffered: true });
   });
-  const requests: string[] = [];
+  const requests: string[] = [], all: string[] = [];
   let on = false;
-  page.context().on('request', (r) => { if (on && !/^(blob|data):/.test(r.url())) requests.push(r.url()); });
+  page.context().on('request', (r) => {
+    if (/^(blob|data):/.test(r.url())) return;
+    all.push(r.url());
+    if (on) requests.push(r.url());
+  });
   return {
     requests,
+    /** Every request since the page was opened: the page's own files only (a static host, offline). */
+    all,
     start: () => { on = true; },
     /** The longest main-thread task since `since` (page time, ms). */
     longest: (since: number) => page.evaluate((t) => Math.max(0, ...(window as unknown as { longTasks: { start: number; duration: number }[] }).longTasks.filter((x) => x.start >= t).map((x) => x.duration)), since),
@@ -125,6 +131,7 @@ describe('the page as a tool', () => {
     expect(r.budget!.value).toBe(node.budget);
     expect((await evaluate(accel, modelWorkloads(downloaded.spec))).total.cycles).toBeLessThanOrEqual(node.budget);
     expect(watcher.requests).toEqual([]);
+    expect(watcher.all.filter((u) => !u.startsWith(served.url))).toEqual([]);
     mkdirSync('out', { recursive: true });
     await page.screenshot({ path: `out/page-${webgpu ? 'webgpu' : 'gpujs'}.png`, fullPage: true, timeout: SCREENSHOT_MS });
     expect(errors).toEqual([]);
