@@ -9,6 +9,8 @@
 // SPEEDUP_MODELS picks models, SPEEDUP_BACKENDS the backends besides native (default webgpu,gpujs; empty
 // for none); those (SwiftShader and WebAssembly here) run the models in SPEEDUP_SLOW_MODELS only (default
 // lenet5, resnet20: minutes each). SPEEDUP_ROUNDS: rounds of the native measurements (default 3).
+// SPEEDUP_ROUND_TO=N keeps a multiple of N channels per group (prune --round-to: a CPU's 16-lane vectors);
+// SPEEDUP_MEMORY=off skips the ResNet-18 memory comparison.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -28,6 +30,7 @@ import { oursThroughput } from './training.js';
 import { median, table, time } from './util.js';
 
 const KEEPS = [0.5, 0.3];
+const ROUND_TO = process.env.SPEEDUP_ROUND_TO ? Number(process.env.SPEEDUP_ROUND_TO) : undefined;
 const EVAL_BATCH = 256;
 const SLOW_EVAL_BATCH = 32; // SwiftShader and WebAssembly: seconds per batch of 256
 const REPEATS = 5;
@@ -118,7 +121,7 @@ export async function benchSpeedup(): Promise<void> {
     if (typeof model === 'string') { console.log(`${name}: ${model}`); continue; }
     const variants = [{ keep: 1, model }];
     for (const keep of KEEPS) {
-      const pruner = new ChannelPruner(native, model, { importance: 'l1', allocation: byRatio(1 - keep) });
+      const pruner = new ChannelPruner(native, model, { importance: 'l1', allocation: byRatio(1 - keep, ROUND_TO ? { roundTo: ROUND_TO } : {}) });
       await pruner.step();
       variants.push({ keep, model: await pruner.compact() });
     }
@@ -151,8 +154,9 @@ export async function benchSpeedup(): Promise<void> {
   }));
   console.log(`\nDense throughput (samples/s; evaluation at batch ${EVAL_BATCH}, ${SLOW_EVAL_BATCH} on WebGPU and gpu.js; training at batch 64, SGD with momentum; ${label})`);
   console.log(table(['model', 'MACs', ...columns, 'engine'], dense.map((row, i) => [...row, String(subjects[i].rates[0].engine)])));
-  console.log('\nSpeed-up of the compacted model (compacted / dense throughput), channels kept uniformly by l1 norm');
+  console.log(`\nSpeed-up of the compacted model (compacted / dense throughput), channels kept uniformly by l1 norm${ROUND_TO ? `, a multiple of ${ROUND_TO} per group` : ''}`);
   console.log(table(['model', 'channels kept', 'MAC ratio', ...columns, 'engine (dense → compacted)', 'native eval / MAC ratio'], speedups));
+  if (env.SPEEDUP_MEMORY === 'off') return;
   console.log(`\nResNet-18 at 64x64, batch 64, SGD: training throughput and peak resident memory, ${threads} threads each`);
   console.log(table(['trainer', 'samples/s', 'peak RSS MiB'], memoryRows(threads)));
 }

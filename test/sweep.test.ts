@@ -113,6 +113,8 @@ describe('sweep', () => {
     expect(missing.every((id) => listed.find((r) => r.id === id)!.shard === 1)).toBe(true);
     expect(partial.stderr).toContain(`rows missing: ${missing.join(', ')}`);
     expect((await cli(['merge', sharded, '--complete'])).code).toBe(1);
+    expect((await cli(['merge', sharded, '--backend', 'native'])).stderr).toMatch(/merge reads the rows' records and runs no model: drop --backend/);
+    expect((await cli(['merge', join(dir, 'nowhere')])).code).toBe(2);
     // Run again, the killed shard continues its row from the last checkpoint and skips what finished.
     const again = await shard(1);
     expect(again.code, again.stderr).toBe(0);

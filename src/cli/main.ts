@@ -283,7 +283,7 @@ const COMMANDS: Record<string, Command> = {
     usage: 'wgprune merge out/sweep [--complete]',
     options: { complete: { type: 'boolean' } },
     help: { OUT: 'the sweep\'s --out folder', '--complete': 'exit 1 while rows are missing (the merge is written anyway)' },
-    async run(c) { return mergeCommand(c, c.positionals?.[0]); },
+    async run(c) { return mergeCommand(c, c.positionals ?? []); },
   },
 
   bench: {

@@ -33,8 +33,10 @@ export function readResults(out: string): SweepResults {
   return { rows, missing };
 }
 
-export async function mergeCommand(c: Context, out: string | undefined): Promise<number> {
-  if (!out) throw new UsageError('merge needs the sweep\'s folder: wgprune merge OUT');
+export async function mergeCommand(c: Context, folders: string[]): Promise<number> {
+  if (folders.length !== 1) throw new UsageError(folders.length ? `merge takes one sweep folder, got ${folders.length}: ${folders.join(' ')}` : 'merge needs the sweep\'s folder: wgprune merge OUT');
+  if (c.values.backend !== undefined) throw new UsageError('merge reads the rows\' records and runs no model: drop --backend');
+  const out = folders[0];
   const results = readResults(out);
   await writeOutputs(out, { 'results.json': `${JSON.stringify(results, null, 2)}\n`, 'results.csv': resultsCsv(results), 'report.html': renderSweepHtml(results) });
   const { rows, missing } = results;
