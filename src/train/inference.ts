@@ -21,7 +21,7 @@ export interface InferenceNet {
   /** Frees what forward() allocated. */
   release(f: Inference): void;
   dispose(): void;
-  /** 'compiled' (the backend's graph runtime) or 'per-op'; where both are timed, the compiled one until the first batch has chosen. */
+  /** 'compiled' (the backend's graph runtime) or 'per-op'; where both are timed, the compiled one until the first batches have chosen. */
   readonly engine: 'compiled' | 'per-op';
   /** Why a backend with a graph runtime runs this model op by op. */
   readonly perOpReason?: string;
@@ -33,8 +33,8 @@ export interface InferenceOptions {
   /** Force the compiled graph where the backend has one (no timing of both). */
   compiled?: boolean;
   /**
-   * Batches the caller will run: from TUNE_BATCHES on, both paths are timed on the first batch and
-   * the faster kept (the timing costs about three extra passes).
+   * Batches the caller will run: from TUNE_BATCHES on, both paths take turns on the first batches, timed,
+   * and the faster is kept.
    */
   batches?: number;
   /** Every node's output as it is, none folded or fused away (feature distillation matches intermediate maps): op by op. */
@@ -55,38 +55,54 @@ function compiled(be: Backend, model: Model, graph: CompiledGraph): InferenceNet
   };
 }
 
-/** Below this many batches a caller's inference takes the compiled graph untimed (timing both costs about three passes). */
+/** Below this many batches a caller's inference takes the compiled graph untimed (both take turns on six batches first). */
 export const TUNE_BATCHES = 8;
 
+/** Batches each path runs, taking turns, before the faster is kept (the first of each builds kernels and sessions; a session reaches its pace after two or three). */
+const TIMED_PASSES = 3;
+
 /**
- * Both paths, the faster kept after timing each on the first batch (its second pass: the first builds
- * kernels and sessions). onnxruntime's compiled graph wins on dense models (VGG-small at batch 256: 2x),
- * op by op on compacted ones whose channel counts are not multiples of its blocked layout's 8 or 16
- * (ResNet-20 at 0.3 of its channels: 1.9x; docs/backends.md). Timed on the host: the backends with a graph
- * runtime compute synchronously.
+ * Both paths taking turns on the caller's first batches (no pass wasted: each output is the caller's),
+ * timed, then the one with the fastest pass kept. onnxruntime's compiled graph wins on dense models
+ * (VGG-small at batch 256: 2x), op by op on compacted ones whose channel counts are not multiples of its
+ * blocked layout's 8 or 16 (ResNet-20 at 0.3 of its channels: 1.9x; docs/backends.md). Timed on the host:
+ * the backends with a graph runtime compute synchronously.
  */
 function faster(candidates: InferenceNet[]): InferenceNet {
+  const times = candidates.map(() => Infinity);
+  /** Which path made each output not yet released. */
+  const owner = new Map<Inference, InferenceNet>();
+  const disposed = new Set<InferenceNet>();
   let chosen: InferenceNet | undefined;
-  const choose = (x: Tensor): Inference => {
-    let best: { net: InferenceNet; ms: number; f: Inference } | undefined;
-    for (const net of candidates) {
-      net.release(net.forward(x));
-      const t0 = performance.now();
-      const f = net.forward(x);
-      const ms = performance.now() - t0;
-      if (best && best.ms <= ms) { net.release(f); continue; }
-      if (best) best.net.release(best.f);
-      best = { net, ms, f };
-    }
-    for (const net of candidates) if (net !== best!.net) net.dispose();
-    chosen = best!.net;
-    return best!.f;
+  let calls = 0;
+  /** A path not kept goes once its last output is released. */
+  const retire = () => {
+    for (const net of candidates) if (chosen && net !== chosen && !disposed.has(net) && ![...owner.values()].includes(net)) { net.dispose(); disposed.add(net); }
   };
   return {
     get engine() { return (chosen ?? candidates[0]).engine; },
-    forward: (x) => (chosen ? chosen.forward(x) : choose(x)),
-    release: (f) => (chosen ?? candidates[0]).release(f),
-    dispose: () => { for (const net of chosen ? [chosen] : candidates) net.dispose(); },
+    forward(x) {
+      if (chosen) return chosen.forward(x);
+      const i = calls++ % candidates.length;
+      const t0 = performance.now();
+      const f = candidates[i].forward(x);
+      times[i] = Math.min(times[i], performance.now() - t0);
+      owner.set(f, candidates[i]);
+      if (calls === TIMED_PASSES * candidates.length) {
+        chosen = candidates[times.indexOf(Math.min(...times))];
+        retire();
+      }
+      return f;
+    },
+    release(f) {
+      const net = owner.get(f) ?? chosen ?? candidates[0];
+      owner.delete(f);
+      net.release(f);
+      retire();
+    },
+    dispose: () => {
+      for (const net of candidates) if (!disposed.has(net)) { net.dispose(); disposed.add(net); }
+    },
   };
 }
 
