@@ -111,6 +111,7 @@ function onMessage(m: FromWorker) {
       return;
     case 'error':
       if (m.what === 'model' || m.what === 'data') {
+        if (state.running) return showError(`${m.what}-error`, m.message); // refused during a run: nothing changed
         state[m.what === 'model' ? 'modelError' : 'dataError'] = m.message;
         $<HTMLProgressElement>(`${m.what}-progress`).hidden = true;
         $(`${m.what}-status`).textContent = m.what === 'model' ? (state.model ? `still ${state.model.name}` : 'no model') : dataText(null);

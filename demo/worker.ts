@@ -175,6 +175,7 @@ async function run(r: RunRequest): Promise<void> {
 }
 
 async function handle(m: ToWorker): Promise<void> {
+  if (running && (m.kind === 'model' || m.kind === 'data')) return post({ kind: 'error', what: m.kind, message: `a run is in progress: stop it before replacing the ${m.kind}` });
   switch (m.kind) {
     case 'init': {
       choice = { backend: m.backend, gpujs: m.gpujs };

@@ -32,36 +32,36 @@ import { ACCEL, ACCEL_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TR
 
 /** prune's options and help (main.ts's command table; sweep rows take the same flags). */
 export const PRUNE_OPTIONS: Options = {
-      ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' }, bits: { type: 'string' }, decompose: { type: 'boolean' }, 'decompose-method': { type: 'string' },
-      nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, 'kd-features': { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
-      'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'restore-bn': { type: 'string' },
-      'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'round-to': { type: 'string' },
+  ...MODEL, ...DATA, ...ACCEL, ...TRAINING, criterion: { type: 'string' }, granularity: { type: 'string' }, ratio: { type: 'string' }, budget: { type: 'string' }, bits: { type: 'string' }, decompose: { type: 'boolean' }, 'decompose-method': { type: 'string' },
+  nm: { type: 'string' }, schedule: { type: 'string' }, kd: { type: 'boolean' }, 'kd-features': { type: 'boolean' }, temperature: { type: 'string' }, alpha: { type: 'string' },
+  'compare-uniform': { type: 'boolean' }, sweep: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'restore-bn': { type: 'string' },
+  'sparse-train': { type: 'string' }, reg: { type: 'string' }, 'reg-mode': { type: 'string' }, lambda: { type: 'string' }, 'lambda-grow': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'round-to': { type: 'string' },
 };
 
 export const PRUNE_HELP: Record<string, string> = {
-      ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
-      '--criterion C': `channel importance: ${Object.keys(criteria).join(', ')} (default l1; after --sparse-train group-norm, or bn-scale for slimming)`,
-      '--granularity G': 'channel (default), unstructured or nm',
-      '--ratio R': 'fraction of channels (or weights) to remove, in [0, 1)',
-      '--round-to N': 'keep a multiple of N channels in each group (or all of them): the hardware\'s step, e.g. 16 for a CPU\'s 16-lane vectors or an array\'s columns',
-      '--budget B': 'latency=0.5 (fraction of dense), latency=0.1ms, energy=3uJ, dram=200kB, macs=..., params=...',
-      '--decompose': 'plan layer splits (SVD, Tucker-2 or CP) with the channels against the budget: each layer pruned, split or both (--decompose-method auto|svd|tucker2|cp)',
-      '--bits W,W': 'mixed precision: plan each layer\'s width from these (e.g. 4,8) with the channels against the budget, then prune and fine-tune the quantized model (QAT)',
-      '--nm N:M': 'N:M sparsity pattern (granularity nm), e.g. 2:4',
-      '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',
-      '--kd': 'distil from the dense model while fine-tuning (--temperature 4, --alpha 0.7)',
-      '--kd-features': 'while distilling (--kd, or on images without labels), also match the maps where channel groups meet (residual adds, concats) to the dense model\'s, by mean squared error',
-      '--compare-uniform': 'also prune uniformly to the same budget, fine-tuned the same way',
-      '--restore-bn M': 'auto (default: on for an ONNX model without batch norms, as an eval-mode export leaves it), on or off: give convolutions whose batch norm the export folded one back for fine-tuning (identity at first), folded back afterwards',
-      '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',
-      '--sparse-train N': 'first N steps (or Nep epochs) of sparse training (structured sparsity learning) with the fine-tuning options',
-      '--reg R': 'its penalty: group-lasso (default; channels of dependency groups), slimming (batch-norm scales), filter-shape (kernel positions), depth (residual blocks)',
-      '--reg-mode M': 'proximal (default: after each optimizer step a structure shrinks by lr*λ in norm, stopping at exactly 0) or gradient (λ w/‖w_s‖ added to the gradient)',
-      '--lambda X': 'the penalty weight λ (proximal: a structure shrinks by lr*λ in norm per step); constant unless --lambda-grow. Default: automatic — λ from the norms (the median structure to remove would empty within the phase), growing x2 every tenth of the phase until those structures are near zero',
-      '--lambda-grow F:N': 'growing regularisation: penalise only the share of structures the pruning removes (smallest norms), λ times F every N steps until they are near zero',
-      '--out DIR': 'where pruned.onnx, pruned.safetensors, report.json and report.html go (default out/)',
-      '--resume': 'continue the run stopped with Ctrl-C in --out',
-      '--checkpoint-every N': 'also save the run in --out/resume.safetensors every N fine-tuning steps, so that a killed run (a node lost, a pod evicted) continues with --resume',
+  ...MODEL_HELP, ...DATA_HELP, ...ACCEL_HELP, ...TRAINING_HELP,
+  '--criterion C': `channel importance: ${Object.keys(criteria).join(', ')} (default l1; after --sparse-train group-norm, or bn-scale for slimming)`,
+  '--granularity G': 'channel (default), unstructured or nm',
+  '--ratio R': 'fraction of channels (or weights) to remove, in [0, 1)',
+  '--round-to N': 'keep a multiple of N channels in each group (or all of them): the hardware\'s step, e.g. 16 for a CPU\'s 16-lane vectors or an array\'s columns',
+  '--budget B': 'latency=0.5 (fraction of dense), latency=0.1ms, energy=3uJ, dram=200kB, macs=..., params=...',
+  '--decompose': 'plan layer splits (SVD, Tucker-2 or CP) with the channels against the budget: each layer pruned, split or both (--decompose-method auto|svd|tucker2|cp)',
+  '--bits W,W': 'mixed precision: plan each layer\'s width from these (e.g. 4,8) with the channels against the budget, then prune and fine-tune the quantized model (QAT)',
+  '--nm N:M': 'N:M sparsity pattern (granularity nm), e.g. 2:4',
+  '--schedule S': 'one-shot (default), iterative:N, agp:N (ratios); iterative:N shrinks a budget in N steps',
+  '--kd': 'distil from the dense model while fine-tuning (--temperature 4, --alpha 0.7)',
+  '--kd-features': 'while distilling (--kd, or on images without labels), also match the maps where channel groups meet (residual adds, concats) to the dense model\'s, by mean squared error',
+  '--compare-uniform': 'also prune uniformly to the same budget, fine-tuned the same way',
+  '--restore-bn M': 'auto (default: on for an ONNX model without batch norms, as an eval-mode export leaves it), on or off: give convolutions whose batch norm the export folded one back for fine-tuning (identity at first), folded back afterwards',
+  '--sweep F,F,...': 'budget fractions to sweep (accelerator-aware and uniform): the Pareto front',
+  '--sparse-train N': 'first N steps (or Nep epochs) of sparse training (structured sparsity learning) with the fine-tuning options',
+  '--reg R': 'its penalty: group-lasso (default; channels of dependency groups), slimming (batch-norm scales), filter-shape (kernel positions), depth (residual blocks)',
+  '--reg-mode M': 'proximal (default: after each optimizer step a structure shrinks by lr*λ in norm, stopping at exactly 0) or gradient (λ w/‖w_s‖ added to the gradient)',
+  '--lambda X': 'the penalty weight λ (proximal: a structure shrinks by lr*λ in norm per step); constant unless --lambda-grow. Default: automatic — λ from the norms (the median structure to remove would empty within the phase), growing x2 every tenth of the phase until those structures are near zero',
+  '--lambda-grow F:N': 'growing regularisation: penalise only the share of structures the pruning removes (smallest norms), λ times F every N steps until they are near zero',
+  '--out DIR': 'where pruned.onnx, pruned.safetensors, report.json and report.html go (default out/)',
+  '--resume': 'continue the run stopped with Ctrl-C in --out',
+  '--checkpoint-every N': 'also save the run in --out/resume.safetensors every N fine-tuning steps, so that a killed run (a node lost, a pod evicted) continues with --resume',
 };
 
 /** The flags of the choices not spelt `--` and their key. */
@@ -132,6 +132,8 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   }
   const schedule = parseSchedule(str(v, 'schedule'));
   const roundTo = num(v, 'round-to');
+  const checkpointEvery = int(v, 'checkpoint-every');
+  if (checkpointEvery === 0) throw new UsageError('--checkpoint-every must be a positive integer');
   const bits = str(v, 'bits')?.split(',').map((x) => {
     const b = Number(x);
     // The run ends in a QDQ ONNX file, whose integers are 8 bits at most (opset 13).
@@ -188,8 +190,6 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const resumeLater: LaterResume | undefined = laterAt && { ...laterAt, ...(await writtenRun(outDir, (planned ? planned.model : model).spec)) };
 
   // --checkpoint-every: the run is saved as Ctrl-C saves it, every N fine-tuning steps (atomically; training waits for it).
-  const checkpointEvery = int(v, 'checkpoint-every');
-  if (checkpointEvery === 0) throw new UsageError('--checkpoint-every must be a positive integer');
   const onResumable = checkpointEvery
     ? (r: PruneResume) => saveCheckpoint(resumeFile, { ...r.training, info: { options: savedOptions(v), step: r.step, kept: [...r.kept] } })
     : undefined;
