@@ -91,33 +91,21 @@ function onMessage(m: FromWorker) {
     }
     case 'model':
       state.model = m.info;
-      state.modelError = undefined;
-      showError('model-error');
-      $<HTMLProgressElement>('model-progress').hidden = true;
-      $('model-status').textContent = `${m.info.name} from ${m.info.source}`;
       showModel(m.info);
       $('draw').hidden = !(m.info.inputShape.join('x') === '1x28x28' && m.info.classes === 10 && m.info.task === 'classify');
-      ready();
+      settle('model', `${m.info.name} from ${m.info.source}`);
       return;
     case 'data':
       state.data = m.info;
-      state.dataError = undefined;
-      showError('data-error');
-      $<HTMLProgressElement>('data-progress').hidden = true;
-      $('data-status').textContent = dataText(m.info);
       $('data-warning').hidden = !m.info?.skipped.length;
       $('data-warning').textContent = m.info?.skipped.length ? `skipped ${m.info.skipped.length} file${m.info.skipped.length > 1 ? 's' : ''} that did not decode: ${m.info.skipped.join('; ')}` : '';
-      ready();
+      settle('data', dataText(m.info));
       return;
     case 'error':
       if (m.what === 'model' || m.what === 'data') {
         if (state.running) return showError(`${m.what}-error`, m.message); // refused during a run: nothing changed
-        state[m.what === 'model' ? 'modelError' : 'dataError'] = m.message;
-        $<HTMLProgressElement>(`${m.what}-progress`).hidden = true;
-        $(`${m.what}-status`).textContent = m.what === 'model' ? (state.model ? `still ${state.model.name}` : 'no model') : dataText(null);
         if (m.what === 'data') state.data = null;
-        showError(`${m.what}-error`, m.message);
-        ready();
+        settle(m.what, m.what === 'model' ? (state.model ? `still ${state.model.name}` : 'no model') : dataText(null), m.message);
         return;
       }
       if (m.what === 'backend') banner(`No backend to run on (${m.message}). Try a browser with WebGPU or WebGL2 enabled.`);
@@ -158,6 +146,15 @@ function onMessage(m: FromWorker) {
       showPrediction('pred-dense', m.dense);
       if (m.pruned) showPrediction('pred-pruned', m.pruned);
   }
+}
+
+/** A model or data load ended: its progress bar hidden, its status line and error (if any) shown. */
+function settle(what: 'model' | 'data', status: string, error?: string) {
+  state[what === 'model' ? 'modelError' : 'dataError'] = error;
+  showError(`${what}-error`, error);
+  $<HTMLProgressElement>(`${what}-progress`).hidden = true;
+  $(`${what}-status`).textContent = status;
+  ready();
 }
 
 /** Ready to run once the model (and data, if any) are in; inputs stay locked while a run goes. */

@@ -9,6 +9,7 @@ import { type Dataset, datasetFromBytes, pixelStatistics, renormalize } from '..
 import { type ImageFile, loadImageFiles } from '../src/data/browser-images.js';
 import { isImageName } from '../src/data/image-set.js';
 import { dataForModel, foldedExport, pruneData } from '../src/run/run-data.js';
+import { distillationFor } from '../src/train/pseudo-labels.js';
 import {
   type AcceleratorConfig, type BackendChoice, type ComputeBackend, GpujsBackend, type GpujsMode, MNIST_NORMALIZATION, type Model, WebGpuBackend, channelGroups, decodeCheckpoint, encodeCheckpoint, evaluate,
   exportOnnx, importOnnx, inferShapes, makeDataset, modelWorkloads, openBackend, parameterCount, parseBudget, parseIdx, predict, presets, pruningHistory, renderHtml, runPruneWithFallback, taskOf,
@@ -139,14 +140,15 @@ async function run(r: RunRequest): Promise<void> {
     runBe = await open(notices);
     const model = dense!.model;
     const fitted = sets && (dataForModel(model, undefined, ...sets) as [Dataset, Dataset]);
-    const data = await pruneData(runBe, model, fitted, r.kd ? { temperature: 4, alpha: 0.7 } : undefined);
+    const data = await pruneData(runBe, model, fitted);
+    const kd = distillationFor(r.kd ? { temperature: 4, alpha: 0.7 } : undefined, fitted?.[0]);
     // Steps as asked (over as many epochs as they take), or one epoch, as `wgprune prune` fine-tunes by default.
     const epochs = data.train && r.steps !== undefined ? Math.max(1, Math.ceil((r.steps * r.batchSize) / data.train.count)) : 1;
     const result = await runPruneWithFallback(runBe, {
       model, modelSource: dense!.source, train: data.train, test: data.test, accelerator: config, mode: r.accelerator.mode,
       criterion: r.criterion, granularity: r.granularity, ratio: r.ratio, budget, nm: nmMatch ? { n: Number(nmMatch[1]), m: Number(nmMatch[2]) } : undefined,
       fineTune: { epochs, batchSize: r.batchSize, optimizer: 'adam', learningRate: r.learningRate, seed: r.seed, logEvery: 10, maxSteps: r.steps, schedule: { kind: 'cosine' } },
-      kd: data.kd, compareUniform: r.compareUniform, seed: r.seed,
+      kd, compareUniform: r.compareUniform, seed: r.seed,
       restoreBatchNorm: !!data.train && (r.restoreBn === 'on' || (r.restoreBn === 'auto' && foldedExport(model, dense!.source))),
       onPhase: (text) => post({ kind: 'phase', text }),
       onPlanProgress: (p) => post({ kind: 'phase', text: p.phase, fraction: p.fraction }),

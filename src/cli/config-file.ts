@@ -8,6 +8,15 @@ type Values = Record<string, string | boolean | undefined>;
 /** Options about the invocation itself, which a config file does not hold. */
 const COMMAND_LINE_ONLY = ['config', 'help', 'verbose'];
 
+/** The option `key` of `options`: own keys only ('__proto__', 'constructor' or 'toString' name no option). */
+export const optionNamed = <T>(options: Record<string, T>, key: string): T | undefined => (Object.hasOwn(options, key) ? options[key] : undefined);
+
+/** A JSON or YAML value as the flag takes it: a switch true or false, else a string or a finite number (as text); undefined where its type does not fit. */
+export function flagValue(option: { type: string }, x: unknown): string | boolean | undefined {
+  if (option.type === 'boolean') return typeof x === 'boolean' ? x : undefined;
+  return typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x)) ? String(x) : undefined;
+}
+
 export function mergeConfigFile(file: string, values: Values, options: Record<string, { type: string }>, command: string): void {
   let config: unknown;
   try {
@@ -17,12 +26,11 @@ export function mergeConfigFile(file: string, values: Values, options: Record<st
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UsageError(`--config ${file}: must be a JSON object of options`);
   for (const [k, x] of Object.entries(config)) {
-    // Own keys only: '__proto__', 'constructor' or 'toString' name no option.
-    const option = Object.hasOwn(options, k) ? options[k] : undefined;
+    const option = optionNamed(options, k);
     if (!option) throw new UsageError(`--config ${file}: unknown option '${k}' for ${command}`);
     if (COMMAND_LINE_ONLY.includes(k)) throw new UsageError(`--config ${file}: '${k}' is an option of the command line, not of the run`);
-    const ok = option.type === 'boolean' ? typeof x === 'boolean' : typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x));
-    if (!ok) throw new UsageError(`--config ${file}: option '${k}' takes ${option.type === 'boolean' ? 'true or false' : 'a string or a number'}, got ${JSON.stringify(x)}`);
-    if (values[k] === undefined) values[k] = typeof x === 'boolean' ? x : String(x);
+    const value = flagValue(option, x);
+    if (value === undefined) throw new UsageError(`--config ${file}: option '${k}' takes ${option.type === 'boolean' ? 'true or false' : 'a string or a number'}, got ${JSON.stringify(x)}`);
+    if (values[k] === undefined) values[k] = value;
   }
 }

@@ -176,7 +176,7 @@ export async function pruneCommand(c: Context): Promise<number | void> {
   const restoreBatchNorm = !noData && (restoreBn === 'on' || (restoreBn === 'auto' && foldedExport(model, source)));
   const kd = withFeatures(distillationFor(kdGiven, sets?.[0]), v['kd-features'] === true, model.spec);
   const be = await backend(c);
-  const data = await pruneData(be, model, sets as [Dataset, Dataset] | undefined, kdGiven);
+  const data = await pruneData(be, model, sets as [Dataset, Dataset] | undefined);
   const { train: trainData, test } = data;
   // Sparse training given in epochs: steps of this data set and batch size (a run without data refuses it).
   if (sparse?.inEpochs) sparse.run.steps *= Math.max(1, Math.floor(trainData!.count / fineTune.batchSize));

@@ -5,6 +5,7 @@
 // order), a cost estimate for balancing shards, and are split into shards deterministically.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { flagValue, optionNamed } from './config-file.js';
 import { UsageError } from './inputs.js';
 import type { Options, Values } from './options.js';
 
@@ -29,16 +30,12 @@ function entryValues(file: string, where: string, entry: unknown, flag: string |
   if (!Object.keys(raw).length) throw new UsageError(`${file}: ${where}: an entry of this axis is an object of prune flags, got ${JSON.stringify(entry)}`);
   delete raw.name;
   const out: Values = {};
-  for (const [key, value] of Object.entries(raw)) {
-    const option = pruneOptions[key];
+  for (const [key, x] of Object.entries(raw)) {
+    const option = optionNamed(pruneOptions, key);
     if (!option || SWEEP_OWNED.includes(key)) throw new UsageError(`${file}: ${where}: '${key}' is not a prune flag a sweep row can set${SWEEP_OWNED.includes(key) ? ' (the sweep sets it)' : ''}`);
-    if (option.type === 'boolean') {
-      if (typeof value !== 'boolean') throw new UsageError(`${file}: ${where}: '${key}' is a switch: true or false, got ${JSON.stringify(value)}`);
-      if (value) out[key] = true;
-    } else {
-      if (typeof value !== 'string' && typeof value !== 'number') throw new UsageError(`${file}: ${where}: '${key}' takes a string or number, got ${JSON.stringify(value)}`);
-      out[key] = String(value);
-    }
+    const value = flagValue(option, x);
+    if (value === undefined) throw new UsageError(`${file}: ${where}: '${key}' ${option.type === 'boolean' ? 'is a switch: true or false' : 'takes a string or number'}, got ${JSON.stringify(x)}`);
+    if (value !== false) out[key] = value; // a switch set false is a flag not given
   }
   return out;
 }

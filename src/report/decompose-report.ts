@@ -2,7 +2,7 @@
 // ranks, MACs and cycles before and after (the gap between the MAC cut and the cycle cut is the point),
 // and the singular value spectra; JSON, and HTML with SVG charts.
 import { type ModelSummary, summaryTable } from './report.js';
-import { barChart, formatNumber, lineChart } from './svg.js';
+import { barChart, esc, formatNumber, lineChart } from './svg.js';
 
 export interface DecomposedLayerRow {
   layer: string;
@@ -35,7 +35,6 @@ export interface DecomposeReport {
   backend?: string;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function renderDecomposeHtml(r: DecomposeReport): string {
   const rows = r.layers.map((l) => `<tr><td>${esc(l.layer)}</td><td>${l.method}</td><td>${l.full.join(' / ')}</td><td>${l.ranks.length ? l.ranks.join(' / ') : 'whole'}</td><td>${(100 * l.error).toFixed(2)}%</td><td>${formatNumber(l.macsBefore)} → ${formatNumber(l.macsAfter)}</td><td>${formatNumber(l.cyclesBefore)} → ${formatNumber(l.cyclesAfter)}</td></tr>`).join('');

@@ -4,7 +4,7 @@
 // with SVG charts (SQNR per layer, energy per layer, energy split into MACs, register files, SRAM, DRAM).
 import { type ActivationQuant, grid } from '../model/quantization.js';
 import { type ModelSummary, summaryTable } from './report.js';
-import { barChart, formatNumber } from './svg.js';
+import { barChart, esc, formatNumber } from './svg.js';
 
 export interface QuantizedLayerRow {
   layer: string;
@@ -36,7 +36,6 @@ export interface QuantizeReport {
   backend?: string;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** An input quantizer's float range. */
 export function inputRange(a: ActivationQuant): [number, number] {

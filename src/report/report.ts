@@ -3,7 +3,7 @@
 // staircase of the most expensive layers with the cut marked, and the Pareto front of a budget sweep.
 import type { Normalization } from '../model/graph.js';
 import type { ModelCost } from '../accel/cost.js';
-import { barChart, formatNumber, lineChart } from './svg.js';
+import { barChart, esc, formatNumber, lineChart } from './svg.js';
 
 export interface ModelSummary {
   /** The task's score (see metric): top-1 accuracy, mean IoU, or agreement with the dense model. */
@@ -146,7 +146,6 @@ export function scoreText(s: Pick<ModelSummary, 'accuracy' | 'metric' | 'pixelAc
   const extra = s.pixelAccuracy !== undefined ? ` (pixels ${pct(s.pixelAccuracy)})` : s.snrDb !== undefined ? ` (SNR ${s.snrDb.toFixed(1)} dB)` : '';
   return `${name} ${pct(s.accuracy)}${s.accuracy === undefined ? '' : extra}`;
 }
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Histogram of the structures' norms (decades) before and after sparse training. */
 export function normHistogram(s: SparsityReport): string {

@@ -9,6 +9,7 @@ const W = 640;
 const H = 300;
 const M = { top: 44, right: 16, bottom: 64, left: 64 };
 
+/** Text for HTML and SVG: &, <, > and quotes escaped (safe in element text and in attribute values). */
 export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** About `count` round tick values covering [lo, hi] (1, 2 or 5 times a power of ten apart). */

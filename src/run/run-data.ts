@@ -1,12 +1,12 @@
 // Data as a model takes it, for every command and the browser page alike: each set normalised as the
 // model's inputs were (the model then records it, so its checkpoints and exports carry it), per-pixel
 // masks at the model's output size, checked against the model; sets without labels labelled by the
-// dense model, distillation chosen for them, and the notes that say so.
+// dense model, and the notes that say so.
 import type { Backend } from '../backend.js';
 import { DataError, type Dataset, type Normalization, masksAt, renormalize } from '../data/dataset.js';
 import { inferShapes, taskOf } from '../model/graph.js';
 import type { Model } from '../model/model.js';
-import { distillationFor, labelWithModel, unlabelledNotes } from '../train/pseudo-labels.js';
+import { labelWithModel, unlabelledNotes } from '../train/pseudo-labels.js';
 
 /**
  * The sets normalised with `normalization` when given, else the model's own (from its checkpoint or ONNX
@@ -45,18 +45,17 @@ export const foldedExport = (model: Model, source: string) => /\.onnx$/i.test(so
 export interface PruneData {
   train?: Dataset;
   test?: Dataset;
-  kd?: { temperature: number; alpha: number };
   /** What the run says of sets without labels. */
   notes: string[];
 }
 
 /**
  * A prune run's data from the sets a user gave (already fit to the model with dataForModel): sets without
- * labels labelled by the dense model (classifiers, segmenters), fine-tuning on them distilled from it
- * unless `kd` says how, and the notes.
+ * labels labelled by the dense model (classifiers, segmenters), and the notes. Fine-tuning on a set
+ * without labels distils from the dense model: distillationFor(kd, sets[0]).
  */
-export async function pruneData(be: Backend, model: Model, sets: [Dataset, Dataset] | undefined, kd: PruneData['kd']): Promise<PruneData> {
-  if (!sets) return { kd, notes: [] };
+export async function pruneData(be: Backend, model: Model, sets: [Dataset, Dataset] | undefined): Promise<PruneData> {
+  if (!sets) return { notes: [] };
   const [train, test] = await labelWithModel(be, model, sets);
-  return { train, test, kd: distillationFor(kd, sets[0]), notes: unlabelledNotes(model, sets, sets[0]) };
+  return { train, test, notes: unlabelledNotes(model, sets, sets[0]) };
 }
