@@ -75,6 +75,9 @@ describe('sweep', () => {
     await bad('models: [default]\nfine-tune: [{ kd: 3 }]\n', /bad\.yaml: fine-tune\[0\]: 'kd' is a switch/);
     await bad('models: [default\n', /bad\.yaml: not valid YAML/);
     await bad('budgets: []\n', /bad\.yaml: 'budgets' must be a non-empty list/);
+    const listing = await cli(['sweep', '--plan', yaml, '--list', '--out', dir, '--threads', '1']);
+    expect(listing.code).toBe(2);
+    expect(listing.stderr).toMatch(/--list prints the rows and runs nothing; --out, --threads would do nothing: drop them/);
   });
 
   it('three shards as processes, one killed mid-row and run again: the merge equals an unsharded sweep row for row; a partial merge names what is missing', async () => {

@@ -88,6 +88,8 @@ export async function sweepCommand(c: Context): Promise<number> {
   const { index, count } = shardOf(str(v, 'shard'), str(v, 'shards'), v.list ? { JOB_COMPLETION_INDEX: '0', ...process.env } : process.env);
   const mine = shardRows(rows, index, count);
   if (v.list) {
+    const runOnly = ['out', 'checkpoint-every', 'threads', 'backend'].filter((k) => v[k] !== undefined);
+    if (runOnly.length) throw new UsageError(`--list prints the rows and runs nothing; ${runOnly.map((k) => `--${k}`).join(', ')} would do nothing: drop ${runOnly.length > 1 ? 'them' : 'it'}`);
     const total = rows.reduce((s, r) => s + r.cost!, 0);
     const shardOfRow = new Map(Array.from({ length: count }, (_, s) => shardRows(rows, s, count).map((r) => [r.id, s] as const)).flat());
     output(c, rows.map((r) => ({ ...r, share: r.cost! / total, shard: shardOfRow.get(r.id) })), [
