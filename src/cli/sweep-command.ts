@@ -74,7 +74,9 @@ function rowResult(row: SweepRow, dir: string): RowResult {
   const r = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as RunReport;
   return {
     id: row.id, values: row.values, model: r.model.name, accelerator: r.accelerator.name, budget: r.budget, dense: r.dense, pruned: r.pruned, uniform: r.uniform,
-    kept: Object.fromEntries(r.layers.map((l) => [l.name, l.channelsAfter])), backend: r.backend ?? '', seconds: r.seconds.total,
+    // Convolutions and linear layers: a pool has no channels of its own.
+    kept: Object.fromEntries(r.layers.filter((l) => l.channelsBefore > 0).map((l) => [l.name, l.channelsAfter])),
+    backend: r.backend ?? '', seconds: r.seconds.total,
   };
 }
 
