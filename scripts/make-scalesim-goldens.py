@@ -12,6 +12,7 @@ usage: /usr/bin/python3 scripts/make-scalesim-goldens.py SCALE_SIM_REPO [OUT_CSV
 """
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,10 +23,20 @@ LAYERS = [
     ('conv3x3_s2', 11, 11, 3, 3, 8, 12, 2),
     ('conv1x1', 6, 6, 1, 1, 16, 24, 1),
     ('conv5x5', 12, 12, 5, 5, 3, 6, 1),
+    # the first and third pruned (fewer channels and filters), and a larger layer that swaps many times
+    ('conv3x3_pruned', 10, 10, 3, 3, 3, 5, 1),
+    ('conv1x1_pruned', 6, 6, 1, 1, 11, 13, 1),
+    ('conv3x3_wide', 18, 18, 3, 3, 16, 32, 1),
 ]
 ARRAYS = [(8, 8), (4, 16)]
 SRAMS = [('fits', 64), ('small', 1)]  # kB per operand
 BANDWIDTHS = [('CALC', 10), ('USER', 2)]
+# Whole runs kept as SCALE-Sim wrote them (its .cfg, topology and three report files), for a byte-for-byte
+# comparison with `wgprune simulate --mode scalesim --reports`: name, array, dataflow, SRAM kB, bandwidth.
+REPORT_RUNS = [
+    ('is-4x16-2kB-user3', 4, 16, 'is', 2, 'USER', 3),
+    ('ws-8x8-1kB-calc', 8, 8, 'ws', 1, 'CALC', 10),
+]
 
 
 def run(repo, out_dir, rows, cols, dataflow, sram_kb, mode, bandwidth):
@@ -42,7 +53,7 @@ def run(repo, out_dir, rows, cols, dataflow, sram_kb, mode, bandwidth):
             f.write(', '.join(str(v) for v in layer) + ',\n')
     logs = os.path.join(out_dir, 'logs')
     subprocess.run([sys.executable, os.path.join(repo, 'scalesim', 'scale.py'), '-c', cfg, '-t', topo, '-p', logs],
-                   check=True, stdout=subprocess.DEVNULL, env={**os.environ, 'PYTHONPATH': repo})
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, 'PYTHONPATH': repo})
     run_dir = os.path.join(logs, 'golden')
 
     def report(name):
@@ -77,6 +88,15 @@ def main():
         w.writeheader()
         w.writerows(rows_out)
     print(f'{len(rows_out)} rows -> {out}')
+    for name, rows, cols, dataflow, sram_kb, mode, bandwidth in REPORT_RUNS:
+        target = os.path.join(os.path.dirname(out), 'scalesim-reports', name)
+        shutil.rmtree(target, ignore_errors=True)
+        os.makedirs(target)
+        list(run(repo, target, rows, cols, dataflow, sram_kb, mode, bandwidth))
+        for report in ('COMPUTE_REPORT.csv', 'BANDWIDTH_REPORT.csv', 'DETAILED_ACCESS_REPORT.csv'):
+            shutil.move(os.path.join(target, 'logs', 'golden', report), os.path.join(target, report))
+        shutil.rmtree(os.path.join(target, 'logs'))
+        print(f'SCALE-Sim {commit} reports -> {target}')
 
 
 if __name__ == '__main__':

@@ -35,36 +35,6 @@ describe('scalesim mode reproduces SCALE-Sim v2 exactly', () => {
   }
 });
 
-// SCALE-Sim v2 run here (scripts/make-scalesim-goldens.py): three dataflows, two arrays, SRAMs that hold
-// whole operands and 1 kB ones, CALC and a USER bandwidth low enough to stall, strides and 1x1. The compute
-// side is ours exactly; its DRAM columns (reads, writes, bandwidths, stall cycles) are the goldens of the
-// memory system still to come (issue 37).
-const memoryCsv = readFileSync(new URL('./fixtures/scalesim-memory.csv', import.meta.url), 'utf8').trim().split(/\r?\n/).filter((l) => !l.startsWith('#'));
-const memoryHeader = memoryCsv[0].split(',');
-const memoryRows = memoryCsv.slice(1).map((line) => Object.fromEntries(line.split(',').map((v, i) => [memoryHeader[i], v])));
-
-describe('scalesim mode against SCALE-Sim v2 runs with its memory system (compute side)', () => {
-  it(`${memoryRows.length} rows: cycles without stalls, utilisation with them, mapping efficiency, SRAM reads and writes`, () => {
-    expect(memoryRows.length).toBe(96);
-    for (const row of memoryRows) {
-      const where = `${row.layer} ${row.array_rows}x${row.array_cols} ${row.dataflow} ${row.sram_kb} kB ${row.bandwidth_mode} ${row.bandwidth}`;
-      const [layer] = parseScaleSimTopology(
-        `Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n` +
-        `${row.layer}, ${row.ifmap_h}, ${row.ifmap_w}, ${row.filter_h}, ${row.filter_w}, ${row.channels}, ${row.num_filters}, ${row.stride},`,
-      );
-      const r = scaleSimLayer(configFor(row), layer);
-      const [total, stalls] = [Number(row['Total Cycles']), Number(row['Stall Cycles'])];
-      expect(r.totalCycles, where).toBe(total - stalls);
-      if (row.bandwidth_mode === 'CALC') expect(stalls, where).toBe(0);
-      expect(((100 * r.macs) / (total * Number(row.array_rows) * Number(row.array_cols))).toFixed(6), where).toBe(Number(row['Overall Util %']).toFixed(6));
-      expect(r.mappingEffPct.toFixed(6), where).toBe(Number(row['Mapping Efficiency %']).toFixed(6));
-      expect([r.sramIfmapReads, r.sramFilterReads, r.sramOfmapWrites], where).toEqual([row['SRAM IFMAP Reads'], row['SRAM Filter Reads'], row['SRAM OFMAP Writes']].map(Number));
-    }
-    // Rows that stall exist (the goldens cover memory-bound layers).
-    expect(memoryRows.filter((r) => Number(r['Stall Cycles']) > 0).length).toBeGreaterThan(10);
-  });
-});
-
 describe('scalesim mode, cases derived by hand', () => {
   const array = (rows: number, cols: number, dataflow: 'os' | 'ws' | 'is') => validateConfig({ ...presets['systolic-16x16'], rows, cols, dataflow });
 
@@ -113,6 +83,21 @@ describe('SCALE-Sim input readers', () => {
   it('reads a .cfg file', () => {
     const c = parseScaleSimConfig(`[general]\nrun_name = google\n\n[architecture_presets]\nArrayHeight:    128\nArrayWidth:     128\nIfmapSramSzkB:    6144\nFilterSramSzkB:   6144\nOfmapSramSzkB:    2048\nIfmapOffset:    0\nFilterOffset:   10000000\nOfmapOffset:    20000000\nDataflow : ws\nBandwidth : 10\nMemoryBanks: 1\n\n[run_presets]\nInterfaceBandwidth: CALC\n`, 'google.cfg');
     expect(c).toMatchObject({ name: 'google', rows: 128, cols: 128, dataflow: 'ws', ifmapSramKB: 6144, filterSramKB: 6144, ofmapSramKB: 2048, dramBandwidth: 10, wordBytes: 1 });
+  });
+
+  it('reads InterfaceBandwidth, Bandwidth, offsets and MemoryBanks as SCALE-Sim v2 does, refusing what it cannot honour', () => {
+    const cfg = (extra: string, run = 'InterfaceBandwidth: USER') => `[general]\nrun_name = u\n\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 1\nFilterSramSzkB: 1\nOfmapSramSzkB: 1\nDataflow: os\n${extra}\n[run_presets]\n${run}\n`;
+    expect(parseScaleSimConfig(cfg('Bandwidth: 3\nIfmapOffset: 0\nFilterOffset: 10000000\nOfmapOffset: 20000000\nMemoryBanks: 1'), 'u.cfg')).toMatchObject({ interfaceBandwidth: 'USER', dramBandwidth: 3 });
+    expect(parseScaleSimConfig(cfg('Bandwidth: 4,4,4'), 'u.cfg').dramBandwidth).toBe(4);
+    expect(parseScaleSimConfig(cfg('', 'InterfaceBandwidth: CALC'), 'c.cfg').interfaceBandwidth).toBe('CALC');
+    expect(parseScaleSimConfig(cfg('Bandwidth: 10', ''), 'c.cfg').interfaceBandwidth).toBe('CALC');
+    expect(() => parseScaleSimConfig(cfg('Bandwidth: 3', 'InterfaceBandwidth: FAST'), 'b.cfg')).toThrow(/b\.cfg: InterfaceBandwidth must be USER or CALC, got 'FAST'/);
+    expect(() => parseScaleSimConfig(cfg(''), 'b.cfg')).toThrow(/b\.cfg: InterfaceBandwidth USER needs Bandwidth/);
+    expect(() => parseScaleSimConfig(cfg('Bandwidth: 2,8'), 'b.cfg')).toThrow(/b\.cfg: Bandwidth lists 2, 8; SCALE-Sim v2 uses the first/);
+    expect(() => parseScaleSimConfig(cfg('Bandwidth: 2.5'), 'b.cfg')).toThrow(/b\.cfg: interfaceBandwidth USER needs dramBandwidth in whole words per cycle/);
+    expect(() => parseScaleSimConfig(cfg('Bandwidth: 2\nMemoryBanks: 4'), 'b.cfg')).toThrow(/b\.cfg: MemoryBanks 4: .* set MemoryBanks: 1/);
+    expect(() => parseScaleSimConfig(cfg('Bandwidth: 2\nFilterOffset: 1e7'), 'b.cfg')).toThrow(/b\.cfg: FilterOffset must be an integer, got '1e7'/);
+    expect(() => validateConfig({ ...presets.eyeriss, interfaceBandwidth: 'user' }, 'x.json')).toThrow(/x\.json: interfaceBandwidth must be 'CALC' or 'USER', got "user"/);
   });
 
   it('names the file, line and field in errors', () => {

@@ -41,6 +41,13 @@ describe('wgprune CLI', () => {
     const s = await cli(['simulate', '--topology', join(dir, 'net.csv'), '--mode', 'scalesim', '--json']);
     expect(s.code, s.stderr).toBe(0);
     expect(JSON.parse(s.stdout).layers[0].gemm).toEqual({ P: 784, K: 72, M: 16, repeats: 1 });
+    // SCALE-Sim's report columns in the JSON, and its report files with --reports.
+    const report = JSON.parse(s.stdout).layers[0].scaleSim;
+    expect(report['Total Cycles']).toBe(JSON.parse(s.stdout).layers[0].cycles);
+    const reports = await cli(['simulate', '--topology', join(dir, 'net.csv'), '--mode', 'scalesim', '--reports', join(dir, 'reports')]);
+    expect(reports.code, reports.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'reports', 'COMPUTE_REPORT.csv'), 'utf8')).toBe(`LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute Util %,\n0, ${report['Total Cycles']}, 0, ${report['Overall Util %']}, ${report['Mapping Efficiency %']}.0, ${report['Compute Util %']},\n`);
+    expect(readFileSync(join(dir, 'reports', 'DETAILED_ACCESS_REPORT.csv'), 'utf8')).toContain(`, ${report['DRAM OFMAP Writes']},\n`);
   });
 
   it('bad arguments exit 2 with a message naming the problem', async () => {
@@ -50,6 +57,8 @@ describe('wgprune CLI', () => {
       [['prune'], /prune needs --ratio R or --budget/],
       [['simulate', '--accel', 'nope'], /--accel 'nope': not a preset/],
       [['frobnicate'], /unknown command 'frobnicate'/],
+      [['simulate', '--reports', 'out/r'], /--reports out\/r: SCALE-Sim's report files come from --mode scalesim/],
+      [['simulate', '--mode', 'scalesim', '--objective', 'energy'], /--objective energy: SCALE-Sim's mapping is fixed by its dataflow/],
       [['eval', '--bogus'], /unknown option '--bogus'/],
       [['prune', '--ratio', '0.3', '--lambda', '0.01'], /--lambda configure sparse training: add --sparse-train N/],
       [['prune', '--ratio', '0.3', '--sparse-train', '10', '--reg', 'bogus'], /--reg 'bogus': use one of group-lasso, slimming, filter-shape, depth/],

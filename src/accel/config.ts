@@ -42,6 +42,12 @@ export interface AcceleratorConfig {
   precision?: Precision;
   /** DRAM bandwidth in words per cycle. */
   dramBandwidth: number;
+  /**
+   * SCALE-Sim's InterfaceBandwidth, for `--mode scalesim`: CALC (default) estimates the DRAM bandwidth the
+   * layer needs and never stalls; USER holds each operand's DRAM port to `dramBandwidth` words a cycle
+   * (an integer) and stalls the array when a buffer waits for it.
+   */
+  interfaceBandwidth?: 'CALC' | 'USER';
   clockMHz: number;
   energy: EnergyTable;
   sparsity?: SparsitySupport;
@@ -71,7 +77,7 @@ export function validateConfig(raw: unknown, origin = 'accelerator config'): Acc
   try {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('accelerator config: must be a JSON object');
     const c = raw as Record<string, unknown>;
-    const known = new Set(['name', 'rows', 'cols', 'dataflow', 'ifmapSramKB', 'filterSramKB', 'ofmapSramKB', 'wordBytes', 'precision', 'dramBandwidth', 'clockMHz', 'energy', 'sparsity', 'source']);
+    const known = new Set(['name', 'rows', 'cols', 'dataflow', 'ifmapSramKB', 'filterSramKB', 'ofmapSramKB', 'wordBytes', 'precision', 'dramBandwidth', 'interfaceBandwidth', 'clockMHz', 'energy', 'sparsity', 'source']);
     for (const key of Object.keys(c)) if (!known.has(key)) throw new Error(`accelerator config: unknown field '${key}' (known: ${[...known].join(', ')})`);
     if (c.dataflow !== 'os' && c.dataflow !== 'ws' && c.dataflow !== 'is') {
       throw new Error(`accelerator config: dataflow must be 'os', 'ws' or 'is', got ${JSON.stringify(c.dataflow)}`);
@@ -95,6 +101,12 @@ export function validateConfig(raw: unknown, origin = 'accelerator config'): Acc
       };
       precision = { weights: width('weights'), activations: width('activations'), psums: width('psums') };
     }
+    if (c.interfaceBandwidth !== undefined && c.interfaceBandwidth !== 'CALC' && c.interfaceBandwidth !== 'USER') {
+      throw new Error(`accelerator config: interfaceBandwidth must be 'CALC' or 'USER', got ${JSON.stringify(c.interfaceBandwidth)}`);
+    }
+    if (c.interfaceBandwidth === 'USER' && !Number.isInteger(c.dramBandwidth)) {
+      throw new Error(`accelerator config: interfaceBandwidth USER needs dramBandwidth in whole words per cycle (SCALE-Sim's Bandwidth), got ${JSON.stringify(c.dramBandwidth)}`);
+    }
     return {
       name: typeof c.name === 'string' && c.name ? c.name : 'custom',
       rows: positive('rows', c.rows, true),
@@ -106,6 +118,7 @@ export function validateConfig(raw: unknown, origin = 'accelerator config'): Acc
       wordBytes: positive('wordBytes', c.wordBytes, true),
       ...(precision ? { precision } : {}),
       dramBandwidth: bandwidth(c.dramBandwidth),
+      ...(c.interfaceBandwidth ? { interfaceBandwidth: c.interfaceBandwidth } : {}),
       clockMHz: positive('clockMHz', c.clockMHz),
       energy: {
         mac: positive('energy.mac', e.mac), registerFile: positive('energy.registerFile', e.registerFile),

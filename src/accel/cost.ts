@@ -2,10 +2,10 @@
 // total: cycles, stalls, utilization, SRAM and DRAM traffic per operand, and energy per level.
 import type { AcceleratorConfig } from './config.js';
 import type { Energy, LayerCost } from './layer-cost.js';
-import { scaleSimLayer } from './scalesim.js';
+import { scaleSimLayer, scaleSimReport } from './scalesim.js';
 import { vectorPassCost } from './vector-pass.js';
 import {
-  type Objective, type Scheduled, type TileCounts, type TileProblem, U32_MAX, compulsoryIfmapWords, countsEnergy, scheduleOnCpu, tileProblem,
+  type Objective, type Scheduled, type TileCounts, type TileProblem, U32_MAX, countsEnergy, scheduleOnCpu, tileProblem,
 } from './tiled.js';
 import { type LayerWorkload, gemmOf, macsOf } from './workload.js';
 
@@ -65,17 +65,18 @@ function fromTiled(c: AcceleratorConfig, l: LayerWorkload, q: TileProblem, s: Sc
 
 function fromScaleSim(c: AcceleratorConfig, l: LayerWorkload): LayerCost {
   const s = scaleSimLayer(c, l);
+  const report = scaleSimReport(c, l);
   const gemm = gemmOf(l);
-  const q = tileProblem(c, l);
-  // SCALE-Sim's CALC mode models no DRAM limit; traffic here is compulsory: each operand once.
-  const dram = { ifmapReads: compulsoryIfmapWords(q) * gemm.repeats, filterReads: gemm.K * gemm.M * gemm.repeats, ofmapReads: 0, ofmapWrites: gemm.P * gemm.M * gemm.repeats };
+  // DRAM traffic as SCALE-Sim's buffers move it; what they read from DRAM they write into the SRAMs.
+  const dram = { ifmapReads: report['DRAM IFMAP Reads'], filterReads: report['DRAM Filter Reads'], ofmapReads: 0, ofmapWrites: report['DRAM OFMAP Writes'] };
   const sram = { ifmapReads: s.sramIfmapReads, filterReads: s.sramFilterReads, ofmapReads: 0, ofmapWrites: s.sramOfmapWrites, ifmapWrites: dram.ifmapReads, filterWrites: dram.filterReads };
   const sramTotal = Object.values(sram).reduce((a, b) => a + b, 0);
   const dramTotal = Object.values(dram).reduce((a, b) => a + b, 0);
+  const cycles = report['Total Cycles'];
   return {
-    name: l.name, gemm, macs: s.macs, cycles: s.totalCycles, computeCycles: s.totalCycles, stallCycles: 0,
-    utilization: s.overallUtilPct / 100, mappingEfficiency: s.mappingEffPct / 100,
-    sram, dram, dramBytes: dramTotal * c.wordBytes, energy: energyOf(c, s.macs, 3 * s.macs, sramTotal, dramTotal),
+    name: l.name, gemm, macs: s.macs, cycles, computeCycles: s.totalCycles, stallCycles: report['Stall Cycles'],
+    utilization: s.macs / (cycles * c.rows * c.cols), mappingEfficiency: s.mappingEffPct / 100,
+    sram, dram, dramBytes: dramTotal * c.wordBytes, energy: energyOf(c, s.macs, 3 * s.macs, sramTotal, dramTotal), scaleSim: report,
   };
 }
 

@@ -1,5 +1,6 @@
 // What the accelerator model says of one layer (a GEMM on the PE array or a vector-unit pass): its own
 // module, so that cost.ts and vector-pass.ts, which both make them, need not import each other.
+import type { ScaleSimReport } from './scalesim.js';
 import type { Tiling } from './tiled.js';
 import type { Gemm } from './workload.js';
 
@@ -24,6 +25,8 @@ export interface LayerCost {
   /** picojoules */
   energy: Energy;
   tiling?: Tiling;
+  /** `--mode scalesim`: SCALE-Sim v2's report of the layer (its COMPUTE, BANDWIDTH and DETAILED_ACCESS columns). */
+  scaleSim?: ScaleSimReport;
   /** A vector-unit pass (its op), not a GEMM on the PE array. */
   vector?: string;
 }

@@ -1,7 +1,10 @@
-// Readers for SCALE-Sim v2 inputs: `.cfg` architecture files and topology `.csv` files, so users can
-// bring their SCALE-Sim setups. Errors name the file, the line and the field.
+// SCALE-Sim v2's files: readers for its inputs (`.cfg` architecture files and topology `.csv` files), so
+// users can bring their SCALE-Sim setups, and a writer of its report files, so they can diff the two
+// tools' outputs. Errors name the file, the line and the field.
 import { type AcceleratorConfig, validateConfig } from './config.js';
+import type { LayerCost } from './layer-cost.js';
 import { presets } from './presets.js';
+import { SCALESIM_REPORTS } from './scalesim.js';
 import { type LayerWorkload, scaleSimExtent } from './workload.js';
 
 /** SCALE-Sim v2 `.cfg` (INI): [architecture_presets] ArrayHeight, ArrayWidth, *SramSzkB, Dataflow, Bandwidth. */
@@ -29,14 +32,36 @@ export function parseScaleSimConfig(text: string, file = 'config.cfg'): Accelera
     return n;
   };
   const base = presets['systolic-16x16'];
+  // SCALE-Sim reads InterfaceBandwidth from [run_presets] and aborts on anything but USER or CALC; its
+  // shipped configs use CALC, the default here when the line is absent.
+  const interfaceBandwidth = (get('InterfaceBandwidth') ?? 'CALC').toUpperCase();
+  if (interfaceBandwidth !== 'CALC' && interfaceBandwidth !== 'USER') throw new Error(`${file}: InterfaceBandwidth must be USER or CALC, got '${get('InterfaceBandwidth')}'`);
+  // Bandwidth may list one value per port; SCALE-Sim v2 gives every operand the first.
+  const bandwidths = (get('Bandwidth') ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  if (bandwidths.length > 1 && new Set(bandwidths.map(Number)).size > 1) {
+    throw new Error(`${file}: Bandwidth lists ${bandwidths.join(', ')}; SCALE-Sim v2 uses the first for every operand: give one value`);
+  }
+  if (interfaceBandwidth === 'USER' && bandwidths.length === 0) throw new Error(`${file}: InterfaceBandwidth USER needs Bandwidth (words per cycle)`);
+  const bandwidth = bandwidths.length ? Number(bandwidths[0]) : base.dramBandwidth;
+  if (!Number.isFinite(bandwidth)) throw new Error(`${file}: Bandwidth must be a number, got '${bandwidths[0]}'`);
+  // Offsets only place each operand's addresses in SCALE-Sim's traces (each operand has its own buffer):
+  // no count depends on them. They are checked, as SCALE-Sim's int() does.
+  for (const key of ['IfmapOffset', 'FilterOffset', 'OfmapOffset']) {
+    const v = get(key);
+    if (v !== undefined && !/^[+-]?\d+$/.test(v)) throw new Error(`${file}: ${key} must be an integer, got '${v}'`);
+  }
+  // SCALE-Sim v2 models one bank per buffer (it never reads MemoryBanks); more cannot be honoured here.
+  if (num('MemoryBanks', 1) !== 1) throw new Error(`${file}: MemoryBanks ${get('MemoryBanks')}: SCALE-Sim v2 and wgprune model one bank per operand buffer; set MemoryBanks: 1`);
   return validateConfig({
     name: values.get('general.run_name') ?? file.replace(/^.*\//, '').replace(/\.cfg$/, ''),
     rows: num('ArrayHeight'), cols: num('ArrayWidth'),
     dataflow: (get('Dataflow') ?? '').toLowerCase(),
     ifmapSramKB: num('IfmapSramSzkB'), filterSramKB: num('FilterSramSzkB'), ofmapSramKB: num('OfmapSramSzkB'),
-    // SCALE-Sim counts words; a word is one byte unless WordSize says otherwise.
+    // SCALE-Sim counts words; a word is one byte unless WordSize says otherwise (SCALE-Sim v2 itself
+    // always uses one byte: see scalesim-memory.ts).
     wordBytes: num('WordSize', 1),
-    dramBandwidth: num('Bandwidth', base.dramBandwidth),
+    dramBandwidth: bandwidth,
+    interfaceBandwidth,
     clockMHz: num('ClockMHz', 1000),
     energy: base.energy,
     source: `SCALE-Sim config ${file} (energies: Eyeriss defaults)`,
@@ -67,4 +92,30 @@ export function parseScaleSimTopology(text: string, file = 'topology.csv'): Laye
       ofmapH: scaleSimExtent(ifmapH, filterH, stride), ofmapW: scaleSimExtent(ifmapW, filterW, stride),
     };
   });
+}
+
+/** A number as Python prints it (SCALE-Sim's reports are Python's str() of ints and floats). */
+function pythonNumber(x: number, float: boolean): string {
+  if (!float) return String(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.0`;
+  if (x === 0 || (Math.abs(x) >= 1e-4 && Math.abs(x) < 1e16)) return String(x);
+  return x.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+/**
+ * SCALE-Sim v2's report files (COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv, DETAILED_ACCESS_REPORT.csv) for
+ * these layers, laid out as it writes them: LayerID is the layer's index among the GEMM layers (vector
+ * passes have no SCALE-Sim row), counts as integers, cycles and rates as Python floats.
+ */
+export function scaleSimReportFiles(layers: LayerCost[]): Record<string, string> {
+  const rows = layers.filter((l) => !l.vector);
+  const missing = rows.find((l) => !l.scaleSim);
+  if (missing) throw new Error(`layer '${missing.name}' has no SCALE-Sim report: simulate it with --mode scalesim`);
+  const files: Record<string, string> = {};
+  for (const [report, columns] of Object.entries(SCALESIM_REPORTS)) {
+    const float = (c: string) => !/(Reads|Writes)$/.test(c) && c !== 'Total Cycles' && c !== 'Stall Cycles';
+    files[`${report}.csv`] = `LayerID, ${columns.join(', ')},\n` +
+      rows.map((l, id) => `${id}, ${columns.map((c) => pythonNumber(l.scaleSim![c], float(c))).join(', ')},\n`).join('');
+  }
+  return files;
 }

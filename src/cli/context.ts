@@ -5,7 +5,7 @@ import type { AcceleratorConfig } from '../accel/config.js';
 import { type Budget, parseBudget } from '../plan/index.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { type LoadedModel, UsageError, loadModel, modelInputShape, withTask } from './inputs.js';
-import type { InputShape } from '../model/zoo.js';
+import { type InputShape, zoo } from '../model/zoo.js';
 import { type Values, int, num, oneOf, str } from './options.js';
 import type { ProgressView } from './progress.js';
 
@@ -74,4 +74,22 @@ export function kdOption(v: Values): { temperature: number; alpha: number } | un
   if (!(temperature > 0)) throw new UsageError(`--temperature must be > 0, got ${temperature}`);
   if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alpha is the distillation loss's weight, in [0, 1], got ${alpha}`);
   return { temperature, alpha };
+}
+
+/** --input CxHxW shapes a zoo model only: a checkpoint or ONNX file has its own. */
+export function checkInputFor(v: Values): void {
+  const model = str(v, 'model') ?? 'default';
+  if (v.input !== undefined && !zoo[model]) throw new UsageError(`--input shapes a zoo model; ${model === 'default' ? 'the shipped checkpoint' : `'${model}'`} has its own input shape`);
+}
+
+/** --input CxHxW for zoo models outside a data set's shape (default 1x28x28). */
+export function modelInput(v: Values): [number, number, number] {
+  checkInputFor(v);
+  const text = str(v, 'input') ?? '1x28x28';
+  const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--input must be CxHxW, e.g. 3x32x32, got '${text}'`);
+  const dims: [number, number, number] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // An image of at most 2^26 values (a 4096x4096 RGB image holds 2^25.6): beyond, arrays would not fit.
+  if (dims.some((d) => d < 1) || dims[0] * dims[1] * dims[2] > 2 ** 26) throw new UsageError(`--input ${text}: each size at least 1, and at most ${2 ** 26} values in all (C x H x W)`);
+  return dims;
 }

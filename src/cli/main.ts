@@ -4,30 +4,24 @@
 // on stderr (with the stack only under --verbose).
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type LayerCost, type Mode, evaluate, summarize } from '../accel/cost.js';
-import { modelWorkloads } from '../accel/model-workload.js';
-import { DEFAULT_PRESET } from '../accel/presets.js';
-import { parseScaleSimTopology } from '../accel/scalesim-io.js';
-import type { Objective } from '../accel/tiled.js';
-import { readFile } from '../data/sources.js';
 import { exportOnnx } from '../onnx/export.js';
 import { withDeviceFallback } from '../run/fallback.js';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/safetensors.js';
 import { type TrainOptions, train } from '../train/trainer.js';
 import { evaluateModel } from '../train/evaluate.js';
-import { zoo } from '../model/zoo.js';
-import { BACKEND_CHOICES, schedulerFor } from '../open-backend.js';
+import { BACKEND_CHOICES } from '../open-backend.js';
 import { doctor } from './doctor.js';
-import { StopRequested, checkStop } from '../interrupt.js';
+import { StopRequested } from '../interrupt.js';
 import { DataError, nearChanceWarning, normalizationText } from '../data/dataset.js';
-import { UsageError, dataForModel, loadAccelerator, loadData, loadModel, withTask } from './inputs.js';
+import { UsageError, dataForModel, loadData, loadModel, withTask } from './inputs.js';
 import { scoreText } from '../report/report.js';
 import { mergeConfigFile } from './config-file.js';
 import { checkOutputFile } from './outputs.js';
 import { ACCEL, ACCEL_HELP, COMMON, COMMON_HELP, DATA, DATA_HELP, MODEL, MODEL_HELP, type Options, TRAINING, TRAINING_HELP, type Values, int, oneOf, str } from './options.js';
 import { ProgressView } from './progress.js';
-import { type Context, backend, dataUse, dataValues, notice, output, trainOptions } from './context.js';
+import { simulateCommand } from './simulate-command.js';
+import { type Context, backend, dataUse, dataValues, modelInput, notice, output, trainOptions } from './context.js';
 import { PRUNE_HELP, PRUNE_OPTIONS, pruneCommand } from './prune-command.js';
 import { sweepCommand } from './sweep-command.js';
 import { mergeCommand } from './merge-command.js';
@@ -52,24 +46,6 @@ function checkTrainResume(file: string, resume: Checkpoint, v: Values, given: Tr
   const trainData = resume.info?.trainData;
   if (typeof trainData === 'string' && trainData !== dataName) changed.push(`training data ${dataName} (the run trains on ${trainData})`);
   if (changed.length) throw new UsageError(`--resume continues the stopped run with its own options; ${changed.join(', ')} would change it. Drop them, or start a new run`);
-}
-
-/** --input CxHxW shapes a zoo model only: a checkpoint or ONNX file has its own. */
-function checkInputFor(v: Values): void {
-  const model = str(v, 'model') ?? 'default';
-  if (v.input !== undefined && !zoo[model]) throw new UsageError(`--input shapes a zoo model; ${model === 'default' ? 'the shipped checkpoint' : `'${model}'`} has its own input shape`);
-}
-
-/** --input CxHxW for zoo models outside a data set's shape (default 1x28x28). */
-function modelInput(v: Values): [number, number, number] {
-  checkInputFor(v);
-  const text = str(v, 'input') ?? '1x28x28';
-  const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
-  if (!m) throw new UsageError(`--input must be CxHxW, e.g. 3x32x32, got '${text}'`);
-  const dims: [number, number, number] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  // An image of at most 2^26 values (a 4096x4096 RGB image holds 2^25.6): beyond, arrays would not fit.
-  if (dims.some((d) => d < 1) || dims[0] * dims[1] * dims[2] > 2 ** 26) throw new UsageError(`--input ${text}: each size at least 1, and at most ${2 ** 26} values in all (C x H x W)`);
-  return dims;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -200,50 +176,14 @@ const COMMANDS: Record<string, Command> = {
 
   simulate: {
     summary: 'per-layer accelerator cost of a model or a SCALE-Sim topology CSV',
-    usage: 'wgprune simulate --model default --accel systolic-16x16 [--topology net.csv] [--mode tiled|scalesim] [--objective latency|energy|edp|dram] [--json]',
-    options: { ...MODEL, ...ACCEL, topology: { type: 'string' }, objective: { type: 'string' }, input: { type: 'string' } },
-    help: { ...MODEL_HELP, ...ACCEL_HELP, '--input CxHxW': 'input shape of a zoo model (default 1x28x28)', '--topology F': 'a SCALE-Sim topology CSV instead of a model', '--objective O': 'what the tile scheduler minimises: latency (default), energy, edp, dram' },
-    async run(c) {
-      const v = c.values;
-      const accel = loadAccelerator(str(v, 'accel'), DEFAULT_PRESET);
-      const mode = oneOf(v, 'mode', ['tiled', 'scalesim'] as const, 'tiled') as Mode;
-      const objective = oneOf(v, 'objective', ['latency', 'energy', 'edp', 'dram'] as const, 'latency') as Objective;
-      let layers;
-      let source: string;
-      if (str(v, 'topology')) {
-        const file = str(v, 'topology')!;
-        const other = ['model', 'input', 'seed'].filter((k) => v[k] !== undefined);
-        if (other.length) throw new UsageError(`--topology ${file} is the workload; ${other.map((k) => `--${k}`).join(', ')} would be ignored: drop ${other.length > 1 ? 'them' : 'it'}`);
-        layers = parseScaleSimTopology(readText(file), file);
-        source = file;
-      } else {
-        const m = await loadModel(str(v, 'model'), modelInput(v), 10, int(v, 'seed', 1)!);
-        layers = modelWorkloads(m.model.spec);
-        source = m.source;
-      }
-      const be = mode === 'tiled' ? await backend(c) : undefined;
-      c.progress.phase(`simulating ${layers.length} layers on ${accel.name} (${mode} mode)`);
-      // In chunks of layers, so that Ctrl-C stops a long topology between them (exit 130).
-      const costs: LayerCost[] = [];
-      try {
-        for (let i = 0; i < layers.length; i += 16) {
-          await checkStop(() => c.stop.requested, 'the simulation');
-          costs.push(...(await evaluate(accel, layers.slice(i, i + 16), { mode, objective, schedule: be ? schedulerFor(be) : undefined })).layers);
-        }
-      } finally {
-        be?.destroy();
-      }
-      const cost = summarize(accel, mode, objective, costs);
-      const table = ['layer        GEMM (P x K x M)        cycles    stalls   util  map-eff   SRAM reads   DRAM words   energy nJ',
-        ...cost.layers.map((l) => [
-          l.name.padEnd(12), (l.vector ? `${l.vector} (vector unit)` : `${l.gemm.P} x ${l.gemm.K} x ${l.gemm.M}${l.gemm.repeats > 1 ? ` x${l.gemm.repeats}` : ''}`).padEnd(22), String(l.cycles).padStart(9), String(l.stallCycles).padStart(9),
-          `${(100 * l.utilization).toFixed(1)}%`.padStart(6), `${(100 * l.mappingEfficiency).toFixed(1)}%`.padStart(8),
-          String(l.sram.ifmapReads + l.sram.filterReads + l.sram.ofmapReads).padStart(12), String(l.dram.ifmapReads + l.dram.filterReads + l.dram.ofmapReads + l.dram.ofmapWrites).padStart(12),
-          (l.energy.total / 1000).toFixed(1).padStart(11),
-        ].join(' ')),
-        `total: ${cost.total.cycles} cycles = ${cost.latencyMs.toFixed(4)} ms at ${accel.clockMHz} MHz, ${(cost.total.energy.total / 1e6).toFixed(3)} uJ, utilization ${(100 * cost.total.utilization).toFixed(1)}% (${accel.name}, ${mode} mode, ${source})`];
-      output(c, { source, ...cost }, table.join('\n'));
+    usage: 'wgprune simulate --model default --accel systolic-16x16 [--topology net.csv] [--mode tiled|scalesim] [--objective latency|energy|edp|dram] [--reports DIR] [--json]',
+    options: { ...MODEL, ...ACCEL, topology: { type: 'string' }, objective: { type: 'string' }, input: { type: 'string' }, reports: { type: 'string' } },
+    help: {
+      ...MODEL_HELP, ...ACCEL_HELP, '--input CxHxW': 'input shape of a zoo model (default 1x28x28)', '--topology F': 'a SCALE-Sim topology CSV instead of a model',
+      '--objective O': 'what the tile scheduler minimises: latency (default), energy, edp, dram',
+      '--reports DIR': "with --mode scalesim: write SCALE-Sim v2's COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv into DIR (its columns, one row per array layer)",
     },
+    async run(c) { return simulateCommand(c); },
   },
 
   export: {
@@ -299,7 +239,6 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-const readText = (file: string): string => new TextDecoder().decode(readFile(file));
 
 function ensureDir(file: string) {
   const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';
