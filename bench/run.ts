@@ -1,5 +1,6 @@
 // `npm run bench [-- name...]`: runs the named benchmarks (all by default) and prints their tables.
 import { benchAccelerator } from './accelerator.js';
+import { benchMemory } from './memory.js';
 import { benchBudget } from './budget.js';
 import { benchDecompose } from './decompose.js';
 import { benchFamilies } from './families.js';
@@ -16,7 +17,7 @@ import { benchSsl } from './ssl.js';
 import { benchTasks } from './tasks.js';
 import { benchTraining } from './training.js';
 
-const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), training: () => benchTraining(), speedup: () => benchSpeedup(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose(), quantize: () => benchQuantize(), 'quantize-cost': () => benchQuantizeCost(), mixed: () => benchMixed(), quality: () => benchQuality(), tasks: () => benchTasks(), profile: () => benchProfile() };
+const benches: Record<string, () => Promise<void>> = { kernels: () => benchKernels(), accelerator: () => benchAccelerator(), memory: () => benchMemory(), training: () => benchTraining(), speedup: () => benchSpeedup(), budget: () => benchBudget(), gpujs: () => benchGpujs(), families: () => benchFamilies(), planning: () => benchPlanning(), fuzz: () => benchFuzz(), ssl: () => benchSsl(), decompose: () => benchDecompose(), quantize: () => benchQuantize(), 'quantize-cost': () => benchQuantizeCost(), mixed: () => benchMixed(), quality: () => benchQuality(), tasks: () => benchTasks(), profile: () => benchProfile() };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of chosen.length ? chosen : Object.keys(benches)) {
   const bench = benches[name];

@@ -20,18 +20,23 @@ const PORT_LATENCY = 1; // the DRAM read port's latency (read_port.py); writes h
 export interface DramSide {
   /** Words moved, counted as SCALE-Sim counts them (whole request rows for USER reads). */
   accesses: number;
+  /** Words (not idle lanes) in the last cycle served. */
+  served: number;
   /** First and last cycle of its DRAM trace. */
   start: number; stop: number;
 }
 
+/** One cycle's demand: `count` words of `data` from `start`, `stride` apart (-1 idle). */
+export interface DemandRow { block: Int32Array; start: number; count: number; stride: number }
+
 export interface ReadSide extends DramSide {
-  /** Serves one cycle's demand (`width` words at `offset` of `data`, -1 idle) arriving at `cycle`: the cycle it is served. */
-  service(data: Int32Array, offset: number, width: number, cycle: number): number;
+  /** Serves one cycle's demand arriving at `cycle`: the cycle it is served. */
+  service(d: DemandRow, cycle: number): number;
   finish(): void;
 }
 
 export class ReadBuffer implements ReadSide {
-  accesses = 0; start = 0; stop = 0;
+  accesses = 0; start = 0; stop = 0; served = 0;
   private readonly active: number; private readonly prefetch: number;
   private readonly lines: number; private readonly activeLines: number; private readonly prefetchLines: number;
   private readonly fetchRows: number;
@@ -100,7 +105,7 @@ export class ReadBuffer implements ReadSide {
     this.stop = this.lastPrefetch;
   }
 
-  service(data: Int32Array, offset: number, width: number, cycle: number): number {
+  service(d: DemandRow, cycle: number): number {
     if (!this.started) {
       // The active half is filled before the first demand: its rows end the cycle before `cycle`.
       const rows = Math.min(Math.ceil(this.active / this.bandwidth), this.fetchRows);
@@ -110,9 +115,11 @@ export class ReadBuffer implements ReadSide {
       this.started = true;
     }
     let wait = HIT_LATENCY;
-    for (let i = offset; i < offset + width; i++) {
-      const a = data[i];
+    this.served = 0;
+    for (let k = 0, i = d.start; k < d.count; k++, i += d.stride) {
+      const a = d.block[i];
       if (a === -1) continue;
+      this.served++;
       for (let guard = 0; !this.hit(a); guard++) {
         if (guard > this.lines) throw new Error(`internal: scalesim read buffer: address ${a} never becomes active`);
         this.swap();
@@ -126,7 +133,7 @@ export class ReadBuffer implements ReadSide {
 }
 
 export class EstimatingReadBuffer implements ReadSide {
-  accesses = 0; start = 0; stop = 0;
+  accesses = 0; start = 0; stop = 0; served = 0;
   private static readonly ACTIVE_SETS = 50; // int(active_buf_frac 0.5 * 100)
   private static readonly PREFETCH_SETS = 50;
   private readonly perSet: number;
@@ -145,10 +152,12 @@ export class EstimatingReadBuffer implements ReadSide {
     this.setOf = new Int32Array(addresses).fill(-1);
   }
 
-  service(data: Int32Array, offset: number, width: number, cycle: number): number {
-    for (let i = offset; i < offset + width; i++) {
-      const a = data[i];
+  service(d: DemandRow, cycle: number): number {
+    this.served = 0;
+    for (let k = 0, i = d.start; k < d.count; k++, i += d.stride) {
+      const a = d.block[i];
       if (a === -1) continue;
+      this.served++;
       if (!this.seen) { this.firstRequest = cycle; this.seen = true; }
       this.request(cycle, a);
     }
@@ -205,7 +214,7 @@ export class EstimatingReadBuffer implements ReadSide {
 }
 
 export class WriteBuffer implements DramSide {
-  accesses = 0; start = 0; stop = 0;
+  accesses = 0; start = 0; stop = 0; served = 0;
   private readonly active: number; private readonly drain: number;
   private free: number;
   /** Words in each line handed to the drain queue; the line being packed holds `packing`. */
@@ -219,10 +228,12 @@ export class WriteBuffer implements DramSide {
   }
 
   /** Stores one cycle's ofmap words: the cycle the array may go on (later while the buffer is full and draining). */
-  service(data: Int32Array, offset: number, width: number, cycle: number): number {
+  service(d: DemandRow, cycle: number): number {
     let now = cycle;
-    for (let i = offset; i < offset + width; i++) {
-      if (data[i] === -1) continue;
+    this.served = 0;
+    for (let k = 0, i = d.start; k < d.count; k++, i += d.stride) {
+      if (d.block[i] === -1) continue;
+      this.served++;
       this.free--;
       if (++this.packing === this.bandwidth) { this.lines.push(this.packing); this.packing = 0; }
       if (now < this.drainEnd) {

@@ -6,13 +6,15 @@
 import type { Dataflow } from './config.js';
 import type { LayerWorkload } from './workload.js';
 
-/** The element addresses of one GEMM's operands (SCALE-Sim's operand matrices, without their offsets). */
+/**
+ * One GEMM's operands as SCALE-Sim addresses them (its operand matrices, without their offsets): the
+ * filter word for tap k of filter m is m K + k, the ofmap word of pixel p and filter m is M p + m, and
+ * the ifmap word a window reads is looked up in `ifmap` (P x K, row-major; -1 where the window leaves the
+ * ifmap).
+ */
 export interface OperandAddresses {
   P: number; K: number; M: number;
-  /** Input pixel read by output pixel p at window tap k (-1 where the window leaves the ifmap). */
-  ifmap(p: number, k: number): number;
-  filter(k: number, m: number): number;
-  ofmap(p: number, m: number): number;
+  ifmap: Int32Array;
   /** Distinct ifmap and filter addresses: valid addresses are below these. */
   ifmapWords: number; filterWords: number;
 }
@@ -20,44 +22,84 @@ export interface OperandAddresses {
 /** One group of a layer (grouped layers repeat it): the taps run filter row, filter column, channel. */
 export function operandAddresses(l: LayerWorkload): OperandAddresses {
   const P = l.ofmapH * l.ofmapW, K = l.filterH * l.filterW * l.channels, M = l.numFilters;
-  const C = l.channels, W = l.ifmapW, rowTaps = l.filterW * C;
-  return {
-    P, K, M, ifmapWords: l.ifmapH * W * C, filterWords: K * M,
-    ifmap(p, k) {
-      const oy = Math.floor(p / l.ofmapW), ox = p - oy * l.ofmapW;
+  const C = l.channels, W = l.ifmapW;
+  const ifmap = new Int32Array(P * K);
+  let i = 0;
+  for (let oy = 0; oy < l.ofmapH; oy++) {
+    for (let ox = 0; ox < l.ofmapW; ox++) {
       const iy = oy * l.strideH, ix = ox * l.strideW;
-      const fy = Math.floor(k / rowTaps), rest = k - fy * rowTaps;
-      const fx = Math.floor(rest / C), ch = rest - fx * C;
-      if (iy + fy >= l.ifmapH || ix + fx >= W) return -1;
-      return ((iy + fy) * W + ix + fx) * C + ch;
-    },
-    filter: (k, m) => m * K + k,
-    ofmap: (p, m) => M * p + m,
-  };
+      for (let fy = 0; fy < l.filterH; fy++) {
+        for (let fx = 0; fx < l.filterW; fx++) {
+          const inside = iy + fy < l.ifmapH && ix + fx < W;
+          const start = ((iy + fy) * W + ix + fx) * C;
+          for (let ch = 0; ch < C; ch++) ifmap[i++] = inside ? start + ch : -1;
+        }
+      }
+    }
+  }
+  return { P, K, M, ifmap, ifmapWords: l.ifmapH * W * C, filterWords: K * M };
 }
 
 /**
- * A fold's demand for one operand: `h` rows of `w` lanes from `at` (-1 past `usedRows` x `usedCols`),
- * optionally flipped top to bottom, after `prefix` and before `suffix` idle rows, optionally skewed (lane
- * c delayed c cycles).
+ * Where a block's element (r, c) comes from: index base + r rowStep + c colStep, looked up in `source`
+ * (the ifmap's windows) or, without one, the address itself (filters and ofmap are laid out linearly).
  */
-interface Block {
+interface Lanes { source?: Int32Array; base: number; rowStep: number; colStep: number }
+
+const element = (s: Lanes, r: number, c: number) => {
+  const index = s.base + r * s.rowStep + c * s.colStep;
+  return s.source ? s.source[index] : index;
+};
+
+/**
+ * A fold's demand for one operand: `h` rows of `w` lanes (-1 past `usedRows` x `usedCols`), optionally
+ * flipped top to bottom, after `prefix` and before `suffix` idle rows, optionally skewed (lane c delayed
+ * c cycles).
+ */
+interface Block extends Lanes {
   h: number; w: number; usedRows: number; usedCols: number;
-  at(r: number, c: number): number;
   flip?: boolean; prefix?: number; suffix?: number; skew?: boolean;
 }
 
-export interface FoldDemand { rows: number; width: number; data: Int32Array }
+/**
+ * A fold's demand for one operand, `rows` cycles long: its block of addresses (`h` x `w`, row-major, in
+ * the order the array reads it, -1 idle) after `prefix` idle cycles; cycle i reads lane c of block row
+ * i - prefix - c when skewed, else block row i - prefix whole. `row()` says where in `block` a cycle's
+ * lanes lie: `count` entries from `start`, `stride` apart (a skewed row is an anti-diagonal of the block).
+ */
+export interface FoldDemand {
+  rows: number; h: number; w: number; prefix: number; skew: boolean; block: Int32Array;
+  start: number; count: number; stride: number;
+  /** Sets start, count and stride to cycle i's lanes. */
+  row(i: number): void;
+}
 
-function blockDemand(b: Block): FoldDemand {
-  const prefix = b.prefix ?? 0;
-  const rows = prefix + b.h + (b.suffix ?? 0) + (b.skew ? b.w - 1 : 0);
-  const data = new Int32Array(rows * b.w).fill(-1);
+/** Writes the block into `out` (a previous fold's demand of the same operand, whose shape it shares) or a new one. */
+function blockDemand(b: Block, out?: FoldDemand): FoldDemand {
+  const prefix = b.prefix ?? 0, skew = b.skew ?? false, { h, w } = b;
+  const d: FoldDemand = out ?? {
+    rows: prefix + h + (b.suffix ?? 0) + (skew ? w - 1 : 0), h, w, prefix, skew, block: new Int32Array(h * w), start: 0, count: 0, stride: 1,
+    row(i) {
+      const r = i - this.prefix;
+      if (!this.skew) {
+        const inside = r >= 0 && r < this.h;
+        this.start = inside ? r * this.w : 0;
+        this.count = inside ? this.w : 0;
+        this.stride = 1;
+        return;
+      }
+      const lo = Math.max(0, r - this.h + 1), hi = Math.min(this.w - 1, r);
+      this.start = (r - lo) * this.w + lo;
+      this.count = hi - lo + 1;
+      this.stride = 1 - this.w;
+    },
+  };
+  if (b.usedRows < h || b.usedCols < w) d.block.fill(-1);
   for (let r = 0; r < b.usedRows; r++) {
-    const source = b.flip ? b.h - 1 - r : r;
-    for (let c = 0; c < b.usedCols; c++) data[(prefix + source + (b.skew ? c : 0)) * b.w + c] = b.at(r, c);
+    const at = (b.flip ? h - 1 - r : r) * w;
+    for (let c = 0; c < b.usedCols; c++) d.block[at + c] = element(b, r, c);
   }
-  return { rows, width: b.w, data };
+  return d;
 }
 
 export interface Folds { rowFolds: number; colFolds: number; cyclesPerFold: number }
@@ -68,31 +110,36 @@ export function foldsOf(df: Dataflow, a: { P: number; K: number; M: number }, R:
   return { rowFolds: Math.ceil(Sr / R), colFolds: Math.ceil(Sc / C), cyclesPerFold: df === 'os' ? T + R + C - 2 : 2 * R + C + T - 2 };
 }
 
-/** The three operands' demand in fold (fr, fc); SCALE-Sim runs folds column fold by column fold. */
-export function foldDemand(df: Dataflow, a: OperandAddresses, R: number, C: number, fr: number, fc: number): { ifmap: FoldDemand; filter: FoldDemand; ofmap: FoldDemand } {
-  const { P, K, M } = a;
+export interface Demand { ifmap: FoldDemand; filter: FoldDemand; ofmap: FoldDemand }
+
+/**
+ * The three operands' demand in fold (fr, fc), written over `out` (the previous fold's) when given;
+ * SCALE-Sim runs folds column fold by column fold.
+ */
+export function foldDemand(df: Dataflow, a: OperandAddresses, R: number, C: number, fr: number, fc: number, out?: Demand): Demand {
+  const { P, K, M, ifmap: windows } = a;
   const r0 = fr * R, c0 = fc * C;
   if (df === 'os') {
     const rows = Math.min(R, P - r0), cols = Math.min(C, M - c0);
     return {
-      ifmap: blockDemand({ h: K, w: R, usedRows: K, usedCols: rows, at: (t, c) => a.ifmap(r0 + c, t), suffix: C - 1, skew: true }),
-      filter: blockDemand({ h: K, w: C, usedRows: K, usedCols: cols, at: (t, c) => a.filter(t, c0 + c), suffix: R - 1, skew: true }),
-      ofmap: blockDemand({ h: R, w: C, usedRows: rows, usedCols: cols, at: (r, c) => a.ofmap(r0 + r, c0 + c), flip: true, prefix: K - 1, skew: true }),
+      ifmap: blockDemand({ h: K, w: R, usedRows: K, usedCols: rows, source: windows, base: r0 * K, rowStep: 1, colStep: K, suffix: C - 1, skew: true }, out?.ifmap),
+      filter: blockDemand({ h: K, w: C, usedRows: K, usedCols: cols, base: c0 * K, rowStep: 1, colStep: K, suffix: R - 1, skew: true }, out?.filter),
+      ofmap: blockDemand({ h: R, w: C, usedRows: rows, usedCols: cols, base: M * r0 + c0, rowStep: M, colStep: 1, flip: true, prefix: K - 1, skew: true }, out?.ofmap),
     };
   }
   if (df === 'ws') {
     const rows = Math.min(R, K - r0), cols = Math.min(C, M - c0);
     return {
-      ifmap: blockDemand({ h: P, w: R, usedRows: P, usedCols: rows, at: (t, c) => a.ifmap(t, r0 + c), prefix: R, suffix: C - 1, skew: true }),
-      filter: blockDemand({ h: R, w: C, usedRows: rows, usedCols: cols, at: (r, c) => a.filter(r0 + r, c0 + c), flip: true, suffix: R + C + P - 2 }),
-      ofmap: blockDemand({ h: P, w: C, usedRows: P, usedCols: cols, at: (t, c) => a.ofmap(t, c0 + c), prefix: 2 * R - 1, skew: true }),
+      ifmap: blockDemand({ h: P, w: R, usedRows: P, usedCols: rows, source: windows, base: r0, rowStep: K, colStep: 1, prefix: R, suffix: C - 1, skew: true }, out?.ifmap),
+      filter: blockDemand({ h: R, w: C, usedRows: rows, usedCols: cols, base: c0 * K + r0, rowStep: 1, colStep: K, flip: true, suffix: R + C + P - 2 }, out?.filter),
+      ofmap: blockDemand({ h: P, w: C, usedRows: P, usedCols: cols, base: c0, rowStep: M, colStep: 1, prefix: 2 * R - 1, skew: true }, out?.ofmap),
     };
   }
   const rows = Math.min(R, K - r0), cols = Math.min(C, P - c0);
   return {
-    ifmap: blockDemand({ h: R, w: C, usedRows: rows, usedCols: cols, at: (r, c) => a.ifmap(c0 + c, r0 + r), flip: true, suffix: R + C + M - 2 }),
-    filter: blockDemand({ h: M, w: R, usedRows: M, usedCols: rows, at: (t, c) => a.filter(r0 + c, t), prefix: R, suffix: C - 1, skew: true }),
-    ofmap: blockDemand({ h: M, w: C, usedRows: M, usedCols: cols, at: (t, c) => a.ofmap(c0 + c, t), prefix: 2 * R - 1, skew: true }),
+    ifmap: blockDemand({ h: R, w: C, usedRows: rows, usedCols: cols, source: windows, base: c0 * K + r0, rowStep: 1, colStep: K, flip: true, suffix: R + C + M - 2 }, out?.ifmap),
+    filter: blockDemand({ h: M, w: R, usedRows: M, usedCols: rows, base: r0, rowStep: K, colStep: 1, prefix: R, suffix: C - 1, skew: true }, out?.filter),
+    ofmap: blockDemand({ h: M, w: C, usedRows: M, usedCols: cols, base: M * c0, rowStep: 1, colStep: M, prefix: 2 * R - 1, skew: true }, out?.ofmap),
   };
 }
 
@@ -100,47 +147,46 @@ export function foldDemand(df: Dataflow, a: OperandAddresses, R: number, C: numb
 export interface FetchOrder { size: number; order: Int32Array }
 
 /**
- * Folds of `h` x `w` blocks stacked top to bottom (lane c of fold f: `at(f, t, c)`, -1 past `used(f)`
- * lanes), read row by row or, where SCALE-Sim flattens it, anti-diagonal by anti-diagonal (each from its
- * bottom row up).
+ * Folds of `h` x `w` blocks stacked top to bottom (fold f's lane c: `lanes(f)`, -1 past the `n`
+ * lanes the folds share out `w` at a time), read row by row or, where SCALE-Sim flattens it,
+ * anti-diagonal by anti-diagonal (each from its bottom row up).
  */
-function stacked(folds: number, h: number, w: number, used: (f: number) => number, at: (f: number, t: number, c: number) => number, diagonal: boolean): FetchOrder {
-  const rows = folds * h, size = rows * w;
+function stacked(n: number, h: number, w: number, lanes: (f: number) => Lanes, diagonal: boolean): FetchOrder {
+  const folds = Math.ceil(n / w), rows = folds * h, size = rows * w;
   const order = new Int32Array(size);
+  const foldLanes = Array.from({ length: folds }, (_, f) => lanes(f));
   const get = (row: number, c: number) => {
     const f = Math.floor(row / h);
-    return c < used(f) ? at(f, row - f * h, c) : -1;
+    return c < Math.min(w, n - f * w) ? element(foldLanes[f], row - f * h, c) : -1;
   };
-  let n = 0;
+  let i = 0;
   if (diagonal) {
     for (let d = 0; d < rows + w - 1; d++) {
-      for (let row = Math.min(d, rows - 1); row >= Math.max(0, d - w + 1); row--) order[n++] = get(row, d - row);
+      for (let row = Math.min(d, rows - 1); row >= Math.max(0, d - w + 1); row--) order[i++] = get(row, d - row);
     }
   } else {
-    for (let row = 0; row < rows; row++) for (let c = 0; c < w; c++) order[n++] = get(row, c);
+    for (let row = 0; row < rows; row++) for (let c = 0; c < w; c++) order[i++] = get(row, c);
   }
   return { size, order };
 }
 
 /** The ifmap and filter buffers' fetch orders (SCALE-Sim's create_{ifmap,filter}_prefetch_mat). */
 export function fetchOrders(df: Dataflow, a: OperandAddresses, R: number, C: number): { ifmap: FetchOrder; filter: FetchOrder } {
-  const { P, K, M } = a;
-  const rowFolds = (n: number) => Math.ceil(n / R), colFolds = (n: number) => Math.ceil(n / C);
-  const lanes = (n: number, width: number) => (f: number) => Math.min(width, n - f * width);
+  const { P, K, M, ifmap: windows } = a;
   if (df === 'os') {
     return {
-      ifmap: stacked(rowFolds(P), K, R, lanes(P, R), (f, t, c) => a.ifmap(f * R + c, t), true),
-      filter: stacked(colFolds(M), K, C, lanes(M, C), (f, t, c) => a.filter(t, f * C + c), true),
+      ifmap: stacked(P, K, R, (f) => ({ source: windows, base: f * R * K, rowStep: 1, colStep: K }), true),
+      filter: stacked(M, K, C, (f) => ({ base: f * C * K, rowStep: 1, colStep: K }), true),
     };
   }
   if (df === 'ws') {
     return {
-      ifmap: stacked(rowFolds(K), P, R, lanes(K, R), (f, t, c) => a.ifmap(t, f * R + c), true),
-      filter: stacked(colFolds(M), K, C, lanes(M, C), (f, t, c) => a.filter(t, f * C + c), false),
+      ifmap: stacked(K, P, R, (f) => ({ source: windows, base: f * R, rowStep: K, colStep: 1 }), true),
+      filter: stacked(M, K, C, (f) => ({ base: f * C * K, rowStep: 1, colStep: K }), false),
     };
   }
   return {
-    ifmap: stacked(colFolds(P), K, C, lanes(P, C), (f, t, c) => a.ifmap(f * C + c, t), false),
-    filter: stacked(rowFolds(K), M, R, lanes(K, R), (f, t, c) => a.filter(f * R + c, t), true),
+    ifmap: stacked(P, K, C, (f) => ({ source: windows, base: f * C * K, rowStep: 1, colStep: K }), false),
+    filter: stacked(K, M, R, (f) => ({ base: f * R, rowStep: K, colStep: 1 }), true),
   };
 }

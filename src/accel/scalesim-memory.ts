@@ -6,8 +6,8 @@
 // bandwidth is the config's in `USER` mode and, in `CALC` mode, SCALE-Sim's fixed request widths (10 words
 // a cycle for ifmap and filter, the array's width for ofmap) with reads estimated, never stalling.
 import type { AcceleratorConfig } from './config.js';
-import { EstimatingReadBuffer, ReadBuffer, type ReadSide, WriteBuffer } from './scalesim-buffers.js';
-import { type FoldDemand, fetchOrders, foldDemand, foldsOf, operandAddresses } from './scalesim-demand.js';
+import { type DramSide, EstimatingReadBuffer, ReadBuffer, type ReadSide, WriteBuffer } from './scalesim-buffers.js';
+import { type Demand, fetchOrders, foldDemand, foldsOf, operandAddresses } from './scalesim-demand.js';
 import type { LayerWorkload } from './workload.js';
 
 /** What SCALE-Sim reports of a layer's memory side (one group of a grouped layer). */
@@ -52,30 +52,30 @@ export function scaleSimMemory(c: AcceleratorConfig, l: LayerWorkload): ScaleSim
   const utilCycles = df === 'os' ? f.cyclesPerFold : f.cyclesPerFold + C - 1;
   const [Sr, Sc] = df === 'os' ? [a.P, a.M] : df === 'ws' ? [a.K, a.M] : [a.K, a.P];
   const sram = { ifmap: [-1, -1] as [number, number], filter: [-1, -1] as [number, number], ofmap: [-1, -1] as [number, number] };
-  const touch = (span: [number, number], d: FoldDemand, row: number, served: number) => {
-    for (let i = row * d.width; i < (row + 1) * d.width; i++) {
-      if (d.data[i] !== -1) {
-        if (span[0] < 0) span[0] = served;
-        span[1] = served;
-        return;
-      }
-    }
+  const touch = (span: [number, number], buffer: DramSide, served: number) => {
+    if (buffer.served === 0) return;
+    if (span[0] < 0) span[0] = served;
+    span[1] = served;
   };
   let stalls = 0, line = 0, last = 0, util = 0, mapped = 0;
+  let d: Demand | undefined;
   for (let fc = 0; fc < f.colFolds; fc++) {
     for (let fr = 0; fr < f.rowFolds; fr++) {
-      const d = foldDemand(df, a, R, C, fr, fc);
+      d = foldDemand(df, a, R, C, fr, fc, d);
       const used = Math.min(R, Sr - fr * R) * Math.min(C, Sc - fc * C);
       util += (used * T) / (R * C * utilCycles);
       mapped += used / (R * C);
-      for (let row = 0; row < d.ifmap.rows; row++, line++) {
+      for (let row = 0; row < f.cyclesPerFold; row++, line++) {
         const cycle = line + stalls;
-        const i = ifmapBuffer.service(d.ifmap.data, row * d.ifmap.width, d.ifmap.width, cycle);
-        const w = filterBuffer.service(d.filter.data, row * d.filter.width, d.filter.width, cycle);
-        const o = ofmapBuffer.service(d.ofmap.data, row * d.ofmap.width, d.ofmap.width, cycle);
-        touch(sram.ifmap, d.ifmap, row, i);
-        touch(sram.filter, d.filter, row, w);
-        touch(sram.ofmap, d.ofmap, row, o);
+        d.ifmap.row(row);
+        d.filter.row(row);
+        d.ofmap.row(row);
+        const i = ifmapBuffer.service(d.ifmap, cycle);
+        const w = filterBuffer.service(d.filter, cycle);
+        const o = ofmapBuffer.service(d.ofmap, cycle);
+        touch(sram.ifmap, ifmapBuffer, i);
+        touch(sram.filter, filterBuffer, w);
+        touch(sram.ofmap, ofmapBuffer, o);
         stalls += Math.max(i - cycle - 1, w - cycle - 1, o - cycle);
         last = o;
       }
