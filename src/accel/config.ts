@@ -44,8 +44,8 @@ export interface AcceleratorConfig {
   dramBandwidth: number;
   /**
    * SCALE-Sim's InterfaceBandwidth, for `--mode scalesim`: CALC (default) estimates the DRAM bandwidth the
-   * layer needs and never stalls; USER holds each operand's DRAM port to `dramBandwidth` words a cycle
-   * (an integer) and stalls the array when a buffer waits for it.
+   * layer's reads need and never stalls on them; USER holds each operand's DRAM port to `dramBandwidth`
+   * words a cycle (an integer) and stalls the array when a buffer waits for it.
    */
   interfaceBandwidth?: 'CALC' | 'USER';
   clockMHz: number;
