@@ -12,6 +12,7 @@ import { mobilenet, resnet20 } from '../src/model/zoo.js';
 import { NativeBackend } from '../src/native/backend.js';
 import { ArrayPool } from '../src/native/array-pool.js';
 import { ONEDNN_ADDON, loadOnednn } from '../src/native/onednn.js';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../src/random.js';
 import { train } from '../src/train/trainer.js';
@@ -133,6 +134,44 @@ describe('native backend training', () => {
         expect(w.every((v, i) => mask[i] !== 0 || v === 0), name).toBe(true);
       }
       expect(be.memory().liveTensors, 'everything released after training').toBe(0);
+    }
+    be.destroy();
+  });
+});
+
+describe('the direct convolution of the oneDNN addon (few filters, stride 1: vectors over output pixels)', () => {
+  it('matches the CPU reference, and runs exactly where its rule says on a CPU with AVX-512 (oneDNN elsewhere)', async () => {
+    const { addon } = loadOnednn();
+    expect(addon, 'the oneDNN addon is built').toBeDefined();
+    const avx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    const be = await NativeBackend.create({ kernels: 'onednn' });
+    const reference = cpu();
+    const rng = new Rng(5);
+    // x, w, options, whether the direct kernel takes it: filters not a multiple of 16, stride 1, one
+    // group, no dilation, at least 256 output positions of the padded-width grid.
+    const cases: [number[], number[], Conv2dOptions, boolean][] = [
+      [[3, 8, 16, 16], [8, 8, 3, 3], { padding: 1 }, true],
+      [[2, 3, 32, 20], [5, 3, 3, 3], { padding: 1 }, true],
+      [[2, 13, 18, 17], [13, 13, 5, 5], { padding: 2 }, true],
+      [[2, 6, 16, 16], [24, 6, 1, 1], {}, true],
+      [[1, 4, 21, 19], [7, 4, 3, 2], { padding: [2, 0, 1, 1] }, true],
+      [[5, 9, 40, 9], [11, 9, 3, 3], { padding: 1 }, true],
+      [[2, 8, 16, 16], [16, 8, 3, 3], { padding: 1 }, false], // 16 filters: oneDNN's vectors are full
+      [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 1, stride: 2 }, false],
+      [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 2, dilation: 2 }, false],
+      [[2, 8, 32, 32], [8, 4, 3, 3], { padding: 1, groups: 2 }, false],
+      [[2, 8, 8, 8], [8, 8, 3, 3], { padding: 1 }, false], // 8 x 10 positions: too few to vectorise
+    ];
+    for (const [xs, ws, o, direct] of cases) {
+      for (const [bias, relu] of [[false, false], [true, true]]) {
+        const [x, w, b] = [xs, ws, [ws[0]]].map((shape) => randomInput(rng, shape).data);
+        const before = addon!.directConvCalls();
+        const y = be.conv2d(be.upload(x, xs), be.upload(w, ws), { ...o, bias: bias ? be.upload(b, [ws[0]]) : undefined, relu });
+        const label = `${xs} * ${ws} ${JSON.stringify(o)}${bias ? ' bias relu' : ''}`;
+        expect(addon!.directConvCalls() - before, label).toBe(direct && avx512 ? 1 : 0);
+        const expected = reference.conv2d(reference.upload(x, xs), reference.upload(w, ws), { ...o, bias: bias ? reference.upload(b, [ws[0]]) : undefined, relu });
+        expect(toleranceRatio(await be.read(y), await reference.read(expected)), label).toBeLessThanOrEqual(1);
+      }
     }
     be.destroy();
   });

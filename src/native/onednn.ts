@@ -36,9 +36,11 @@ interface Addon {
   cacheStats(): { entries: number; bytes: number };
   /** The byte budget of each thread's caches (least recently used out first; default 256 MiB). */
   setCacheLimit(bytes: number): void;
+  /** Forward convolutions run by the direct kernel (few filters, stride 1, AVX-512) since the addon loaded. */
+  directConvCalls(): number;
 }
 
-const ADDON_FUNCTIONS = ['convolution', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit'] as const satisfies readonly (keyof Addon)[];
+const ADDON_FUNCTIONS = ['convolution', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit', 'directConvCalls'] as const satisfies readonly (keyof Addon)[];
 
 /** The addon's path: build/ at the package root (src/native/ and dist/native/ are both two levels down). */
 export const ONEDNN_ADDON = fileURLToPath(new URL('../../build/onednn.node', import.meta.url));

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <list>
 #include <string>
+#include <vector>
 #include <unordered_map>
 
 namespace wgprune {
@@ -65,6 +66,11 @@ class Lru {
   std::unordered_map<std::string, typename std::list<Item>::iterator> index_;
   size_t bytes_ = 0;
 };
+
+// direct-conv.cc: the forward convolution over output pixels for layers with few channels, where the CPU has AVX-512.
+bool directConvSupported();
+void directConv(const std::vector<int>& g, const float* x, const float* w, const float* bias, bool relu, float* y);
+double directConvCalls();
 
 // The calling thread's two caches (convolutions; memory-bound ops): their bytes and entries, and clearing them.
 size_t convCacheBytes();

@@ -8,6 +8,7 @@
 // batch 64 (a third of its peak memory). Built by scripts/build-onednn.mjs; loaded by src/native/onednn.ts.
 #include <omp.h>
 #include <cstdlib>
+#include <string>
 #include <unordered_map>
 #include <vector>
 #include "common.h"
@@ -135,6 +136,17 @@ void freeScratch() { for (Scratch& s : scratchSlots) { std::free(s.data); s = Sc
 
 Lru<Entry>& entries() { thread_local Lru<Entry> cache; return cache; }
 
+// Whether a forward convolution runs on direct-conv.cc: one group, stride 1, no dilation, filters that
+// are not a multiple of oneDNN's 16-channel vectors, and at least 256 output positions (16x16) to
+// vectorise over. WGPRUNE_DIRECT_CONV=off: never; =on: whenever the geometry allows (the tests' switch).
+bool direct(const std::vector<int>& g) {
+  static const char* mode = std::getenv("WGPRUNE_DIRECT_CONV");
+  if ((mode && std::string(mode) == "off") || !directConvSupported()) return false;
+  if (g[7] != 1 || g[10] != 1 || g[11] != 1 || g[16] != 1 || g[17] != 1) return false;
+  if (mode && std::string(mode) == "on") return true;
+  return g[4] % 16 != 0 && g[5] * (g[6] + g[9] - 1) >= 256;
+}
+
 // convolution(pass, geometry: Int32Array(18), relu: boolean, a, b, bias | null, out): see Entry for a, b, out.
 }  // namespace
 
@@ -152,6 +164,12 @@ napi_value wgprune::Convolution(napi_env env, napi_callback_info info) {
   if (!array(env, argv[3], &a, &na) || !array(env, argv[4], &b, &nb) || !array(env, argv[5], &bias, &nbias) || !array(env, argv[6], &out, &nout) || !a || !b || !out)
     return fail(env, "convolution: a, b and out must be Float32Arrays");
   std::vector<int> g(geometry, geometry + 18);
+  if (pass == kForward && direct(g)) {
+    const size_t inputs = size_t(g[0]) * g[1] * g[2] * g[3], weights = size_t(g[4]) * g[1] * g[8] * g[9], outputs = size_t(g[0]) * g[4] * g[5] * g[6];
+    if (na != inputs || nb != weights || nout != outputs || (bias && nbias != size_t(g[4]))) return fail(env, "convolution: array sizes do not match the geometry");
+    directConv(g, a, b, bias, relu, out);
+    return nullptr;
+  }
   std::string key = std::to_string(pass) + (relu ? "r" : "") + (bias ? "b" : "");
   for (int v : g) key += "," + std::to_string(v);
   try {
@@ -220,6 +238,13 @@ napi_value SetCacheLimit(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// directConvCalls(): convolutions run by direct-conv.cc since the addon loaded (the tests' witness).
+napi_value DirectConvCalls(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_create_double(env, directConvCalls(), &result);
+  return result;
+}
+
 napi_value Version(napi_env env, napi_callback_info) {
   const dnnl_version_t* v = dnnl_version();
   std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
@@ -245,6 +270,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"clearCaches", nullptr, ClearCaches, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cacheStats", nullptr, CacheStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setCacheLimit", nullptr, SetCacheLimit, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"directConvCalls", nullptr, DirectConvCalls, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
