@@ -18,11 +18,12 @@ import { checkOutputDir, writeOutputs } from './outputs.js';
 const readText = (file: string): string => new TextDecoder().decode(readFile(file));
 
 /** The memory side in total (scalesim mode): DRAM words per operand, the stalls, and the words per cycle they average. */
-function scaleSimSummary(c: AcceleratorConfig, total: ModelCost['total']): string {
-  const d = total.dram;
+function scaleSimSummary(c: AcceleratorConfig, cost: ModelCost): string {
+  const d = cost.total.dram;
   const words = d.ifmapReads + d.filterReads + d.ofmapWrites;
-  const bandwidth = c.interfaceBandwidth === 'USER' ? `USER bandwidth ${c.dramBandwidth} words/cycle per operand` : 'CALC bandwidth (estimated, never stalls)';
-  return `DRAM (SCALE-Sim memory system, ${bandwidth}): ifmap ${d.ifmapReads} + filter ${d.filterReads} words read, ofmap ${d.ofmapWrites} written = ${(words / total.cycles).toFixed(3)} words/cycle over ${total.cycles} cycles; ${total.stallCycles} stall cycles`;
+  const bandwidth = c.interfaceBandwidth === 'USER' ? `USER bandwidth ${c.dramBandwidth} words/cycle per operand` : 'CALC bandwidth: reads estimated, never stalling';
+  const arrayStalls = cost.layers.reduce((sum, l) => sum + (l.vector ? 0 : l.stallCycles), 0);
+  return `DRAM (SCALE-Sim memory system, ${bandwidth}): ifmap ${d.ifmapReads} + filter ${d.filterReads} words read, ofmap ${d.ofmapWrites} written = ${(words / cost.total.cycles).toFixed(3)} words/cycle over ${cost.total.cycles} cycles; stall cycles ${arrayStalls} in the array layers, ${cost.total.stallCycles - arrayStalls} in vector passes`;
 }
 
 export async function simulateCommand(c: Context): Promise<number> {
@@ -74,7 +75,7 @@ export async function simulateCommand(c: Context): Promise<number> {
       (l.energy.total / 1000).toFixed(1).padStart(11),
     ].join(' ')),
     `total: ${cost.total.cycles} cycles = ${cost.latencyMs.toFixed(4)} ms at ${accel.clockMHz} MHz, ${(cost.total.energy.total / 1e6).toFixed(3)} uJ, utilization ${(100 * cost.total.utilization).toFixed(1)}% (${accel.name}, ${mode} mode, ${source})`,
-    ...(mode === 'scalesim' ? [scaleSimSummary(accel, cost.total), ...(reports !== undefined ? [`SCALE-Sim reports: ${reports}/{${Object.keys(SCALESIM_REPORTS).join(',')}}.csv`] : [])] : [])];
+    ...(mode === 'scalesim' ? [scaleSimSummary(accel, cost), ...(reports !== undefined ? [`SCALE-Sim reports: ${reports}/{${Object.keys(SCALESIM_REPORTS).join(',')}}.csv`] : [])] : [])];
   output(c, { source, ...cost }, table.join('\n'));
   return 0;
 }
