@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../src/backend.js';
 import { subset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/sources.js';
-import type { Conv2dOptions } from '../src/geometry.js';
+import { type Conv2dOptions, conv2dGeometry } from '../src/geometry.js';
 import { initModel } from '../src/model/model.js';
 import { mobilenet, resnet20 } from '../src/model/zoo.js';
 import { NativeBackend } from '../src/native/backend.js';
@@ -139,38 +139,47 @@ describe('native backend training', () => {
   });
 });
 
-describe('the direct convolution of the oneDNN addon (few filters, stride 1: vectors over output pixels)', () => {
-  it('matches the CPU reference, and runs exactly where its rule says on a CPU with AVX-512 (oneDNN elsewhere)', async () => {
+describe('the direct convolution of the oneDNN addon (few channels, stride 1: vectors over output pixels)', () => {
+  it('forward and input gradient match the CPU reference, and run on it exactly where its rule says on a CPU with AVX-512', async () => {
     const { addon } = loadOnednn();
     expect(addon, 'the oneDNN addon is built').toBeDefined();
     const avx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
     const be = await NativeBackend.create({ kernels: 'onednn' });
     const reference = cpu();
     const rng = new Rng(5);
-    // x, w, options, whether the direct kernel takes it: filters not a multiple of 16, stride 1, one
-    // group, no dilation, at least 256 output positions of the padded-width grid.
-    const cases: [number[], number[], Conv2dOptions, boolean][] = [
-      [[3, 8, 16, 16], [8, 8, 3, 3], { padding: 1 }, true],
-      [[2, 3, 32, 20], [5, 3, 3, 3], { padding: 1 }, true],
-      [[2, 13, 18, 17], [13, 13, 5, 5], { padding: 2 }, true],
-      [[2, 6, 16, 16], [24, 6, 1, 1], {}, true],
-      [[1, 4, 21, 19], [7, 4, 3, 2], { padding: [2, 0, 1, 1] }, true],
-      [[5, 9, 40, 9], [11, 9, 3, 3], { padding: 1 }, true],
-      [[2, 8, 16, 16], [16, 8, 3, 3], { padding: 1 }, false], // 16 filters: oneDNN's vectors are full
-      [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 1, stride: 2 }, false],
-      [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 2, dilation: 2 }, false],
-      [[2, 8, 32, 32], [8, 4, 3, 3], { padding: 1, groups: 2 }, false],
-      [[2, 8, 8, 8], [8, 8, 3, 3], { padding: 1 }, false], // 8 x 10 positions: too few to vectorise
+    // x, w, options, whether the forward and the input gradient take it: the pass's output channels (the
+    // filters; the input channels) not a multiple of 16, stride 1, one group, no dilation, at least 256
+    // positions of the padded-width output grid, and (input gradient) padding at most kernel - 1.
+    const cases: [number[], number[], Conv2dOptions, boolean, boolean][] = [
+      [[3, 8, 16, 16], [8, 8, 3, 3], { padding: 1 }, true, true],
+      [[2, 3, 32, 20], [5, 3, 3, 3], { padding: 1 }, true, true],
+      [[2, 13, 18, 17], [13, 13, 5, 5], { padding: 2 }, true, true],
+      [[2, 6, 16, 16], [24, 6, 1, 1], {}, true, true],
+      [[1, 4, 21, 19], [7, 4, 3, 2], { padding: [2, 0, 1, 1] }, true, true],
+      [[5, 9, 40, 9], [11, 9, 3, 3], { padding: 1 }, true, true],
+      [[2, 8, 16, 16], [16, 8, 3, 3], { padding: 1 }, false, true], // 16 filters: oneDNN's vectors are full
+      [[2, 16, 16, 16], [8, 16, 3, 3], { padding: 1 }, true, false], // 16 input channels, likewise
+      [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 1, stride: 2 }, false, false],
+      [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 2, dilation: 2 }, false, false],
+      [[2, 8, 32, 32], [8, 4, 3, 3], { padding: 1, groups: 2 }, false, false],
+      [[2, 8, 8, 8], [8, 8, 3, 3], { padding: 1 }, false, false], // 8 x 10 positions: too few to vectorise
     ];
-    for (const [xs, ws, o, direct] of cases) {
+    for (const [xs, ws, o, forward, input] of cases) {
+      const g = conv2dGeometry(xs, ws, o);
+      const ys = [g.batch, g.outChannels, g.outH, g.outW];
       for (const [bias, relu] of [[false, false], [true, true]]) {
-        const [x, w, b] = [xs, ws, [ws[0]]].map((shape) => randomInput(rng, shape).data);
-        const before = addon!.directConvCalls();
-        const y = be.conv2d(be.upload(x, xs), be.upload(w, ws), { ...o, bias: bias ? be.upload(b, [ws[0]]) : undefined, relu });
+        const [x, w, b, dy] = [xs, ws, [ws[0]], ys].map((shape) => randomInput(rng, shape).data);
         const label = `${xs} * ${ws} ${JSON.stringify(o)}${bias ? ' bias relu' : ''}`;
-        expect(addon!.directConvCalls() - before, label).toBe(direct && avx512 ? 1 : 0);
+        let before = addon!.directConvCalls();
+        const y = be.conv2d(be.upload(x, xs), be.upload(w, ws), { ...o, bias: bias ? be.upload(b, [ws[0]]) : undefined, relu });
+        expect(addon!.directConvCalls() - before, `${label}: forward`).toBe(forward && avx512 ? 1 : 0);
         const expected = reference.conv2d(reference.upload(x, xs), reference.upload(w, ws), { ...o, bias: bias ? reference.upload(b, [ws[0]]) : undefined, relu });
-        expect(toleranceRatio(await be.read(y), await reference.read(expected)), label).toBeLessThanOrEqual(1);
+        expect(toleranceRatio(await be.read(y), await reference.read(expected)), `${label}: forward`).toBeLessThanOrEqual(1);
+        before = addon!.directConvCalls();
+        const dx = be.conv2dBackwardInput(be.upload(dy, ys), be.upload(w, ws), xs, o);
+        expect(addon!.directConvCalls() - before, `${label}: input gradient`).toBe(input && avx512 ? 1 : 0);
+        const dxExpected = reference.conv2dBackwardInput(reference.upload(dy, ys), reference.upload(w, ws), xs, o);
+        expect(toleranceRatio(await be.read(dx), await reference.read(dxExpected)), `${label}: input gradient`).toBeLessThanOrEqual(1);
       }
     }
     be.destroy();

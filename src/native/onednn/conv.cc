@@ -136,15 +136,33 @@ void freeScratch() { for (Scratch& s : scratchSlots) { std::free(s.data); s = Sc
 
 Lru<Entry>& entries() { thread_local Lru<Entry> cache; return cache; }
 
-// Whether a forward convolution runs on direct-conv.cc: one group, stride 1, no dilation, filters that
-// are not a multiple of oneDNN's 16-channel vectors, and at least 256 output positions (16x16) to
-// vectorise over. WGPRUNE_DIRECT_CONV=off: never; =on: whenever the geometry allows (the tests' switch).
-bool direct(const std::vector<int>& g) {
+// Whether a convolution pass runs on direct-conv.cc: one group, stride 1, no dilation, output channels
+// of the pass that are not a multiple of oneDNN's 16-channel vectors (a forward's filters; an input
+// gradient's input channels), and at least 256 output positions (16x16) to vectorise over. An input
+// gradient is the forward convolution of the output gradient with the filters flipped and transposed,
+// its padding kernel - 1 - pad (so at most kernel - 1). WGPRUNE_DIRECT_CONV=off: never; =on: whenever the
+// geometry allows (the tests' switch).
+bool direct(int pass, const std::vector<int>& g) {
   static const char* mode = std::getenv("WGPRUNE_DIRECT_CONV");
-  if ((mode && std::string(mode) == "off") || !directConvSupported()) return false;
+  if (pass == kFilter || (mode && std::string(mode) == "off") || !directConvSupported()) return false;
   if (g[7] != 1 || g[10] != 1 || g[11] != 1 || g[16] != 1 || g[17] != 1) return false;
+  if (pass == kInput && (g[12] > g[8] - 1 || g[13] > g[9] - 1)) return false;
   if (mode && std::string(mode) == "on") return true;
-  return g[4] % 16 != 0 && g[5] * (g[6] + g[9] - 1) >= 256;
+  const int channels = pass == kForward ? g[4] : g[1], rows = pass == kForward ? g[5] : g[2], cols = pass == kForward ? g[6] : g[3];
+  return channels % 16 != 0 && rows * (cols + g[9] - 1) >= 256;
+}
+
+// The input gradient on direct-conv.cc: dy (batch, oc, oh, ow) convolved with w flipped and transposed.
+void directInputGradient(const std::vector<int>& g, const float* dy, const float* w, float* dx) {
+  const int ic = g[1], oc = g[4], kh = g[8], kw = g[9], taps = kh * kw;
+  thread_local std::vector<float> flipped;
+  flipped.resize(size_t(ic) * oc * taps);
+  for (int m = 0; m < oc; m++)
+    for (int c = 0; c < ic; c++)
+      for (int t = 0; t < taps; t++) flipped[(size_t(c) * oc + m) * taps + (taps - 1 - t)] = w[(size_t(m) * ic + c) * taps + t];
+  // batch, inC, inH, inW, outC, outH, outW, groups, kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW
+  const std::vector<int> t{g[0], oc, g[5], g[6], ic, g[2], g[3], 1, kh, kw, 1, 1, kh - 1 - g[12], kw - 1 - g[13], 0, 0, 1, 1};
+  directConv(t, dy, flipped.data(), nullptr, false, dx);
 }
 
 // convolution(pass, geometry: Int32Array(18), relu: boolean, a, b, bias | null, out): see Entry for a, b, out.
@@ -164,10 +182,13 @@ napi_value wgprune::Convolution(napi_env env, napi_callback_info info) {
   if (!array(env, argv[3], &a, &na) || !array(env, argv[4], &b, &nb) || !array(env, argv[5], &bias, &nbias) || !array(env, argv[6], &out, &nout) || !a || !b || !out)
     return fail(env, "convolution: a, b and out must be Float32Arrays");
   std::vector<int> g(geometry, geometry + 18);
-  if (pass == kForward && direct(g)) {
+  if (direct(pass, g)) {
     const size_t inputs = size_t(g[0]) * g[1] * g[2] * g[3], weights = size_t(g[4]) * g[1] * g[8] * g[9], outputs = size_t(g[0]) * g[4] * g[5] * g[6];
-    if (na != inputs || nb != weights || nout != outputs || (bias && nbias != size_t(g[4]))) return fail(env, "convolution: array sizes do not match the geometry");
-    directConv(g, a, b, bias, relu, out);
+    const bool forward = pass == kForward;
+    if (na != (forward ? inputs : outputs) || nb != weights || nout != (forward ? outputs : inputs) || (bias && nbias != size_t(g[4])))
+      return fail(env, "convolution: array sizes do not match the geometry");
+    if (forward) directConv(g, a, b, bias, relu, out);
+    else directInputGradient(g, a, b, out);
     return nullptr;
   }
   std::string key = std::to_string(pass) + (relu ? "r" : "") + (bias ? "b" : "");
