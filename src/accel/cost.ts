@@ -65,7 +65,7 @@ function fromTiled(c: AcceleratorConfig, l: LayerWorkload, q: TileProblem, s: Sc
 
 function fromScaleSim(c: AcceleratorConfig, l: LayerWorkload): LayerCost {
   const s = scaleSimLayer(c, l);
-  const report = scaleSimReport(c, l);
+  const report = scaleSimReport(c, l, s);
   const gemm = gemmOf(l);
   // DRAM traffic as SCALE-Sim's buffers move it; what they read from DRAM they write into the SRAMs.
   const dram = { ifmapReads: report['DRAM IFMAP Reads'], filterReads: report['DRAM Filter Reads'], ofmapReads: 0, ofmapWrites: report['DRAM OFMAP Writes'] };

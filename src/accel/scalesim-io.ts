@@ -102,6 +102,9 @@ function pythonNumber(x: number, float: boolean): string {
   return x.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
+/** SCALE-Sim prints counts and its two cycle totals as integers, every other column as a float. */
+const float = (column: string) => !/(Reads|Writes)$/.test(column) && column !== 'Total Cycles' && column !== 'Stall Cycles';
+
 /**
  * SCALE-Sim v2's report files (COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv, DETAILED_ACCESS_REPORT.csv) for
  * these layers, laid out as it writes them: LayerID is the layer's index among the GEMM layers (vector
@@ -113,7 +116,6 @@ export function scaleSimReportFiles(layers: LayerCost[]): Record<string, string>
   if (missing) throw new Error(`layer '${missing.name}' has no SCALE-Sim report: simulate it with --mode scalesim`);
   const files: Record<string, string> = {};
   for (const [report, columns] of Object.entries(SCALESIM_REPORTS)) {
-    const float = (c: string) => !/(Reads|Writes)$/.test(c) && c !== 'Total Cycles' && c !== 'Stall Cycles';
     files[`${report}.csv`] = `LayerID, ${columns.join(', ')},\n` +
       rows.map((l, id) => `${id}, ${columns.map((c) => pythonNumber(l.scaleSim![c], float(c))).join(', ')},\n`).join('');
   }

@@ -71,9 +71,8 @@ export function scaleSimLayer(c: AcceleratorConfig, layer: LayerWorkload): Scale
   };
 }
 
-/** The layer as SCALE-Sim v2 reports it, memory system included. */
-export function scaleSimReport(c: AcceleratorConfig, layer: LayerWorkload): ScaleSimReport {
-  const s = scaleSimLayer(c, layer);
+/** The layer as SCALE-Sim v2 reports it, memory system included (`s`: its compute side, when the caller has it). */
+export function scaleSimReport(c: AcceleratorConfig, layer: LayerWorkload, s = scaleSimLayer(c, layer)): ScaleSimReport {
   const r = gemmOf(layer).repeats;
   const m = scaleSimMemory(c, layer);
   const total = m.totalCycles;
