@@ -147,9 +147,10 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
     const be = await NativeBackend.create({ kernels: 'onednn' });
     const reference = cpu();
     const rng = new Rng(5);
-    // x, w, options, whether the forward and the input gradient take it: the pass's output channels (the
-    // filters; the input channels) not a multiple of 16, stride 1, one group, no dilation, at least 256
-    // positions of the padded-width output grid, and (input gradient) padding at most kernel - 1.
+    // x, w, options, whether the forward and the input gradient take it: one group, no dilation, stride 1
+    // (any for an unpadded 1x1 forward), at least 256 positions of the padded-width output grid, (input
+    // gradient) padding at most kernel - 1, and a channel count not a multiple of 16, a plane of at least
+    // 32x32 with at most 32 channels, or a strided 1x1.
     const cases: [number[], number[], Conv2dOptions, boolean, boolean][] = [
       [[3, 8, 16, 16], [8, 8, 3, 3], { padding: 1 }, true, true],
       [[2, 3, 32, 20], [5, 3, 3, 3], { padding: 1 }, true, true],
@@ -157,8 +158,12 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
       [[2, 6, 16, 16], [24, 6, 1, 1], {}, true, true],
       [[1, 4, 21, 19], [7, 4, 3, 2], { padding: [2, 0, 1, 1] }, true, true],
       [[5, 9, 40, 9], [11, 9, 3, 3], { padding: 1 }, true, true],
-      [[2, 8, 16, 16], [16, 8, 3, 3], { padding: 1 }, false, true], // 16 filters: oneDNN's vectors are full
-      [[2, 16, 16, 16], [8, 16, 3, 3], { padding: 1 }, true, false], // 16 input channels, likewise
+      [[2, 8, 16, 16], [16, 8, 3, 3], { padding: 1 }, true, true], // 8 input channels: oneDNN would pad them to 16
+      [[2, 16, 16, 16], [32, 16, 3, 3], { padding: 1 }, false, false], // multiples of 16 on 16x16: oneDNN
+      [[1, 16, 32, 32], [32, 16, 3, 3], { padding: 1 }, true, true], // 32x32 and at most 32 channels
+      [[1, 32, 32, 32], [64, 32, 3, 3], { padding: 1 }, false, false], // 64 filters: oneDNN
+      [[2, 8, 32, 32], [16, 8, 1, 1], { stride: 2 }, true, false], // a strided 1x1: subsampled as it is copied (forward only)
+      [[1, 6, 33, 35], [10, 6, 1, 1], { stride: [2, 2] }, true, false],
       [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 1, stride: 2 }, false, false],
       [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 2, dilation: 2 }, false, false],
       [[2, 8, 32, 32], [8, 4, 3, 3], { padding: 1, groups: 2 }, false, false],

@@ -7,6 +7,7 @@
 // to the largest operand: each entry holding its own took 205 MiB of ResNet-18's training at 64x64,
 // batch 64 (a third of its peak memory). Built by scripts/build-onednn.mjs; loaded by src/native/onednn.ts.
 #include <omp.h>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <unordered_map>
@@ -136,20 +137,29 @@ void freeScratch() { for (Scratch& s : scratchSlots) { std::free(s.data); s = Sc
 
 Lru<Entry>& entries() { thread_local Lru<Entry> cache; return cache; }
 
-// Whether a convolution pass runs on direct-conv.cc: one group, stride 1, no dilation, output channels
-// of the pass that are not a multiple of oneDNN's 16-channel vectors (a forward's filters; an input
-// gradient's input channels), and at least 256 output positions (16x16) to vectorise over. An input
-// gradient is the forward convolution of the output gradient with the filters flipped and transposed,
-// its padding kernel - 1 - pad (so at most kernel - 1). WGPRUNE_DIRECT_CONV=off: never; =on: whenever the
-// geometry allows (the tests' switch).
+// Whether a convolution pass runs on direct-conv.cc: one group, stride 1 (any for an unpadded 1x1
+// forward), no dilation, at least 256 output positions (16x16) to vectorise over, and a layer oneDNN's blocked kernels run slower: a channel
+// count (in or out) that is not a multiple of their 16-channel vectors (reorders to and from a layout
+// padded to 16), or a plane of at least 32x32 with at most 32 channels each side (its reorders of such
+// tensors cost as much as the arithmetic). Measured on 2 AVX-512 cores, batch 64 and 256, passes of both
+// engines taking turns (scratch): direct / oneDNN 1.2-3.2x for the first kind, 1.04-1.38x for the second;
+// 0.89-0.93x for 16-64 channels at 16x16, so those stay on oneDNN; 0.95-1.07x at 64 channels on 32x32.
+// A strided 1x1 forward (a ResNet's downsampling shortcut) always: it copies only the pixels it reads.
+// An input gradient is the forward convolution of the output gradient with the filters flipped and
+// transposed, its padding kernel - 1 - pad (so at most kernel - 1). WGPRUNE_DIRECT_CONV=off: never;
+// =on: whenever the geometry allows (the tests' switch).
 bool direct(int pass, const std::vector<int>& g) {
   static const char* mode = std::getenv("WGPRUNE_DIRECT_CONV");
   if (pass == kFilter || (mode && std::string(mode) == "off") || !directConvSupported()) return false;
-  if (g[7] != 1 || g[10] != 1 || g[11] != 1 || g[16] != 1 || g[17] != 1) return false;
+  const bool pointwise = g[8] == 1 && g[9] == 1 && g[12] == 0 && g[13] == 0;  // any stride: the forward subsamples as it copies
+  if (g[7] != 1 || g[16] != 1 || g[17] != 1 || ((g[10] != 1 || g[11] != 1) && !(pass == kForward && pointwise))) return false;
   if (pass == kInput && (g[12] > g[8] - 1 || g[13] > g[9] - 1)) return false;
   if (mode && std::string(mode) == "on") return true;
-  const int channels = pass == kForward ? g[4] : g[1], rows = pass == kForward ? g[5] : g[2], cols = pass == kForward ? g[6] : g[3];
-  return channels % 16 != 0 && rows * (cols + g[9] - 1) >= 256;
+  const bool forward = pass == kForward;
+  const int out = forward ? g[4] : g[1], in = forward ? g[1] : g[4], rows = forward ? g[5] : g[2], cols = forward ? g[6] : g[3];
+  if (rows * (cols + g[9] - 1) < 256) return false;
+  if (g[10] != 1 || g[11] != 1) return true;  // a strided 1x1: oneDNN reads (and reorders) the whole input, 1.6-2.4x slower
+  return out % 16 != 0 || in % 16 != 0 || (rows * cols >= 32 * 32 && std::max(in, out) <= 32);
 }
 
 // The input gradient on direct-conv.cc: dy (batch, oc, oh, ow) convolved with w flipped and transposed.
