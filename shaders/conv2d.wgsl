@@ -20,13 +20,16 @@ override FUSED_RELU: bool = false; // MODE 0 only
 override UNIT_STRIDE: bool = false; // stride 1: mode 1 needs no divisibility test
 override POINTWISE: bool = false;   // 1x1 kernel, stride 1, no padding: every tap is inside the input
 override TILE_ROWS: u32 = 8u;      // main_registers: rows per invocation: 1, 4 or 8
+override KERNEL_W: u32 = 3u;       // forward_channels: the kernel's width, 1 to 5
 override WORKGROUP_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a_src: array<f32>; // modes 0, 1: weights; mode 2: output gradient
 @group(0) @binding(2) var<storage, read> b_src: array<f32>; // modes 0, 2: input; mode 1: output gradient
+@group(0) @binding(3) var<storage, read> w4: array<vec4<f32>>; // forward_channels: pack_weights' output
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read> xv: array<vec4<f32>>; // forward_channels: pad_input's output
 
 struct Gemm { rows: u32, cols: u32, depth: u32 }
 
@@ -263,6 +266,116 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
   store_tile(g, row0, p.out_group, (n * p.out_h + oy) * p.out_w + ox0, p.out_w - ox0, acc);
+}
+
+// Output channels per group padded to a whole tile (pack_weights' zeros fill the rest).
+fn out_padded() -> u32 { return (p.out_group + TILE_ROWS - 1u) / TILE_ROWS * TILE_ROWS; }
+
+// MODE 0 weights for forward_channels: w4 as floats [g, ci, ky, kx, m] with m the fastest, padded with
+// zeros to out_padded(), so that one vec4 load brings a tap's weights for 4 output channels.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+  let ks = kernel_size();
+  let padded = out_padded();
+  if (i >= p.groups * p.in_group * ks * padded) { return; }
+  let m = i % padded;
+  let k = (i / padded) % ks;
+  let ci = (i / (padded * ks)) % p.in_group;
+  let g = i / (padded * ks * p.in_group);
+  var v = 0.0;
+  if (m < p.out_group) { v = a_src[((g * p.out_group + m) * p.in_group + ci) * ks + k]; }
+  out[i] = v;
+}
+
+// forward_channels' input: each plane zero-padded to the rows and columns its windows read, rows
+// padded_width() floats wide (a multiple of 4), so that every load is an aligned vec4 with no bounds test.
+fn padded_width() -> u32 { return ((p.out_w + 3u) / 4u + 1u) * 4u; }
+fn padded_height() -> u32 { return p.out_h + p.kernel_h - 1u; }
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn pad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+  let width = padded_width();
+  let height = padded_height();
+  if (i >= p.batch * p.in_channels * height * width) { return; }
+  let col = i32(i % width) - i32(p.pad_left);
+  let row = i32((i / width) % height) - i32(p.pad_top);
+  let plane = i / (width * height);
+  var v = 0.0;
+  if (row >= 0 && row < i32(p.in_h) && col >= 0 && col < i32(p.in_w)) { v = b_src[plane * p.in_h * p.in_w + u32(row) * p.in_w + u32(col)]; }
+  out[i] = v;
+}
+
+fn store_pixel(n: u32, g: u32, row0: u32, pixel: u32, low: vec4<f32>, high: vec4<f32>) {
+  let plane = p.out_h * p.out_w;
+  for (var j = 0u; j < TILE_ROWS; j++) {
+    let row = row0 + j;
+    if (row < p.out_group) {
+      var v = select(high[j % 4u], low[j % 4u], j < 4u);
+      let m = g * p.out_group + row;
+      if (HAS_BIAS) { v += bias[m]; }
+      if (FUSED_RELU) { v = max(v, 0.0); }
+      out[(n * p.out_channels + m) * plane + pixel] = v;
+    }
+  }
+}
+
+// One tap: the 4 pixels' inputs times the tap's weights for 4 (8) output channels.
+fn tap(acc: ptr<function, Acc>, px: vec4<f32>, w: u32) {
+  let low = w4[w];
+  (*acc).v0 += px.x * low;
+  (*acc).v2 += px.y * low;
+  (*acc).v4 += px.z * low;
+  (*acc).v6 += px.w * low;
+  if (TILE_ROWS > 4u) {
+    let high = w4[w + 1u];
+    (*acc).v1 += px.x * high;
+    (*acc).v3 += px.y * high;
+    (*acc).v5 += px.z * high;
+    (*acc).v7 += px.w * high;
+  }
+}
+
+// MODE 0, stride 1, no dilation, kernels up to 5 wide (KERNEL_W): like forward_rows a tile of TILE_ROWS
+// (4 or 8) output channels x 4 neighbouring pixels of one output row, but over pad_input's planes and
+// vectorised over the channels: a kernel row is two aligned vec4 loads of input (8 neighbouring values,
+// each tap's 4 a swizzle of them) and, per tap, one or two vec4 loads of packed weights. Accumulators:
+// pixel j's channels 0-3 in v(2j), 4-7 in v(2j+1).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward_channels(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let tiles_x = (p.out_w + 3u) / 4u;
+  let per_image = p.out_h * tiles_x;
+  let g = gid.z;
+  let row0 = gid.y * TILE_ROWS;
+  if (gid.x >= p.batch * per_image || row0 >= p.out_group) { return; }
+  let n = gid.x / per_image;
+  let oy = (gid.x % per_image) / tiles_x;
+  let ox0 = (gid.x % tiles_x) * 4u;
+  let quads = out_padded() / 4u;
+  let row_quads = padded_width() / 4u;
+  let height = padded_height();
+  var acc: Acc;
+  var w = g * p.in_group * kernel_size() * quads + row0 / 4u;
+  for (var ci = 0u; ci < p.in_group; ci++) {
+    var x = ((n * p.in_channels + g * p.in_group + ci) * height + oy) * row_quads + ox0 / 4u;
+    for (var ky = 0u; ky < p.kernel_h; ky++) {
+      let a = xv[x];
+      let b = xv[x + 1u];
+      tap(&acc, a, w);
+      if (KERNEL_W > 1u) { tap(&acc, vec4<f32>(a.yzw, b.x), w + quads); }
+      if (KERNEL_W > 2u) { tap(&acc, vec4<f32>(a.zw, b.xy), w + 2u * quads); }
+      if (KERNEL_W > 3u) { tap(&acc, vec4<f32>(a.w, b.xyz), w + 3u * quads); }
+      if (KERNEL_W > 4u) { tap(&acc, b, w + 4u * quads); }
+      w += KERNEL_W * quads;
+      x += row_quads;
+    }
+  }
+  let pixel = oy * p.out_w + ox0;
+  store_pixel(n, g, row0, pixel, acc.v0, acc.v1);
+  if (ox0 + 1u < p.out_w) { store_pixel(n, g, row0, pixel + 1u, acc.v2, acc.v3); }
+  if (ox0 + 2u < p.out_w) { store_pixel(n, g, row0, pixel + 2u, acc.v4, acc.v5); }
+  if (ox0 + 3u < p.out_w) { store_pixel(n, g, row0, pixel + 3u, acc.v6, acc.v7); }
 }
 
 // Backward input as a forward convolution: w_flipped[g, ci, m, KH-1-ky, KW-1-kx] = w[g, m, ci, ky, kx]

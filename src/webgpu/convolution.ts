@@ -27,6 +27,11 @@ export class Convolutions {
     return this.software || rows < SHARED_TILE_MIN_ROWS ? 'registers' : 'shared';
   }
 
+  private checkDispatch(workgroups: number[], rows: number, cols: number, groups: number) {
+    const limit = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((w) => w > limit)) throw new Error(`conv2d: a GEMM of ${rows}x${cols} in ${groups} groups exceeds the dispatch limit ${limit}; split the batch`);
+  }
+
   private convGemm(mode: number, g: Conv2dGeometry, a: Tensor, b: Tensor, out: GpuTensor, o: { bias?: Tensor; relu?: boolean }) {
     const inPerGroup = g.inChannels / g.groups, outPerGroup = g.outChannels / g.groups;
     const kernel = g.kernelH * g.kernelW;
@@ -37,7 +42,15 @@ export class Convolutions {
     const tileRows = rows >= 8 ? 8 : rows >= 4 ? 4 : 1;
     let entry = 'main_shared';
     let workgroups: [number, number, number] = [Math.ceil(cols / 64), Math.ceil(rows / 64), g.groups];
-    // forward_rows tiles 4 pixels of one output row; narrower outputs (linear layers) use main_registers.
+    const plain = unitStride && g.dilationH === 1 && g.dilationW === 1;
+    // forward_channels and forward_rows tile 4 pixels of one output row; narrower outputs (linear layers)
+    // use main_registers. forward_channels (stride 1) where a tile of 4 or 8 output channels fills: 1.3-2.2x
+    // forward_rows on SwiftShader (bench/kernels.ts); fewer (an input gradient of 1-3 image channels) and
+    // strided or dilated convolutions on forward_rows.
+    if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4 && plain && g.kernelW <= 5 && rows >= 4) {
+      this.forwardChannels(g, a, b, out, o);
+      return;
+    }
     if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4) {
       entry = 'forward_rows';
       workgroups = [Math.ceil(g.batch * g.outH * Math.ceil(g.outW / 4) / CONV_WORKGROUP), Math.ceil(rows / tileRows), g.groups];
@@ -45,8 +58,7 @@ export class Convolutions {
       entry = 'main_registers';
       workgroups = [Math.ceil(cols / 4 / CONV_WORKGROUP), Math.ceil(rows / tileRows), g.groups];
     }
-    const limit = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
-    if (workgroups.some((w) => w > limit)) throw new Error(`conv2d: a GEMM of ${rows}x${cols} in ${g.groups} groups exceeds the dispatch limit ${limit}; split the batch`);
+    this.checkDispatch(workgroups, rows, cols, g.groups);
     this.ctx.run({
       shader: 'conv2d',
       entry,
@@ -59,6 +71,30 @@ export class Convolutions {
       bindings: { 1: a, 2: b, 4: o.bias ?? this.ctx.dummy, 5: out },
       workgroups,
     });
+  }
+
+  /**
+   * forward_channels: a stride-1 forward convolution over the input zero-padded to whole windows and the
+   * weights packed 4 output channels to a vec4 (pad_input, pack_weights: two small passes).
+   */
+  private forwardChannels(g: Conv2dGeometry, w: Tensor, x: Tensor, out: GpuTensor, o: { bias?: Tensor; relu?: boolean }) {
+    const rows = g.outChannels / g.groups;
+    const tileRows = rows > 4 ? 8 : 4;
+    const padded = Math.ceil(rows / tileRows) * tileRows;
+    const tilesX = Math.ceil(g.outW / 4);
+    const packed = this.ctx.empty([g.groups * (g.inChannels / g.groups) * g.kernelH * g.kernelW * padded]);
+    const input = this.ctx.empty([g.batch * g.inChannels * (g.outH + g.kernelH - 1) * (tilesX + 1) * 4]);
+    const overrides = { MODE: 0, TILE_ROWS: tileRows, KERNEL_W: g.kernelW, WORKGROUP_SIZE: CONV_WORKGROUP };
+    this.ctx.run({ shader: 'conv2d', entry: 'pack_weights', overrides, params: convParams(g), bindings: { 1: w, 5: packed }, workgroups: this.ctx.grid(packed.size, CONV_WORKGROUP) });
+    this.ctx.run({ shader: 'conv2d', entry: 'pad_input', overrides, params: convParams(g), bindings: { 2: x, 5: input }, workgroups: this.ctx.grid(input.size, CONV_WORKGROUP) });
+    const workgroups: [number, number, number] = [Math.ceil(g.batch * g.outH * tilesX / CONV_WORKGROUP), padded / tileRows, g.groups];
+    this.checkDispatch(workgroups, rows, g.batch * g.outH * g.outW, g.groups);
+    this.ctx.run({
+      shader: 'conv2d', entry: 'forward_channels', overrides: { ...overrides, HAS_BIAS: !!o.bias, FUSED_RELU: !!o.relu },
+      params: convParams(g), bindings: { 3: packed, 4: o.bias ?? this.ctx.dummy, 5: out, 6: input }, workgroups,
+    });
+    this.ctx.dispose(packed);
+    this.ctx.dispose(input);
   }
 
   /**
