@@ -290,7 +290,10 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 // forward_channels' input: each plane zero-padded to the rows and columns its windows read, rows
 // padded_width() floats wide (a multiple of 4), so that every load is an aligned vec4 with no bounds test.
-fn padded_width() -> u32 { return ((p.out_w + 3u) / 4u + 1u) * 4u; }
+// A tile's pixels: 4, or 8 with one output channel (TILE_ROWS 1), whose loads would otherwise outnumber its
+// arithmetic; its rows read one vec4 past them.
+fn tile_pixels() -> u32 { return select(4u, 8u, TILE_ROWS == 1u); }
+fn padded_width() -> u32 { return ((p.out_w + tile_pixels() - 1u) / tile_pixels()) * tile_pixels() + 4u; }
 fn padded_height() -> u32 { return p.out_h + p.kernel_h - 1u; }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -338,40 +341,62 @@ fn tap(acc: ptr<function, Acc>, px: vec4<f32>, w: u32) {
 }
 
 // MODE 0, stride 1, no dilation, kernels up to 5 wide (KERNEL_W): like forward_rows a tile of TILE_ROWS
-// (4 or 8) output channels x 4 neighbouring pixels of one output row, but over pad_input's planes and
+// (1, 4 or 8) output channels x 4 neighbouring pixels of one output row, but over pad_input's planes and
 // vectorised over the channels: a kernel row is two aligned vec4 loads of input (8 neighbouring values,
 // each tap's 4 a swizzle of them) and, per tap, one or two vec4 loads of packed weights. Accumulators:
-// pixel j's channels 0-3 in v(2j), 4-7 in v(2j+1).
+// pixel j's channels 0-3 in v(2j), 4-7 in v(2j+1); with one channel (TILE_ROWS 1), 8 pixels in v0, v1.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn forward_channels(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let tiles_x = (p.out_w + 3u) / 4u;
+  let tiles_x = (p.out_w + tile_pixels() - 1u) / tile_pixels();
   let per_image = p.out_h * tiles_x;
   let g = gid.z;
   let row0 = gid.y * TILE_ROWS;
   if (gid.x >= p.batch * per_image || row0 >= p.out_group) { return; }
   let n = gid.x / per_image;
   let oy = (gid.x % per_image) / tiles_x;
-  let ox0 = (gid.x % tiles_x) * 4u;
-  let quads = out_padded() / 4u;
+  let ox0 = (gid.x % tiles_x) * tile_pixels();
+  // Weights a tap apart: vec4s of packed weights, or floats of one filter (TILE_ROWS 1).
+  let quads = select(out_padded() / 4u, 1u, TILE_ROWS == 1u);
   let row_quads = padded_width() / 4u;
   let height = padded_height();
   var acc: Acc;
-  var w = g * p.in_group * kernel_size() * quads + row0 / 4u;
+  var w = select(g * p.in_group * kernel_size() * quads + row0 / 4u, (g * p.out_group + row0) * p.in_group * kernel_size(), TILE_ROWS == 1u);
   for (var ci = 0u; ci < p.in_group; ci++) {
     var x = ((n * p.in_channels + g * p.in_group + ci) * height + oy) * row_quads + ox0 / 4u;
     for (var ky = 0u; ky < p.kernel_h; ky++) {
       let a = xv[x];
       let b = xv[x + 1u];
-      tap(&acc, a, w);
-      if (KERNEL_W > 1u) { tap(&acc, vec4<f32>(a.yzw, b.x), w + quads); }
-      if (KERNEL_W > 2u) { tap(&acc, vec4<f32>(a.zw, b.xy), w + 2u * quads); }
-      if (KERNEL_W > 3u) { tap(&acc, vec4<f32>(a.w, b.xyz), w + 3u * quads); }
-      if (KERNEL_W > 4u) { tap(&acc, b, w + 4u * quads); }
+      if (TILE_ROWS == 1u) {
+        // One channel, 8 pixels: pixels 0-3 in v0, 4-7 in v1, each tap one weight.
+        let c = xv[x + 2u];
+        acc.v0 += a * a_src[w];
+        acc.v1 += b * a_src[w];
+        if (KERNEL_W > 1u) { acc.v0 += vec4<f32>(a.yzw, b.x) * a_src[w + 1u]; acc.v1 += vec4<f32>(b.yzw, c.x) * a_src[w + 1u]; }
+        if (KERNEL_W > 2u) { acc.v0 += vec4<f32>(a.zw, b.xy) * a_src[w + 2u]; acc.v1 += vec4<f32>(b.zw, c.xy) * a_src[w + 2u]; }
+        if (KERNEL_W > 3u) { acc.v0 += vec4<f32>(a.w, b.xyz) * a_src[w + 3u]; acc.v1 += vec4<f32>(b.w, c.xyz) * a_src[w + 3u]; }
+        if (KERNEL_W > 4u) { acc.v0 += b * a_src[w + 4u]; acc.v1 += c * a_src[w + 4u]; }
+      } else {
+        tap(&acc, a, w);
+        if (KERNEL_W > 1u) { tap(&acc, vec4<f32>(a.yzw, b.x), w + quads); }
+        if (KERNEL_W > 2u) { tap(&acc, vec4<f32>(a.zw, b.xy), w + 2u * quads); }
+        if (KERNEL_W > 3u) { tap(&acc, vec4<f32>(a.w, b.xyz), w + 3u * quads); }
+        if (KERNEL_W > 4u) { tap(&acc, b, w + 4u * quads); }
+      }
       w += KERNEL_W * quads;
       x += row_quads;
     }
   }
   let pixel = oy * p.out_w + ox0;
+  if (TILE_ROWS == 1u) {
+    let m = g * p.out_group + row0;
+    for (var j = 0u; j < min(8u, p.out_w - ox0); j++) {
+      var v = select(acc.v1[j % 4u], acc.v0[j % 4u], j < 4u);
+      if (HAS_BIAS) { v += bias[m]; }
+      if (FUSED_RELU) { v = max(v, 0.0); }
+      out[(n * p.out_channels + m) * p.out_h * p.out_w + pixel + j] = v;
+    }
+    return;
+  }
   store_pixel(n, g, row0, pixel, acc.v0, acc.v1);
   if (ox0 + 1u < p.out_w) { store_pixel(n, g, row0, pixel + 1u, acc.v2, acc.v3); }
   if (ox0 + 2u < p.out_w) { store_pixel(n, g, row0, pixel + 2u, acc.v4, acc.v5); }

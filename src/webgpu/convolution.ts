@@ -44,10 +44,9 @@ export class Convolutions {
     let workgroups: [number, number, number] = [Math.ceil(cols / 64), Math.ceil(rows / 64), g.groups];
     const plain = unitStride && g.dilationH === 1 && g.dilationW === 1;
     // forward_channels and forward_rows tile 4 pixels of one output row; narrower outputs (linear layers)
-    // use main_registers. forward_channels (stride 1) where a tile of 4 or 8 output channels fills: 1.3-2.2x
-    // forward_rows on SwiftShader (bench/kernels.ts); fewer (an input gradient of 1-3 image channels) and
-    // strided or dilated convolutions on forward_rows.
-    if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4 && plain && g.kernelW <= 5 && rows >= 4) {
+    // use main_registers, strided or dilated convolutions forward_rows. forward_channels measured 1.3-2.2x
+    // forward_rows on SwiftShader (bench/kernels.ts), 1.3x with one output channel (an image's gradient).
+    if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4 && plain && g.kernelW <= 5) {
       this.forwardChannels(g, a, b, out, o);
       return;
     }
@@ -79,21 +78,22 @@ export class Convolutions {
    */
   private forwardChannels(g: Conv2dGeometry, w: Tensor, x: Tensor, out: GpuTensor, o: { bias?: Tensor; relu?: boolean }) {
     const rows = g.outChannels / g.groups;
-    const tileRows = rows > 4 ? 8 : 4;
+    const tileRows = rows > 4 ? 8 : rows === 4 ? 4 : 1;
     const padded = Math.ceil(rows / tileRows) * tileRows;
-    const tilesX = Math.ceil(g.outW / 4);
-    const packed = this.ctx.empty([g.groups * (g.inChannels / g.groups) * g.kernelH * g.kernelW * padded]);
-    const input = this.ctx.empty([g.batch * g.inChannels * (g.outH + g.kernelH - 1) * (tilesX + 1) * 4]);
+    const pixels = tileRows === 1 ? 8 : 4; // per tile: shaders/conv2d.wgsl, tile_pixels()
+    const tilesX = Math.ceil(g.outW / pixels);
+    const input = this.ctx.empty([g.batch * g.inChannels * (g.outH + g.kernelH - 1) * (tilesX * pixels + 4)]);
     const overrides = { MODE: 0, TILE_ROWS: tileRows, KERNEL_W: g.kernelW, WORKGROUP_SIZE: CONV_WORKGROUP };
-    this.ctx.run({ shader: 'conv2d', entry: 'pack_weights', overrides, params: convParams(g), bindings: { 1: w, 5: packed }, workgroups: this.ctx.grid(packed.size, CONV_WORKGROUP) });
+    const packed = tileRows === 1 ? undefined : this.ctx.empty([g.groups * (g.inChannels / g.groups) * g.kernelH * g.kernelW * padded]);
+    if (packed) this.ctx.run({ shader: 'conv2d', entry: 'pack_weights', overrides, params: convParams(g), bindings: { 1: w, 5: packed }, workgroups: this.ctx.grid(packed.size, CONV_WORKGROUP) });
     this.ctx.run({ shader: 'conv2d', entry: 'pad_input', overrides, params: convParams(g), bindings: { 2: x, 5: input }, workgroups: this.ctx.grid(input.size, CONV_WORKGROUP) });
     const workgroups: [number, number, number] = [Math.ceil(g.batch * g.outH * tilesX / CONV_WORKGROUP), padded / tileRows, g.groups];
     this.checkDispatch(workgroups, rows, g.batch * g.outH * g.outW, g.groups);
     this.ctx.run({
       shader: 'conv2d', entry: 'forward_channels', overrides: { ...overrides, HAS_BIAS: !!o.bias, FUSED_RELU: !!o.relu },
-      params: convParams(g), bindings: { 3: packed, 4: o.bias ?? this.ctx.dummy, 5: out, 6: input }, workgroups,
+      params: convParams(g), bindings: { 1: w, 3: packed ?? this.ctx.dummy, 4: o.bias ?? this.ctx.dummy, 5: out, 6: input }, workgroups,
     });
-    this.ctx.dispose(packed);
+    if (packed) this.ctx.dispose(packed);
     this.ctx.dispose(input);
   }
 
