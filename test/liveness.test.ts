@@ -1,9 +1,11 @@
-// Training's forward pass frees what backward does not read (src/model/liveness.ts). The gradients are
-// those of a forward pass that frees nothing (every node kept), the outputs left are the ones backward
-// reads, and the activations whose gradient is taken from their output give the gradient their input
-// gives, at 0, 6 and the leaky slope's negative side included.
+// Training's forward pass frees what backward does not read, and backward the rest once read
+// (src/model/liveness.ts). The gradients are those of a forward pass that frees nothing (every node
+// kept), the outputs left are the ones backward reads, and the activations whose gradient is taken from
+// their output give the gradient their input gives, at 0, 6 and the leaky slope's negative side included.
+// A streamed optimizer step (backward's `step`) sees each gradient as the unstreamed pass returns it,
+// whatever it does to the parameters.
 import { describe, expect, it } from 'vitest';
-import type { Activation } from '../src/backend.js';
+import type { Activation, Tensor } from '../src/backend.js';
 import { GraphBuilder, type ModelSpec } from '../src/model/graph.js';
 import { initModel } from '../src/model/model.js';
 import { Network } from '../src/model/network.js';
@@ -22,7 +24,7 @@ function mixed(): ModelSpec {
   return g.build(g.linear(g.flatten(g.gap(pooled)), 3, 'fc'));
 }
 
-async function gradients(spec: ModelSpec, keepAll: boolean) {
+async function gradients(spec: ModelSpec, keepAll: boolean, streamed = false) {
   const be = cpu();
   const net = new Network(be, initModel(spec, 3));
   const x = be.upload(new Rng(4).uniformArray(2 * spec.inputShape.reduce((p, q) => p * q), -2, 2), [2, ...spec.inputShape]);
@@ -30,8 +32,16 @@ async function gradients(spec: ModelSpec, keepAll: boolean) {
   const kept = [...f.outputs.keys()];
   const { dLogits } = be.softmaxCrossEntropy(f.logits, be.upload([0, 2], [2]));
   const grads = new Map<string, Float32Array>();
-  for (const [k, t] of net.backward(f, dLogits)) grads.set(k, await be.read(t));
-  return { kept, grads };
+  const copies = new Map<string, Tensor>();
+  // Streamed: each gradient copied as it comes, then its parameter changed (as a step would change it).
+  const step = (param: string, g: Tensor) => {
+    copies.set(param, be.add(g, be.zeros(g.shape)));
+    const w = net.params.get(param)!;
+    be.sgdStep(w, be.upload(new Float32Array(w.size).fill(1), w.shape), be.zeros(w.shape), { learningRate: 0.5, momentum: 0 });
+  };
+  for (const [k, t] of net.backward(f, dLogits, streamed ? { step } : {})) grads.set(k, await be.read(t));
+  for (const [k, t] of copies) grads.set(k, await be.read(t));
+  return { kept, grads, left: [...f.outputs.keys()], saved: f.saved.size };
 }
 
 describe('training frees what backward does not read', () => {
@@ -41,6 +51,16 @@ describe('training frees what backward does not read', () => {
     expect(lean.kept.length).toBeLessThan(spec.nodes.length);
     expect([...lean.grads.keys()].sort()).toEqual([...all.grads.keys()].sort());
     for (const [k, g] of all.grads) expect(lean.grads.get(k), k).toEqual(g);
+    // Backward freed every output but the graph's and what the caller kept, and every saved statistic.
+    expect(lean.left).toEqual([spec.output]);
+    expect(all.left).toHaveLength(spec.nodes.length);
+    expect(lean.saved).toBe(0);
+  });
+
+  it.each([['mixed', mixed()], ['resnet20', resnet20([3, 8, 8])]] as const)('%s: a streamed step sees the gradients backward returns', async (_, spec) => {
+    const [streamed, whole] = [await gradients(spec, false, true), await gradients(spec, false)];
+    expect([...streamed.grads.keys()].sort()).toEqual([...whole.grads.keys()].sort());
+    for (const [k, g] of whole.grads) expect(streamed.grads.get(k), k).toEqual(g);
   });
 
   it('keeps the inputs of layers with weights and of non-ReLU activations, ReLU-family outputs and the graph output; frees the rest', async () => {

@@ -3,7 +3,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
-import { freeAfter, slopeFromOutput } from './liveness.js';
+import { backwardFrees, freeAfter, slopeFromOutput } from './liveness.js';
 import { BN_EPSILON, type ModelSpec, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation, isOutput } from './graph.js';
 import { type Model, maskedParam, paramList } from './model.js';
 import { groupNormBackward, groupNormForward } from './group-norm.js';
@@ -18,6 +18,17 @@ export interface ForwardState {
   /** max-pool argmax, batch-norm statistics. */
   saved: Map<string, Tensor>;
   logits: Tensor;
+  /** Outputs the caller reads after forward() beyond the graph's (forward()'s `keep`). */
+  keep?: Iterable<string>;
+}
+
+export interface BackwardOptions {
+  /**
+   * Takes each parameter's gradient as soon as the node it belongs to has run its backward (the
+   * optimizer's step, which may then change the parameter), then the gradient is freed: backward()
+   * returns no gradients, and they never all live at once.
+   */
+  step?: (param: string, grad: Tensor) => void;
 }
 
 const BN_MOMENTUM = 0.1;
@@ -257,13 +268,22 @@ export class Network {
         if (frees!.get(name) === i && outputs.has(name)) { be.dispose(outputs.get(name)); outputs.delete(name); }
       }
     }
-    return { batch, training, outputs, saved, logits: outputs.get(this.model.spec.output)! };
+    return { batch, training, outputs, saved, logits: outputs.get(this.model.spec.output)!, keep: o.keep };
   }
 
   /** Gradients of every trainable parameter, given the gradient of the logits (the output), or of each output named. */
-  backward(state: ForwardState, dOutputs: Tensor | ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+  backward(state: ForwardState, dOutputs: Tensor | ReadonlyMap<string, Tensor>, o: BackwardOptions = {}): Map<string, Tensor> {
     if (!state.training) throw new Error('backward() needs a forward pass in training mode');
     const be = this.be;
+    // Forward outputs and saved statistics go as soon as no node left to run reads them (liveness.ts).
+    const frees = backwardFrees(this.model.spec, state.keep);
+    const free = (i: number, n: Node) => {
+      for (const name of frees.get(i) ?? []) {
+        const t = state.outputs.get(name);
+        if (t) { be.dispose(t); state.outputs.delete(name); }
+      }
+      for (const [key, t] of state.saved) if (key.startsWith(`${n.name}.`)) { be.dispose(t); state.saved.delete(key); }
+    };
     const grads = new Map<string, Tensor>();
     const flowing = new Map<string, Tensor>();
     const accumulate = (name: string, g: Tensor) => {
@@ -279,8 +299,9 @@ export class Network {
     for (let i = nodes.length - 1; i >= 0; i--) {
       const n = nodes[i];
       const g = flowing.get(n.name);
-      if (!g) continue;
+      if (!g) { free(i, n); continue; }
       flowing.delete(n.name);
+      const made = grads.size;
       const ins = inputsOf(n);
       const x = (k = 0) => state.outputs.get(ins[k])!;
       const shapeOf = (k = 0) => [state.batch, ...this.shapes.get(ins[k])!];
@@ -359,6 +380,14 @@ export class Network {
         case 'flatten': accumulate(ins[0], be.reshape(g, shapeOf())); break;
       }
       be.dispose(g);
+      free(i, n);
+      if (o.step) {
+        for (const [param, grad] of [...grads].slice(made)) {
+          o.step(param, grad);
+          be.dispose(grad);
+          grads.delete(param);
+        }
+      }
     }
     for (const t of flowing.values()) be.dispose(t);
     return grads;

@@ -96,6 +96,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
   const net = new Network(be, start);
 
   const trainable = paramList(start.spec).filter((p) => p.trainable);
+  const trainableNames = new Set(trainable.map((p) => p.name));
   const state = new Map<string, Tensor>();
   for (const p of trainable) {
     for (const s of stateNames(o)) {
@@ -168,19 +169,20 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     const forward = net.forward(x, true, { keep: o.distill?.features });
     const teacherPass = teacher?.forward(x);
     const { loss, seeds, correct, rows } = stepLoss(be, start.spec, net.shapes, supervision, forward, teacherPass, targets.tensor, o.distill);
-    const grads = net.backward(forward, seeds);
-    await hooks.regularize?.({ be, step: position.step, params: net.params, grads, learningRate: lr });
-    for (const p of trainable) {
-      const g = grads.get(p.name);
-      if (!g) continue;
-      const weight = net.params.get(p.name)!;
-      const mask = net.masks.get(p.name);
+    const step = (param: string, g: Tensor) => {
+      const weight = net.params.get(param)!;
+      const mask = net.masks.get(param);
       if (o.optimizer === 'adam') {
-        be.adamStep(weight, g, state.get(`${p.name}.m`)!, state.get(`${p.name}.v`)!, { learningRate: lr, weightDecay: o.weightDecay, step: position.step + 1, mask });
+        be.adamStep(weight, g, state.get(`${param}.m`)!, state.get(`${param}.v`)!, { learningRate: lr, weightDecay: o.weightDecay, step: position.step + 1, mask });
       } else {
-        be.sgdStep(weight, g, state.get(`${p.name}.velocity`)!, { learningRate: lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay, mask });
+        be.sgdStep(weight, g, state.get(`${param}.velocity`)!, { learningRate: lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay, mask });
       }
-    }
+    };
+    // Each parameter steps as soon as its gradient is complete (no step needs another's gradient), so that
+    // the gradients never all live at once; a regularizer reads them all first.
+    const grads = net.backward(forward, seeds, hooks.regularize ? {} : { step: (param, g) => { if (trainableNames.has(param)) step(param, g); } });
+    await hooks.regularize?.({ be, step: position.step, params: net.params, grads, learningRate: lr });
+    for (const [param, g] of grads) if (trainableNames.has(param)) step(param, g);
     await hooks.afterStep?.({ be, step: position.step, params: net.params, learningRate: lr });
     lossSum = accumulateSum(be, lossSum, loss);
     if (correct) correctSum = accumulateSum(be, correctSum, correct);
