@@ -27,7 +27,7 @@ import { ChannelPruner, byRatio } from '../src/prune/pruner.js';
 import { Rng } from '../src/random.js';
 import { TUNE_BATCHES, inferenceNetwork } from '../src/train/inference.js';
 import { oursThroughput } from './training.js';
-import { median, table, time } from './util.js';
+import { median, table } from './util.js';
 
 const KEEPS = [0.5, 0.3];
 const ROUND_TO = process.env.SPEEDUP_ROUND_TO ? Number(process.env.SPEEDUP_ROUND_TO) : undefined;
@@ -58,45 +58,71 @@ function subject(name: string): Model | string {
   return importOnnx(readFileSync(file));
 }
 
-/** Evaluation throughput and the engine that ran: the product's choice (both timed, the faster kept), or one forced. */
-async function evalRate(be: Backend, m: Model, batch: number, engine?: 'compiled' | 'per-op'): Promise<{ rate: number; engine: string }> {
-  const net = inferenceNetwork(be, m, { batches: TUNE_BATCHES, perOp: engine === 'per-op', compiled: engine === 'compiled' });
-  const x = be.upload(new Rng(1).uniformArray(batch * m.spec.inputShape.reduce((a, b) => a * b)), [batch, ...m.spec.inputShape]);
-  const pass = async () => { const f = net.forward(x); await be.read(f.logits); net.release(f); };
+/**
+ * Evaluation throughput of each model and the engine that ran: the product's choice (both timed, the
+ * faster kept), or one forced. The models' passes take turns, REPEATS each, so that a drift of this
+ * machine's speed reaches dense and compacted alike (their ratio is what the bench reports).
+ */
+async function evalRates(be: Backend, models: Model[], batch: number, engine?: 'compiled' | 'per-op'): Promise<{ rate: number; engine: string }[]> {
+  const runs = models.map((m) => {
+    const net = inferenceNetwork(be, m, { batches: TUNE_BATCHES, perOp: engine === 'per-op', compiled: engine === 'compiled' });
+    const x = be.upload(new Rng(1).uniformArray(batch * m.spec.inputShape.reduce((a, b) => a * b)), [batch, ...m.spec.inputShape]);
+    return { net, x, pass: async () => { const f = net.forward(x); await be.read(f.logits); net.release(f); } };
+  });
   // The product's choice first (its first batches take turns between the engines), then its pace.
-  if (!engine) for (let i = 0; i < TUNE_BATCHES; i++) await pass();
-  const ms = median(await time(REPEATS, pass));
-  const chosen = net.engine;
-  be.dispose(x);
-  net.dispose();
-  return { rate: (batch * 1000) / ms, engine: chosen };
+  for (const r of runs) for (let i = 0; i < (engine ? 1 : TUNE_BATCHES); i++) await r.pass();
+  const ms = await alternating(runs.map((r) => r.pass));
+  const rates = runs.map((r, i) => ({ rate: (batch * 1000) / ms[i], engine: r.net.engine }));
+  for (const r of runs) { be.dispose(r.x); r.net.dispose(); }
+  return rates;
 }
 
-/** onnxruntime-node's public API on our export of `m`, with the native backend's threads. */
-async function ortRate(m: Model, batch: number, threads: number): Promise<number> {
-  const s = await ort.InferenceSession.create(exportOnnx(m), { intraOpNumThreads: threads, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-  const x = new ort.Tensor('float32', new Rng(1).uniformArray(batch * m.spec.inputShape.reduce((a, b) => a * b)), [batch, ...m.spec.inputShape]);
-  const ms = median(await time(REPEATS, async () => { await s.run({ [s.inputNames[0]]: x }); }));
-  await s.release();
-  return (batch * 1000) / ms;
+/** The median time of each pass over REPEATS rounds in which the passes take turns. */
+async function alternating(passes: (() => Promise<void>)[]): Promise<number[]> {
+  const times = passes.map(() => [] as number[]);
+  for (let round = 0; round < REPEATS; round++) {
+    for (const [i, pass] of passes.entries()) {
+      const t0 = performance.now();
+      await pass();
+      times[i].push(performance.now() - t0);
+    }
+  }
+  return times.map(median);
+}
+
+/** onnxruntime-node's public API on our export of each model, with the native backend's threads, passes taking turns. */
+async function ortRates(models: Model[], batch: number, threads: number): Promise<number[]> {
+  const runs = await Promise.all(models.map(async (m) => {
+    const s = await ort.InferenceSession.create(exportOnnx(m), { intraOpNumThreads: threads, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    const x = new ort.Tensor('float32', new Rng(1).uniformArray(batch * m.spec.inputShape.reduce((a, b) => a * b)), [batch, ...m.spec.inputShape]);
+    return { s, pass: async () => { await s.run({ [s.inputNames[0]]: x }); } };
+  }));
+  for (const r of runs) await r.pass(); // warm-up
+  const ms = await alternating(runs.map((r) => r.pass));
+  for (const r of runs) await r.s.release();
+  return ms.map((t) => (batch * 1000) / t);
 }
 
 type Rates = Record<string, number | string | undefined>;
 
-async function measureNative(be: NativeBackend, m: Model): Promise<Rates> {
-  const tuned = await evalRate(be, m, EVAL_BATCH);
-  return {
-    'native eval': tuned.rate,
-    engine: tuned.engine,
-    'native compiled': (await evalRate(be, m, EVAL_BATCH, 'compiled')).rate,
-    'native per-op': (await evalRate(be, m, EVAL_BATCH, 'per-op')).rate,
-    onnxruntime: await ortRate(m, EVAL_BATCH, be.threads),
-    'native train': (await oursThroughput(be, m.spec)).samplesPerSecond,
-  };
+/** The native columns of every variant of one model, each column measured with the variants taking turns. */
+async function measureNative(be: NativeBackend, models: Model[]): Promise<Rates[]> {
+  const tuned = await evalRates(be, models, EVAL_BATCH);
+  const compiled = await evalRates(be, models, EVAL_BATCH, 'compiled');
+  const perOp = await evalRates(be, models, EVAL_BATCH, 'per-op');
+  const onnxruntime = await ortRates(models, EVAL_BATCH, be.threads);
+  const rates: Rates[] = [];
+  for (const [i, m] of models.entries()) {
+    rates.push({
+      'native eval': tuned[i].rate, engine: tuned[i].engine, 'native compiled': compiled[i].rate, 'native per-op': perOp[i].rate,
+      onnxruntime: onnxruntime[i], 'native train': (await oursThroughput(be, m.spec)).samplesPerSecond,
+    });
+  }
+  return rates;
 }
 
 async function measureSlow(name: string, be: ComputeBackend, m: Model): Promise<Rates> {
-  return { [`${name} eval`]: (await evalRate(be, m, SLOW_EVAL_BATCH)).rate, [`${name} train`]: (await oursThroughput(be, m.spec)).samplesPerSecond };
+  return { [`${name} eval`]: (await evalRates(be, [m], SLOW_EVAL_BATCH))[0].rate, [`${name} train`]: (await oursThroughput(be, m.spec)).samplesPerSecond };
 }
 
 /** Training throughput and peak RSS of ResNet-18 at 64x64, batch 64: ours in a fresh process, PyTorch's in its own. */
@@ -128,10 +154,10 @@ export async function benchSpeedup(): Promise<void> {
       await pruner.step();
       variants.push({ keep, model: await pruner.compact() });
     }
-    // This machine's speed drifts by tens of percent over seconds: the variants are measured back to
-    // back in ROUNDS rounds and each figure is its median round.
+    // This machine's speed drifts by tens of percent over seconds: the variants' passes take turns, in
+    // ROUNDS rounds, and each figure is its median round.
     const rounds: Rates[][] = variants.map(() => []);
-    for (let round = 0; round < ROUNDS; round++) for (const [i, v] of variants.entries()) rounds[i].push(await measureNative(native, v.model));
+    for (let round = 0; round < ROUNDS; round++) (await measureNative(native, variants.map((v) => v.model))).forEach((r, i) => rounds[i].push(r));
     subjects.push({ name, variants, rates: rounds.map((rs) => ({ ...Object.fromEntries(columns.map((c) => [c, medianOf(rs.map((r) => r[c]))])), engine: enginesOf(rs.map((r) => r.engine)) }) as Rates) });
     console.log(`${name}: native measured`);
   }
