@@ -1,8 +1,7 @@
 // What a training step's backward pass reads of its forward pass, so that the forward pass frees every
-// other output as soon as its last consumer has run (a batch norm's output once its ReLU has run, a
-// residual sum once its ReLU has, a pooling input once pooled) and the backward pass frees the rest once
-// its last reader has run. ResNet-18 at 64x64, batch 64: the peak of live tensors 331 MiB kept everything
-// (docs/backends.md, peak memory).
+// other output as soon as its last consumer has run: a batch norm's output once its ReLU has run, a
+// residual sum once its ReLU has, a pooling input once pooled. ResNet-18 at 64x64, batch 64: the peak of
+// live tensors 331 MiB kept everything (docs/backends.md, peak memory).
 import type { Node, ModelSpec } from './graph.js';
 import { activationOf, inputsOf, isActivation, outputNames } from './graph.js';
 
@@ -42,20 +41,4 @@ export function freeAfter(spec: ModelSpec, keep: Iterable<string> = []): Map<str
   });
   for (const name of needed) last.delete(name);
   return last;
-}
-
-/**
- * Per node index, the outputs backward() may free once it has run that node's backward: those whose
- * last reader it is (backward runs the nodes last to first, so the reader of lowest index). Graph
- * outputs and `keep` stay, as forward() keeps them.
- */
-export function backwardFrees(spec: ModelSpec, keep: Iterable<string> = []): Map<number, string[]> {
-  const stays = new Set([...outputNames(spec), ...keep]);
-  const first = new Map<string, number>();
-  spec.nodes.forEach((n, i) => {
-    for (const name of readByBackward(n)) if (!first.has(name)) first.set(name, i);
-  });
-  const frees = new Map<number, string[]>();
-  for (const [name, i] of first) if (!stays.has(name)) frees.set(i, [...(frees.get(i) ?? []), name]);
-  return frees;
 }

@@ -3,7 +3,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
 import { consumersOf, foldBatchNorm } from './fold.js';
-import { backwardFrees, freeAfter, slopeFromOutput } from './liveness.js';
+import { freeAfter, slopeFromOutput } from './liveness.js';
 import { BN_EPSILON, type ModelSpec, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation, isOutput } from './graph.js';
 import { type Model, maskedParam, paramList } from './model.js';
 import { groupNormBackward, groupNormForward } from './group-norm.js';
@@ -18,8 +18,6 @@ export interface ForwardState {
   /** max-pool argmax, batch-norm statistics. */
   saved: Map<string, Tensor>;
   logits: Tensor;
-  /** Outputs the caller reads after forward() beyond the graph's (forward()'s `keep`). */
-  keep?: Iterable<string>;
 }
 
 export interface BackwardOptions {
@@ -268,22 +266,13 @@ export class Network {
         if (frees!.get(name) === i && outputs.has(name)) { be.dispose(outputs.get(name)); outputs.delete(name); }
       }
     }
-    return { batch, training, outputs, saved, logits: outputs.get(this.model.spec.output)!, keep: o.keep };
+    return { batch, training, outputs, saved, logits: outputs.get(this.model.spec.output)! };
   }
 
   /** Gradients of every trainable parameter, given the gradient of the logits (the output), or of each output named. */
   backward(state: ForwardState, dOutputs: Tensor | ReadonlyMap<string, Tensor>, o: BackwardOptions = {}): Map<string, Tensor> {
     if (!state.training) throw new Error('backward() needs a forward pass in training mode');
     const be = this.be;
-    // Forward outputs and saved statistics go as soon as no node left to run reads them (liveness.ts).
-    const frees = backwardFrees(this.model.spec, state.keep);
-    const free = (i: number, n: Node) => {
-      for (const name of frees.get(i) ?? []) {
-        const t = state.outputs.get(name);
-        if (t) { be.dispose(t); state.outputs.delete(name); }
-      }
-      for (const [key, t] of state.saved) if (key.startsWith(`${n.name}.`)) { be.dispose(t); state.saved.delete(key); }
-    };
     const grads = new Map<string, Tensor>();
     const flowing = new Map<string, Tensor>();
     const accumulate = (name: string, g: Tensor) => {
@@ -299,7 +288,7 @@ export class Network {
     for (let i = nodes.length - 1; i >= 0; i--) {
       const n = nodes[i];
       const g = flowing.get(n.name);
-      if (!g) { free(i, n); continue; }
+      if (!g) continue;
       flowing.delete(n.name);
       const made = grads.size;
       const ins = inputsOf(n);
@@ -380,7 +369,6 @@ export class Network {
         case 'flatten': accumulate(ins[0], be.reshape(g, shapeOf())); break;
       }
       be.dispose(g);
-      free(i, n);
       if (o.step) {
         for (const [param, grad] of [...grads].slice(made)) {
           o.step(param, grad);

@@ -36,6 +36,16 @@ class NativeTensor implements Tensor {
   constructor(readonly shape: Shape, readonly storage: { data: Float32Array }) { this.size = sizeOf(shape); }
 }
 
+/**
+ * How far above the peak of live bytes live and kept arrays may reach together. At exactly the peak the
+ * pool turned away arrays mid-step that the next step needed (gradients freed as each parameter steps,
+ * src/train/trainer.ts): resnet20 at batch 64 allocated 886 MB of fresh, page-faulting arrays in 25
+ * steps (660 before the steps streamed; a backward pass that also freed activations, 1,266 MB and 0.8x
+ * the speed); with a quarter's slack 156 MB, and ResNet-18's peak resident memory at 64x64 stays below
+ * PyTorch's (scratch measurements, docs/backends.md).
+ */
+const POOL_SLACK = 1.25;
+
 /** Below this many values a reduction runs as a float32 loop: a call into either library costs more. */
 const SMALL = 1 << 14;
 
@@ -67,7 +77,7 @@ export class NativeBackend implements Backend {
   private ort = loadOrt();
   /** oneDNN's kernels where the addon loads (onnxruntime runs what they refuse). */
   private dnn?: OnednnKernels;
-  /** Arrays of released tensors, reused for the outputs oneDNN and the pooling loops write (up to the peak of live bytes). */
+  /** Arrays of released tensors, reused for the outputs oneDNN and the pooling loops write (see POOL_SLACK). */
   private released = new ArrayPool();
   /** 'oneDNN <version>' where its kernels run, else why not. */
   readonly onednn: string;
@@ -156,8 +166,8 @@ export class NativeBackend implements Backend {
       else {
         this.views.delete(t.storage);
         this.liveBytes -= t.storage.data.byteLength;
-        // Live and kept arrays together stay within the peak of live bytes: the pool adds no resident memory of its own.
-        this.released.give(t.storage.data, this.stats.peakBytes - this.liveBytes);
+        // Live and kept arrays together stay within a quarter above the peak of live bytes.
+        this.released.give(t.storage.data, POOL_SLACK * this.stats.peakBytes - this.liveBytes);
       }
     }
   }
