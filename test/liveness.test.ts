@@ -1,6 +1,7 @@
-// Training's forward pass frees what backward does not read (src/model/liveness.ts). The gradients are those of a forward pass that frees nothing (every node
-// kept), the outputs left are the ones backward reads, and the activations whose gradient is taken from
-// their output give the gradient their input gives, at 0, 6 and the leaky slope's negative side included.
+// Training's forward pass frees what backward does not read (src/model/liveness.ts). The gradients are
+// those of a forward pass that frees nothing (every node kept), the outputs left are the ones backward
+// reads, and the activations whose gradient is taken from their output give the gradient their input
+// gives, at 0, 6 and the leaky slope's negative side included.
 // A streamed optimizer step (backward's `step`) sees each gradient as the unstreamed pass returns it,
 // whatever it does to the parameters.
 import { describe, expect, it } from 'vitest';
