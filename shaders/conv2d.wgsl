@@ -268,6 +268,10 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   store_tile(g, row0, p.out_group, (n * p.out_h + oy) * p.out_w + ox0, p.out_w - ox0, acc);
 }
 
+// The element of a one-invocation-per-element pass (flip_weights, pack_weights, pad_input): its grid
+// folds into y where x would exceed the dispatch limit (GpuContext.grid).
+fn element_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 { return gid.x + gid.y * groups.x * WORKGROUP_SIZE; }
+
 // Output channels per group padded to a whole tile (pack_weights' zeros fill the rest).
 fn out_padded() -> u32 { return (p.out_group + TILE_ROWS - 1u) / TILE_ROWS * TILE_ROWS; }
 
@@ -275,7 +279,7 @@ fn out_padded() -> u32 { return (p.out_group + TILE_ROWS - 1u) / TILE_ROWS * TIL
 // zeros to out_padded(), so that one vec4 load brings a tap's weights for 4 output channels.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+  let i = element_index(gid, groups);
   let ks = kernel_size();
   let padded = out_padded();
   if (i >= p.groups * p.in_group * ks * padded) { return; }
@@ -298,7 +302,7 @@ fn padded_height() -> u32 { return p.out_h + p.kernel_h - 1u; }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn pad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+  let i = element_index(gid, groups);
   let width = padded_width();
   let height = padded_height();
   if (i >= p.batch * p.in_channels * height * width) { return; }
@@ -407,7 +411,7 @@ fn forward_channels(@builtin(global_invocation_id) gid: vec3<u32>) {
 // one invocation per weight. Valid for stride 1 with padding <= (kernel - 1) * dilation.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn flip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
+  let i = element_index(gid, groups);
   let ks = kernel_size();
   if (i >= p.out_channels * p.in_group * ks) { return; }
   let m = i / (p.in_group * ks);          // output channel of the original conv
