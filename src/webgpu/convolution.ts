@@ -46,10 +46,7 @@ export class Convolutions {
     // forward_channels and forward_rows tile 4 pixels of one output row; narrower outputs (linear layers)
     // use main_registers, strided or dilated convolutions forward_rows. forward_channels measured 1.3-2.2x
     // forward_rows on SwiftShader (bench/kernels.ts), 1.3x with one output channel (an image's gradient).
-    if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4 && plain && g.kernelW <= 5) {
-      this.forwardChannels(g, a, b, out, o);
-      return;
-    }
+    if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4 && plain && g.kernelW <= 5 && this.forwardChannels(g, a, b, out, o)) return;
     if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4) {
       entry = 'forward_rows';
       workgroups = [Math.ceil(g.batch * g.outH * Math.ceil(g.outW / 4) / CONV_WORKGROUP), Math.ceil(rows / tileRows), g.groups];
@@ -74,15 +71,18 @@ export class Convolutions {
 
   /**
    * forward_channels: a stride-1 forward convolution over the input zero-padded to whole windows and the
-   * weights packed 4 output channels to a vec4 (pad_input, pack_weights: two small passes).
+   * weights packed 4 output channels to a vec4 (pad_input, pack_weights: two small passes). False (nothing
+   * run) where the padded input would exceed what one binding may hold: forward_rows reads it as it is.
    */
-  private forwardChannels(g: Conv2dGeometry, w: Tensor, x: Tensor, out: GpuTensor, o: { bias?: Tensor; relu?: boolean }) {
+  private forwardChannels(g: Conv2dGeometry, w: Tensor, x: Tensor, out: GpuTensor, o: { bias?: Tensor; relu?: boolean }): boolean {
     const rows = g.outChannels / g.groups;
     const tileRows = rows > 4 ? 8 : rows === 4 ? 4 : 1;
     const padded = Math.ceil(rows / tileRows) * tileRows;
     const pixels = tileRows === 1 ? 8 : 4; // per tile: shaders/conv2d.wgsl, tile_pixels()
     const tilesX = Math.ceil(g.outW / pixels);
-    const input = this.ctx.empty([g.batch * g.inChannels * (g.outH + g.kernelH - 1) * (tilesX * pixels + 4)]);
+    const inputSize = g.batch * g.inChannels * (g.outH + g.kernelH - 1) * (tilesX * pixels + 4);
+    if (inputSize * 4 > this.ctx.device.limits.maxStorageBufferBindingSize) return false;
+    const input = this.ctx.empty([inputSize]);
     const overrides = { MODE: 0, TILE_ROWS: tileRows, KERNEL_W: g.kernelW, WORKGROUP_SIZE: CONV_WORKGROUP };
     const packed = tileRows === 1 ? undefined : this.ctx.empty([g.groups * (g.inChannels / g.groups) * g.kernelH * g.kernelW * padded]);
     if (packed) this.ctx.run({ shader: 'conv2d', entry: 'pack_weights', overrides, params: convParams(g), bindings: { 1: w, 5: packed }, workgroups: this.ctx.grid(packed.size, CONV_WORKGROUP) });
@@ -95,6 +95,7 @@ export class Convolutions {
     });
     if (packed) this.ctx.dispose(packed);
     this.ctx.dispose(input);
+    return true;
   }
 
   /**
