@@ -314,17 +314,10 @@ fn pad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   out[i] = v;
 }
 
+// Pixel `pixel` of image n for the tile's channels (0-3 in `low`, 4-7 in `high`), through store() (bias, ReLU).
 fn store_pixel(n: u32, g: u32, row0: u32, pixel: u32, low: vec4<f32>, high: vec4<f32>) {
-  let plane = p.out_h * p.out_w;
   for (var j = 0u; j < TILE_ROWS; j++) {
-    let row = row0 + j;
-    if (row < p.out_group) {
-      var v = select(high[j % 4u], low[j % 4u], j < 4u);
-      let m = g * p.out_group + row;
-      if (HAS_BIAS) { v += bias[m]; }
-      if (FUSED_RELU) { v = max(v, 0.0); }
-      out[(n * p.out_channels + m) * plane + pixel] = v;
-    }
+    if (row0 + j < p.out_group) { store(g, row0 + j, n * p.out_h * p.out_w + pixel, select(high[j % 4u], low[j % 4u], j < 4u)); }
   }
 }
 
@@ -392,13 +385,7 @@ fn forward_channels(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let pixel = oy * p.out_w + ox0;
   if (TILE_ROWS == 1u) {
-    let m = g * p.out_group + row0;
-    for (var j = 0u; j < min(8u, p.out_w - ox0); j++) {
-      var v = select(acc.v1[j % 4u], acc.v0[j % 4u], j < 4u);
-      if (HAS_BIAS) { v += bias[m]; }
-      if (FUSED_RELU) { v = max(v, 0.0); }
-      out[(n * p.out_channels + m) * p.out_h * p.out_w + pixel + j] = v;
-    }
+    for (var j = 0u; j < min(8u, p.out_w - ox0); j++) { store(g, row0, n * p.out_h * p.out_w + pixel + j, select(acc.v1[j % 4u], acc.v0[j % 4u], j < 4u)); }
     return;
   }
   store_pixel(n, g, row0, pixel, acc.v0, acc.v1);

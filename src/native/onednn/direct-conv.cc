@@ -5,8 +5,9 @@
 // output pixels instead, whatever the channel count: each image is copied once, zero-padded, so that a
 // filter tap reads 16 consecutive output positions of a row-major grid as wide as the padded input (the
 // columns past the output's width are computed and dropped), 8 output channels x 48 positions kept in
-// registers. Forward only, stride 1 (or a 1x1 kernel), no dilation, one group, float32 NCHW; AVX-512
-// (checked at run time).
+// registers. A forward convolution (conv.cc runs input gradients through it too, with the filters flipped
+// and transposed), stride 1 (or a 1x1 kernel), no dilation, one group, float32 NCHW; AVX-512 (checked at
+// run time).
 #include <immintrin.h>
 #include <omp.h>
 #include <algorithm>
