@@ -21,7 +21,11 @@ export function activationAlpha(kind: Activation, alpha?: number): number {
 
 // Weight masks are applied once, in the model's parameter view: a network's weights are 0 where pruned and
 // the optimizer steps (which take the mask) keep them so; kernels see effective weights only.
-export interface ConvInputs { bias?: Tensor }
+export interface ConvInputs {
+  bias?: Tensor;
+  /** Added to the output (its shape) before the fused ReLU: a residual block's sum in the convolution's store. */
+  residual?: Tensor;
+}
 export interface LinearOptions { bias?: Tensor; relu?: boolean }
 
 export interface BatchNormParams {
@@ -195,4 +199,14 @@ const bitsOut = new Uint32Array(bitsView.buffer);
 export function magnitudeBits(v: number, masked = false): number {
   bitsView[0] = masked ? 0 : Math.abs(v);
   return bitsOut[0];
+}
+
+/**
+ * conv2d's residual on a backend whose convolution kernels store without one: `y` (the convolution, no
+ * ReLU) plus the residual, then the ReLU, as the add kernel does it; `y` is freed.
+ */
+export function addResidual(be: Backend, y: Tensor, residual: Tensor, relu?: boolean): Tensor {
+  const sum = be.add(y, residual, { relu });
+  be.dispose(y);
+  return sum;
 }

@@ -185,6 +185,12 @@ export function checkConvBias(op: string, outChannels: number, o: { bias?: { sha
   if (o.bias) assertShape(op, 'bias', o.bias.shape, [outChannels]);
 }
 
+/** A convolution's bias and residual (the output's shape) against its geometry. */
+export function checkConvInputs(op: string, g: Conv2dGeometry, o: { bias?: { shape: Shape }; residual?: { shape: Shape } }): void {
+  checkConvBias(op, g.outChannels, o);
+  if (o.residual) assertShape(op, 'residual', o.residual.shape, [g.batch, g.outChannels, g.outH, g.outW]);
+}
+
 export function checkBatchNorm(op: string, xShape: Shape, params: Record<string, { shape: Shape }>): void {
   if (xShape.length !== 4 && xShape.length !== 2) throw new Error(`${op}: input must be [N, C, H, W] or [N, C], got [${xShape.join(', ')}]`);
   for (const [name, t] of Object.entries(params)) assertShape(op, name, t.shape, [xShape[1]]);

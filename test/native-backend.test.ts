@@ -149,8 +149,8 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
     const rng = new Rng(5);
     // x, w, options, whether the forward and the input gradient take it: one group, no dilation, stride 1
     // (any for an unpadded 1x1 forward), at least 256 positions of the padded-width output grid, (input
-    // gradient) padding at most kernel - 1, and a channel count not a multiple of 16, a plane of at least
-    // 32x32 with at most 32 channels, or a strided 1x1.
+    // gradient) padding at most kernel - 1, and not 16 or 32 channels each side on a plane below 32x32.
+    // Both of its grids: the image's own (output as wide as the input) and a zero-padded copy's.
     const cases: [number[], number[], Conv2dOptions, boolean, boolean][] = [
       [[3, 8, 16, 16], [8, 8, 3, 3], { padding: 1 }, true, true],
       [[2, 3, 32, 20], [5, 3, 3, 3], { padding: 1 }, true, true],
@@ -161,7 +161,10 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
       [[2, 8, 16, 16], [16, 8, 3, 3], { padding: 1 }, true, true], // 8 input channels: oneDNN would pad them to 16
       [[2, 16, 16, 16], [32, 16, 3, 3], { padding: 1 }, false, false], // multiples of 16 on 16x16: oneDNN
       [[1, 16, 32, 32], [32, 16, 3, 3], { padding: 1 }, true, true], // 32x32 and at most 32 channels
-      [[1, 32, 32, 32], [64, 32, 3, 3], { padding: 1 }, false, false], // 64 filters: oneDNN
+      [[1, 32, 32, 32], [64, 32, 3, 3], { padding: 1 }, true, true], // 32x32, whatever the channels
+      [[1, 64, 16, 16], [64, 64, 3, 3], { padding: 1 }, true, true], // more than 32 channels
+      [[2, 32, 16, 16], [32, 32, 3, 3], { padding: 1 }, false, false], // 32 channels on 16x16: oneDNN
+      [[2, 5, 20, 20], [6, 5, 3, 3], {}, true, true], // unpadded: narrower output, the padded copy's grid (the input gradient's too)
       [[2, 8, 32, 32], [16, 8, 1, 1], { stride: 2 }, true, false], // a strided 1x1: subsampled as it is copied (forward only)
       [[1, 6, 33, 35], [10, 6, 1, 1], { stride: [2, 2] }, true, false],
       [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 1, stride: 2 }, false, false],
@@ -172,13 +175,15 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
     for (const [xs, ws, o, forward, input] of cases) {
       const g = conv2dGeometry(xs, ws, o);
       const ys = [g.batch, g.outChannels, g.outH, g.outW];
-      for (const [bias, relu] of [[false, false], [true, true]]) {
-        const [x, w, b, dy] = [xs, ws, [ws[0]], ys].map((shape) => randomInput(rng, shape).data);
-        const label = `${xs} * ${ws} ${JSON.stringify(o)}${bias ? ' bias relu' : ''}`;
+      for (const [bias, relu, residual] of [[false, false, false], [true, true, false], [true, true, true], [false, false, true]]) {
+        const [x, w, b, dy, r] = [xs, ws, [ws[0]], ys, ys].map((shape) => randomInput(rng, shape).data);
+        const label = `${xs} * ${ws} ${JSON.stringify(o)}${bias ? ' bias relu' : ''}${residual ? ' residual' : ''}`;
         let before = addon!.directConvCalls();
-        const y = be.conv2d(be.upload(x, xs), be.upload(w, ws), { ...o, bias: bias ? be.upload(b, [ws[0]]) : undefined, relu });
+        const y = be.conv2d(be.upload(x, xs), be.upload(w, ws), { ...o, bias: bias ? be.upload(b, [ws[0]]) : undefined, residual: residual ? be.upload(r, ys) : undefined, relu });
         expect(addon!.directConvCalls() - before, `${label}: forward`).toBe(forward && avx512 ? 1 : 0);
-        const expected = reference.conv2d(reference.upload(x, xs), reference.upload(w, ws), { ...o, bias: bias ? reference.upload(b, [ws[0]]) : undefined, relu });
+        const expected = reference.conv2d(reference.upload(x, xs), reference.upload(w, ws), {
+          ...o, bias: bias ? reference.upload(b, [ws[0]]) : undefined, residual: residual ? reference.upload(r, ys) : undefined, relu,
+        });
         expect(toleranceRatio(await be.read(y), await reference.read(expected)), `${label}: forward`).toBeLessThanOrEqual(1);
         before = addon!.directConvCalls();
         const dx = be.conv2dBackwardInput(be.upload(dy, ys), be.upload(w, ws), xs, o);
@@ -253,7 +258,8 @@ describe('array pool', () => {
     const fresh = pool.take(50); // a new model's length: asked for after the old ones
     pool.give(fresh, limit);
     expect(pool.take(50)).toBe(fresh); // kept although the pool was full of older lengths
-    expect(old).not.toContain(pool.take(100)); // the older length went to make room
+    const back = Array.from({ length: 4 }, () => pool.take(100));
+    expect(back).not.toContain(old[0]); // the array of the older length handed out first went to make room
   });
 
   it('does not drop a length asked for lately for one asked for longer ago', () => {
@@ -264,5 +270,20 @@ describe('array pool', () => {
     pool.give(stale, 404); // no room: the 101s were asked for later, they stay
     expect(pool.take(101)).toBe(recent);
     expect(pool.take(100)).not.toBe(stale);
+  });
+
+  it("drops a shared length's arrays beyond what is asked for of it before another length asked for at each pass", () => {
+    const pool = new ArrayPool();
+    const limit = 6 * 100 * 4;
+    const first = Array.from({ length: 5 }, () => pool.take(100)); // one model: five arrays of 100 at once
+    for (const a of first) pool.give(a, limit);
+    let kept: Float32Array | undefined;
+    for (let pass = 0; pass < 3; pass++) { // another: one of 200, then one of 100, at each pass
+      const [b, a] = [pool.take(200), pool.take(100)];
+      if (kept) expect(b, `pass ${pass}: the array of 200 kept`).toBe(kept);
+      pool.give(a, limit);
+      pool.give(b, limit);
+      kept = b;
+    }
   });
 });

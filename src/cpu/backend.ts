@@ -45,7 +45,7 @@ export class CpuBackend implements Backend {
   }
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
-    return this.wrap(ref.conv2d(nd(x), nd(w), { ...o, bias: opt(o.bias) }));
+    return this.wrap(ref.conv2d(nd(x), nd(w), { ...o, bias: opt(o.bias), residual: opt(o.residual) }));
   }
   conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions = {}): Tensor {
     return this.wrap(ref.conv2dBackwardInput(nd(dy), nd(w), inputShape, o));

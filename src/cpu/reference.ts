@@ -3,7 +3,7 @@
 import { type Activation, activationAlpha } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type Shape,
-  assertShape, channelScaleView, conv2dGeometry, linearGeometry, preluView, sizeOf, softmaxSettings,
+  assertShape, channelScaleView, checkConvInputs, conv2dGeometry, linearGeometry, preluView, sizeOf, softmaxSettings,
 } from '../geometry.js';
 
 import { type NdArray, ndarray } from './ndarray.js';
@@ -48,10 +48,11 @@ const outIndex = (g: Conv2dGeometry, n: number, m: number, y: number, x: number)
 const wIndex = (g: Conv2dGeometry, m: number, c: number, ky: number, kx: number) =>
   ((m * (g.inChannels / g.groups) + (c % (g.inChannels / g.groups))) * g.kernelH + ky) * g.kernelW + kx;
 
-export interface ConvInputs { bias?: NdArray }
+export interface ConvInputs { bias?: NdArray; residual?: NdArray }
 
 export function conv2d(x: NdArray, w: NdArray, o: Conv2dOptions & ConvInputs = {}): NdArray {
   const g = conv2dGeometry(x.shape, w.shape, o);
+  checkConvInputs('conv2d', g, o);
   const y = ndarray([g.batch, g.outChannels, g.outH, g.outW]);
   forEachTap(g, (n, _group, m, oy, ox, c, ky, kx, iy, ix) => {
     y.data[outIndex(g, n, m, oy, ox)] += w.data[wIndex(g, m, c, ky, kx)] * x.data[inIndex(g, n, c, iy, ix)];
@@ -60,6 +61,7 @@ export function conv2d(x: NdArray, w: NdArray, o: Conv2dOptions & ConvInputs = {
   for (let i = 0; i < y.data.length; i++) {
     const m = Math.floor(i / plane) % g.outChannels;
     if (o.bias) y.data[i] += o.bias.data[m];
+    if (o.residual) y.data[i] += o.residual.data[i];
     if (o.relu) y.data[i] = Math.max(0, y.data[i]);
   }
   return y;

@@ -4,12 +4,12 @@
 // Results match the CPU reference within float32 tolerance, like the WebGPU backend's.
 import {
   ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
-  type SgdOptions, type Tensor, activationAlpha,
+  type SgdOptions, type Tensor, activationAlpha, addResidual,
   type ChannelStat,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkConvInputs, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import { type Data, GpujsRuntime, type GpujsTensor, NONE, data } from './runtime.js';
@@ -108,7 +108,8 @@ export class GpujsBackend extends GpujsRuntime implements Backend {
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
     const g = conv2dGeometry(x.shape, w.shape, o);
-    checkConvBias('conv2d', g.outChannels, o);
+    checkConvInputs('conv2d', g, o);
+    if (o.residual) return addResidual(this, this.conv2d(x, w, { ...o, residual: undefined, relu: false }), o.residual, o.relu);
     return this.convForward(g, x, w, [g.batch, g.outChannels, g.outH, g.outW], o);
   }
   conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions = {}): Tensor {

@@ -45,6 +45,9 @@ export class Network {
   /** Inference only: ReLUs computed inside the conv, linear or two-input add before them (their only consumer), and those layers. */
   private fusedRelus = new Set<string>();
   private reluLayers = new Set<string>();
+  /** Inference only: per conv, the other operand of the two-input add that is its only consumer (added in its store); those adds. */
+  private residuals = new Map<string, string>();
+  private fusedAdds = new Map<string, string>();
   private inferenceOnly = false;
   /** Per gather node: its channel indices, and for backward each input channel's place in its output (the output's channel count where it has none). */
   private gatherIndices = new Map<string, { forward: Tensor; backward: Tensor; permutation: boolean }>();
@@ -76,20 +79,32 @@ export class Network {
 
   /**
    * A network for inference only (forward with training false): batch norms folded into the layers
-   * before them and ReLUs fused into the conv, linear or residual add before them, one kernel where
-   * there were up to three.
+   * before them, ReLUs fused into the conv, linear or residual add before them, and a residual add into
+   * the convolution that is one of its operands (the later one, computed after the other): one kernel
+   * where there were up to four.
    */
   static forInference(be: Backend, model: Model): Network {
     const net = new Network(be, foldBatchNorm(model));
     net.inferenceOnly = true;
-    const consumers = consumersOf(net.model.spec);
-    for (const n of net.model.spec.nodes) {
+    const spec = net.model.spec;
+    const consumers = consumersOf(spec);
+    for (const n of spec.nodes) {
       const next = consumers.get(n.name)!;
       const fusable = n.op === 'conv2d' || n.op === 'linear' || (n.op === 'add' && n.inputs.length === 2);
-      if (fusable && next.length === 1 && next[0].op === 'relu' && !isOutput(net.model.spec, n.name)) {
+      if (fusable && next.length === 1 && next[0].op === 'relu' && !isOutput(spec, n.name)) {
         net.fusedRelus.add(next[0].name);
         net.reluLayers.add(n.name);
       }
+    }
+    const order = new Map(spec.nodes.map((n, i) => [n.name, i]));
+    const byName = new Map(spec.nodes.map((n) => [n.name, n]));
+    for (const add of spec.nodes) {
+      if (add.op !== 'add' || add.inputs.length !== 2) continue;
+      const [conv, other] = [...add.inputs].sort((a, b) => order.get(b)! - order.get(a)!);
+      if (conv === other || byName.get(conv)?.op !== 'conv2d' || consumers.get(conv)!.length !== 1 || isOutput(spec, conv) || net.reluLayers.has(conv)) continue;
+      net.residuals.set(conv, other);
+      net.fusedAdds.set(add.name, conv);
+      if (net.reluLayers.has(add.name)) net.reluLayers.add(conv);
     }
     return net;
   }
@@ -206,7 +221,8 @@ export class Network {
         case 'input': y = be.reshape(x, x.shape); break;
         case 'conv2d': {
           const [xin, w] = this.layerOperands(n.name, ins[0], saved);
-          y = be.conv2d(xin, w, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), relu: this.reluLayers.has(n.name) });
+          const residual = this.residuals.get(n.name);
+          y = be.conv2d(xin, w, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), residual: residual ? outputs.get(residual) : undefined, relu: this.reluLayers.has(n.name) });
           break;
         }
         case 'linear': {
@@ -255,7 +271,12 @@ export class Network {
         case 'avgpool': y = be.avgPool(ins[0], this.poolOptions(n)); break;
         case 'gap': y = be.globalAvgPool(ins[0]); break;
         case 'resize': { const m = this.matricesOf(n); y = be.resample(ins[0], m.rows, m.cols); break; }
-        case 'add': y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t, { relu: this.reluLayers.has(n.name) }); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]); break;
+        case 'add': {
+          const summed = this.fusedAdds.get(n.name);
+          if (summed) { y = be.reshape(outputs.get(summed)!, ins[0].shape); break; } // its convolution added it
+          y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t, { relu: this.reluLayers.has(n.name) }); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]);
+          break;
+        }
         case 'mul': y = be.channelScale(ins[0], ins[1]); break;
         case 'concat': y = be.concat(ins); break;
         case 'gather': y = be.gatherChannels(ins[0], 1, this.indicesOf(n).forward); break;

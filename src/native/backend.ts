@@ -9,12 +9,12 @@
 // docs/backends.md, "Notes on the native backend").
 import {
   type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
-  type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
+  type MemoryStats, type SgdOptions, type Tensor, activationAlpha, addResidual,
   type ChannelStat, type CompiledGraph,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, axisView, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
+  assertShape, axisView, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvBias, checkConvInputs, checkOptimizer, checkSlice, concatShape, conv2dGeometry,
   gatherShape, globalPoolOptions, layerNormView, linearGeometry, resampleShape, poolGeometry, sizeOf, softmaxSettings,
 } from '../geometry.js';
 import {
@@ -189,12 +189,14 @@ export class NativeBackend implements Backend {
 
   conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
     const g = conv2dGeometry(x.shape, w.shape, o);
-    checkConvBias('conv2d', g.outChannels, o);
+    checkConvInputs('conv2d', g, o);
     const shape = [g.batch, g.outChannels, g.outH, g.outW];
-    const f = { bias: !!o.bias, relu: !!o.relu };
-    const y = this.dnn?.conv(Pass.Forward, g, data(x), data(w), sizeOf(shape), { bias: maybe(o.bias), relu: o.relu })
-      ?? this.run(`conv:${geometryKey(g)}:${flagKey(f)}`, () => convForwardGraph(g, f), [data(x), data(w), maybe(o.bias)]);
-    return this.wrap(shape, y);
+    const fused = this.dnn?.conv(Pass.Forward, g, data(x), data(w), sizeOf(shape), { bias: maybe(o.bias), residual: maybe(o.residual), relu: o.relu });
+    if (fused) return this.wrap(shape, fused);
+    // onnxruntime's graph: the residual added after it
+    const f = { bias: !!o.bias, relu: !!o.relu && !o.residual };
+    const y = this.wrap(shape, this.run(`conv:${geometryKey(g)}:${flagKey(f)}`, () => convForwardGraph(g, f), [data(x), data(w), maybe(o.bias)]));
+    return o.residual ? addResidual(this, y, o.residual, o.relu) : y;
   }
   conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions = {}): Tensor {
     const g = conv2dGeometry(inputShape, w.shape, o);

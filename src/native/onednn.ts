@@ -18,7 +18,8 @@ import type { Conv2dGeometry, PoolGeometry } from '../geometry.js';
 import type { AdamSettings } from './kernels.js';
 
 interface Addon {
-  convolution(pass: number, geometry: Int32Array, relu: boolean, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
+  /** A residual (forward only, the output's size) is added before the ReLU. */
+  convolve(pass: number, geometry: Int32Array, relu: boolean, a: Float32Array, b: Float32Array, bias: Float32Array | null, residual: Float32Array | null, out: Float32Array): void;
   batchNormForward(n: number, c: number, spatial: number, epsilon: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, invStd: Float32Array, variance: Float32Array): void;
   batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invStd: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void;
   activation(code: number, alpha: number, beta: number, backward: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
@@ -40,7 +41,7 @@ interface Addon {
   directConvCalls(): number;
 }
 
-const ADDON_FUNCTIONS = ['convolution', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit', 'directConvCalls'] as const satisfies readonly (keyof Addon)[];
+const ADDON_FUNCTIONS = ['convolve', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit', 'directConvCalls'] as const satisfies readonly (keyof Addon)[];
 
 /** The addon's path: build/ at the package root (src/native/ and dist/native/ are both two levels down). */
 export const ONEDNN_ADDON = fileURLToPath(new URL('../../build/onednn.node', import.meta.url));
@@ -133,15 +134,15 @@ export class OnednnKernels {
   }
 
   /**
-   * One pass of a convolution into an array of `size`: forward (a = x, b = w, with bias and fused ReLU),
-   * input gradient (a = dy, b = w) or filter gradient (a = dy, b = x).
+   * One pass of a convolution into an array of `size`: forward (a = x, b = w, with bias, residual and
+   * fused ReLU), input gradient (a = dy, b = w) or filter gradient (a = dy, b = x).
    */
-  conv(pass: Pass, g: Conv2dGeometry, a: Float32Array, b: Float32Array, size: number, extras: { bias?: Float32Array; relu?: boolean } = {}): Float32Array | undefined {
+  conv(pass: Pass, g: Conv2dGeometry, a: Float32Array, b: Float32Array, size: number, extras: { bias?: Float32Array; residual?: Float32Array; relu?: boolean } = {}): Float32Array | undefined {
     const geometry = Int32Array.of(g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW, g.groups, g.kernelH, g.kernelW,
       g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight, g.dilationH, g.dilationW);
-    return this.attempt(`conv${pass}:${geometry.join(',')}:${extras.bias ? 'b' : ''}${extras.relu ? 'r' : ''}`, () => {
+    return this.attempt(`conv${pass}:${geometry.join(',')}:${extras.bias ? 'b' : ''}${extras.residual ? 's' : ''}${extras.relu ? 'r' : ''}`, () => {
       const out = this.alloc(size);
-      this.addon.convolution(pass, geometry, !!extras.relu, a, b, extras.bias ?? null, out);
+      this.addon.convolve(pass, geometry, !!extras.relu, a, b, extras.bias ?? null, extras.residual ?? null, out);
       return out;
     });
   }

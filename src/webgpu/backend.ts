@@ -2,13 +2,13 @@
 // dispatches of the kernels in shaders/. Nothing is submitted until a read or flush().
 import {
   ACTIVATIONS, type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
-  type MemoryStats, type SgdOptions, type Tensor, activationAlpha,
+  type MemoryStats, type SgdOptions, type Tensor, activationAlpha, addResidual,
   type ChannelStat,
 } from '../backend.js';
 import {
   type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
-  assertShape, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkOptimizer, checkSlice, concatShape,
-  gatherShape, globalPoolOptions, poolGeometry, resampleShape, softmaxSettings,
+  assertShape, channelScaleView, channelStatsView, preluView, quantView, checkAdamStep, checkBatchNorm, checkConvInputs, checkOptimizer, checkSlice, concatShape,
+  conv2dGeometry, gatherShape, globalPoolOptions, poolGeometry, resampleShape, softmaxSettings,
 } from '../geometry.js';
 import { type AcquiredDevice, type DeviceOptions, acquireDevice } from './device.js';
 import { GpuContext } from './context.js';
@@ -66,7 +66,11 @@ export class WebGpuBackend implements Backend {
   // ---- convolution and linear layers (convolution.ts) ----
 
   convVariant(rows: number): ConvVariant { return this.convolutions.convVariant(rows); }
-  conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor { return this.convolutions.conv2d(x, w, o); }
+  conv2d(x: Tensor, w: Tensor, o: Conv2dOptions & ConvInputs = {}): Tensor {
+    if (!o.residual) return this.convolutions.conv2d(x, w, o);
+    checkConvInputs('conv2d', conv2dGeometry(x.shape, w.shape, o), o);
+    return addResidual(this, this.convolutions.conv2d(x, w, { ...o, relu: false }), o.residual, o.relu);
+  }
   conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: Shape, o: Conv2dOptions = {}): Tensor { return this.convolutions.conv2dBackwardInput(dy, w, inputShape, o); }
   conv2dBackwardFilter(dy: Tensor, x: Tensor, filterShape: Shape, o: Conv2dOptions = {}): Tensor { return this.convolutions.conv2dBackwardFilter(dy, x, filterShape, o); }
   linear(x: Tensor, w: Tensor, o: LinearOptions = {}): Tensor { return this.convolutions.linear(x, w, o); }

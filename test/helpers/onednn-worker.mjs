@@ -15,7 +15,7 @@ for (let round = 0; round < rounds; round++) {
     const x = Float32Array.from({ length: 4 * c * 144 }, (_, i) => Math.sin(i * 0.37 + c));
     const w = Float32Array.from({ length: (c + 3) * c * 9 }, (_, i) => Math.cos(i * 0.11 + c));
     const y = new Float32Array(4 * (c + 3) * 144);
-    addon.convolution(0, g, false, x, w, null, y);
+    addon.convolve(0, g, false, x, w, null, null, y);
     if (round === 0) results[k] = y;
     else if (!y.every((v, i) => v === results[k][i])) mismatches++;
   }

@@ -36,6 +36,8 @@ export function convCase(rng: Rng, i: number): OpCase {
     inputs: { x: randomInput(rng, c.x), w: randomInput(rng, c.w), dy: randomInput(rng, yShape), b: randomInput(rng, [g.outChannels]) },
     run: (be, t) => ({
       y: be.conv2d(t.x, t.w, { ...c.o, bias: withBias ? t.b : undefined, relu }),
+      // a residual block's sum in the store, before the ReLU (dy has the output's shape)
+      summed: be.conv2d(t.x, t.w, { ...c.o, bias: withBias ? t.b : undefined, residual: t.dy, relu: !relu }),
       dx: be.conv2dBackwardInput(t.dy, t.w, c.x, c.o),
       dw: be.conv2dBackwardFilter(t.dy, t.x, c.w, c.o),
       db: be.channelSum(t.dy),

@@ -69,7 +69,7 @@ class Lru {
 
 // direct-conv.cc: the forward convolution over output pixels for layers with few channels, where the CPU has AVX-512.
 bool directConvSupported();
-void directConv(const std::vector<int>& g, const float* x, const float* w, const float* bias, bool relu, float* y);
+void directConv(const std::vector<int>& g, const float* x, const float* w, const float* bias, bool relu, const float* residual, float* y);
 double directConvCalls();
 
 // The calling thread's two caches (convolutions; memory-bound ops): their bytes and entries, and clearing them.
@@ -107,7 +107,7 @@ inline bool arguments(napi_env env, napi_callback_info info, size_t count, napi_
   return false;
 }
 
-napi_value Convolution(napi_env env, napi_callback_info info);
+napi_value Convolve(napi_env env, napi_callback_info info);
 napi_value BatchNormForward(napi_env env, napi_callback_info info);
 napi_value BatchNormBackward(napi_env env, napi_callback_info info);
 napi_value Activation(napi_env env, napi_callback_info info);

@@ -138,12 +138,13 @@ void freeScratch() { for (Scratch& s : scratchSlots) { std::free(s.data); s = Sc
 Lru<Entry>& entries() { thread_local Lru<Entry> cache; return cache; }
 
 // Whether a convolution pass runs on direct-conv.cc: one group, stride 1 (any for an unpadded 1x1
-// forward), no dilation, at least 256 output positions (16x16) to vectorise over, and a layer oneDNN's blocked kernels run slower: a channel
-// count (in or out) that is not a multiple of their 16-channel vectors (reorders to and from a layout
-// padded to 16), or a plane of at least 32x32 with at most 32 channels each side (its reorders of such
-// tensors cost as much as the arithmetic). Measured on 2 AVX-512 cores, batch 64 and 256, passes of both
-// engines taking turns (scratch): direct / oneDNN 1.2-3.2x for the first kind, 1.04-1.38x for the second;
-// 0.89-0.93x for 16-64 channels at 16x16, so those stay on oneDNN; 0.95-1.07x at 64 channels on 32x32.
+// forward), no dilation, at least 256 output positions (16x16) to vectorise over, and not a layer
+// oneDNN's blocked kernels suit as well: 16 or 32 channels each side on a plane below 32x32. Measured on
+// 2 AVX-512 cores, batch 64 and 256, passes of both engines taking turns (scratch, bench/README numbers
+// in docs/backends.md): direct / oneDNN 1.9-2.3x where a channel count is not a multiple of oneDNN's
+// 16-channel vectors (it reorders to and from a layout padded to 16: 8 -> 8 on 32x32, 3 -> 16), 1.36x for
+// 16 channels on 32x32, 1.0-1.19x for 64-256 channels on 8x8 to 32x32; 0.81-0.99x for 16 -> 16 on
+// 16x16, 0.94-1.09x for 32 channels on 8x8 and 16x16, so those stay on oneDNN.
 // A strided 1x1 forward (a ResNet's downsampling shortcut) always: it copies only the pixels it reads.
 // An input gradient is the forward convolution of the output gradient with the filters flipped and
 // transposed, its padding kernel - 1 - pad (so at most kernel - 1). WGPRUNE_DIRECT_CONV=off: never;
@@ -159,7 +160,7 @@ bool direct(int pass, const std::vector<int>& g) {
   const int out = forward ? g[4] : g[1], in = forward ? g[1] : g[4], rows = forward ? g[5] : g[2], cols = forward ? g[6] : g[3];
   if (rows * (cols + g[9] - 1) < 256) return false;
   if (g[10] != 1 || g[11] != 1) return true;  // a strided 1x1: oneDNN reads (and reorders) the whole input, 1.6-2.4x slower
-  return out % 16 != 0 || in % 16 != 0 || (rows * cols >= 32 * 32 && std::max(in, out) <= 32);
+  return out % 16 != 0 || in % 16 != 0 || rows * cols >= 32 * 32 || std::max(in, out) > 32;
 }
 
 // The input gradient on direct-conv.cc: dy (batch, oc, oh, ow) convolved with w flipped and transposed.
@@ -172,35 +173,47 @@ void directInputGradient(const std::vector<int>& g, const float* dy, const float
       for (int t = 0; t < taps; t++) flipped[(size_t(c) * oc + m) * taps + (taps - 1 - t)] = w[(size_t(m) * ic + c) * taps + t];
   // batch, inC, inH, inW, outC, outH, outW, groups, kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW
   const std::vector<int> t{g[0], oc, g[5], g[6], ic, g[2], g[3], 1, kh, kw, 1, 1, kh - 1 - g[12], kw - 1 - g[13], 0, 0, 1, 1};
-  directConv(t, dy, flipped.data(), nullptr, false, dx);
+  directConv(t, dy, flipped.data(), nullptr, false, nullptr, dx);
 }
 
-// convolution(pass, geometry: Int32Array(18), relu: boolean, a, b, bias | null, out): see Entry for a, b, out.
+// The residual where oneDNN's primitive stored the convolution without it: out = out + residual, then the ReLU.
+void addResidual(float* out, const float* residual, size_t size, bool relu) {
+#pragma omp parallel for simd schedule(static)
+  for (size_t i = 0; i < size; i++) out[i] = relu ? std::max(0.f, out[i] + residual[i]) : out[i] + residual[i];
+}
+
 }  // namespace
 
-napi_value wgprune::Convolution(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  if (!arguments(env, info, 7, argv, "convolution")) return nullptr;
+// convolve(pass, geometry: Int32Array(18), relu: boolean, a, b, bias | null, residual | null, out): see
+// Entry for a, b, out; a residual (forward only) is added before the ReLU.
+napi_value wgprune::Convolve(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!arguments(env, info, 8, argv, "convolve")) return nullptr;
   int32_t pass;
   bool relu;
   int32_t* geometry;
-  float *a, *b, *bias, *out;
-  size_t count, na, nb, nbias, nout;
-  if (napi_get_value_int32(env, argv[0], &pass) != napi_ok || pass < 0 || pass > 2) return fail(env, "convolution: pass must be 0, 1 or 2");
-  if (!array(env, argv[1], &geometry, &count) || count != 18) return fail(env, "convolution: geometry must be an Int32Array of 18");
+  float *a, *b, *bias, *residual, *out;
+  size_t count, na, nb, nbias, nresidual, nout;
+  if (napi_get_value_int32(env, argv[0], &pass) != napi_ok || pass < 0 || pass > 2) return fail(env, "convolve: pass must be 0, 1 or 2");
+  if (!array(env, argv[1], &geometry, &count) || count != 18) return fail(env, "convolve: geometry must be an Int32Array of 18");
   napi_get_value_bool(env, argv[2], &relu);
-  if (!array(env, argv[3], &a, &na) || !array(env, argv[4], &b, &nb) || !array(env, argv[5], &bias, &nbias) || !array(env, argv[6], &out, &nout) || !a || !b || !out)
-    return fail(env, "convolution: a, b and out must be Float32Arrays");
+  if (!array(env, argv[3], &a, &na) || !array(env, argv[4], &b, &nb) || !array(env, argv[5], &bias, &nbias) || !array(env, argv[6], &residual, &nresidual) ||
+      !array(env, argv[7], &out, &nout) || !a || !b || !out)
+    return fail(env, "convolve: a, b and out must be Float32Arrays");
   std::vector<int> g(geometry, geometry + 18);
+  const size_t outputs = size_t(g[0]) * g[4] * g[5] * g[6];
+  if (residual && (pass != kForward || nresidual != outputs)) return fail(env, "convolve: a residual is the forward output's size");
   if (direct(pass, g)) {
-    const size_t inputs = size_t(g[0]) * g[1] * g[2] * g[3], weights = size_t(g[4]) * g[1] * g[8] * g[9], outputs = size_t(g[0]) * g[4] * g[5] * g[6];
+    const size_t inputs = size_t(g[0]) * g[1] * g[2] * g[3], weights = size_t(g[4]) * g[1] * g[8] * g[9];
     const bool forward = pass == kForward;
     if (na != (forward ? inputs : outputs) || nb != weights || nout != (forward ? outputs : inputs) || (bias && nbias != size_t(g[4])))
-      return fail(env, "convolution: array sizes do not match the geometry");
-    if (forward) directConv(g, a, b, bias, relu, out);
+      return fail(env, "convolve: array sizes do not match the geometry");
+    if (forward) directConv(g, a, b, bias, relu, residual, out);
     else directInputGradient(g, a, b, out);
     return nullptr;
   }
+  const bool withRelu = relu;
+  if (residual) relu = false;  // the primitive stores without the ReLU, which comes after the residual
   std::string key = std::to_string(pass) + (relu ? "r" : "") + (bias ? "b" : "");
   for (int v : g) key += "," + std::to_string(v);
   try {
@@ -212,11 +225,12 @@ napi_value wgprune::Convolution(napi_env env, napi_callback_info info) {
     }
     Entry& e = *found;
     if (na * 4 != e.a.plain.get_size() || nb * 4 != e.b.plain.get_size() || nout * 4 != e.out.plain.get_size() || (e.bias && nbias != size_t(g[4])))
-      return fail(env, "convolution: array sizes do not match the geometry");
+      return fail(env, "convolve: array sizes do not match the geometry");
     run(e, a, b, bias, out);
   } catch (const dnnl::error& err) {
     return fail(env, std::string("oneDNN: ") + err.what());
   }
+  if (residual) addResidual(out, residual, outputs, withRelu);
   return nullptr;
 }
 
@@ -286,7 +300,7 @@ napi_value Version(napi_env env, napi_callback_info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"convolution", nullptr, Convolution, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convolve", nullptr, Convolve, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"activation", nullptr, Activation, nullptr, nullptr, nullptr, napi_default, nullptr},
