@@ -148,9 +148,9 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
     const reference = cpu();
     const rng = new Rng(5);
     // x, w, options, whether the forward and the input gradient take it: one group, no dilation, stride 1
-    // (any for an unpadded 1x1 forward), at least 256 positions of the padded-width output grid, (input
-    // gradient) padding at most kernel - 1, and not 16 or 32 channels each side on a plane below 32x32.
-    // Both of its grids: the image's own (output as wide as the input) and a zero-padded copy's.
+    // (any for an unpadded 1x1 forward), at least 64 positions of its output grid, (input gradient) padding
+    // at most kernel - 1, and a channel count not a multiple of 16 or whole vectors of 16 positions. Both
+    // of its grids: the image's own (output as wide as the input) and a zero-padded copy's.
     const cases: [number[], number[], Conv2dOptions, boolean, boolean][] = [
       [[3, 8, 16, 16], [8, 8, 3, 3], { padding: 1 }, true, true],
       [[2, 3, 32, 20], [5, 3, 3, 3], { padding: 1 }, true, true],
@@ -159,18 +159,21 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
       [[1, 4, 21, 19], [7, 4, 3, 2], { padding: [2, 0, 1, 1] }, true, true],
       [[5, 9, 40, 9], [11, 9, 3, 3], { padding: 1 }, true, true],
       [[2, 8, 16, 16], [16, 8, 3, 3], { padding: 1 }, true, true], // 8 input channels: oneDNN would pad them to 16
-      [[2, 16, 16, 16], [32, 16, 3, 3], { padding: 1 }, false, false], // multiples of 16 on 16x16: oneDNN
+      [[2, 16, 16, 16], [32, 16, 3, 3], { padding: 1 }, true, true], // whole vectors: 16x16
+      [[2, 16, 14, 14], [32, 16, 3, 3], { padding: 1 }, false, false], // multiples of 16 on 14x14 (196 positions): oneDNN
       [[1, 16, 32, 32], [32, 16, 3, 3], { padding: 1 }, true, true], // 32x32 and at most 32 channels
       [[1, 32, 32, 32], [64, 32, 3, 3], { padding: 1 }, true, true], // 32x32, whatever the channels
       [[1, 64, 16, 16], [64, 64, 3, 3], { padding: 1 }, true, true], // more than 32 channels
-      [[2, 32, 16, 16], [32, 32, 3, 3], { padding: 1 }, false, false], // 32 channels on 16x16: oneDNN
       [[2, 5, 20, 20], [6, 5, 3, 3], {}, true, true], // unpadded: narrower output, the padded copy's grid (the input gradient's too)
       [[2, 8, 32, 32], [16, 8, 1, 1], { stride: 2 }, true, false], // a strided 1x1: subsampled as it is copied (forward only)
       [[1, 6, 33, 35], [10, 6, 1, 1], { stride: [2, 2] }, true, false],
+      [[2, 5, 17, 19], [7, 5, 1, 1], { stride: [2, 3], padding: 1 }, true, false], // padded, uneven strides
       [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 1, stride: 2 }, false, false],
       [[2, 8, 32, 32], [8, 8, 3, 3], { padding: 2, dilation: 2 }, false, false],
       [[2, 8, 32, 32], [8, 4, 3, 3], { padding: 1, groups: 2 }, false, false],
-      [[2, 8, 8, 8], [8, 8, 3, 3], { padding: 1 }, false, false], // 8 x 10 positions: too few to vectorise
+      [[2, 8, 8, 8], [8, 8, 3, 3], { padding: 1 }, true, true], // 64 positions
+      [[2, 8, 8, 8], [8, 8, 3, 3], {}, false, true], // unpadded: 6 x 8 positions forward (too few), the input gradient 8 x 8
+      [[2, 8, 7, 7], [8, 8, 3, 3], { padding: 1 }, false, false], // 49 positions: too few to vectorise
     ];
     for (const [xs, ws, o, forward, input] of cases) {
       const g = conv2dGeometry(xs, ws, o);

