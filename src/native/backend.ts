@@ -79,6 +79,8 @@ export class NativeBackend implements Backend {
   private dnn?: OnednnKernels;
   /** Arrays of released tensors, reused for the outputs oneDNN and the pooling loops write (see POOL_SLACK). */
   private released = new ArrayPool();
+  /** globalAvgPool's averaging columns by size. */
+  private averages = new Map<number, Float32Array>();
   /** 'oneDNN <version>' where its kernels run, else why not. */
   readonly onednn: string;
 
@@ -107,6 +109,7 @@ export class NativeBackend implements Backend {
     for (const s of this.sessions.values()) s.dispose();
     this.sessions.clear();
     this.released.clear();
+    this.averages.clear();
     this.dnn?.clearCaches();
   }
 
@@ -367,10 +370,19 @@ export class NativeBackend implements Backend {
     assertShape('avgPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
     return this.wrap(inputShape, pool.avgPoolBackward(data(dy), g));
   }
+  /** A column of `size` values 1 / size (kept per size). */
+  private averaging(size: number): Float32Array {
+    let v = this.averages.get(size);
+    if (!v) this.averages.set(size, (v = new Float32Array(size).fill(1 / size)));
+    return v;
+  }
   globalAvgPool(x: Tensor): Tensor {
     globalPoolOptions(x.shape); // checks the rank
     const [n, c, h, w] = x.shape;
-    return this.wrap([n, c, 1, 1], this.run(`gap:${n},${c},${h * w}`, () => globalAvgPoolGraph(n, c, h * w), [data(x)]));
+    // On oneDNN a matrix-vector product, [N * C, H * W] x 1 / (H * W) (onnxruntime's ReduceMean session
+    // took 0.5 ms on VGG-small's last 64 x 8 x 8 maps at batch 256, scratch)
+    const means = this.dnn?.matmul(n * c, h * w, 1, data(x), this.averaging(h * w));
+    return this.wrap([n, c, 1, 1], means ?? this.run(`gap:${n},${c},${h * w}`, () => globalAvgPoolGraph(n, c, h * w), [data(x)]));
   }
   globalAvgPoolBackward(dy: Tensor, inputShape: Shape): Tensor {
     globalPoolOptions(inputShape);

@@ -55,11 +55,16 @@ function compiled(be: Backend, model: Model, graph: CompiledGraph): InferenceNet
   };
 }
 
-/** Below this many batches a caller's inference takes the compiled graph untimed (both take turns on six batches first). */
+/** Below this many batches a caller's inference takes the compiled graph untimed (both take turns on eight batches first). */
 export const TUNE_BATCHES = 8;
 
-/** Batches each path runs, taking turns, before the faster is kept (the first of each builds kernels and sessions; a session reaches its pace after two or three). */
-const TIMED_PASSES = 3;
+/**
+ * Batches each path runs, taking turns, before the faster is kept. The first of each builds kernels and
+ * sessions, and an onnxruntime session reaches its pace at its third (VGG-small at 0.5 of its channels,
+ * batch 256: 66, 66, then 17-19 ms): with three, the compiled graph's best was one pass and a drift of this
+ * machine's speed chose the slower path (17.5 against 15.2 ms op by op) in one of three rounds.
+ */
+const TIMED_PASSES = 4;
 
 /**
  * Both paths taking turns on the caller's first batches (no pass wasted: each output is the caller's),
