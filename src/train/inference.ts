@@ -59,22 +59,25 @@ function compiled(be: Backend, model: Model, graph: CompiledGraph): InferenceNet
 export const TUNE_BATCHES = 8;
 
 /**
- * Batches each path runs, taking turns, before the faster is kept. The first of each builds kernels and
- * sessions, and an onnxruntime session reaches its pace at its third (VGG-small at 0.5 of its channels,
- * batch 256: 66, 66, then 17-19 ms): with three, the compiled graph's best was one pass and a drift of this
- * machine's speed chose the slower path (17.5 against 15.2 ms op by op) in one of three rounds.
+ * Batches each path runs, taking turns, before the faster is kept, and of those the first ones not counted:
+ * they build kernels and sessions, and an onnxruntime session reaches its pace at its third (VGG-small at
+ * 0.5 of its channels, batch 256: 66, 66, then 17-19 ms). The paths' later passes, adjacent in time, are
+ * summed: the fastest pass of each over all of them (the rule before) chose the slower path in one of
+ * three rounds on this machine, whose speed drifts by tens of percent within seconds (17.5 against 15.2
+ * ms op by op; ResNet-20 dense op by op at 0.73x the compiled graph's speed).
  */
 const TIMED_PASSES = 4;
+const SETTLING_PASSES = 2;
 
 /**
  * Both paths taking turns on the caller's first batches (no pass wasted: each output is the caller's),
- * timed, then the one with the fastest pass kept. onnxruntime's compiled graph wins on dense models
+ * timed, then the one whose settled passes took least kept. onnxruntime's compiled graph wins on dense models
  * (VGG-small at batch 256: 2x), op by op on compacted ones whose channel counts are not multiples of its
  * blocked layout's 8 or 16 (ResNet-20 at 0.3 of its channels: 1.9x; docs/backends.md). Timed on the host:
  * the backends with a graph runtime compute synchronously.
  */
 function faster(candidates: InferenceNet[]): InferenceNet {
-  const times = candidates.map(() => Infinity);
+  const times = candidates.map(() => [] as number[]);
   /** Which path made each output not yet released. */
   const owner = new Map<Inference, InferenceNet>();
   const disposed = new Set<InferenceNet>();
@@ -91,10 +94,11 @@ function faster(candidates: InferenceNet[]): InferenceNet {
       const i = calls++ % candidates.length;
       const t0 = performance.now();
       const f = candidates[i].forward(x);
-      times[i] = Math.min(times[i], performance.now() - t0);
+      times[i].push(performance.now() - t0);
       owner.set(f, candidates[i]);
       if (calls === TIMED_PASSES * candidates.length) {
-        chosen = candidates[times.indexOf(Math.min(...times))];
+        const settled = times.map((t) => t.slice(SETTLING_PASSES).reduce((a, b) => a + b, 0));
+        chosen = candidates[settled.indexOf(Math.min(...settled))];
         retire();
       }
       return f;
