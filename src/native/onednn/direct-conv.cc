@@ -134,7 +134,8 @@ __attribute__((target("avx512f"))) void storeRow(float* to, const float* from, c
 // Asks for the next image's input while this one computes: the taps read it plane by plane, more streams
 // than the hardware prefetchers follow. Measured on 2 AVX-512 cores, batch 256, each pass reading other
 // arrays than the last (as a network's layers do): 16 -> 16 on 16x16 1.6x faster, 8 -> 8 on 32x32 and
-// 32 -> 32 on 8x8 1.15-1.2x (asking for the output's lines too made it slower, and the residual's too).
+// 32 -> 32 on 8x8 1.15-1.2x (asking for the output's lines too made it slower, as did asking for the
+// next image's residual here: tile() asks for each tile's).
 void prefetch(const float* values, size_t floats) {
   const char* bytes = reinterpret_cast<const char*>(values);
   for (size_t i = 0; i < floats * sizeof(float); i += 64) _mm_prefetch(bytes + i, _MM_HINT_T0);
