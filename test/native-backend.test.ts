@@ -149,8 +149,9 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
     const rng = new Rng(5);
     // x, w, options, whether the forward and the input gradient take it: one group, no dilation, stride 1
     // (any for an unpadded 1x1 forward), at least 64 positions of its output grid, (input gradient) padding
-    // at most kernel - 1, and a channel count not a multiple of 16 or whole vectors of 16 positions. Both
-    // of its grids: the image's own (output as wide as the input) and a zero-padded copy's.
+    // at most kernel - 1, and a channel count not a multiple of 16 or whole vectors of 16 positions on an
+    // input image under 256 KiB. Both of its grids: the image's own (output as wide as the input) and a
+    // zero-padded copy's.
     const cases: [number[], number[], Conv2dOptions, boolean, boolean][] = [
       [[3, 8, 16, 16], [8, 8, 3, 3], { padding: 1 }, true, true],
       [[2, 3, 32, 20], [5, 3, 3, 3], { padding: 1 }, true, true],
@@ -162,8 +163,9 @@ describe('the direct convolution of the oneDNN addon (few channels, stride 1: ve
       [[2, 16, 16, 16], [32, 16, 3, 3], { padding: 1 }, true, true], // whole vectors: 16x16
       [[2, 16, 14, 14], [32, 16, 3, 3], { padding: 1 }, false, false], // multiples of 16 on 14x14 (196 positions): oneDNN
       [[1, 16, 32, 32], [32, 16, 3, 3], { padding: 1 }, true, true], // 32x32 and at most 32 channels
-      [[1, 32, 32, 32], [64, 32, 3, 3], { padding: 1 }, true, true], // 32x32, whatever the channels
+      [[1, 32, 32, 32], [64, 32, 3, 3], { padding: 1 }, true, false], // its input gradient reads 64 channels of 32x32 (256 KiB): oneDNN
       [[1, 64, 16, 16], [64, 64, 3, 3], { padding: 1 }, true, true], // more than 32 channels
+      [[1, 64, 32, 32], [64, 64, 3, 3], { padding: 1 }, false, false], // a 256 KiB image: oneDNN
       [[2, 5, 20, 20], [6, 5, 3, 3], {}, true, true], // unpadded: narrower output, the padded copy's grid (the input gradient's too)
       [[2, 8, 32, 32], [16, 8, 1, 1], { stride: 2 }, true, false], // a strided 1x1: subsampled as it is copied (forward only)
       [[1, 6, 33, 35], [10, 6, 1, 1], { stride: [2, 2] }, true, false],

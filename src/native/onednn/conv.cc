@@ -137,14 +137,16 @@ void freeScratch() { for (Scratch& s : scratchSlots) { std::free(s.data); s = Sc
 
 Lru<Entry>& entries() { thread_local Lru<Entry> cache; return cache; }
 
-// Whether a convolution pass runs on direct-conv.cc: one group, stride 1 (any for an unpadded 1x1
-// forward), no dilation, a grid of at least 64 output positions, and either a channel count oneDNN would
-// pad to its 16-channel vectors (and reorder to and from that layout) or whole vectors of positions (8x8,
-// 16x16, 28x28...). Measured on 2 AVX-512 cores, batch 32-256, each pass reading other arrays than the
-// last, passes of both engines taking turns (scratch, numbers in docs/backends.md): direct / oneDNN
-// 1.9-2.6x for 3 or 8 channels, 1.1-1.35x for 16-64 channels on 8x8 to 16x16, 1.03-1.37x on 28x28 to
-// 56x56 up to 32 channels, 0.95-1.05x for 64-256 channels on 16x16 to 56x56; where a plane is not whole
-// vectors, 0.7-0.95x (14x14, 7x7: a quarter of the last vectors wasted), so those stay on oneDNN.
+// Whether a convolution pass runs on direct-conv.cc: one group, stride 1 (or a strided 1x1 forward), no
+// dilation, a grid of at least 64 output positions, and either a channel count oneDNN would pad to its
+// 16-channel vectors (and reorder to and from that layout) or whole vectors of positions (8x8, 16x16,
+// 28x28...) on an image under 256 KiB (each block of filters reads it again: from L2 below that).
+// Measured on 2 AVX-512 cores, batch 8-256, each pass reading other arrays than the last, passes of
+// both engines taking turns (scratch, numbers in docs/backends.md): direct / oneDNN 1.9-2.6x for 3 or 8
+// channels, 1.1-1.35x for 16-64 channels on 8x8 to 16x16, 1.12-1.37x for up to 32 channels on 28x28
+// to 56x56, 1.0-1.1x for 128-256 channels on 8x8 and 16x16; images of 256 KiB and more 0.86-0.98x (64
+// channels on 32x32 and 56x56, 128 on 28x28); planes that are not whole vectors 0.7-0.95x (14x14, 7x7: a
+// quarter of the last vectors wasted). Those stay on oneDNN.
 // A strided 1x1 forward (a ResNet's downsampling shortcut): it copies only the pixels it reads (oneDNN
 // reads and reorders the whole input: 1.6-2.4x slower).
 // An input gradient is the forward convolution of the output gradient with the filters flipped and
@@ -158,11 +160,11 @@ bool direct(int pass, const std::vector<int>& g) {
   if (pass == kInput && (g[12] > g[8] - 1 || g[13] > g[9] - 1)) return false;
   if (mode && std::string(mode) == "on") return true;
   const int out = forward ? g[4] : g[1], in = forward ? g[1] : g[4], rows = forward ? g[5] : g[2], cols = forward ? g[6] : g[3];
-  const int inCols = forward ? g[3] : g[6];
+  const int inRows = forward ? g[2] : g[5], inCols = forward ? g[3] : g[6];
   const int positions = rows * (!strided && cols == inCols ? cols : cols + g[9] - 1);  // direct-conv.cc's grid
   if (positions < 64) return false;
   if (strided) return true;
-  return out % 16 != 0 || in % 16 != 0 || positions % 16 == 0;
+  return out % 16 != 0 || in % 16 != 0 || (positions % 16 == 0 && size_t(in) * inRows * inCols * sizeof(float) < 256 * 1024);
 }
 
 // The input gradient on direct-conv.cc: dy (batch, oc, oh, ow) convolved with w flipped and transposed.
