@@ -2,9 +2,9 @@
 // backward over the graph. Every intermediate a step creates is released by release().
 import type { Backend, Tensor } from '../backend.js';
 import { type Conv2dOptions, type PoolOptions, transposed } from '../geometry.js';
-import { consumersOf, foldBatchNorm } from './fold.js';
+import { type InferenceFusions, foldBatchNorm, inferenceFusions } from './fold.js';
 import { freeAfter, slopeFromOutput } from './liveness.js';
-import { BN_EPSILON, type ModelSpec, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation, isOutput } from './graph.js';
+import { BN_EPSILON, type ModelSpec, type Node, type Shapes, activationOf, groupCount, inferShapes, inputsOf, isActivation } from './graph.js';
 import { type Model, maskedParam, paramList } from './model.js';
 import { groupNormBackward, groupNormForward } from './group-norm.js';
 import { LayerQuantizers } from './quantized-layers.js';
@@ -42,12 +42,8 @@ export class Network {
   readonly masks = new Map<string, Tensor>();
   readonly shapes: Shapes;
 
-  /** Inference only: ReLUs computed inside the conv, linear or two-input add before them (their only consumer), and those layers. */
-  private fusedRelus = new Set<string>();
-  private reluLayers = new Set<string>();
-  /** Inference only: per conv, the other operand of the two-input add that is its only consumer (added in its store); those adds. */
-  private residuals = new Map<string, string>();
-  private fusedAdds = new Map<string, string>();
+  /** Inference only: the ReLUs and residual adds computed inside the layers before them (fold.ts). */
+  private fusions: InferenceFusions = { fusedRelus: new Set(), reluLayers: new Set(), residuals: new Map(), fusedAdds: new Map() };
   private inferenceOnly = false;
   /** Per gather node: its channel indices, and for backward each input channel's place in its output (the output's channel count where it has none). */
   private gatherIndices = new Map<string, { forward: Tensor; backward: Tensor; permutation: boolean }>();
@@ -79,33 +75,13 @@ export class Network {
 
   /**
    * A network for inference only (forward with training false): batch norms folded into the layers
-   * before them, ReLUs fused into the conv, linear or residual add before them, and a residual add into
-   * the convolution that is one of its operands (the later one, computed after the other): one kernel
+   * before them, ReLUs and residual adds computed inside the layers before them (fold.ts): one kernel
    * where there were up to four.
    */
   static forInference(be: Backend, model: Model): Network {
     const net = new Network(be, foldBatchNorm(model));
     net.inferenceOnly = true;
-    const spec = net.model.spec;
-    const consumers = consumersOf(spec);
-    for (const n of spec.nodes) {
-      const next = consumers.get(n.name)!;
-      const fusable = n.op === 'conv2d' || n.op === 'linear' || (n.op === 'add' && n.inputs.length === 2);
-      if (fusable && next.length === 1 && next[0].op === 'relu' && !isOutput(spec, n.name)) {
-        net.fusedRelus.add(next[0].name);
-        net.reluLayers.add(n.name);
-      }
-    }
-    const order = new Map(spec.nodes.map((n, i) => [n.name, i]));
-    const byName = new Map(spec.nodes.map((n) => [n.name, n]));
-    for (const add of spec.nodes) {
-      if (add.op !== 'add' || add.inputs.length !== 2) continue;
-      const [conv, other] = [...add.inputs].sort((a, b) => order.get(b)! - order.get(a)!);
-      if (conv === other || byName.get(conv)?.op !== 'conv2d' || consumers.get(conv)!.length !== 1 || isOutput(spec, conv) || net.reluLayers.has(conv)) continue;
-      net.residuals.set(conv, other);
-      net.fusedAdds.set(add.name, conv);
-      if (net.reluLayers.has(add.name)) net.reluLayers.add(conv);
-    }
+    net.fusions = inferenceFusions(net.model.spec);
     return net;
   }
 
@@ -216,18 +192,18 @@ export class Network {
       let y: Tensor;
       if (isActivation(n)) {
         const a = activationOf(n);
-        y = this.fusedRelus.has(n.name) ? be.reshape(ins[0], ins[0].shape) : be.activation(ins[0], a.kind, a.alpha);
+        y = this.fusions.fusedRelus.has(n.name) ? be.reshape(ins[0], ins[0].shape) : be.activation(ins[0], a.kind, a.alpha);
       } else switch (n.op) {
         case 'input': y = be.reshape(x, x.shape); break;
         case 'conv2d': {
           const [xin, w] = this.layerOperands(n.name, ins[0], saved);
-          const residual = this.residuals.get(n.name);
-          y = be.conv2d(xin, w, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), residual: residual ? outputs.get(residual) : undefined, relu: this.reluLayers.has(n.name) });
+          const residual = this.fusions.residuals.get(n.name);
+          y = be.conv2d(xin, w, { ...this.convOptions(n), bias: this.param(n.name, 'bias'), residual: residual ? outputs.get(residual) : undefined, relu: this.fusions.reluLayers.has(n.name) });
           break;
         }
         case 'linear': {
           const [xin, w] = this.layerOperands(n.name, ins[0], saved);
-          y = be.linear(xin, w, { bias: this.param(n.name, 'bias'), relu: this.reluLayers.has(n.name) });
+          y = be.linear(xin, w, { bias: this.param(n.name, 'bias'), relu: this.fusions.reluLayers.has(n.name) });
           break;
         }
         case 'batchnorm': {
@@ -272,9 +248,9 @@ export class Network {
         case 'gap': y = be.globalAvgPool(ins[0]); break;
         case 'resize': { const m = this.matricesOf(n); y = be.resample(ins[0], m.rows, m.cols); break; }
         case 'add': {
-          const summed = this.fusedAdds.get(n.name);
+          const summed = this.fusions.fusedAdds.get(n.name);
           if (summed) { y = be.reshape(outputs.get(summed)!, ins[0].shape); break; } // its convolution added it
-          y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t, { relu: this.reluLayers.has(n.name) }); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]);
+          y = ins.slice(1).reduce((acc, t) => { const s = be.add(acc, t, { relu: this.fusions.reluLayers.has(n.name) }); if (acc !== ins[0]) be.dispose(acc); return s; }, ins[0]);
           break;
         }
         case 'mul': y = be.channelScale(ins[0], ins[1]); break;
