@@ -216,14 +216,13 @@ napi_value wgprune::Convolve(napi_env env, napi_callback_info info) {
     else directInputGradient(g, a, b, out);
     return nullptr;
   }
-  const bool withRelu = relu;
-  if (residual) relu = false;  // the primitive stores without the ReLU, which comes after the residual
-  std::string key = std::to_string(pass) + (relu ? "r" : "") + (bias ? "b" : "");
+  const bool fusedRelu = relu && !residual;  // with a residual the ReLU comes after it, not in the primitive
+  std::string key = std::to_string(pass) + (fusedRelu ? "r" : "") + (bias ? "b" : "");
   for (int v : g) key += "," + std::to_string(v);
   try {
     Entry* found = entries().find(key);
     if (!found) {
-      Entry built = build(pass, g, bias != nullptr, relu);
+      Entry built = build(pass, g, bias != nullptr, fusedRelu);
       const size_t bytes = entryBytes(built);
       found = &entries().insert(key, std::move(built), bytes, opCacheBytes() + scratchBytes());
     }
@@ -234,7 +233,7 @@ napi_value wgprune::Convolve(napi_env env, napi_callback_info info) {
   } catch (const dnnl::error& err) {
     return fail(env, std::string("oneDNN: ") + err.what());
   }
-  if (residual) addResidual(out, residual, outputs, withRelu);
+  if (residual) addResidual(out, residual, outputs, relu);
   return nullptr;
 }
 
