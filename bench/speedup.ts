@@ -1,7 +1,8 @@
 // `npm run bench -- speedup` (issue 38): does pruning make the model faster on our own backends? For the
 // zoo's CNNs and PyTorch's own export of ResNet-18 (64x64, batch norms folded), pruned to 0.5 and 0.3 of
 // their channels (l1, uniform) and compacted: evaluation throughput (batch 256; as the product runs it,
-// the faster of the native backend's compiled graph and op-by-op path, and each of them) and training
+// the fastest of the native backend's compiled graph, per-sample runtime and op-by-op path, and each of
+// them) and training
 // throughput (batch 64, SGD) dense against compacted,
 // on the native backend, WebGPU and gpu.js, next to onnxruntime running the exported ONNX (same threads),
 // with the MAC ratio beside them. Then ResNet-18 at 64x64, batch 64: training throughput and peak resident
@@ -63,16 +64,17 @@ function subject(name: string): Model | string {
  * faster kept), or one forced. The models' passes take turns, REPEATS each, so that a drift of this
  * machine's speed reaches dense and compacted alike (their ratio is what the bench reports).
  */
-async function evalRates(be: Backend, models: Model[], batch: number, engine?: 'compiled' | 'per-op'): Promise<{ rate: number; engine: string }[]> {
+async function evalRates(be: Backend, models: Model[], batch: number, engine?: 'compiled' | 'samplewise' | 'per-op'): Promise<{ rate: number | string; engine: string }[]> {
   const runs = models.map((m) => {
-    const net = inferenceNetwork(be, m, { batches: TUNE_BATCHES, perOp: engine === 'per-op', compiled: engine === 'compiled' });
+    const net = inferenceNetwork(be, m, { batches: TUNE_BATCHES, perOp: engine === 'per-op', compiled: engine === 'compiled', samplewise: engine === 'samplewise' });
     const x = be.upload(new Rng(1).uniformArray(batch * m.spec.inputShape.reduce((a, b) => a * b)), [batch, ...m.spec.inputShape]);
     return { net, x, pass: async () => { const f = net.forward(x); await be.read(f.logits); net.release(f); } };
   });
   // The product's choice first (its first batches take turns between the engines), then its pace.
   for (const r of runs) for (let i = 0; i < (engine ? 1 : TUNE_BATCHES); i++) await r.pass();
   const ms = await alternating(runs.map((r) => r.pass));
-  const rates = runs.map((r, i) => ({ rate: (batch * 1000) / ms[i], engine: r.net.engine }));
+  // A forced engine the model cannot take (it ran another): no figure.
+  const rates = runs.map((r, i) => ({ rate: engine && r.net.engine !== engine ? 'n/a' : (batch * 1000) / ms[i], engine: r.net.engine }));
   for (const r of runs) { be.dispose(r.x); r.net.dispose(); }
   return rates;
 }
@@ -109,12 +111,13 @@ type Rates = Record<string, number | string | undefined>;
 async function measureNative(be: NativeBackend, models: Model[]): Promise<Rates[]> {
   const tuned = await evalRates(be, models, EVAL_BATCH);
   const compiled = await evalRates(be, models, EVAL_BATCH, 'compiled');
+  const samplewise = await evalRates(be, models, EVAL_BATCH, 'samplewise');
   const perOp = await evalRates(be, models, EVAL_BATCH, 'per-op');
   const onnxruntime = await ortRates(models, EVAL_BATCH, be.threads);
   const rates: Rates[] = [];
   for (const [i, m] of models.entries()) {
     rates.push({
-      'native eval': tuned[i].rate, engine: tuned[i].engine, 'native compiled': compiled[i].rate, 'native per-op': perOp[i].rate,
+      'native eval': tuned[i].rate, engine: tuned[i].engine, 'native compiled': compiled[i].rate, 'native samplewise': samplewise[i].rate, 'native per-op': perOp[i].rate,
       onnxruntime: onnxruntime[i], 'native train': (await oursThroughput(be, m.spec)).samplesPerSecond,
     });
   }
@@ -143,7 +146,7 @@ export async function benchSpeedup(): Promise<void> {
   const slowNames = new Set((env.SPEEDUP_SLOW_MODELS ?? 'lenet5,resnet20').split(','));
   const slowBackends = (env.SPEEDUP_BACKENDS ?? 'webgpu,gpujs').split(',').filter(Boolean) as ('webgpu' | 'gpujs')[];
   const native = await NativeBackend.create();
-  const columns = ['native eval', 'native compiled', 'native per-op', 'onnxruntime', 'native train', ...slowBackends.flatMap((b) => [`${b} eval`, `${b} train`])];
+  const columns = ['native eval', 'native compiled', 'native samplewise', 'native per-op', 'onnxruntime', 'native train', ...slowBackends.flatMap((b) => [`${b} eval`, `${b} train`])];
   const subjects: { name: string; variants: { keep: number; model: Model }[]; rates: Rates[] }[] = [];
   for (const name of names) {
     const model = subject(name);

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const sources = ['conv.cc', 'direct-conv.cc', 'memory.cc', 'norm.cc', 'pool.cc', 'optim.cc'].map((f) => join(root, 'src', 'native', 'onednn', f));
+const sources = ['conv.cc', 'direct-conv.cc', 'memory.cc', 'norm.cc', 'pool.cc', 'optim.cc', 'samplewise.cc'].map((f) => join(root, 'src', 'native', 'onednn', f));
 const target = join(root, 'build', 'onednn.node');
 const compiler = process.env.CXX ?? 'g++';
 const nodeHeaders = [join(process.config.variables.node_prefix ?? '/usr', 'include', 'node'), join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node']

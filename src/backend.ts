@@ -184,7 +184,38 @@ export interface Backend {
    * interface cannot. Backends without one leave it out and run inference op by op.
    */
   compileOnnx?(onnx: Uint8Array): CompiledGraph;
+
+  /**
+   * Optional, for inference: a per-sample program compiled to take each sample through every layer
+   * before the next sample, so that the maps between layers stay in a core's cache (the native backend:
+   * samplewise.cc). Throws, saying why, where it cannot run the program. Its definition: runSamplewise
+   * (src/samplewise.ts).
+   */
+  compileSamplewise?(program: SamplewiseProgram): CompiledGraph;
 }
+
+// A model's inference as a program of steps (Backend.compileSamplewise), each reading earlier steps.
+/** An earlier step's output by its index in the program, or -1: the model's input. */
+export type StepInput = number;
+
+export type SampleStep =
+  /** With its bias, a residual (a step of its output's shape) added, then its ReLU. */
+  | { op: 'conv2d'; input: StepInput; weight: Tensor; bias?: Tensor; options: Conv2dOptions; residual?: StepInput; relu?: boolean }
+  | { op: 'maxpool'; input: StepInput; options: PoolOptions }
+  | { op: 'gap'; input: StepInput }
+  /** Over the input's values as one vector (a flattened map). */
+  | { op: 'linear'; input: StepInput; weight: Tensor; bias?: Tensor; relu?: boolean }
+  | { op: 'add'; input: StepInput; other: StepInput; relu?: boolean }
+  | { op: 'relu'; input: StepInput };
+
+export interface SamplewiseProgram {
+  /** One sample's shape. */
+  inputShape: Shape;
+  steps: SampleStep[];
+  /** The program's outputs, in order: steps by index. */
+  outputs: StepInput[];
+}
+
 
 /** A compiled inference graph: run() gives its outputs in the model's order (the caller disposes them). */
 export interface CompiledGraph {

@@ -79,7 +79,7 @@ describe('compiled inference on the native backend', async () => {
     expect(toleranceRatio(compiled.out[0], reference.out[0], 1e-4, 1e-4)).toBeLessThanOrEqual(1);
   });
 
-  it('with many batches to run, both paths take turns on the first batches and the faster is kept: outputs as the CPU reference computes them, nothing left behind', async () => {
+  it('with many batches to run, the paths (compiled, per-sample, op by op) take turns on the first batches and the fastest is kept: outputs as the CPU reference computes them, nothing left behind', async () => {
     const m = withStatistics(initModel(resnet20(), 9), 10);
     const x = new Rng(11).uniformArray(2 * 3 * 32 * 32);
     const expected = (await run(cpu(), m, x, 2)).out[0];
@@ -87,7 +87,7 @@ describe('compiled inference on the native backend', async () => {
     const net = inferenceNetwork(be, m, { batches: TUNE_BATCHES });
     const input = be.upload(x, [2, 3, 32, 32]);
     // Each output is held until after the next pass (as a caller reading one batch while the next runs),
-    // so outputs of both paths are released after the choice.
+    // so outputs of every path are released after the choice.
     let held: ReturnType<typeof net.forward> | undefined;
     for (let pass = 0; pass < TUNE_BATCHES; pass++) {
       const f = net.forward(input);
@@ -96,7 +96,7 @@ describe('compiled inference on the native backend', async () => {
       held = f;
     }
     net.release(held!);
-    expect(['compiled', 'per-op']).toContain(net.engine);
+    expect(['compiled', 'samplewise', 'per-op']).toContain(net.engine);
     net.dispose();
     be.dispose(input);
     expect(be.memory().liveTensors).toBe(live);

@@ -10,7 +10,7 @@
 import {
   type Activation, type AdamOptions, type Backend, type BatchNormParams, type ConvInputs, type DistillationOptions, type FakeQuantOptions, type LayerNormOptions, type LinearOptions,
   type MemoryStats, type SgdOptions, type Tensor, activationAlpha, addResidual,
-  type ChannelStat, type CompiledGraph,
+  type ChannelStat, type CompiledGraph, type SamplewiseProgram,
 } from '../backend.js';
 import {
   type Conv2dGeometry, type Conv2dOptions, type PoolGeometry, type PoolOptions, type Shape,
@@ -29,6 +29,7 @@ import { ArrayPool } from './array-pool.js';
 import { NATIVE_KERNELS, type NativeKernels, type OnednnKernels, Pass, openOnednn } from './onednn.js';
 import { type OpGraph, type OpSession, compile, compileModel, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
+import { encodeSamplewise } from './samplewise.js';
 
 class NativeTensor implements Tensor {
   readonly size: number;
@@ -185,6 +186,28 @@ export class NativeBackend implements Backend {
     return {
       run: (x) => s.run(data(x), x.shape).map((o) => this.wrap(o.dims, o.data)),
       dispose: () => s.dispose(),
+    };
+  }
+
+  /**
+   * A per-sample program on the addon's runtime (samplewise.cc): each thread takes a sample through
+   * every layer, the maps between layers in its cache. Its convolutions run on the direct kernel (one
+   * group, no dilation, AVX-512): throws where the addon, the CPU or a step cannot.
+   */
+  compileSamplewise(program: SamplewiseProgram): CompiledGraph {
+    if (!this.dnn) throw new Error(`samplewise inference needs the oneDNN addon (${this.onednn})`);
+    const e = encodeSamplewise(program, data);
+    let plan: ReturnType<OnednnKernels['samplewise']> | undefined = this.dnn.samplewise(e);
+    return {
+      run: (x) => {
+        if (!plan) throw new Error('samplewise graph: run after dispose()');
+        if (x.shape.slice(1).join() !== program.inputShape.join()) throw new Error(`samplewise graph: input has shape [${x.shape}], expected [${x.shape[0]},${program.inputShape}]`);
+        const batch = x.shape[0];
+        const outputs = e.outputShapes.map((shape) => this.released.take(batch * sizeOf(shape)));
+        plan.run(data(x), outputs);
+        return outputs.map((o, k) => this.wrap([batch, ...e.outputShapes[k]], o));
+      },
+      dispose: () => { plan?.release(); plan = undefined; },
     };
   }
 

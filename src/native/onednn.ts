@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Activation } from '../backend.js';
 import type { Conv2dGeometry, PoolGeometry } from '../geometry.js';
 import type { AdamSettings } from './kernels.js';
+import type { EncodedProgram } from './samplewise.js';
 
 interface Addon {
   /** A residual (forward only, the output's size) is added before the ReLU. */
@@ -39,9 +40,13 @@ interface Addon {
   setCacheLimit(bytes: number): void;
   /** Forward convolutions run by the direct kernel (few filters, stride 1, AVX-512) since the addon loaded. */
   directConvCalls(): number;
+  /** A per-sample plan (samplewise.cc; the program encoded by native/samplewise.ts). */
+  samplewisePlan(program: Int32Array, inputFloats: number, slotFloats: Int32Array, outputSlots: Int32Array, weights: (Float32Array | null)[]): object;
+  samplewiseRun(plan: object, x: Float32Array, outputs: Float32Array[]): void;
+  samplewiseRelease(plan: object): void;
 }
 
-const ADDON_FUNCTIONS = ['convolve', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit', 'directConvCalls'] as const satisfies readonly (keyof Addon)[];
+const ADDON_FUNCTIONS = ['convolve', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit', 'directConvCalls', 'samplewisePlan', 'samplewiseRun', 'samplewiseRelease'] as const satisfies readonly (keyof Addon)[];
 
 /** The addon's path: build/ at the package root (src/native/ and dist/native/ are both two levels down). */
 export const ONEDNN_ADDON = fileURLToPath(new URL('../../build/onednn.node', import.meta.url));
@@ -182,6 +187,12 @@ export class OnednnKernels {
       this.addon.matmul(!!o.transA, !!o.transB, !!o.relu, m, k, n, a, b, o.bias ?? null, out);
       return out;
     });
+  }
+
+  /** The addon's per-sample runtime for an encoded program (samplewise.cc); throws saying why where it cannot run it. */
+  samplewise(e: EncodedProgram): { run(x: Float32Array, outputs: Float32Array[]): void; release(): void } {
+    const plan = this.withThreads().samplewisePlan(e.program, e.inputFloats, e.slotFloats, e.outputSlots, e.weights);
+    return { run: (x, outputs) => this.withThreads().samplewiseRun(plan, x, outputs), release: () => this.addon.samplewiseRelease(plan) };
   }
 
   /** SGD with momentum in place (kernels.sgdStep's definition, in the addon: optim.cc). */

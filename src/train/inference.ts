@@ -1,13 +1,16 @@
 // Inference for evaluation and distillation teachers: the whole model compiled by the backend's graph
 // runtime where it has one (the native backend's onnxruntime session: batch norms and activations fused,
-// a blocked layout kept across layers) or the op-by-op Network.forInference, whichever runs the model
-// faster where the caller runs enough batches to time both, else the compiled one. Quantized models always
+// a blocked layout kept across layers), its per-sample runtime where it has one and the model's layers
+// have per-sample steps (src/model/samplewise.ts; the native backend's: each sample through every layer,
+// the maps between layers in cache), or the op-by-op Network.forInference, whichever runs the model
+// fastest where the caller runs enough batches to time them, else the compiled one. Quantized models always
 // run op by op: their fake quantization is what training optimised, and the exported QDQ graph would run
 // int8 kernels that round differently.
 import type { Backend, CompiledGraph, Tensor } from '../backend.js';
 import { outputNames } from '../model/graph.js';
 import type { Model } from '../model/model.js';
 import { Network, checkInputShape } from '../model/network.js';
+import { samplewiseProgram } from '../model/samplewise.js';
 import { exportOnnx } from '../onnx/export.js';
 
 /** One forward pass: every output of the model by node name, the first as `logits`. */
@@ -21,8 +24,11 @@ export interface InferenceNet {
   /** Frees what forward() allocated. */
   release(f: Inference): void;
   dispose(): void;
-  /** 'compiled' (the backend's graph runtime) or 'per-op'; where both are timed, the compiled one until the first batches have chosen. */
-  readonly engine: 'compiled' | 'per-op';
+  /**
+   * 'compiled' (the backend's graph runtime), 'samplewise' (its per-sample runtime) or 'per-op'; where
+   * two are timed, the compiled one until the first batches have chosen.
+   */
+  readonly engine: 'compiled' | 'samplewise' | 'per-op';
   /** Why a backend with a graph runtime runs this model op by op. */
   readonly perOpReason?: string;
 }
@@ -30,11 +36,13 @@ export interface InferenceNet {
 export interface InferenceOptions {
   /** Force the op-by-op path (the compiled graph's reference; `WGPRUNE_COMPILED_INFERENCE=off` does the same). */
   perOp?: boolean;
-  /** Force the compiled graph where the backend has one (no timing of both). */
+  /** Force the compiled graph where the backend has one (no timing). */
   compiled?: boolean;
+  /** Force the per-sample runtime where the backend has one and it takes the model (else op by op). */
+  samplewise?: boolean;
   /**
-   * Batches the caller will run: from TUNE_BATCHES on, both paths take turns on the first batches, timed,
-   * and the faster is kept.
+   * Batches the caller will run: from TUNE_BATCHES on, the paths take turns on the first batches, timed,
+   * and the fastest is kept.
    */
   batches?: number;
   /** Every node's output as it is, none folded or fused away (feature distillation matches intermediate maps): op by op. */
@@ -55,8 +63,8 @@ function compiled(be: Backend, model: Model, graph: CompiledGraph): InferenceNet
   };
 }
 
-/** Below this many batches a caller's inference takes the compiled graph untimed (both take turns on eight batches first). */
-export const TUNE_BATCHES = 8;
+/** Below this many batches a caller's inference takes the compiled graph untimed (up to three paths take turns on four batches each first). */
+export const TUNE_BATCHES = 12;
 
 /**
  * Batches each path runs, taking turns, before the faster is kept, and of those the first ones not counted:
@@ -70,11 +78,13 @@ const TIMED_PASSES = 4;
 const SETTLING_PASSES = 2;
 
 /**
- * Both paths taking turns on the caller's first batches (no pass wasted: each output is the caller's),
- * timed, then the one whose settled passes took least kept. onnxruntime's compiled graph wins on dense models
- * (VGG-small at batch 256: 2x), op by op on compacted ones whose channel counts are not multiples of its
- * blocked layout's 8 or 16 (ResNet-20 at 0.3 of its channels: 1.9x; docs/backends.md). Timed on the host:
- * the backends with a graph runtime compute synchronously.
+ * The paths taking turns on the caller's first batches (no pass wasted: each output is the caller's),
+ * timed, then the one whose settled passes took least kept. onnxruntime's compiled graph wins on dense
+ * models with many channels (ResNet-18 at 64x64: 1.2x op by op) and on MobileNet (depthwise: no
+ * per-sample step), the per-sample runtime on the zoo's ResNet-20 and VGG-small dense and compacted
+ * (1.1-1.3x op by op, 1.1-4x onnxruntime), op by op on LeNet-5 (tiny maps: per-sample steps 2-3x
+ * slower) and on compacted models that onnxruntime's blocked layout pads (docs/backends.md). Timed on the
+ * host: the backends with a graph runtime compute synchronously.
  */
 function faster(candidates: InferenceNet[]): InferenceNet {
   const times = candidates.map(() => [] as number[]);
@@ -115,6 +125,39 @@ function faster(candidates: InferenceNet[]): InferenceNet {
   };
 }
 
+/** The backend's per-sample runtime on the model's inference network, or why it cannot take it. */
+function samplewiseNet(be: Backend, model: Model): InferenceNet | string {
+  if (!be.compileSamplewise) return 'the backend has no per-sample runtime';
+  const net = Network.forInference(be, model);
+  const program = samplewiseProgram(net);
+  let graph: CompiledGraph;
+  try {
+    if (typeof program === 'string') throw new Error(program);
+    graph = be.compileSamplewise(program);
+  } catch (e) {
+    net.dispose();
+    return (e as Error).message.split('\n')[0];
+  }
+  const names = outputNames(model.spec);
+  return {
+    engine: 'samplewise',
+    forward(x) {
+      checkInputShape(model.spec, x.shape);
+      // A flatten the program dropped: its output takes the model's shape back.
+      const ys = graph.run(x).map((y, i) => {
+        const shape = [x.shape[0], ...net.shapes.get(names[i])!];
+        if (shape.join() === y.shape.join()) return y;
+        const view = be.reshape(y, shape);
+        be.dispose(y);
+        return view;
+      });
+      return { logits: ys[0], outputs: new Map(names.map((n, i) => [n, ys[i]])) };
+    },
+    release: (f) => be.dispose(...f.outputs.values()),
+    dispose: () => { graph.dispose(); net.dispose(); },
+  };
+}
+
 function perOpNet(be: Backend, model: Model, o: InferenceOptions, perOpReason?: string): InferenceNet {
   const net = o.features ? new Network(be, model) : Network.forInference(be, model);
   return { engine: 'per-op', perOpReason, forward: (x) => net.forward(x, false), release: (f) => net.release(f as ReturnType<Network['forward']>), dispose: () => net.dispose() };
@@ -122,6 +165,10 @@ function perOpNet(be: Backend, model: Model, o: InferenceOptions, perOpReason?: 
 
 /** The fastest inference the backend offers for `model`. */
 export function inferenceNetwork(be: Backend, model: Model, o: InferenceOptions = {}): InferenceNet {
+  if (o.samplewise) {
+    const s = samplewiseNet(be, model);
+    return typeof s === 'string' ? perOpNet(be, model, o, s) : s;
+  }
   let perOpReason: string | undefined;
   if (be.compileOnnx) {
     const quantized = Object.keys(model.spec.quantization ?? {}).length > 0;
@@ -135,7 +182,9 @@ export function inferenceNetwork(be: Backend, model: Model, o: InferenceOptions 
       } catch (e) {
         return perOpNet(be, model, o, (e as Error).message.split('\n')[0]);
       }
-      return o.compiled || (o.batches ?? 0) < TUNE_BATCHES ? graph : faster([graph, perOpNet(be, model, o)]);
+      if (o.compiled || (o.batches ?? 0) < TUNE_BATCHES) return graph;
+      const samplewise = samplewiseNet(be, model);
+      return faster([graph, ...(typeof samplewise === 'string' ? [] : [samplewise]), perOpNet(be, model, o)]);
     }
   }
   return perOpNet(be, model, o, perOpReason);

@@ -69,8 +69,33 @@ class Lru {
 
 // direct-conv.cc: the forward convolution over output pixels for layers with few channels, where the CPU has AVX-512.
 bool directConvSupported();
+// One convolution's plan (directPlan(geometry)): the grid its taps read (the image where it lies; the
+// stride's phases of a per-image copy; a zero-padded copy's wider grid), and the masks of the lanes
+// whose pixel exists.
+struct DirectConv {
+  enum Grid { kImage, kPhases, kWide };
+  std::vector<int> g;
+  Grid grid = kImage;
+  int phases = 0, rows = 0, cols = 0, positions = 0;
+  std::vector<int> phaseOf;  // per (py, px) of the stride: its phase in the copy, -1 where no tap reads it
+  std::vector<uint16_t> masks;
+  std::vector<int> offsets;
+  size_t phaseFloats() const;
+  // What directImage needs beside the image: the phases (zeroed once) and the wide grid's output.
+  size_t scratchFloats() const;
+};
+DirectConv directPlan(const std::vector<int>& g);
+void directImage(const DirectConv& p, const float* image, const float* w, const float* bias, bool relu, const float* residual, float* out, float* scratch);
 void directConv(const std::vector<int>& g, const float* x, const float* w, const float* bias, bool relu, const float* residual, float* y);
 double directConvCalls();
+
+// prefetch (direct-conv.cc): asks for `floats` floats from `values` into the cache.
+void prefetch(const float* values, size_t floats);
+
+// pool.cc: max pooling's geometry (g: planes, inH, inW, outH, outW, kernelH, kernelW, strideH, strideW,
+// padTop, padLeft, dilationH, dilationW) and one plane of it (argmax may be null).
+struct Window { int64_t planes, inH, inW, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW; };
+void maxPoolPlane(const Window& w, const float* in, float* y, float* argmax);
 
 // The calling thread's two caches (convolutions; memory-bound ops): their bytes and entries, and clearing them.
 size_t convCacheBytes();
@@ -115,6 +140,9 @@ napi_value Add(napi_env env, napi_callback_info info);
 napi_value Matmul(napi_env env, napi_callback_info info);
 napi_value MaxPool(napi_env env, napi_callback_info info);
 napi_value MaxPoolBackward(napi_env env, napi_callback_info info);
+napi_value SamplewisePlan(napi_env env, napi_callback_info info);
+napi_value SamplewiseRun(napi_env env, napi_callback_info info);
+napi_value SamplewiseRelease(napi_env env, napi_callback_info info);
 napi_value SgdStep(napi_env env, napi_callback_info info);
 napi_value AdamStep(napi_env env, napi_callback_info info);
 

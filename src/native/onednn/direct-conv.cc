@@ -8,11 +8,13 @@
 // a block of output channels x 48 or 64 positions stays in registers and is stored once, with its bias,
 // residual and ReLU.
 // Where the output is as wide as the input (stride 1, left + right padding = kernel width - 1: every
-// "same" convolution) the grid is the image's own. Otherwise (a strided 1x1 convolution, subsampled as it
-// is copied; unpadded or unevenly padded ones) each image is first copied zero-padded and the grid is as
-// wide as that copy: the columns past the output's width are computed and dropped.
+// "same" convolution) the grid is the image's own. A strided convolution whose output covers its input
+// (ResNet's downsampling, 3x3 or 1x1) reads each image split into the stride's phases, whose grid is the
+// output's (directPlan). Otherwise (unpadded or unevenly padded) each image is first copied zero-padded
+// and the grid is as wide as that copy: the columns past the output's width are computed and dropped.
 // A forward convolution (conv.cc runs input gradients through it too, with the filters flipped and
-// transposed), no dilation, one group, float32 NCHW; AVX-512 (checked at run time).
+// transposed; samplewise.cc runs a model's layers one image at a time on directImage), no dilation, one
+// group, float32 NCHW; AVX-512 (checked at run time).
 #include <immintrin.h>
 #include <omp.h>
 #include <algorithm>
@@ -106,18 +108,40 @@ constexpr Block kNarrowBlocks[kNarrow + 1] = {nullptr, block<3, 1>, block<3, 2>,
 constexpr Block kWideBlocks[kWide + 1] = {nullptr, block<4, 1>, block<4, 2>, block<4, 3>, block<4, 4>, block<4, 5>, block<4, 6>};
 
 // The lanes of each vector of 16 positions of a grid `rows` x `width` whose input pixel exists, per tap:
-// the input `inRows` x `width`, output (0, 0) reading input (-top, -left) at tap (0, 0). Vectors past the
-// grid (a partial tile's) have none.
-std::vector<uint16_t> laneMasks(int rows, int width, int inRows, int kh, int kw, int top, int left) {
-  const int positions = rows * width, vectors = (positions + 15) / 16 + kMaxVectors;
-  std::vector<uint16_t> masks(size_t(vectors) * kh * kw, 0);
+// tap t at grid position (r, c) reads input pixel (r + tapRows[t], c + tapCols[t]) of an input `inRows` x
+// `inCols`. Vectors past the grid (a partial tile's) have none.
+std::vector<uint16_t> laneMasks(int rows, int width, int inRows, int inCols, const std::vector<int>& tapRows, const std::vector<int>& tapCols) {
+  const int positions = rows * width, vectors = (positions + 15) / 16 + kMaxVectors, taps = int(tapRows.size());
+  std::vector<uint16_t> masks(size_t(vectors) * taps, 0);
   for (int p = 0; p < positions; p++)
-    for (int ky = 0; ky < kh; ky++)
-      for (int kx = 0; kx < kw; kx++) {
-        const int r = p / width + ky - top, c = p % width + kx - left;
-        if (r >= 0 && r < inRows && c >= 0 && c < width) masks[(size_t(p / 16) * kh + ky) * kw + kx] |= uint16_t(1u << (p % 16));
-      }
+    for (int t = 0; t < taps; t++) {
+      const int r = p / width + tapRows[t], c = p % width + tapCols[t];
+      if (r >= 0 && r < inRows && c >= 0 && c < inCols) masks[size_t(p / 16) * taps + t] |= uint16_t(1u << (p % 16));
+    }
   return masks;
+}
+
+// to[j] = from[2 j] for j < n: two vectors of 32 floats, their even lanes (a stride-2 convolution's phase).
+__attribute__((target("avx512f"))) void everyOther(float* to, const float* from, int n) {
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int j = 0; j < n; j += 16) {
+    const int reads = std::min(32, 2 * (n - j) - 1);  // from[2 (n - 1)] is the last float read
+    const __mmask16 lo = reads >= 16 ? __mmask16(0xffff) : __mmask16((1u << reads) - 1), hi = reads > 16 ? __mmask16((1u << (reads - 16)) - 1) : 0;
+    const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, from + 2 * j), evens, _mm512_maskz_loadu_ps(hi, from + 2 * j + 16));
+    _mm512_mask_storeu_ps(to + j, n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1), v);
+  }
+}
+
+// A row of `n` floats into its even and odd columns (either may be null: not wanted), 16 of each per step.
+__attribute__((target("avx512f"))) void splitPairs(const float* from, int n, float* even, float* odd) {
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const auto first = [](int k) { return k >= 16 ? __mmask16(0xffff) : k <= 0 ? __mmask16(0) : __mmask16((1u << k) - 1); };
+  for (int i = 0, j = 0; i < n; i += 32, j += 16) {
+    const __m512 lo = _mm512_maskz_loadu_ps(first(n - i), from + i), hi = _mm512_maskz_loadu_ps(first(n - i - 16), from + i + 16);
+    if (even) _mm512_mask_storeu_ps(even + j, first((n + 1) / 2 - j), _mm512_permutex2var_ps(lo, evens, hi));
+    if (odd) _mm512_mask_storeu_ps(odd + j, first(n / 2 - j), _mm512_permutex2var_ps(lo, odds, hi));
+  }
 }
 
 // A row of `n` outputs from the wide grid into its place, the residual added and the ReLU after it.
@@ -131,15 +155,19 @@ __attribute__((target("avx512f"))) void storeRow(float* to, const float* from, c
   }
 }
 
+}  // namespace
+
 // Asks for the next image's input while this one computes: the taps read it plane by plane, more streams
 // than the hardware prefetchers follow. Measured on 2 AVX-512 cores, batch 256, each pass reading other
 // arrays than the last (as a network's layers do): 16 -> 16 on 16x16 1.6x faster, 8 -> 8 on 32x32 and
 // 32 -> 32 on 8x8 1.15-1.2x (asking for the output's lines too made it slower, as did asking for the
 // next image's residual here: tile() asks for each tile's).
-void prefetch(const float* values, size_t floats) {
+void wgprune::prefetch(const float* values, size_t floats) {
   const char* bytes = reinterpret_cast<const char*>(values);
   for (size_t i = 0; i < floats * sizeof(float); i += 64) _mm_prefetch(bytes + i, _MM_HINT_T0);
 }
+
+namespace {
 
 // Every output channel of one image (grid `g`) into `out` (`oc` planes `g.positions` apart).
 void convolveImage(const Grid& g, const float* w, int oc, const float* bias, bool relu, const float* residual, float* out) {
@@ -164,62 +192,149 @@ bool wgprune::directConvSupported() {
   return avx512;
 }
 
-// g: batch, inC, inH, inW, outC, outH, outW, groups, kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW.
-// Stride 1, or a 1x1 kernel with any stride (the image subsampled as it is copied: a ResNet's downsampling
-// shortcut). `residual` (the output's shape, or null) is added before the ReLU.
-void wgprune::directConv(const std::vector<int>& g, const float* x, const float* w, const float* bias, bool relu, const float* residual, float* y) {
-  const int n = g[0], ic = g[1], ih = g[2], iw = g[3], oc = g[4], oh = g[5], ow = g[6], kh = g[8], kw = g[9], sh = g[10], sw = g[11], pt = g[12], pl = g[13];
-  const size_t inImage = size_t(ic) * ih * iw, outImage = size_t(oc) * oh * ow;
-  directCalls = directCalls + 1;
-  std::vector<int> offsets(size_t(kh) * kw);
-  if (sh == 1 && sw == 1 && ow == iw) {
+namespace {
+
+int floorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+}  // namespace
+
+// g: batch, inC, inH, inW, outC, outH, outW, groups, kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW
+// (the batch unused): one group, no dilation.
+wgprune::DirectConv wgprune::directPlan(const std::vector<int>& g) {
+  DirectConv p;
+  p.g = g;
+  const int ih = g[2], iw = g[3], oh = g[5], ow = g[6], kh = g[8], kw = g[9], sh = g[10], sw = g[11], pt = g[12], pl = g[13];
+  std::vector<int> tapRows(size_t(kh) * kw), tapCols(tapRows.size());
+  p.offsets.resize(tapRows.size());
+  const bool strided = sh > 1 || sw > 1;
+  p.grid = !strided && ow == iw ? DirectConv::kImage : strided && (ih + sh - 1) / sh <= oh && (iw + sw - 1) / sw <= ow ? DirectConv::kPhases : DirectConv::kWide;
+  if (p.grid == DirectConv::kImage) {
     // The image's own grid: each tap a fixed offset from the output position, the padding masked.
     for (int ky = 0; ky < kh; ky++)
-      for (int kx = 0; kx < kw; kx++) offsets[ky * kw + kx] = (ky - pt) * iw + (kx - pl);
-    const std::vector<uint16_t> masks = laneMasks(oh, ow, ih, kh, kw, pt, pl);
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < n; b++) {
-      if (b + 1 < n) prefetch(x + (b + 1) * inImage, inImage);
-      const Grid grid{x + b * inImage, ic, ih * iw, kh, kw, oh * ow, masks.data(), offsets.data()};
-      convolveImage(grid, w, oc, bias, relu, residual ? residual + b * outImage : nullptr, y + b * outImage);
+      for (int kx = 0; kx < kw; kx++) {
+        const int t = ky * kw + kx;
+        tapRows[t] = ky - pt, tapCols[t] = kx - pl, p.offsets[t] = tapRows[t] * iw + tapCols[t];
+      }
+    p.positions = oh * ow;
+    p.masks = laneMasks(oh, ow, ih, iw, tapRows, tapCols);
+    return p;
+  }
+  if (p.grid == DirectConv::kPhases) {
+    // A strided convolution whose output covers its input (a "same" one: ResNet's downsampling): each
+    // image split into the stride's phases, oh x ow each, phase (py, px) holding input pixels (r sH + py,
+    // c sW + px). Tap (ky, kx) reads phase ((ky - padT) mod sH, (kx - padL) mod sW) at a fixed offset
+    // from the output position, as a stride-1 tap reads the image: the output grid is the phases' own,
+    // stored in place. Only the phases some tap reads are copied (a strided 1x1: a quarter of the image).
+    std::vector<int> index(size_t(sh) * sw, -1);
+    p.rows = oh, p.cols = ow;
+    for (int ky = 0; ky < kh; ky++)
+      for (int kx = 0; kx < kw; kx++) {
+        const int t = ky * kw + kx, phase = (ky - pt - floorDiv(ky - pt, sh) * sh) * sw + (kx - pl - floorDiv(kx - pl, sw) * sw);
+        if (index[phase] < 0) index[phase] = p.phases++;
+        tapRows[t] = floorDiv(ky - pt, sh), tapCols[t] = floorDiv(kx - pl, sw);
+        p.offsets[t] = index[phase] * oh * ow + tapRows[t] * ow + tapCols[t];
+      }
+    p.phaseOf = index;
+    p.positions = oh * ow;
+    p.masks = laneMasks(oh, ow, oh, ow, tapRows, tapCols);
+    return p;
+  }
+  // Otherwise (unpadded or unevenly padded) each image copied zero-padded into sH x sW phases (fewer
+  // where the kernel is smaller than the stride): phase (py, px) holds input pixels (r sH + py - padT,
+  // c sW + px - padL), zero outside the image, so that tap (ky, kx) reads phase (ky % sH, kx % sW) at a
+  // fixed offset from the output position; the grid is as wide as a phase (`cols`), the columns past the
+  // output's width computed and dropped.
+  const int phasesY = std::min(sh, kh), phasesX = std::min(sw, kw);
+  p.rows = oh + (kh - 1) / sh, p.cols = ow + (kw - 1) / sw;
+  p.phases = phasesY * phasesX;
+  const int phasePlane = p.rows * p.cols;
+  p.phaseOf.assign(size_t(sh) * sw, -1);
+  for (int py = 0; py < phasesY; py++)
+    for (int px = 0; px < phasesX; px++) p.phaseOf[py * sw + px] = py * phasesX + px;
+  for (int ky = 0; ky < kh; ky++)
+    for (int kx = 0; kx < kw; kx++) {
+      const int t = ky * kw + kx;
+      tapRows[t] = ky / sh, tapCols[t] = kx / sw;
+      p.offsets[t] = p.phaseOf[(ky % sh) * sw + kx % sw] * phasePlane + tapRows[t] * p.cols + tapCols[t];
     }
+  p.positions = oh * p.cols;
+  p.masks = laneMasks(oh, p.cols, p.rows, p.cols, tapRows, tapCols);
+  return p;
+}
+
+size_t wgprune::DirectConv::phaseFloats() const { return grid == kImage ? 0 : size_t(g[1]) * phases * rows * cols; }
+size_t wgprune::DirectConv::scratchFloats() const { return phaseFloats() + (grid == kWide ? size_t(g[4]) * positions : 0); }
+
+// One image: `scratch` (scratchFloats()) holds the phases, then (the wide grid) its output; the phases'
+// padding is never written, so it is zeroed once, where the scratch is made.
+void wgprune::directImage(const DirectConv& p, const float* image, const float* w, const float* bias, bool relu, const float* residual, float* out, float* scratch) {
+  const std::vector<int>& g = p.g;
+  const int ic = g[1], ih = g[2], iw = g[3], oc = g[4], oh = g[5], ow = g[6], sh = g[10], sw = g[11];
+  if (p.grid == DirectConv::kImage) {
+    const Grid grid{image, ic, ih * iw, g[8], g[9], p.positions, p.masks.data(), p.offsets.data()};
+    convolveImage(grid, w, oc, bias, relu, residual, out);
     return;
   }
-  // A zero-padded (and, for a strided 1x1 kernel, subsampled) copy of each image, rows `wp` wide, and a
-  // grid as wide.
-  const int hp = oh + kh - 1, wp = ow + kw - 1, plane = hp * wp, positions = oh * wp;
-  for (int ky = 0; ky < kh; ky++)
-    for (int kx = 0; kx < kw; kx++) offsets[ky * kw + kx] = ky * wp + kx;
-  const std::vector<uint16_t> masks = laneMasks(oh, wp, hp, kh, kw, 0, 0);
-  // The copy's columns j read input column j * sw - pl: those inside the image.
-  const int first = std::max(0, (pl + sw - 1) / sw), last = std::min(wp, (iw + pl + sw - 1) / sw);
+  // Phase (py, px) row r, column j holds input pixel (r sH + py - top, j sW + px - left): the image's
+  // own (top = left = 0) on the phase grid, the padded one's on the wide grid.
+  const int plane = p.rows * p.cols, top = p.grid == DirectConv::kWide ? g[12] : 0, left = p.grid == DirectConv::kWide ? g[13] : 0;
+  if (p.grid == DirectConv::kPhases && sw == 2) {
+    // Each input row split once into its two phases (a ResNet's stride 2: a row-wise copy per phase
+    // took twice as long as the convolution's arithmetic, scratch).
+    const auto phaseRow = [&](int c, int py, int px, int r) { const int k = p.phaseOf[py * sw + px]; return k < 0 ? nullptr : scratch + (size_t(c) * p.phases + k) * plane + size_t(r) * p.cols; };
+    for (int c = 0; c < ic; c++)
+      for (int sr = 0; sr < ih; sr++) {
+        float *even = phaseRow(c, sr % sh, 0, sr / sh), *odd = phaseRow(c, sr % sh, 1, sr / sh);
+        if (even || odd) splitPairs(image + (size_t(c) * ih + sr) * iw, iw, even, odd);
+      }
+  } else for (int c = 0; c < ic; c++)
+    for (int py = 0; py < sh; py++)
+      for (int px = 0; px < sw; px++) {
+        const int phase = p.phaseOf[py * sw + px];
+        if (phase < 0) continue;
+        float* to = scratch + (size_t(c) * p.phases + phase) * plane;
+        // Columns j of the phase read input column j sW + px - left: those inside the image.
+        const int first = std::max(0, (left - px + sw - 1) / sw), last = std::min(p.cols, (iw + left - px + sw - 1) / sw);
+        if (last <= first) continue;
+        for (int r = 0; r < p.rows; r++) {
+          const int sr = r * sh + py - top;
+          if (sr < 0 || sr >= ih) continue;
+          float* row = to + size_t(r) * p.cols + first;
+          const float* from = image + (size_t(c) * ih + sr) * iw + first * sw + px - left;
+          if (sw == 1) std::memcpy(row, from, sizeof(float) * (last - first));
+          else if (sw == 2) everyOther(row, from, last - first);
+          else for (int j = 0; j < last - first; j++) row[j] = from[j * sw];
+        }
+      }
+  const Grid grid{scratch, ic, p.phases * plane, g[8], g[9], p.positions, p.masks.data(), p.offsets.data()};
+  if (p.grid == DirectConv::kPhases) {
+    convolveImage(grid, w, oc, bias, relu, residual, out);
+    return;
+  }
+  float* wide = scratch + p.phaseFloats();
+  // With a residual the ReLU comes after it, as the output is copied out.
+  convolveImage(grid, w, oc, bias, relu && !residual, nullptr, wide);
+  for (int o = 0; o < oc; o++)
+    for (int r = 0; r < oh; r++) {
+      const size_t row = (size_t(o) * oh + r) * ow;
+      storeRow(out + row, wide + size_t(o) * p.positions + size_t(r) * p.cols, residual ? residual + row : nullptr, relu && residual, ow);
+    }
+}
+
+// A batch: the images shared among the threads, the next one's input asked for while one computes.
+// `residual` (the output's shape, or null) is added before the ReLU.
+void wgprune::directConv(const std::vector<int>& g, const float* x, const float* w, const float* bias, bool relu, const float* residual, float* y) {
+  const int n = g[0];
+  const size_t inImage = size_t(g[1]) * g[2] * g[3], outImage = size_t(g[4]) * g[5] * g[6];
+  directCalls = directCalls + 1;
+  const DirectConv p = directPlan(g);
 #pragma omp parallel
   {
-    // Per thread: the copy, zeroed once (every image writes the same pixels), and the wide output.
-    std::vector<float> padded(size_t(ic) * plane, 0.f), wide(size_t(oc) * positions);
-    const Grid grid{padded.data(), ic, plane, kh, kw, positions, masks.data(), offsets.data()};
+    std::vector<float> scratch(p.scratchFloats(), 0.f);
 #pragma omp for schedule(static)
     for (int b = 0; b < n; b++) {
       if (b + 1 < n) prefetch(x + (b + 1) * inImage, inImage);
-      const float* image = x + b * inImage;
-      for (int c = 0; c < ic; c++) {
-        for (int r = 0; r < hp; r++) {
-          const int sr = r * sh - pt;
-          if (sr < 0 || sr >= ih || last <= first) continue;
-          float* row = padded.data() + size_t(c) * plane + size_t(r) * wp;
-          const float* from = image + (size_t(c) * ih + sr) * iw;
-          if (sw == 1) std::memcpy(row + first, from + first - pl, sizeof(float) * (last - first));
-          else for (int j = first; j < last; j++) row[j] = from[j * sw - pl];
-        }
-      }
-      // With a residual the ReLU comes after it, as the output is copied out.
-      convolveImage(grid, w, oc, bias, relu && !residual, nullptr, wide.data());
-      for (int o = 0; o < oc; o++) {
-        for (int r = 0; r < oh; r++) {
-          const size_t row = b * outImage + (size_t(o) * oh + r) * ow;
-          storeRow(y + row, wide.data() + size_t(o) * positions + size_t(r) * wp, residual ? residual + row : nullptr, relu && residual, ow);
-        }
-      }
+      directImage(p, x + b * inImage, w, bias, relu, residual ? residual + b * outImage : nullptr, y + b * outImage, scratch.data());
     }
   }
 }

@@ -12,9 +12,6 @@ using namespace wgprune;
 
 namespace {
 
-// g: planes, inH, inW, outH, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW.
-struct Window { int64_t planes, inH, inW, outH, outW, kH, kW, sH, sW, pT, pL, dH, dW; };
-
 // Reads (geometry, three float32 arrays), each array sized as `sizes` says: 'i' the input planes, 'o'
 // the output planes. False, with a JavaScript error thrown, otherwise.
 // A lower-case size letter marks an array that may be null.
@@ -37,6 +34,56 @@ bool poolArguments(napi_env env, napi_callback_info info, const char* name, cons
 
 }  // namespace
 
+// One plane's windows: `y` (and `argmax`, where not null) its output plane.
+void wgprune::maxPoolPlane(const Window& w, const float* in, float* y, float* argmax) {
+  const bool pairs = w.kH == 2 && w.kW == 2 && w.sH == 2 && w.sW == 2 && w.pT == 0 && w.pL == 0 && w.dH == 1 && w.dW == 1;
+  int64_t out = 0;
+  if (pairs) {
+    for (int64_t oy = 0; oy < w.outH; oy++) {
+      const float *r0 = in + 2 * oy * w.inW, *r1 = r0 + w.inW;
+      float *row = y + out, *at = argmax ? argmax + out : nullptr;
+      // Row-major taps, the first maximum kept (a later tap must be larger), without branches: on
+      // data they would mispredict half the time (4x slower). Indices are exact as floats below 2^24.
+      const float top = float(2 * oy * w.inW), bottom = top + float(w.inW);
+      if (at) {
+#pragma omp simd
+        // Vectorized by GCC with an int counter and -fno-trapping-math (scripts/build-onednn.mjs).
+        for (int ox = 0; ox < int(w.outW); ox++) {
+          const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1], x0 = float(2 * ox);
+          float v = a, i = top + x0;
+          i = b > v ? top + x0 + 1 : i; v = b > v ? b : v;
+          i = c > v ? bottom + x0 : i; v = c > v ? c : v;
+          i = d > v ? bottom + x0 + 1 : i; v = d > v ? d : v;
+          row[ox] = v;
+          at[ox] = i;
+        }
+      } else {
+#pragma omp simd
+        for (int64_t ox = 0; ox < w.outW; ox++) row[ox] = std::max(std::max(std::max(r0[2 * ox], r0[2 * ox + 1]), r1[2 * ox]), r1[2 * ox + 1]);
+      }
+      out += w.outW;
+    }
+    return;
+  }
+  for (int64_t oy = 0; oy < w.outH; oy++)
+    for (int64_t ox = 0; ox < w.outW; ox++, out++) {
+      int64_t best = -1;
+      float value = 0;
+      for (int64_t ky = 0; ky < w.kH; ky++) {
+        const int64_t iy = oy * w.sH - w.pT + ky * w.dH;
+        if (iy < 0 || iy >= w.inH) continue;
+        for (int64_t kx = 0; kx < w.kW; kx++) {
+          const int64_t ix = ox * w.sW - w.pL + kx * w.dW;
+          if (ix < 0 || ix >= w.inW) continue;
+          const float v = in[iy * w.inW + ix];
+          if (best < 0 || v > value) { best = iy * w.inW + ix; value = v; }
+        }
+      }
+      y[out] = value;
+      if (argmax) argmax[out] = float(best);
+    }
+}
+
 // maxPool(geometry: Int32Array(13), x, y, argmax | null): without argmax, the values only (inference).
 napi_value wgprune::MaxPool(napi_env env, napi_callback_info info) {
   Window w;
@@ -44,56 +91,9 @@ napi_value wgprune::MaxPool(napi_env env, napi_callback_info info) {
   if (!poolArguments(env, info, "maxPool", "IOo", w, arrays)) return nullptr;
   const float* x = arrays[0];
   float *y = arrays[1], *argmax = arrays[2];
-  const bool pairs = w.kH == 2 && w.kW == 2 && w.sH == 2 && w.sW == 2 && w.pT == 0 && w.pL == 0 && w.dH == 1 && w.dW == 1;
+  const int64_t outPlane = w.outH * w.outW;
 #pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < w.planes; p++) {
-    const float* in = x + p * w.inH * w.inW;
-    int64_t out = p * w.outH * w.outW;
-    if (pairs) {
-      for (int64_t oy = 0; oy < w.outH; oy++) {
-        const float *r0 = in + 2 * oy * w.inW, *r1 = r0 + w.inW;
-        float *row = y + out, *at = argmax ? argmax + out : nullptr;
-        // Row-major taps, the first maximum kept (a later tap must be larger), without branches: on
-        // data they would mispredict half the time (4x slower). Indices are exact as floats below 2^24.
-        const float top = float(2 * oy * w.inW), bottom = top + float(w.inW);
-        if (at) {
-#pragma omp simd
-          // Vectorized by GCC with an int counter and -fno-trapping-math (scripts/build-onednn.mjs).
-          for (int ox = 0; ox < int(w.outW); ox++) {
-            const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1], x0 = float(2 * ox);
-            float v = a, i = top + x0;
-            i = b > v ? top + x0 + 1 : i; v = b > v ? b : v;
-            i = c > v ? bottom + x0 : i; v = c > v ? c : v;
-            i = d > v ? bottom + x0 + 1 : i; v = d > v ? d : v;
-            row[ox] = v;
-            at[ox] = i;
-          }
-        } else {
-#pragma omp simd
-          for (int64_t ox = 0; ox < w.outW; ox++) row[ox] = std::max(std::max(std::max(r0[2 * ox], r0[2 * ox + 1]), r1[2 * ox]), r1[2 * ox + 1]);
-        }
-        out += w.outW;
-      }
-      continue;
-    }
-    for (int64_t oy = 0; oy < w.outH; oy++)
-      for (int64_t ox = 0; ox < w.outW; ox++, out++) {
-        int64_t best = -1;
-        float value = 0;
-        for (int64_t ky = 0; ky < w.kH; ky++) {
-          const int64_t iy = oy * w.sH - w.pT + ky * w.dH;
-          if (iy < 0 || iy >= w.inH) continue;
-          for (int64_t kx = 0; kx < w.kW; kx++) {
-            const int64_t ix = ox * w.sW - w.pL + kx * w.dW;
-            if (ix < 0 || ix >= w.inW) continue;
-            const float v = in[iy * w.inW + ix];
-            if (best < 0 || v > value) { best = iy * w.inW + ix; value = v; }
-          }
-        }
-        y[out] = value;
-        if (argmax) argmax[out] = float(best);
-      }
-  }
+  for (int64_t p = 0; p < w.planes; p++) maxPoolPlane(w, x + p * w.inH * w.inW, y + p * outPlane, argmax ? argmax + p * outPlane : nullptr);
   return nullptr;
 }
 

@@ -1,0 +1,241 @@
+// wgprune's native addon, a model's inference one sample at a time (NativeBackend.compileSamplewise): each
+// thread takes a sample through every layer before the next, so that the maps between layers stay in its
+// core's cache instead of crossing memory at every layer as a batch's do. A compacted ResNet-20 at batch
+// 256 moves 8 MB per map of its first stage: op by op its 8 -> 8 convolutions ran at 113 GMAC/s where
+// the same kernel on maps in cache runs 170 (scratch measurements, 2 AVX-512 cores; docs/backends.md).
+// Convolutions run on direct-conv.cc (one group, no dilation: any stride), max pooling on pool.cc's plane
+// loop; global average pooling, the linear layer, a sum and a ReLU are loops here.
+// A plan is made once (samplewisePlan: the steps, the weights copied, each thread's maps and scratch
+// allocated and zeroed) and run per batch (samplewiseRun).
+#include <omp.h>
+#include <algorithm>
+#include <memory>
+#include <string>
+#include "common.h"
+
+using namespace wgprune;
+
+namespace {
+
+enum Op { kConv = 0, kMaxPool = 1, kGlobalAvgPool = 2, kLinear = 3, kAdd = 4, kRelu = 5 };
+
+// A step as the program encodes it (kStepInts ints): op, input slot (-1: the sample), second input (a
+// residual or an addend; -1: none), output slot, ReLU after it (0/1), weight and bias (indices into
+// the weights; -1: none), then the geometry of convolve() without its batch: inC, inH, inW, outC, outH,
+// outW, groups, kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW (pools: the window's; other steps:
+// their input's and output's sizes).
+constexpr int kStepInts = 7 + 17;
+
+struct Step {
+  int op, input, second, output;
+  bool relu;
+  const float *weight = nullptr, *bias = nullptr;
+  std::vector<int> g;
+  DirectConv conv;     // kConv
+  Window window{};     // kMaxPool
+  size_t scratchAt = 0;  // kConv: where its scratch starts in a thread's scratch
+};
+
+struct Plan {
+  std::vector<Step> steps;
+  std::vector<int> slotFloats, outputSlots;
+  std::vector<std::vector<float>> weights;
+  size_t inputFloats = 0;
+  std::vector<size_t> slotAt;  // where each slot starts in a thread's maps
+  size_t mapFloats = 0, scratchFloats = 0;
+  // Per thread: its maps (every slot) then every convolution's scratch, zeroed once (direct-conv.cc's
+  // phases keep their padding zero).
+  std::vector<std::vector<float>> threads;
+};
+
+size_t floatsOf(const std::vector<int>& g, bool output) { return size_t(output ? g[4] : g[1]) * (output ? g[5] : g[2]) * (output ? g[6] : g[3]); }
+
+void runStep(const Step& s, const float* in, const float* second, float* out, float* scratch) {
+  const std::vector<int>& g = s.g;
+  switch (s.op) {
+    case kConv: directImage(s.conv, in, s.weight, s.bias, s.relu, second, out, scratch); break;
+    case kMaxPool:
+      for (int c = 0; c < g[1]; c++) maxPoolPlane(s.window, in + size_t(c) * g[2] * g[3], out + size_t(c) * g[5] * g[6], nullptr);
+      break;
+    case kGlobalAvgPool: {
+      const int plane = g[2] * g[3];
+      for (int c = 0; c < g[1]; c++) {
+        float sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int i = 0; i < plane; i++) sum += in[size_t(c) * plane + i];
+        out[c] = s.relu ? std::max(0.f, sum / plane) : sum / plane;
+      }
+      break;
+    }
+    case kLinear:
+      for (int o = 0; o < g[4]; o++) {
+        const float* row = s.weight + size_t(o) * g[1];
+        float sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int i = 0; i < g[1]; i++) sum += row[i] * in[i];
+        if (s.bias) sum += s.bias[o];
+        out[o] = s.relu ? std::max(0.f, sum) : sum;
+      }
+      break;
+    case kAdd: {
+      const size_t n = floatsOf(g, true);
+      for (size_t i = 0; i < n; i++) out[i] = s.relu ? std::max(0.f, in[i] + second[i]) : in[i] + second[i];
+      break;
+    }
+    case kRelu: {
+      const size_t n = floatsOf(g, true);
+      for (size_t i = 0; i < n; i++) out[i] = std::max(0.f, in[i]);
+      break;
+    }
+  }
+}
+
+void deletePlan(napi_env, void* data, void*) { delete static_cast<Plan*>(data); }
+
+// Why a program cannot run, or "" where it can.
+std::string check(const Plan& p) {
+  const int slots = int(p.slotFloats.size());
+  std::vector<size_t> floats(p.slotFloats.begin(), p.slotFloats.end());
+  for (size_t i = 0; i < p.steps.size(); i++) {
+    const Step& s = p.steps[i];
+    const std::vector<int>& g = s.g;
+    const std::string at = "samplewisePlan: step " + std::to_string(i) + ": ";
+    if (s.op < kConv || s.op > kRelu) return at + "unknown op " + std::to_string(s.op);
+    if (s.input < -1 || s.input >= slots || s.second < -1 || s.second >= slots || s.output < 0 || s.output >= slots) return at + "a slot out of range";
+    if (s.output == s.input || s.output == s.second) return at + "its output slot is one of its inputs";
+    if (*std::min_element(g.begin(), g.end()) < 0 || g[1] < 1 || g[4] < 1) return at + "a negative or empty geometry";
+    const size_t inFloats = s.input < 0 ? p.inputFloats : floats[s.input];
+    if (floatsOf(g, false) != inFloats || floatsOf(g, true) != floats[s.output]) return at + "its geometry does not match its slots' sizes";
+    if (s.second >= 0 && floats[s.second] != floatsOf(g, true)) return at + "its second input is not its output's size";
+    if (s.op == kConv) {
+      if (g[7] != 1 || g[16] != 1 || g[17] != 1) return at + "a convolution with groups or dilation (the direct kernel has neither)";
+      if (g[10] < 1 || g[11] < 1 || g[8] < 1 || g[9] < 1) return at + "a kernel or stride below 1";
+      // As conv.cc's rule for the direct kernel: it vectorises 16 output positions, and small maps leave
+      // most lanes idle (ResNet-18's 2x2 maps at 64x64: 4x slower than op by op on oneDNN).
+      if (g[5] * g[6] < 64) return at + "a convolution with " + std::to_string(g[5] * g[6]) + " output positions (the direct kernel needs 64)";
+    }
+    if ((s.op == kConv || s.op == kLinear) && !s.weight) return at + "no weight";
+    if (s.op == kAdd && s.second < 0) return at + "a sum of one input";
+  }
+  for (int slot : p.outputSlots)
+    if (slot < 0 || slot >= slots) return "samplewisePlan: an output slot out of range";
+  return "";
+}
+
+}  // namespace
+
+// samplewisePlan(program: Int32Array, inputFloats, slotFloats: Int32Array, outputSlots: Int32Array,
+// weights: (Float32Array | null)[]): the plan, an external value samplewiseRun takes. Each weight and
+// bias must have the size its step's geometry gives (out x in x kH x kW; out).
+napi_value wgprune::SamplewisePlan(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!arguments(env, info, 5, argv, "samplewisePlan")) return nullptr;
+  if (!directConvSupported()) return fail(env, "samplewisePlan: this CPU has no AVX-512 (the direct convolution needs it)");
+  int32_t *program, *slotFloats, *outputSlots;
+  size_t programLength, slots, outputs;
+  double inputFloats;
+  uint32_t weightCount;
+  if (!array(env, argv[0], &program, &programLength) || !program || programLength % kStepInts != 0 || napi_get_value_double(env, argv[1], &inputFloats) != napi_ok ||
+      !array(env, argv[2], &slotFloats, &slots) || !slotFloats || !array(env, argv[3], &outputSlots, &outputs) || !outputSlots || napi_get_array_length(env, argv[4], &weightCount) != napi_ok)
+    return fail(env, "samplewisePlan: (program: Int32Array, inputFloats, slotFloats: Int32Array, outputSlots: Int32Array, weights: array) expected");
+  auto plan = std::make_unique<Plan>();
+  plan->inputFloats = size_t(inputFloats);
+  plan->slotFloats.assign(slotFloats, slotFloats + slots);
+  plan->outputSlots.assign(outputSlots, outputSlots + outputs);
+  for (uint32_t i = 0; i < weightCount; i++) {
+    napi_value v;
+    float* data;
+    size_t length;
+    if (napi_get_element(env, argv[4], i, &v) != napi_ok || !array(env, v, &data, &length)) return fail(env, "samplewisePlan: weights must be Float32Arrays or null");
+    plan->weights.emplace_back(data, data + length);
+  }
+  const auto weight = [&](int index, size_t floats, const float** to) {
+    if (index < 0) return true;
+    if (size_t(index) >= plan->weights.size() || plan->weights[index].size() != floats) return false;
+    *to = plan->weights[index].data();
+    return true;
+  };
+  for (size_t i = 0; i < programLength; i += kStepInts) {
+    const int32_t* e = program + i;
+    Step s{e[0], e[1], e[2], e[3], e[4] != 0};
+    s.g = std::vector<int>{1};
+    s.g.insert(s.g.end(), e + 7, e + kStepInts);
+    const std::vector<int>& g = s.g;
+    const size_t weights = s.op == kConv ? size_t(g[4]) * g[1] * g[8] * g[9] : s.op == kLinear ? size_t(g[4]) * g[1] : 0;
+    if (!weight(e[5], weights, &s.weight) || !weight(e[6], size_t(g[4]), &s.bias))
+      return fail(env, "samplewisePlan: step " + std::to_string(i / kStepInts) + ": a weight or bias whose size does not match its geometry");
+    plan->steps.push_back(std::move(s));
+  }
+  const std::string why = check(*plan);
+  if (!why.empty()) return fail(env, why);
+  for (Step& s : plan->steps) {
+    const std::vector<int>& g = s.g;
+    if (s.op == kConv) {
+      s.conv = directPlan(g);
+      s.scratchAt = plan->scratchFloats;
+      plan->scratchFloats += s.conv.scratchFloats();
+    }
+    if (s.op == kMaxPool) s.window = {1, g[2], g[3], g[5], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[16], g[17]};
+  }
+  for (int floats : plan->slotFloats) {
+    plan->slotAt.push_back(plan->mapFloats);
+    plan->mapFloats += (size_t(floats) + 15) / 16 * 16;  // each map on its own cache lines
+  }
+  plan->threads.resize(omp_get_max_threads());
+  for (auto& t : plan->threads) t.assign(plan->mapFloats + plan->scratchFloats, 0.f);
+  napi_value result;
+  if (napi_create_external(env, plan.get(), deletePlan, nullptr, &result) != napi_ok) return fail(env, "samplewisePlan: could not wrap the plan");
+  plan.release();
+  return result;
+}
+
+// samplewiseRun(plan, x: Float32Array (batch x inputFloats), outputs: Float32Array[] (one per output
+// slot, batch x its floats)).
+napi_value wgprune::SamplewiseRun(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!arguments(env, info, 3, argv, "samplewiseRun")) return nullptr;
+  void* data;
+  float* x;
+  size_t length;
+  uint32_t outputCount;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok || !data || !array(env, argv[1], &x, &length) || !x || napi_get_array_length(env, argv[2], &outputCount) != napi_ok)
+    return fail(env, "samplewiseRun: (plan, x: Float32Array, outputs: Float32Array[]) expected");
+  Plan& p = *static_cast<Plan*>(data);
+  if (p.threads.empty()) return fail(env, "samplewiseRun: the plan was released");
+  if (length % p.inputFloats != 0) return fail(env, "samplewiseRun: x is not a whole batch of samples");
+  const int batch = int(length / p.inputFloats);
+  if (outputCount != p.outputSlots.size()) return fail(env, "samplewiseRun: one output array per output slot expected");
+  std::vector<float*> outputs(outputCount);
+  for (uint32_t k = 0; k < outputCount; k++) {
+    napi_value v;
+    size_t n;
+    napi_get_element(env, argv[2], k, &v);
+    if (!array(env, v, &outputs[k], &n) || !outputs[k] || n != size_t(batch) * p.slotFloats[p.outputSlots[k]]) return fail(env, "samplewiseRun: output " + std::to_string(k) + " is not batch x its slot's size");
+  }
+  const int threads = std::min<int>(int(p.threads.size()), omp_get_max_threads());
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int b = 0; b < batch; b++) {
+    float* mine = p.threads[omp_get_thread_num()].data();
+    const float* sample = x + size_t(b) * p.inputFloats;
+    if (b + 1 < batch) prefetch(sample + p.inputFloats, p.inputFloats);
+    const auto slot = [&](int s) { return s < 0 ? sample : mine + p.slotAt[s]; };
+    for (const Step& s : p.steps)
+      runStep(s, slot(s.input), s.second < 0 ? nullptr : slot(s.second), mine + p.slotAt[s.output], mine + p.mapFloats + s.scratchAt);
+    for (uint32_t k = 0; k < outputCount; k++) {
+      const size_t floats = p.slotFloats[p.outputSlots[k]];
+      std::memcpy(outputs[k] + b * floats, slot(p.outputSlots[k]), floats * sizeof(float));
+    }
+  }
+  return nullptr;
+}
+
+// samplewiseRelease(plan): frees its weights and maps now (the plan object itself goes with the garbage collector).
+napi_value wgprune::SamplewiseRelease(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!arguments(env, info, 1, argv, "samplewiseRelease")) return nullptr;
+  void* data;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok || !data) return fail(env, "samplewiseRelease: a plan expected");
+  Plan& p = *static_cast<Plan*>(data);
+  p = Plan();
+  return nullptr;
+}
