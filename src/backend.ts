@@ -206,7 +206,14 @@ export type SampleStep =
   /** Over the input's values as one vector (a flattened map). */
   | { op: 'linear'; input: StepInput; weight: Tensor; bias?: Tensor; relu?: boolean }
   | { op: 'add'; input: StepInput; other: StepInput; relu?: boolean }
-  | { op: 'relu'; input: StepInput };
+  | { op: 'activation'; input: StepInput; kind: Activation; alpha?: number }
+  | { op: 'prelu'; input: StepInput; slope: Tensor }
+  | { op: 'avgpool'; input: StepInput; options: PoolOptions }
+  /** The input's channels, then the other's. */
+  | { op: 'concat'; input: StepInput; other: StepInput }
+  /** Each channel of the input times the other's value for it (the other: [C, 1, 1], a squeeze-excitation's scale). */
+  | { op: 'scale'; input: StepInput; other: StepInput }
+  | { op: 'gather'; input: StepInput; channels: readonly number[] };
 
 export interface SamplewiseProgram {
   /** One sample's shape. */

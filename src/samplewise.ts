@@ -35,7 +35,26 @@ export function stepShapes(p: SamplewiseProgram): Shape[] {
         shapes.push([s.weight.shape[0]]);
         break;
       case 'add': shapes.push(x); same(s.other, 'other addend'); break;
-      case 'relu': shapes.push(x); break;
+      case 'activation': case 'prelu': shapes.push(x); break;
+      case 'avgpool': {
+        const g = poolGeometry('avgPool', [1, ...x], s.options);
+        shapes.push([g.channels, g.outH, g.outW]);
+        break;
+      }
+      case 'concat': {
+        const o = shapeOf(s.other, at);
+        if (o.length !== x.length || o.slice(1).join() !== x.slice(1).join()) throw new Error(`samplewise program: step ${at} (concat): [${x}] and [${o}] differ past their channels`);
+        shapes.push([x[0] + o[0], ...x.slice(1)]);
+        break;
+      }
+      case 'scale':
+        if (shapeOf(s.other, at).join() !== [x[0], 1, 1].join()) throw new Error(`samplewise program: step ${at} (scale): a [${x}] map scaled by [${shapeOf(s.other, at)}], not [${x[0]}, 1, 1]`);
+        shapes.push(x);
+        break;
+      case 'gather':
+        if (s.channels.some((c) => !Number.isInteger(c) || c < 0 || c >= x[0])) throw new Error(`samplewise program: step ${at} (gather): a channel outside the input's ${x[0]}`);
+        shapes.push([s.channels.length, ...x.slice(1)]);
+        break;
     }
   }
   for (const o of p.outputs) shapeOf(o, p.steps.length);
@@ -61,7 +80,17 @@ export function runSamplewise(be: Backend, p: SamplewiseProgram, x: Tensor): Ten
         break;
       }
       case 'add': ys.push(be.add(at(s.input), at(s.other), { relu: s.relu })); break;
-      case 'relu': ys.push(be.activation(at(s.input), 'relu')); break;
+      case 'activation': ys.push(be.activation(at(s.input), s.kind, s.alpha)); break;
+      case 'prelu': ys.push(be.prelu(at(s.input), s.slope)); break;
+      case 'avgpool': ys.push(be.avgPool(at(s.input), s.options)); break;
+      case 'concat': ys.push(be.concat([at(s.input), at(s.other)])); break;
+      case 'scale': ys.push(be.channelScale(at(s.input), at(s.other))); break;
+      case 'gather': {
+        const indices = be.upload(s.channels, [s.channels.length]);
+        ys.push(be.gatherChannels(at(s.input), 1, indices));
+        be.dispose(indices);
+        break;
+      }
     }
   }
   const outputs = p.outputs.map((i) => be.reshape(at(i), [batch, ...(i < 0 ? p.inputShape : shapes[i])]));

@@ -1,7 +1,8 @@
 // An inference network as a per-sample program (Backend.compileSamplewise): its folded layers with the
 // ReLUs and residual sums fused as forInference() runs them (fold.ts), flattens dropped (a sample's
-// values keep their order). Models with other ops (batch norms left unfolded, other activations,
-// grouped or dilated convolutions, ...) have no program: the reason names the node.
+// values keep their order). Models with other ops (batch norms left unfolded, dilated convolutions,
+// resizes, transposed convolutions, normalisations over a sample) have no program: the reason names
+// the node.
 import type { SampleStep, SamplewiseProgram, StepInput } from '../backend.js';
 import { inferenceFusions } from './fold.js';
 import { activationOf, inputsOf, isActivation, outputNames } from './graph.js';
@@ -22,22 +23,35 @@ export function samplewiseProgram(net: Network): SamplewiseProgram | string {
     const input = at(inputsOf(n)[0]);
     if (isActivation(n)) {
       if (fusions.fusedRelus.has(n.name)) index.set(n.name, input);
-      else if (activationOf(n).kind === 'relu') push({ op: 'relu', input });
-      else return `node '${n.name}': ${n.op} has no per-sample step`;
+      else push({ op: 'activation', input, ...activationOf(n) });
       continue;
     }
     const relu = fusions.reluLayers.has(n.name);
     switch (n.op) {
       case 'input': index.set(n.name, -1); break;
       case 'conv2d': {
-        if ((n.groups ?? 1) !== 1 || pairOf(n.dilation).some((d) => d !== 1)) return `node '${n.name}': a grouped or dilated convolution has no per-sample step`;
+        if (pairOf(n.dilation).some((d) => d !== 1)) return `node '${n.name}': a dilated convolution has no per-sample step`;
         const residual = fusions.residuals.get(n.name);
-        push({ op: 'conv2d', input, weight: param(n.name, 'weight')!, bias: param(n.name, 'bias'), options: { stride: n.stride, padding: n.padding }, residual: residual === undefined ? undefined : at(residual), relu });
+        push({ op: 'conv2d', input, weight: param(n.name, 'weight')!, bias: param(n.name, 'bias'), options: { stride: n.stride, padding: n.padding, groups: n.groups }, residual: residual === undefined ? undefined : at(residual), relu });
         break;
       }
       case 'linear': push({ op: 'linear', input, weight: param(n.name, 'weight')!, bias: param(n.name, 'bias'), relu }); break;
       case 'maxpool': push({ op: 'maxpool', input, options: { kernel: n.kernel, stride: n.stride, padding: n.padding } }); break;
       case 'gap': push({ op: 'gap', input }); break;
+      case 'avgpool': push({ op: 'avgpool', input, options: { kernel: n.kernel, stride: n.stride, padding: n.padding, countIncludePad: n.countIncludePad } }); break;
+      case 'prelu': push({ op: 'prelu', input, slope: param(n.name, 'slope')! }); break;
+      case 'mul': push({ op: 'scale', input, other: at(n.inputs[1]) }); break;
+      case 'gather': push({ op: 'gather', input, channels: n.channels }); break;
+      case 'concat': {
+        // Pairwise: each concatenation copies the channels so far and the next input's.
+        let joined = input;
+        for (const other of n.inputs.slice(1)) {
+          push({ op: 'concat', input: joined, other: at(other) });
+          joined = steps.length - 1;
+        }
+        if (n.inputs.length === 1) index.set(n.name, input);
+        break;
+      }
       case 'flatten': index.set(n.name, input); break;
       case 'add': {
         const summed = fusions.fusedAdds.get(n.name);

@@ -13,8 +13,8 @@
 // output's (directPlan). Otherwise (unpadded or unevenly padded) each image is first copied zero-padded
 // and the grid is as wide as that copy: the columns past the output's width are computed and dropped.
 // A forward convolution (conv.cc runs input gradients through it too, with the filters flipped and
-// transposed; samplewise.cc runs a model's layers one image at a time on directImage), no dilation, one
-// group, float32 NCHW; AVX-512 (checked at run time).
+// transposed; samplewise.cc runs a model's layers one image at a time on directImage, grouped ones
+// too: each group's channels on their own), no dilation, float32 NCHW; AVX-512 (checked at run time).
 #include <immintrin.h>
 #include <omp.h>
 #include <algorithm>
@@ -199,7 +199,7 @@ int floorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 }  // namespace
 
 // g: batch, inC, inH, inW, outC, outH, outW, groups, kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW
-// (the batch unused): one group, no dilation.
+// (the batch unused): no dilation.
 wgprune::DirectConv wgprune::directPlan(const std::vector<int>& g) {
   DirectConv p;
   p.g = g;
@@ -270,9 +270,17 @@ size_t wgprune::DirectConv::scratchFloats() const { return phaseFloats() + (grid
 void wgprune::directImage(const DirectConv& p, const float* image, const float* w, const float* bias, bool relu, const float* residual, float* out, float* scratch) {
   const std::vector<int>& g = p.g;
   const int ic = g[1], ih = g[2], iw = g[3], oc = g[4], oh = g[5], ow = g[6], sh = g[10], sw = g[11];
+  // Group k: input channels [k icg, (k + 1) icg) to output channels [k ocg, (k + 1) ocg), its filters
+  // OIHW with icg input channels each.
+  const int groups = g[7], icg = ic / groups, ocg = oc / groups, outPlane = p.grid == DirectConv::kWide ? p.positions : oh * ow;
+  const auto convolve = [&](const float* in, int inPlane, bool fusedRelu, const float* added, float* to) {
+    for (int k = 0; k < groups; k++) {
+      const Grid grid{in + size_t(k) * icg * inPlane, icg, inPlane, g[8], g[9], p.positions, p.masks.data(), p.offsets.data()};
+      convolveImage(grid, w + size_t(k) * ocg * icg * g[8] * g[9], ocg, bias ? bias + k * ocg : nullptr, fusedRelu, added ? added + size_t(k) * ocg * outPlane : nullptr, to + size_t(k) * ocg * outPlane);
+    }
+  };
   if (p.grid == DirectConv::kImage) {
-    const Grid grid{image, ic, ih * iw, g[8], g[9], p.positions, p.masks.data(), p.offsets.data()};
-    convolveImage(grid, w, oc, bias, relu, residual, out);
+    convolve(image, ih * iw, relu, residual, out);
     return;
   }
   // Phase (py, px) row r, column j holds input pixel (r sH + py - top, j sW + px - left): the image's
@@ -306,14 +314,13 @@ void wgprune::directImage(const DirectConv& p, const float* image, const float* 
           else for (int j = 0; j < last - first; j++) row[j] = from[j * sw];
         }
       }
-  const Grid grid{scratch, ic, p.phases * plane, g[8], g[9], p.positions, p.masks.data(), p.offsets.data()};
   if (p.grid == DirectConv::kPhases) {
-    convolveImage(grid, w, oc, bias, relu, residual, out);
+    convolve(scratch, p.phases * plane, relu, residual, out);
     return;
   }
   float* wide = scratch + p.phaseFloats();
   // With a residual the ReLU comes after it, as the output is copied out.
-  convolveImage(grid, w, oc, bias, relu && !residual, nullptr, wide);
+  convolve(scratch, p.phases * plane, relu && !residual, nullptr, wide);
   for (int o = 0; o < oc; o++)
     for (int r = 0; r < oh; r++) {
       const size_t row = (size_t(o) * oh + r) * ow;

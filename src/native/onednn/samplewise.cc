@@ -3,12 +3,14 @@
 // core's cache instead of crossing memory at every layer as a batch's do. A compacted ResNet-20 at batch
 // 256 moves 8 MB per map of its first stage: op by op its 8 -> 8 convolutions ran at 113 GMAC/s where
 // the same kernel on maps in cache runs 170 (scratch measurements, 2 AVX-512 cores; docs/backends.md).
-// Convolutions run on direct-conv.cc (one group, no dilation: any stride), max pooling on pool.cc's plane
-// loop; global average pooling, the linear layer, a sum and a ReLU are loops here.
+// Convolutions run on direct-conv.cc (no dilation: any stride and groups), max pooling on pool.cc's plane
+// loop; the other steps (pooling, a linear layer, sums, activations, channel copies and scales) are
+// loops here.
 // A plan is made once (samplewisePlan: the steps, the weights copied, each thread's maps and scratch
 // allocated and zeroed) and run per batch (samplewiseRun).
 #include <omp.h>
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include "common.h"
@@ -17,18 +19,20 @@ using namespace wgprune;
 
 namespace {
 
-enum Op { kConv = 0, kMaxPool = 1, kGlobalAvgPool = 2, kLinear = 3, kAdd = 4, kRelu = 5 };
+enum Op { kConv, kMaxPool, kGlobalAvgPool, kLinear, kAdd, kActivation, kPrelu, kAvgPool, kConcat, kScale, kGather, kOps };
 
-// A step as the program encodes it (kStepInts ints): op, input slot (-1: the sample), second input (a
-// residual or an addend; -1: none), output slot, ReLU after it (0/1), weight and bias (indices into
-// the weights; -1: none), then the geometry of convolve() without its batch: inC, inH, inW, outC, outH,
-// outW, groups, kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW (pools: the window's; other steps:
-// their input's and output's sizes).
+// A step as the program encodes it (kStepInts ints; native/samplewise.ts): op, input slot (-1: the
+// sample), second input (a residual, an addend, the channels concatenated after the input's, the
+// channels' scales; -1: none), output slot, its function (convolution, linear layer, sum: 1 for a ReLU
+// after it; activation: its code, backend.ts ACTIVATIONS' index), weight and bias (indices into the
+// weights, -1: none: a layer's; an activation's alpha; PReLU's slopes; a gather's channel indices as
+// floats), then the geometry of convolve() without its batch: inC, inH, inW, outC, outH, outW, groups,
+// kH, kW, sH, sW, padT, padL, padB, padR, dilH, dilW (pools: their windows', average pooling's
+// count-include-pad in place of groups; other steps: their input's and output's sizes).
 constexpr int kStepInts = 7 + 17;
 
 struct Step {
-  int op, input, second, output;
-  bool relu;
+  int op, input, second, output, function;
   const float *weight = nullptr, *bias = nullptr;
   std::vector<int> g;
   DirectConv conv;     // kConv
@@ -50,23 +54,57 @@ struct Plan {
 
 size_t floatsOf(const std::vector<int>& g, bool output) { return size_t(output ? g[4] : g[1]) * (output ? g[5] : g[2]) * (output ? g[6] : g[3]); }
 
+float activate(float v, int code, float alpha) {
+  switch (code) {  // reference.activate (src/cpu/reference.ts)
+    case 0: return std::max(0.f, v);
+    case 1: return std::min(6.f, std::max(0.f, v));
+    case 2: return v > 0 ? v : alpha * v;
+    case 3: return 1 / (1 + std::exp(-v));
+    case 4: return std::min(1.f, std::max(0.f, alpha * v + 0.5f));
+    case 5: return v * std::min(1.f, std::max(0.f, v / 6 + 0.5f));
+    case 6: return v / (1 + std::exp(-v));
+    case 7: return 0.5f * v * (1 + std::erf(v * 0.70710678f));
+    default: return 0.5f * v * (1 + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
+  }
+}
+
+// One average-pooling plane: reference.avgPool's divisor (the window within the padded input, or the
+// pixels inside the image).
+void averagePlane(const std::vector<int>& g, const float* in, float* out) {
+  for (int oy = 0; oy < g[5]; oy++)
+    for (int ox = 0; ox < g[6]; ox++) {
+      float sum = 0;
+      int inside = 0, padded = 0;
+      for (int ky = 0; ky < g[8]; ky++)
+        for (int kx = 0; kx < g[9]; kx++) {
+          const int iy = oy * g[10] - g[12] + ky * g[16], ix = ox * g[11] - g[13] + kx * g[17];
+          if (iy < g[2] + g[14] && ix < g[3] + g[15]) padded++;
+          if (iy >= 0 && iy < g[2] && ix >= 0 && ix < g[3]) sum += in[iy * g[3] + ix], inside++;
+        }
+      out[oy * g[6] + ox] = sum / float(g[7] ? padded : std::max(inside, 1));
+    }
+}
+
 void runStep(const Step& s, const float* in, const float* second, float* out, float* scratch) {
   const std::vector<int>& g = s.g;
+  const size_t inPlane = size_t(g[2]) * g[3], outPlane = size_t(g[5]) * g[6], size = floatsOf(g, true);
+  const bool relu = s.function == 1;
   switch (s.op) {
-    case kConv: directImage(s.conv, in, s.weight, s.bias, s.relu, second, out, scratch); break;
+    case kConv: directImage(s.conv, in, s.weight, s.bias, relu, second, out, scratch); break;
     case kMaxPool:
-      for (int c = 0; c < g[1]; c++) maxPoolPlane(s.window, in + size_t(c) * g[2] * g[3], out + size_t(c) * g[5] * g[6], nullptr);
+      for (int c = 0; c < g[1]; c++) maxPoolPlane(s.window, in + c * inPlane, out + c * outPlane, nullptr);
       break;
-    case kGlobalAvgPool: {
-      const int plane = g[2] * g[3];
+    case kAvgPool:
+      for (int c = 0; c < g[1]; c++) averagePlane(g, in + c * inPlane, out + c * outPlane);
+      break;
+    case kGlobalAvgPool:
       for (int c = 0; c < g[1]; c++) {
         float sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int i = 0; i < plane; i++) sum += in[size_t(c) * plane + i];
-        out[c] = s.relu ? std::max(0.f, sum / plane) : sum / plane;
+        for (size_t i = 0; i < inPlane; i++) sum += in[c * inPlane + i];
+        out[c] = sum / float(inPlane);
       }
       break;
-    }
     case kLinear:
       for (int o = 0; o < g[4]; o++) {
         const float* row = s.weight + size_t(o) * g[1];
@@ -74,19 +112,33 @@ void runStep(const Step& s, const float* in, const float* second, float* out, fl
 #pragma omp simd reduction(+ : sum)
         for (int i = 0; i < g[1]; i++) sum += row[i] * in[i];
         if (s.bias) sum += s.bias[o];
-        out[o] = s.relu ? std::max(0.f, sum) : sum;
+        out[o] = relu ? std::max(0.f, sum) : sum;
       }
       break;
-    case kAdd: {
-      const size_t n = floatsOf(g, true);
-      for (size_t i = 0; i < n; i++) out[i] = s.relu ? std::max(0.f, in[i] + second[i]) : in[i] + second[i];
+    case kAdd:
+      for (size_t i = 0; i < size; i++) out[i] = relu ? std::max(0.f, in[i] + second[i]) : in[i] + second[i];
       break;
-    }
-    case kRelu: {
-      const size_t n = floatsOf(g, true);
-      for (size_t i = 0; i < n; i++) out[i] = std::max(0.f, in[i]);
+    case kActivation:
+      for (size_t i = 0; i < size; i++) out[i] = activate(in[i], s.function, s.weight[0]);
       break;
-    }
+    case kPrelu:
+      for (int c = 0; c < g[1]; c++)
+        for (size_t i = 0; i < inPlane; i++) {
+          const float v = in[c * inPlane + i];
+          out[c * inPlane + i] = v > 0 ? v : s.weight[c] * v;
+        }
+      break;
+    case kConcat:
+      std::memcpy(out, in, floatsOf(g, false) * sizeof(float));
+      std::memcpy(out + floatsOf(g, false), second, (size - floatsOf(g, false)) * sizeof(float));
+      break;
+    case kScale:
+      for (int c = 0; c < g[1]; c++)
+        for (size_t i = 0; i < inPlane; i++) out[c * inPlane + i] = in[c * inPlane + i] * second[c];
+      break;
+    case kGather:
+      for (int c = 0; c < g[4]; c++) std::memcpy(out + c * outPlane, in + size_t(s.weight[c]) * inPlane, inPlane * sizeof(float));
+      break;
   }
 }
 
@@ -100,22 +152,29 @@ std::string check(const Plan& p) {
     const Step& s = p.steps[i];
     const std::vector<int>& g = s.g;
     const std::string at = "samplewisePlan: step " + std::to_string(i) + ": ";
-    if (s.op < kConv || s.op > kRelu) return at + "unknown op " + std::to_string(s.op);
+    if (s.op < 0 || s.op >= kOps) return at + "unknown op " + std::to_string(s.op);
     if (s.input < -1 || s.input >= slots || s.second < -1 || s.second >= slots || s.output < 0 || s.output >= slots) return at + "a slot out of range";
     if (s.output == s.input || s.output == s.second) return at + "its output slot is one of its inputs";
     if (*std::min_element(g.begin(), g.end()) < 0 || g[1] < 1 || g[4] < 1) return at + "a negative or empty geometry";
-    const size_t inFloats = s.input < 0 ? p.inputFloats : floats[s.input];
-    if (floatsOf(g, false) != inFloats || floatsOf(g, true) != floats[s.output]) return at + "its geometry does not match its slots' sizes";
-    if (s.second >= 0 && floats[s.second] != floatsOf(g, true)) return at + "its second input is not its output's size";
+    const size_t inFloats = s.input < 0 ? p.inputFloats : floats[s.input], outFloats = floatsOf(g, true);
+    if (floatsOf(g, false) != inFloats || outFloats != floats[s.output]) return at + "its geometry does not match its slots' sizes";
+    const bool paired = s.op == kAdd || s.op == kConcat || s.op == kScale || (s.op == kConv && s.second >= 0);
+    if (paired && (s.second < 0 || floats[s.second] != (s.op == kConcat ? outFloats - inFloats : s.op == kScale ? size_t(g[1]) : outFloats)))
+      return at + "its second input is missing or not the size it needs";
     if (s.op == kConv) {
-      if (g[7] != 1 || g[16] != 1 || g[17] != 1) return at + "a convolution with groups or dilation (the direct kernel has neither)";
+      if (g[16] != 1 || g[17] != 1) return at + "a dilated convolution (the direct kernel has none)";
+      if (g[7] < 1 || g[1] % g[7] || g[4] % g[7]) return at + "groups that do not divide the channels";
       if (g[10] < 1 || g[11] < 1 || g[8] < 1 || g[9] < 1) return at + "a kernel or stride below 1";
       // As conv.cc's rule for the direct kernel: it vectorises 16 output positions, and small maps leave
       // most lanes idle (ResNet-18's 2x2 maps at 64x64: 4x slower than op by op on oneDNN).
       if (g[5] * g[6] < 64) return at + "a convolution with " + std::to_string(g[5] * g[6]) + " output positions (the direct kernel needs 64)";
     }
-    if ((s.op == kConv || s.op == kLinear) && !s.weight) return at + "no weight";
-    if (s.op == kAdd && s.second < 0) return at + "a sum of one input";
+    if ((s.op == kMaxPool || s.op == kAvgPool) && (g[8] < 1 || g[9] < 1 || g[10] < 1 || g[11] < 1 || g[16] < 1 || g[17] < 1)) return at + "a window, stride or dilation below 1";
+    if ((s.op == kConv || s.op == kLinear || s.op == kActivation || s.op == kPrelu || s.op == kGather) && !s.weight) return at + "no weight";
+    if (s.op == kActivation && s.function > 8) return at + "unknown activation " + std::to_string(s.function);
+    if (s.op == kGather)
+      for (int c = 0; c < g[4]; c++)
+        if (!(s.weight[c] >= 0 && s.weight[c] < g[1])) return at + "a channel index outside the input";
   }
   for (int slot : p.outputSlots)
     if (slot < 0 || slot >= slots) return "samplewisePlan: an output slot out of range";
@@ -157,11 +216,14 @@ napi_value wgprune::SamplewisePlan(napi_env env, napi_callback_info info) {
   };
   for (size_t i = 0; i < programLength; i += kStepInts) {
     const int32_t* e = program + i;
-    Step s{e[0], e[1], e[2], e[3], e[4] != 0};
+    Step s{e[0], e[1], e[2], e[3], e[4]};
     s.g = std::vector<int>{1};
     s.g.insert(s.g.end(), e + 7, e + kStepInts);
     const std::vector<int>& g = s.g;
-    const size_t weights = s.op == kConv ? size_t(g[4]) * g[1] * g[8] * g[9] : s.op == kLinear ? size_t(g[4]) * g[1] : 0;
+    // A 1x1 convolution of a 1x1 map (a squeeze-excitation's) is a matrix-vector product: the linear step.
+    if (s.op == kConv && s.second < 0 && g[2] * g[3] * g[5] * g[6] * g[7] * g[8] * g[9] == 1 && g[12] + g[13] + g[14] + g[15] == 0) s.op = kLinear;
+    const size_t weights = s.op == kConv ? size_t(g[4]) * (g[1] / std::max(1, g[7])) * g[8] * g[9] : s.op == kLinear ? size_t(g[4]) * g[1]
+                           : s.op == kActivation ? 1 : s.op == kPrelu ? size_t(g[1]) : s.op == kGather ? size_t(g[4]) : 0;
     if (!weight(e[5], weights, &s.weight) || !weight(e[6], size_t(g[4]), &s.bias))
       return fail(env, "samplewisePlan: step " + std::to_string(i / kStepInts) + ": a weight or bias whose size does not match its geometry");
     plan->steps.push_back(std::move(s));
