@@ -9,7 +9,7 @@ const SRC = new URL('../src/', import.meta.url).pathname;
 /** The layers, lowest first; a folder (or top-level file) may import its own layer's files and lower layers' only. */
 export const LAYERS: string[][] = [
   ['geometry', 'random', 'interrupt', 'shader-sources'],
-  ['backend'],
+  ['backend', 'samplewise'],
   ['probe'],
   ['cpu', 'webgpu', 'gpujs', 'model'],
   ['data', 'onnx', 'accel'],
