@@ -9,8 +9,8 @@ const SRC = new URL('../src/', import.meta.url).pathname;
 /** The layers, lowest first; a folder (or top-level file) may import its own layer's files and lower layers' only. */
 export const LAYERS: string[][] = [
   ['geometry', 'random', 'interrupt', 'shader-sources'],
-  ['backend', 'samplewise'],
-  ['probe'],
+  ['backend'],
+  ['probe', 'samplewise'],
   ['cpu', 'webgpu', 'gpujs', 'model'],
   ['data', 'onnx', 'accel'],
   ['native', 'train', 'quantize', 'report', 'schedulers'],

@@ -121,17 +121,6 @@ std::vector<uint16_t> laneMasks(int rows, int width, int inRows, int inCols, con
   return masks;
 }
 
-// to[j] = from[2 j] for j < n: two vectors of 32 floats, their even lanes (a stride-2 convolution's phase).
-__attribute__((target("avx512f"))) void everyOther(float* to, const float* from, int n) {
-  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  for (int j = 0; j < n; j += 16) {
-    const int reads = std::min(32, 2 * (n - j) - 1);  // from[2 (n - 1)] is the last float read
-    const __mmask16 lo = reads >= 16 ? __mmask16(0xffff) : __mmask16((1u << reads) - 1), hi = reads > 16 ? __mmask16((1u << (reads - 16)) - 1) : 0;
-    const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, from + 2 * j), evens, _mm512_maskz_loadu_ps(hi, from + 2 * j + 16));
-    _mm512_mask_storeu_ps(to + j, n - j >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j)) - 1), v);
-  }
-}
-
 // A row of `n` floats into its even and odd columns (either may be null: not wanted), 16 of each per step.
 __attribute__((target("avx512f"))) void splitPairs(const float* from, int n, float* even, float* odd) {
   const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -310,7 +299,7 @@ void wgprune::directImage(const DirectConv& p, const float* image, const float* 
           float* row = to + size_t(r) * p.cols + first;
           const float* from = image + (size_t(c) * ih + sr) * iw + first * sw + px - left;
           if (sw == 1) std::memcpy(row, from, sizeof(float) * (last - first));
-          else if (sw == 2) everyOther(row, from, last - first);
+          else if (sw == 2) splitPairs(from, 2 * (last - first) - 1, row, nullptr);
           else for (int j = 0; j < last - first; j++) row[j] = from[j * sw];
         }
       }

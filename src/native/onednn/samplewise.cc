@@ -197,6 +197,7 @@ napi_value wgprune::SamplewisePlan(napi_env env, napi_callback_info info) {
   if (!array(env, argv[0], &program, &programLength) || !program || programLength % kStepInts != 0 || napi_get_value_double(env, argv[1], &inputFloats) != napi_ok ||
       !array(env, argv[2], &slotFloats, &slots) || !slotFloats || !array(env, argv[3], &outputSlots, &outputs) || !outputSlots || napi_get_array_length(env, argv[4], &weightCount) != napi_ok)
     return fail(env, "samplewisePlan: (program: Int32Array, inputFloats, slotFloats: Int32Array, outputSlots: Int32Array, weights: array) expected");
+  if (!(inputFloats >= 1)) return fail(env, "samplewisePlan: a sample of at least one value expected");
   auto plan = std::make_unique<Plan>();
   plan->inputFloats = size_t(inputFloats);
   plan->slotFloats.assign(slotFloats, slotFloats + slots);
