@@ -18,7 +18,7 @@ import { ChannelPruner, byRatio } from '../src/prune/pruner.js';
 import { Rng } from '../src/random.js';
 import { evaluateModel } from '../src/train/evaluate.js';
 import { TUNE_BATCHES, inferenceNetwork } from '../src/train/inference.js';
-import { cpu, toleranceRatio } from './helpers/backends.js';
+import { cpu, toleranceRatio, withStatistics } from './helpers/backends.js';
 
 const dir = new URL('./fixtures/onnx/', import.meta.url).pathname;
 
@@ -32,18 +32,6 @@ async function run(be: Backend, m: Model, x: Float32Array, batch: number, perOp 
   net.dispose();
   be.dispose(input);
   return { engine: net.engine, reason: net.perOpReason, out };
-}
-
-/** A model whose batch norms have running statistics other than their initial ones. */
-function withStatistics(m: Model, seed: number): Model {
-  const rng = new Rng(seed);
-  const params = new Map(m.params);
-  for (const [name, v] of m.params) {
-    if (name.endsWith('.runningMean')) params.set(name, v.map(() => rng.uniform(-0.5, 0.5)));
-    if (name.endsWith('.runningVar')) params.set(name, v.map(() => rng.uniform(0.5, 2)));
-    if (name.endsWith('.gamma')) params.set(name, v.map(() => rng.uniform(0.5, 1.5)));
-  }
-  return { ...m, params };
 }
 
 describe('compiled inference on the native backend', async () => {

@@ -19,21 +19,10 @@ import { ChannelPruner, byRatio } from '../src/prune/pruner.js';
 import { Rng } from '../src/random.js';
 import { runSamplewise, stepShapes } from '../src/samplewise.js';
 import { inferenceNetwork } from '../src/train/inference.js';
-import { cpu, toleranceRatio } from './helpers/backends.js';
+import { cpu, toleranceRatio, withStatistics } from './helpers/backends.js';
 
 const avx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
 const fixtures = new URL('./fixtures/onnx/', import.meta.url).pathname;
-
-/** Batch norms with running statistics other than their initial ones (so that folding them matters). */
-function withStatistics(m: Model, seed: number): Model {
-  const rng = new Rng(seed);
-  const params = new Map(m.params);
-  for (const [name, v] of m.params) {
-    if (name.endsWith('.runningMean')) params.set(name, v.map(() => rng.uniform(-0.5, 0.5)));
-    if (name.endsWith('.runningVar')) params.set(name, v.map(() => rng.uniform(0.5, 2)));
-  }
-  return { ...m, params };
-}
 
 /** The op-by-op inference network's logits on the CPU reference. */
 async function referenceLogits(m: Model, x: Float32Array, batch: number): Promise<Float32Array> {

@@ -4,6 +4,7 @@ import type { Backend, Tensor } from '../../src/backend.js';
 import { CpuBackend } from '../../src/cpu/backend.js';
 import type { Model } from '../../src/model/model.js';
 import { predict } from '../../src/model/predict.js';
+import { Rng } from '../../src/random.js';
 import { WebGpuBackend, type WebGpuBackendOptions } from '../../src/webgpu/backend.js';
 
 const created: WebGpuBackend[] = [];
@@ -43,3 +44,15 @@ export async function compareOutputs(
 /** Logits of a model in inference mode on a batch of inputs; everything it allocates is released. */
 export const inferenceLogits = (be: Backend, m: Model, x: Float32Array, batch: number): Promise<Float32Array> =>
   predict(be, m.spec.outputActivation ? { ...m, spec: { ...m.spec, outputActivation: undefined } } : m, x, batch);
+
+/** A model whose batch norms have running statistics other than their initial ones. */
+export function withStatistics(m: Model, seed: number): Model {
+  const rng = new Rng(seed);
+  const params = new Map(m.params);
+  for (const [name, v] of m.params) {
+    if (name.endsWith('.runningMean')) params.set(name, v.map(() => rng.uniform(-0.5, 0.5)));
+    if (name.endsWith('.runningVar')) params.set(name, v.map(() => rng.uniform(0.5, 2)));
+    if (name.endsWith('.gamma')) params.set(name, v.map(() => rng.uniform(0.5, 1.5)));
+  }
+  return { ...m, params };
+}
