@@ -224,6 +224,35 @@ fn main_registers(@builtin(global_invocation_id) gid: vec3<u32>) {
   store_tile(g, row0, shape.rows, col0, shape.cols - col0, acc);
 }
 
+// MODE 0 on a linear layer (a 1x1 convolution of 1x1 maps, one group): main_registers' tile with the
+// samples' rows read straight, k by 4, no window decoding or bounds tests per tap (samples past the
+// batch repeat the last, valid memory never stored).
+fn sample_step(acc: ptr<function, Acc>, k: u32, r: Rows, x0: u32, x1: u32, x2: u32, x3: u32) {
+  accumulate(acc, k, r, vec4<f32>(b_src[x0 + k], b_src[x1 + k], b_src[x2 + k], b_src[x3 + k]));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn linear_registers(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let depth = p.in_channels;
+  let col0 = gid.x * 4u;
+  let row0 = gid.y * TILE_ROWS;
+  if (col0 >= p.batch || row0 >= p.out_channels) { return; }
+  let last = p.batch - 1u;
+  let x0 = col0 * depth; let x1 = min(col0 + 1u, last) * depth;
+  let x2 = min(col0 + 2u, last) * depth; let x3 = min(col0 + 3u, last) * depth;
+  let r = row_offsets(row0, p.out_channels);
+  var acc: Acc;
+  var k = 0u;
+  for (; k + 4u <= depth; k += 4u) {
+    sample_step(&acc, k, r, x0, x1, x2, x3);
+    sample_step(&acc, k + 1u, r, x0, x1, x2, x3);
+    sample_step(&acc, k + 2u, r, x0, x1, x2, x3);
+    sample_step(&acc, k + 3u, r, x0, x1, x2, x3);
+  }
+  for (; k < depth; k++) { sample_step(&acc, k, r, x0, x1, x2, x3); }
+  store_tile(0u, row0, p.out_channels, col0, p.batch - col0, acc);
+}
+
 fn load_x(i: i32, inside: bool) -> f32 {
   if (inside) { return b_src[i]; }
   return 0.0;

@@ -47,7 +47,13 @@ export class Convolutions {
     // use main_registers, strided or dilated convolutions forward_rows. forward_channels measured 1.3-2.2x
     // forward_rows on SwiftShader (bench/kernels.ts), 1.3x with one output channel (an image's gradient).
     if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4 && plain && g.kernelW <= 5 && this.forwardChannels(g, a, b, out, o)) return;
-    if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4) {
+    const linear = g.groups === 1 && g.inH * g.inW * g.outH * g.outW * kernel === 1 && g.padTop + g.padLeft + g.padBottom + g.padRight === 0;
+    if (variant === 'registers' && mode === CONV_MODE.forward && linear) {
+      // A linear layer: the 1024^3 matmul at 2.25 GFLOP/s on SwiftShader, 0.25 on main_registers, whose
+      // window decoding and bounds tests ran per tap (bench/kernels.ts).
+      entry = 'linear_registers';
+      workgroups = [Math.ceil(cols / 4 / CONV_WORKGROUP), Math.ceil(rows / tileRows), 1];
+    } else if (variant === 'registers' && mode === CONV_MODE.forward && g.outW >= 4) {
       entry = 'forward_rows';
       workgroups = [Math.ceil(g.batch * g.outH * Math.ceil(g.outW / 4) / CONV_WORKGROUP), Math.ceil(rows / tileRows), g.groups];
     } else if (variant === 'registers') {
