@@ -23,6 +23,7 @@ interface Addon {
   convolve(pass: number, geometry: Int32Array, relu: boolean, a: Float32Array, b: Float32Array, bias: Float32Array | null, residual: Float32Array | null, out: Float32Array): void;
   batchNormForward(n: number, c: number, spatial: number, epsilon: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, invStd: Float32Array, variance: Float32Array): void;
   batchNormBackward(n: number, c: number, spatial: number, dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, invStd: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void;
+  channelSum(n: number, c: number, spatial: number, x: Float32Array, sums: Float32Array): void;
   activation(code: number, alpha: number, beta: number, backward: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   add(relu: boolean, size: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   maxPool(geometry: Int32Array, x: Float32Array, y: Float32Array, argmax: Float32Array | null): void;
@@ -46,7 +47,7 @@ interface Addon {
   samplewiseRelease(plan: object): void;
 }
 
-const ADDON_FUNCTIONS = ['convolve', 'batchNormForward', 'batchNormBackward', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit', 'directConvCalls', 'samplewisePlan', 'samplewiseRun', 'samplewiseRelease'] as const satisfies readonly (keyof Addon)[];
+const ADDON_FUNCTIONS = ['convolve', 'batchNormForward', 'batchNormBackward', 'channelSum', 'activation', 'add', 'maxPool', 'maxPoolBackward', 'matmul', 'sgdStep', 'adamStep', 'setThreads', 'version', 'clearCaches', 'cacheStats', 'setCacheLimit', 'directConvCalls', 'samplewisePlan', 'samplewiseRun', 'samplewiseRelease'] as const satisfies readonly (keyof Addon)[];
 
 /** The addon's path: build/ at the package root (src/native/ and dist/native/ are both two levels down). */
 export const ONEDNN_ADDON = fileURLToPath(new URL('../../build/onednn.node', import.meta.url));
@@ -164,6 +165,13 @@ export class OnednnKernels {
     const dx = this.alloc(n * c * spatial), dGamma = new Float32Array(c), dBeta = new Float32Array(c);
     this.withThreads().batchNormBackward(n, c, spatial, dy, x, gamma, mean, invStd, dx, dGamma, dBeta);
     return [dx, dGamma, dBeta];
+  }
+
+  /** Per channel of [n, c, spatial], the sum over samples and positions (norm.cc). */
+  channelSum(n: number, c: number, spatial: number, x: Float32Array): Float32Array {
+    const sums = new Float32Array(c);
+    this.withThreads().channelSum(n, c, spatial, x, sums);
+    return sums;
   }
 
   /** f(x) for the activations oneDNN has (undefined for the others). */

@@ -135,6 +135,7 @@ inline bool arguments(napi_env env, napi_callback_info info, size_t count, napi_
 napi_value Convolve(napi_env env, napi_callback_info info);
 napi_value BatchNormForward(napi_env env, napi_callback_info info);
 napi_value BatchNormBackward(napi_env env, napi_callback_info info);
+napi_value ChannelSum(napi_env env, napi_callback_info info);
 napi_value Activation(napi_env env, napi_callback_info info);
 napi_value Add(napi_env env, napi_callback_info info);
 napi_value Matmul(napi_env env, napi_callback_info info);
