@@ -188,8 +188,9 @@ export interface Backend {
   /**
    * Optional, for inference: a per-sample program compiled to take each sample through every layer
    * before the next sample, so that the maps between layers stay in a core's cache (the native backend:
-   * samplewise.cc). Throws, saying why, where it cannot run the program. Its definition: runSamplewise
-   * (src/samplewise.ts).
+   * samplewise.cc). The graph keeps its own copy of the program's weights: the caller may dispose
+   * them once it is compiled. Throws, saying why, where it cannot run the program. Its definition:
+   * runSamplewise (src/samplewise.ts).
    */
   compileSamplewise?(program: SamplewiseProgram): CompiledGraph;
 }

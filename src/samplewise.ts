@@ -1,7 +1,7 @@
 // A per-sample inference program (SamplewiseProgram in backend.ts, Backend.compileSamplewise): its
 // steps' shapes, and runSamplewise(), its definition: the same steps op by op on any backend, a batch at
 // a time.
-import type { Backend, CompiledGraph, SamplewiseProgram, StepInput, Tensor } from './backend.js';
+import type { Backend, SamplewiseProgram, StepInput, Tensor } from './backend.js';
 import { type Shape, conv2dGeometry, poolGeometry, sizeOf } from './geometry.js';
 
 /** Each step's output shape for one sample; throws naming the step where a shape or input does not fit. */
@@ -96,10 +96,4 @@ export function runSamplewise(be: Backend, p: SamplewiseProgram, x: Tensor): Ten
   const outputs = p.outputs.map((i) => be.reshape(at(i), [batch, ...(i < 0 ? p.inputShape : shapes[i])]));
   be.dispose(...ys);
   return outputs;
-}
-
-/** runSamplewise as a compiled graph: what a backend without a per-sample runtime would give. */
-export function samplewiseOpByOp(be: Backend, p: SamplewiseProgram): CompiledGraph {
-  stepShapes(p);
-  return { run: (x) => runSamplewise(be, p, x), dispose: () => {} };
 }

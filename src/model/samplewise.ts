@@ -4,11 +4,10 @@
 // resizes, transposed convolutions, normalisations over a sample) have no program: the reason names
 // the node.
 import type { SampleStep, SamplewiseProgram, StepInput } from '../backend.js';
+import { pair } from '../geometry.js';
 import { inferenceFusions } from './fold.js';
 import { activationOf, inputsOf, isActivation, outputNames } from './graph.js';
 import type { Network } from './network.js';
-
-const pairOf = (p: number | readonly [number, number] | undefined) => (p === undefined ? [1, 1] : typeof p === 'number' ? [p, p] : p);
 
 /** The program of a network made by Network.forInference, or why there is none. */
 export function samplewiseProgram(net: Network): SamplewiseProgram | string {
@@ -30,7 +29,7 @@ export function samplewiseProgram(net: Network): SamplewiseProgram | string {
     switch (n.op) {
       case 'input': index.set(n.name, -1); break;
       case 'conv2d': {
-        if (pairOf(n.dilation).some((d) => d !== 1)) return `node '${n.name}': a dilated convolution has no per-sample step`;
+        if (pair('conv2d', 'dilation', n.dilation, 1, 1).some((d) => d !== 1)) return `node '${n.name}': a dilated convolution has no per-sample step`;
         const residual = fusions.residuals.get(n.name);
         push({ op: 'conv2d', input, weight: param(n.name, 'weight')!, bias: param(n.name, 'bias'), options: { stride: n.stride, padding: n.padding, groups: n.groups }, residual: residual === undefined ? undefined : at(residual), relu });
         break;

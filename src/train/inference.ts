@@ -135,17 +135,19 @@ function samplewiseNet(be: Backend, model: Model): InferenceNet | string {
     if (typeof program === 'string') throw new Error(program);
     graph = be.compileSamplewise(program);
   } catch (e) {
-    net.dispose();
     return (e as Error).message.split('\n')[0];
+  } finally {
+    net.dispose(); // the compiled graph holds its own copy of the weights
   }
   const names = outputNames(model.spec);
+  const shapes = names.map((n) => net.shapes.get(n)!);
   return {
     engine: 'samplewise',
     forward(x) {
       checkInputShape(model.spec, x.shape);
       // A flatten the program dropped: its output takes the model's shape back.
       const ys = graph.run(x).map((y, i) => {
-        const shape = [x.shape[0], ...net.shapes.get(names[i])!];
+        const shape = [x.shape[0], ...shapes[i]];
         if (shape.join() === y.shape.join()) return y;
         const view = be.reshape(y, shape);
         be.dispose(y);
@@ -154,7 +156,7 @@ function samplewiseNet(be: Backend, model: Model): InferenceNet | string {
       return { logits: ys[0], outputs: new Map(names.map((n, i) => [n, ys[i]])) };
     },
     release: (f) => be.dispose(...f.outputs.values()),
-    dispose: () => { graph.dispose(); net.dispose(); },
+    dispose: () => graph.dispose(),
   };
 }
 

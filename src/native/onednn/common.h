@@ -69,6 +69,9 @@ class Lru {
 
 // direct-conv.cc: the forward convolution over output pixels for layers with few channels, where the CPU has AVX-512.
 bool directConvSupported();
+// The fewest output positions a convolution on the direct kernel has (it vectorises 16 positions; small
+// maps leave most lanes idle): conv.cc's rule and samplewise.cc's plans.
+constexpr int kDirectMinPositions = 64;
 // One convolution's plan (directPlan(geometry)): the grid its taps read (the image where it lies; the
 // stride's phases of a per-image copy; a zero-padded copy's wider grid), and the masks of the lanes
 // whose pixel exists.

@@ -162,7 +162,7 @@ bool direct(int pass, const std::vector<int>& g) {
   const int out = forward ? g[4] : g[1], in = forward ? g[1] : g[4], rows = forward ? g[5] : g[2], cols = forward ? g[6] : g[3];
   const int inRows = forward ? g[2] : g[5], inCols = forward ? g[3] : g[6];
   const int positions = rows * (!strided && cols == inCols ? cols : cols + g[9] - 1);  // direct-conv.cc's grid
-  if (positions < 64) return false;
+  if (positions < kDirectMinPositions) return false;
   if (strided) return true;
   return out % 16 != 0 || in % 16 != 0 || (positions % 16 == 0 && size_t(in) * inRows * inCols * sizeof(float) < 256 * 1024);
 }

@@ -167,7 +167,8 @@ std::string check(const Plan& p) {
       if (g[10] < 1 || g[11] < 1 || g[8] < 1 || g[9] < 1) return at + "a kernel or stride below 1";
       // As conv.cc's rule for the direct kernel: it vectorises 16 output positions, and small maps leave
       // most lanes idle (ResNet-18's 2x2 maps at 64x64: 4x slower than op by op on oneDNN).
-      if (g[5] * g[6] < 64) return at + "a convolution with " + std::to_string(g[5] * g[6]) + " output positions (the direct kernel needs 64)";
+      if (g[5] * g[6] < kDirectMinPositions)
+        return at + "a convolution with " + std::to_string(g[5] * g[6]) + " output positions (the direct kernel needs " + std::to_string(kDirectMinPositions) + ")";
     }
     if ((s.op == kMaxPool || s.op == kAvgPool) && (g[8] < 1 || g[9] < 1 || g[10] < 1 || g[11] < 1 || g[16] < 1 || g[17] < 1)) return at + "a window, stride or dilation below 1";
     if ((s.op == kConv || s.op == kLinear || s.op == kActivation || s.op == kPrelu || s.op == kGather) && !s.weight) return at + "no weight";
