@@ -139,7 +139,14 @@ describe('per-sample inference on the native backend', async () => {
     expect(() => graph.run(x)).toThrow(/after dispose/);
   });
 
-  it('refuses what it cannot run, naming the node or step', async () => {
+  it('refuses what it cannot run, naming the node or step; a quantized model and conflicting options', async () => {
+    const float = initModel(zooModel('lenet5', [1, 28, 28], 10), 2);
+    const quantized = inferenceNetwork(be, { ...float, spec: { ...float.spec, quantization: { fc1: { weightBits: 4, perChannel: true } } } }, { samplewise: true });
+    expect(quantized.engine).toBe('per-op');
+    expect(quantized.perOpReason).toMatch(/quantized/);
+    quantized.dispose();
+    expect(() => inferenceNetwork(be, float, { samplewise: true, features: true })).toThrow(/samplewise cannot be combined with features/);
+    expect(() => inferenceNetwork(be, float, { samplewise: true, perOp: true, compiled: true })).toThrow(/samplewise cannot be combined with perOp, compiled/);
     const unet = samplewiseProgram(Network.forInference(cpu(), importOnnx(readFileSync(join(fixtures, 'unet-seg.onnx')))));
     expect(unet).toMatch(/^node 'up1': convtranspose has no per-sample step/);
     const reference = cpu();

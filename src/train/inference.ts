@@ -128,6 +128,7 @@ function faster(candidates: InferenceNet[]): InferenceNet {
 /** The backend's per-sample runtime on the model's inference network, or why it cannot take it. */
 function samplewiseNet(be: Backend, model: Model): InferenceNet | string {
   if (!be.compileSamplewise) return 'the backend has no per-sample runtime';
+  if (Object.keys(model.spec.quantization ?? {}).length > 0) return 'the model is quantized (its fake quantization runs op by op)';
   const net = Network.forInference(be, model);
   const program = samplewiseProgram(net);
   let graph: CompiledGraph;
@@ -168,6 +169,8 @@ function perOpNet(be: Backend, model: Model, o: InferenceOptions, perOpReason?: 
 /** The fastest inference the backend offers for `model`. */
 export function inferenceNetwork(be: Backend, model: Model, o: InferenceOptions = {}): InferenceNet {
   if (o.samplewise) {
+    const other = (['perOp', 'compiled', 'features'] as const).filter((k) => o[k]);
+    if (other.length) throw new Error(`inferenceNetwork: samplewise cannot be combined with ${other.join(', ')}`);
     const s = samplewiseNet(be, model);
     return typeof s === 'string' ? perOpNet(be, model, o, s) : s;
   }
