@@ -297,7 +297,7 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   store_tile(g, row0, p.out_group, (n * p.out_h + oy) * p.out_w + ox0, p.out_w - ox0, acc);
 }
 
-// The element of a one-invocation-per-element pass (flip_weights, pack_weights, pad_input): its grid
+// The element (pad_input: the row) of a one-invocation-per-element pass (flip_weights, pack_weights): its grid
 // folds into y where x would exceed the dispatch limit (GpuContext.grid).
 fn element_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 { return gid.x + gid.y * groups.x * WORKGROUP_SIZE; }
 
@@ -329,18 +329,24 @@ fn tile_pixels() -> u32 { return select(4u, 8u, TILE_ROWS == 1u); }
 fn padded_width() -> u32 { return ((p.out_w + tile_pixels() - 1u) / tile_pixels()) * tile_pixels() + 4u; }
 fn padded_height() -> u32 { return p.out_h + p.kernel_h - 1u; }
 
+// One invocation per padded row: one per float measured 5x slower on SwiftShader (22-35 against 4-6 ms
+// for the 1.1M floats of bench/kernels.ts's (a) input gradient), more than the convolution after it.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn pad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = element_index(gid, groups);
+  let r = element_index(gid, groups);
   let width = padded_width();
   let height = padded_height();
-  if (i >= p.batch * p.in_channels * height * width) { return; }
-  let col = i32(i % width) - i32(p.pad_left);
-  let row = i32((i / width) % height) - i32(p.pad_top);
-  let plane = i / (width * height);
-  var v = 0.0;
-  if (row >= 0 && row < i32(p.in_h) && col >= 0 && col < i32(p.in_w)) { v = b_src[plane * p.in_h * p.in_w + u32(row) * p.in_w + u32(col)]; }
-  out[i] = v;
+  if (r >= p.batch * p.in_channels * height) { return; }
+  let row = i32(r % height) - i32(p.pad_top);
+  let o = r * width;
+  var c = 0u;
+  if (row >= 0 && row < i32(p.in_h)) {
+    let src = (r / height) * p.in_h * p.in_w + u32(row) * p.in_w;
+    for (; c < p.pad_left; c++) { out[o + c] = 0.0; }
+    for (var i = 0u; i < p.in_w; i++) { out[o + c + i] = b_src[src + i]; }
+    c += p.in_w;
+  }
+  for (; c < width; c++) { out[o + c] = 0.0; }
 }
 
 // Pixel `pixel` of image n for the tile's channels (0-3 in `low`, 4-7 in `high`), through store() (bias, ReLU).

@@ -86,13 +86,14 @@ export class Convolutions {
     const padded = Math.ceil(rows / tileRows) * tileRows;
     const pixels = tileRows === 1 ? 8 : 4; // per tile: shaders/conv2d.wgsl, tile_pixels()
     const tilesX = Math.ceil(g.outW / pixels);
-    const inputSize = g.batch * g.inChannels * (g.outH + g.kernelH - 1) * (tilesX * pixels + 4);
+    const paddedRows = g.batch * g.inChannels * (g.outH + g.kernelH - 1);
+    const inputSize = paddedRows * (tilesX * pixels + 4);
     if (inputSize * 4 > this.ctx.device.limits.maxStorageBufferBindingSize) return false;
     const input = this.ctx.empty([inputSize]);
     const overrides = { MODE: 0, TILE_ROWS: tileRows, KERNEL_W: g.kernelW, WORKGROUP_SIZE: CONV_WORKGROUP };
     const packed = tileRows === 1 ? undefined : this.ctx.empty([g.groups * (g.inChannels / g.groups) * g.kernelH * g.kernelW * padded]);
     if (packed) this.ctx.run({ shader: 'conv2d', entry: 'pack_weights', overrides, params: convParams(g), bindings: { 1: w, 5: packed }, workgroups: this.ctx.grid(packed.size, CONV_WORKGROUP) });
-    this.ctx.run({ shader: 'conv2d', entry: 'pad_input', overrides, params: convParams(g), bindings: { 2: x, 5: input }, workgroups: this.ctx.grid(input.size, CONV_WORKGROUP) });
+    this.ctx.run({ shader: 'conv2d', entry: 'pad_input', overrides, params: convParams(g), bindings: { 2: x, 5: input }, workgroups: this.ctx.grid(paddedRows, CONV_WORKGROUP) });
     const workgroups: [number, number, number] = [Math.ceil(g.batch * g.outH * tilesX / CONV_WORKGROUP), padded / tileRows, g.groups];
     this.checkDispatch(workgroups, rows, g.batch * g.outH * g.outW, g.groups);
     this.ctx.run({
