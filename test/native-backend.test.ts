@@ -137,6 +137,21 @@ describe('native backend training', () => {
     }
     be.destroy();
   });
+
+  it("reads into released arrays that become the caller's: ops after a read never write into what it returned", async () => {
+    const be = await NativeBackend.create();
+    const values = new Rng(2).uniformArray(4096);
+    const t = be.upload(values, [4, 1024]);
+    for (let i = 0; i < 3; i++) be.dispose(be.activation(t, 'relu')); // the pool now keeps arrays of this length
+    const copy = await be.read(t);
+    expect(copy).toEqual(values);
+    copy.fill(7);
+    expect(await be.read(t), 'writing the copy leaves the tensor').toEqual(values);
+    const later = Array.from({ length: 4 }, () => be.activation(t, 'relu')); // take every kept array of the length
+    expect(copy.every((v) => v === 7), 'the copy is nobody else\'s').toBe(true);
+    be.dispose(t, ...later);
+    be.destroy();
+  });
 });
 
 describe('the direct convolution of the oneDNN addon (few channels, stride 1: vectors over output pixels)', () => {

@@ -143,9 +143,14 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     reportStart = now;
   };
 
-  const checkpoint = async (): Promise<Checkpoint> => {
+  // The last one frees each optimizer state once read: the parameters read after it then take its arrays
+  // (the native backend's pool) instead of fresh ones above the run's peak memory.
+  const checkpoint = async (last = false): Promise<Checkpoint> => {
     const optimizer = new Map<string, Float32Array>();
-    for (const [k, t] of state) optimizer.set(k, await be.read(t));
+    for (const [k, t] of state) {
+      optimizer.set(k, await be.read(t));
+      if (last) { be.dispose(t); state.delete(k); }
+    }
     return { model: await net.download(), optimizer, position: { ...position, options: o } };
   };
 
@@ -202,7 +207,7 @@ export async function train(be: Backend, model: Model, data: Dataset, options: T
     if (o.maxSeconds !== undefined && performance.now() - t0 > o.maxSeconds * 1000) break;
   }
   if (sinceReport > 0) await report();
-  const final = await checkpoint();
+  const final = await checkpoint(true);
   // The loss can stay finite while a parameter is not (a NaN reaching weights through a masked or unused path).
   const bad = firstNonFinite(final.model.params);
   if (stopped && !bad) await hooks.onCheckpoint?.(final);
