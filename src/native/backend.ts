@@ -23,7 +23,7 @@ import {
 import * as k from './kernels.js';
 import {
   activationBackwardGraph, activationGraph, addGraph, channelScaleBackwardGraph, channelScaleGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
-  globalAvgPoolBackwardGraph, globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph, resampleGraph,
+  globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph, resampleGraph,
 } from './memory-graphs.js';
 import { ArrayPool } from './array-pool.js';
 import { NATIVE_KERNELS, type NativeKernels, type OnednnKernels, Pass, openOnednn } from './onednn.js';
@@ -38,14 +38,17 @@ class NativeTensor implements Tensor {
 }
 
 /**
- * How far above the peak of live bytes live and kept arrays may reach together. At exactly the peak the
- * pool turned away arrays mid-step that the next step needed (gradients freed as each parameter steps,
- * src/train/trainer.ts): resnet20 at batch 64 allocated 886 MB of fresh, page-faulting arrays in 25
- * steps (660 before the steps streamed; a backward pass that also freed activations, 1,266 MB and 0.8x
- * the speed); with a quarter's slack 156 MB, and ResNet-18's peak resident memory at 64x64 stays below
- * PyTorch's (scratch measurements, docs/backends.md).
+ * How far above the peak of live bytes live and kept arrays may reach together: a quarter of the peak,
+ * at least POOL_SLACK_MIN_BYTES. At exactly the peak the pool turned away arrays mid-step that the next
+ * step needed (gradients freed as each parameter steps, src/train/trainer.ts): resnet20 at batch 64
+ * allocated 886 MB of fresh, page-faulting arrays in 25 steps (660 before the steps streamed; a backward
+ * pass that also freed activations, 1,266 MB and 0.8x the speed); with a quarter's slack 156 MB, and
+ * ResNet-18's peak resident memory at 64x64 stays below PyTorch's (scratch measurements,
+ * docs/backends.md). A quarter of LeNet-5's 5.6 MB peak turned away its four largest arrays (2.1 MB) at
+ * every step: a step (batch 64) took 9.4 ms against 5.8 with the 16 MiB floor (scratch).
  */
-const POOL_SLACK = 1.25;
+const POOL_SLACK = 0.25;
+const POOL_SLACK_MIN_BYTES = 16 * 2 ** 20;
 
 /** Below this many values a reduction runs as a float32 loop: a call into either library costs more. */
 const SMALL = 1 << 14;
@@ -178,8 +181,8 @@ export class NativeBackend implements Backend {
       else {
         this.views.delete(t.storage);
         this.liveBytes -= t.storage.data.byteLength;
-        // Live and kept arrays together stay within a quarter above the peak of live bytes.
-        this.released.give(t.storage.data, POOL_SLACK * this.stats.peakBytes - this.liveBytes);
+        const slack = Math.max(POOL_SLACK * this.stats.peakBytes, POOL_SLACK_MIN_BYTES);
+        this.released.give(t.storage.data, this.stats.peakBytes + slack - this.liveBytes);
       }
     }
   }
@@ -396,12 +399,12 @@ export class NativeBackend implements Backend {
   }
   avgPool(x: Tensor, o: PoolOptions): Tensor {
     const g = poolGeometry('avgPool', x.shape, o);
-    return this.wrap([g.batch, g.channels, g.outH, g.outW], pool.avgPool(data(x), g));
+    return this.wrap([g.batch, g.channels, g.outH, g.outW], pool.avgPool(data(x), g, this.released.take(g.batch * g.channels * g.outH * g.outW)));
   }
   avgPoolBackward(dy: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
     const g = poolGeometry('avgPoolBackward', inputShape, o);
     assertShape('avgPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
-    return this.wrap(inputShape, pool.avgPoolBackward(data(dy), g));
+    return this.wrap(inputShape, pool.avgPoolBackward(data(dy), g, this.released.take(sizeOf(inputShape))));
   }
   /** A column of `size` values 1 / size (kept per size). */
   private averaging(size: number): Float32Array {
@@ -421,7 +424,9 @@ export class NativeBackend implements Backend {
     globalPoolOptions(inputShape);
     const [n, c, h, w] = inputShape;
     assertShape('globalAvgPoolBackward', 'dy', dy.shape, [n, c, 1, 1]);
-    return this.wrap(inputShape, this.run(`gapback:${n},${c},${h * w}`, () => globalAvgPoolBackwardGraph(n, c, h * w), [data(dy)]));
+    // A loop into a released array: onnxruntime's Expand wrote a fresh one, 1.9 ms of page faults in
+    // VGG-small's 49 ms training step (batch 64, 28x28).
+    return this.wrap(inputShape, pool.globalAvgPoolBackward(data(dy), h * w, this.released.take(sizeOf(inputShape))));
   }
 
   // ---- channel concat, slice and gather ----

@@ -150,14 +150,6 @@ export function globalAvgPoolGraph(n: number, c: number, s: number): OpGraph {
   return G;
 }
 
-/** dy [N, C] -> dy / S spread over [N, C, S]. */
-export function globalAvgPoolBackwardGraph(n: number, c: number, s: number): OpGraph {
-  const G = new OpGraph();
-  const dy = G.op('Reshape', [G.input('dy', [n, c]), G.ints([n, c, 1])]);
-  G.output(G.op('Expand', [G.op('Div', [dy, G.float(s)]), G.ints([n, c, s])]));
-  return G;
-}
-
 /**
  * Max pooling: x -> y, argmax (the first maximum's flat index in its input plane, as float). onnxruntime
  * scans each window in row-major order and keeps a strictly greater value, so its first maximum is the

@@ -1,6 +1,7 @@
-// Max pooling's backward (a scatter over the argmax) and average pooling, forward and backward, as
-// float32 loops (see reference.maxPool/avgPool: argmax is a flat index in its input plane, -1 for none;
-// count_include_pad divides by the window's taps that fall inside the padded input).
+// Max pooling's backward (a scatter over the argmax), average pooling, forward and backward, and global
+// average pooling's backward, as float32 loops into the caller's arrays (see reference.maxPool/avgPool:
+// argmax is a flat index in its input plane, -1 for none; count_include_pad divides by the window's taps
+// that fall inside the padded input).
 import type { PoolGeometry } from '../geometry.js';
 
 /** The taps of output row/column `o` that land inside an input of `size`: [first, last + 1). */
@@ -39,9 +40,9 @@ export function maxPoolBackward(dy: Float32Array, argmax: Float32Array, g: PoolG
   return dx;
 }
 
-export function avgPool(x: Float32Array, g: PoolGeometry): Float32Array {
+/** Into `y` (every element written). */
+export function avgPool(x: Float32Array, g: PoolGeometry, y: Float32Array): Float32Array {
   const plane = g.inH * g.inW;
-  const y = new Float32Array(g.batch * g.channels * g.outH * g.outW);
   windows(g, (p, out, y0, y1, x0, x1, oy, ox) => {
     let s = 0;
     for (let ky = y0; ky < y1; ky++) {
@@ -53,9 +54,10 @@ export function avgPool(x: Float32Array, g: PoolGeometry): Float32Array {
   return y;
 }
 
-export function avgPoolBackward(dy: Float32Array, g: PoolGeometry): Float32Array {
+/** Into `dx` (zeroed here). */
+export function avgPoolBackward(dy: Float32Array, g: PoolGeometry, dx: Float32Array): Float32Array {
   const plane = g.inH * g.inW;
-  const dx = new Float32Array(g.batch * g.channels * plane);
+  dx.fill(0);
   windows(g, (p, out, y0, y1, x0, x1, oy, ox) => {
     const d = dy[out] / divisor(g, oy, ox, (y1 - y0) * (x1 - x0));
     for (let ky = y0; ky < y1; ky++) {
@@ -63,5 +65,11 @@ export function avgPoolBackward(dy: Float32Array, g: PoolGeometry): Float32Array
       for (let kx = x0; kx < x1; kx++) dx[row + kx * g.dilationW] += d;
     }
   });
+  return dx;
+}
+
+/** Global average pooling's backward: every value of plane p is dy[p] / size, into `dx`. */
+export function globalAvgPoolBackward(dy: Float32Array, size: number, dx: Float32Array): Float32Array {
+  for (let p = 0; p < dy.length; p++) dx.fill(dy[p] / size, p * size, (p + 1) * size);
   return dx;
 }
