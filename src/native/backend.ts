@@ -1,10 +1,10 @@
 // The native CPU backend (Node): convolutions, activations, adds and linear layers on oneDNN, and batch
 // norm's training passes, max pooling and the optimizer steps as the addon's own loops, where it is
-// built (onednn.ts); channel sums, global and average pooling, layer norm and resampling, and everything
-// where the addon is not, as onnxruntime op graphs (conv-graphs.ts, memory-graphs.ts; MLAS, all cores);
-// the loss, channel copies, small sums and pruning statistics as float32 loops (kernels.ts, pool.ts).
-// Inference of a whole model can run as one onnxruntime session (compileOnnx). Tensors are float32
-// arrays in host memory and every op runs synchronously.
+// built (onednn.ts); layer norm and resampling, and everything where the addon is not, as onnxruntime op
+// graphs (conv-graphs.ts, memory-graphs.ts; MLAS, all cores); the loss, channel copies, small sums,
+// average pooling and pruning statistics as float32 loops (kernels.ts, pool.ts). Inference of a whole
+// model can run as one onnxruntime session (compileOnnx) or per sample (compileSamplewise). Tensors are
+// float32 arrays in host memory, pooled (tensors.ts), and every op runs synchronously.
 // Chosen by measurement over onnxruntime-web's WebAssembly build and TensorFlow.js's XNNPACK (see
 // docs/backends.md, "Notes on the native backend").
 import {
@@ -25,35 +25,15 @@ import {
   activationBackwardGraph, activationGraph, addGraph, channelScaleBackwardGraph, channelScaleGraph, batchNormBackwardGraph, batchNormTrainingGraph, channelAffineGraph, channelSumGraph,
   globalAvgPoolGraph, layerNormBackwardGraph, layerNormGraph, maxPoolGraph, resampleGraph,
 } from './memory-graphs.js';
-import { ArrayPool } from './array-pool.js';
 import { NATIVE_KERNELS, type NativeKernels, type OnednnKernels, Pass, openOnednn } from './onednn.js';
 import { type OpGraph, type OpSession, compile, compileModel, defaultThreads, loadOrt } from './ort.js';
 import * as pool from './pool.js';
 import { encodeSamplewise } from './samplewise.js';
-
-class NativeTensor implements Tensor {
-  readonly size: number;
-  /** Shared with reshaped views; optimizers update `data` in place. */
-  constructor(readonly shape: Shape, readonly storage: { data: Float32Array }) { this.size = sizeOf(shape); }
-}
-
-/**
- * How far above the peak of live bytes live and kept arrays may reach together: a quarter of the peak,
- * at least POOL_SLACK_MIN_BYTES. At exactly the peak the pool turned away arrays mid-step that the next
- * step needed (gradients freed as each parameter steps, src/train/trainer.ts): resnet20 at batch 64
- * allocated 886 MB of fresh, page-faulting arrays in 25 steps (660 before the steps streamed; a backward
- * pass that also freed activations, 1,266 MB and 0.8x the speed); with a quarter's slack 156 MB, and
- * ResNet-18's peak resident memory at 64x64 stays below PyTorch's (scratch measurements,
- * docs/backends.md). A quarter of LeNet-5's 5.6 MB peak turned away its four largest arrays (2.1 MB) at
- * every step: a step (batch 64) took 9.4 ms against 5.8 with the 16 MiB floor (scratch).
- */
-const POOL_SLACK = 0.25;
-const POOL_SLACK_MIN_BYTES = 16 * 2 ** 20;
+import { NativeTensors, data } from './tensors.js';
 
 /** Below this many values a reduction runs as a float32 loop: a call into either library costs more. */
 const SMALL = 1 << 14;
 
-const data = (t: Tensor): Float32Array => (t as NativeTensor).storage.data;
 const maybe = (t: Tensor | undefined) => (t ? data(t) : undefined);
 const flagKey = (f: ConvFlags) => `${f.bias ? 'b' : ''}${f.relu ? 'r' : ''}`;
 /** A session key part from a conv or pool geometry: every field, in order. */
@@ -73,16 +53,10 @@ export class NativeBackend implements Backend {
   readonly name = 'native';
   readonly threads: number;
   private sessions = new Map<string, OpSession>();
-  private live = new Set<NativeTensor>();
-  /** Live tensors per storage (reshaped views share one), so live bytes update in O(1) per op. */
-  private views = new Map<NativeTensor['storage'], number>();
-  private liveBytes = 0;
-  private stats = { peakBytes: 0, bytesUploaded: 0, bytesRead: 0 };
+  private tensors = new NativeTensors();
   private ort = loadOrt();
   /** oneDNN's kernels where the addon loads (onnxruntime runs what they refuse). */
   private dnn?: OnednnKernels;
-  /** Arrays of released tensors, reused for the outputs oneDNN and the pooling loops write (see POOL_SLACK). */
-  private released = new ArrayPool();
   /** globalAvgPool's averaging columns by size. */
   private averages = new Map<number, Float32Array>();
   /** 'oneDNN <version>' where its kernels run, else why not. */
@@ -90,7 +64,7 @@ export class NativeBackend implements Backend {
 
   private constructor(o: NativeBackendOptions) {
     this.threads = o.threads ?? defaultThreads();
-    ({ kernels: this.dnn, description: this.onednn } = openOnednn(o.kernels ?? 'auto', this.threads, (size) => this.released.take(size)));
+    ({ kernels: this.dnn, description: this.onednn } = openOnednn(o.kernels ?? 'auto', this.threads, (size) => this.tensors.take(size)));
   }
 
   /** The backend in a few words: its libraries and threads. */
@@ -112,7 +86,7 @@ export class NativeBackend implements Backend {
   destroy(): void {
     for (const s of this.sessions.values()) s.dispose();
     this.sessions.clear();
-    this.released.clear();
+    this.tensors.clear();
     this.averages.clear();
     this.dnn?.clearCaches();
   }
@@ -136,60 +110,14 @@ export class NativeBackend implements Backend {
     return this.runAll(key, build, inputs)[0];
   }
 
-  private track(t: NativeTensor): NativeTensor {
-    this.live.add(t);
-    const count = this.views.get(t.storage) ?? 0;
-    this.views.set(t.storage, count + 1);
-    if (count === 0) {
-      this.liveBytes += t.storage.data.byteLength;
-      this.stats.peakBytes = Math.max(this.stats.peakBytes, this.liveBytes);
-    }
-    return t;
-  }
-  private wrap(shape: Shape, values: Float32Array): NativeTensor { return this.track(new NativeTensor([...shape], { data: values })); }
-
-  upload(values: ArrayLike<number>, shape: Shape): Tensor {
-    const size = sizeOf(shape);
-    if (values.length !== size) throw new Error(`upload: ${values.length} values for shape [${shape.join(', ')}]`);
-    this.stats.bytesUploaded += size * 4;
-    // A released array where the pool has one: a fresh one page-faults every 4 KiB (a LeNet-5 batch's
-    // upload took 0.6 ms of a 6.5 ms training step).
-    const copy = this.released.take(size);
-    copy.set(values);
-    return this.wrap(shape, copy);
-  }
-  zeros(shape: Shape): Tensor { return this.wrap(shape, this.released.take(sizeOf(shape)).fill(0)); }
-  async read(t: Tensor): Promise<Float32Array> {
-    this.stats.bytesRead += t.size * 4;
-    // Ops run synchronously: a read is where the event loop gets to run signal handlers (Ctrl-C) and timers.
-    await new Promise((resolve) => setImmediate(resolve));
-    // Into a released array where the pool has one: the end of a training run reads every parameter and
-    // optimizer state back, 77 MiB of fresh arrays above the run's peak for ResNet-18 (bench/speedup.ts).
-    const copy = this.released.take(t.size);
-    copy.set(data(t));
-    return copy;
-  }
-  reshape(t: Tensor, shape: Shape): Tensor {
-    if (sizeOf(shape) !== t.size) throw new Error(`reshape: [${t.shape.join(', ')}] cannot become [${shape.join(', ')}]`);
-    return this.track(new NativeTensor([...shape], (t as NativeTensor).storage));
-  }
-  dispose(...ts: (Tensor | undefined)[]): void {
-    for (const t of ts as (NativeTensor | undefined)[]) {
-      if (!t || !this.live.delete(t)) continue;
-      const count = this.views.get(t.storage)! - 1;
-      if (count > 0) this.views.set(t.storage, count);
-      else {
-        this.views.delete(t.storage);
-        this.liveBytes -= t.storage.data.byteLength;
-        const slack = Math.max(POOL_SLACK * this.stats.peakBytes, POOL_SLACK_MIN_BYTES);
-        this.released.give(t.storage.data, this.stats.peakBytes + slack - this.liveBytes);
-      }
-    }
-  }
+  private wrap(shape: Shape, values: Float32Array): Tensor { return this.tensors.wrap(shape, values); }
+  upload(values: ArrayLike<number>, shape: Shape): Tensor { return this.tensors.upload(values, shape); }
+  zeros(shape: Shape): Tensor { return this.tensors.zeros(shape); }
+  read(t: Tensor): Promise<Float32Array> { return this.tensors.read(t); }
+  reshape(t: Tensor, shape: Shape): Tensor { return this.tensors.reshape(t, shape); }
+  dispose(...ts: (Tensor | undefined)[]): void { this.tensors.dispose(...ts); }
   flush(): void {}
-  memory(): MemoryStats {
-    return { liveTensors: this.live.size, liveBuffers: this.views.size, liveBytes: this.liveBytes, ...this.stats };
-  }
+  memory(): MemoryStats { return this.tensors.memory(); }
 
   /** One onnxruntime session for the whole model (see compileModel): at VGG-small's batch 256, 37 ms where op by op took 82. */
   compileOnnx(onnx: Uint8Array): CompiledGraph {
@@ -214,7 +142,7 @@ export class NativeBackend implements Backend {
         if (!plan) throw new Error('samplewise graph: run after dispose()');
         if (x.shape.slice(1).join() !== program.inputShape.join()) throw new Error(`samplewise graph: input has shape [${x.shape}], expected [${x.shape[0]},${program.inputShape}]`);
         const batch = x.shape[0];
-        const outputs = e.outputShapes.map((shape) => this.released.take(batch * sizeOf(shape)));
+        const outputs = e.outputShapes.map((shape) => this.tensors.take(batch * sizeOf(shape)));
         plan.run(data(x), outputs);
         return outputs.map((o, k) => this.wrap([batch, ...e.outputShapes[k]], o));
       },
@@ -394,17 +322,17 @@ export class NativeBackend implements Backend {
     const g = poolGeometry('maxPoolBackward', inputShape, o);
     assertShape('maxPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
     assertShape('maxPoolBackward', 'argmax', argmax.shape, dy.shape);
-    const dx = this.dnn?.maxPoolBackward(data(dy), data(argmax), g) ?? pool.maxPoolBackward(data(dy), data(argmax), g, this.released.take(sizeOf(inputShape)));
+    const dx = this.dnn?.maxPoolBackward(data(dy), data(argmax), g) ?? pool.maxPoolBackward(data(dy), data(argmax), g, this.tensors.take(sizeOf(inputShape)));
     return this.wrap(inputShape, dx);
   }
   avgPool(x: Tensor, o: PoolOptions): Tensor {
     const g = poolGeometry('avgPool', x.shape, o);
-    return this.wrap([g.batch, g.channels, g.outH, g.outW], pool.avgPool(data(x), g, this.released.take(g.batch * g.channels * g.outH * g.outW)));
+    return this.wrap([g.batch, g.channels, g.outH, g.outW], pool.avgPool(data(x), g, this.tensors.take(g.batch * g.channels * g.outH * g.outW)));
   }
   avgPoolBackward(dy: Tensor, inputShape: Shape, o: PoolOptions): Tensor {
     const g = poolGeometry('avgPoolBackward', inputShape, o);
     assertShape('avgPoolBackward', 'dy', dy.shape, [g.batch, g.channels, g.outH, g.outW]);
-    return this.wrap(inputShape, pool.avgPoolBackward(data(dy), g, this.released.take(sizeOf(inputShape))));
+    return this.wrap(inputShape, pool.avgPoolBackward(data(dy), g, this.tensors.take(sizeOf(inputShape))));
   }
   /** A column of `size` values 1 / size (kept per size). */
   private averaging(size: number): Float32Array {
@@ -426,7 +354,7 @@ export class NativeBackend implements Backend {
     assertShape('globalAvgPoolBackward', 'dy', dy.shape, [n, c, 1, 1]);
     // A loop into a released array: onnxruntime's Expand wrote a fresh one, 1.9 ms of page faults in
     // VGG-small's 49 ms training step (batch 64, 28x28).
-    return this.wrap(inputShape, pool.globalAvgPoolBackward(data(dy), h * w, this.released.take(sizeOf(inputShape))));
+    return this.wrap(inputShape, pool.globalAvgPoolBackward(data(dy), h * w, this.tensors.take(sizeOf(inputShape))));
   }
 
   // ---- channel concat, slice and gather ----
