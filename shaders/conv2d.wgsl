@@ -297,8 +297,8 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   store_tile(g, row0, p.out_group, (n * p.out_h + oy) * p.out_w + ox0, p.out_w - ox0, acc);
 }
 
-// The element (pad_input: the row) of a one-invocation-per-element pass (flip_weights, pack_weights): its grid
-// folds into y where x would exceed the dispatch limit (GpuContext.grid).
+// The item of a pass with one invocation per item (flip_weights, pack_weights: an element; pad_input: a
+// row): its grid folds into y where x would exceed the dispatch limit (GpuContext.grid).
 fn element_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 { return gid.x + gid.y * groups.x * WORKGROUP_SIZE; }
 
 // Output channels per group padded to a whole tile (pack_weights' zeros fill the rest).
