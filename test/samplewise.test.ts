@@ -81,6 +81,9 @@ describe('per-sample inference on the native backend', async () => {
     };
     const [w0, w1, w2, w3, w4, w5, wl, wm, wd, wg, wse] = [[7, 5, 3, 3], [9, 7, 3, 3], [9, 7, 1, 1], [9, 9, 3, 3], [4, 7, 3, 3], [3, 7, 5, 5], [4, 9], [5, 216], [7, 1, 3, 3], [6, 3, 3, 3], [4, 9, 1, 1]].map(tensors);
     const [b0, b3, bl, slope] = [[7], [9], [4], [6]].map(tensors);
+    // Large weights: maps of about +-10, past the clipped activations' knees (relu6 at 6, the hard ones at +-3).
+    const wide = rng.uniformArray(4 * 7, -10, 10);
+    const wbig = [be.upload(wide, [4, 7, 1, 1]), reference.upload(wide, [4, 7, 1, 1])] as const;
     const program = (k: 0 | 1): SamplewiseProgram => ({
       inputShape: [5, 26, 24],
       steps: [
@@ -116,8 +119,12 @@ describe('per-sample inference on the native backend', async () => {
         { op: 'scale', input: 3, other: 28 }, // 29: squeeze-excitation's product
         { op: 'gather', input: 27, channels: [13, 0, 5, 5, 2] }, // 30: [5, 13, 12]
         { op: 'conv2d', input: 28, weight: wse[k], bias: bl[k], options: {}, relu: true }, // 31: 1x1 on a 1x1 map (squeeze-excitation's), [4, 1, 1]
+        { op: 'conv2d', input: 0, weight: wbig[k], options: {} }, // 32: values of about +-10, [4, 26, 24]
+        { op: 'activation', input: 32, kind: 'relu6' }, // 33
+        { op: 'activation', input: 32, kind: 'hardsigmoid' }, // 34
+        { op: 'activation', input: 32, kind: 'hardswish' }, // 35
       ],
-      outputs: [10, 12, 8, 11, 13, 19, 21, 22, 23, 24, 26, 29, 30, 31],
+      outputs: [10, 12, 8, 11, 13, 19, 21, 22, 23, 24, 26, 29, 30, 31, 33, 34, 35],
     });
     const batch = 5;
     const [x, xr] = tensors([batch, 5, 26, 24]);

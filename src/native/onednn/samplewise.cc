@@ -68,6 +68,25 @@ float activate(float v, int code, float alpha) {
   }
 }
 
+// `n` values through activation `code`, the switch outside the loop: a call of activate() per value (not
+// inlined: the exp/erf cases make it large) took 8-11 ms of a MobileNet pass's 77 on its ReLU6 steps
+// (batch 256, 32x32; scratch).
+template <typename F>
+void mapValues(const float* in, float* out, size_t n, F f) {
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) out[i] = f(in[i]);
+}
+void activateAll(const float* in, float* out, size_t n, int code, float alpha) {
+  switch (code) {
+    case 0: return mapValues(in, out, n, [](float v) { return std::max(0.f, v); });
+    case 1: return mapValues(in, out, n, [](float v) { return std::min(6.f, std::max(0.f, v)); });
+    case 2: return mapValues(in, out, n, [alpha](float v) { return v > 0 ? v : alpha * v; });
+    case 4: return mapValues(in, out, n, [alpha](float v) { return std::min(1.f, std::max(0.f, alpha * v + 0.5f)); });
+    case 5: return mapValues(in, out, n, [](float v) { return v * std::min(1.f, std::max(0.f, v / 6 + 0.5f)); });
+    default: for (size_t i = 0; i < n; i++) out[i] = activate(in[i], code, alpha);
+  }
+}
+
 // One average-pooling plane: reference.avgPool's divisor (the window within the padded input, or the
 // pixels inside the image).
 void averagePlane(const std::vector<int>& g, const float* in, float* out) {
@@ -119,7 +138,7 @@ void runStep(const Step& s, const float* in, const float* second, float* out, fl
       for (size_t i = 0; i < size; i++) out[i] = relu ? std::max(0.f, in[i] + second[i]) : in[i] + second[i];
       break;
     case kActivation:
-      for (size_t i = 0; i < size; i++) out[i] = activate(in[i], s.function, s.weight[0]);
+      activateAll(in, out, size, s.function, s.weight[0]);
       break;
     case kPrelu:
       for (int c = 0; c < g[1]; c++)
