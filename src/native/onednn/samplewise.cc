@@ -94,8 +94,6 @@ void activateAll(const float* in, float* out, size_t n, int code, float alpha) {
   }
 }
 
-// One average-pooling plane: reference.avgPool's divisor (the window within the padded input, or the
-// pixels inside the image).
 // The taps [first, last) of a window starting at `start` (stride, padding applied) with `k` taps `d`
 // apart that land in [0, size).
 std::pair<int, int> tapsInside(int start, int k, int d, int size) {
@@ -105,6 +103,8 @@ std::pair<int, int> tapsInside(int start, int k, int d, int size) {
   return {first, std::max(first, last)};
 }
 
+// One average-pooling plane: reference.avgPool's divisor (the window within the padded input, or the
+// pixels inside the image).
 void averagePlane(const std::vector<int>& g, const float* in, float* out) {
   const int ih = g[2], iw = g[3], kh = g[8], kw = g[9];
   for (int oy = 0; oy < g[5]; oy++) {
@@ -115,8 +115,8 @@ void averagePlane(const std::vector<int>& g, const float* in, float* out) {
       const auto cols = tapsInside(x0, kw, g[17], iw), paddedCols = tapsInside(x0 + g[13], kw, g[17], iw + g[15] + g[13]);
       float sum = 0;
       for (int ky = rows.first; ky < rows.second; ky++) {
-        const float* row = in + (y0 + ky * g[16]) * iw + x0;
-        for (int kx = cols.first; kx < cols.second; kx++) sum += row[kx * g[17]];
+        const int row = (y0 + ky * g[16]) * iw + x0;
+        for (int kx = cols.first; kx < cols.second; kx++) sum += in[row + kx * g[17]];
       }
       const int inside = (rows.second - rows.first) * (cols.second - cols.first);
       const int padded = (paddedRows.second - paddedRows.first) * (paddedCols.second - paddedCols.first);
