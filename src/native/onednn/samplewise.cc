@@ -54,7 +54,8 @@ struct Plan {
 
 size_t floatsOf(const std::vector<int>& g, bool output) { return size_t(output ? g[4] : g[1]) * (output ? g[5] : g[2]) * (output ? g[6] : g[3]); }
 
-float activate(float v, int code, float alpha) {
+// Inlined into activateAll's loops with `code` a constant there, so that each loop keeps its own formula.
+__attribute__((always_inline)) inline float activate(float v, int code, float alpha) {
   switch (code) {  // reference.activate (src/cpu/reference.ts)
     case 0: return std::max(0.f, v);
     case 1: return std::min(6.f, std::max(0.f, v));
@@ -68,9 +69,7 @@ float activate(float v, int code, float alpha) {
   }
 }
 
-// `n` values through activation `code`, the switch outside the loop: a call of activate() per value (not
-// inlined: the exp/erf cases make it large) took 8-11 ms of a MobileNet pass's 77 on its ReLU6 steps
-// (batch 256, 32x32; scratch).
+// `n` values, each through `f`.
 template <typename F>
 void mapValues(const float* in, float* out, size_t n, F f) {
 #pragma omp simd
@@ -83,15 +82,18 @@ void combineValues(const float* a, const float* b, float* out, size_t n, F f) {
 #pragma omp simd
   for (size_t i = 0; i < n; i++) out[i] = f(a[i], b[i]);
 }
+
+// `n` values through activation `code`, one loop per code: activate() called per value with the code a
+// variable (a call and its switch per value) took 8-11 ms of a MobileNet pass's 77 on its ReLU6 steps
+// (batch 256, 32x32; scratch).
+template <int kCode>
+void activateAs(const float* in, float* out, size_t n, float alpha) {
+  mapValues(in, out, n, [alpha](float v) { return activate(v, kCode, alpha); });
+}
 void activateAll(const float* in, float* out, size_t n, int code, float alpha) {
-  switch (code) {
-    case 0: return mapValues(in, out, n, [](float v) { return std::max(0.f, v); });
-    case 1: return mapValues(in, out, n, [](float v) { return std::min(6.f, std::max(0.f, v)); });
-    case 2: return mapValues(in, out, n, [alpha](float v) { return v > 0 ? v : alpha * v; });
-    case 4: return mapValues(in, out, n, [alpha](float v) { return std::min(1.f, std::max(0.f, alpha * v + 0.5f)); });
-    case 5: return mapValues(in, out, n, [](float v) { return v * std::min(1.f, std::max(0.f, v / 6 + 0.5f)); });
-    default: for (size_t i = 0; i < n; i++) out[i] = activate(in[i], code, alpha);
-  }
+  constexpr void (*kLoops[])(const float*, float*, size_t, float) = {
+      activateAs<0>, activateAs<1>, activateAs<2>, activateAs<3>, activateAs<4>, activateAs<5>, activateAs<6>, activateAs<7>, activateAs<8>};
+  kLoops[code](in, out, n, alpha);  // codes 0-8: checked when the plan is made
 }
 
 // The taps [first, last) of a window starting at `start` (stride, padding applied) with `k` taps `d`
@@ -214,7 +216,7 @@ std::string check(const Plan& p) {
     }
     if ((s.op == kMaxPool || s.op == kAvgPool) && (g[8] < 1 || g[9] < 1 || g[10] < 1 || g[11] < 1 || g[16] < 1 || g[17] < 1)) return at + "a window, stride or dilation below 1";
     if ((s.op == kConv || s.op == kLinear || s.op == kActivation || s.op == kPrelu || s.op == kGather) && !s.weight) return at + "no weight";
-    if (s.op == kActivation && s.function > 8) return at + "unknown activation " + std::to_string(s.function);
+    if (s.op == kActivation && (s.function < 0 || s.function > 8)) return at + "unknown activation " + std::to_string(s.function);
     if (s.op == kGather)
       for (int c = 0; c < g[4]; c++)
         if (!(s.weight[c] >= 0 && s.weight[c] < g[1])) return at + "a channel index outside the input";
